@@ -1,0 +1,255 @@
+//! Run configuration, read from `config/*.toml`.
+//!
+//! Every field has a default so a config file names only what a utility
+//! changes. Relative paths are resolved against the config file's folder, so a
+//! run does not depend on the directory it is started from.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result};
+use serde::Deserialize;
+
+use crate::model::Service;
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Config {
+    pub utility: Utility,
+    pub input: Input,
+    pub output: Output,
+    pub cohort: CohortRules,
+    pub phase: PhaseRules,
+    pub assistance: Assistance,
+    pub render: RenderSettings,
+    pub store: Store,
+    #[serde(skip)]
+    pub base_dir: PathBuf,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            utility: Utility::default(),
+            input: Input::default(),
+            output: Output::default(),
+            cohort: CohortRules::default(),
+            phase: PhaseRules::default(),
+            assistance: Assistance::default(),
+            render: RenderSettings::default(),
+            store: Store::default(),
+            base_dir: PathBuf::from("."),
+        }
+    }
+}
+
+/// Who sends the report: printed in the letterhead, return address and footer.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Utility {
+    pub name: String,
+    pub service: Service,
+    pub return_address: Vec<String>,
+    pub phone: String,
+    pub website: String,
+    pub email: String,
+}
+
+impl Default for Utility {
+    fn default() -> Self {
+        Utility {
+            name: "Your Water Utility".into(),
+            service: Service::Water,
+            return_address: vec![],
+            phone: String::new(),
+            website: String::new(),
+            email: String::new(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize, Default)]
+#[serde(deny_unknown_fields, default)]
+pub struct Input {
+    pub customers: PathBuf,
+    pub usage: PathBuf,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Output {
+    /// Run folder; `{period}` is replaced by the period, e.g. `out/2026-10`.
+    pub dir: String,
+}
+
+impl Default for Output {
+    fn default() -> Self {
+        Output { dir: "out/{period}".into() }
+    }
+}
+
+/// How neighbors are chosen (DESIGN.md section 1, "Neighbors").
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct CohortRules {
+    /// Fewest households a comparison may be computed over.
+    pub min_size: usize,
+    /// Fewest bills (months with a read) a household needs to be compared.
+    pub min_history_bills: usize,
+    /// Occupant bands for water cohorts: a household with n occupants falls in the
+    /// first band whose upper bound is >= n. The last band is open-ended.
+    pub occupant_bands: Vec<u32>,
+    /// Floor-area bands (sq ft) for electric cohorts, read the same way.
+    pub sqft_bands: Vec<u32>,
+    /// Assistance programs whose households are left out of neighbors' figures
+    /// (assistance-rate customers are often on a different tariff).
+    pub exclude_programs: Vec<String>,
+}
+
+impl Default for CohortRules {
+    fn default() -> Self {
+        CohortRules {
+            min_size: 20,
+            min_history_bills: 6,
+            occupant_bands: vec![1, 2, 4],
+            sqft_bands: vec![1000, 1800, 2800],
+            exclude_programs: vec![],
+        }
+    }
+}
+
+/// Pacing of bad news (DESIGN.md section 2).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct PhaseRules {
+    /// Periods a household stays in `tips` before it may get the `notice`.
+    pub min_periods_tips: u32,
+    /// Periods a household stays in `notice` before it may get the comparison.
+    pub min_periods_notice: u32,
+    /// Highest phase an assistance-eligible household is ever moved to.
+    pub assistance_max_phase: crate::phase::Phase,
+    /// Expected calls to the call center per letter, by the phase it carries.
+    pub call_rate_tips: f64,
+    pub call_rate_notice: f64,
+    pub call_rate_comparison: f64,
+}
+
+impl Default for PhaseRules {
+    fn default() -> Self {
+        PhaseRules {
+            min_periods_tips: 1,
+            min_periods_notice: 1,
+            assistance_max_phase: crate::phase::Phase::Notice,
+            call_rate_tips: 0.002,
+            call_rate_notice: 0.01,
+            call_rate_comparison: 0.03,
+        }
+    }
+}
+
+/// Customer assistance program invitation (seed 000: targeted, personal outreach).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Assistance {
+    /// Show the invitation at all.
+    pub invite: bool,
+    /// Households enrolled in any of these programs are eligible (e.g. SNAP, LIHEAP).
+    pub eligible_programs: Vec<String>,
+    /// Households already enrolled in the utility's own CAP are not invited again.
+    pub cap_program: String,
+    pub phone: String,
+    pub website: String,
+}
+
+impl Default for Assistance {
+    fn default() -> Self {
+        Assistance {
+            invite: true,
+            eligible_programs: vec!["snap".into(), "liheap".into(), "wic".into(), "medicaid".into()],
+            cap_program: "cap".into(),
+            phone: String::new(),
+            website: String::new(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RenderSettings {
+    /// Folder holding `report.typ`, the wording files and the fonts.
+    pub templates: PathBuf,
+    /// Render threads; 0 means one per core.
+    pub threads: usize,
+    /// Date printed as the document date (`YYYY-MM-DD`); empty means today.
+    /// Fixing it makes re-runs byte-for-byte reproducible.
+    pub date: String,
+}
+
+impl Default for RenderSettings {
+    fn default() -> Self {
+        RenderSettings { templates: PathBuf::from("report-templates"), threads: 0, date: String::new() }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Store {
+    /// SQLite database that remembers phases and opt-outs between runs.
+    pub path: PathBuf,
+}
+
+impl Default for Store {
+    fn default() -> Self {
+        Store { path: PathBuf::from("state/neighborly.sqlite") }
+    }
+}
+
+impl Config {
+    /// Read and validate a config file.
+    pub fn load(path: &Path) -> Result<Config> {
+        let text = std::fs::read_to_string(path).with_context(|| format!("cannot read config {}", path.display()))?;
+        let mut config: Config = toml::from_str(&text).map_err(|e| {
+            let (line, col) = e
+                .span()
+                .map(|s| {
+                    let before = &text[..s.start];
+                    (before.matches('\n').count() + 1, s.start - before.rfind('\n').map_or(0, |i| i + 1) + 1)
+                })
+                .unwrap_or((1, 1));
+            anyhow::anyhow!("{}:{line}:{col}: {}", path.display(), e.message())
+        })?;
+        config.base_dir = path.parent().map(Path::to_path_buf).unwrap_or_default();
+        config.validate().with_context(|| format!("invalid config {}", path.display()))?;
+        Ok(config)
+    }
+
+    fn validate(&self) -> Result<()> {
+        anyhow::ensure!(self.cohort.min_size >= 2, "cohort.min_size must be at least 2");
+        anyhow::ensure!(!self.cohort.occupant_bands.is_empty(), "cohort.occupant_bands must not be empty");
+        anyhow::ensure!(!self.cohort.sqft_bands.is_empty(), "cohort.sqft_bands must not be empty");
+        for rate in [self.phase.call_rate_tips, self.phase.call_rate_notice, self.phase.call_rate_comparison] {
+            anyhow::ensure!((0.0..=1.0).contains(&rate), "call rates are per letter, between 0 and 1");
+        }
+        if !self.render.date.is_empty() {
+            chrono::NaiveDate::parse_from_str(&self.render.date, "%Y-%m-%d")
+                .context("render.date must be YYYY-MM-DD")?;
+        }
+        Ok(())
+    }
+
+    /// Resolve a path from the config against the config file's folder.
+    pub fn resolve(&self, path: &Path) -> PathBuf {
+        if path.is_absolute() { path.to_path_buf() } else { self.base_dir.join(path) }
+    }
+
+    pub fn templates_dir(&self) -> PathBuf {
+        self.resolve(&self.render.templates)
+    }
+
+    /// A stable fingerprint of the settings that change what households receive.
+    pub fn fingerprint(&self) -> String {
+        use sha2::{Digest, Sha256};
+        let text = format!("{:?}{:?}{:?}{:?}", self.utility, self.cohort, self.phase, self.assistance);
+        let digest = Sha256::digest(text.as_bytes());
+        digest.iter().take(8).map(|b| format!("{b:02x}")).collect()
+    }
+}

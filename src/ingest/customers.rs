@@ -1,0 +1,240 @@
+//! `customers.csv`: one row per household (DESIGN.md section 4).
+
+use std::collections::{BTreeMap, HashMap};
+use std::io::Read as IoRead;
+
+use anyhow::{Context, Result};
+
+use super::{Columns, Dataset, line_of};
+use crate::exception::{Exception, Reason};
+use crate::model::{Household, Language, Service, Status};
+
+const REQUIRED: [&str; 7] = ["account_id", "name", "address_line1", "city", "state", "zip", "locality"];
+const KNOWN: [&str; 17] = [
+    "account_id",
+    "name",
+    "address_line1",
+    "address_line2",
+    "city",
+    "state",
+    "zip",
+    "locality",
+    "service",
+    "occupants",
+    "home_sqft",
+    "year_built",
+    "heating_fuel",
+    "language",
+    "programs",
+    "status",
+    "do_not_mail",
+];
+
+/// Stream the customer file. Rows that fail validation become exceptions;
+/// two rows with the same `account_id` both do, since neither can be trusted.
+pub fn read_customers(input: impl IoRead, file: &str, default_service: Service) -> Result<Dataset> {
+    let mut reader = csv::ReaderBuilder::new().flexible(false).from_reader(input);
+    let headers = reader.headers().with_context(|| format!("{file}: cannot read header row"))?.clone();
+    let cols = Columns::new(&headers, file, &REQUIRED)?;
+    let extra_cols: Vec<(String, usize)> =
+        cols.names().filter(|(n, _)| !KNOWN.contains(n)).map(|(n, i)| (n.to_string(), i)).collect();
+
+    let mut data = Dataset::default();
+    let mut first_line: HashMap<String, (usize, u64)> = HashMap::new();
+    let mut duplicates: BTreeMap<String, Vec<u64>> = BTreeMap::new();
+    let mut record = csv::StringRecord::new();
+    loop {
+        match reader.read_record(&mut record) {
+            Ok(false) => break,
+            Ok(true) => {}
+            Err(e) => {
+                // A structurally broken row: report it by line and keep going.
+                let line = e.position().map(|p| p.line()).unwrap_or(0);
+                let account = record.get(0).unwrap_or("").trim().to_string();
+                data.exceptions.push(Exception::new(account, Reason::MalformedRow, format!("{file}:{line}: {e}")));
+                if matches!(e.kind(), csv::ErrorKind::Io(_)) {
+                    return Err(e).with_context(|| format!("cannot read {file}"));
+                }
+                continue;
+            }
+        }
+        let line = line_of(&record);
+        match parse_household(&record, &cols, &extra_cols, file, line, default_service) {
+            Ok(h) => {
+                if let Some(&(_, first)) = first_line.get(&h.account_id) {
+                    duplicates.entry(h.account_id.clone()).or_insert_with(|| vec![first]).push(line);
+                } else {
+                    first_line.insert(h.account_id.clone(), (data.households.len(), line));
+                    data.households.push(h);
+                }
+            }
+            Err(ex) => {
+                if !ex.account_id.is_empty() && first_line.contains_key(&ex.account_id) {
+                    duplicates.entry(ex.account_id.clone()).or_insert_with(|| vec![first_line[&ex.account_id].1]).push(line);
+                } else {
+                    data.exceptions.push(ex)
+                }
+            }
+        }
+    }
+    if !duplicates.is_empty() {
+        data.households.retain(|h| !duplicates.contains_key(&h.account_id));
+        for (account, lines) in duplicates {
+            let lines: Vec<String> = lines.iter().map(u64::to_string).collect();
+            data.exceptions.push(Exception::new(
+                account,
+                Reason::DuplicateAccount,
+                format!("{file}:{}: account_id appears on lines {}", lines[0], lines.join(", ")),
+            ));
+        }
+    }
+    data.reads = vec![Vec::new(); data.households.len()];
+    Ok(data)
+}
+
+fn parse_household(
+    r: &csv::StringRecord,
+    cols: &Columns,
+    extra_cols: &[(String, usize)],
+    file: &str,
+    line: u64,
+    default_service: Service,
+) -> Result<Household, Exception> {
+    let account_id = cols.get(r, "account_id").unwrap_or("").to_string();
+    let fail = |reason, msg: String| Exception::new(account_id.clone(), reason, format!("{file}:{line}: {msg}"));
+    let required = |name: &str| cols.get(r, name).ok_or_else(|| fail(Reason::MissingField, format!("missing {name}")));
+    required("account_id")?;
+    let parse_opt = |name: &str| -> Result<Option<u32>, Exception> {
+        cols.get(r, name)
+            .map(|v| v.parse::<u32>().map_err(|_| fail(Reason::BadValue, format!("{name} {v:?} is not a whole number"))))
+            .transpose()
+    };
+    let zip = normalize_zip(required("zip")?).ok_or_else(|| {
+        fail(Reason::BadZip, format!("zip {:?} is not 5 or 9 digits", cols.get(r, "zip").unwrap_or("")))
+    })?;
+    let service = match cols.get(r, "service") {
+        Some(s) => s.parse().map_err(|e| fail(Reason::BadValue, e))?,
+        None => default_service,
+    };
+    let language: Language = cols.get(r, "language").unwrap_or("en").parse().map_err(|e| fail(Reason::BadValue, e))?;
+    let status: Status = cols.get(r, "status").unwrap_or("active").parse().map_err(|e| fail(Reason::BadValue, e))?;
+    let do_not_mail = match cols.get(r, "do_not_mail") {
+        None => false,
+        Some(v) => parse_bool(v).ok_or_else(|| fail(Reason::BadValue, format!("do_not_mail {v:?} is not true/false")))?,
+    };
+    let year_built = parse_opt("year_built")?.map(|y| y as i32);
+    let household = Household {
+        name: required("name")?.to_string(),
+        address_line1: required("address_line1")?.to_string(),
+        address_line2: cols.get(r, "address_line2").map(str::to_string),
+        city: required("city")?.to_string(),
+        state: required("state")?.to_string(),
+        zip,
+        locality: required("locality")?.to_string(),
+        service,
+        occupants: parse_opt("occupants")?,
+        home_sqft: parse_opt("home_sqft")?,
+        year_built,
+        heating_fuel: cols.get(r, "heating_fuel").map(|s| s.to_ascii_lowercase()),
+        language,
+        programs: cols
+            .get(r, "programs")
+            .map(|p| p.split(';').map(|s| s.trim().to_ascii_lowercase()).filter(|s| !s.is_empty()).collect())
+            .unwrap_or_default(),
+        status,
+        do_not_mail,
+        extra: extra_cols
+            .iter()
+            .filter_map(|(n, i)| r.get(*i).map(|v| (n.clone(), v.trim().to_string())))
+            .collect(),
+        source: format!("{file}:{line}"),
+        account_id,
+    };
+    Ok(household)
+}
+
+/// ZIP codes are text: `12345`, `123456789` or `12345-6789`; leading zeros matter.
+/// Returns the canonical `12345` or `12345-6789`.
+pub(crate) fn normalize_zip(raw: &str) -> Option<String> {
+    let digits: String = raw.chars().filter(|c| *c != '-').collect();
+    let dashes = raw.chars().filter(|c| *c == '-').count();
+    if !digits.chars().all(|c| c.is_ascii_digit()) {
+        return None;
+    }
+    match (digits.len(), dashes) {
+        (5, 0) => Some(digits),
+        (9, 0) => Some(format!("{}-{}", &digits[..5], &digits[5..])),
+        (9, 1) if raw.find('-') == Some(5) => Some(format!("{}-{}", &digits[..5], &digits[5..])),
+        _ => None,
+    }
+}
+
+pub(crate) fn parse_bool(v: &str) -> Option<bool> {
+    match v.trim().to_ascii_lowercase().as_str() {
+        "true" | "t" | "yes" | "y" | "1" => Some(true),
+        "false" | "f" | "no" | "n" | "0" | "" => Some(false),
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const HEADER: &str = "account_id,name,address_line1,city,state,zip,locality,language,occupants,meter_route\n";
+
+    fn read(body: &str) -> Dataset {
+        read_customers(format!("{HEADER}{body}").as_bytes(), "customers.csv", Service::Water).unwrap()
+    }
+
+    #[test]
+    fn keeps_zip_as_text_and_extra_columns() {
+        let d = read("A1,Ana Díaz,1 Elm St,Davis,CA,01234,north,es,3,R7\n");
+        assert_eq!(d.households[0].zip, "01234");
+        assert_eq!(d.households[0].language, Language::Es);
+        assert_eq!(d.households[0].extra["meter_route"], "R7");
+        assert_eq!(d.households[0].source, "customers.csv:2");
+    }
+
+    #[test]
+    fn each_bad_row_is_an_exception_with_its_line() {
+        let d = read(
+            "A1,Ann,1 Elm,Davis,CA,9561,north,en,2,R1\n\
+             A2,,2 Elm,Davis,CA,95616,north,en,2,R1\n\
+             A3,Bo,3 Elm,Davis,CA,95616,north,xx,2,R1\n\
+             A4,Cy,4 Elm,Davis,CA,95616-1234,north,en,two,R1\n\
+             A5,Di,5 Elm,Davis,CA,95616,north,en,2,R1\n\
+             A5,Di again,5 Elm,Davis,CA,95616,north,en,2,R1\n\
+             A6,Ed,6 Elm,Davis,CA,95616,north,en\n",
+        );
+        let got: Vec<(&str, Reason, &str)> =
+            d.exceptions.iter().map(|e| (e.account_id.as_str(), e.reason, e.detail.as_str())).collect();
+        assert_eq!(got[0].0, "A1");
+        assert_eq!(got[0].1, Reason::BadZip);
+        assert!(got[0].2.starts_with("customers.csv:2:"), "{}", got[0].2);
+        assert_eq!((got[1].0, got[1].1), ("A2", Reason::MissingField));
+        assert!(got[1].2.starts_with("customers.csv:3:"));
+        assert_eq!((got[2].0, got[2].1), ("A3", Reason::BadValue));
+        assert_eq!((got[3].0, got[3].1), ("A4", Reason::BadValue));
+        assert_eq!((got[4].0, got[4].1), ("A6", Reason::MalformedRow));
+        assert!(got[4].2.starts_with("customers.csv:8:"), "{}", got[4].2);
+        assert_eq!((got[5].0, got[5].1), ("A5", Reason::DuplicateAccount));
+        assert!(got[5].2.contains("6, 7"), "{}", got[5].2);
+        assert!(d.households.is_empty());
+    }
+
+    #[test]
+    fn missing_required_column_is_fatal() {
+        let err = read_customers("account_id,name\nA,B\n".as_bytes(), "c.csv", Service::Water).unwrap_err();
+        assert!(err.to_string().contains("address_line1"), "{err}");
+    }
+
+    #[test]
+    fn zip_forms() {
+        assert_eq!(normalize_zip("95616").as_deref(), Some("95616"));
+        assert_eq!(normalize_zip("956161234").as_deref(), Some("95616-1234"));
+        assert_eq!(normalize_zip("95616-1234").as_deref(), Some("95616-1234"));
+        assert_eq!(normalize_zip("9561-61234"), None);
+        assert_eq!(normalize_zip("9561a"), None);
+    }
+}

@@ -1,0 +1,24 @@
+//! neighborly: monthly neighbor-comparison usage reports for water and
+//! electric utilities.
+//!
+//! The batch is a pipeline, one module per stage (see ARCHITECTURE.md):
+//! [`ingest`] → [`cohort`] → [`compare`] → [`phase`] → [`chart`] → [`render`]
+//! → [`output`], with [`store`] remembering phases between runs and
+//! [`pipeline`] tying the stages together for the command line.
+
+pub mod brief;
+pub mod chart;
+pub mod cohort;
+pub mod compare;
+pub mod config;
+pub mod exception;
+pub mod ingest;
+pub mod model;
+pub mod output;
+pub mod phase;
+pub mod pipeline;
+pub mod render;
+pub mod report;
+pub mod store;
+pub mod synth;
+pub mod wording;

@@ -1,0 +1,163 @@
+//! The `neighborly` command line: parse arguments, call the library, turn
+//! errors into a message and an exit code.
+//!
+//! Exit codes: 0 the command completed (a batch with exceptions included);
+//! 1 it could not proceed (unreadable input, bad config, template error);
+//! 2 bad arguments (from clap).
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::Result;
+use clap::{Parser, Subcommand};
+use neighborly::config::Config;
+use neighborly::model::Period;
+use neighborly::pipeline::{self, RunOptions};
+
+#[derive(Parser)]
+#[command(name = "neighborly", version, about = "Monthly neighbor-comparison usage reports")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(clap::Args, Clone)]
+struct Inputs {
+    /// Config file (TOML).
+    #[arg(long, default_value = "config/neighborly.toml")]
+    config: PathBuf,
+    /// Customer file; overrides the config.
+    #[arg(long)]
+    customers: Option<PathBuf>,
+    /// Usage file; overrides the config.
+    #[arg(long)]
+    usage: Option<PathBuf>,
+    /// Billing month YYYY-MM; default: the latest complete month in the data.
+    #[arg(long)]
+    period: Option<Period>,
+    /// State database (phases, opt-outs); overrides the config.
+    #[arg(long)]
+    state: Option<PathBuf>,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the monthly batch: one PDF per household plus manifest and exceptions.
+    Run {
+        #[command(flatten)]
+        inputs: Inputs,
+        /// Run folder; default from the config (out/{period}).
+        #[arg(long)]
+        out: Option<PathBuf>,
+        /// Accounts to hold back (returned mail, legal hold...), one per line.
+        #[arg(long)]
+        suppress: Option<PathBuf>,
+        /// Count ratings, phases, exceptions and the call forecast; render nothing, change nothing.
+        #[arg(long)]
+        dry_run: bool,
+    },
+    /// Render one household's report as the batch would.
+    Preview {
+        #[command(flatten)]
+        inputs: Inputs,
+        #[arg(long)]
+        account: String,
+        #[arg(long, default_value = "preview.pdf")]
+        out: PathBuf,
+    },
+    /// Record that a household wants no more reports.
+    OptOut {
+        account: String,
+        #[arg(long, default_value = "customer request")]
+        reason: String,
+        #[arg(long, default_value = "config/neighborly.toml")]
+        config: PathBuf,
+        #[arg(long)]
+        state: Option<PathBuf>,
+    },
+    /// Write deterministic synthetic customers.csv and usage.csv.
+    Synth {
+        #[arg(long, default_value = "samples")]
+        out: PathBuf,
+        #[arg(long, default_value_t = 500)]
+        households: usize,
+        #[arg(long, default_value_t = 25)]
+        months: u32,
+        #[arg(long, default_value = "2026-10")]
+        last_period: Period,
+        #[arg(long, default_value_t = 7)]
+        seed: u64,
+        /// Leave out the deliberately broken rows.
+        #[arg(long)]
+        clean: bool,
+    },
+}
+
+impl Inputs {
+    fn options(&self) -> RunOptions {
+        RunOptions {
+            customers: self.customers.clone(),
+            usage: self.usage.clone(),
+            period: self.period,
+            state: self.state.clone(),
+            ..RunOptions::default()
+        }
+    }
+}
+
+fn main() -> ExitCode {
+    tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::from_env("NEIGHBORLY_LOG"))
+        .with_writer(std::io::stderr)
+        .init();
+    match dispatch(Cli::parse()) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn dispatch(cli: Cli) -> Result<()> {
+    match cli.command {
+        Command::Run { inputs, out, suppress, dry_run } => {
+            let config = Config::load(&inputs.config)?;
+            let opts = RunOptions {
+                out,
+                suppress,
+                dry_run,
+                progress: std::io::IsTerminal::is_terminal(&std::io::stderr()),
+                ..inputs.options()
+            };
+            let summary = pipeline::run(&config, &opts)?;
+            print!("{}", summary.render_text());
+        }
+        Command::Preview { inputs, account, out } => {
+            let started = std::time::Instant::now();
+            let config = Config::load(&inputs.config)?;
+            let (period, pages) = pipeline::preview(&config, &inputs.options(), &account, &out)?;
+            println!(
+                "{account} {period}: {pages} page(s) written to {} in {:.0} ms",
+                out.display(),
+                started.elapsed().as_secs_f64() * 1000.0
+            );
+        }
+        Command::OptOut { account, reason, config, state } => {
+            let config = Config::load(&config)?;
+            let path = state.unwrap_or_else(|| config.resolve(&config.store.path));
+            let store = neighborly::store::Store::open(&path)?;
+            if store.opt_out(&account, &reason)? {
+                println!("{account} opted out ({reason}); no further reports will be mailed");
+            } else {
+                println!("{account} had already opted out");
+            }
+        }
+        Command::Synth { out, households, months, last_period, seed, clean } => {
+            let opts = neighborly::synth::SynthOptions { households, months, last_period, seed, broken_rows: !clean };
+            neighborly::synth::generate(&out, &opts)?;
+            println!("{households} households, {months} months of reads written to {}", out.display());
+        }
+    }
+    Ok(())
+}

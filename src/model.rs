@@ -1,0 +1,299 @@
+//! The utility's vocabulary: households, bills, periods and units.
+//!
+//! Every later stage speaks in these types, so they carry no I/O and no
+//! presentation. Quantities are stored in one canonical unit per service
+//! (gallons for water, kWh for electricity) so that cohorts compare like with like.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::str::FromStr;
+
+use chrono::{Datelike, NaiveDate};
+use serde::{Deserialize, Serialize};
+
+/// The metered commodity a household buys.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, PartialOrd, Ord)]
+#[serde(rename_all = "lowercase")]
+pub enum Service {
+    Water,
+    Electric,
+}
+
+impl Service {
+    /// The canonical unit all quantities of this service are converted to.
+    pub fn canonical_unit(self) -> &'static str {
+        match self {
+            Service::Water => "gal",
+            Service::Electric => "kWh",
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Service::Water => "water",
+            Service::Electric => "electric",
+        }
+    }
+}
+
+impl FromStr for Service {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s.trim().to_ascii_lowercase().as_str() {
+            "water" => Ok(Service::Water),
+            "electric" | "electricity" => Ok(Service::Electric),
+            other => Err(format!("unknown service {other:?} (expected water or electric)")),
+        }
+    }
+}
+
+/// A unit a meter read may be expressed in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Unit {
+    Gallon,
+    Kgal,
+    Ccf,
+    CubicMeter,
+    Kwh,
+}
+
+impl Unit {
+    /// The service this unit measures and the factor to its canonical unit.
+    ///
+    /// One ccf is 100 cubic feet = 748.052 US gallons; one m3 = 264.172 US gallons.
+    pub fn to_canonical(self) -> (Service, f64) {
+        match self {
+            Unit::Gallon => (Service::Water, 1.0),
+            Unit::Kgal => (Service::Water, 1000.0),
+            Unit::Ccf => (Service::Water, 748.052),
+            Unit::CubicMeter => (Service::Water, 264.172),
+            Unit::Kwh => (Service::Electric, 1.0),
+        }
+    }
+}
+
+impl FromStr for Unit {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s.trim().to_ascii_lowercase().as_str() {
+            "gal" | "gallon" | "gallons" => Ok(Unit::Gallon),
+            "kgal" => Ok(Unit::Kgal),
+            "ccf" | "hcf" => Ok(Unit::Ccf),
+            "m3" => Ok(Unit::CubicMeter),
+            "kwh" => Ok(Unit::Kwh),
+            other => Err(format!("unknown unit {other:?} (expected gal, kgal, ccf, m3 or kWh)")),
+        }
+    }
+}
+
+/// Report language. English is the default; every wording file covers both.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, PartialOrd, Ord)]
+#[serde(rename_all = "lowercase")]
+pub enum Language {
+    En,
+    Es,
+}
+
+impl Language {
+    pub const ALL: [Language; 2] = [Language::En, Language::Es];
+
+    pub fn code(self) -> &'static str {
+        match self {
+            Language::En => "en",
+            Language::Es => "es",
+        }
+    }
+}
+
+impl FromStr for Language {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s.trim().to_ascii_lowercase().as_str() {
+            "" | "en" | "eng" | "english" => Ok(Language::En),
+            "es" | "spa" | "spanish" | "español" | "espanol" => Ok(Language::Es),
+            other => Err(format!("unsupported language {other:?} (expected en or es)")),
+        }
+    }
+}
+
+/// Account status in the customer information system.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Status {
+    Active,
+    Vacant,
+    Closed,
+}
+
+impl FromStr for Status {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s.trim().to_ascii_lowercase().as_str() {
+            "" | "active" => Ok(Status::Active),
+            "vacant" => Ok(Status::Vacant),
+            "closed" => Ok(Status::Closed),
+            other => Err(format!("unknown status {other:?} (expected active, vacant or closed)")),
+        }
+    }
+}
+
+/// A billing month, `YYYY-MM`. The bill of a period is the read whose
+/// `period_end` falls inside that month.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Period {
+    pub year: i32,
+    pub month: u32,
+}
+
+impl Period {
+    pub fn of(date: NaiveDate) -> Period {
+        Period { year: date.year(), month: date.month() }
+    }
+
+    /// Months since year 0, so periods can be subtracted and indexed.
+    pub fn index(self) -> i32 {
+        self.year * 12 + self.month as i32 - 1
+    }
+
+    pub fn from_index(index: i32) -> Period {
+        Period { year: index.div_euclid(12), month: index.rem_euclid(12) as u32 + 1 }
+    }
+
+    pub fn offset(self, months: i32) -> Period {
+        Period::from_index(self.index() + months)
+    }
+
+    pub fn first_day(self) -> NaiveDate {
+        NaiveDate::from_ymd_opt(self.year, self.month, 1).expect("valid period")
+    }
+
+    pub fn last_day(self) -> NaiveDate {
+        self.offset(1).first_day().pred_opt().expect("valid period")
+    }
+}
+
+impl fmt::Display for Period {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{:04}-{:02}", self.year, self.month)
+    }
+}
+
+impl FromStr for Period {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        let bad = || format!("bad period {s:?} (expected YYYY-MM)");
+        let (y, m) = s.trim().split_once('-').ok_or_else(bad)?;
+        let year: i32 = y.parse().map_err(|_| bad())?;
+        let month: u32 = m.parse().map_err(|_| bad())?;
+        if y.len() != 4 || !(1..=12).contains(&month) {
+            return Err(bad());
+        }
+        Ok(Period { year, month })
+    }
+}
+
+/// One household as the customer file describes it.
+#[derive(Debug, Clone)]
+pub struct Household {
+    pub account_id: String,
+    pub name: String,
+    pub address_line1: String,
+    pub address_line2: Option<String>,
+    pub city: String,
+    pub state: String,
+    pub zip: String,
+    pub locality: String,
+    pub service: Service,
+    pub occupants: Option<u32>,
+    pub home_sqft: Option<u32>,
+    pub year_built: Option<i32>,
+    pub heating_fuel: Option<String>,
+    pub language: Language,
+    pub programs: Vec<String>,
+    pub status: Status,
+    pub do_not_mail: bool,
+    /// Columns the contract does not name, kept for templates.
+    pub extra: BTreeMap<String, String>,
+    /// `file:line` of the customer row, for error messages.
+    pub source: String,
+}
+
+/// One meter read, already converted to the service's canonical unit.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Read {
+    pub start: NaiveDate,
+    pub end: NaiveDate,
+    pub quantity: f64,
+    pub estimated: bool,
+}
+
+impl Read {
+    /// Both ends are inclusive, so a read from the 1st to the 30th covers 30 days.
+    pub fn days(&self) -> i64 {
+        (self.end - self.start).num_days() + 1
+    }
+}
+
+/// A household's usage in one billing period, normalized per day.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Bill {
+    pub period: Period,
+    pub quantity: f64,
+    pub days: i64,
+    pub estimated: bool,
+}
+
+impl Bill {
+    pub fn per_day(&self) -> f64 {
+        self.quantity / self.days as f64
+    }
+}
+
+/// Group a household's reads into bills, one per period. Two reads ending in the
+/// same month (a split or corrected bill) are summed over their combined days.
+pub fn bills_from_reads(reads: &[Read]) -> Vec<Bill> {
+    let mut by_period: BTreeMap<Period, Bill> = BTreeMap::new();
+    for r in reads {
+        let p = Period::of(r.end);
+        let b = by_period.entry(p).or_insert(Bill { period: p, quantity: 0.0, days: 0, estimated: false });
+        b.quantity += r.quantity;
+        b.days += r.days();
+        b.estimated |= r.estimated;
+    }
+    by_period.into_values().collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn period_arithmetic_wraps_years() {
+        let p: Period = "2026-01".parse().unwrap();
+        assert_eq!(p.offset(-1).to_string(), "2025-12");
+        assert_eq!(p.offset(13).to_string(), "2027-02");
+        assert_eq!(p.last_day(), NaiveDate::from_ymd_opt(2026, 1, 31).unwrap());
+        assert!("2026-13".parse::<Period>().is_err());
+        assert!("26-01".parse::<Period>().is_err());
+    }
+
+    #[test]
+    fn reads_are_inclusive_and_split_bills_merge() {
+        let d = |m, d| NaiveDate::from_ymd_opt(2026, m, d).unwrap();
+        let reads = [
+            Read { start: d(3, 1), end: d(3, 15), quantity: 150.0, estimated: false },
+            Read { start: d(3, 16), end: d(3, 31), quantity: 160.0, estimated: true },
+        ];
+        let bills = bills_from_reads(&reads);
+        assert_eq!(bills.len(), 1);
+        assert_eq!(bills[0].days, 31);
+        assert!((bills[0].per_day() - 10.0).abs() < 1e-12);
+        assert!(bills[0].estimated);
+    }
+
+    #[test]
+    fn units_convert_to_gallons() {
+        assert_eq!("CCF".parse::<Unit>().unwrap().to_canonical(), (Service::Water, 748.052));
+        assert_eq!("kWh".parse::<Unit>().unwrap().to_canonical().0, Service::Electric);
+        assert!("liters".parse::<Unit>().is_err());
+    }
+}

@@ -1,0 +1,222 @@
+//! Output: the files a run leaves in its folder.
+//!
+//! A run writes into `<out>.partial` and renames it to `<out>` only when it
+//! completes, so a crashed run never leaves a half-written folder that looks
+//! finished, and a re-run replaces the previous one whole (no stale PDFs).
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result, bail};
+use serde::Serialize;
+
+use crate::exception::{Exception, Reason};
+use crate::phase::Phase;
+
+/// One row of `manifest.csv`: a rendered report.
+#[derive(Debug, Clone, Serialize)]
+pub struct ManifestRow {
+    pub sequence: usize,
+    pub account_id: String,
+    pub cohort_id: String,
+    pub cohort_size: String,
+    pub usage_per_day: String,
+    pub neighbors_median_per_day: String,
+    pub efficient_per_day: String,
+    pub percentile: String,
+    pub rating: String,
+    pub phase: String,
+    pub entered_phase: bool,
+    pub assistance_invite: bool,
+    pub language: String,
+    pub zip: String,
+    pub pdf: String,
+    pub pages: usize,
+    pub unit: String,
+    pub note: String,
+    pub tips: String,
+}
+
+/// The run folder being written.
+pub struct RunFolder {
+    pub staging: PathBuf,
+    pub target: PathBuf,
+}
+
+impl RunFolder {
+    /// Prepare `<target>.partial`. Refuses to replace a folder that is not a
+    /// previous run (no `manifest.csv`), so a mistyped `--out` cannot wipe data.
+    pub fn create(target: &Path) -> Result<RunFolder> {
+        if target.exists() && !target.join("manifest.csv").exists() && target.read_dir()?.next().is_some() {
+            bail!(
+                "{} exists and is not a neighborly run folder (no manifest.csv); choose another --out",
+                target.display()
+            );
+        }
+        let mut name = target.file_name().map(|n| n.to_os_string()).unwrap_or_default();
+        name.push(".partial");
+        let staging = target.with_file_name(name);
+        if staging.exists() {
+            std::fs::remove_dir_all(&staging).with_context(|| format!("cannot clear {}", staging.display()))?;
+        }
+        std::fs::create_dir_all(staging.join("reports"))
+            .with_context(|| format!("cannot create {}", staging.display()))?;
+        Ok(RunFolder { staging, target: target.to_path_buf() })
+    }
+
+    pub fn path(&self, name: &str) -> PathBuf {
+        self.staging.join(name)
+    }
+
+    /// Move the finished run into place, replacing an earlier run of the same period.
+    pub fn commit(self) -> Result<PathBuf> {
+        if self.target.exists() {
+            std::fs::remove_dir_all(&self.target)
+                .with_context(|| format!("cannot replace {}", self.target.display()))?;
+        }
+        std::fs::rename(&self.staging, &self.target)
+            .with_context(|| format!("cannot move {} into place", self.staging.display()))?;
+        Ok(self.target)
+    }
+}
+
+/// A file name for an account's PDF: safe characters only, and a short hash
+/// suffix whenever characters had to be replaced, so two ids never collide.
+pub fn pdf_name(account: &str) -> String {
+    let safe: String =
+        account.chars().map(|c| if c.is_ascii_alphanumeric() || c == '-' || c == '_' { c } else { '_' }).collect();
+    if safe == account && !safe.is_empty() {
+        format!("{safe}.pdf")
+    } else {
+        use sha2::{Digest, Sha256};
+        let h = Sha256::digest(account.as_bytes());
+        format!("{safe}-{:02x}{:02x}{:02x}{:02x}.pdf", h[0], h[1], h[2], h[3])
+    }
+}
+
+pub fn write_exceptions(path: &Path, exceptions: &mut [Exception]) -> Result<()> {
+    exceptions.sort_by(|a, b| (&a.account_id, a.reason).cmp(&(&b.account_id, b.reason)));
+    let mut w = csv::Writer::from_path(path)?;
+    w.write_record(["account_id", "reason", "detail"])?;
+    for e in exceptions.iter() {
+        w.write_record([e.account_id.as_str(), e.reason.code(), e.detail.as_str()])?;
+    }
+    w.flush()?;
+    Ok(())
+}
+
+/// Call-center readiness per phase (DESIGN.md section 2).
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct ForecastRow {
+    pub phase: String,
+    pub households: usize,
+    pub entering: usize,
+    pub call_rate: f64,
+    pub expected_calls: f64,
+}
+
+pub fn write_forecast(path: &Path, rows: &[ForecastRow]) -> Result<()> {
+    let mut w = csv::Writer::from_path(path)?;
+    for r in rows {
+        w.serialize(r)?;
+    }
+    w.flush()?;
+    Ok(())
+}
+
+/// Counts for the closing summary and `run.json`.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Summary {
+    pub period: String,
+    pub households_in: usize,
+    pub reports: usize,
+    pub exceptions: usize,
+    pub exceptions_by_reason: BTreeMap<String, usize>,
+    pub by_rating: BTreeMap<String, usize>,
+    pub by_phase: BTreeMap<String, usize>,
+    pub forecast: Vec<ForecastRow>,
+    pub seconds: f64,
+    pub reports_per_second: f64,
+    pub out_dir: String,
+    pub dry_run: bool,
+}
+
+impl Summary {
+    pub fn count_exceptions(&mut self, exceptions: &[Exception]) {
+        self.exceptions = exceptions.len();
+        for e in exceptions {
+            *self.exceptions_by_reason.entry(e.reason.code().to_string()).or_default() += 1;
+        }
+    }
+
+    /// The closing lines printed after a run.
+    pub fn render_text(&self) -> String {
+        let mut s = String::new();
+        let verb = if self.dry_run { "would be rendered" } else { "out" };
+        s.push_str(&format!("period {}\n", self.period));
+        s.push_str(&format!("households in: {}\n", self.households_in));
+        s.push_str(&format!("reports {verb}: {}\n", self.reports));
+        s.push_str(&format!("exceptions: {}\n", self.exceptions));
+        for (reason, n) in &self.exceptions_by_reason {
+            s.push_str(&format!("  {reason}: {n}\n"));
+        }
+        let list = |m: &BTreeMap<String, usize>| m.iter().map(|(k, v)| format!("{k} {v}")).collect::<Vec<_>>().join(", ");
+        s.push_str(&format!("ratings: {}\n", list(&self.by_rating)));
+        s.push_str(&format!("phases: {}\n", list(&self.by_phase)));
+        for f in &self.forecast {
+            s.push_str(&format!(
+                "  forecast {}: {} letters, {} entering, {:.1} expected calls\n",
+                f.phase, f.households, f.entering, f.expected_calls
+            ));
+        }
+        if !self.dry_run {
+            s.push_str(&format!("{:.1} s, {:.1} reports/s\n", self.seconds, self.reports_per_second));
+            s.push_str(&format!("written to {}\n", self.out_dir));
+        }
+        s
+    }
+}
+
+/// Expected calls = households entering a phase this run × the phase's call rate.
+pub fn forecast(
+    letters: &BTreeMap<Phase, usize>,
+    entering: &BTreeMap<Phase, usize>,
+    rules: &crate::config::PhaseRules,
+) -> Vec<ForecastRow> {
+    Phase::ALL
+        .iter()
+        .map(|p| {
+            let rate = match p {
+                Phase::Tips => rules.call_rate_tips,
+                Phase::Notice => rules.call_rate_notice,
+                Phase::Comparison => rules.call_rate_comparison,
+            };
+            let e = entering.get(p).copied().unwrap_or(0);
+            ForecastRow {
+                phase: p.code().into(),
+                households: letters.get(p).copied().unwrap_or(0),
+                entering: e,
+                call_rate: rate,
+                expected_calls: e as f64 * rate,
+            }
+        })
+        .collect()
+}
+
+/// Reasons that are deliberate suppression rather than data problems.
+pub fn is_suppression(reason: Reason) -> bool {
+    !reason.is_data_error() && reason != Reason::RenderFailed
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pdf_names_are_safe_and_distinct() {
+        assert_eq!(pdf_name("W-00012"), "W-00012.pdf");
+        let a = pdf_name("../etc/passwd");
+        assert!(!a.contains('/') && a.ends_with(".pdf"));
+        assert_ne!(pdf_name("a/b"), pdf_name("a_b"));
+    }
+}

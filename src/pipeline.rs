@@ -1,0 +1,464 @@
+//! The batch: ingest → cohort → compare → phase → chart + render → output.
+//!
+//! [`plan`] decides everything (who is mailed, with which comparison, phase and
+//! tips) without rendering; [`run`] renders the plan's letters on plain
+//! threads and writes the run folder; [`preview`] renders one letter. All
+//! three share the plan, so a preview shows exactly what the batch would mail.
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::mpsc;
+use std::time::Instant;
+
+use anyhow::{Context, Result, bail};
+
+use crate::cohort::{self, Assignment, Cohort};
+use crate::compare::{self, CohortStats, Comparison};
+use crate::config::Config;
+use crate::exception::{Exception, Reason};
+use crate::ingest::{self, Dataset};
+use crate::model::{Bill, Household, Period, Status, bills_from_reads};
+use crate::output::{self, ManifestRow, RunFolder, Summary};
+use crate::phase::{self, Decision, Phase};
+use crate::render::Renderer;
+use crate::report::{self, ReportInput};
+use crate::store::Store;
+use crate::wording::Wording;
+
+/// What a `run` or `preview` was asked for, beyond the config.
+#[derive(Debug, Clone, Default)]
+pub struct RunOptions {
+    pub customers: Option<PathBuf>,
+    pub usage: Option<PathBuf>,
+    pub period: Option<Period>,
+    pub out: Option<PathBuf>,
+    pub state: Option<PathBuf>,
+    pub suppress: Option<PathBuf>,
+    pub dry_run: bool,
+    pub progress: bool,
+}
+
+/// One household to be mailed this period.
+#[derive(Debug, Clone)]
+pub struct Letter {
+    pub household: usize,
+    pub comparison: Option<Comparison>,
+    pub decision: Decision,
+    pub assistance_eligible: bool,
+    pub tips: Vec<String>,
+    /// Why no comparison could be made, if none.
+    pub note: String,
+}
+
+/// Everything decided before rendering.
+pub struct Plan {
+    pub period: Period,
+    pub households: Vec<Household>,
+    pub bills: Vec<Vec<Bill>>,
+    pub cohorts: Vec<Cohort>,
+    pub stats: Vec<CohortStats>,
+    /// In presort order: ZIP, then address, then account.
+    pub letters: Vec<Letter>,
+    pub exceptions: Vec<Exception>,
+    pub households_in: usize,
+}
+
+impl Plan {
+    pub fn input<'a>(&'a self, letter: &'a Letter) -> ReportInput<'a> {
+        ReportInput {
+            household: &self.households[letter.household],
+            bills: &self.bills[letter.household],
+            period: self.period,
+            comparison: letter.comparison.as_ref(),
+            cohort: letter.comparison.as_ref().map(|c| &self.cohorts[c.cohort]),
+            phase: letter.decision.phase,
+            assistance_eligible: letter.assistance_eligible,
+            tips: &letter.tips,
+            proof_label: None,
+        }
+    }
+}
+
+/// Accounts to hold back this run: one id per line (or the first CSV column);
+/// blank lines, `#` comments and an `account_id` header are ignored.
+pub fn read_suppressions(path: &Path) -> Result<HashSet<String>> {
+    let text = std::fs::read_to_string(path).with_context(|| format!("cannot read suppression list {}", path.display()))?;
+    Ok(text
+        .lines()
+        .map(|l| l.split(',').next().unwrap_or("").trim())
+        .filter(|l| !l.is_empty() && !l.starts_with('#') && *l != "account_id")
+        .map(str::to_string)
+        .collect())
+}
+
+/// Decide who gets which letter. `store` supplies phase history and opt-outs;
+/// without one every household is new.
+pub fn plan(config: &Config, opts: &RunOptions, wording: &Wording, store: Option<&Store>) -> Result<Plan> {
+    let customers = opts.customers.clone().unwrap_or_else(|| config.resolve(&config.input.customers));
+    let usage = opts.usage.clone().unwrap_or_else(|| config.resolve(&config.input.usage));
+    let Dataset { households, reads, mut exceptions } = ingest::load(&customers, &usage, config.utility.service)?;
+    let bills: Vec<Vec<Bill>> = reads.iter().map(|r| bills_from_reads(r)).collect();
+    let period = match opts.period {
+        Some(p) => p,
+        None => latest_period(&bills)
+            .with_context(|| format!("{} has no usable reads, so there is no period to report on", usage.display()))?,
+    };
+    let households_in = households.len() + distinct_accounts(&exceptions);
+    // Bills after the period do not exist yet as far as this run is concerned,
+    // so re-running an old period sees what it saw the first time.
+    let bills: Vec<Vec<Bill>> =
+        bills.into_iter().map(|b| b.into_iter().filter(|b| b.period <= period).collect()).collect();
+
+    let suppressed = match &opts.suppress {
+        Some(p) => read_suppressions(p)?,
+        None => HashSet::new(),
+    };
+    let opted_out = match store {
+        Some(s) => s.opt_outs()?,
+        None => HashMap::new(),
+    };
+
+    // Candidates are compared; a candidate may still not be mailed.
+    let mut candidates: Vec<usize> = Vec::new();
+    for (i, h) in households.iter().enumerate() {
+        let reject = |reason, detail: String| Some(Exception::new(h.account_id.clone(), reason, detail));
+        let n_bills = bills[i].iter().filter(|b| b.period.index() > period.index() - 24).count();
+        let problem = match h.status {
+            Status::Vacant => reject(Reason::Vacant, format!("{}: status vacant", h.source)),
+            Status::Closed => reject(Reason::Closed, format!("{}: status closed", h.source)),
+            Status::Active if !bills[i].iter().any(|b| b.period == period) => {
+                reject(Reason::NoBillForPeriod, format!("no read ends in {period}"))
+            }
+            Status::Active if n_bills < config.cohort.min_history_bills => reject(
+                Reason::InsufficientHistory,
+                format!("{n_bills} bill(s) in the last 24 months, {} needed", config.cohort.min_history_bills),
+            ),
+            Status::Active => None,
+        };
+        match problem {
+            Some(e) => exceptions.push(e),
+            None => candidates.push(i),
+        }
+    }
+
+    let refs: Vec<&Household> = candidates.iter().map(|&i| &households[i]).collect();
+    let cohort_plan = cohort::plan(&refs, &config.cohort);
+    let usage_per_day: Vec<f64> = candidates
+        .iter()
+        .map(|&i| bills[i].iter().find(|b| b.period == period).map(Bill::per_day).unwrap_or(0.0))
+        .collect();
+    let (comparisons, stats) = compare::compare(&cohort_plan, &usage_per_day);
+
+    let history = match store {
+        Some(s) => s.history_before(period)?,
+        None => HashMap::new(),
+    };
+    let recorded = match store {
+        Some(s) => s.recorded(period)?,
+        None => HashMap::new(),
+    };
+    let mut letters = Vec::new();
+    for ((&i, comparison), assignment) in candidates.iter().zip(comparisons).zip(&cohort_plan.assignments) {
+        let h = &households[i];
+        let hold = if h.do_not_mail {
+            Some((Reason::DoNotMail, format!("{}: do_not_mail is set", h.source)))
+        } else if suppressed.contains(&h.account_id) {
+            Some((Reason::Suppressed, "listed in the suppression file".to_string()))
+        } else {
+            opted_out.get(&h.account_id).map(|r| (Reason::OptedOut, format!("opted out: {r}")))
+        };
+        if let Some((reason, detail)) = hold {
+            exceptions.push(Exception::new(h.account_id.clone(), reason, detail));
+            continue;
+        }
+        let eligible = report::assistance_eligible(h, config);
+        let rating = comparison.as_ref().map(|c| c.rating);
+        let (decision, tips) = match recorded.get(&h.account_id) {
+            Some(r) => (Decision { phase: r.phase, ladder: r.ladder, entered: r.entered }, r.tips.clone()),
+            None => {
+                let last = history.get(&h.account_id);
+                let decision = phase::decide(
+                    last.map(|l| l.ladder),
+                    last.map(|l| period.index() - l.period.index()),
+                    rating,
+                    eligible,
+                    &config.phase,
+                );
+                let last_tips = last.map(|l| l.tips.as_slice()).unwrap_or(&[]);
+                let tips = report::pick_tips(h, period, rating, decision.phase, eligible, last_tips, wording);
+                (decision, tips)
+            }
+        };
+        let note = match assignment {
+            Assignment::TooFew { locality_size } => format!(
+                "no comparison: {locality_size} comparable home(s) in {}, {} needed; tips letter with own history",
+                h.locality, config.cohort.min_size
+            ),
+            Assignment::Cohort(_) => String::new(),
+        };
+        letters.push(Letter { household: i, comparison, decision, assistance_eligible: eligible, tips, note });
+    }
+    letters.sort_by(|a, b| {
+        let (ha, hb) = (&households[a.household], &households[b.household]);
+        (&ha.zip, &ha.address_line1, &ha.account_id).cmp(&(&hb.zip, &hb.address_line1, &hb.account_id))
+    });
+    Ok(Plan { period, households, bills, cohorts: cohort_plan.cohorts, stats, letters, exceptions, households_in })
+}
+
+fn distinct_accounts(exceptions: &[Exception]) -> usize {
+    // Rows without an account id each count as one input household.
+    let named: HashSet<&str> = exceptions.iter().filter(|e| !e.account_id.is_empty()).map(|e| e.account_id.as_str()).collect();
+    named.len() + exceptions.iter().filter(|e| e.account_id.is_empty()).count()
+}
+
+/// The latest month whose bills are all in: the last month with bills, unless
+/// it has fewer than 90% of the previous month's (read cycles still under way).
+fn latest_period(bills: &[Vec<Bill>]) -> Option<Period> {
+    let mut per_month: BTreeMap<Period, usize> = BTreeMap::new();
+    for b in bills.iter().flatten() {
+        *per_month.entry(b.period).or_default() += 1;
+    }
+    let mut months = per_month.iter().rev();
+    let (&last, &n_last) = months.next()?;
+    match months.next() {
+        Some((&prev, &n_prev)) if prev == last.offset(-1) && (n_last as f64) < 0.9 * n_prev as f64 => Some(prev),
+        _ => Some(last),
+    }
+}
+
+/// The run folder for a period: `--out`, or the config's pattern.
+pub fn out_dir(config: &Config, opts: &RunOptions, period: Period) -> PathBuf {
+    match &opts.out {
+        Some(p) => p.clone(),
+        None => config.resolve(Path::new(&config.output.dir.replace("{period}", &period.to_string()))),
+    }
+}
+
+fn open_store(config: &Config, opts: &RunOptions, read_only: bool) -> Result<Option<Store>> {
+    let path = opts.state.clone().unwrap_or_else(|| config.resolve(&config.store.path));
+    if read_only && !path.exists() {
+        return Ok(None);
+    }
+    Store::open(&path).map(Some)
+}
+
+fn render_date(config: &Config) -> chrono::NaiveDate {
+    chrono::NaiveDate::parse_from_str(&config.render.date, "%Y-%m-%d").unwrap_or_else(|_| chrono::Local::now().date_naive())
+}
+
+/// Run the batch. Returns the summary; the run folder is complete when this returns Ok.
+pub fn run(config: &Config, opts: &RunOptions) -> Result<Summary> {
+    let started = Instant::now();
+    let wording = crate::wording::load_or_error(&config.templates_dir())?;
+    let mut store = open_store(config, opts, opts.dry_run)?;
+    let plan = plan(config, opts, &wording, store.as_ref())?;
+    let period = plan.period;
+    let mut summary = Summary { period: period.to_string(), households_in: plan.households_in, dry_run: opts.dry_run, ..Summary::default() };
+    let mut letters_by_phase: BTreeMap<Phase, usize> = BTreeMap::new();
+    let mut entering: BTreeMap<Phase, usize> = BTreeMap::new();
+    for l in &plan.letters {
+        *letters_by_phase.entry(l.decision.phase).or_default() += 1;
+        if l.decision.entered {
+            *entering.entry(l.decision.phase).or_default() += 1;
+        }
+        let rating = l.comparison.as_ref().map_or("none", |c| c.rating.code());
+        *summary.by_rating.entry(rating.to_string()).or_default() += 1;
+        *summary.by_phase.entry(l.decision.phase.code().to_string()).or_default() += 1;
+    }
+    summary.forecast = output::forecast(&letters_by_phase, &entering, &config.phase);
+    if opts.dry_run {
+        summary.reports = plan.letters.len();
+        summary.count_exceptions(&plan.exceptions);
+        return Ok(summary);
+    }
+
+    let store = store.as_mut().context("state store unavailable")?;
+    let _lock = store.lock(period)?;
+    let run_id = store.begin_run(period, &config.fingerprint())?;
+    store.record(
+        run_id,
+        period,
+        plan.letters.iter().map(|l| {
+            let h = &plan.households[l.household];
+            (h.account_id.as_str(), l.comparison.as_ref().map(|c| c.rating.code()), &l.decision, l.tips.as_slice())
+        }),
+    )?;
+
+    let target = out_dir(config, opts, period);
+    let folder = RunFolder::create(&target)?;
+    let renderer = Renderer::new(&config.templates_dir(), render_date(config))?;
+    let mut exceptions = plan.exceptions.clone();
+    let rows = render_all(&plan, config, &wording, &renderer, &folder, opts.progress, &mut exceptions)?;
+    store.mark_mailed(period, rows.iter().map(|r| r.account_id.as_str()))?;
+
+    output::write_exceptions(&folder.path("exceptions.csv"), &mut exceptions)?;
+    write_cohorts(&folder.path("cohorts.csv"), &plan)?;
+    output::write_forecast(&folder.path("forecast.csv"), &summary.forecast)?;
+    crate::brief::write(&folder.path("agent-brief.md"), &plan, &rows, &summary.forecast, config)?;
+
+    summary.reports = rows.len();
+    summary.count_exceptions(&exceptions);
+    summary.seconds = started.elapsed().as_secs_f64();
+    summary.reports_per_second = rows.len() as f64 / summary.seconds.max(1e-9);
+    summary.out_dir = target.display().to_string();
+    std::fs::write(folder.path("run.json"), serde_json::to_vec_pretty(&summary)?)?;
+    folder.commit()?;
+    store.finish_run(run_id, summary.households_in, summary.reports, summary.exceptions)?;
+    Ok(summary)
+}
+
+/// Render every letter on plain threads, streaming PDFs to disk and manifest
+/// rows to `manifest.csv` in presort order.
+fn render_all(
+    plan: &Plan,
+    config: &Config,
+    wording: &Wording,
+    renderer: &Renderer,
+    folder: &RunFolder,
+    progress: bool,
+    exceptions: &mut Vec<Exception>,
+) -> Result<Vec<ManifestRow>> {
+    let threads = match config.render.threads {
+        0 => std::thread::available_parallelism().map_or(2, |n| n.get()),
+        n => n,
+    };
+    let bar = if progress {
+        indicatif::ProgressBar::new(plan.letters.len() as u64)
+    } else {
+        indicatif::ProgressBar::hidden()
+    };
+    bar.set_style(
+        indicatif::ProgressStyle::with_template("{bar:40} {pos}/{len} reports  {per_sec}  ETA {eta}")
+            .expect("valid template"),
+    );
+    let next = AtomicUsize::new(0);
+    let (tx, rx) = mpsc::channel::<(usize, Result<(String, usize), String>)>();
+    let mut manifest = csv::Writer::from_path(folder.path("manifest.csv"))?;
+    let mut rows = Vec::with_capacity(plan.letters.len());
+    std::thread::scope(|scope| -> Result<()> {
+        for _ in 0..threads {
+            let tx = tx.clone();
+            let next = &next;
+            std::thread::Builder::new().stack_size(32 << 20).spawn_scoped(scope, move || {
+                loop {
+                    let i = next.fetch_add(1, Ordering::Relaxed);
+                    let Some(letter) = plan.letters.get(i) else { break };
+                    let result = render_one(plan, letter, config, wording, renderer, folder);
+                    Renderer::evict_cache();
+                    if tx.send((i, result)).is_err() {
+                        break;
+                    }
+                }
+            })?;
+        }
+        drop(tx);
+        // Reorder buffer: rows are written in presort order as soon as the
+        // next one in sequence is done; it holds at most a few per thread.
+        let mut pending: BTreeMap<usize, Result<(String, usize), String>> = BTreeMap::new();
+        let mut write_next = 0;
+        for (i, result) in rx {
+            pending.insert(i, result);
+            while let Some(result) = pending.remove(&write_next) {
+                let letter = &plan.letters[write_next];
+                let h = &plan.households[letter.household];
+                match result {
+                    Ok((pdf, pages)) => {
+                        let row = manifest_row(plan, config, letter, rows.len() + 1, pdf, pages);
+                        manifest.serialize(&row)?;
+                        rows.push(row);
+                    }
+                    Err(e) => exceptions.push(Exception::new(h.account_id.clone(), Reason::RenderFailed, e)),
+                }
+                write_next += 1;
+                bar.inc(1);
+            }
+        }
+        Ok(())
+    })?;
+    bar.finish_and_clear();
+    manifest.flush()?;
+    Ok(rows)
+}
+
+fn render_one(
+    plan: &Plan,
+    letter: &Letter,
+    config: &Config,
+    wording: &Wording,
+    renderer: &Renderer,
+    folder: &RunFolder,
+) -> Result<(String, usize), String> {
+    let h = &plan.households[letter.household];
+    let data = report::build(&plan.input(letter), config, wording)?;
+    let json = serde_json::to_vec(&data).map_err(|e| e.to_string())?;
+    let rendered = renderer.render(json, &format!("{}/{}", h.account_id, plan.period)).map_err(|e| e.to_string())?;
+    let name = format!("reports/{}", output::pdf_name(&h.account_id));
+    std::fs::write(folder.path(&name), &rendered.pdf).map_err(|e| format!("cannot write {name}: {e}"))?;
+    Ok((name, rendered.pages))
+}
+
+fn manifest_row(plan: &Plan, config: &Config, letter: &Letter, sequence: usize, pdf: String, pages: usize) -> ManifestRow {
+    let h = &plan.households[letter.household];
+    let c = letter.comparison.as_ref();
+    let usage = plan.bills[letter.household].iter().find(|b| b.period == plan.period).map(Bill::per_day);
+    ManifestRow {
+        sequence,
+        account_id: h.account_id.clone(),
+        cohort_id: c.map(|c| plan.cohorts[c.cohort].id.clone()).unwrap_or_default(),
+        cohort_size: c.map(|c| c.cohort_size.to_string()).unwrap_or_default(),
+        usage_per_day: usage.map(|u| format!("{u:.3}")).unwrap_or_default(),
+        neighbors_median_per_day: c.map(|c| format!("{:.3}", c.median_per_day)).unwrap_or_default(),
+        efficient_per_day: c.map(|c| format!("{:.3}", c.efficient_per_day)).unwrap_or_default(),
+        percentile: c.map(|c| format!("{:.1}", c.percentile)).unwrap_or_default(),
+        rating: c.map(|c| c.rating.code().to_string()).unwrap_or_default(),
+        phase: letter.decision.phase.code().to_string(),
+        entered_phase: letter.decision.entered,
+        assistance_invite: letter.assistance_eligible && config.assistance.invite,
+        language: h.language.code().to_string(),
+        zip: h.zip.clone(),
+        pdf,
+        pages,
+        unit: format!("{}/day", h.service.canonical_unit()),
+        note: letter.note.clone(),
+        tips: letter.tips.join(";"),
+    }
+}
+
+fn write_cohorts(path: &Path, plan: &Plan) -> Result<()> {
+    let mut w = csv::Writer::from_path(path)?;
+    w.write_record(["cohort_id", "locality", "size", "mean_per_day", "std_dev", "efficient_per_day", "median_per_day"])?;
+    for (c, s) in plan.cohorts.iter().zip(&plan.stats) {
+        w.write_record([
+            c.id.clone(),
+            c.locality.clone(),
+            s.size.to_string(),
+            format!("{:.3}", s.mean),
+            format!("{:.3}", s.std_dev),
+            format!("{:.3}", s.efficient),
+            format!("{:.3}", s.median),
+        ])?;
+    }
+    w.flush()?;
+    Ok(())
+}
+
+/// Render one household's letter to `out` (no store writes, no run folder).
+pub fn preview(config: &Config, opts: &RunOptions, account: &str, out: &Path) -> Result<(Period, usize)> {
+    let wording = crate::wording::load_or_error(&config.templates_dir())?;
+    let store = open_store(config, opts, true)?;
+    let plan = plan(config, opts, &wording, store.as_ref())?;
+    let Some(letter) = plan.letters.iter().find(|l| plan.households[l.household].account_id == account) else {
+        if let Some(e) = plan.exceptions.iter().find(|e| e.account_id == account) {
+            bail!("{account} gets no report for {}: {} ({})", plan.period, e.reason, e.detail);
+        }
+        bail!("no household with account_id {account:?} in the customer file");
+    };
+    let renderer = Renderer::new(&config.templates_dir(), render_date(config))?;
+    let data = report::build(&plan.input(letter), config, &wording).map_err(|e| anyhow::anyhow!(e))?;
+    let rendered = renderer
+        .render(serde_json::to_vec(&data)?, &format!("{account}/{}", plan.period))
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    std::fs::write(out, &rendered.pdf).with_context(|| format!("cannot write {}", out.display()))?;
+    Ok((plan.period, rendered.pages))
+}

@@ -1,0 +1,80 @@
+//! Render: household data in, tagged PDF out.
+//!
+//! A [`Renderer`] compiles `report.typ` against one household's JSON data and
+//! exports PDF/UA-1. Customer data only ever enters Typst as that JSON file, so
+//! a name like `#read("/etc/passwd")` is printed, never evaluated.
+//!
+//! Rendering runs on plain threads, not rayon: Typst's PDF writer uses rayon
+//! internally and nested pools overflow stacks. Memoized layout results are
+//! evicted after every report so memory stays flat over a long batch.
+
+mod diagnostics;
+mod world;
+
+use std::path::Path;
+
+use anyhow::Result;
+use typst::foundations::{Bytes, Smart};
+use typst_layout::PagedDocument;
+use typst_pdf::{PdfOptions, PdfStandard, PdfStandards, Timestamp};
+
+pub use diagnostics::TemplateError;
+pub use world::{DATA_PATH, MAIN_PATH, ReportWorld, Templates};
+
+/// A rendered report.
+pub struct Rendered {
+    pub pdf: Vec<u8>,
+    pub pages: usize,
+}
+
+/// Compiles reports; cheap to share between threads (`&Renderer` is `Sync`).
+pub struct Renderer {
+    templates: Templates,
+    standards: PdfStandards,
+}
+
+impl Renderer {
+    pub fn new(templates_dir: &Path, today: chrono::NaiveDate) -> Result<Renderer> {
+        let templates = Templates::new(templates_dir, today).map_err(|e| {
+            anyhow::anyhow!("cannot open templates folder {}: {e}", templates_dir.display())
+        })?;
+        let standards = PdfStandards::new(&[PdfStandard::Ua_1]).map_err(|e| anyhow::anyhow!("{}", e.message()))?;
+        Ok(Renderer { templates, standards })
+    }
+
+    pub fn templates(&self) -> &Templates {
+        &self.templates
+    }
+
+    /// Lay out the report for `data` (the JSON the template reads).
+    pub fn layout(&self, data: Vec<u8>) -> Result<PagedDocument, TemplateError> {
+        let world = ReportWorld { templates: &self.templates, data: Bytes::new(data) };
+        let warned = typst::compile::<PagedDocument>(&world);
+        warned.output.map_err(|errors| TemplateError::from_diagnostics(&world, &errors))
+    }
+
+    /// Lay out and export one report. `ident` must be unique per report
+    /// (account and period), or every PDF would carry the same identifier.
+    pub fn render(&self, data: Vec<u8>, ident: &str) -> Result<Rendered, TemplateError> {
+        let document = self.layout(data)?;
+        let pdf = self.export(&document, ident)?;
+        Ok(Rendered { pdf, pages: document.pages().len() })
+    }
+
+    pub fn export(&self, document: &PagedDocument, ident: &str) -> Result<Vec<u8>, TemplateError> {
+        let options = PdfOptions {
+            ident: Smart::Custom(ident.to_string()),
+            timestamp: Some(Timestamp::new_utc(self.templates.today())),
+            standards: self.standards.clone(),
+            ..PdfOptions::default()
+        };
+        let world = ReportWorld { templates: &self.templates, data: Bytes::new(Vec::<u8>::new()) };
+        typst_pdf::pdf(document, &options).map_err(|errors| TemplateError::from_diagnostics(&world, &errors))
+    }
+
+    /// Drop memoized results not used by the last few reports: without this, a
+    /// batch grows by about 2 MB per household.
+    pub fn evict_cache() {
+        typst::comemo::evict(4);
+    }
+}

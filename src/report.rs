@@ -1,0 +1,327 @@
+//! Report data: everything one household's letter shows, as the JSON the
+//! template reads (`json("/household.json")`).
+//!
+//! This is where figures are formatted, wording placeholders filled, tips
+//! picked and charts drawn. It produces data only; layout is the template's job.
+
+use std::collections::BTreeMap;
+
+use serde::Serialize;
+use serde_json::Value;
+
+use crate::chart::{self, Bar, Month};
+use crate::cohort::{Cohort, Similarity};
+use crate::compare::{Comparison, Rating};
+use crate::config::Config;
+use crate::model::{Bill, Household, Language, Period, Service};
+use crate::phase::Phase;
+use crate::wording::{TipContext, Wording, fill_str};
+
+/// Tips shown per report.
+pub const TIPS_PER_REPORT: usize = 3;
+/// Longest recipient line a #10 window shows legibly (DESIGN.md section 1).
+pub const ADDRESS_LINE_MAX: usize = 40;
+/// Most lines in the recipient block.
+pub const ADDRESS_LINES_MAX: usize = 5;
+
+/// What the pipeline knows about a household this period.
+pub struct ReportInput<'a> {
+    pub household: &'a Household,
+    pub bills: &'a [Bill],
+    pub period: Period,
+    pub comparison: Option<&'a Comparison>,
+    pub cohort: Option<&'a Cohort>,
+    pub phase: Phase,
+    pub assistance_eligible: bool,
+    /// Tip ids chosen for this letter (see [`pick_tips`]).
+    pub tips: &'a [String],
+    /// Set on proof pages so reviewers know which variant they are reading.
+    pub proof_label: Option<String>,
+}
+
+#[derive(Serialize)]
+pub struct ReportData {
+    pub lang: &'static str,
+    pub variant: &'static str,
+    pub rating: Option<&'static str>,
+    pub account_id: String,
+    pub title: String,
+    pub recipient: Vec<String>,
+    pub return_address: Vec<String>,
+    pub period: String,
+    pub compared: bool,
+    pub invite: bool,
+    pub figures: BTreeMap<&'static str, String>,
+    pub charts: BTreeMap<&'static str, ChartData>,
+    pub tips: Vec<TipText>,
+    pub text: Value,
+    pub household: BTreeMap<String, String>,
+    pub proof_label: Option<String>,
+}
+
+#[derive(Serialize)]
+pub struct ChartData {
+    pub svg: String,
+    pub alt: String,
+}
+
+#[derive(Serialize)]
+pub struct TipText {
+    pub id: String,
+    pub title: String,
+    pub body: String,
+}
+
+/// Format a per-day figure: whole gallons, or kWh with one decimal.
+pub fn format_per_day(value: f64, service: Service) -> String {
+    match service {
+        Service::Water => thousands(value.round() as i64),
+        Service::Electric => format!("{value:.1}"),
+    }
+}
+
+fn thousands(n: i64) -> String {
+    let digits = n.abs().to_string();
+    let mut out = String::new();
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    if n < 0 { format!("-{out}") } else { out }
+}
+
+/// The recipient block: at most 5 lines of at most 40 characters. A long name
+/// wraps onto a second line when there is room; anything still too long is
+/// cut at a word boundary rather than spilling outside the window.
+pub fn recipient_block(h: &Household) -> Vec<String> {
+    let mut lines: Vec<String> = Vec::new();
+    let city_line = format!("{} {} {}", h.city, h.state, h.zip);
+    let address: Vec<&str> = std::iter::once(h.address_line1.as_str())
+        .chain(h.address_line2.as_deref())
+        .chain(std::iter::once(city_line.as_str()))
+        .collect();
+    let room_for_name = ADDRESS_LINES_MAX - address.len();
+    let name_lines = wrap(&h.name, ADDRESS_LINE_MAX);
+    lines.extend(name_lines.into_iter().take(room_for_name.max(1)));
+    for a in address {
+        lines.push(wrap(a, ADDRESS_LINE_MAX).into_iter().next().unwrap_or_default());
+    }
+    lines
+}
+
+/// Greedy word wrap; a word longer than `width` is cut.
+fn wrap(text: &str, width: usize) -> Vec<String> {
+    let mut lines = Vec::new();
+    let mut current = String::new();
+    for word in text.split_whitespace() {
+        let word: String = word.chars().take(width).collect();
+        let len = current.chars().count();
+        if len == 0 {
+            current = word;
+        } else if len + 1 + word.chars().count() <= width {
+            current.push(' ');
+            current.push_str(&word);
+        } else {
+            lines.push(std::mem::replace(&mut current, word));
+        }
+    }
+    if !current.is_empty() {
+        lines.push(current);
+    }
+    lines
+}
+
+fn similarity_text(wording: &Wording, lang: Language, cohort: &Cohort) -> String {
+    let band = |low: u32, high: Option<u32>| match high {
+        Some(h) if h == low => low.to_string(),
+        Some(h) => format!("{low}–{h}"),
+        None => format!("{low}+"),
+    };
+    let get = |key: &str| wording.get(lang, key).unwrap_or(key).to_string();
+    match &cohort.similarity {
+        Similarity::Occupants { low, high } => {
+            let n = band(*low, *high);
+            let key = if *low == 1 && *high == Some(1) { "similar.one_person" } else { "similar.occupants" };
+            fill_str(&get(key), &BTreeMap::from([("n", n)]))
+        }
+        Similarity::SizeAndFuel { low, high, fuel } => fill_str(
+            &get("similar.size_fuel"),
+            &BTreeMap::from([("sqft", band(*low, *high)), ("fuel", fuel.clone())]),
+        ),
+        Similarity::Size { low, high } => fill_str(&get("similar.size"), &BTreeMap::from([("sqft", band(*low, *high))])),
+        Similarity::Locality => get("similar.locality"),
+    }
+}
+
+/// Assemble the report data for one household.
+pub fn build(input: &ReportInput, config: &Config, wording: &Wording) -> Result<ReportData, String> {
+    let h = input.household;
+    let lang = h.language;
+    let months = wording.list(lang, "months");
+    let months_short = wording.list(lang, "months_short");
+    let month_name = |p: Period, short: bool| {
+        let names = if short { &months_short } else { &months };
+        names.get(p.month as usize - 1).cloned().unwrap_or_else(|| p.month.to_string())
+    };
+    let period_label = format!("{} {}", month_name(input.period, false), input.period.year);
+    let unit_key = match h.service {
+        Service::Water => "units.water_per_day",
+        Service::Electric => "units.electric_per_day",
+    };
+    let unit = wording.get(lang, unit_key).unwrap_or(h.service.canonical_unit()).to_string();
+    let with_unit = |v: f64| format!("{} {unit}", format_per_day(v, h.service));
+    let this_bill = input.bills.iter().find(|b| b.period == input.period);
+    let usage = this_bill.map(Bill::per_day).unwrap_or(0.0);
+
+    let mut vars: BTreeMap<&str, String> = BTreeMap::new();
+    vars.insert("name", h.name.clone());
+    vars.insert("utility", config.utility.name.clone());
+    vars.insert("phone", config.utility.phone.clone());
+    vars.insert("website", config.utility.website.clone());
+    vars.insert("period", period_label.clone());
+    vars.insert("usage", with_unit(usage));
+    vars.insert("unit", unit.clone());
+    vars.insert("locality", h.locality.clone());
+    vars.insert("cap_phone", config.assistance.phone.clone());
+    vars.insert("cap_website", config.assistance.website.clone());
+    if let (Some(c), Some(cohort)) = (input.comparison, input.cohort) {
+        vars.insert("median", with_unit(c.median_per_day));
+        vars.insert("efficient", with_unit(c.efficient_per_day));
+        vars.insert("cohort_size", c.cohort_size.to_string());
+        vars.insert("similar", similarity_text(wording, lang, cohort));
+        let above = if c.median_per_day > 0.0 { (usage / c.median_per_day - 1.0) * 100.0 } else { 0.0 };
+        vars.insert("percent_above", format!("{:.0}", above.max(0.0)));
+    }
+
+    let mut charts = BTreeMap::new();
+    // The side-by-side numbers appear only in the comparison letter.
+    let compared = input.phase == Phase::Comparison && input.comparison.is_some();
+    if let Some(c) = input.comparison.filter(|_| compared) {
+        let label = |k: &str| wording.get(lang, k).unwrap_or(k).to_string();
+        let (you, all, eff) = (label("labels.you"), label("labels.all_neighbors"), label("labels.efficient_neighbors"));
+        let bars = [
+            Bar { label: &you, value: c.usage_per_day, value_text: with_unit(c.usage_per_day) },
+            Bar { label: &all, value: c.median_per_day, value_text: with_unit(c.median_per_day) },
+            Bar { label: &eff, value: c.efficient_per_day, value_text: with_unit(c.efficient_per_day) },
+        ];
+        let alt = fill_str(wording.get(lang, "alt.comparison").unwrap_or(""), &vars);
+        charts.insert("comparison", ChartData { svg: chart::comparison_svg(&bars)?, alt });
+    }
+
+    // Own history: the 13 months ending with this period against a year earlier.
+    let per_day: BTreeMap<Period, f64> = input.bills.iter().map(|b| (b.period, b.per_day())).collect();
+    let labels: Vec<String> = (0..13).map(|i| month_name(input.period.offset(i - 12), true)).collect();
+    let history: Vec<Month> = (0..13)
+        .map(|i| {
+            let p = input.period.offset(i - 12);
+            Month { label: &labels[i as usize], this_year: per_day.get(&p).copied(), last_year: per_day.get(&p.offset(-12)).copied() }
+        })
+        .collect();
+    let last_year = per_day.get(&input.period.offset(-12)).copied();
+    let mut hist_vars = vars.clone();
+    hist_vars.insert("last_year", last_year.map(with_unit).unwrap_or_else(|| "—".into()));
+    let legend = (
+        wording.get(lang, "labels.this_year").unwrap_or("This year"),
+        wording.get(lang, "labels.last_year").unwrap_or("Last year"),
+    );
+    let alt_key = if last_year.is_some() { "alt.history" } else { "alt.history_new" };
+    let alt = fill_str(wording.get(lang, alt_key).unwrap_or(""), &hist_vars);
+    charts.insert("history", ChartData { svg: chart::history_svg(&history, legend, &unit)?, alt });
+
+    let rating = input.comparison.map(|c| c.rating);
+    let tips = input
+        .tips
+        .iter()
+        .map(|id| TipText {
+            id: id.clone(),
+            title: fill_str(wording.get(lang, &format!("tips.{id}.title")).unwrap_or(id), &vars),
+            body: fill_str(wording.get(lang, &format!("tips.{id}.body")).unwrap_or(""), &vars),
+        })
+        .collect();
+
+    let title = fill_str(wording.get(lang, "document_title").unwrap_or("{utility} report, {period}"), &vars);
+    let mut household: BTreeMap<String, String> = h.extra.clone();
+    household.insert("account_id".into(), h.account_id.clone());
+    household.insert("name".into(), h.name.clone());
+    household.insert("locality".into(), h.locality.clone());
+    let mut figures = BTreeMap::new();
+    for key in ["usage", "median", "efficient", "cohort_size", "percent_above", "similar"] {
+        if let Some(v) = vars.get(key) {
+            figures.insert(key, v.clone());
+        }
+    }
+    if let Some(c) = input.comparison {
+        figures.insert("percentile", format!("{:.0}", c.percentile));
+    }
+    Ok(ReportData {
+        lang: lang.code(),
+        variant: input.phase.code(),
+        rating: rating.map(Rating::code),
+        account_id: h.account_id.clone(),
+        title,
+        recipient: recipient_block(h),
+        return_address: std::iter::once(config.utility.name.clone()).chain(config.utility.return_address.iter().cloned()).collect(),
+        period: period_label,
+        compared,
+        invite: input.assistance_eligible && config.assistance.invite,
+        figures,
+        charts,
+        tips,
+        text: wording.resolve(lang, &vars),
+        household,
+        proof_label: input.proof_label.clone(),
+    })
+}
+
+/// Choose the tips for a letter: the best-matching rules, avoiding last period's.
+pub fn pick_tips(
+    h: &Household,
+    period: Period,
+    rating: Option<Rating>,
+    phase: Phase,
+    assistance_eligible: bool,
+    last_tips: &[String],
+    wording: &Wording,
+) -> Vec<String> {
+    let context = TipContext {
+        service: h.service,
+        month: period.month,
+        rating,
+        phase,
+        year_built: h.year_built,
+        occupants: h.occupants,
+        heating_fuel: h.heating_fuel.as_deref(),
+        assistance_eligible,
+    };
+    wording.pick_tips(&context, last_tips, TIPS_PER_REPORT).into_iter().map(|t| t.id.clone()).collect()
+}
+
+/// Whether a household qualifies for the assistance invitation: enrolled in a
+/// partner program and not already in the utility's own CAP.
+pub fn assistance_eligible(h: &Household, config: &Config) -> bool {
+    let a = &config.assistance;
+    !h.programs.iter().any(|p| p.eq_ignore_ascii_case(&a.cap_program))
+        && h.programs.iter().any(|p| a.eligible_programs.iter().any(|e| e.eq_ignore_ascii_case(p)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn thousands_separators() {
+        assert_eq!(thousands(0), "0");
+        assert_eq!(thousands(999), "999");
+        assert_eq!(thousands(1234567), "1,234,567");
+        assert_eq!(format_per_day(23.456, Service::Electric), "23.5");
+    }
+
+    #[test]
+    fn long_lines_wrap_or_cut_within_the_window() {
+        let w = wrap("The Estate of Maria Guadalupe Hernandez-Villanueva de la Cruz", 40);
+        assert!(w.len() >= 2 && w.iter().all(|l| l.chars().count() <= 40), "{w:?}");
+        assert_eq!(wrap("x".repeat(60).as_str(), 40)[0].len(), 40);
+    }
+}

@@ -1,0 +1,208 @@
+//! Synthetic customers and meter reads, deterministic from a seed.
+//!
+//! Used for the shipped samples, the tests and the benchmark. The data looks
+//! like a water utility's CIS export: uneven bill lengths from read cycles,
+//! mixed units, seasonal use, about a fifth Spanish-speaking households, some
+//! enrolled in assistance programs, a small locality that cannot form a
+//! cohort, new accounts with short history, and (optionally) a handful of
+//! deliberately broken rows of every kind the ingest must survive.
+
+use std::path::Path;
+
+use anyhow::Result;
+use chrono::{Duration, NaiveDate};
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+use statrs::distribution::LogNormal;
+
+use crate::model::Period;
+
+#[derive(Debug, Clone)]
+pub struct SynthOptions {
+    pub households: usize,
+    /// Months of bills, ending with `last_period`.
+    pub months: u32,
+    pub last_period: Period,
+    pub seed: u64,
+    /// Add the broken rows and hostile names the tests rely on.
+    pub broken_rows: bool,
+}
+
+impl Default for SynthOptions {
+    fn default() -> Self {
+        SynthOptions {
+            households: 500,
+            months: 25,
+            last_period: Period { year: 2026, month: 10 },
+            seed: 7,
+            broken_rows: true,
+        }
+    }
+}
+
+const LOCALITIES: [(&str, &str); 5] = [
+    ("oak-park", "95616"),
+    ("riverbend", "95618"),
+    ("hillcrest", "95617"),
+    ("old-town", "95616"),
+    ("willow-creek", "95620"),
+];
+/// A tiny hamlet: too few homes for any comparison.
+const SMALL_LOCALITY: (&str, &str) = ("cache-slough", "95690");
+const STREETS: [&str; 12] = [
+    "Oak St", "Elm Ave", "Maple Dr", "Cedar Ln", "Willow Way", "Birch Ct", "Pine St", "Alder Rd", "Sycamore Pl",
+    "Juniper Ave", "Laurel St", "Poplar Dr",
+];
+const FIRST: [&str; 16] = [
+    "James", "Mary", "Robert", "Patricia", "John", "Jennifer", "Michael", "Linda", "David", "Susan", "Wei", "Aisha",
+    "Tom", "Grace", "Samuel", "Helen",
+];
+const FIRST_ES: [&str; 10] =
+    ["José", "María", "Juan", "Guadalupe", "Luis", "Rosa", "Carlos", "Lucía", "Jesús", "Ana"];
+const LAST: [&str; 14] = [
+    "Smith", "Johnson", "Williams", "Brown", "Jones", "Miller", "Davis", "Wilson", "Anderson", "Taylor", "Nguyen",
+    "Chen", "Okafor", "Kowalski",
+];
+const LAST_ES: [&str; 10] =
+    ["García", "Martínez", "Hernández", "López", "González", "Pérez", "Rodríguez", "Sánchez", "Ramírez", "Núñez"];
+
+pub const HOSTILE_NAME: &str = "#read(\"/etc/passwd\") *Bold* $x^2$ <tag> @ref";
+
+/// Write `customers.csv` and `usage.csv` into `dir`.
+pub fn generate(dir: &Path, opts: &SynthOptions) -> Result<()> {
+    std::fs::create_dir_all(dir)?;
+    let mut rng = ChaCha8Rng::seed_from_u64(opts.seed);
+    let noise = LogNormal::new(0.0, 0.3).expect("valid distribution");
+    let mut customers = csv::Writer::from_path(dir.join("customers.csv"))?;
+    let mut usage = csv::Writer::from_path(dir.join("usage.csv"))?;
+    customers.write_record([
+        "account_id", "name", "address_line1", "address_line2", "city", "state", "zip", "locality", "service",
+        "occupants", "home_sqft", "year_built", "language", "programs", "status", "do_not_mail", "meter_route",
+    ])?;
+    usage.write_record(["account_id", "period_start", "period_end", "quantity", "unit", "estimated"])?;
+
+    let first_period = opts.last_period.offset(-(opts.months as i32) + 1);
+    let small_count = 6.min(opts.households / 50);
+    for n in 0..opts.households {
+        let account = format!("W{:06}", n + 1);
+        let spanish = rng.gen_bool(0.2);
+        let (first, last) = if spanish {
+            (FIRST_ES[rng.gen_range(0..FIRST_ES.len())], LAST_ES[rng.gen_range(0..LAST_ES.len())])
+        } else {
+            (FIRST[rng.gen_range(0..FIRST.len())], LAST[rng.gen_range(0..LAST.len())])
+        };
+        let mut name = format!("{first} {last}");
+        let (locality, zip) =
+            if n < small_count { SMALL_LOCALITY } else { LOCALITIES[rng.gen_range(0..LOCALITIES.len())] };
+        let occupants: u32 = *[1, 2, 2, 2, 3, 3, 4, 4, 5, 6].get(rng.gen_range(0..10)).unwrap_or(&2);
+        let sqft = 700 + occupants * 250 + rng.gen_range(0..900);
+        let year_built = rng.gen_range(1935..2022);
+        let programs = match rng.gen_range(0..100) {
+            0..=7 => "snap",
+            8..=10 => "liheap;snap",
+            11..=13 => "cap",
+            _ => "",
+        };
+        let status = match rng.gen_range(0..200) {
+            0..=2 => "vacant",
+            3 => "closed",
+            _ => "active",
+        };
+        let do_not_mail = rng.gen_range(0..150) == 0;
+        let mut zip = zip.to_string();
+        let mut address2 = if rng.gen_range(0..8) == 0 { format!("Apt {}", rng.gen_range(1..40)) } else { String::new() };
+        if opts.broken_rows {
+            match n {
+                10 => name = HOSTILE_NAME.to_string(),
+                11 => name = "Dr. Maximiliana Evangelina Rosales-Fitzgerald-Montgomery III".to_string(),
+                12 => address2 = "Care of the Estate of the Late Bartholomew Featherstonehaugh".to_string(),
+                13 => zip = "9561".to_string(),
+                14 => name = String::new(),
+                _ => {}
+            }
+        }
+        let address = format!("{} {}", 100 + rng.gen_range(0..9800), STREETS[rng.gen_range(0..STREETS.len())]);
+        let route = format!("R{:02}", rng.gen_range(1..30));
+        let row = [
+            account.as_str(),
+            name.as_str(),
+            address.as_str(),
+            address2.as_str(),
+            "Maple Valley",
+            "CA",
+            zip.as_str(),
+            locality,
+            "water",
+            &occupants.to_string(),
+            &sqft.to_string(),
+            &year_built.to_string(),
+            if spanish { "es" } else { "en" },
+            programs,
+            status,
+            if do_not_mail { "true" } else { "false" },
+            route.as_str(),
+        ];
+        customers.write_record(row)?;
+        if opts.broken_rows && n == 15 {
+            customers.write_record(row)?; // duplicate account
+        }
+
+        // Usage: per-person base, a household factor, seasonal swing, noise.
+        let high_user = rng.gen_range(0..12) == 0;
+        let factor = rng.sample(noise) * if high_user { 1.8 } else { 1.0 };
+        let base = 55.0 * (occupants as f64).powf(0.8) * factor;
+        let unit = match rng.gen_range(0..10) {
+            0..=5 => "gal",
+            6..=7 => "ccf",
+            8 => "kgal",
+            _ => "m3",
+        };
+        let per_unit = match unit {
+            "ccf" => 748.052,
+            "kgal" => 1000.0,
+            "m3" => 264.172,
+            _ => 1.0,
+        };
+        let cycle_day = rng.gen_range(1..=24);
+        // New accounts (about 3%) have only their last few bills.
+        let skip_months = if rng.gen_range(0..33) == 0 { opts.months.saturating_sub(3) } else { 0 };
+        let mut start = read_date(first_period.offset(-1), cycle_day, &mut rng) + Duration::days(1);
+        for m in 0..opts.months {
+            let period = first_period.offset(m as i32);
+            let end = read_date(period, cycle_day, &mut rng);
+            let days = (end - start).num_days() + 1;
+            let season = 1.0 + 0.45 * (((period.month as f64) - 4.0) / 12.0 * std::f64::consts::TAU).sin();
+            let gallons = base * season * days as f64 * rng.sample(LogNormal::new(0.0, 0.08).expect("valid"));
+            if m >= skip_months {
+                let quantity = format!("{:.2}", gallons / per_unit);
+                let estimated = if rng.gen_range(0..40) == 0 { "true" } else { "false" };
+                usage.write_record([account.as_str(), &start.to_string(), &end.to_string(), &quantity, unit, estimated])?;
+            }
+            start = end + Duration::days(1);
+        }
+    }
+    if opts.broken_rows {
+        // One household per kind of bad read; each lands in the exceptions.
+        let bad: [[&str; 6]; 7] = [
+            ["W000021", "2026-09-01", "2026-09-31", "4000", "gal", "false"],
+            ["W000022", "2026-10-05", "2026-09-05", "4000", "gal", "false"],
+            ["W000023", "2026-09-05", "2026-10-05", "-12", "gal", "false"],
+            ["W000024", "2026-09-05", "2026-10-05", "lots", "gal", "false"],
+            ["W000025", "2026-09-05", "2026-10-05", "4000", "liters", "false"],
+            ["W000026", "2026-09-05", "2026-10-05", "4000", "kWh", "false"],
+            ["X999999", "2026-09-05", "2026-10-05", "4000", "gal", "false"],
+        ];
+        for row in bad {
+            usage.write_record(row)?;
+        }
+    }
+    customers.flush()?;
+    usage.flush()?;
+    Ok(())
+}
+
+/// A meter-read date near `cycle_day` of the period's month, jittered a few days.
+fn read_date(period: Period, cycle_day: u32, rng: &mut ChaCha8Rng) -> NaiveDate {
+    let day = (cycle_day as i64 + rng.gen_range(-3..=3)).clamp(1, 28) as u32;
+    NaiveDate::from_ymd_opt(period.year, period.month, day).expect("valid day")
+}
