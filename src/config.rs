@@ -22,6 +22,7 @@ pub struct Config {
     pub assistance: Assistance,
     pub render: RenderSettings,
     pub store: Store,
+    pub print: Print,
     #[serde(skip)]
     pub base_dir: PathBuf,
 }
@@ -37,6 +38,7 @@ impl Default for Config {
             assistance: Assistance::default(),
             render: RenderSettings::default(),
             store: Store::default(),
+            print: Print::default(),
             base_dir: PathBuf::from("."),
         }
     }
@@ -203,6 +205,56 @@ impl Default for Store {
     }
 }
 
+/// Where the envelope windows are, measured from the sheet's top-left corner in
+/// inches. Defaults fit a standard #10 double-window envelope with a letter
+/// tri-folded so page 1's top third faces the windows (DESIGN.md section 1).
+#[derive(Debug, Clone, Deserialize, serde::Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Print {
+    /// `us-letter` or `a4`.
+    pub paper: String,
+    pub recipient_window: Window,
+    pub return_window: Window,
+    /// Pieces per merged print file.
+    pub pieces_per_file: usize,
+}
+
+#[derive(Debug, Clone, Copy, Deserialize, serde::Serialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct Window {
+    pub x: f64,
+    pub y: f64,
+    pub width: f64,
+    pub height: f64,
+}
+
+impl Default for Print {
+    fn default() -> Self {
+        Print {
+            paper: "us-letter".into(),
+            recipient_window: Window { x: 0.8, y: 2.15, width: 3.6, height: 1.0 },
+            return_window: Window { x: 0.5, y: 0.5, width: 3.2, height: 0.85 },
+            pieces_per_file: 500,
+        }
+    }
+}
+
+/// Drop `.` and fold `dir/..` so paths print the way a person would write them.
+fn normalize(path: &Path) -> PathBuf {
+    use std::path::Component;
+    let mut out: Vec<Component> = Vec::new();
+    for c in path.components() {
+        match c {
+            Component::CurDir => {}
+            Component::ParentDir if matches!(out.last(), Some(Component::Normal(_))) => {
+                out.pop();
+            }
+            other => out.push(other),
+        }
+    }
+    if out.is_empty() { PathBuf::from(".") } else { out.iter().collect() }
+}
+
 impl Config {
     /// Read and validate a config file.
     pub fn load(path: &Path) -> Result<Config> {
@@ -229,6 +281,11 @@ impl Config {
         for rate in [self.phase.call_rate_tips, self.phase.call_rate_notice, self.phase.call_rate_comparison] {
             anyhow::ensure!((0.0..=1.0).contains(&rate), "call rates are per letter, between 0 and 1");
         }
+        anyhow::ensure!(
+            matches!(self.print.paper.as_str(), "us-letter" | "a4"),
+            "print.paper must be us-letter or a4"
+        );
+        anyhow::ensure!(self.print.pieces_per_file >= 1, "print.pieces_per_file must be at least 1");
         if !self.render.date.is_empty() {
             chrono::NaiveDate::parse_from_str(&self.render.date, "%Y-%m-%d")
                 .context("render.date must be YYYY-MM-DD")?;
@@ -238,7 +295,7 @@ impl Config {
 
     /// Resolve a path from the config against the config file's folder.
     pub fn resolve(&self, path: &Path) -> PathBuf {
-        if path.is_absolute() { path.to_path_buf() } else { self.base_dir.join(path) }
+        if path.is_absolute() { path.to_path_buf() } else { normalize(&self.base_dir.join(path)) }
     }
 
     pub fn templates_dir(&self) -> PathBuf {

@@ -308,6 +308,9 @@ pub fn run(config: &Config, opts: &RunOptions) -> Result<Summary> {
     Ok(summary)
 }
 
+/// Letters that must all fail before a run is stopped as a template error.
+const PREFLIGHT: usize = 3;
+
 /// Render every letter on plain threads, streaming PDFs to disk and manifest
 /// rows to `manifest.csv` in presort order.
 fn render_all(
@@ -333,6 +336,7 @@ fn render_all(
             .expect("valid template"),
     );
     let next = AtomicUsize::new(0);
+    let stop = std::sync::atomic::AtomicBool::new(false);
     let (tx, rx) = mpsc::channel::<(usize, Result<(String, usize), String>)>();
     let mut manifest = csv::Writer::from_path(folder.path("manifest.csv"))?;
     let mut rows = Vec::with_capacity(plan.letters.len());
@@ -340,8 +344,9 @@ fn render_all(
         for _ in 0..threads {
             let tx = tx.clone();
             let next = &next;
+            let stop = &stop;
             std::thread::Builder::new().stack_size(32 << 20).spawn_scoped(scope, move || {
-                loop {
+                while !stop.load(Ordering::Relaxed) {
                     let i = next.fetch_add(1, Ordering::Relaxed);
                     let Some(letter) = plan.letters.get(i) else { break };
                     let result = render_one(plan, letter, config, wording, renderer, folder);
@@ -372,6 +377,14 @@ fn render_all(
                 }
                 write_next += 1;
                 bar.inc(1);
+                // A template that fails for every household is a template
+                // error, not bad data: stop instead of filling the exceptions.
+                if rows.is_empty() && write_next == plan.letters.len().min(PREFLIGHT) {
+                    if let Some(e) = exceptions.iter().rev().find(|e| e.reason == Reason::RenderFailed) {
+                        stop.store(true, Ordering::Relaxed);
+                        bail!("the report template failed for the first {write_next} household(s):\n{}", e.detail);
+                    }
+                }
             }
         }
         Ok(())

@@ -57,6 +57,7 @@ pub struct ReportData {
     pub text: Value,
     pub household: BTreeMap<String, String>,
     pub proof_label: Option<String>,
+    pub print: crate::config::Print,
 }
 
 #[derive(Serialize)]
@@ -272,6 +273,7 @@ pub fn build(input: &ReportInput, config: &Config, wording: &Wording) -> Result<
         text: wording.resolve(lang, &vars),
         household,
         proof_label: input.proof_label.clone(),
+        print: config.print.clone(),
     })
 }
 

@@ -32,6 +32,10 @@ pub const PLACEHOLDERS: &[(&str, &str)] = &[
     ("locality", "the neighborhood"),
     ("cap_phone", "the assistance program's phone number"),
     ("cap_website", "the assistance program's website"),
+    ("last_year", "use per day in the same month last year (history chart text only)"),
+    ("n", "number of people (similar.* only)"),
+    ("sqft", "floor-area band (similar.* only)"),
+    ("fuel", "heating fuel (similar.* only)"),
 ];
 
 /// The loaded wording of every language plus the tip rules.
