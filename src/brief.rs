@@ -15,16 +15,37 @@ use crate::config::Config;
 use crate::output::{ForecastRow, ManifestRow};
 use crate::pipeline::Plan;
 
-pub fn write(path: &Path, plan: &Plan, rows: &[ManifestRow], forecast: &[ForecastRow], config: &Config) -> Result<()> {
+pub fn write(
+    path: &Path,
+    plan: &Plan,
+    rows: &[ManifestRow],
+    forecast: &[ForecastRow],
+    config: &Config,
+) -> Result<()> {
     let mut s = String::new();
-    writeln!(s, "# Call-center brief: {} reports for {}", config.utility.name, plan.period)?;
+    writeln!(
+        s,
+        "# Call-center brief: {} reports for {}",
+        config.utility.name, plan.period
+    )?;
     writeln!(s)?;
-    writeln!(s, "Letters mailed this run: {}. Expected extra calls by letter type:", rows.len())?;
+    writeln!(
+        s,
+        "Letters mailed this run: {}. Expected extra calls by letter type:",
+        rows.len()
+    )?;
     writeln!(s)?;
-    writeln!(s, "| letter | letters | entering this run | calls per entering household | expected calls |")?;
+    writeln!(
+        s,
+        "| letter | letters | entering this run | calls per entering household | expected calls |"
+    )?;
     writeln!(s, "|---|---:|---:|---:|---:|")?;
     for f in forecast {
-        writeln!(s, "| {} | {} | {} | {} | {:.1} |", f.phase, f.households, f.entering, f.call_rate, f.expected_calls)?;
+        writeln!(
+            s,
+            "| {} | {} | {} | {} | {:.1} |",
+            f.phase, f.households, f.entering, f.call_rate, f.expected_calls
+        )?;
     }
     writeln!(s)?;
     let talking = config.templates_dir().join("agent-talking-points.md");
@@ -34,18 +55,37 @@ pub fn write(path: &Path, plan: &Plan, rows: &[ManifestRow], forecast: &[Forecas
     }
     writeln!(s, "## Households that entered a harder letter this run")?;
     writeln!(s)?;
-    writeln!(s, "| account | name | letter | rating | use per day | neighbors' median | language |")?;
+    writeln!(
+        s,
+        "| account | name | letter | rating | use per day | neighbors' median | language |"
+    )?;
     writeln!(s, "|---|---|---|---|---:|---:|---|")?;
-    let by_account: std::collections::HashMap<&str, &crate::pipeline::Letter> =
-        plan.letters.iter().map(|l| (plan.households[l.household].account_id.as_str(), l)).collect();
-    for r in rows.iter().filter(|r| r.entered_phase && (r.phase == "notice" || r.phase == "comparison")) {
-        let name = by_account.get(r.account_id.as_str()).map(|l| plan.households[l.household].name.as_str()).unwrap_or("");
+    let by_account: std::collections::HashMap<&str, &crate::pipeline::Letter> = plan
+        .letters
+        .iter()
+        .map(|l| (plan.households[l.household].account_id.as_str(), l))
+        .collect();
+    for r in rows
+        .iter()
+        .filter(|r| r.entered_phase && (r.phase == "notice" || r.phase == "comparison"))
+    {
+        let name = by_account
+            .get(r.account_id.as_str())
+            .map(|l| plan.households[l.household].name.as_str())
+            .unwrap_or("");
         // Names come from customer data: keep table cells intact.
         let name = name.replace('|', "/");
         writeln!(
             s,
             "| {} | {} | {} | {} | {} {} | {} | {} |",
-            r.account_id, name, r.phase, r.rating, r.usage_per_day, r.unit, r.neighbors_median_per_day, r.language
+            r.account_id,
+            name,
+            r.phase,
+            r.rating,
+            r.usage_per_day,
+            r.unit,
+            r.neighbors_median_per_day,
+            r.language
         )?;
     }
     std::fs::write(path, s)?;

@@ -45,18 +45,34 @@ pub fn comparison_svg(bars: &[Bar; 3]) -> Result<String, String> {
         for (i, (bar, color)) in bars.iter().zip(colors).enumerate() {
             let y = 20 + i as i32 * 64;
             let len = ((bar.value / max) * span).round().max(2.0) as i32;
-            let weight = if i == 0 { FontStyle::Bold } else { FontStyle::Normal };
+            let weight = if i == 0 {
+                FontStyle::Bold
+            } else {
+                FontStyle::Normal
+            };
             let label_style = TextStyle::from((FONT, 22).into_font().style(weight))
                 .color(&INK)
                 .pos(Pos::new(HPos::Right, VPos::Center));
-            area.draw(&Text::new(bar.label.to_string(), (label_w - 14, y + 22), label_style)).map_err(err)?;
-            area.draw(&Rectangle::new([(label_w, y), (label_w + len, y + 44)], color.filled()))
-                .map_err(err)?;
+            area.draw(&Text::new(
+                bar.label.to_string(),
+                (label_w - 14, y + 22),
+                label_style,
+            ))
+            .map_err(err)?;
+            area.draw(&Rectangle::new(
+                [(label_w, y), (label_w + len, y + 44)],
+                color.filled(),
+            ))
+            .map_err(err)?;
             let value_style = TextStyle::from((FONT, 22).into_font().style(weight))
                 .color(&INK)
                 .pos(Pos::new(HPos::Left, VPos::Center));
-            area.draw(&Text::new(bar.value_text.clone(), (label_w + len + 10, y + 22), value_style))
-                .map_err(err)?;
+            area.draw(&Text::new(
+                bar.value_text.clone(),
+                (label_w + len + 10, y + 22),
+                value_style,
+            ))
+            .map_err(err)?;
         }
         area.present().map_err(err)?;
     }
@@ -86,37 +102,96 @@ pub fn history_svg(months: &[Month], legend: (&str, &str), unit: &str) -> Result
             .max(1e-9);
         let nice = nice_ceiling(max);
         let y_of = |v: f64| bottom - ((v / nice) * (bottom - top) as f64).round() as i32;
-        let small = |anchor: HPos| TextStyle::from((FONT, 15).into_font()).color(&INK).pos(Pos::new(anchor, VPos::Center));
+        let small = |anchor: HPos| {
+            TextStyle::from((FONT, 15).into_font())
+                .color(&INK)
+                .pos(Pos::new(anchor, VPos::Center))
+        };
         for k in 0..=4 {
             let v = nice * k as f64 / 4.0;
             let y = y_of(v);
-            area.draw(&PathElement::new(vec![(left, y), (right, y)], MUTED.mix(0.35))).map_err(err)?;
-            area.draw(&Text::new(format_tick(v), (left - 6, y), small(HPos::Right))).map_err(err)?;
+            area.draw(&PathElement::new(
+                vec![(left, y), (right, y)],
+                MUTED.mix(0.35),
+            ))
+            .map_err(err)?;
+            area.draw(&Text::new(
+                format_tick(v),
+                (left - 6, y),
+                small(HPos::Right),
+            ))
+            .map_err(err)?;
         }
-        area.draw(&Text::new(unit.to_string(), (left - 48, top - 24), small(HPos::Left))).map_err(err)?;
+        area.draw(&Text::new(
+            unit.to_string(),
+            (left - 48, top - 24),
+            small(HPos::Left),
+        ))
+        .map_err(err)?;
         let slot = (right - left) as f64 / months.len().max(1) as f64;
         let bar = ((slot - 8.0) / 2.0).max(2.0) as i32;
         for (i, m) in months.iter().enumerate() {
             let x = left + (i as f64 * slot + 4.0) as i32;
             if let Some(v) = m.last_year {
-                area.draw(&Rectangle::new([(x, y_of(v)), (x + bar, bottom)], LAST_YEAR.filled())).map_err(err)?;
-                area.draw(&Rectangle::new([(x, y_of(v)), (x + bar, bottom)], MUTED.stroke_width(1))).map_err(err)?;
+                area.draw(&Rectangle::new(
+                    [(x, y_of(v)), (x + bar, bottom)],
+                    LAST_YEAR.filled(),
+                ))
+                .map_err(err)?;
+                area.draw(&Rectangle::new(
+                    [(x, y_of(v)), (x + bar, bottom)],
+                    MUTED.stroke_width(1),
+                ))
+                .map_err(err)?;
             }
             if let Some(v) = m.this_year {
-                area.draw(&Rectangle::new([(x + bar, y_of(v)), (x + 2 * bar, bottom)], YOU.filled()))
-                    .map_err(err)?;
+                area.draw(&Rectangle::new(
+                    [(x + bar, y_of(v)), (x + 2 * bar, bottom)],
+                    YOU.filled(),
+                ))
+                .map_err(err)?;
             }
-            let label_style = TextStyle::from((FONT, 15).into_font()).color(&INK).pos(Pos::new(HPos::Center, VPos::Top));
-            area.draw(&Text::new(m.label.to_string(), (x + bar, bottom + 8), label_style)).map_err(err)?;
+            let label_style = TextStyle::from((FONT, 15).into_font())
+                .color(&INK)
+                .pos(Pos::new(HPos::Center, VPos::Top));
+            area.draw(&Text::new(
+                m.label.to_string(),
+                (x + bar, bottom + 8),
+                label_style,
+            ))
+            .map_err(err)?;
         }
-        area.draw(&PathElement::new(vec![(left, bottom), (right, bottom)], INK)).map_err(err)?;
+        area.draw(&PathElement::new(
+            vec![(left, bottom), (right, bottom)],
+            INK,
+        ))
+        .map_err(err)?;
         // Legend: swatch plus words, so the two series differ by more than color.
         let lx = right - 330;
-        area.draw(&Rectangle::new([(lx, 8), (lx + 18, 26)], YOU.filled())).map_err(err)?;
-        area.draw(&Text::new(legend.0.to_string(), (lx + 24, 17), small(HPos::Left))).map_err(err)?;
-        area.draw(&Rectangle::new([(lx + 170, 8), (lx + 188, 26)], LAST_YEAR.filled())).map_err(err)?;
-        area.draw(&Rectangle::new([(lx + 170, 8), (lx + 188, 26)], MUTED.stroke_width(1))).map_err(err)?;
-        area.draw(&Text::new(legend.1.to_string(), (lx + 194, 17), small(HPos::Left))).map_err(err)?;
+        area.draw(&Rectangle::new([(lx, 8), (lx + 18, 26)], YOU.filled()))
+            .map_err(err)?;
+        area.draw(&Text::new(
+            legend.0.to_string(),
+            (lx + 24, 17),
+            small(HPos::Left),
+        ))
+        .map_err(err)?;
+        area.draw(&Rectangle::new(
+            [(lx + 170, 8), (lx + 188, 26)],
+            LAST_YEAR.filled(),
+        ))
+        .map_err(err)?;
+        area.draw(&Rectangle::new(
+            [(lx + 170, 8), (lx + 188, 26)],
+            MUTED.stroke_width(1),
+        ))
+        .map_err(err)?;
+        area.draw(&Text::new(
+            legend.1.to_string(),
+            (lx + 194, 17),
+            small(HPos::Left),
+        ))
+        .map_err(err)?;
         area.present().map_err(err)?;
     }
     Ok(svg)
@@ -125,11 +200,19 @@ pub fn history_svg(months: &[Month], legend: (&str, &str), unit: &str) -> Result
 /// The smallest 1, 2 or 5 times a power of ten at or above `v`.
 fn nice_ceiling(v: f64) -> f64 {
     let mag = 10f64.powf(v.log10().floor());
-    [1.0, 2.0, 2.5, 5.0, 10.0].iter().map(|m| m * mag).find(|c| *c >= v).unwrap_or(10.0 * mag)
+    [1.0, 2.0, 2.5, 5.0, 10.0]
+        .iter()
+        .map(|m| m * mag)
+        .find(|c| *c >= v)
+        .unwrap_or(10.0 * mag)
 }
 
 fn format_tick(v: f64) -> String {
-    if v >= 10.0 || v == 0.0 { format!("{v:.0}") } else { format!("{v:.1}") }
+    if v >= 10.0 || v == 0.0 {
+        format!("{v:.0}")
+    } else {
+        format!("{v:.1}")
+    }
 }
 
 #[cfg(test)]
@@ -139,12 +222,30 @@ mod tests {
     #[test]
     fn comparison_chart_has_every_label_and_value() {
         let bars = [
-            Bar { label: "You", value: 180.0, value_text: "180 gal/day".into() },
-            Bar { label: "All neighbors", value: 150.0, value_text: "150 gal/day".into() },
-            Bar { label: "Efficient neighbors", value: 90.0, value_text: "90 gal/day".into() },
+            Bar {
+                label: "You",
+                value: 180.0,
+                value_text: "180 gal/day".into(),
+            },
+            Bar {
+                label: "All neighbors",
+                value: 150.0,
+                value_text: "150 gal/day".into(),
+            },
+            Bar {
+                label: "Efficient neighbors",
+                value: 90.0,
+                value_text: "90 gal/day".into(),
+            },
         ];
         let svg = comparison_svg(&bars).unwrap();
-        for text in ["You", "All neighbors", "Efficient neighbors", "180 gal/day", "90 gal/day"] {
+        for text in [
+            "You",
+            "All neighbors",
+            "Efficient neighbors",
+            "180 gal/day",
+            "90 gal/day",
+        ] {
             assert!(svg.contains(text), "{text} missing from SVG");
         }
         assert_eq!(svg.matches("<rect").count(), 3);
@@ -153,8 +254,16 @@ mod tests {
     #[test]
     fn history_chart_skips_missing_months() {
         let months = [
-            Month { label: "Jan", this_year: Some(120.0), last_year: None },
-            Month { label: "Feb", this_year: Some(100.0), last_year: Some(130.0) },
+            Month {
+                label: "Jan",
+                this_year: Some(120.0),
+                last_year: None,
+            },
+            Month {
+                label: "Feb",
+                this_year: Some(100.0),
+                last_year: Some(130.0),
+            },
         ];
         let svg = history_svg(&months, ("This year", "Last year"), "gal/day").unwrap();
         assert!(svg.contains("Jan") && svg.contains("Last year"));

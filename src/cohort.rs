@@ -30,9 +30,19 @@ pub struct Cohort {
 /// What besides the locality the homes of a cohort have in common.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Similarity {
-    Occupants { low: u32, high: Option<u32> },
-    SizeAndFuel { low: u32, high: Option<u32>, fuel: String },
-    Size { low: u32, high: Option<u32> },
+    Occupants {
+        low: u32,
+        high: Option<u32>,
+    },
+    SizeAndFuel {
+        low: u32,
+        high: Option<u32>,
+        fuel: String,
+    },
+    Size {
+        low: u32,
+        high: Option<u32>,
+    },
     Locality,
 }
 
@@ -45,7 +55,9 @@ impl Similarity {
         };
         match self {
             Similarity::Occupants { low, high } => format!("occupants:{}", band(low, high)),
-            Similarity::SizeAndFuel { low, high, fuel } => format!("sqft:{}/fuel:{fuel}", band(low, high)),
+            Similarity::SizeAndFuel { low, high, fuel } => {
+                format!("sqft:{}/fuel:{fuel}", band(low, high))
+            }
             Similarity::Size { low, high } => format!("sqft:{}", band(low, high)),
             Similarity::Locality => "all".into(),
         }
@@ -57,7 +69,9 @@ impl Similarity {
 pub enum Assignment {
     Cohort(usize),
     /// Even the whole locality has fewer than `min_size` comparable homes.
-    TooFew { locality_size: usize },
+    TooFew {
+        locality_size: usize,
+    },
 }
 
 #[derive(Debug, Default)]
@@ -86,14 +100,21 @@ fn ladder(h: &Household, rules: &CohortRules) -> Vec<Similarity> {
         Service::Water => {
             if let Some(n) = h.occupants {
                 let (low, high) = band(n, &rules.occupant_bands);
-                steps.push(Similarity::Occupants { low: low.max(1), high });
+                steps.push(Similarity::Occupants {
+                    low: low.max(1),
+                    high,
+                });
             }
         }
         Service::Electric => {
             if let Some(sqft) = h.home_sqft {
                 let (low, high) = band(sqft, &rules.sqft_bands);
                 if let Some(fuel) = &h.heating_fuel {
-                    steps.push(Similarity::SizeAndFuel { low, high, fuel: fuel.clone() });
+                    steps.push(Similarity::SizeAndFuel {
+                        low,
+                        high,
+                        fuel: fuel.clone(),
+                    });
                 }
                 steps.push(Similarity::Size { low, high });
             }
@@ -111,7 +132,10 @@ pub fn plan(candidates: &[&Household], rules: &CohortRules) -> CohortPlan {
     let ladders: Vec<Vec<Similarity>> = candidates.iter().map(|h| ladder(h, rules)).collect();
     for (i, (h, steps)) in candidates.iter().zip(&ladders).enumerate() {
         for s in steps {
-            groups.entry((h.service, h.locality.as_str(), s.clone())).or_default().push(i);
+            groups
+                .entry((h.service, h.locality.as_str(), s.clone()))
+                .or_default()
+                .push(i);
         }
     }
 
@@ -119,7 +143,10 @@ pub fn plan(candidates: &[&Household], rules: &CohortRules) -> CohortPlan {
     let mut ids: BTreeMap<(Service, &str, Similarity), usize> = BTreeMap::new();
     for (h, steps) in candidates.iter().zip(ladders) {
         let key_of = |s: Similarity| (h.service, h.locality.as_str(), s);
-        let chosen = steps.into_iter().map(key_of).find(|k| groups[k].len() >= rules.min_size);
+        let chosen = steps
+            .into_iter()
+            .map(key_of)
+            .find(|k| groups[k].len() >= rules.min_size);
         let assignment = match chosen {
             Some(key) => {
                 let next = plan.cohorts.len();
@@ -140,7 +167,9 @@ pub fn plan(candidates: &[&Household], rules: &CohortRules) -> CohortPlan {
                 }
                 Assignment::Cohort(id)
             }
-            None => Assignment::TooFew { locality_size: groups[&key_of(Similarity::Locality)].len() },
+            None => Assignment::TooFew {
+                locality_size: groups[&key_of(Similarity::Locality)].len(),
+            },
         };
         plan.assignments.push(assignment);
     }
@@ -187,7 +216,10 @@ mod tests {
 
     #[test]
     fn relaxes_to_locality_then_gives_up() {
-        let rules = CohortRules { min_size: 3, ..CohortRules::default() };
+        let rules = CohortRules {
+            min_size: 3,
+            ..CohortRules::default()
+        };
         // north: three 2-person homes (own cohort) and one 5-person home (relaxed).
         // south: two homes, too few for any comparison.
         let homes = [

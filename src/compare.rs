@@ -49,7 +49,10 @@ impl Rating {
 impl std::str::FromStr for Rating {
     type Err = String;
     fn from_str(s: &str) -> Result<Self, String> {
-        Rating::ALL.into_iter().find(|r| r.code() == s).ok_or_else(|| format!("unknown rating {s:?}"))
+        Rating::ALL
+            .into_iter()
+            .find(|r| r.code() == s)
+            .ok_or_else(|| format!("unknown rating {s:?}"))
     }
 }
 
@@ -105,7 +108,11 @@ pub fn compare(plan: &CohortPlan, usage: &[f64]) -> (Vec<Option<Comparison>>, Ve
             let stats = CohortStats {
                 size: values.len(),
                 mean: values.iter().mean(),
-                std_dev: if values.len() > 1 { values.iter().std_dev() } else { 0.0 },
+                std_dev: if values.len() > 1 {
+                    values.iter().std_dev()
+                } else {
+                    0.0
+                },
                 efficient: quantile_type7(&values, 0.2),
                 median: quantile_type7(&values, 0.5),
             };

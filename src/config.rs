@@ -85,7 +85,9 @@ pub struct Output {
 
 impl Default for Output {
     fn default() -> Self {
-        Output { dir: "out/{period}".into() }
+        Output {
+            dir: "out/{period}".into(),
+        }
     }
 }
 
@@ -166,7 +168,12 @@ impl Default for Assistance {
     fn default() -> Self {
         Assistance {
             invite: true,
-            eligible_programs: vec!["snap".into(), "liheap".into(), "wic".into(), "medicaid".into()],
+            eligible_programs: vec![
+                "snap".into(),
+                "liheap".into(),
+                "wic".into(),
+                "medicaid".into(),
+            ],
             cap_program: "cap".into(),
             phone: String::new(),
             website: String::new(),
@@ -188,7 +195,11 @@ pub struct RenderSettings {
 
 impl Default for RenderSettings {
     fn default() -> Self {
-        RenderSettings { templates: PathBuf::from("report-templates"), threads: 0, date: String::new() }
+        RenderSettings {
+            templates: PathBuf::from("report-templates"),
+            threads: 0,
+            date: String::new(),
+        }
     }
 }
 
@@ -201,7 +212,9 @@ pub struct Store {
 
 impl Default for Store {
     fn default() -> Self {
-        Store { path: PathBuf::from("state/neighborly.sqlite") }
+        Store {
+            path: PathBuf::from("state/neighborly.sqlite"),
+        }
     }
 }
 
@@ -232,8 +245,18 @@ impl Default for Print {
     fn default() -> Self {
         Print {
             paper: "us-letter".into(),
-            recipient_window: Window { x: 0.8, y: 2.15, width: 3.6, height: 1.0 },
-            return_window: Window { x: 0.5, y: 0.5, width: 3.2, height: 0.85 },
+            recipient_window: Window {
+                x: 0.8,
+                y: 2.15,
+                width: 3.6,
+                height: 1.0,
+            },
+            return_window: Window {
+                x: 0.5,
+                y: 0.5,
+                width: 3.2,
+                height: 0.85,
+            },
             pieces_per_file: 500,
         }
     }
@@ -252,40 +275,69 @@ fn normalize(path: &Path) -> PathBuf {
             other => out.push(other),
         }
     }
-    if out.is_empty() { PathBuf::from(".") } else { out.iter().collect() }
+    if out.is_empty() {
+        PathBuf::from(".")
+    } else {
+        out.iter().collect()
+    }
 }
 
 impl Config {
     /// Read and validate a config file.
     pub fn load(path: &Path) -> Result<Config> {
-        let text = std::fs::read_to_string(path).with_context(|| format!("cannot read config {}", path.display()))?;
+        let text = std::fs::read_to_string(path)
+            .with_context(|| format!("cannot read config {}", path.display()))?;
         let mut config: Config = toml::from_str(&text).map_err(|e| {
             let (line, col) = e
                 .span()
                 .map(|s| {
                     let before = &text[..s.start];
-                    (before.matches('\n').count() + 1, s.start - before.rfind('\n').map_or(0, |i| i + 1) + 1)
+                    (
+                        before.matches('\n').count() + 1,
+                        s.start - before.rfind('\n').map_or(0, |i| i + 1) + 1,
+                    )
                 })
                 .unwrap_or((1, 1));
             anyhow::anyhow!("{}:{line}:{col}: {}", path.display(), e.message())
         })?;
         config.base_dir = path.parent().map(Path::to_path_buf).unwrap_or_default();
-        config.validate().with_context(|| format!("invalid config {}", path.display()))?;
+        config
+            .validate()
+            .with_context(|| format!("invalid config {}", path.display()))?;
         Ok(config)
     }
 
     fn validate(&self) -> Result<()> {
-        anyhow::ensure!(self.cohort.min_size >= 2, "cohort.min_size must be at least 2");
-        anyhow::ensure!(!self.cohort.occupant_bands.is_empty(), "cohort.occupant_bands must not be empty");
-        anyhow::ensure!(!self.cohort.sqft_bands.is_empty(), "cohort.sqft_bands must not be empty");
-        for rate in [self.phase.call_rate_tips, self.phase.call_rate_notice, self.phase.call_rate_comparison] {
-            anyhow::ensure!((0.0..=1.0).contains(&rate), "call rates are per letter, between 0 and 1");
+        anyhow::ensure!(
+            self.cohort.min_size >= 2,
+            "cohort.min_size must be at least 2"
+        );
+        anyhow::ensure!(
+            !self.cohort.occupant_bands.is_empty(),
+            "cohort.occupant_bands must not be empty"
+        );
+        anyhow::ensure!(
+            !self.cohort.sqft_bands.is_empty(),
+            "cohort.sqft_bands must not be empty"
+        );
+        for rate in [
+            self.phase.call_rate_tips,
+            self.phase.call_rate_notice,
+            self.phase.call_rate_comparison,
+        ] {
+            anyhow::ensure!(
+                (0.0..=1.0).contains(&rate),
+                "call rates are per letter, between 0 and 1"
+            );
         }
         anyhow::ensure!(
             matches!(self.print.paper.as_str(), "us-letter" | "a4"),
             "print.paper must be us-letter or a4"
         );
-        anyhow::ensure!(self.print.pieces_per_file >= 1, "print.pieces_per_file must be at least 1");
+        anyhow::ensure!(
+            self.print.pieces_per_file >= 1,
+            "print.pieces_per_file must be at least 1"
+        );
         if !self.render.date.is_empty() {
             chrono::NaiveDate::parse_from_str(&self.render.date, "%Y-%m-%d")
                 .context("render.date must be YYYY-MM-DD")?;
@@ -295,7 +347,11 @@ impl Config {
 
     /// Resolve a path from the config against the config file's folder.
     pub fn resolve(&self, path: &Path) -> PathBuf {
-        if path.is_absolute() { path.to_path_buf() } else { normalize(&self.base_dir.join(path)) }
+        if path.is_absolute() {
+            path.to_path_buf()
+        } else {
+            normalize(&self.base_dir.join(path))
+        }
     }
 
     pub fn templates_dir(&self) -> PathBuf {
@@ -305,7 +361,10 @@ impl Config {
     /// A stable fingerprint of the settings that change what households receive.
     pub fn fingerprint(&self) -> String {
         use sha2::{Digest, Sha256};
-        let text = format!("{:?}{:?}{:?}{:?}", self.utility, self.cohort, self.phase, self.assistance);
+        let text = format!(
+            "{:?}{:?}{:?}{:?}",
+            self.utility, self.cohort, self.phase, self.assistance
+        );
         let digest = Sha256::digest(text.as_bytes());
         digest.iter().take(8).map(|b| format!("{b:02x}")).collect()
     }

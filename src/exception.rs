@@ -97,6 +97,10 @@ pub struct Exception {
 
 impl Exception {
     pub fn new(account_id: impl Into<String>, reason: Reason, detail: impl Into<String>) -> Self {
-        Exception { account_id: account_id.into(), reason, detail: detail.into() }
+        Exception {
+            account_id: account_id.into(),
+            reason,
+            detail: detail.into(),
+        }
     }
 }

@@ -15,7 +15,11 @@ use neighborly::model::Period;
 use neighborly::pipeline::{self, RunOptions};
 
 #[derive(Parser)]
-#[command(name = "neighborly", version, about = "Monthly neighbor-comparison usage reports")]
+#[command(
+    name = "neighborly",
+    version,
+    about = "Monthly neighbor-comparison usage reports"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -121,7 +125,12 @@ fn main() -> ExitCode {
 
 fn dispatch(cli: Cli) -> Result<()> {
     match cli.command {
-        Command::Run { inputs, out, suppress, dry_run } => {
+        Command::Run {
+            inputs,
+            out,
+            suppress,
+            dry_run,
+        } => {
             let config = Config::load(&inputs.config)?;
             let opts = RunOptions {
                 out,
@@ -133,7 +142,11 @@ fn dispatch(cli: Cli) -> Result<()> {
             let summary = pipeline::run(&config, &opts)?;
             print!("{}", summary.render_text());
         }
-        Command::Preview { inputs, account, out } => {
+        Command::Preview {
+            inputs,
+            account,
+            out,
+        } => {
             let started = std::time::Instant::now();
             let config = Config::load(&inputs.config)?;
             let (period, pages) = pipeline::preview(&config, &inputs.options(), &account, &out)?;
@@ -143,7 +156,12 @@ fn dispatch(cli: Cli) -> Result<()> {
                 started.elapsed().as_secs_f64() * 1000.0
             );
         }
-        Command::OptOut { account, reason, config, state } => {
+        Command::OptOut {
+            account,
+            reason,
+            config,
+            state,
+        } => {
             let config = Config::load(&config)?;
             let path = state.unwrap_or_else(|| config.resolve(&config.store.path));
             let store = neighborly::store::Store::open(&path)?;
@@ -153,10 +171,26 @@ fn dispatch(cli: Cli) -> Result<()> {
                 println!("{account} had already opted out");
             }
         }
-        Command::Synth { out, households, months, last_period, seed, clean } => {
-            let opts = neighborly::synth::SynthOptions { households, months, last_period, seed, broken_rows: !clean };
+        Command::Synth {
+            out,
+            households,
+            months,
+            last_period,
+            seed,
+            clean,
+        } => {
+            let opts = neighborly::synth::SynthOptions {
+                households,
+                months,
+                last_period,
+                seed,
+                broken_rows: !clean,
+            };
             neighborly::synth::generate(&out, &opts)?;
-            println!("{households} households, {months} months of reads written to {}", out.display());
+            println!(
+                "{households} households, {months} months of reads written to {}",
+                out.display()
+            );
         }
     }
     Ok(())

@@ -42,7 +42,9 @@ impl FromStr for Service {
         match s.trim().to_ascii_lowercase().as_str() {
             "water" => Ok(Service::Water),
             "electric" | "electricity" => Ok(Service::Electric),
-            other => Err(format!("unknown service {other:?} (expected water or electric)")),
+            other => Err(format!(
+                "unknown service {other:?} (expected water or electric)"
+            )),
         }
     }
 }
@@ -81,7 +83,9 @@ impl FromStr for Unit {
             "ccf" | "hcf" => Ok(Unit::Ccf),
             "m3" => Ok(Unit::CubicMeter),
             "kwh" => Ok(Unit::Kwh),
-            other => Err(format!("unknown unit {other:?} (expected gal, kgal, ccf, m3 or kWh)")),
+            other => Err(format!(
+                "unknown unit {other:?} (expected gal, kgal, ccf, m3 or kWh)"
+            )),
         }
     }
 }
@@ -111,7 +115,9 @@ impl FromStr for Language {
         match s.trim().to_ascii_lowercase().as_str() {
             "" | "en" | "eng" | "english" => Ok(Language::En),
             "es" | "spa" | "spanish" | "español" | "espanol" => Ok(Language::Es),
-            other => Err(format!("unsupported language {other:?} (expected en or es)")),
+            other => Err(format!(
+                "unsupported language {other:?} (expected en or es)"
+            )),
         }
     }
 }
@@ -131,7 +137,9 @@ impl FromStr for Status {
             "" | "active" => Ok(Status::Active),
             "vacant" => Ok(Status::Vacant),
             "closed" => Ok(Status::Closed),
-            other => Err(format!("unknown status {other:?} (expected active, vacant or closed)")),
+            other => Err(format!(
+                "unknown status {other:?} (expected active, vacant or closed)"
+            )),
         }
     }
 }
@@ -146,7 +154,10 @@ pub struct Period {
 
 impl Period {
     pub fn of(date: NaiveDate) -> Period {
-        Period { year: date.year(), month: date.month() }
+        Period {
+            year: date.year(),
+            month: date.month(),
+        }
     }
 
     /// Months since year 0, so periods can be subtracted and indexed.
@@ -155,7 +166,10 @@ impl Period {
     }
 
     pub fn from_index(index: i32) -> Period {
-        Period { year: index.div_euclid(12), month: index.rem_euclid(12) as u32 + 1 }
+        Period {
+            year: index.div_euclid(12),
+            month: index.rem_euclid(12) as u32 + 1,
+        }
     }
 
     pub fn offset(self, months: i32) -> Period {
@@ -254,7 +268,12 @@ pub fn bills_from_reads(reads: &[Read]) -> Vec<Bill> {
     let mut by_period: BTreeMap<Period, Bill> = BTreeMap::new();
     for r in reads {
         let p = Period::of(r.end);
-        let b = by_period.entry(p).or_insert(Bill { period: p, quantity: 0.0, days: 0, estimated: false });
+        let b = by_period.entry(p).or_insert(Bill {
+            period: p,
+            quantity: 0.0,
+            days: 0,
+            estimated: false,
+        });
         b.quantity += r.quantity;
         b.days += r.days();
         b.estimated |= r.estimated;
@@ -280,8 +299,18 @@ mod tests {
     fn reads_are_inclusive_and_split_bills_merge() {
         let d = |m, d| NaiveDate::from_ymd_opt(2026, m, d).unwrap();
         let reads = [
-            Read { start: d(3, 1), end: d(3, 15), quantity: 150.0, estimated: false },
-            Read { start: d(3, 16), end: d(3, 31), quantity: 160.0, estimated: true },
+            Read {
+                start: d(3, 1),
+                end: d(3, 15),
+                quantity: 150.0,
+                estimated: false,
+            },
+            Read {
+                start: d(3, 16),
+                end: d(3, 31),
+                quantity: 160.0,
+                estimated: true,
+            },
         ];
         let bills = bills_from_reads(&reads);
         assert_eq!(bills.len(), 1);
@@ -292,8 +321,14 @@ mod tests {
 
     #[test]
     fn units_convert_to_gallons() {
-        assert_eq!("CCF".parse::<Unit>().unwrap().to_canonical(), (Service::Water, 748.052));
-        assert_eq!("kWh".parse::<Unit>().unwrap().to_canonical().0, Service::Electric);
+        assert_eq!(
+            "CCF".parse::<Unit>().unwrap().to_canonical(),
+            (Service::Water, 748.052)
+        );
+        assert_eq!(
+            "kWh".parse::<Unit>().unwrap().to_canonical().0,
+            Service::Electric
+        );
         assert!("liters".parse::<Unit>().is_err());
     }
 }

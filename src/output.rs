@@ -47,21 +47,31 @@ impl RunFolder {
     /// Prepare `<target>.partial`. Refuses to replace a folder that is not a
     /// previous run (no `manifest.csv`), so a mistyped `--out` cannot wipe data.
     pub fn create(target: &Path) -> Result<RunFolder> {
-        if target.exists() && !target.join("manifest.csv").exists() && target.read_dir()?.next().is_some() {
+        if target.exists()
+            && !target.join("manifest.csv").exists()
+            && target.read_dir()?.next().is_some()
+        {
             bail!(
                 "{} exists and is not a neighborly run folder (no manifest.csv); choose another --out",
                 target.display()
             );
         }
-        let mut name = target.file_name().map(|n| n.to_os_string()).unwrap_or_default();
+        let mut name = target
+            .file_name()
+            .map(|n| n.to_os_string())
+            .unwrap_or_default();
         name.push(".partial");
         let staging = target.with_file_name(name);
         if staging.exists() {
-            std::fs::remove_dir_all(&staging).with_context(|| format!("cannot clear {}", staging.display()))?;
+            std::fs::remove_dir_all(&staging)
+                .with_context(|| format!("cannot clear {}", staging.display()))?;
         }
         std::fs::create_dir_all(staging.join("reports"))
             .with_context(|| format!("cannot create {}", staging.display()))?;
-        Ok(RunFolder { staging, target: target.to_path_buf() })
+        Ok(RunFolder {
+            staging,
+            target: target.to_path_buf(),
+        })
     }
 
     pub fn path(&self, name: &str) -> PathBuf {
@@ -83,14 +93,25 @@ impl RunFolder {
 /// A file name for an account's PDF: safe characters only, and a short hash
 /// suffix whenever characters had to be replaced, so two ids never collide.
 pub fn pdf_name(account: &str) -> String {
-    let safe: String =
-        account.chars().map(|c| if c.is_ascii_alphanumeric() || c == '-' || c == '_' { c } else { '_' }).collect();
+    let safe: String = account
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '-' || c == '_' {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
     if safe == account && !safe.is_empty() {
         format!("{safe}.pdf")
     } else {
         use sha2::{Digest, Sha256};
         let h = Sha256::digest(account.as_bytes());
-        format!("{safe}-{:02x}{:02x}{:02x}{:02x}.pdf", h[0], h[1], h[2], h[3])
+        format!(
+            "{safe}-{:02x}{:02x}{:02x}{:02x}.pdf",
+            h[0], h[1], h[2], h[3]
+        )
     }
 }
 
@@ -145,14 +166,21 @@ impl Summary {
     pub fn count_exceptions(&mut self, exceptions: &[Exception]) {
         self.exceptions = exceptions.len();
         for e in exceptions {
-            *self.exceptions_by_reason.entry(e.reason.code().to_string()).or_default() += 1;
+            *self
+                .exceptions_by_reason
+                .entry(e.reason.code().to_string())
+                .or_default() += 1;
         }
     }
 
     /// The closing lines printed after a run.
     pub fn render_text(&self) -> String {
         let mut s = String::new();
-        let verb = if self.dry_run { "would be rendered" } else { "out" };
+        let verb = if self.dry_run {
+            "would be rendered"
+        } else {
+            "out"
+        };
         s.push_str(&format!("period {}\n", self.period));
         s.push_str(&format!("households in: {}\n", self.households_in));
         s.push_str(&format!("reports {verb}: {}\n", self.reports));
@@ -160,7 +188,12 @@ impl Summary {
         for (reason, n) in &self.exceptions_by_reason {
             s.push_str(&format!("  {reason}: {n}\n"));
         }
-        let list = |m: &BTreeMap<String, usize>| m.iter().map(|(k, v)| format!("{k} {v}")).collect::<Vec<_>>().join(", ");
+        let list = |m: &BTreeMap<String, usize>| {
+            m.iter()
+                .map(|(k, v)| format!("{k} {v}"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
         s.push_str(&format!("ratings: {}\n", list(&self.by_rating)));
         s.push_str(&format!("phases: {}\n", list(&self.by_phase)));
         for f in &self.forecast {
@@ -170,7 +203,10 @@ impl Summary {
             ));
         }
         if !self.dry_run {
-            s.push_str(&format!("{:.1} s, {:.1} reports/s\n", self.seconds, self.reports_per_second));
+            s.push_str(&format!(
+                "{:.1} s, {:.1} reports/s\n",
+                self.seconds, self.reports_per_second
+            ));
             s.push_str(&format!("written to {}\n", self.out_dir));
         }
         s

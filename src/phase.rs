@@ -60,7 +60,10 @@ impl Phase {
 impl std::str::FromStr for Phase {
     type Err = String;
     fn from_str(s: &str) -> Result<Self, String> {
-        Phase::ALL.into_iter().find(|p| p.code() == s).ok_or_else(|| format!("unknown phase {s:?}"))
+        Phase::ALL
+            .into_iter()
+            .find(|p| p.code() == s)
+            .ok_or_else(|| format!("unknown phase {s:?}"))
     }
 }
 
@@ -97,11 +100,27 @@ pub fn decide(
     rules: &PhaseRules,
 ) -> Decision {
     let fresh = matches!(months_since_last, Some(m) if m > RESET_AFTER_MONTHS);
-    let ladder = if fresh { Ladder::default() } else { previous.unwrap_or_default() };
-    let cap = if assistance_eligible { rules.assistance_max_phase } else { Phase::Comparison };
+    let ladder = if fresh {
+        Ladder::default()
+    } else {
+        previous.unwrap_or_default()
+    };
+    let cap = if assistance_eligible {
+        rules.assistance_max_phase
+    } else {
+        Phase::Comparison
+    };
     match rating {
-        None => Decision { phase: Phase::Tips, ladder, entered: false },
-        Some(Rating::Great | Rating::Good) => Decision { phase: Phase::Comparison, ladder, entered: false },
+        None => Decision {
+            phase: Phase::Tips,
+            ladder,
+            entered: false,
+        },
+        Some(Rating::Great | Rating::Good) => Decision {
+            phase: Phase::Comparison,
+            ladder,
+            entered: false,
+        },
         Some(Rating::AboveTypical) => {
             let (step, letters, entered) = match ladder.step {
                 None => (Phase::Tips.min(cap), 1, true),
@@ -119,7 +138,14 @@ pub fn decide(
                     }
                 }
             };
-            Decision { phase: step, ladder: Ladder { step: Some(step), letters }, entered }
+            Decision {
+                phase: step,
+                ladder: Ladder {
+                    step: Some(step),
+                    letters,
+                },
+                entered,
+            }
         }
     }
 }
@@ -146,38 +172,80 @@ mod tests {
     #[test]
     fn persistent_high_user_climbs_one_step_per_period() {
         let got = run(&[HIGH, HIGH, HIGH, HIGH], false, &PhaseRules::default());
-        assert_eq!(got, [Phase::Tips, Phase::Notice, Phase::Comparison, Phase::Comparison]);
+        assert_eq!(
+            got,
+            [
+                Phase::Tips,
+                Phase::Notice,
+                Phase::Comparison,
+                Phase::Comparison
+            ]
+        );
     }
 
     #[test]
     fn improving_keeps_the_step_and_worsening_resumes_it() {
-        let got = run(&[HIGH, HIGH, GOOD, HIGH, HIGH], false, &PhaseRules::default());
-        assert_eq!(got, [Phase::Tips, Phase::Notice, Phase::Comparison, Phase::Comparison, Phase::Comparison]);
+        let got = run(
+            &[HIGH, HIGH, GOOD, HIGH, HIGH],
+            false,
+            &PhaseRules::default(),
+        );
+        assert_eq!(
+            got,
+            [
+                Phase::Tips,
+                Phase::Notice,
+                Phase::Comparison,
+                Phase::Comparison,
+                Phase::Comparison
+            ]
+        );
         // The good month does not count as a notice letter: after it, the
         // household still needs... it had one notice letter, so it may climb.
     }
 
     #[test]
     fn slower_pacing_and_assistance_cap() {
-        let rules = PhaseRules { min_periods_tips: 2, ..PhaseRules::default() };
+        let rules = PhaseRules {
+            min_periods_tips: 2,
+            ..PhaseRules::default()
+        };
         let got = run(&[HIGH, HIGH, HIGH, HIGH], false, &rules);
-        assert_eq!(got, [Phase::Tips, Phase::Tips, Phase::Notice, Phase::Comparison]);
+        assert_eq!(
+            got,
+            [Phase::Tips, Phase::Tips, Phase::Notice, Phase::Comparison]
+        );
         let got = run(&[HIGH, HIGH, HIGH, HIGH], true, &PhaseRules::default());
-        assert_eq!(got, [Phase::Tips, Phase::Notice, Phase::Notice, Phase::Notice]);
+        assert_eq!(
+            got,
+            [Phase::Tips, Phase::Notice, Phase::Notice, Phase::Notice]
+        );
     }
 
     #[test]
     fn a_long_silence_restarts_the_ladder() {
         let rules = PhaseRules::default();
-        let before = Ladder { step: Some(Phase::Comparison), letters: 5 };
-        let d = decide(Some(before), Some(RESET_AFTER_MONTHS + 1), HIGH, false, &rules);
+        let before = Ladder {
+            step: Some(Phase::Comparison),
+            letters: 5,
+        };
+        let d = decide(
+            Some(before),
+            Some(RESET_AFTER_MONTHS + 1),
+            HIGH,
+            false,
+            &rules,
+        );
         assert_eq!(d.phase, Phase::Tips);
         assert!(d.entered);
     }
 
     #[test]
     fn no_comparison_means_tips_without_moving() {
-        let before = Ladder { step: Some(Phase::Notice), letters: 1 };
+        let before = Ladder {
+            step: Some(Phase::Notice),
+            letters: 1,
+        };
         let d = decide(Some(before), Some(1), None, false, &PhaseRules::default());
         assert_eq!((d.phase, d.ladder, d.entered), (Phase::Tips, before, false));
     }

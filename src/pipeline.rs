@@ -83,7 +83,8 @@ impl Plan {
 /// Accounts to hold back this run: one id per line (or the first CSV column);
 /// blank lines, `#` comments and an `account_id` header are ignored.
 pub fn read_suppressions(path: &Path) -> Result<HashSet<String>> {
-    let text = std::fs::read_to_string(path).with_context(|| format!("cannot read suppression list {}", path.display()))?;
+    let text = std::fs::read_to_string(path)
+        .with_context(|| format!("cannot read suppression list {}", path.display()))?;
     Ok(text
         .lines()
         .map(|l| l.split(',').next().unwrap_or("").trim())
@@ -94,21 +95,42 @@ pub fn read_suppressions(path: &Path) -> Result<HashSet<String>> {
 
 /// Decide who gets which letter. `store` supplies phase history and opt-outs;
 /// without one every household is new.
-pub fn plan(config: &Config, opts: &RunOptions, wording: &Wording, store: Option<&Store>) -> Result<Plan> {
-    let customers = opts.customers.clone().unwrap_or_else(|| config.resolve(&config.input.customers));
-    let usage = opts.usage.clone().unwrap_or_else(|| config.resolve(&config.input.usage));
-    let Dataset { households, reads, mut exceptions } = ingest::load(&customers, &usage, config.utility.service)?;
+pub fn plan(
+    config: &Config,
+    opts: &RunOptions,
+    wording: &Wording,
+    store: Option<&Store>,
+) -> Result<Plan> {
+    let customers = opts
+        .customers
+        .clone()
+        .unwrap_or_else(|| config.resolve(&config.input.customers));
+    let usage = opts
+        .usage
+        .clone()
+        .unwrap_or_else(|| config.resolve(&config.input.usage));
+    let Dataset {
+        households,
+        reads,
+        mut exceptions,
+    } = ingest::load(&customers, &usage, config.utility.service)?;
     let bills: Vec<Vec<Bill>> = reads.iter().map(|r| bills_from_reads(r)).collect();
     let period = match opts.period {
         Some(p) => p,
-        None => latest_period(&bills)
-            .with_context(|| format!("{} has no usable reads, so there is no period to report on", usage.display()))?,
+        None => latest_period(&bills).with_context(|| {
+            format!(
+                "{} has no usable reads, so there is no period to report on",
+                usage.display()
+            )
+        })?,
     };
     let households_in = households.len() + distinct_accounts(&exceptions);
     // Bills after the period do not exist yet as far as this run is concerned,
     // so re-running an old period sees what it saw the first time.
-    let bills: Vec<Vec<Bill>> =
-        bills.into_iter().map(|b| b.into_iter().filter(|b| b.period <= period).collect()).collect();
+    let bills: Vec<Vec<Bill>> = bills
+        .into_iter()
+        .map(|b| b.into_iter().filter(|b| b.period <= period).collect())
+        .collect();
 
     let suppressed = match &opts.suppress {
         Some(p) => read_suppressions(p)?,
@@ -122,8 +144,12 @@ pub fn plan(config: &Config, opts: &RunOptions, wording: &Wording, store: Option
     // Candidates are compared; a candidate may still not be mailed.
     let mut candidates: Vec<usize> = Vec::new();
     for (i, h) in households.iter().enumerate() {
-        let reject = |reason, detail: String| Some(Exception::new(h.account_id.clone(), reason, detail));
-        let n_bills = bills[i].iter().filter(|b| b.period.index() > period.index() - 24).count();
+        let reject =
+            |reason, detail: String| Some(Exception::new(h.account_id.clone(), reason, detail));
+        let n_bills = bills[i]
+            .iter()
+            .filter(|b| b.period.index() > period.index() - 24)
+            .count();
         let problem = match h.status {
             Status::Vacant => reject(Reason::Vacant, format!("{}: status vacant", h.source)),
             Status::Closed => reject(Reason::Closed, format!("{}: status closed", h.source)),
@@ -132,7 +158,10 @@ pub fn plan(config: &Config, opts: &RunOptions, wording: &Wording, store: Option
             }
             Status::Active if n_bills < config.cohort.min_history_bills => reject(
                 Reason::InsufficientHistory,
-                format!("{n_bills} bill(s) in the last 24 months, {} needed", config.cohort.min_history_bills),
+                format!(
+                    "{n_bills} bill(s) in the last 24 months, {} needed",
+                    config.cohort.min_history_bills
+                ),
             ),
             Status::Active => None,
         };
@@ -144,9 +173,18 @@ pub fn plan(config: &Config, opts: &RunOptions, wording: &Wording, store: Option
 
     let refs: Vec<&Household> = candidates.iter().map(|&i| &households[i]).collect();
     let cohort_plan = cohort::plan(&refs, &config.cohort);
+    // Compared at 0.001 unit/day: the same use expressed in different units
+    // (gal vs ccf) must tie rather than differ in the last binary digit.
     let usage_per_day: Vec<f64> = candidates
         .iter()
-        .map(|&i| bills[i].iter().find(|b| b.period == period).map(Bill::per_day).unwrap_or(0.0))
+        .map(|&i| {
+            bills[i]
+                .iter()
+                .find(|b| b.period == period)
+                .map(Bill::per_day)
+                .unwrap_or(0.0)
+        })
+        .map(|u| (u * 1000.0).round() / 1000.0)
         .collect();
     let (comparisons, stats) = compare::compare(&cohort_plan, &usage_per_day);
 
@@ -159,14 +197,26 @@ pub fn plan(config: &Config, opts: &RunOptions, wording: &Wording, store: Option
         None => HashMap::new(),
     };
     let mut letters = Vec::new();
-    for ((&i, comparison), assignment) in candidates.iter().zip(comparisons).zip(&cohort_plan.assignments) {
+    for ((&i, comparison), assignment) in candidates
+        .iter()
+        .zip(comparisons)
+        .zip(&cohort_plan.assignments)
+    {
         let h = &households[i];
         let hold = if h.do_not_mail {
-            Some((Reason::DoNotMail, format!("{}: do_not_mail is set", h.source)))
+            Some((
+                Reason::DoNotMail,
+                format!("{}: do_not_mail is set", h.source),
+            ))
         } else if suppressed.contains(&h.account_id) {
-            Some((Reason::Suppressed, "listed in the suppression file".to_string()))
+            Some((
+                Reason::Suppressed,
+                "listed in the suppression file".to_string(),
+            ))
         } else {
-            opted_out.get(&h.account_id).map(|r| (Reason::OptedOut, format!("opted out: {r}")))
+            opted_out
+                .get(&h.account_id)
+                .map(|r| (Reason::OptedOut, format!("opted out: {r}")))
         };
         if let Some((reason, detail)) = hold {
             exceptions.push(Exception::new(h.account_id.clone(), reason, detail));
@@ -175,7 +225,14 @@ pub fn plan(config: &Config, opts: &RunOptions, wording: &Wording, store: Option
         let eligible = report::assistance_eligible(h, config);
         let rating = comparison.as_ref().map(|c| c.rating);
         let (decision, tips) = match recorded.get(&h.account_id) {
-            Some(r) => (Decision { phase: r.phase, ladder: r.ladder, entered: r.entered }, r.tips.clone()),
+            Some(r) => (
+                Decision {
+                    phase: r.phase,
+                    ladder: r.ladder,
+                    entered: r.entered,
+                },
+                r.tips.clone(),
+            ),
             None => {
                 let last = history.get(&h.account_id);
                 let decision = phase::decide(
@@ -186,7 +243,15 @@ pub fn plan(config: &Config, opts: &RunOptions, wording: &Wording, store: Option
                     &config.phase,
                 );
                 let last_tips = last.map(|l| l.tips.as_slice()).unwrap_or(&[]);
-                let tips = report::pick_tips(h, period, rating, decision.phase, eligible, last_tips, wording);
+                let tips = report::pick_tips(
+                    h,
+                    period,
+                    rating,
+                    decision.phase,
+                    eligible,
+                    last_tips,
+                    wording,
+                );
                 (decision, tips)
             }
         };
@@ -197,19 +262,47 @@ pub fn plan(config: &Config, opts: &RunOptions, wording: &Wording, store: Option
             ),
             Assignment::Cohort(_) => String::new(),
         };
-        letters.push(Letter { household: i, comparison, decision, assistance_eligible: eligible, tips, note });
+        letters.push(Letter {
+            household: i,
+            comparison,
+            decision,
+            assistance_eligible: eligible,
+            tips,
+            note,
+        });
     }
     letters.sort_by(|a, b| {
         let (ha, hb) = (&households[a.household], &households[b.household]);
-        (&ha.zip, &ha.address_line1, &ha.account_id).cmp(&(&hb.zip, &hb.address_line1, &hb.account_id))
+        (&ha.zip, &ha.address_line1, &ha.account_id).cmp(&(
+            &hb.zip,
+            &hb.address_line1,
+            &hb.account_id,
+        ))
     });
-    Ok(Plan { period, households, bills, cohorts: cohort_plan.cohorts, stats, letters, exceptions, households_in })
+    Ok(Plan {
+        period,
+        households,
+        bills,
+        cohorts: cohort_plan.cohorts,
+        stats,
+        letters,
+        exceptions,
+        households_in,
+    })
 }
 
 fn distinct_accounts(exceptions: &[Exception]) -> usize {
     // Rows without an account id each count as one input household.
-    let named: HashSet<&str> = exceptions.iter().filter(|e| !e.account_id.is_empty()).map(|e| e.account_id.as_str()).collect();
-    named.len() + exceptions.iter().filter(|e| e.account_id.is_empty()).count()
+    let named: HashSet<&str> = exceptions
+        .iter()
+        .filter(|e| !e.account_id.is_empty())
+        .map(|e| e.account_id.as_str())
+        .collect();
+    named.len()
+        + exceptions
+            .iter()
+            .filter(|e| e.account_id.is_empty())
+            .count()
 }
 
 /// The latest month whose bills are all in: the last month with bills, unless
@@ -222,7 +315,11 @@ fn latest_period(bills: &[Vec<Bill>]) -> Option<Period> {
     let mut months = per_month.iter().rev();
     let (&last, &n_last) = months.next()?;
     match months.next() {
-        Some((&prev, &n_prev)) if prev == last.offset(-1) && (n_last as f64) < 0.9 * n_prev as f64 => Some(prev),
+        Some((&prev, &n_prev))
+            if prev == last.offset(-1) && (n_last as f64) < 0.9 * n_prev as f64 =>
+        {
+            Some(prev)
+        }
         _ => Some(last),
     }
 }
@@ -231,12 +328,17 @@ fn latest_period(bills: &[Vec<Bill>]) -> Option<Period> {
 pub fn out_dir(config: &Config, opts: &RunOptions, period: Period) -> PathBuf {
     match &opts.out {
         Some(p) => p.clone(),
-        None => config.resolve(Path::new(&config.output.dir.replace("{period}", &period.to_string()))),
+        None => config.resolve(Path::new(
+            &config.output.dir.replace("{period}", &period.to_string()),
+        )),
     }
 }
 
 fn open_store(config: &Config, opts: &RunOptions, read_only: bool) -> Result<Option<Store>> {
-    let path = opts.state.clone().unwrap_or_else(|| config.resolve(&config.store.path));
+    let path = opts
+        .state
+        .clone()
+        .unwrap_or_else(|| config.resolve(&config.store.path));
     if read_only && !path.exists() {
         return Ok(None);
     }
@@ -244,7 +346,8 @@ fn open_store(config: &Config, opts: &RunOptions, read_only: bool) -> Result<Opt
 }
 
 fn render_date(config: &Config) -> chrono::NaiveDate {
-    chrono::NaiveDate::parse_from_str(&config.render.date, "%Y-%m-%d").unwrap_or_else(|_| chrono::Local::now().date_naive())
+    chrono::NaiveDate::parse_from_str(&config.render.date, "%Y-%m-%d")
+        .unwrap_or_else(|_| chrono::Local::now().date_naive())
 }
 
 /// Run the batch. Returns the summary; the run folder is complete when this returns Ok.
@@ -254,7 +357,12 @@ pub fn run(config: &Config, opts: &RunOptions) -> Result<Summary> {
     let mut store = open_store(config, opts, opts.dry_run)?;
     let plan = plan(config, opts, &wording, store.as_ref())?;
     let period = plan.period;
-    let mut summary = Summary { period: period.to_string(), households_in: plan.households_in, dry_run: opts.dry_run, ..Summary::default() };
+    let mut summary = Summary {
+        period: period.to_string(),
+        households_in: plan.households_in,
+        dry_run: opts.dry_run,
+        ..Summary::default()
+    };
     let mut letters_by_phase: BTreeMap<Phase, usize> = BTreeMap::new();
     let mut entering: BTreeMap<Phase, usize> = BTreeMap::new();
     for l in &plan.letters {
@@ -264,7 +372,10 @@ pub fn run(config: &Config, opts: &RunOptions) -> Result<Summary> {
         }
         let rating = l.comparison.as_ref().map_or("none", |c| c.rating.code());
         *summary.by_rating.entry(rating.to_string()).or_default() += 1;
-        *summary.by_phase.entry(l.decision.phase.code().to_string()).or_default() += 1;
+        *summary
+            .by_phase
+            .entry(l.decision.phase.code().to_string())
+            .or_default() += 1;
     }
     summary.forecast = output::forecast(&letters_by_phase, &entering, &config.phase);
     if opts.dry_run {
@@ -281,7 +392,12 @@ pub fn run(config: &Config, opts: &RunOptions) -> Result<Summary> {
         period,
         plan.letters.iter().map(|l| {
             let h = &plan.households[l.household];
-            (h.account_id.as_str(), l.comparison.as_ref().map(|c| c.rating.code()), &l.decision, l.tips.as_slice())
+            (
+                h.account_id.as_str(),
+                l.comparison.as_ref().map(|c| c.rating.code()),
+                &l.decision,
+                l.tips.as_slice(),
+            )
         }),
     )?;
 
@@ -289,22 +405,44 @@ pub fn run(config: &Config, opts: &RunOptions) -> Result<Summary> {
     let folder = RunFolder::create(&target)?;
     let renderer = Renderer::new(&config.templates_dir(), render_date(config))?;
     let mut exceptions = plan.exceptions.clone();
-    let rows = render_all(&plan, config, &wording, &renderer, &folder, opts.progress, &mut exceptions)?;
+    let rows = render_all(
+        &plan,
+        config,
+        &wording,
+        &renderer,
+        &folder,
+        opts.progress,
+        &mut exceptions,
+    )?;
     store.mark_mailed(period, rows.iter().map(|r| r.account_id.as_str()))?;
 
     output::write_exceptions(&folder.path("exceptions.csv"), &mut exceptions)?;
     write_cohorts(&folder.path("cohorts.csv"), &plan)?;
     output::write_forecast(&folder.path("forecast.csv"), &summary.forecast)?;
-    crate::brief::write(&folder.path("agent-brief.md"), &plan, &rows, &summary.forecast, config)?;
+    crate::brief::write(
+        &folder.path("agent-brief.md"),
+        &plan,
+        &rows,
+        &summary.forecast,
+        config,
+    )?;
 
     summary.reports = rows.len();
     summary.count_exceptions(&exceptions);
     summary.seconds = started.elapsed().as_secs_f64();
     summary.reports_per_second = rows.len() as f64 / summary.seconds.max(1e-9);
     summary.out_dir = target.display().to_string();
-    std::fs::write(folder.path("run.json"), serde_json::to_vec_pretty(&summary)?)?;
+    std::fs::write(
+        folder.path("run.json"),
+        serde_json::to_vec_pretty(&summary)?,
+    )?;
     folder.commit()?;
-    store.finish_run(run_id, summary.households_in, summary.reports, summary.exceptions)?;
+    store.finish_run(
+        run_id,
+        summary.households_in,
+        summary.reports,
+        summary.exceptions,
+    )?;
     Ok(summary)
 }
 
@@ -332,8 +470,10 @@ fn render_all(
         indicatif::ProgressBar::hidden()
     };
     bar.set_style(
-        indicatif::ProgressStyle::with_template("{bar:40} {pos}/{len} reports  {per_sec}  ETA {eta}")
-            .expect("valid template"),
+        indicatif::ProgressStyle::with_template(
+            "{bar:40} {pos}/{len} reports  {per_sec}  ETA {eta}",
+        )
+        .expect("valid template"),
     );
     let next = AtomicUsize::new(0);
     let stop = std::sync::atomic::AtomicBool::new(false);
@@ -345,17 +485,21 @@ fn render_all(
             let tx = tx.clone();
             let next = &next;
             let stop = &stop;
-            std::thread::Builder::new().stack_size(32 << 20).spawn_scoped(scope, move || {
-                while !stop.load(Ordering::Relaxed) {
-                    let i = next.fetch_add(1, Ordering::Relaxed);
-                    let Some(letter) = plan.letters.get(i) else { break };
-                    let result = render_one(plan, letter, config, wording, renderer, folder);
-                    Renderer::evict_cache();
-                    if tx.send((i, result)).is_err() {
-                        break;
+            std::thread::Builder::new()
+                .stack_size(32 << 20)
+                .spawn_scoped(scope, move || {
+                    while !stop.load(Ordering::Relaxed) {
+                        let i = next.fetch_add(1, Ordering::Relaxed);
+                        let Some(letter) = plan.letters.get(i) else {
+                            break;
+                        };
+                        let result = render_one(plan, letter, config, wording, renderer, folder);
+                        Renderer::evict_cache();
+                        if tx.send((i, result)).is_err() {
+                            break;
+                        }
                     }
-                }
-            })?;
+                })?;
         }
         drop(tx);
         // Reorder buffer: rows are written in presort order as soon as the
@@ -373,16 +517,27 @@ fn render_all(
                         manifest.serialize(&row)?;
                         rows.push(row);
                     }
-                    Err(e) => exceptions.push(Exception::new(h.account_id.clone(), Reason::RenderFailed, e)),
+                    Err(e) => exceptions.push(Exception::new(
+                        h.account_id.clone(),
+                        Reason::RenderFailed,
+                        e,
+                    )),
                 }
                 write_next += 1;
                 bar.inc(1);
                 // A template that fails for every household is a template
                 // error, not bad data: stop instead of filling the exceptions.
                 if rows.is_empty() && write_next == plan.letters.len().min(PREFLIGHT) {
-                    if let Some(e) = exceptions.iter().rev().find(|e| e.reason == Reason::RenderFailed) {
+                    if let Some(e) = exceptions
+                        .iter()
+                        .rev()
+                        .find(|e| e.reason == Reason::RenderFailed)
+                    {
                         stop.store(true, Ordering::Relaxed);
-                        bail!("the report template failed for the first {write_next} household(s):\n{}", e.detail);
+                        bail!(
+                            "the report template failed for the first {write_next} household(s):\n{}",
+                            e.detail
+                        );
                     }
                 }
             }
@@ -405,25 +560,46 @@ fn render_one(
     let h = &plan.households[letter.household];
     let data = report::build(&plan.input(letter), config, wording)?;
     let json = serde_json::to_vec(&data).map_err(|e| e.to_string())?;
-    let rendered = renderer.render(json, &format!("{}/{}", h.account_id, plan.period)).map_err(|e| e.to_string())?;
+    let rendered = renderer
+        .render(json, &format!("{}/{}", h.account_id, plan.period))
+        .map_err(|e| e.to_string())?;
     let name = format!("reports/{}", output::pdf_name(&h.account_id));
-    std::fs::write(folder.path(&name), &rendered.pdf).map_err(|e| format!("cannot write {name}: {e}"))?;
+    std::fs::write(folder.path(&name), &rendered.pdf)
+        .map_err(|e| format!("cannot write {name}: {e}"))?;
     Ok((name, rendered.pages))
 }
 
-fn manifest_row(plan: &Plan, config: &Config, letter: &Letter, sequence: usize, pdf: String, pages: usize) -> ManifestRow {
+fn manifest_row(
+    plan: &Plan,
+    config: &Config,
+    letter: &Letter,
+    sequence: usize,
+    pdf: String,
+    pages: usize,
+) -> ManifestRow {
     let h = &plan.households[letter.household];
     let c = letter.comparison.as_ref();
-    let usage = plan.bills[letter.household].iter().find(|b| b.period == plan.period).map(Bill::per_day);
+    let usage = plan.bills[letter.household]
+        .iter()
+        .find(|b| b.period == plan.period)
+        .map(Bill::per_day);
     ManifestRow {
         sequence,
         account_id: h.account_id.clone(),
-        cohort_id: c.map(|c| plan.cohorts[c.cohort].id.clone()).unwrap_or_default(),
+        cohort_id: c
+            .map(|c| plan.cohorts[c.cohort].id.clone())
+            .unwrap_or_default(),
         cohort_size: c.map(|c| c.cohort_size.to_string()).unwrap_or_default(),
         usage_per_day: usage.map(|u| format!("{u:.3}")).unwrap_or_default(),
-        neighbors_median_per_day: c.map(|c| format!("{:.3}", c.median_per_day)).unwrap_or_default(),
-        efficient_per_day: c.map(|c| format!("{:.3}", c.efficient_per_day)).unwrap_or_default(),
-        percentile: c.map(|c| format!("{:.1}", c.percentile)).unwrap_or_default(),
+        neighbors_median_per_day: c
+            .map(|c| format!("{:.3}", c.median_per_day))
+            .unwrap_or_default(),
+        efficient_per_day: c
+            .map(|c| format!("{:.3}", c.efficient_per_day))
+            .unwrap_or_default(),
+        percentile: c
+            .map(|c| format!("{:.1}", c.percentile))
+            .unwrap_or_default(),
         rating: c.map(|c| c.rating.code().to_string()).unwrap_or_default(),
         phase: letter.decision.phase.code().to_string(),
         entered_phase: letter.decision.entered,
@@ -440,7 +616,15 @@ fn manifest_row(plan: &Plan, config: &Config, letter: &Letter, sequence: usize, 
 
 fn write_cohorts(path: &Path, plan: &Plan) -> Result<()> {
     let mut w = csv::Writer::from_path(path)?;
-    w.write_record(["cohort_id", "locality", "size", "mean_per_day", "std_dev", "efficient_per_day", "median_per_day"])?;
+    w.write_record([
+        "cohort_id",
+        "locality",
+        "size",
+        "mean_per_day",
+        "std_dev",
+        "efficient_per_day",
+        "median_per_day",
+    ])?;
     for (c, s) in plan.cohorts.iter().zip(&plan.stats) {
         w.write_record([
             c.id.clone(),
@@ -457,21 +641,40 @@ fn write_cohorts(path: &Path, plan: &Plan) -> Result<()> {
 }
 
 /// Render one household's letter to `out` (no store writes, no run folder).
-pub fn preview(config: &Config, opts: &RunOptions, account: &str, out: &Path) -> Result<(Period, usize)> {
+pub fn preview(
+    config: &Config,
+    opts: &RunOptions,
+    account: &str,
+    out: &Path,
+) -> Result<(Period, usize)> {
     let wording = crate::wording::load_or_error(&config.templates_dir())?;
     let store = open_store(config, opts, true)?;
     let plan = plan(config, opts, &wording, store.as_ref())?;
-    let Some(letter) = plan.letters.iter().find(|l| plan.households[l.household].account_id == account) else {
+    let Some(letter) = plan
+        .letters
+        .iter()
+        .find(|l| plan.households[l.household].account_id == account)
+    else {
         if let Some(e) = plan.exceptions.iter().find(|e| e.account_id == account) {
-            bail!("{account} gets no report for {}: {} ({})", plan.period, e.reason, e.detail);
+            bail!(
+                "{account} gets no report for {}: {} ({})",
+                plan.period,
+                e.reason,
+                e.detail
+            );
         }
         bail!("no household with account_id {account:?} in the customer file");
     };
     let renderer = Renderer::new(&config.templates_dir(), render_date(config))?;
-    let data = report::build(&plan.input(letter), config, &wording).map_err(|e| anyhow::anyhow!(e))?;
+    let data =
+        report::build(&plan.input(letter), config, &wording).map_err(|e| anyhow::anyhow!(e))?;
     let rendered = renderer
-        .render(serde_json::to_vec(&data)?, &format!("{account}/{}", plan.period))
+        .render(
+            serde_json::to_vec(&data)?,
+            &format!("{account}/{}", plan.period),
+        )
         .map_err(|e| anyhow::anyhow!("{e}"))?;
-    std::fs::write(out, &rendered.pdf).with_context(|| format!("cannot write {}", out.display()))?;
+    std::fs::write(out, &rendered.pdf)
+        .with_context(|| format!("cannot write {}", out.display()))?;
     Ok((plan.period, rendered.pages))
 }

@@ -107,7 +107,12 @@ pub fn recipient_block(h: &Household) -> Vec<String> {
     let name_lines = wrap(&h.name, ADDRESS_LINE_MAX);
     lines.extend(name_lines.into_iter().take(room_for_name.max(1)));
     for a in address {
-        lines.push(wrap(a, ADDRESS_LINE_MAX).into_iter().next().unwrap_or_default());
+        lines.push(
+            wrap(a, ADDRESS_LINE_MAX)
+                .into_iter()
+                .next()
+                .unwrap_or_default(),
+        );
     }
     lines
 }
@@ -144,34 +149,51 @@ fn similarity_text(wording: &Wording, lang: Language, cohort: &Cohort) -> String
     match &cohort.similarity {
         Similarity::Occupants { low, high } => {
             let n = band(*low, *high);
-            let key = if *low == 1 && *high == Some(1) { "similar.one_person" } else { "similar.occupants" };
+            let key = if *low == 1 && *high == Some(1) {
+                "similar.one_person"
+            } else {
+                "similar.occupants"
+            };
             fill_str(&get(key), &BTreeMap::from([("n", n)]))
         }
         Similarity::SizeAndFuel { low, high, fuel } => fill_str(
             &get("similar.size_fuel"),
             &BTreeMap::from([("sqft", band(*low, *high)), ("fuel", fuel.clone())]),
         ),
-        Similarity::Size { low, high } => fill_str(&get("similar.size"), &BTreeMap::from([("sqft", band(*low, *high))])),
+        Similarity::Size { low, high } => fill_str(
+            &get("similar.size"),
+            &BTreeMap::from([("sqft", band(*low, *high))]),
+        ),
         Similarity::Locality => get("similar.locality"),
     }
 }
 
 /// Assemble the report data for one household.
-pub fn build(input: &ReportInput, config: &Config, wording: &Wording) -> Result<ReportData, String> {
+pub fn build(
+    input: &ReportInput,
+    config: &Config,
+    wording: &Wording,
+) -> Result<ReportData, String> {
     let h = input.household;
     let lang = h.language;
     let months = wording.list(lang, "months");
     let months_short = wording.list(lang, "months_short");
     let month_name = |p: Period, short: bool| {
         let names = if short { &months_short } else { &months };
-        names.get(p.month as usize - 1).cloned().unwrap_or_else(|| p.month.to_string())
+        names
+            .get(p.month as usize - 1)
+            .cloned()
+            .unwrap_or_else(|| p.month.to_string())
     };
     let period_label = format!("{} {}", month_name(input.period, false), input.period.year);
     let unit_key = match h.service {
         Service::Water => "units.water_per_day",
         Service::Electric => "units.electric_per_day",
     };
-    let unit = wording.get(lang, unit_key).unwrap_or(h.service.canonical_unit()).to_string();
+    let unit = wording
+        .get(lang, unit_key)
+        .unwrap_or(h.service.canonical_unit())
+        .to_string();
     let with_unit = |v: f64| format!("{} {unit}", format_per_day(v, h.service));
     let this_bill = input.bills.iter().find(|b| b.period == input.period);
     let usage = this_bill.map(Bill::per_day).unwrap_or(0.0);
@@ -192,7 +214,11 @@ pub fn build(input: &ReportInput, config: &Config, wording: &Wording) -> Result<
         vars.insert("efficient", with_unit(c.efficient_per_day));
         vars.insert("cohort_size", c.cohort_size.to_string());
         vars.insert("similar", similarity_text(wording, lang, cohort));
-        let above = if c.median_per_day > 0.0 { (usage / c.median_per_day - 1.0) * 100.0 } else { 0.0 };
+        let above = if c.median_per_day > 0.0 {
+            (usage / c.median_per_day - 1.0) * 100.0
+        } else {
+            0.0
+        };
         vars.insert("percent_above", format!("{:.0}", above.max(0.0)));
     }
 
@@ -201,35 +227,80 @@ pub fn build(input: &ReportInput, config: &Config, wording: &Wording) -> Result<
     let compared = input.phase == Phase::Comparison && input.comparison.is_some();
     if let Some(c) = input.comparison.filter(|_| compared) {
         let label = |k: &str| wording.get(lang, k).unwrap_or(k).to_string();
-        let (you, all, eff) = (label("labels.you"), label("labels.all_neighbors"), label("labels.efficient_neighbors"));
+        let (you, all, eff) = (
+            label("labels.you"),
+            label("labels.all_neighbors"),
+            label("labels.efficient_neighbors"),
+        );
         let bars = [
-            Bar { label: &you, value: c.usage_per_day, value_text: with_unit(c.usage_per_day) },
-            Bar { label: &all, value: c.median_per_day, value_text: with_unit(c.median_per_day) },
-            Bar { label: &eff, value: c.efficient_per_day, value_text: with_unit(c.efficient_per_day) },
+            Bar {
+                label: &you,
+                value: c.usage_per_day,
+                value_text: with_unit(c.usage_per_day),
+            },
+            Bar {
+                label: &all,
+                value: c.median_per_day,
+                value_text: with_unit(c.median_per_day),
+            },
+            Bar {
+                label: &eff,
+                value: c.efficient_per_day,
+                value_text: with_unit(c.efficient_per_day),
+            },
         ];
         let alt = fill_str(wording.get(lang, "alt.comparison").unwrap_or(""), &vars);
-        charts.insert("comparison", ChartData { svg: chart::comparison_svg(&bars)?, alt });
+        charts.insert(
+            "comparison",
+            ChartData {
+                svg: chart::comparison_svg(&bars)?,
+                alt,
+            },
+        );
     }
 
     // Own history: the 13 months ending with this period against a year earlier.
-    let per_day: BTreeMap<Period, f64> = input.bills.iter().map(|b| (b.period, b.per_day())).collect();
-    let labels: Vec<String> = (0..13).map(|i| month_name(input.period.offset(i - 12), true)).collect();
+    let per_day: BTreeMap<Period, f64> = input
+        .bills
+        .iter()
+        .map(|b| (b.period, b.per_day()))
+        .collect();
+    let labels: Vec<String> = (0..13)
+        .map(|i| month_name(input.period.offset(i - 12), true))
+        .collect();
     let history: Vec<Month> = (0..13)
         .map(|i| {
             let p = input.period.offset(i - 12);
-            Month { label: &labels[i as usize], this_year: per_day.get(&p).copied(), last_year: per_day.get(&p.offset(-12)).copied() }
+            Month {
+                label: &labels[i as usize],
+                this_year: per_day.get(&p).copied(),
+                last_year: per_day.get(&p.offset(-12)).copied(),
+            }
         })
         .collect();
     let last_year = per_day.get(&input.period.offset(-12)).copied();
     let mut hist_vars = vars.clone();
-    hist_vars.insert("last_year", last_year.map(with_unit).unwrap_or_else(|| "—".into()));
+    hist_vars.insert(
+        "last_year",
+        last_year.map(with_unit).unwrap_or_else(|| "—".into()),
+    );
     let legend = (
         wording.get(lang, "labels.this_year").unwrap_or("This year"),
         wording.get(lang, "labels.last_year").unwrap_or("Last year"),
     );
-    let alt_key = if last_year.is_some() { "alt.history" } else { "alt.history_new" };
+    let alt_key = if last_year.is_some() {
+        "alt.history"
+    } else {
+        "alt.history_new"
+    };
     let alt = fill_str(wording.get(lang, alt_key).unwrap_or(""), &hist_vars);
-    charts.insert("history", ChartData { svg: chart::history_svg(&history, legend, &unit)?, alt });
+    charts.insert(
+        "history",
+        ChartData {
+            svg: chart::history_svg(&history, legend, &unit)?,
+            alt,
+        },
+    );
 
     let rating = input.comparison.map(|c| c.rating);
     let tips = input
@@ -237,18 +308,36 @@ pub fn build(input: &ReportInput, config: &Config, wording: &Wording) -> Result<
         .iter()
         .map(|id| TipText {
             id: id.clone(),
-            title: fill_str(wording.get(lang, &format!("tips.{id}.title")).unwrap_or(id), &vars),
-            body: fill_str(wording.get(lang, &format!("tips.{id}.body")).unwrap_or(""), &vars),
+            title: fill_str(
+                wording.get(lang, &format!("tips.{id}.title")).unwrap_or(id),
+                &vars,
+            ),
+            body: fill_str(
+                wording.get(lang, &format!("tips.{id}.body")).unwrap_or(""),
+                &vars,
+            ),
         })
         .collect();
 
-    let title = fill_str(wording.get(lang, "document_title").unwrap_or("{utility} report, {period}"), &vars);
+    let title = fill_str(
+        wording
+            .get(lang, "document_title")
+            .unwrap_or("{utility} report, {period}"),
+        &vars,
+    );
     let mut household: BTreeMap<String, String> = h.extra.clone();
     household.insert("account_id".into(), h.account_id.clone());
     household.insert("name".into(), h.name.clone());
     household.insert("locality".into(), h.locality.clone());
     let mut figures = BTreeMap::new();
-    for key in ["usage", "median", "efficient", "cohort_size", "percent_above", "similar"] {
+    for key in [
+        "usage",
+        "median",
+        "efficient",
+        "cohort_size",
+        "percent_above",
+        "similar",
+    ] {
         if let Some(v) = vars.get(key) {
             figures.insert(key, v.clone());
         }
@@ -263,7 +352,9 @@ pub fn build(input: &ReportInput, config: &Config, wording: &Wording) -> Result<
         account_id: h.account_id.clone(),
         title,
         recipient: recipient_block(h),
-        return_address: std::iter::once(config.utility.name.clone()).chain(config.utility.return_address.iter().cloned()).collect(),
+        return_address: std::iter::once(config.utility.name.clone())
+            .chain(config.utility.return_address.iter().cloned())
+            .collect(),
         period: period_label,
         compared,
         invite: input.assistance_eligible && config.assistance.invite,
@@ -297,15 +388,25 @@ pub fn pick_tips(
         heating_fuel: h.heating_fuel.as_deref(),
         assistance_eligible,
     };
-    wording.pick_tips(&context, last_tips, TIPS_PER_REPORT).into_iter().map(|t| t.id.clone()).collect()
+    wording
+        .pick_tips(&context, last_tips, TIPS_PER_REPORT)
+        .into_iter()
+        .map(|t| t.id.clone())
+        .collect()
 }
 
 /// Whether a household qualifies for the assistance invitation: enrolled in a
 /// partner program and not already in the utility's own CAP.
 pub fn assistance_eligible(h: &Household, config: &Config) -> bool {
     let a = &config.assistance;
-    !h.programs.iter().any(|p| p.eq_ignore_ascii_case(&a.cap_program))
-        && h.programs.iter().any(|p| a.eligible_programs.iter().any(|e| e.eq_ignore_ascii_case(p)))
+    !h.programs
+        .iter()
+        .any(|p| p.eq_ignore_ascii_case(&a.cap_program))
+        && h.programs.iter().any(|p| {
+            a.eligible_programs
+                .iter()
+                .any(|e| e.eq_ignore_ascii_case(p))
+        })
 }
 
 #[cfg(test)]
@@ -322,8 +423,14 @@ mod tests {
 
     #[test]
     fn long_lines_wrap_or_cut_within_the_window() {
-        let w = wrap("The Estate of Maria Guadalupe Hernandez-Villanueva de la Cruz", 40);
-        assert!(w.len() >= 2 && w.iter().all(|l| l.chars().count() <= 40), "{w:?}");
+        let w = wrap(
+            "The Estate of Maria Guadalupe Hernandez-Villanueva de la Cruz",
+            40,
+        );
+        assert!(
+            w.len() >= 2 && w.iter().all(|l| l.chars().count() <= 40),
+            "{w:?}"
+        );
         assert_eq!(wrap("x".repeat(60).as_str(), 40)[0].len(), 40);
     }
 }

@@ -86,25 +86,34 @@ impl Drop for RunLock {
 }
 
 fn now() -> String {
-    chrono::Local::now().format("%Y-%m-%dT%H:%M:%S%z").to_string()
+    chrono::Local::now()
+        .format("%Y-%m-%dT%H:%M:%S%z")
+        .to_string()
 }
 
 fn ladder_from(step: Option<String>, letters: i64) -> Ladder {
-    Ladder { step: step.and_then(|s| s.parse().ok()), letters: letters as u32 }
+    Ladder {
+        step: step.and_then(|s| s.parse().ok()),
+        letters: letters as u32,
+    }
 }
 
 fn split_tips(s: &str) -> Vec<String> {
-    s.split(',').filter(|t| !t.is_empty()).map(str::to_string).collect()
+    s.split(',')
+        .filter(|t| !t.is_empty())
+        .map(str::to_string)
+        .collect()
 }
 
 impl Store {
     /// Open (creating if needed) and migrate the database.
     pub fn open(path: &Path) -> Result<Store> {
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-            std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+            std::fs::create_dir_all(dir)
+                .with_context(|| format!("cannot create {}", dir.display()))?;
         }
-        let mut conn =
-            Connection::open(path).with_context(|| format!("cannot open state database {}", path.display()))?;
+        let mut conn = Connection::open(path)
+            .with_context(|| format!("cannot open state database {}", path.display()))?;
         conn.busy_timeout(std::time::Duration::from_secs(10))?;
         conn.pragma_update(None, "journal_mode", "WAL")?;
         let version: usize = conn.pragma_query_value(None, "user_version", |r| r.get(0))?;
@@ -117,11 +126,15 @@ impl Store {
         }
         for (i, sql) in MIGRATIONS.iter().enumerate().skip(version) {
             let tx = conn.transaction()?;
-            tx.execute_batch(sql).with_context(|| format!("migration {} failed", i + 1))?;
+            tx.execute_batch(sql)
+                .with_context(|| format!("migration {} failed", i + 1))?;
             tx.pragma_update(None, "user_version", i + 1)?;
             tx.commit()?;
         }
-        Ok(Store { conn, path: path.to_path_buf() })
+        Ok(Store {
+            conn,
+            path: path.to_path_buf(),
+        })
     }
 
     /// Take the run lock, or explain who holds it.
@@ -144,10 +157,17 @@ impl Store {
                     holder.trim()
                 );
             }
-            Err(std::fs::TryLockError::Error(e)) => return Err(e).context("cannot lock the state database"),
+            Err(std::fs::TryLockError::Error(e)) => {
+                return Err(e).context("cannot lock the state database");
+            }
         }
         file.set_len(0)?;
-        write!(file, "period {period}, pid {}, started {}", std::process::id(), now())?;
+        write!(
+            file,
+            "period {period}, pid {}, started {}",
+            std::process::id(),
+            now()
+        )?;
         file.flush()?;
         Ok(RunLock { _file: file, path })
     }
@@ -160,7 +180,13 @@ impl Store {
         Ok(self.conn.last_insert_rowid())
     }
 
-    pub fn finish_run(&self, run: i64, households: usize, mailed: usize, exceptions: usize) -> Result<()> {
+    pub fn finish_run(
+        &self,
+        run: i64,
+        households: usize,
+        mailed: usize,
+        exceptions: usize,
+    ) -> Result<()> {
         self.conn.execute(
             "UPDATE runs SET finished_at = ?2, households = ?3, mailed = ?4, exceptions = ?5 WHERE id = ?1",
             params![run, now(), households as i64, mailed as i64, exceptions as i64],
@@ -177,13 +203,26 @@ impl Store {
                 WHERE e.account_id = d.account_id AND e.mailed = 1 AND e.period < ?1)",
         )?;
         let rows = stmt.query_map(params![period.to_string()], |r| {
-            Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?, r.get(2)?, r.get::<_, i64>(3)?, r.get::<_, String>(4)?))
+            Ok((
+                r.get::<_, String>(0)?,
+                r.get::<_, String>(1)?,
+                r.get(2)?,
+                r.get::<_, i64>(3)?,
+                r.get::<_, String>(4)?,
+            ))
         })?;
         let mut out = HashMap::new();
         for row in rows {
             let (account, p, step, letters, tips) = row?;
             let period = p.parse().map_err(|e: String| anyhow::anyhow!(e))?;
-            out.insert(account, History { period, ladder: ladder_from(step, letters), tips: split_tips(&tips) });
+            out.insert(
+                account,
+                History {
+                    period,
+                    ladder: ladder_from(step, letters),
+                    tips: split_tips(&tips),
+                },
+            );
         }
         Ok(out)
     }
@@ -207,7 +246,15 @@ impl Store {
         for row in rows {
             let (account, phase, step, letters, entered, tips) = row?;
             let phase = phase.parse().map_err(|e: String| anyhow::anyhow!(e))?;
-            out.insert(account, Recorded { phase, ladder: ladder_from(step, letters), entered, tips: split_tips(&tips) });
+            out.insert(
+                account,
+                Recorded {
+                    phase,
+                    ladder: ladder_from(step, letters),
+                    entered,
+                    tips: split_tips(&tips),
+                },
+            );
         }
         Ok(out)
     }
@@ -245,10 +292,15 @@ impl Store {
     }
 
     /// Mark letters as mailed (rendered and handed to print).
-    pub fn mark_mailed<'a>(&mut self, period: Period, accounts: impl IntoIterator<Item = &'a str>) -> Result<()> {
+    pub fn mark_mailed<'a>(
+        &mut self,
+        period: Period,
+        accounts: impl IntoIterator<Item = &'a str>,
+    ) -> Result<()> {
         let tx = self.conn.transaction()?;
         {
-            let mut stmt = tx.prepare("UPDATE decisions SET mailed = 1 WHERE account_id = ?1 AND period = ?2")?;
+            let mut stmt = tx
+                .prepare("UPDATE decisions SET mailed = 1 WHERE account_id = ?1 AND period = ?2")?;
             for a in accounts {
                 stmt.execute(params![a, period.to_string()])?;
             }
@@ -266,7 +318,9 @@ impl Store {
     }
 
     pub fn opt_outs(&self) -> Result<HashMap<String, String>> {
-        let mut stmt = self.conn.prepare("SELECT account_id, reason FROM opt_outs")?;
+        let mut stmt = self
+            .conn
+            .prepare("SELECT account_id, reason FROM opt_outs")?;
         let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?;
         rows.collect::<Result<_, _>>().map_err(Into::into)
     }

@@ -33,7 +33,10 @@ impl Default for SynthOptions {
         SynthOptions {
             households: 500,
             months: 25,
-            last_period: Period { year: 2026, month: 10 },
+            last_period: Period {
+                year: 2026,
+                month: 10,
+            },
             seed: 7,
             broken_rows: true,
         }
@@ -50,21 +53,51 @@ const LOCALITIES: [(&str, &str); 5] = [
 /// A tiny hamlet: too few homes for any comparison.
 const SMALL_LOCALITY: (&str, &str) = ("cache-slough", "95690");
 const STREETS: [&str; 12] = [
-    "Oak St", "Elm Ave", "Maple Dr", "Cedar Ln", "Willow Way", "Birch Ct", "Pine St", "Alder Rd", "Sycamore Pl",
-    "Juniper Ave", "Laurel St", "Poplar Dr",
+    "Oak St",
+    "Elm Ave",
+    "Maple Dr",
+    "Cedar Ln",
+    "Willow Way",
+    "Birch Ct",
+    "Pine St",
+    "Alder Rd",
+    "Sycamore Pl",
+    "Juniper Ave",
+    "Laurel St",
+    "Poplar Dr",
 ];
 const FIRST: [&str; 16] = [
-    "James", "Mary", "Robert", "Patricia", "John", "Jennifer", "Michael", "Linda", "David", "Susan", "Wei", "Aisha",
-    "Tom", "Grace", "Samuel", "Helen",
+    "James", "Mary", "Robert", "Patricia", "John", "Jennifer", "Michael", "Linda", "David",
+    "Susan", "Wei", "Aisha", "Tom", "Grace", "Samuel", "Helen",
 ];
-const FIRST_ES: [&str; 10] =
-    ["José", "María", "Juan", "Guadalupe", "Luis", "Rosa", "Carlos", "Lucía", "Jesús", "Ana"];
+const FIRST_ES: [&str; 10] = [
+    "José",
+    "María",
+    "Juan",
+    "Guadalupe",
+    "Luis",
+    "Rosa",
+    "Carlos",
+    "Lucía",
+    "Jesús",
+    "Ana",
+];
 const LAST: [&str; 14] = [
-    "Smith", "Johnson", "Williams", "Brown", "Jones", "Miller", "Davis", "Wilson", "Anderson", "Taylor", "Nguyen",
-    "Chen", "Okafor", "Kowalski",
+    "Smith", "Johnson", "Williams", "Brown", "Jones", "Miller", "Davis", "Wilson", "Anderson",
+    "Taylor", "Nguyen", "Chen", "Okafor", "Kowalski",
 ];
-const LAST_ES: [&str; 10] =
-    ["García", "Martínez", "Hernández", "López", "González", "Pérez", "Rodríguez", "Sánchez", "Ramírez", "Núñez"];
+const LAST_ES: [&str; 10] = [
+    "García",
+    "Martínez",
+    "Hernández",
+    "López",
+    "González",
+    "Pérez",
+    "Rodríguez",
+    "Sánchez",
+    "Ramírez",
+    "Núñez",
+];
 
 pub const HOSTILE_NAME: &str = "#read(\"/etc/passwd\") *Bold* $x^2$ <tag> @ref";
 
@@ -76,10 +109,32 @@ pub fn generate(dir: &Path, opts: &SynthOptions) -> Result<()> {
     let mut customers = csv::Writer::from_path(dir.join("customers.csv"))?;
     let mut usage = csv::Writer::from_path(dir.join("usage.csv"))?;
     customers.write_record([
-        "account_id", "name", "address_line1", "address_line2", "city", "state", "zip", "locality", "service",
-        "occupants", "home_sqft", "year_built", "language", "programs", "status", "do_not_mail", "meter_route",
+        "account_id",
+        "name",
+        "address_line1",
+        "address_line2",
+        "city",
+        "state",
+        "zip",
+        "locality",
+        "service",
+        "occupants",
+        "home_sqft",
+        "year_built",
+        "language",
+        "programs",
+        "status",
+        "do_not_mail",
+        "meter_route",
     ])?;
-    usage.write_record(["account_id", "period_start", "period_end", "quantity", "unit", "estimated"])?;
+    usage.write_record([
+        "account_id",
+        "period_start",
+        "period_end",
+        "quantity",
+        "unit",
+        "estimated",
+    ])?;
 
     let first_period = opts.last_period.offset(-(opts.months as i32) + 1);
     let small_count = 6.min(opts.households / 50);
@@ -87,14 +142,25 @@ pub fn generate(dir: &Path, opts: &SynthOptions) -> Result<()> {
         let account = format!("W{:06}", n + 1);
         let spanish = rng.gen_bool(0.2);
         let (first, last) = if spanish {
-            (FIRST_ES[rng.gen_range(0..FIRST_ES.len())], LAST_ES[rng.gen_range(0..LAST_ES.len())])
+            (
+                FIRST_ES[rng.gen_range(0..FIRST_ES.len())],
+                LAST_ES[rng.gen_range(0..LAST_ES.len())],
+            )
         } else {
-            (FIRST[rng.gen_range(0..FIRST.len())], LAST[rng.gen_range(0..LAST.len())])
+            (
+                FIRST[rng.gen_range(0..FIRST.len())],
+                LAST[rng.gen_range(0..LAST.len())],
+            )
         };
         let mut name = format!("{first} {last}");
-        let (locality, zip) =
-            if n < small_count { SMALL_LOCALITY } else { LOCALITIES[rng.gen_range(0..LOCALITIES.len())] };
-        let occupants: u32 = *[1, 2, 2, 2, 3, 3, 4, 4, 5, 6].get(rng.gen_range(0..10)).unwrap_or(&2);
+        let (locality, zip) = if n < small_count {
+            SMALL_LOCALITY
+        } else {
+            LOCALITIES[rng.gen_range(0..LOCALITIES.len())]
+        };
+        let occupants: u32 = *[1, 2, 2, 2, 3, 3, 4, 4, 5, 6]
+            .get(rng.gen_range(0..10))
+            .unwrap_or(&2);
         let sqft = 700 + occupants * 250 + rng.gen_range(0..900);
         let year_built = rng.gen_range(1935..2022);
         let programs = match rng.gen_range(0..100) {
@@ -103,25 +169,42 @@ pub fn generate(dir: &Path, opts: &SynthOptions) -> Result<()> {
             11..=13 => "cap",
             _ => "",
         };
+        // Households 10-12 carry the hostile and overlong values; keep them mailable.
+        let showcase = opts.broken_rows && (10..=12).contains(&n);
         let status = match rng.gen_range(0..200) {
+            _ if showcase => "active",
             0..=2 => "vacant",
             3 => "closed",
             _ => "active",
         };
-        let do_not_mail = rng.gen_range(0..150) == 0;
+        let do_not_mail = rng.gen_range(0..150) == 0 && !showcase;
         let mut zip = zip.to_string();
-        let mut address2 = if rng.gen_range(0..8) == 0 { format!("Apt {}", rng.gen_range(1..40)) } else { String::new() };
+        let mut address2 = if rng.gen_range(0..8) == 0 {
+            format!("Apt {}", rng.gen_range(1..40))
+        } else {
+            String::new()
+        };
         if opts.broken_rows {
             match n {
                 10 => name = HOSTILE_NAME.to_string(),
-                11 => name = "Dr. Maximiliana Evangelina Rosales-Fitzgerald-Montgomery III".to_string(),
-                12 => address2 = "Care of the Estate of the Late Bartholomew Featherstonehaugh".to_string(),
+                11 => {
+                    name =
+                        "Dr. Maximiliana Evangelina Rosales-Fitzgerald-Montgomery III".to_string()
+                }
+                12 => {
+                    address2 =
+                        "Care of the Estate of the Late Bartholomew Featherstonehaugh".to_string()
+                }
                 13 => zip = "9561".to_string(),
                 14 => name = String::new(),
                 _ => {}
             }
         }
-        let address = format!("{} {}", 100 + rng.gen_range(0..9800), STREETS[rng.gen_range(0..STREETS.len())]);
+        let address = format!(
+            "{} {}",
+            100 + rng.gen_range(0..9800),
+            STREETS[rng.gen_range(0..STREETS.len())]
+        );
         let route = format!("R{:02}", rng.gen_range(1..30));
         let row = [
             account.as_str(),
@@ -165,18 +248,35 @@ pub fn generate(dir: &Path, opts: &SynthOptions) -> Result<()> {
         };
         let cycle_day = rng.gen_range(1..=24);
         // New accounts (about 3%) have only their last few bills.
-        let skip_months = if rng.gen_range(0..33) == 0 { opts.months.saturating_sub(3) } else { 0 };
+        let skip_months = if rng.gen_range(0..33) == 0 && !showcase {
+            opts.months.saturating_sub(3)
+        } else {
+            0
+        };
         let mut start = read_date(first_period.offset(-1), cycle_day, &mut rng) + Duration::days(1);
         for m in 0..opts.months {
             let period = first_period.offset(m as i32);
             let end = read_date(period, cycle_day, &mut rng);
             let days = (end - start).num_days() + 1;
-            let season = 1.0 + 0.45 * (((period.month as f64) - 4.0) / 12.0 * std::f64::consts::TAU).sin();
-            let gallons = base * season * days as f64 * rng.sample(LogNormal::new(0.0, 0.08).expect("valid"));
+            let season =
+                1.0 + 0.45 * (((period.month as f64) - 4.0) / 12.0 * std::f64::consts::TAU).sin();
+            let gallons =
+                base * season * days as f64 * rng.sample(LogNormal::new(0.0, 0.08).expect("valid"));
             if m >= skip_months {
                 let quantity = format!("{:.2}", gallons / per_unit);
-                let estimated = if rng.gen_range(0..40) == 0 { "true" } else { "false" };
-                usage.write_record([account.as_str(), &start.to_string(), &end.to_string(), &quantity, unit, estimated])?;
+                let estimated = if rng.gen_range(0..40) == 0 {
+                    "true"
+                } else {
+                    "false"
+                };
+                usage.write_record([
+                    account.as_str(),
+                    &start.to_string(),
+                    &end.to_string(),
+                    &quantity,
+                    unit,
+                    estimated,
+                ])?;
             }
             start = end + Duration::days(1);
         }
@@ -184,13 +284,55 @@ pub fn generate(dir: &Path, opts: &SynthOptions) -> Result<()> {
     if opts.broken_rows {
         // One household per kind of bad read; each lands in the exceptions.
         let bad: [[&str; 6]; 7] = [
-            ["W000021", "2026-09-01", "2026-09-31", "4000", "gal", "false"],
-            ["W000022", "2026-10-05", "2026-09-05", "4000", "gal", "false"],
+            [
+                "W000021",
+                "2026-09-01",
+                "2026-09-31",
+                "4000",
+                "gal",
+                "false",
+            ],
+            [
+                "W000022",
+                "2026-10-05",
+                "2026-09-05",
+                "4000",
+                "gal",
+                "false",
+            ],
             ["W000023", "2026-09-05", "2026-10-05", "-12", "gal", "false"],
-            ["W000024", "2026-09-05", "2026-10-05", "lots", "gal", "false"],
-            ["W000025", "2026-09-05", "2026-10-05", "4000", "liters", "false"],
-            ["W000026", "2026-09-05", "2026-10-05", "4000", "kWh", "false"],
-            ["X999999", "2026-09-05", "2026-10-05", "4000", "gal", "false"],
+            [
+                "W000024",
+                "2026-09-05",
+                "2026-10-05",
+                "lots",
+                "gal",
+                "false",
+            ],
+            [
+                "W000025",
+                "2026-09-05",
+                "2026-10-05",
+                "4000",
+                "liters",
+                "false",
+            ],
+            [
+                "W000026",
+                "2026-09-05",
+                "2026-10-05",
+                "4000",
+                "kWh",
+                "false",
+            ],
+            [
+                "X999999",
+                "2026-09-05",
+                "2026-10-05",
+                "4000",
+                "gal",
+                "false",
+            ],
         ];
         for row in bad {
             usage.write_record(row)?;

@@ -24,15 +24,30 @@ pub const PLACEHOLDERS: &[(&str, &str)] = &[
     ("period", "the billing month, e.g. October 2026"),
     ("usage", "the household's use per day, with unit"),
     ("median", "all neighbors' use per day (median), with unit"),
-    ("efficient", "efficient neighbors' use per day (20th percentile), with unit"),
+    (
+        "efficient",
+        "efficient neighbors' use per day (20th percentile), with unit",
+    ),
     ("unit", "the unit per day, e.g. gallons per day"),
-    ("percent_above", "how much more than the median the household used, in percent"),
-    ("cohort_size", "how many similar homes the household is compared with"),
-    ("similar", "what the compared homes share, e.g. homes with 3-4 people"),
+    (
+        "percent_above",
+        "how much more than the median the household used, in percent",
+    ),
+    (
+        "cohort_size",
+        "how many similar homes the household is compared with",
+    ),
+    (
+        "similar",
+        "what the compared homes share, e.g. homes with 3-4 people",
+    ),
     ("locality", "the neighborhood"),
     ("cap_phone", "the assistance program's phone number"),
     ("cap_website", "the assistance program's website"),
-    ("last_year", "use per day in the same month last year (history chart text only)"),
+    (
+        "last_year",
+        "use per day in the same month last year (history chart text only)",
+    ),
     ("n", "number of people (similar.* only)"),
     ("sqft", "floor-area band (similar.* only)"),
     ("fuel", "heating fuel (similar.* only)"),
@@ -99,12 +114,21 @@ impl TipRule {
             && (self.months.is_empty() || self.months.contains(&c.month))
             && (self.ratings.is_empty() || self.ratings.iter().any(|r| r == rating))
             && (self.phases.is_empty() || self.phases.iter().any(|p| p == c.phase.code()))
-            && self.built_before.is_none_or(|y| c.year_built.is_some_and(|b| b < y))
-            && self.built_after.is_none_or(|y| c.year_built.is_some_and(|b| b > y))
-            && self.min_occupants.is_none_or(|n| c.occupants.is_some_and(|o| o >= n))
-            && self.max_occupants.is_none_or(|n| c.occupants.is_some_and(|o| o <= n))
+            && self
+                .built_before
+                .is_none_or(|y| c.year_built.is_some_and(|b| b < y))
+            && self
+                .built_after
+                .is_none_or(|y| c.year_built.is_some_and(|b| b > y))
+            && self
+                .min_occupants
+                .is_none_or(|n| c.occupants.is_some_and(|o| o >= n))
+            && self
+                .max_occupants
+                .is_none_or(|n| c.occupants.is_some_and(|o| o <= n))
             && (self.heating_fuels.is_empty()
-                || c.heating_fuel.is_some_and(|f| self.heating_fuels.iter().any(|h| h == f)))
+                || c.heating_fuel
+                    .is_some_and(|f| self.heating_fuels.iter().any(|h| h == f)))
             && self.assistance.is_none_or(|a| a == c.assistance_eligible)
     }
 }
@@ -128,7 +152,14 @@ pub struct Problem {
 
 impl std::fmt::Display for Problem {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{}:{}:{}: error: {}", self.file.display(), self.line, self.column, self.message)?;
+        write!(
+            f,
+            "{}:{}:{}: error: {}",
+            self.file.display(),
+            self.line,
+            self.column,
+            self.message
+        )?;
         if !self.source_line.is_empty() {
             write!(f, "\n    {}", self.source_line)?;
         }
@@ -157,7 +188,9 @@ impl Wording {
         let mut texts = BTreeMap::new();
         let mut problems = Vec::new();
         for lang in Language::ALL {
-            let file = templates.join("wording").join(format!("{}.toml", lang.code()));
+            let file = templates
+                .join("wording")
+                .join(format!("{}.toml", lang.code()));
             let source = match std::fs::read_to_string(&file) {
                 Ok(s) => s,
                 Err(e) => {
@@ -173,7 +206,14 @@ impl Wording {
             };
             match toml::from_str::<toml::Table>(&source) {
                 Ok(table) => {
-                    texts.insert(lang, Text { file, source, table });
+                    texts.insert(
+                        lang,
+                        Text {
+                            file,
+                            source,
+                            table,
+                        },
+                    );
                 }
                 Err(e) => problems.push(toml_problem(&file, &source, &e)),
             }
@@ -201,17 +241,28 @@ impl Wording {
         if !problems.is_empty() {
             return Err(problems);
         }
-        let wording = Wording { dir: templates.to_path_buf(), texts, tips };
+        let wording = Wording {
+            dir: templates.to_path_buf(),
+            texts,
+            tips,
+        };
         let problems = wording.validate();
-        if problems.is_empty() { Ok(wording) } else { Err(problems) }
+        if problems.is_empty() {
+            Ok(wording)
+        } else {
+            Err(problems)
+        }
     }
 
     /// Keys present in one language but not another, unknown placeholders,
     /// tips without text, and tip rules naming unknown ratings or phases.
     pub fn validate(&self) -> Vec<Problem> {
         let mut problems = Vec::new();
-        let keys: BTreeMap<Language, BTreeSet<String>> =
-            self.texts.iter().map(|(l, t)| (*l, flatten_keys(&t.table))).collect();
+        let keys: BTreeMap<Language, BTreeSet<String>> = self
+            .texts
+            .iter()
+            .map(|(l, t)| (*l, flatten_keys(&t.table)))
+            .collect();
         for (lang, text) in &self.texts {
             for (other, other_keys) in &keys {
                 if other == lang {
@@ -239,7 +290,11 @@ impl Wording {
                             column,
                             message: format!(
                                 "unknown placeholder {{{name}}}; known: {}",
-                                PLACEHOLDERS.iter().map(|(p, _)| *p).collect::<Vec<_>>().join(", ")
+                                PLACEHOLDERS
+                                    .iter()
+                                    .map(|(p, _)| *p)
+                                    .collect::<Vec<_>>()
+                                    .join(", ")
                             ),
                             source_line: src,
                         });
@@ -249,19 +304,28 @@ impl Wording {
             for rule in &self.tips {
                 let key = format!("tips.{}.title", rule.id);
                 if !keys[lang].contains(&key) {
-                    problems.push(self.tip_problem(&rule.id, format!("tip `{}` has no title in {}.toml", rule.id, lang.code())));
+                    problems.push(self.tip_problem(
+                        &rule.id,
+                        format!("tip `{}` has no title in {}.toml", rule.id, lang.code()),
+                    ));
                 }
             }
         }
         for rule in &self.tips {
             for r in &rule.ratings {
                 if r != "none" && r.parse::<Rating>().is_err() {
-                    problems.push(self.tip_problem(&rule.id, format!("unknown rating `{r}` (great, good, above-typical, none)")));
+                    problems.push(self.tip_problem(
+                        &rule.id,
+                        format!("unknown rating `{r}` (great, good, above-typical, none)"),
+                    ));
                 }
             }
             for p in &rule.phases {
                 if p.parse::<Phase>().is_err() {
-                    problems.push(self.tip_problem(&rule.id, format!("unknown phase `{p}` (tips, notice, comparison)")));
+                    problems.push(self.tip_problem(
+                        &rule.id,
+                        format!("unknown phase `{p}` (tips, notice, comparison)"),
+                    ));
                 }
             }
             if rule.months.iter().any(|m| !(1..=12).contains(m)) {
@@ -275,7 +339,10 @@ impl Wording {
         let file = self.dir.join("tips.toml");
         let source = std::fs::read_to_string(&file).unwrap_or_default();
         let needle = format!("\"{id}\"");
-        let line = source.lines().position(|l| l.contains(&needle)).map_or(1, |i| i + 1);
+        let line = source
+            .lines()
+            .position(|l| l.contains(&needle))
+            .map_or(1, |i| i + 1);
         Problem {
             source_line: source.lines().nth(line - 1).unwrap_or("").to_string(),
             file,
@@ -296,7 +363,11 @@ impl Wording {
             .table
             .get(key)
             .and_then(|v| v.as_array())
-            .map(|a| a.iter().filter_map(|v| v.as_str().map(str::to_string)).collect())
+            .map(|a| {
+                a.iter()
+                    .filter_map(|v| v.as_str().map(str::to_string))
+                    .collect()
+            })
             .unwrap_or_default()
     }
 
@@ -315,10 +386,19 @@ impl Wording {
 
     /// The best tips for a household: matching rules by priority, skipping the
     /// ones it saw last period when enough others match.
-    pub fn pick_tips(&self, context: &TipContext, last_shown: &[String], count: usize) -> Vec<&TipRule> {
+    pub fn pick_tips(
+        &self,
+        context: &TipContext,
+        last_shown: &[String],
+        count: usize,
+    ) -> Vec<&TipRule> {
         let mut matching: Vec<&TipRule> = self.tips.iter().filter(|t| t.matches(context)).collect();
         matching.sort_by(|a, b| b.priority.cmp(&a.priority).then_with(|| a.id.cmp(&b.id)));
-        let fresh: Vec<&TipRule> = matching.iter().copied().filter(|t| !last_shown.contains(&t.id)).collect();
+        let fresh: Vec<&TipRule> = matching
+            .iter()
+            .copied()
+            .filter(|t| !last_shown.contains(&t.id))
+            .collect();
         let mut chosen: Vec<&TipRule> = fresh.into_iter().take(count).collect();
         // Too few fresh tips: top up with repeats rather than show fewer.
         for t in matching {
@@ -337,7 +417,11 @@ fn flatten_keys(table: &toml::Table) -> BTreeSet<String> {
     let mut out = BTreeSet::new();
     fn walk(prefix: &str, t: &toml::Table, out: &mut BTreeSet<String>) {
         for (k, v) in t {
-            let key = if prefix.is_empty() { k.clone() } else { format!("{prefix}.{k}") };
+            let key = if prefix.is_empty() {
+                k.clone()
+            } else {
+                format!("{prefix}.{k}")
+            };
             match v {
                 toml::Value::Table(inner) => walk(&key, inner, out),
                 _ => {
@@ -352,7 +436,11 @@ fn flatten_keys(table: &toml::Table) -> BTreeSet<String> {
 
 fn walk_strings(table: &toml::Table, prefix: &str, f: &mut dyn FnMut(&str, &str)) {
     for (k, v) in table {
-        let key = if prefix.is_empty() { k.clone() } else { format!("{prefix}.{k}") };
+        let key = if prefix.is_empty() {
+            k.clone()
+        } else {
+            format!("{prefix}.{k}")
+        };
         match v {
             toml::Value::String(s) => f(&key, s),
             toml::Value::Table(t) => walk_strings(t, &key, f),
@@ -391,8 +479,12 @@ fn placeholders(s: &str) -> Vec<&str> {
 fn fill(value: &toml::Value, vars: &BTreeMap<&str, String>) -> serde_json::Value {
     match value {
         toml::Value::String(s) => serde_json::Value::String(fill_str(s, vars)),
-        toml::Value::Table(t) => serde_json::Value::Object(t.iter().map(|(k, v)| (k.clone(), fill(v, vars))).collect()),
-        toml::Value::Array(a) => serde_json::Value::Array(a.iter().map(|v| fill(v, vars)).collect()),
+        toml::Value::Table(t) => {
+            serde_json::Value::Object(t.iter().map(|(k, v)| (k.clone(), fill(v, vars))).collect())
+        }
+        toml::Value::Array(a) => {
+            serde_json::Value::Array(a.iter().map(|v| fill(v, vars)).collect())
+        }
         toml::Value::Integer(i) => serde_json::Value::from(*i),
         toml::Value::Float(f) => serde_json::Value::from(*f),
         toml::Value::Boolean(b) => serde_json::Value::Bool(*b),
@@ -407,7 +499,10 @@ pub fn fill_str(s: &str, vars: &BTreeMap<&str, String>) -> String {
     while let Some(open) = rest.find('{') {
         out.push_str(&rest[..open]);
         let after = &rest[open + 1..];
-        match after.find('}').and_then(|close| vars.get(&after[..close]).map(|v| (close, v))) {
+        match after
+            .find('}')
+            .and_then(|close| vars.get(&after[..close]).map(|v| (close, v)))
+        {
             Some((close, v)) => {
                 out.push_str(v);
                 rest = &after[close + 1..];
@@ -442,10 +537,18 @@ fn find_key_line(source: &str, dotted: &str) -> (usize, String) {
 
 /// Load wording or turn its problems into one error message.
 pub fn load_or_error(templates: &Path) -> Result<Wording> {
-    Wording::load(templates).map_err(|problems| {
-        anyhow::anyhow!("{}", problems.iter().map(|p| p.to_string()).collect::<Vec<_>>().join("\n"))
-    })
-    .with_context(|| format!("wording in {} is not valid", templates.display()))
+    Wording::load(templates)
+        .map_err(|problems| {
+            anyhow::anyhow!(
+                "{}",
+                problems
+                    .iter()
+                    .map(|p| p.to_string())
+                    .collect::<Vec<_>>()
+                    .join("\n")
+            )
+        })
+        .with_context(|| format!("wording in {} is not valid", templates.display()))
 }
 
 #[cfg(test)]
@@ -454,9 +557,15 @@ mod tests {
 
     #[test]
     fn fills_known_placeholders_and_leaves_others() {
-        let vars = BTreeMap::from([("name", "Ana {usage}".to_string()), ("usage", "5".to_string())]);
+        let vars = BTreeMap::from([
+            ("name", "Ana {usage}".to_string()),
+            ("usage", "5".to_string()),
+        ]);
         // A value containing braces is not expanded again.
-        assert_eq!(fill_str("Hi {name}, {usage} {nope}", &vars), "Hi Ana {usage}, 5 {nope}");
+        assert_eq!(
+            fill_str("Hi {name}, {usage} {nope}", &vars),
+            "Hi Ana {usage}, 5 {nope}"
+        );
         assert_eq!(placeholders("a {x} {y_2} {} { z}"), vec!["x", "y_2"]);
     }
 

@@ -9,7 +9,15 @@ use super::{Columns, Dataset, line_of};
 use crate::exception::{Exception, Reason};
 use crate::model::{Household, Language, Service, Status};
 
-const REQUIRED: [&str; 7] = ["account_id", "name", "address_line1", "city", "state", "zip", "locality"];
+const REQUIRED: [&str; 7] = [
+    "account_id",
+    "name",
+    "address_line1",
+    "city",
+    "state",
+    "zip",
+    "locality",
+];
 const KNOWN: [&str; 17] = [
     "account_id",
     "name",
@@ -34,10 +42,16 @@ const KNOWN: [&str; 17] = [
 /// two rows with the same `account_id` both do, since neither can be trusted.
 pub fn read_customers(input: impl IoRead, file: &str, default_service: Service) -> Result<Dataset> {
     let mut reader = csv::ReaderBuilder::new().flexible(false).from_reader(input);
-    let headers = reader.headers().with_context(|| format!("{file}: cannot read header row"))?.clone();
+    let headers = reader
+        .headers()
+        .with_context(|| format!("{file}: cannot read header row"))?
+        .clone();
     let cols = Columns::new(&headers, file, &REQUIRED)?;
-    let extra_cols: Vec<(String, usize)> =
-        cols.names().filter(|(n, _)| !KNOWN.contains(n)).map(|(n, i)| (n.to_string(), i)).collect();
+    let extra_cols: Vec<(String, usize)> = cols
+        .names()
+        .filter(|(n, _)| !KNOWN.contains(n))
+        .map(|(n, i)| (n.to_string(), i))
+        .collect();
 
     let mut data = Dataset::default();
     let mut first_line: HashMap<String, (usize, u64)> = HashMap::new();
@@ -51,7 +65,11 @@ pub fn read_customers(input: impl IoRead, file: &str, default_service: Service) 
                 // A structurally broken row: report it by line and keep going.
                 let line = e.position().map(|p| p.line()).unwrap_or(0);
                 let account = record.get(0).unwrap_or("").trim().to_string();
-                data.exceptions.push(Exception::new(account, Reason::MalformedRow, format!("{file}:{line}: {e}")));
+                data.exceptions.push(Exception::new(
+                    account,
+                    Reason::MalformedRow,
+                    format!("{file}:{line}: {e}"),
+                ));
                 if matches!(e.kind(), csv::ErrorKind::Io(_)) {
                     return Err(e).with_context(|| format!("cannot read {file}"));
                 }
@@ -62,7 +80,10 @@ pub fn read_customers(input: impl IoRead, file: &str, default_service: Service) 
         match parse_household(&record, &cols, &extra_cols, file, line, default_service) {
             Ok(h) => {
                 if let Some(&(_, first)) = first_line.get(&h.account_id) {
-                    duplicates.entry(h.account_id.clone()).or_insert_with(|| vec![first]).push(line);
+                    duplicates
+                        .entry(h.account_id.clone())
+                        .or_insert_with(|| vec![first])
+                        .push(line);
                 } else {
                     first_line.insert(h.account_id.clone(), (data.households.len(), line));
                     data.households.push(h);
@@ -70,7 +91,10 @@ pub fn read_customers(input: impl IoRead, file: &str, default_service: Service) 
             }
             Err(ex) => {
                 if !ex.account_id.is_empty() && first_line.contains_key(&ex.account_id) {
-                    duplicates.entry(ex.account_id.clone()).or_insert_with(|| vec![first_line[&ex.account_id].1]).push(line);
+                    duplicates
+                        .entry(ex.account_id.clone())
+                        .or_insert_with(|| vec![first_line[&ex.account_id].1])
+                        .push(line);
                 } else {
                     data.exceptions.push(ex)
                 }
@@ -78,13 +102,18 @@ pub fn read_customers(input: impl IoRead, file: &str, default_service: Service) 
         }
     }
     if !duplicates.is_empty() {
-        data.households.retain(|h| !duplicates.contains_key(&h.account_id));
+        data.households
+            .retain(|h| !duplicates.contains_key(&h.account_id));
         for (account, lines) in duplicates {
             let lines: Vec<String> = lines.iter().map(u64::to_string).collect();
             data.exceptions.push(Exception::new(
                 account,
                 Reason::DuplicateAccount,
-                format!("{file}:{}: account_id appears on lines {}", lines[0], lines.join(", ")),
+                format!(
+                    "{file}:{}: account_id appears on lines {}",
+                    lines[0],
+                    lines.join(", ")
+                ),
             ));
         }
     }
@@ -101,26 +130,57 @@ fn parse_household(
     default_service: Service,
 ) -> Result<Household, Exception> {
     let account_id = cols.get(r, "account_id").unwrap_or("").to_string();
-    let fail = |reason, msg: String| Exception::new(account_id.clone(), reason, format!("{file}:{line}: {msg}"));
-    let required = |name: &str| cols.get(r, name).ok_or_else(|| fail(Reason::MissingField, format!("missing {name}")));
+    let fail = |reason, msg: String| {
+        Exception::new(account_id.clone(), reason, format!("{file}:{line}: {msg}"))
+    };
+    let required = |name: &str| {
+        cols.get(r, name)
+            .ok_or_else(|| fail(Reason::MissingField, format!("missing {name}")))
+    };
     required("account_id")?;
     let parse_opt = |name: &str| -> Result<Option<u32>, Exception> {
         cols.get(r, name)
-            .map(|v| v.parse::<u32>().map_err(|_| fail(Reason::BadValue, format!("{name} {v:?} is not a whole number"))))
+            .map(|v| {
+                v.parse::<u32>().map_err(|_| {
+                    fail(
+                        Reason::BadValue,
+                        format!("{name} {v:?} is not a whole number"),
+                    )
+                })
+            })
             .transpose()
     };
     let zip = normalize_zip(required("zip")?).ok_or_else(|| {
-        fail(Reason::BadZip, format!("zip {:?} is not 5 or 9 digits", cols.get(r, "zip").unwrap_or("")))
+        fail(
+            Reason::BadZip,
+            format!(
+                "zip {:?} is not 5 or 9 digits",
+                cols.get(r, "zip").unwrap_or("")
+            ),
+        )
     })?;
     let service = match cols.get(r, "service") {
         Some(s) => s.parse().map_err(|e| fail(Reason::BadValue, e))?,
         None => default_service,
     };
-    let language: Language = cols.get(r, "language").unwrap_or("en").parse().map_err(|e| fail(Reason::BadValue, e))?;
-    let status: Status = cols.get(r, "status").unwrap_or("active").parse().map_err(|e| fail(Reason::BadValue, e))?;
+    let language: Language = cols
+        .get(r, "language")
+        .unwrap_or("en")
+        .parse()
+        .map_err(|e| fail(Reason::BadValue, e))?;
+    let status: Status = cols
+        .get(r, "status")
+        .unwrap_or("active")
+        .parse()
+        .map_err(|e| fail(Reason::BadValue, e))?;
     let do_not_mail = match cols.get(r, "do_not_mail") {
         None => false,
-        Some(v) => parse_bool(v).ok_or_else(|| fail(Reason::BadValue, format!("do_not_mail {v:?} is not true/false")))?,
+        Some(v) => parse_bool(v).ok_or_else(|| {
+            fail(
+                Reason::BadValue,
+                format!("do_not_mail {v:?} is not true/false"),
+            )
+        })?,
     };
     let year_built = parse_opt("year_built")?.map(|y| y as i32);
     let household = Household {
@@ -139,7 +199,12 @@ fn parse_household(
         language,
         programs: cols
             .get(r, "programs")
-            .map(|p| p.split(';').map(|s| s.trim().to_ascii_lowercase()).filter(|s| !s.is_empty()).collect())
+            .map(|p| {
+                p.split(';')
+                    .map(|s| s.trim().to_ascii_lowercase())
+                    .filter(|s| !s.is_empty())
+                    .collect()
+            })
             .unwrap_or_default(),
         status,
         do_not_mail,
@@ -181,10 +246,16 @@ pub(crate) fn parse_bool(v: &str) -> Option<bool> {
 mod tests {
     use super::*;
 
-    const HEADER: &str = "account_id,name,address_line1,city,state,zip,locality,language,occupants,meter_route\n";
+    const HEADER: &str =
+        "account_id,name,address_line1,city,state,zip,locality,language,occupants,meter_route\n";
 
     fn read(body: &str) -> Dataset {
-        read_customers(format!("{HEADER}{body}").as_bytes(), "customers.csv", Service::Water).unwrap()
+        read_customers(
+            format!("{HEADER}{body}").as_bytes(),
+            "customers.csv",
+            Service::Water,
+        )
+        .unwrap()
     }
 
     #[test]
@@ -207,8 +278,11 @@ mod tests {
              A5,Di again,5 Elm,Davis,CA,95616,north,en,2,R1\n\
              A6,Ed,6 Elm,Davis,CA,95616,north,en\n",
         );
-        let got: Vec<(&str, Reason, &str)> =
-            d.exceptions.iter().map(|e| (e.account_id.as_str(), e.reason, e.detail.as_str())).collect();
+        let got: Vec<(&str, Reason, &str)> = d
+            .exceptions
+            .iter()
+            .map(|e| (e.account_id.as_str(), e.reason, e.detail.as_str()))
+            .collect();
         assert_eq!(got[0].0, "A1");
         assert_eq!(got[0].1, Reason::BadZip);
         assert!(got[0].2.starts_with("customers.csv:2:"), "{}", got[0].2);
@@ -225,7 +299,8 @@ mod tests {
 
     #[test]
     fn missing_required_column_is_fatal() {
-        let err = read_customers("account_id,name\nA,B\n".as_bytes(), "c.csv", Service::Water).unwrap_err();
+        let err = read_customers("account_id,name\nA,B\n".as_bytes(), "c.csv", Service::Water)
+            .unwrap_err();
         assert!(err.to_string().contains("address_line1"), "{err}");
     }
 

@@ -35,14 +35,16 @@ pub fn load(customers: &Path, usage: &Path, default_service: Service) -> Result<
     let file = std::fs::File::open(customers)
         .with_context(|| format!("cannot open customer file {}", customers.display()))?;
     let mut data = read_customers(file, &display_name(customers), default_service)?;
-    let file =
-        std::fs::File::open(usage).with_context(|| format!("cannot open usage file {}", usage.display()))?;
+    let file = std::fs::File::open(usage)
+        .with_context(|| format!("cannot open usage file {}", usage.display()))?;
     read_usage(file, &display_name(usage), &mut data)?;
     Ok(data)
 }
 
 fn display_name(path: &Path) -> String {
-    path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_else(|| path.display().to_string())
+    path.file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| path.display().to_string())
 }
 
 /// Column positions by header name, so column order is free.
@@ -52,9 +54,21 @@ pub(crate) struct Columns {
 
 impl Columns {
     pub(crate) fn new(headers: &csv::StringRecord, file: &str, required: &[&str]) -> Result<Self> {
-        let index: HashMap<String, usize> =
-            headers.iter().enumerate().map(|(i, h)| (h.trim().trim_start_matches('\u{feff}').to_ascii_lowercase(), i)).collect();
-        let missing: Vec<&str> = required.iter().copied().filter(|c| !index.contains_key(*c)).collect();
+        let index: HashMap<String, usize> = headers
+            .iter()
+            .enumerate()
+            .map(|(i, h)| {
+                (
+                    h.trim().trim_start_matches('\u{feff}').to_ascii_lowercase(),
+                    i,
+                )
+            })
+            .collect();
+        let missing: Vec<&str> = required
+            .iter()
+            .copied()
+            .filter(|c| !index.contains_key(*c))
+            .collect();
         anyhow::ensure!(
             missing.is_empty(),
             "{file}:1: header lacks required column(s): {} (found: {})",

@@ -11,21 +11,37 @@ use super::{Columns, Dataset, line_of};
 use crate::exception::{Exception, Reason};
 use crate::model::{Read, Unit};
 
-const REQUIRED: [&str; 5] = ["account_id", "period_start", "period_end", "quantity", "unit"];
+const REQUIRED: [&str; 5] = [
+    "account_id",
+    "period_start",
+    "period_end",
+    "quantity",
+    "unit",
+];
 
 /// Stream the usage file into `data`. A bad read moves its household to the
 /// exceptions (first problem wins); reads for accounts the customer file does
 /// not have are reported once per account.
 pub fn read_usage(input: impl IoRead, file: &str, data: &mut Dataset) -> Result<()> {
     let mut reader = csv::ReaderBuilder::new().flexible(false).from_reader(input);
-    let headers = reader.headers().with_context(|| format!("{file}: cannot read header row"))?.clone();
+    let headers = reader
+        .headers()
+        .with_context(|| format!("{file}: cannot read header row"))?
+        .clone();
     let cols = Columns::new(&headers, file, &REQUIRED)?;
 
-    let index: HashMap<String, usize> =
-        data.households.iter().enumerate().map(|(i, h)| (h.account_id.clone(), i)).collect();
+    let index: HashMap<String, usize> = data
+        .households
+        .iter()
+        .enumerate()
+        .map(|(i, h)| (h.account_id.clone(), i))
+        .collect();
     // Accounts already rejected by the customer file: their reads are moot.
-    let rejected: std::collections::HashSet<String> =
-        data.exceptions.iter().map(|e| e.account_id.clone()).collect();
+    let rejected: std::collections::HashSet<String> = data
+        .exceptions
+        .iter()
+        .map(|e| e.account_id.clone())
+        .collect();
     let mut defects: BTreeMap<usize, Exception> = BTreeMap::new();
     let mut unknown: BTreeMap<String, (u64, usize)> = BTreeMap::new();
     let mut record = csv::StringRecord::new();
@@ -62,14 +78,19 @@ pub fn read_usage(input: impl IoRead, file: &str, data: &mut Dataset) -> Result<
         match parse_read(&record, &cols, data.households[i].service) {
             Ok(read) => data.reads[i].push(read),
             Err((reason, msg)) => {
-                defects.insert(i, Exception::new(account, reason, format!("{file}:{line}: {msg}")));
+                defects.insert(
+                    i,
+                    Exception::new(account, reason, format!("{file}:{line}: {msg}")),
+                );
             }
         }
     }
 
     for (account, (line, rows)) in unknown {
-        let detail = format!("{file}:{line}: {rows} usage row(s) for an account not in the customer file");
-        data.exceptions.push(Exception::new(account, Reason::UnknownAccount, detail));
+        let detail =
+            format!("{file}:{line}: {rows} usage row(s) for an account not in the customer file");
+        data.exceptions
+            .push(Exception::new(account, Reason::UnknownAccount, detail));
     }
     // Move defective households out, keeping households and reads aligned.
     if !defects.is_empty() {
@@ -96,35 +117,65 @@ fn parse_read(
     service: crate::model::Service,
 ) -> Result<Read, (Reason, String)> {
     let date = |name: &str| -> Result<NaiveDate, (Reason, String)> {
-        let v = cols.get(r, name).ok_or((Reason::MissingField, format!("missing {name}")))?;
-        NaiveDate::parse_from_str(v, "%Y-%m-%d")
-            .map_err(|_| (Reason::BadDate, format!("{name} {v:?} is not an ISO date (YYYY-MM-DD)")))
+        let v = cols
+            .get(r, name)
+            .ok_or((Reason::MissingField, format!("missing {name}")))?;
+        NaiveDate::parse_from_str(v, "%Y-%m-%d").map_err(|_| {
+            (
+                Reason::BadDate,
+                format!("{name} {v:?} is not an ISO date (YYYY-MM-DD)"),
+            )
+        })
     };
     let start = date("period_start")?;
     let end = date("period_end")?;
     if end < start {
-        return Err((Reason::EndBeforeStart, format!("period_end {end} is before period_start {start}")));
+        return Err((
+            Reason::EndBeforeStart,
+            format!("period_end {end} is before period_start {start}"),
+        ));
     }
-    let raw = cols.get(r, "quantity").ok_or((Reason::MissingField, "missing quantity".to_string()))?;
+    let raw = cols
+        .get(r, "quantity")
+        .ok_or((Reason::MissingField, "missing quantity".to_string()))?;
     let quantity: f64 = raw
         .parse()
         .ok()
         .filter(|q: &f64| q.is_finite() && *q >= 0.0)
-        .ok_or_else(|| (Reason::BadQuantity, format!("quantity {raw:?} is not a non-negative number")))?;
-    let unit_raw = cols.get(r, "unit").ok_or((Reason::MissingField, "missing unit".to_string()))?;
+        .ok_or_else(|| {
+            (
+                Reason::BadQuantity,
+                format!("quantity {raw:?} is not a non-negative number"),
+            )
+        })?;
+    let unit_raw = cols
+        .get(r, "unit")
+        .ok_or((Reason::MissingField, "missing unit".to_string()))?;
     let unit: Unit = unit_raw.parse().map_err(|e| (Reason::UnknownUnit, e))?;
     let (unit_service, factor) = unit.to_canonical();
     if unit_service != service {
         return Err((
             Reason::UnitMismatch,
-            format!("unit {unit_raw:?} measures {} but the account is {}", unit_service.as_str(), service.as_str()),
+            format!(
+                "unit {unit_raw:?} measures {} but the account is {}",
+                unit_service.as_str(),
+                service.as_str()
+            ),
         ));
     }
     let estimated = match cols.get(r, "estimated") {
         None => false,
-        Some(v) => parse_bool(v).ok_or((Reason::BadValue, format!("estimated {v:?} is not true/false")))?,
+        Some(v) => parse_bool(v).ok_or((
+            Reason::BadValue,
+            format!("estimated {v:?} is not true/false"),
+        ))?,
     };
-    Ok(Read { start, end, quantity: quantity * factor, estimated })
+    Ok(Read {
+        start,
+        end,
+        quantity: quantity * factor,
+        estimated,
+    })
 }
 
 #[cfg(test)]
@@ -167,7 +218,11 @@ mod tests {
             assert_eq!(d.households[0].account_id, "B");
             assert_eq!(d.exceptions.len(), 1, "{row}");
             assert_eq!(d.exceptions[0].reason, reason, "{row}");
-            assert!(d.exceptions[0].detail.starts_with("usage.csv:3:"), "{}", d.exceptions[0].detail);
+            assert!(
+                d.exceptions[0].detail.starts_with("usage.csv:3:"),
+                "{}",
+                d.exceptions[0].detail
+            );
         }
     }
 

@@ -6,7 +6,6 @@ use std::fmt;
 use typst::WorldExt;
 use typst::diag::SourceDiagnostic;
 
-
 use super::world::ReportWorld;
 
 /// One or more errors from compiling or exporting a template.
@@ -27,7 +26,10 @@ pub struct Diagnostic {
 }
 
 impl TemplateError {
-    pub(crate) fn from_diagnostics(world: &ReportWorld, errors: &[SourceDiagnostic]) -> TemplateError {
+    pub(crate) fn from_diagnostics(
+        world: &ReportWorld,
+        errors: &[SourceDiagnostic],
+    ) -> TemplateError {
         let diagnostics = errors
             .iter()
             .map(|d| {
@@ -37,7 +39,13 @@ impl TemplateError {
                     column: 0,
                     message: d.message.to_string(),
                     source_line: None,
-                    hints: d.hints.iter().map(|h| h.v.to_string()).collect(),
+                    // Hints about the typst CLI's flags mean nothing to template authors here.
+                    hints: d
+                        .hints
+                        .iter()
+                        .map(|h| h.v.to_string())
+                        .filter(|h| !h.contains("--root"))
+                        .collect(),
                 };
                 // Errors raised inside the standard library point at a call
                 // site in the trace; prefer the first span in a template.
@@ -58,15 +66,25 @@ impl TemplateError {
     }
 }
 
-fn locate(world: &ReportWorld, span: typst::syntax::DiagSpan) -> Option<(String, usize, usize, String)> {
+fn locate(
+    world: &ReportWorld,
+    span: typst::syntax::DiagSpan,
+) -> Option<(String, usize, usize, String)> {
     let id = span.id()?;
     let source = world.templates.source_of(id)?;
     let range = world.range(span)?;
     let (line, column) = source.lines().byte_to_line_column(range.start)?;
-    let text = source.lines().line_to_range(line).map(|r| source.text()[r].trim_end().to_string())?;
+    let text = source
+        .lines()
+        .line_to_range(line)
+        .map(|r| source.text()[r].trim_end().to_string())?;
     let dir = world.templates.root().display().to_string();
     let vpath = id.get().vpath().get_without_slash().to_string();
-    let file = if dir.is_empty() || dir == "." { vpath } else { format!("{}/{vpath}", dir.trim_end_matches('/')) };
+    let file = if dir.is_empty() || dir == "." {
+        vpath
+    } else {
+        format!("{}/{vpath}", dir.trim_end_matches('/'))
+    };
     Some((file, line + 1, column + 1, text))
 }
 
@@ -81,7 +99,11 @@ impl fmt::Display for TemplateError {
                 None => write!(f, "error: {}", d.message)?,
             }
             if let Some(text) = &d.source_line {
-                write!(f, "\n    {text}\n    {}^", " ".repeat(d.column.saturating_sub(1)))?;
+                write!(
+                    f,
+                    "\n    {text}\n    {}^",
+                    " ".repeat(d.column.saturating_sub(1))
+                )?;
             }
             for hint in &d.hints {
                 write!(f, "\n  hint: {hint}")?;
@@ -92,4 +114,3 @@ impl fmt::Display for TemplateError {
 }
 
 impl std::error::Error for TemplateError {}
-

@@ -36,10 +36,17 @@ pub struct Renderer {
 impl Renderer {
     pub fn new(templates_dir: &Path, today: chrono::NaiveDate) -> Result<Renderer> {
         let templates = Templates::new(templates_dir, today).map_err(|e| {
-            anyhow::anyhow!("cannot open templates folder {}: {e}", templates_dir.display())
+            anyhow::anyhow!(
+                "cannot open templates folder {}: {e}",
+                templates_dir.display()
+            )
         })?;
-        let standards = PdfStandards::new(&[PdfStandard::Ua_1]).map_err(|e| anyhow::anyhow!("{}", e.message()))?;
-        Ok(Renderer { templates, standards })
+        let standards = PdfStandards::new(&[PdfStandard::Ua_1])
+            .map_err(|e| anyhow::anyhow!("{}", e.message()))?;
+        Ok(Renderer {
+            templates,
+            standards,
+        })
     }
 
     pub fn templates(&self) -> &Templates {
@@ -48,9 +55,14 @@ impl Renderer {
 
     /// Lay out the report for `data` (the JSON the template reads).
     pub fn layout(&self, data: Vec<u8>) -> Result<PagedDocument, TemplateError> {
-        let world = ReportWorld { templates: &self.templates, data: Bytes::new(data) };
+        let world = ReportWorld {
+            templates: &self.templates,
+            data: Bytes::new(data),
+        };
         let warned = typst::compile::<PagedDocument>(&world);
-        warned.output.map_err(|errors| TemplateError::from_diagnostics(&world, &errors))
+        warned
+            .output
+            .map_err(|errors| TemplateError::from_diagnostics(&world, &errors))
     }
 
     /// Lay out and export one report. `ident` must be unique per report
@@ -58,7 +70,10 @@ impl Renderer {
     pub fn render(&self, data: Vec<u8>, ident: &str) -> Result<Rendered, TemplateError> {
         let document = self.layout(data)?;
         let pdf = self.export(&document, ident)?;
-        Ok(Rendered { pdf, pages: document.pages().len() })
+        Ok(Rendered {
+            pdf,
+            pages: document.pages().len(),
+        })
     }
 
     pub fn export(&self, document: &PagedDocument, ident: &str) -> Result<Vec<u8>, TemplateError> {
@@ -68,8 +83,12 @@ impl Renderer {
             standards: self.standards.clone(),
             ..PdfOptions::default()
         };
-        let world = ReportWorld { templates: &self.templates, data: Bytes::new(Vec::<u8>::new()) };
-        typst_pdf::pdf(document, &options).map_err(|errors| TemplateError::from_diagnostics(&world, &errors))
+        let world = ReportWorld {
+            templates: &self.templates,
+            data: Bytes::new(Vec::<u8>::new()),
+        };
+        typst_pdf::pdf(document, &options)
+            .map_err(|errors| TemplateError::from_diagnostics(&world, &errors))
     }
 
     /// Drop memoized results not used by the last few reports: without this, a

@@ -36,14 +36,21 @@ static FONT_FILES: [&[u8]; 3] = [
 fn fonts() -> &'static (Vec<Font>, LazyHash<FontBook>) {
     static FONTS: OnceLock<(Vec<Font>, LazyHash<FontBook>)> = OnceLock::new();
     FONTS.get_or_init(|| {
-        let fonts: Vec<Font> = FONT_FILES.iter().flat_map(|data| Font::iter(Bytes::new(*data))).collect();
+        let fonts: Vec<Font> = FONT_FILES
+            .iter()
+            .flat_map(|data| Font::iter(Bytes::new(*data)))
+            .collect();
         let book = LazyHash::new(FontBook::from_fonts(&fonts));
         (fonts, book)
     })
 }
 
 pub(crate) fn file_id(path: &str) -> FileId {
-    RootedPath::new(VirtualRoot::Project, VirtualPath::new(path).expect("valid virtual path")).intern()
+    RootedPath::new(
+        VirtualRoot::Project,
+        VirtualPath::new(path).expect("valid virtual path"),
+    )
+    .intern()
 }
 
 /// Fonts, library and template files shared by every render of a process.
@@ -94,15 +101,25 @@ impl Templates {
     pub(crate) fn real_path(&self, id: FileId) -> FileResult<PathBuf> {
         let rooted = id.get();
         if !matches!(rooted.root(), VirtualRoot::Project) {
-            return Err(FileError::Other(Some("packages are not available to report templates".into())));
+            return Err(FileError::Other(Some(
+                "packages are not available to report templates".into(),
+            )));
         }
-        let path = rooted.vpath().realize(&self.root).map_err(FileError::Realize)?;
+        let path = rooted
+            .vpath()
+            .realize(&self.root)
+            .map_err(FileError::Realize)?;
         // Resolve symlinks and make sure the target still lies inside the folder.
-        let real = path.canonicalize().map_err(|e| FileError::from_io(e, &path))?;
+        let real = path
+            .canonicalize()
+            .map_err(|e| FileError::from_io(e, &path))?;
         if !real.starts_with(&self.canonical_root) {
             return Err(FileError::Other(Some(
-                format!("{} lies outside the templates folder; templates may only read their own files", path.display())
-                    .into(),
+                format!(
+                    "{} lies outside the templates folder; templates may only read their own files",
+                    path.display()
+                )
+                .into(),
             )));
         }
         Ok(real)

@@ -1,0 +1,129 @@
+//! Shared helpers for the end-to-end tests: a scratch workspace with its own
+//! config, data, store and output, and readers for what a run leaves behind.
+#![allow(dead_code)]
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+pub const BIN: &str = env!("CARGO_BIN_EXE_neighborly");
+
+pub fn repo() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// A temporary workspace: `data/`, `state.sqlite`, `out/`, `config.toml`.
+pub struct Workspace {
+    pub dir: tempfile::TempDir,
+}
+
+impl Workspace {
+    pub fn new(extra_config: &str) -> Workspace {
+        let dir = tempfile::tempdir().unwrap();
+        let templates = repo().join("report-templates");
+        let config = format!(
+            r#"[utility]
+name = "Maple Valley Water"
+return_address = ["PO Box 1200", "Maple Valley, CA 95616"]
+phone = "(530) 555-0142"
+website = "maplevalleywater.example/save"
+
+[input]
+customers = "data/customers.csv"
+usage = "data/usage.csv"
+
+[output]
+dir = "out/{{period}}"
+
+[render]
+templates = "{}"
+date = "2026-11-05"
+
+[store]
+path = "state.sqlite"
+
+[assistance]
+phone = "(530) 555-0199"
+website = "maplevalleywater.example/help"
+{extra_config}
+"#,
+            templates.display()
+        );
+        std::fs::write(dir.path().join("config.toml"), config).unwrap();
+        std::fs::create_dir_all(dir.path().join("data")).unwrap();
+        Workspace { dir }
+    }
+
+    pub fn path(&self, p: &str) -> PathBuf {
+        self.dir.path().join(p)
+    }
+
+    pub fn config(&self) -> PathBuf {
+        self.path("config.toml")
+    }
+
+    pub fn synth(&self, households: usize, broken: bool) {
+        let mut args = vec!["synth", "--out"];
+        let out = self.path("data");
+        let out = out.to_str().unwrap().to_string();
+        args.push(&out);
+        let n = households.to_string();
+        args.extend(["--households", &n]);
+        if !broken {
+            args.push("--clean");
+        }
+        let o = Command::new(BIN).args(&args).output().unwrap();
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    }
+
+    pub fn neighborly(&self, args: &[&str]) -> Output {
+        Command::new(BIN)
+            .current_dir(self.dir.path())
+            .args(args)
+            .output()
+            .unwrap()
+    }
+
+    /// Run a period and insist it succeeded.
+    pub fn run(&self, extra: &[&str]) -> String {
+        let config = self.config();
+        let mut args = vec!["run", "--config", config.to_str().unwrap()];
+        args.extend_from_slice(extra);
+        let o = self.neighborly(&args);
+        assert!(
+            o.status.success(),
+            "run failed:\n{}\n{}",
+            String::from_utf8_lossy(&o.stdout),
+            String::from_utf8_lossy(&o.stderr)
+        );
+        String::from_utf8(o.stdout).unwrap()
+    }
+}
+
+pub fn read_csv(path: &Path) -> Vec<HashMap<String, String>> {
+    let mut r = csv::Reader::from_path(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    let headers = r.headers().unwrap().clone();
+    r.records()
+        .map(|rec| {
+            let rec = rec.unwrap();
+            headers
+                .iter()
+                .zip(rec.iter())
+                .map(|(h, v)| (h.to_string(), v.to_string()))
+                .collect()
+        })
+        .collect()
+}
+
+/// The text of a PDF, extracted from the file on disk.
+pub fn pdf_text(path: &Path) -> String {
+    let bytes = std::fs::read(path).unwrap();
+    let text = pdf_extract::extract_text_from_mem(&bytes)
+        .unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    // Normalize whitespace so phrases split across lines still match.
+    text.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+pub fn page_count(path: &Path) -> usize {
+    lopdf::Document::load(path).unwrap().get_pages().len()
+}
