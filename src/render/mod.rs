@@ -19,7 +19,7 @@ use typst_layout::PagedDocument;
 use typst_pdf::{PdfOptions, PdfStandard, PdfStandards, Timestamp};
 
 pub use diagnostics::TemplateError;
-pub use world::{DATA_PATH, MAIN_PATH, ReportWorld, Templates};
+pub use world::{BATCH_PATH, DATA_PATH, MAIN_PATH, ReportWorld, Templates};
 
 /// A rendered report.
 pub struct Rendered {
@@ -55,8 +55,17 @@ impl Renderer {
 
     /// Lay out the report for `data` (the JSON the template reads).
     pub fn layout(&self, data: Vec<u8>) -> Result<PagedDocument, TemplateError> {
+        self.compile(self.templates.main, data)
+    }
+
+    fn compile(
+        &self,
+        main: typst::syntax::FileId,
+        data: Vec<u8>,
+    ) -> Result<PagedDocument, TemplateError> {
         let world = ReportWorld {
             templates: &self.templates,
+            main,
             data: Bytes::new(data),
         };
         let warned = typst::compile::<PagedDocument>(&world);
@@ -85,10 +94,33 @@ impl Renderer {
         };
         let world = ReportWorld {
             templates: &self.templates,
+            main: self.templates.main,
             data: Bytes::new(Vec::<u8>::new()),
         };
         typst_pdf::pdf(document, &options)
             .map_err(|errors| TemplateError::from_diagnostics(&world, &errors))
+    }
+
+    /// Lay out many reports as one document (`batch.typ`): fonts and shared PDF
+    /// objects are written once, which is both faster and smaller than joining
+    /// single PDFs. `reports` are the households' JSON values.
+    pub fn render_batch(
+        &self,
+        title: &str,
+        author: &str,
+        reports: &[serde_json::Value],
+        ident: &str,
+    ) -> Result<Rendered, TemplateError> {
+        let data = serde_json::json!({ "title": title, "author": author, "reports": reports });
+        let document = self.compile(
+            self.templates.batch,
+            serde_json::to_vec(&data).expect("JSON values serialize"),
+        )?;
+        let pdf = self.export(&document, ident)?;
+        Ok(Rendered {
+            pdf,
+            pages: document.pages().len(),
+        })
     }
 
     /// Drop memoized results not used by the last few reports: without this, a

@@ -23,8 +23,10 @@ use typst::{Library, LibraryExt, World};
 
 /// Where a template finds the household's figures: `json("/household.json")`.
 pub const DATA_PATH: &str = "/household.json";
-/// The entry template, relative to the templates folder.
+/// The entry template of one household's report, relative to the templates folder.
 pub const MAIN_PATH: &str = "/report.typ";
+/// The entry template of many reports in one document (print files, proofs).
+pub const BATCH_PATH: &str = "/batch.typ";
 
 /// The fonts shipped in the repository, embedded so the binary needs no font setup.
 static FONT_FILES: [&[u8]; 3] = [
@@ -58,7 +60,8 @@ pub struct Templates {
     root: PathBuf,
     canonical_root: PathBuf,
     library: LazyHash<Library>,
-    main: FileId,
+    pub(crate) main: FileId,
+    pub(crate) batch: FileId,
     data: FileId,
     today: Datetime,
     sources: Mutex<HashMap<FileId, FileResult<Source>>>,
@@ -75,6 +78,7 @@ impl Templates {
             canonical_root,
             library: LazyHash::new(Library::default()),
             main: file_id(MAIN_PATH),
+            batch: file_id(BATCH_PATH),
             data: file_id(DATA_PATH),
             today: Datetime::from_ymd(today.year(), today.month() as u8, today.day() as u8)
                 .expect("valid date"),
@@ -157,6 +161,7 @@ impl Templates {
 /// The world of one compilation: the shared templates plus one data file.
 pub struct ReportWorld<'a> {
     pub templates: &'a Templates,
+    pub main: FileId,
     pub data: Bytes,
 }
 
@@ -170,7 +175,7 @@ impl World for ReportWorld<'_> {
     }
 
     fn main(&self) -> FileId {
-        self.templates.main
+        self.main
     }
 
     fn source(&self, id: FileId) -> FileResult<Source> {
