@@ -68,6 +68,24 @@ enum Command {
         account: String,
         #[arg(long, default_value = "preview.pdf")]
         out: PathBuf,
+        /// Re-render whenever report-templates/ or the config changes.
+        #[arg(long)]
+        watch: bool,
+    },
+    /// Validate wording files and compile every report variant.
+    Check {
+        #[arg(long, default_value = "config/neighborly.toml")]
+        config: PathBuf,
+    },
+    /// One PDF with every report variant, labelled, for sign-off.
+    Proof {
+        #[arg(long, default_value = "config/neighborly.toml")]
+        config: PathBuf,
+        #[arg(long, default_value = "proof.pdf")]
+        out: PathBuf,
+        /// Billing month shown in the proof; default: last month.
+        #[arg(long)]
+        period: Option<Period>,
     },
     /// Record that a household wants no more reports.
     OptOut {
@@ -95,6 +113,42 @@ enum Command {
         #[arg(long)]
         clean: bool,
     },
+}
+
+/// `neighborly check`: wording problems and every variant compiled, printed
+/// like compiler errors; fails if anything is wrong.
+fn check(config: &Config) -> Result<()> {
+    let dir = config.templates_dir();
+    let wording = match neighborly::wording::Wording::load(&dir) {
+        Ok(w) => w,
+        Err(problems) => {
+            for p in &problems {
+                println!("{p}");
+            }
+            anyhow::bail!("{} problem(s) in the wording files", problems.len());
+        }
+    };
+    let today = pipeline::render_date(config);
+    let renderer = neighborly::render::Renderer::new(&dir, today)?;
+    let variants = neighborly::proof::Variant::all().len();
+    let problems = neighborly::proof::check_variants(
+        config,
+        &wording,
+        &renderer,
+        neighborly::proof::default_period(today),
+    );
+    for p in &problems {
+        println!("variant {}:\n{}", p.variant.label(), p.message);
+    }
+    if !problems.is_empty() {
+        anyhow::bail!("{} problem(s) in the report templates", problems.len());
+    }
+    println!(
+        "ok: wording for {} languages, {} tip rules, {variants} variants compiled",
+        2,
+        wording.tips.len()
+    );
+    Ok(())
 }
 
 impl Inputs {
@@ -146,14 +200,63 @@ fn dispatch(cli: Cli) -> Result<()> {
             inputs,
             account,
             out,
+            watch,
         } => {
-            let started = std::time::Instant::now();
+            let render = || -> Result<()> {
+                let started = std::time::Instant::now();
+                let config = Config::load(&inputs.config)?;
+                let (period, pages) =
+                    pipeline::preview(&config, &inputs.options(), &account, &out)?;
+                println!(
+                    "{account} {period}: {pages} page(s) written to {} in {:.0} ms",
+                    out.display(),
+                    started.elapsed().as_secs_f64() * 1000.0
+                );
+                Ok(())
+            };
+            if !watch {
+                return render();
+            }
             let config = Config::load(&inputs.config)?;
-            let (period, pages) = pipeline::preview(&config, &inputs.options(), &account, &out)?;
+            let config_dir = std::fs::canonicalize(&inputs.config)?
+                .parent()
+                .map(PathBuf::from)
+                .unwrap_or_default();
+            let paths = [config.templates_dir(), config_dir];
             println!(
-                "{account} {period}: {pages} page(s) written to {} in {:.0} ms",
-                out.display(),
-                started.elapsed().as_secs_f64() * 1000.0
+                "watching {} and {} (Ctrl-C to stop)",
+                paths[0].display(),
+                paths[1].display()
+            );
+            neighborly::watch::watch(&paths, || {
+                if let Err(e) = render() {
+                    // Keep watching: the next save may fix it.
+                    println!("error: {e:#}");
+                }
+                use std::io::Write;
+                let _ = std::io::stdout().flush();
+            })?;
+        }
+        Command::Check { config } => {
+            let config = Config::load(&config)?;
+            check(&config)?;
+        }
+        Command::Proof {
+            config,
+            out,
+            period,
+        } => {
+            let config = Config::load(&config)?;
+            let wording = neighborly::wording::load_or_error(&config.templates_dir())?;
+            let today = pipeline::render_date(&config);
+            let period = period.unwrap_or_else(|| neighborly::proof::default_period(today));
+            let renderer = neighborly::render::Renderer::new(&config.templates_dir(), today)?;
+            let (pdf, variants, pages) =
+                neighborly::proof::proof(&config, &wording, &renderer, period)?;
+            std::fs::write(&out, pdf)?;
+            println!(
+                "{variants} variants, {pages} pages written to {}",
+                out.display()
             );
         }
         Command::OptOut {

@@ -345,7 +345,7 @@ fn open_store(config: &Config, opts: &RunOptions, read_only: bool) -> Result<Opt
     Store::open(&path).map(Some)
 }
 
-fn render_date(config: &Config) -> chrono::NaiveDate {
+pub fn render_date(config: &Config) -> chrono::NaiveDate {
     chrono::NaiveDate::parse_from_str(&config.render.date, "%Y-%m-%d")
         .unwrap_or_else(|_| chrono::Local::now().date_naive())
 }

@@ -1,0 +1,275 @@
+//! Every report variant from sample households: for `check` (does each one
+//! compile and fit one sheet?) and `proof` (one PDF for sign-off).
+//!
+//! A variant is phase × rating × language × assistance invitation. Great and
+//! Good households always get the comparison; Above typical ones may get any
+//! phase; a household without a cohort gets the tips letter.
+
+use std::collections::BTreeMap;
+
+use chrono::NaiveDate;
+
+use crate::cohort::{Cohort, Similarity};
+use crate::compare::{Comparison, Rating};
+use crate::config::Config;
+use crate::model::{Bill, Household, Language, Period, Status};
+use crate::phase::Phase;
+use crate::render::{Renderer, TemplateError};
+use crate::report::{self, ReportInput};
+use crate::wording::Wording;
+
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Variant {
+    pub phase: Phase,
+    pub rating: Option<Rating>,
+    pub language: Language,
+    pub invite: bool,
+}
+
+impl Variant {
+    /// Every variant a household can receive.
+    pub fn all() -> Vec<Variant> {
+        let combos = [
+            (Phase::Comparison, Some(Rating::Great)),
+            (Phase::Comparison, Some(Rating::Good)),
+            (Phase::Comparison, Some(Rating::AboveTypical)),
+            (Phase::Notice, Some(Rating::AboveTypical)),
+            (Phase::Tips, Some(Rating::AboveTypical)),
+            (Phase::Tips, None),
+        ];
+        let mut out = Vec::new();
+        for language in Language::ALL {
+            for (phase, rating) in combos {
+                for invite in [false, true] {
+                    out.push(Variant {
+                        phase,
+                        rating,
+                        language,
+                        invite,
+                    });
+                }
+            }
+        }
+        out
+    }
+
+    /// The label printed on proof pages and in `check` output.
+    pub fn label(&self) -> String {
+        format!(
+            "{} · {} · {} · {}",
+            self.phase.code(),
+            self.rating.map_or("no-comparison", Rating::code),
+            self.language.code(),
+            if self.invite {
+                "invitation"
+            } else {
+                "no-invitation"
+            }
+        )
+    }
+}
+
+/// A sample household with 25 months of seasonal use ending in `period`.
+fn sample(
+    variant: &Variant,
+    period: Period,
+    config: &Config,
+) -> (Household, Vec<Bill>, Comparison, Cohort) {
+    let (name, first) = match variant.language {
+        Language::En => ("Jordan Sample", "Jordan"),
+        Language::Es => ("María Muestra", "María"),
+    };
+    let usage = match variant.rating {
+        Some(Rating::Great) => 92.0,
+        Some(Rating::Good) => 128.0,
+        _ => 214.0,
+    };
+    let household = Household {
+        account_id: format!("PROOF-{}", variant.language.code().to_uppercase()),
+        name: name.to_string(),
+        address_line1: "1234 Sample Street".into(),
+        address_line2: Some("Apt 5".into()),
+        city: "Maple Valley".into(),
+        state: "CA".into(),
+        zip: "95616".into(),
+        locality: "oak-park".into(),
+        service: config.utility.service,
+        occupants: Some(3),
+        home_sqft: Some(1600),
+        year_built: Some(1978),
+        heating_fuel: None,
+        language: variant.language,
+        programs: if variant.invite {
+            vec!["snap".into()]
+        } else {
+            vec![]
+        },
+        status: Status::Active,
+        do_not_mail: false,
+        extra: BTreeMap::from([("first_name".to_string(), first.to_string())]),
+        source: "proof".into(),
+    };
+    let bills = (0..25)
+        .map(|i| {
+            let p = period.offset(i - 24);
+            let season =
+                1.0 + 0.4 * (((p.month as f64) - 4.0) / 12.0 * std::f64::consts::TAU).sin();
+            let this_month = period.month as f64;
+            let norm = 1.0 + 0.4 * ((this_month - 4.0) / 12.0 * std::f64::consts::TAU).sin();
+            let per_day = if i == 24 {
+                usage
+            } else {
+                usage * season / norm * if i < 12 { 1.08 } else { 1.0 }
+            };
+            Bill {
+                period: p,
+                quantity: per_day * 30.0,
+                days: 30,
+                estimated: false,
+            }
+        })
+        .collect();
+    let comparison = Comparison {
+        cohort: 0,
+        cohort_size: 87,
+        usage_per_day: usage,
+        median_per_day: 141.0,
+        efficient_per_day: 104.0,
+        percentile: match variant.rating {
+            Some(Rating::Great) => 8.0,
+            Some(Rating::Good) => 38.0,
+            _ => 83.0,
+        },
+        rating: variant.rating.unwrap_or(Rating::AboveTypical),
+    };
+    let cohort = Cohort {
+        id: "oak-park/occupants:3-4".into(),
+        locality: "oak-park".into(),
+        similarity: Similarity::Occupants {
+            low: 3,
+            high: Some(4),
+        },
+        members: vec![],
+    };
+    (household, bills, comparison, cohort)
+}
+
+/// The template data of one variant, labelled when `proof` is set.
+pub fn variant_data(
+    variant: &Variant,
+    period: Period,
+    config: &Config,
+    wording: &Wording,
+    proof: bool,
+) -> Result<serde_json::Value, String> {
+    let (household, bills, comparison, cohort) = sample(variant, period, config);
+    let eligible = report::assistance_eligible(&household, config);
+    let tips = report::pick_tips(
+        &household,
+        period,
+        variant.rating,
+        variant.phase,
+        eligible,
+        &[],
+        wording,
+    );
+    let input = ReportInput {
+        household: &household,
+        bills: &bills,
+        period,
+        comparison: variant.rating.map(|_| &comparison),
+        cohort: variant.rating.map(|_| &cohort),
+        phase: variant.phase,
+        assistance_eligible: eligible,
+        tips: &tips,
+        proof_label: proof.then(|| {
+            format!(
+                "{}: {}",
+                wording
+                    .get(variant.language, "proof.label")
+                    .unwrap_or("Proof"),
+                variant.label()
+            )
+        }),
+    };
+    let mut config = config.clone();
+    config.assistance.invite = config.assistance.invite || variant.invite;
+    serde_json::to_value(report::build(&input, &config, wording)?).map_err(|e| e.to_string())
+}
+
+/// One problem found by `check` in a variant.
+pub struct VariantProblem {
+    pub variant: Variant,
+    pub message: String,
+}
+
+/// Compile every variant; report template errors and layouts that do not fit one sheet.
+pub fn check_variants(
+    config: &Config,
+    wording: &Wording,
+    renderer: &Renderer,
+    period: Period,
+) -> Vec<VariantProblem> {
+    let mut problems = Vec::new();
+    let mut seen_errors: Vec<String> = Vec::new();
+    for variant in Variant::all() {
+        let data = match variant_data(&variant, period, config, wording, false) {
+            Ok(d) => d,
+            Err(message) => {
+                problems.push(VariantProblem { variant, message });
+                continue;
+            }
+        };
+        match renderer.render(
+            serde_json::to_vec(&data).expect("serializable"),
+            &variant.label(),
+        ) {
+            Ok(r) if r.pages == 2 => {}
+            Ok(r) => problems.push(VariantProblem {
+                variant,
+                message: format!(
+                    "lays out on {} page(s); a report must fill exactly one sheet (2 pages)",
+                    r.pages
+                ),
+            }),
+            Err(e) => {
+                // The same template error shows up in every variant: report it once.
+                let text = e.to_string();
+                if !seen_errors.contains(&text) {
+                    seen_errors.push(text.clone());
+                    problems.push(VariantProblem {
+                        variant,
+                        message: text,
+                    });
+                }
+            }
+        }
+        Renderer::evict_cache();
+    }
+    problems
+}
+
+/// All variants in one labelled PDF, for sign-off before a mail run.
+pub fn proof(
+    config: &Config,
+    wording: &Wording,
+    renderer: &Renderer,
+    period: Period,
+) -> Result<(Vec<u8>, usize, usize), anyhow::Error> {
+    let variants = Variant::all();
+    let reports: Vec<serde_json::Value> = variants
+        .iter()
+        .map(|v| variant_data(v, period, config, wording, true))
+        .collect::<Result<_, _>>()
+        .map_err(anyhow::Error::msg)?;
+    let title = format!("{}: report proof, {}", config.utility.name, period);
+    let rendered = renderer
+        .render_batch(&title, &config.utility.name, &reports, &title)
+        .map_err(|e: TemplateError| anyhow::anyhow!("{e}"))?;
+    Ok((rendered.pdf, variants.len(), rendered.pages))
+}
+
+/// The period proofs and checks use: the month before the render date.
+pub fn default_period(today: NaiveDate) -> Period {
+    Period::of(today).offset(-1)
+}
