@@ -1,0 +1,251 @@
+//! Template authoring: check, tip rules, watch, proof.
+
+mod common;
+
+use std::io::{BufRead, BufReader};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use common::*;
+
+/// A workspace whose config points at its own copy of the templates.
+fn with_templates() -> Workspace {
+    let ws = Workspace::new("");
+    copy_dir(&repo().join("report-templates"), &ws.path("templates"));
+    let config = std::fs::read_to_string(ws.config()).unwrap();
+    let config = config.replace(
+        &repo().join("report-templates").display().to_string(),
+        "templates",
+    );
+    std::fs::write(ws.config(), config).unwrap();
+    ws
+}
+
+fn check(ws: &Workspace) -> (bool, String) {
+    let o = ws.neighborly(&["check", "--config", ws.config().to_str().unwrap()]);
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    );
+    (o.status.success(), text)
+}
+
+fn edit(path: &std::path::Path, from: &str, to: &str) -> usize {
+    let text = std::fs::read_to_string(path).unwrap();
+    let at = text
+        .find(from)
+        .unwrap_or_else(|| panic!("{from} not in {}", path.display()));
+    let line = text[..at].matches('\n').count() + 1;
+    std::fs::write(path, text.replacen(from, to, 1)).unwrap();
+    line
+}
+
+#[test]
+fn shipped_templates_pass_check() {
+    let ws = with_templates();
+    let (ok, text) = check(&ws);
+    assert!(ok, "{text}");
+    assert!(text.contains("24 variants compiled"), "{text}");
+}
+
+#[test]
+fn a_syntax_error_is_reported_with_file_and_line() {
+    let ws = with_templates();
+    let layout = ws.path("templates/layout.typ");
+    let line = edit(&layout, "#pagebreak()", "#pagebreak(");
+    let (ok, text) = check(&ws);
+    assert!(!ok);
+    assert!(text.contains(&format!("layout.typ:{line}:")), "{text}");
+}
+
+#[test]
+fn an_unknown_field_is_reported_with_file_and_line() {
+    let ws = with_templates();
+    let layout = ws.path("templates/layout.typ");
+    let line = edit(&layout, "t.history.headline", "t.history.headlin");
+    let (ok, text) = check(&ws);
+    assert!(!ok);
+    assert!(text.contains(&format!("layout.typ:{line}:")), "{text}");
+    assert!(text.contains("headlin"), "{text}");
+}
+
+#[test]
+fn a_missing_spanish_key_and_an_unknown_placeholder_are_reported() {
+    let ws = with_templates();
+    let es = ws.path("templates/wording/es.toml");
+    edit(
+        &es,
+        "caption = \"Las columnas",
+        "# caption = \"Las columnas",
+    );
+    let en = ws.path("templates/wording/en.toml");
+    let line = edit(
+        &en,
+        "In {period} you used {usage}. That",
+        "In {period} you used {usgae}. That",
+    );
+    let (ok, text) = check(&ws);
+    assert!(!ok);
+    assert!(
+        text.contains("key `history.caption` is missing in es.toml"),
+        "{text}"
+    );
+    assert!(
+        text.contains("en.toml:") && text.contains("unknown placeholder {usgae}"),
+        "{text}"
+    );
+    assert!(text.contains(&format!("en.toml:{line}:")), "{text}");
+}
+
+#[test]
+fn a_tip_rule_naming_an_unknown_field_is_reported() {
+    let ws = with_templates();
+    let tips = ws.path("templates/tips.toml");
+    let line = edit(&tips, "priority = 50", "priority = 50\nbuilt_befor = 1990");
+    let (ok, text) = check(&ws);
+    assert!(!ok);
+    assert!(text.contains(&format!("tips.toml:{}:", line + 1)), "{text}");
+    assert!(text.contains("built_befor"), "{text}");
+}
+
+#[test]
+fn tip_rules_pick_the_expected_tips() {
+    use neighborly::compare::Rating;
+    use neighborly::model::Service;
+    use neighborly::phase::Phase;
+    use neighborly::wording::{TipContext, Wording};
+    let wording = Wording::load(&repo().join("report-templates")).unwrap();
+    let ids = |c: &TipContext, last: &[String]| -> Vec<String> {
+        wording
+            .pick_tips(c, last, 3)
+            .into_iter()
+            .map(|t| t.id.clone())
+            .collect()
+    };
+    // A high user in an old house in July, enrolled in SNAP.
+    let july = TipContext {
+        service: Service::Water,
+        month: 7,
+        rating: Some(Rating::AboveTypical),
+        phase: Phase::Tips,
+        year_built: Some(1962),
+        occupants: Some(2),
+        heating_fuel: None,
+        assistance_eligible: true,
+    };
+    assert_eq!(ids(&july, &[]), ["free-kit", "fix-leaks", "water-early"]);
+    // Next month the same household sees different tips where alternatives exist.
+    let shown: Vec<String> = ids(&july, &[]);
+    let next = ids(&july, &shown);
+    assert!(
+        next.iter().all(|t| !shown.contains(t)),
+        "{next:?} repeats {shown:?}"
+    );
+    assert_eq!(
+        next,
+        ["older-toilet", "smart-controller", "shorter-showers"]
+    );
+    // An efficient household in January, new house, not eligible.
+    let january = TipContext {
+        month: 1,
+        rating: Some(Rating::Great),
+        phase: Phase::Comparison,
+        year_built: Some(2015),
+        assistance_eligible: false,
+        ..july
+    };
+    assert_eq!(
+        ids(&january, &[]),
+        ["keep-it-up", "winter-pipes", "shorter-showers"]
+    );
+}
+
+#[test]
+fn proof_contains_every_variant_label() {
+    let ws = with_templates();
+    let out = ws.path("proof.pdf");
+    let o = ws.neighborly(&[
+        "proof",
+        "--config",
+        ws.config().to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let text = pdf_text(&out);
+    let variants = neighborly::proof::Variant::all();
+    assert_eq!(variants.len(), 24);
+    for v in &variants {
+        let label = v.label();
+        assert!(text.contains(&label), "proof lacks {label}");
+    }
+    assert_eq!(page_count(&out), 48);
+    assert!(
+        text.contains("Informe de Agua del Hogar") && text.contains("Help with your water bill")
+    );
+}
+
+#[test]
+fn watch_re_renders_after_a_file_change() {
+    let ws = with_templates();
+    ws.synth(60, false);
+    let out = ws.path("preview.pdf");
+    let mut child = Command::new(BIN)
+        .current_dir(ws.dir.path())
+        .args([
+            "preview",
+            "--config",
+            ws.config().to_str().unwrap(),
+            "--account",
+            "W000002",
+            "--period",
+            "2026-10",
+        ])
+        .args(["--out", out.to_str().unwrap(), "--watch"])
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let mut wait_for = |needle: &str| {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while Instant::now() < deadline {
+            match lines.next() {
+                Some(Ok(l)) if l.contains(needle) => return l,
+                Some(Ok(_)) => continue,
+                _ => break,
+            }
+        }
+        panic!("no line with {needle:?}");
+    };
+    wait_for("page(s) written");
+    let before = pdf_text(&out);
+    assert!(before.contains("Home Water Report") || before.contains("Informe de Agua"));
+    std::thread::sleep(Duration::from_millis(300));
+    // A comms edit: rename the report in both languages.
+    edit(
+        &ws.path("templates/wording/en.toml"),
+        "report_name = \"Home Water Report\"",
+        "report_name = \"Your Water Snapshot\"",
+    );
+    edit(
+        &ws.path("templates/wording/es.toml"),
+        "report_name = \"Informe de Agua del Hogar\"",
+        "report_name = \"Su Resumen de Agua\"",
+    );
+    wait_for("page(s) written");
+    // A broken edit prints an error and keeps watching.
+    let layout = ws.path("templates/layout.typ");
+    edit(&layout, "#pagebreak()", "#pagebreak(");
+    let error = wait_for("error");
+    assert!(error.contains("error"), "{error}");
+    edit(&layout, "#pagebreak(", "#pagebreak()");
+    wait_for("page(s) written");
+    child.kill().unwrap();
+    let _ = child.wait();
+    let after = pdf_text(&out);
+    assert!(
+        after.contains("Your Water Snapshot") || after.contains("Su Resumen de Agua"),
+        "{after}"
+    );
+}
