@@ -17,6 +17,7 @@ pub mod model;
 pub mod output;
 pub mod phase;
 pub mod pipeline;
+pub mod print;
 pub mod proof;
 pub mod render;
 pub mod report;

@@ -416,6 +416,7 @@ pub fn run(config: &Config, opts: &RunOptions) -> Result<Summary> {
     )?;
     store.mark_mailed(period, rows.iter().map(|r| r.account_id.as_str()))?;
 
+    crate::print::write(&folder.staging, &plan, &rows, config, &wording, &renderer)?;
     output::write_exceptions(&folder.path("exceptions.csv"), &mut exceptions)?;
     write_cohorts(&folder.path("cohorts.csv"), &plan)?;
     output::write_forecast(&folder.path("forecast.csv"), &summary.forecast)?;

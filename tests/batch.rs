@@ -292,3 +292,75 @@ fn templates_cannot_read_outside_their_folder() {
     renderer.templates().reload();
     assert!(renderer.render(b"{}".to_vec(), "x").is_ok());
 }
+
+#[test]
+fn print_files_are_presorted_complete_and_hold_no_suppressed_account() {
+    let ws = Workspace::new("[print]\npieces_per_file = 40\n");
+    ws.synth(120, false);
+    // Two households that would be mailed: hold them back.
+    ws.run(&["--period", "2026-10", "--dry-run"]);
+    ws.run(&["--period", "2026-10", "--out", "first"]);
+    let first = read_csv(&ws.path("first/manifest.csv"));
+    let held: Vec<String> = vec![
+        first[3]["account_id"].clone(),
+        first[50]["account_id"].clone(),
+    ];
+    std::fs::write(
+        ws.path("suppress.txt"),
+        format!("# returned mail\n{}\n{}\n", held[0], held[1]),
+    )
+    .unwrap();
+    let suppress = ws.path("suppress.txt");
+    ws.run(&[
+        "--period",
+        "2026-10",
+        "--suppress",
+        suppress.to_str().unwrap(),
+    ]);
+    let out = ws.path("out/2026-10");
+    let manifest = read_csv(&out.join("manifest.csv"));
+    let print = read_csv(&out.join("print-manifest.csv"));
+    assert_eq!(print.len(), manifest.len());
+    assert_eq!(manifest.len(), first.len() - 2);
+    // Presort: ZIP ascending through the whole run.
+    let zips: Vec<&str> = print.iter().map(|r| r["zip"].as_str()).collect();
+    assert!(zips.windows(2).all(|w| w[0] <= w[1]), "{zips:?}");
+    // Page counts of the print files equal the sum of their pieces, and the
+    // pieces appear in the file in manifest order.
+    let mut files: BTreeMap<&str, Vec<&HashMap<String, String>>> = BTreeMap::new();
+    for r in &print {
+        files.entry(r["file"].as_str()).or_default().push(r);
+    }
+    assert_eq!(files.len(), manifest.len().div_ceil(40));
+    for (file, pieces) in &files {
+        let pages: usize = pieces
+            .iter()
+            .map(|r| r["page_count"].parse::<usize>().unwrap())
+            .sum();
+        assert_eq!(page_count(&out.join(file)), pages, "{file}");
+        let mut expected_first = 1;
+        for r in pieces {
+            assert_eq!(r["first_page"].parse::<usize>().unwrap(), expected_first);
+            expected_first += r["page_count"].parse::<usize>().unwrap();
+        }
+        let text: String = pdf_text(&out.join(file))
+            .chars()
+            .filter(|c| !c.is_whitespace())
+            .collect();
+        let mut last = 0;
+        for r in pieces {
+            let at = text[last..]
+                .find(&format!("W{}", &r["account_id"][1..]))
+                .unwrap_or_else(|| panic!("{} not in {file} after byte {last}", r["account_id"]));
+            last += at + 1;
+        }
+        for h in &held {
+            assert!(!text.contains(h.as_str()), "{file} holds suppressed {h}");
+        }
+    }
+    let exceptions = read_csv(&out.join("exceptions.csv"));
+    for h in &held {
+        let e = exceptions.iter().find(|e| &e["account_id"] == h).unwrap();
+        assert_eq!(e["reason"], "suppressed");
+    }
+}
