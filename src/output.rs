@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, Result, bail};
 use serde::Serialize;
 
-use crate::exception::{Exception, Reason};
+use crate::exception::Exception;
 use crate::phase::Phase;
 
 /// One row of `manifest.csv`: a rendered report.
@@ -237,11 +237,6 @@ pub fn forecast(
             }
         })
         .collect()
-}
-
-/// Reasons that are deliberate suppression rather than data problems.
-pub fn is_suppression(reason: Reason) -> bool {
-    !reason.is_data_error() && reason != Reason::RenderFailed
 }
 
 #[cfg(test)]

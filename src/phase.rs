@@ -200,8 +200,8 @@ mod tests {
                 Phase::Comparison
             ]
         );
-        // The good month does not count as a notice letter: after it, the
-        // household still needs... it had one notice letter, so it may climb.
+        // The Good month shows the comparison but leaves the ladder at notice
+        // with one letter, so the next high month climbs to the comparison.
     }
 
     #[test]

@@ -528,18 +528,18 @@ fn render_all(
                 bar.inc(1);
                 // A template that fails for every household is a template
                 // error, not bad data: stop instead of filling the exceptions.
-                if rows.is_empty() && write_next == plan.letters.len().min(PREFLIGHT) {
-                    if let Some(e) = exceptions
+                if rows.is_empty()
+                    && write_next == plan.letters.len().min(PREFLIGHT)
+                    && let Some(e) = exceptions
                         .iter()
                         .rev()
                         .find(|e| e.reason == Reason::RenderFailed)
-                    {
-                        stop.store(true, Ordering::Relaxed);
-                        bail!(
-                            "the report template failed for the first {write_next} household(s):\n{}",
-                            e.detail
-                        );
-                    }
+                {
+                    stop.store(true, Ordering::Relaxed);
+                    bail!(
+                        "the report template failed for the first {write_next} household(s):\n{}",
+                        e.detail
+                    );
                 }
             }
         }

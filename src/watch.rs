@@ -14,10 +14,10 @@ use notify::{RecursiveMode, Watcher};
 pub fn watch(paths: &[PathBuf], mut render: impl FnMut()) -> Result<()> {
     let (tx, rx) = mpsc::channel();
     let mut watcher = notify::recommended_watcher(move |event: notify::Result<notify::Event>| {
-        if let Ok(e) = event {
-            if e.kind.is_modify() || e.kind.is_create() || e.kind.is_remove() {
-                let _ = tx.send(());
-            }
+        if let Ok(e) = event
+            && (e.kind.is_modify() || e.kind.is_create() || e.kind.is_remove())
+        {
+            let _ = tx.send(());
         }
     })
     .context("cannot start the file watcher")?;
