@@ -60,11 +60,7 @@ pub fn write(
         "| account | name | letter | rating | use per day | neighbors' median | language |"
     )?;
     writeln!(s, "|---|---|---|---|---:|---:|---|")?;
-    let by_account: std::collections::HashMap<&str, &crate::pipeline::Letter> = plan
-        .letters
-        .iter()
-        .map(|l| (plan.households[l.household].account_id.as_str(), l))
-        .collect();
+    let by_account = plan.letters_by_account();
     for r in rows
         .iter()
         .filter(|r| r.entered_phase && (r.phase == "notice" || r.phase == "comparison"))

@@ -65,6 +65,30 @@ pub struct Plan {
 }
 
 impl Plan {
+    /// The letters keyed by account id.
+    pub fn letters_by_account(&self) -> HashMap<&str, &Letter> {
+        self.letters
+            .iter()
+            .map(|l| (self.households[l.household].account_id.as_str(), l))
+            .collect()
+    }
+
+    /// Build one letter's data and render it; the PDF identifier is account and period.
+    pub fn render_letter(
+        &self,
+        letter: &Letter,
+        config: &Config,
+        wording: &Wording,
+        renderer: &Renderer,
+    ) -> Result<crate::render::Rendered, String> {
+        let h = &self.households[letter.household];
+        let data = report::build(&self.input(letter), config, wording)?;
+        let json = serde_json::to_vec(&data).map_err(|e| e.to_string())?;
+        renderer
+            .render(json, &format!("{}/{}", h.account_id, self.period))
+            .map_err(|e| e.to_string())
+    }
+
     pub fn input<'a>(&'a self, letter: &'a Letter) -> ReportInput<'a> {
         ReportInput {
             household: &self.households[letter.household],
@@ -355,7 +379,7 @@ pub fn run(config: &Config, opts: &RunOptions) -> Result<Summary> {
     let started = Instant::now();
     let wording = crate::wording::load_or_error(&config.templates_dir())?;
     let mut store = open_store(config, opts, opts.dry_run)?;
-    let plan = plan(config, opts, &wording, store.as_ref())?;
+    let mut plan = plan(config, opts, &wording, store.as_ref())?;
     let period = plan.period;
     let mut summary = Summary {
         period: period.to_string(),
@@ -404,7 +428,7 @@ pub fn run(config: &Config, opts: &RunOptions) -> Result<Summary> {
     let target = out_dir(config, opts, period);
     let folder = RunFolder::create(&target)?;
     let renderer = Renderer::new(&config.templates_dir(), render_date(config))?;
-    let mut exceptions = plan.exceptions.clone();
+    let mut exceptions = std::mem::take(&mut plan.exceptions);
     let rows = render_all(
         &plan,
         config,
@@ -559,11 +583,7 @@ fn render_one(
     folder: &RunFolder,
 ) -> Result<(String, usize), String> {
     let h = &plan.households[letter.household];
-    let data = report::build(&plan.input(letter), config, wording)?;
-    let json = serde_json::to_vec(&data).map_err(|e| e.to_string())?;
-    let rendered = renderer
-        .render(json, &format!("{}/{}", h.account_id, plan.period))
-        .map_err(|e| e.to_string())?;
+    let rendered = plan.render_letter(letter, config, wording, renderer)?;
     let name = format!("reports/{}", output::pdf_name(&h.account_id));
     std::fs::write(folder.path(&name), &rendered.pdf)
         .map_err(|e| format!("cannot write {name}: {e}"))?;
@@ -667,14 +687,9 @@ pub fn preview(
         bail!("no household with account_id {account:?} in the customer file");
     };
     let renderer = Renderer::new(&config.templates_dir(), render_date(config))?;
-    let data =
-        report::build(&plan.input(letter), config, &wording).map_err(|e| anyhow::anyhow!(e))?;
-    let rendered = renderer
-        .render(
-            serde_json::to_vec(&data)?,
-            &format!("{account}/{}", plan.period),
-        )
-        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    let rendered = plan
+        .render_letter(letter, config, &wording, &renderer)
+        .map_err(anyhow::Error::msg)?;
     std::fs::write(out, &rendered.pdf)
         .with_context(|| format!("cannot write {}", out.display()))?;
     Ok((plan.period, rendered.pages))

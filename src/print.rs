@@ -41,11 +41,7 @@ pub fn write(
     renderer: &Renderer,
 ) -> Result<Vec<PrintRow>> {
     std::fs::create_dir_all(dir.join("print"))?;
-    let letters: std::collections::HashMap<&str, &crate::pipeline::Letter> = plan
-        .letters
-        .iter()
-        .map(|l| (plan.households[l.household].account_id.as_str(), l))
-        .collect();
+    let letters = plan.letters_by_account();
     let mut out = Vec::with_capacity(rows.len());
     for (n, chunk) in rows.chunks(config.print.pieces_per_file).enumerate() {
         let file = format!("print/print-{:03}.pdf", n + 1);

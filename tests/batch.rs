@@ -235,15 +235,7 @@ fn a_bad_template_stops_the_run_with_file_and_line() {
         "templates",
     );
     std::fs::write(ws.config(), config).unwrap();
-    let o = ws.neighborly(&[
-        "run",
-        "--config",
-        ws.config().to_str().unwrap(),
-        "--period",
-        "2026-10",
-    ]);
-    assert!(!o.status.success());
-    let err = String::from_utf8_lossy(&o.stderr);
+    let err = ws.run_failing("2026-10");
     assert!(err.contains(&format!("report.typ:{line}:")), "{err}");
     assert!(
         !ws.path("out/2026-10").exists(),

@@ -106,15 +106,7 @@ fn a_second_run_is_refused_while_one_holds_the_lock() {
     write_neighborhood(&ws);
     let store = Store::open(&ws.path("state.sqlite")).unwrap();
     let _held = store.lock("2026-10".parse().unwrap()).unwrap();
-    let o = ws.neighborly(&[
-        "run",
-        "--config",
-        ws.config().to_str().unwrap(),
-        "--period",
-        "2026-10",
-    ]);
-    assert!(!o.status.success());
-    let err = String::from_utf8_lossy(&o.stderr);
+    let err = ws.run_failing("2026-10");
     assert!(err.contains("another neighborly run is writing"), "{err}");
     assert!(err.contains("period 2026-10"), "{err}");
     assert!(!ws.path("out/2026-10").exists());

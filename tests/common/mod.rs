@@ -100,6 +100,22 @@ website = "maplevalleywater.example/help"
     }
 }
 
+impl Workspace {
+    /// Run a period that must fail; returns what it printed on stderr.
+    pub fn run_failing(&self, period: &str) -> String {
+        let config = self.config();
+        let o = self.neighborly(&[
+            "run",
+            "--config",
+            config.to_str().unwrap(),
+            "--period",
+            period,
+        ]);
+        assert!(!o.status.success(), "run unexpectedly succeeded");
+        String::from_utf8_lossy(&o.stderr).into_owned()
+    }
+}
+
 pub fn read_csv(path: &Path) -> Vec<HashMap<String, String>> {
     let mut r = csv::Reader::from_path(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
     let headers = r.headers().unwrap().clone();
