@@ -257,7 +257,7 @@ impl Default for Print {
                 width: 3.2,
                 height: 0.85,
             },
-            pieces_per_file: 250,
+            pieces_per_file: 100,
         }
     }
 }

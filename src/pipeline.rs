@@ -440,7 +440,9 @@ pub fn run(config: &Config, opts: &RunOptions) -> Result<Summary> {
     )?;
     store.mark_mailed(period, rows.iter().map(|r| r.account_id.as_str()))?;
 
+    let print_started = Instant::now();
     crate::print::write(&folder.staging, &plan, &rows, config, &wording, &renderer)?;
+    summary.print_seconds = print_started.elapsed().as_secs_f64();
     output::write_exceptions(&folder.path("exceptions.csv"), &mut exceptions)?;
     write_cohorts(&folder.path("cohorts.csv"), &plan)?;
     output::write_forecast(&folder.path("forecast.csv"), &summary.forecast)?;
