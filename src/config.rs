@@ -228,6 +228,9 @@ pub struct Print {
     pub paper: String,
     pub recipient_window: Window,
     pub return_window: Window,
+    /// Inches kept clear between each window's edge and its text, so the text
+    /// stays in view when the sheet shifts inside the envelope.
+    pub clearance: f64,
     /// Pieces per merged print file.
     pub pieces_per_file: usize,
 }
@@ -257,6 +260,7 @@ impl Default for Print {
                 width: 3.2,
                 height: 0.85,
             },
+            clearance: 0.1,
             pieces_per_file: 100,
         }
     }
@@ -334,6 +338,16 @@ impl Config {
             matches!(self.print.paper.as_str(), "us-letter" | "a4"),
             "print.paper must be us-letter or a4"
         );
+        for (name, w) in [
+            ("recipient_window", self.print.recipient_window),
+            ("return_window", self.print.return_window),
+        ] {
+            anyhow::ensure!(
+                self.print.clearance >= 0.0 && 2.0 * self.print.clearance < w.width.min(w.height),
+                "print.clearance ({} in) leaves no room in print.{name}",
+                self.print.clearance
+            );
+        }
         anyhow::ensure!(
             self.print.pieces_per_file >= 1,
             "print.pieces_per_file must be at least 1"

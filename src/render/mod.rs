@@ -41,7 +41,7 @@ impl Renderer {
                 templates_dir.display()
             )
         })?;
-        let standards = PdfStandards::new(&[PdfStandard::Ua_1])
+        let standards = PdfStandards::new(&[PdfStandard::Ua_1, PdfStandard::A_2a])
             .map_err(|e| anyhow::anyhow!("{}", e.message()))?;
         Ok(Renderer {
             templates,

@@ -2,6 +2,9 @@
 //! config, data, store and output, and readers for what a run leaves behind.
 #![allow(dead_code)]
 
+pub mod glyphs;
+pub mod pdf_tools;
+
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};

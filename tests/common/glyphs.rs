@@ -1,0 +1,99 @@
+//! Where the text sits on a page, read back from the PDF: each character with
+//! its box in points from the page's top-left corner (the way a ruler on the
+//! printed sheet measures). The reading is pdfminer's (`tests/tools/glyphs.py`),
+//! an interpreter independent of the one that wrote the file.
+
+use std::collections::HashMap;
+use std::path::Path;
+use std::process::Command;
+
+use super::pdf_tools::python;
+use super::repo;
+
+/// One character as drawn on the page.
+#[derive(Debug, Clone)]
+pub struct Glyph {
+    pub text: String,
+    /// Left, top, right, bottom in points from the top-left corner: the
+    /// advance width by the font size, from the descender up.
+    pub left: f64,
+    pub top: f64,
+    pub right: f64,
+    pub bottom: f64,
+    /// Baseline, points from the top.
+    pub baseline: f64,
+    /// Rendered font size in points.
+    pub size: f64,
+}
+
+/// The characters drawn on each of `pages` (1-based) of `path`, in content order.
+pub fn page_glyphs(path: &Path, pages: &[u32]) -> HashMap<u32, Vec<Glyph>> {
+    let out = Command::new(python())
+        .arg(repo().join("tests/tools/glyphs.py"))
+        .arg(path)
+        .args(pages.iter().map(|p| p.to_string()))
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "glyphs.py {}: {}",
+        path.display(),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    // [text, left, top, right, bottom, baseline, size] per character.
+    type Row = (String, f64, f64, f64, f64, f64, f64);
+    let raw: HashMap<String, Vec<Row>> = serde_json::from_slice(&out.stdout).unwrap();
+    raw.into_iter()
+        .map(|(page, chars)| {
+            let glyphs = chars
+                .into_iter()
+                .map(|(text, left, top, right, bottom, baseline, size)| Glyph {
+                    text,
+                    left,
+                    top,
+                    right,
+                    bottom,
+                    baseline,
+                    size,
+                })
+                .collect();
+            (page.parse().unwrap(), glyphs)
+        })
+        .collect()
+}
+
+/// A rectangle in points from the top-left corner.
+#[derive(Debug, Clone, Copy)]
+pub struct Rect {
+    pub left: f64,
+    pub top: f64,
+    pub right: f64,
+    pub bottom: f64,
+}
+
+impl Rect {
+    /// From a window given in inches, as in the `[print]` config.
+    pub fn inches(x: f64, y: f64, width: f64, height: f64) -> Rect {
+        Rect {
+            left: x * 72.0,
+            top: y * 72.0,
+            right: (x + width) * 72.0,
+            bottom: (y + height) * 72.0,
+        }
+    }
+    /// The rectangle with `points` taken off every side.
+    pub fn shrink(&self, points: f64) -> Rect {
+        Rect {
+            left: self.left + points,
+            top: self.top + points,
+            right: self.right - points,
+            bottom: self.bottom - points,
+        }
+    }
+    pub fn contains(&self, g: &Glyph) -> bool {
+        g.left >= self.left && g.right <= self.right && g.top >= self.top && g.bottom <= self.bottom
+    }
+    pub fn overlaps(&self, g: &Glyph) -> bool {
+        g.left < self.right && g.right > self.left && g.top < self.bottom && g.bottom > self.top
+    }
+}
