@@ -233,6 +233,27 @@ pub struct Print {
     pub clearance: f64,
     /// Pieces per merged print file.
     pub pieces_per_file: usize,
+    /// USPS Intelligent Mail barcode under the address; absent means none.
+    pub imb: Option<Imb>,
+}
+
+/// The fixed parts of each piece's IMb tracking code (USPS-B-3200); the
+/// serial number is made per piece (see [`crate::imb::serial`]).
+#[derive(Debug, Clone, Deserialize, serde::Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct Imb {
+    /// Two digits, the second 0-4; `00` unless the mail house says otherwise.
+    #[serde(default = "default_barcode_id")]
+    pub barcode_id: String,
+    /// Service type identifier (STID), three digits, e.g. `300` for
+    /// First-Class Mail with Full-Service.
+    pub service_type: String,
+    /// The USPS-assigned mailer ID: six or nine digits.
+    pub mailer_id: String,
+}
+
+fn default_barcode_id() -> String {
+    "00".into()
 }
 
 #[derive(Debug, Clone, Copy, Deserialize, serde::Serialize, PartialEq)]
@@ -262,6 +283,7 @@ impl Default for Print {
             },
             clearance: 0.1,
             pieces_per_file: 100,
+            imb: None,
         }
     }
 }
@@ -348,6 +370,11 @@ impl Config {
                 self.print.clearance
             );
         }
+        if let Some(imb) = &self.print.imb {
+            let serial = "0".repeat(15usize.saturating_sub(imb.mailer_id.len()));
+            crate::imb::tracking_code(&imb.barcode_id, &imb.service_type, &imb.mailer_id, &serial)
+                .map_err(|e| anyhow::anyhow!("print.imb: {}", e.0))?;
+        }
         anyhow::ensure!(
             self.print.pieces_per_file >= 1,
             "print.pieces_per_file must be at least 1"
@@ -381,5 +408,33 @@ impl Config {
         );
         let digest = Sha256::digest(text.as_bytes());
         digest.iter().take(8).map(|b| format!("{b:02x}")).collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn load(text: &str) -> Result<Config> {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("c.toml");
+        std::fs::write(&path, text).unwrap();
+        Config::load(&path)
+    }
+
+    #[test]
+    fn print_settings_are_checked() {
+        let ok = load("[print.imb]\nservice_type = \"300\"\nmailer_id = \"567094\"\n").unwrap();
+        assert_eq!(ok.print.imb.unwrap().barcode_id, "00");
+        let bad_mid = load("[print.imb]\nservice_type = \"300\"\nmailer_id = \"5670\"\n");
+        let message = format!("{:#}", bad_mid.unwrap_err());
+        assert!(
+            message.contains("print.imb: mailer ID \"5670\" must be 6 or 9 digits"),
+            "{message}"
+        );
+        let wide = load("[print]\nclearance = 0.6\n");
+        assert!(format!("{:#}", wide.unwrap_err()).contains("print.clearance"));
+        let typo = load("[print.imb]\nservice_type = \"300\"\nmailer = \"567094\"\n");
+        assert!(format!("{:#}", typo.unwrap_err()).contains("c.toml:3:1"));
     }
 }

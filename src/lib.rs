@@ -12,6 +12,7 @@ pub mod cohort;
 pub mod compare;
 pub mod config;
 pub mod exception;
+pub mod imb;
 pub mod ingest;
 pub mod model;
 pub mod output;

@@ -71,6 +71,10 @@ enum Command {
         /// Re-render whenever report-templates/ or the config changes.
         #[arg(long)]
         watch: bool,
+        /// Outline the envelope windows on page 1 (and draw the barcode if
+        /// [print.imb] is set), to check the address position.
+        #[arg(long)]
+        show_windows: bool,
     },
     /// Validate wording files and compile every report variant.
     Check {
@@ -201,12 +205,13 @@ fn dispatch(cli: Cli) -> Result<()> {
             account,
             out,
             watch,
+            show_windows,
         } => {
             let render = || -> Result<()> {
                 let started = std::time::Instant::now();
                 let config = Config::load(&inputs.config)?;
                 let (period, pages) =
-                    pipeline::preview(&config, &inputs.options(), &account, &out)?;
+                    pipeline::preview(&config, &inputs.options(), &account, &out, show_windows)?;
                 println!(
                     "{account} {period}: {pages} page(s) written to {} in {:.0} ms",
                     out.display(),

@@ -81,9 +81,19 @@ impl Plan {
         wording: &Wording,
         renderer: &Renderer,
     ) -> Result<crate::render::Rendered, String> {
-        let h = &self.households[letter.household];
         let data = report::build(&self.input(letter), config, wording)?;
-        let json = serde_json::to_vec(&data).map_err(|e| e.to_string())?;
+        self.render_data(letter, &data, renderer)
+    }
+
+    /// Render report data built for `letter` (possibly adjusted, as previews do).
+    pub fn render_data(
+        &self,
+        letter: &Letter,
+        data: &report::ReportData,
+        renderer: &Renderer,
+    ) -> Result<crate::render::Rendered, String> {
+        let h = &self.households[letter.household];
+        let json = serde_json::to_vec(data).map_err(|e| e.to_string())?;
         renderer
             .render(json, &format!("{}/{}", h.account_id, self.period))
             .map_err(|e| e.to_string())
@@ -664,11 +674,15 @@ fn write_cohorts(path: &Path, plan: &Plan) -> Result<()> {
 }
 
 /// Render one household's letter to `out` (no store writes, no run folder).
+/// Render one household's report to `out`. With `show_windows`, page 1 also
+/// shows the envelope windows' outlines and, when `[print.imb]` is set, the
+/// barcode the piece would carry as the first of the run.
 pub fn preview(
     config: &Config,
     opts: &RunOptions,
     account: &str,
     out: &Path,
+    show_windows: bool,
 ) -> Result<(Period, usize)> {
     let wording = crate::wording::load_or_error(&config.templates_dir())?;
     let store = open_store(config, opts, true)?;
@@ -689,8 +703,17 @@ pub fn preview(
         bail!("no household with account_id {account:?} in the customer file");
     };
     let renderer = Renderer::new(&config.templates_dir(), render_date(config))?;
+    let mut data =
+        report::build(&plan.input(letter), config, &wording).map_err(anyhow::Error::msg)?;
+    if show_windows {
+        data.show_windows = true;
+        if let Some(imb) = &config.print.imb {
+            let zip = &plan.households[letter.household].zip;
+            data.imb = Some(crate::imb::for_piece(imb, plan.period, 1, zip)?.1);
+        }
+    }
     let rendered = plan
-        .render_letter(letter, config, &wording, &renderer)
+        .render_data(letter, &data, &renderer)
         .map_err(anyhow::Error::msg)?;
     std::fs::write(out, &rendered.pdf)
         .with_context(|| format!("cannot write {}", out.display()))?;

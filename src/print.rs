@@ -13,6 +13,7 @@ use anyhow::{Context, Result, bail};
 use serde::Serialize;
 
 use crate::config::Config;
+use crate::imb;
 use crate::output::ManifestRow;
 use crate::pipeline::Plan;
 use crate::render::Renderer;
@@ -28,6 +29,9 @@ pub struct PrintRow {
     pub page_count: usize,
     pub zip: String,
     pub language: String,
+    /// Intelligent Mail barcode serial number and bars; empty without `[print.imb]`.
+    pub imb_serial: String,
+    pub imb: String,
 }
 
 /// Write `print/print-NNN.pdf` and `print-manifest.csv` for the rendered rows
@@ -46,10 +50,18 @@ pub fn write(
     for (n, chunk) in rows.chunks(config.print.pieces_per_file).enumerate() {
         let file = format!("print/print-{:03}.pdf", n + 1);
         let mut reports = Vec::with_capacity(chunk.len());
+        let mut barcodes = Vec::with_capacity(chunk.len());
         for row in chunk {
             let letter = letters[row.account_id.as_str()];
-            let data =
+            let mut data =
                 report::build(&plan.input(letter), config, wording).map_err(anyhow::Error::msg)?;
+            let barcode = match &config.print.imb {
+                Some(imb) => imb::for_piece(imb, plan.period, row.sequence, &row.zip)
+                    .with_context(|| format!("account {}", row.account_id))?,
+                None => Default::default(),
+            };
+            data.imb = config.print.imb.as_ref().map(|_| barcode.1.clone());
+            barcodes.push(barcode);
             reports.push(serde_json::to_value(data)?);
         }
         let title = format!(
@@ -77,7 +89,7 @@ pub fn write(
         std::fs::write(dir.join(&file), &rendered.pdf)
             .with_context(|| format!("cannot write {file}"))?;
         let mut page = 1;
-        for row in chunk {
+        for (row, (imb_serial, imb)) in chunk.iter().zip(barcodes) {
             out.push(PrintRow {
                 sequence: row.sequence,
                 account_id: row.account_id.clone(),
@@ -86,6 +98,8 @@ pub fn write(
                 page_count: row.pages,
                 zip: row.zip.clone(),
                 language: row.language.clone(),
+                imb_serial,
+                imb,
             });
             page += row.pages;
         }

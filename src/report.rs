@@ -58,6 +58,11 @@ pub struct ReportData {
     pub household: BTreeMap<String, String>,
     pub proof_label: Option<String>,
     pub print: crate::config::Print,
+    /// The piece's Intelligent Mail barcode (65 letters F/A/D/T); set for
+    /// print files when `[print.imb]` is configured.
+    pub imb: Option<String>,
+    /// Draw the envelope windows' outlines over page 1 (previews only).
+    pub show_windows: bool,
 }
 
 #[derive(Serialize)]
@@ -365,6 +370,8 @@ pub fn build(
         household,
         proof_label: input.proof_label.clone(),
         print: config.print.clone(),
+        imb: None,
+        show_windows: false,
     })
 }
 

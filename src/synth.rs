@@ -188,8 +188,10 @@ pub fn generate(dir: &Path, opts: &SynthOptions) -> Result<()> {
             match n {
                 10 => name = HOSTILE_NAME.to_string(),
                 11 => {
+                    // Two name lines, two address lines, city: the 5-line maximum.
                     name =
-                        "Dr. Maximiliana Evangelina Rosales-Fitzgerald-Montgomery III".to_string()
+                        "Dr. Maximiliana Evangelina Rosales-Fitzgerald-Montgomery III".to_string();
+                    address2 = "Apt 7".to_string();
                 }
                 12 => {
                     address2 =

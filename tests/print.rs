@@ -47,14 +47,16 @@ fn pdfs_in(dir: &Path) -> Vec<PathBuf> {
 /// text is at least 8 pt in at most 5 lines of at most 40 characters, and
 /// the return address sits inside `return_window`. Text also keeps the
 /// configured `clearance` (inches) from the window edges, give or take a point
-/// for the difference between a glyph's box and its ink.
+/// for the difference between a glyph's box and its ink. Returns the most
+/// address lines any piece had.
 fn assert_addresses_in_windows(
     out: &Path,
     customers: &Path,
     window: Rect,
     return_window: Rect,
     clearance: f64,
-) {
+) -> usize {
+    let mut most_lines = 0;
     let margin = clearance * 72.0 - 1.0;
     let customers: HashMap<String, HashMap<String, String>> = read_csv(customers)
         .into_iter()
@@ -71,15 +73,15 @@ fn assert_addresses_in_windows(
             .or_default()
             .push(page);
     }
-    let drawn: HashMap<String, HashMap<u32, Vec<Glyph>>> = first_pages
+    let drawn: HashMap<String, HashMap<u32, glyphs::Page>> = first_pages
         .iter()
-        .map(|(file, pages)| (file.clone(), glyphs::page_glyphs(&out.join(file), pages)))
+        .map(|(file, pages)| (file.clone(), glyphs::read_pages(&out.join(file), pages)))
         .collect();
     for piece in &pieces {
         let account = &piece["account_id"];
         let c = &customers[account];
         let first_page: u32 = piece["first_page"].parse().unwrap();
-        let page = &drawn[&piece["file"]][&first_page];
+        let page = &drawn[&piece["file"]][&first_page].glyphs;
         let context = format!("{account} ({} page {first_page})", piece["file"]);
 
         let seen: Vec<&Glyph> = page.iter().filter(|g| window.overlaps(g)).collect();
@@ -95,6 +97,7 @@ fn assert_addresses_in_windows(
             assert!(g.size >= 8.0, "{context}: {g:?} is smaller than 8 pt");
         }
         let lines = lines_of(&seen);
+        most_lines = most_lines.max(lines.len());
         assert!(
             (3..=5).contains(&lines.len()),
             "{context}: {} address lines",
@@ -153,6 +156,7 @@ fn assert_addresses_in_windows(
             "{context}: return window"
         );
     }
+    most_lines
 }
 
 #[test]
@@ -173,14 +177,16 @@ fn address_block_sits_inside_the_envelope_window_on_every_piece() {
             .iter()
             .any(|p| p["account_id"] == long["account_id"])
     );
-    // The defaults documented in config.rs.
-    assert_addresses_in_windows(
+    // The defaults documented in config.rs; the overlong name makes a
+    // 5-line block.
+    let most_lines = assert_addresses_in_windows(
         &out,
         &ws.path("data/customers.csv"),
         Rect::inches(0.8, 2.15, 3.6, 1.0),
         Rect::inches(0.5, 0.5, 3.2, 0.85),
         0.1,
     );
+    assert_eq!(most_lines, 5);
 }
 
 #[test]
@@ -224,7 +230,11 @@ fn window_position_and_paper_follow_the_config() {
 
 #[test]
 fn every_pdf_passes_structure_font_and_accessibility_checks() {
-    let ws = Workspace::new("[print]\npieces_per_file = 25\n");
+    // Print files carry barcodes: they must pass too.
+    let ws = Workspace::new(
+        "[print]\npieces_per_file = 25\n\
+         [print.imb]\nservice_type = \"300\"\nmailer_id = \"567094\"\n",
+    );
     ws.synth(60, true);
     ws.run(&["--period", "2026-10"]);
     let out = ws.path("out/2026-10");
@@ -270,4 +280,104 @@ fn the_pdf_checker_rejects_an_untagged_or_damaged_pdf() {
         let result = std::panic::catch_unwind(|| check_pdfs(std::slice::from_ref(&bad)));
         assert!(result.is_err(), "{} passed the checks", bad.display());
     }
+}
+
+/// Read an Intelligent Mail barcode back from its bars: a bar reaching the
+/// top of the tallest bar ascends, one reaching its bottom descends.
+fn bars_to_letters(bars: &[&Rect]) -> String {
+    let top = bars.iter().map(|b| b.top).fold(f64::INFINITY, f64::min);
+    let bottom = bars
+        .iter()
+        .map(|b| b.bottom)
+        .fold(f64::NEG_INFINITY, f64::max);
+    let mut bars = bars.to_vec();
+    bars.sort_by(|a, b| a.left.total_cmp(&b.left));
+    bars.iter()
+        .map(
+            |b| match ((b.top - top).abs() < 0.5, (b.bottom - bottom).abs() < 0.5) {
+                (true, true) => 'F',
+                (true, false) => 'A',
+                (false, true) => 'D',
+                (false, false) => 'T',
+            },
+        )
+        .collect()
+}
+
+#[test]
+fn intelligent_mail_barcode_sits_under_the_address_and_matches_the_manifest() {
+    let ws = Workspace::new(
+        "[print]\npieces_per_file = 60\n\
+         [print.imb]\nservice_type = \"300\"\nmailer_id = \"567094\"\n",
+    );
+    ws.synth(150, true);
+    ws.run(&["--period", "2026-10"]);
+    let out = ws.path("out/2026-10");
+    let customers = ws.path("data/customers.csv");
+    let zips: HashMap<String, String> = read_csv(&customers)
+        .into_iter()
+        .map(|c| (c["account_id"].clone(), c["zip"].clone()))
+        .collect();
+    let pieces = read_csv(&out.join("print-manifest.csv"));
+    let window = Rect::inches(0.8, 2.15, 3.6, 1.0);
+    let mut serials = std::collections::HashSet::new();
+    let mut first_pages: HashMap<String, Vec<u32>> = HashMap::new();
+    for p in &pieces {
+        let page = p["first_page"].parse().unwrap();
+        first_pages.entry(p["file"].clone()).or_default().push(page);
+    }
+    let mut drawn = HashMap::new();
+    for (file, pages) in &first_pages {
+        drawn.insert(file.clone(), glyphs::read_pages(&out.join(file), pages));
+    }
+    for p in &pieces {
+        // Serial: October's digit (2026-10 is month 24321, so 1), then the
+        // piece's sequence; unique in the run.
+        let serial = &p["imb_serial"];
+        assert_eq!(
+            serial,
+            &format!("1{:08}", p["sequence"].parse::<u32>().unwrap())
+        );
+        assert!(serials.insert(serial.clone()), "serial {serial} twice");
+        // The manifest's bars are the encoding of this piece's fields (the
+        // encoder itself is checked against USPS-B-3200's examples).
+        let tracking = neighborly::imb::tracking_code("00", "300", "567094", serial).unwrap();
+        let zip = neighborly::imb::routing_code(&zips[&p["account_id"]]);
+        assert_eq!(p["imb"], neighborly::imb::encode(&tracking, &zip).unwrap());
+        // ... and they are what page 1 draws inside the window, under the address.
+        let page = &drawn[&p["file"]][&p["first_page"].parse::<u32>().unwrap()];
+        let bars: Vec<&Rect> = page
+            .shapes
+            .iter()
+            .filter(|s| s.right - s.left < 3.0 && s.bottom > window.top && s.top < window.bottom)
+            .collect();
+        assert_eq!(bars.len(), 65, "{}: bars drawn", p["account_id"]);
+        for b in &bars {
+            assert!(
+                window.shrink(7.2 - 1.0).contains_rect(b),
+                "{b:?} outside the window"
+            );
+        }
+        let lowest_text = page
+            .glyphs
+            .iter()
+            .filter(|g| window.overlaps(g))
+            .map(|g| g.bottom)
+            .fold(f64::NEG_INFINITY, f64::max);
+        assert!(
+            bars.iter().all(|b| b.top > lowest_text),
+            "barcode overlaps the address"
+        );
+        assert_eq!(bars_to_letters(&bars), p["imb"], "{}", p["account_id"]);
+    }
+    // The address block still fits the window with the barcode under it,
+    // five lines included (they drop to 8 pt).
+    let most_lines = assert_addresses_in_windows(
+        &out,
+        &customers,
+        window,
+        Rect::inches(0.5, 0.5, 3.2, 0.85),
+        0.1,
+    );
+    assert_eq!(most_lines, 5);
 }

@@ -26,8 +26,24 @@ pub struct Glyph {
     pub size: f64,
 }
 
-/// The characters drawn on each of `pages` (1-based) of `path`, in content order.
-pub fn page_glyphs(path: &Path, pages: &[u32]) -> HashMap<u32, Vec<Glyph>> {
+/// What one page draws: characters and filled shapes, in content order.
+#[derive(Debug, Default)]
+pub struct Page {
+    pub glyphs: Vec<Glyph>,
+    pub shapes: Vec<Rect>,
+}
+
+/// [text, left, top, right, bottom, baseline, size], as glyphs.py writes it.
+type RawChar = (String, f64, f64, f64, f64, f64, f64);
+
+#[derive(serde::Deserialize)]
+struct RawPage {
+    chars: Vec<RawChar>,
+    shapes: Vec<(f64, f64, f64, f64)>,
+}
+
+/// What each of `pages` (1-based) of `path` draws.
+pub fn read_pages(path: &Path, pages: &[u32]) -> HashMap<u32, Page> {
     let out = Command::new(python())
         .arg(repo().join("tests/tools/glyphs.py"))
         .arg(path)
@@ -40,12 +56,11 @@ pub fn page_glyphs(path: &Path, pages: &[u32]) -> HashMap<u32, Vec<Glyph>> {
         path.display(),
         String::from_utf8_lossy(&out.stderr)
     );
-    // [text, left, top, right, bottom, baseline, size] per character.
-    type Row = (String, f64, f64, f64, f64, f64, f64);
-    let raw: HashMap<String, Vec<Row>> = serde_json::from_slice(&out.stdout).unwrap();
+    let raw: HashMap<String, RawPage> = serde_json::from_slice(&out.stdout).unwrap();
     raw.into_iter()
-        .map(|(page, chars)| {
-            let glyphs = chars
+        .map(|(page, raw)| {
+            let glyphs = raw
+                .chars
                 .into_iter()
                 .map(|(text, left, top, right, bottom, baseline, size)| Glyph {
                     text,
@@ -57,7 +72,17 @@ pub fn page_glyphs(path: &Path, pages: &[u32]) -> HashMap<u32, Vec<Glyph>> {
                     size,
                 })
                 .collect();
-            (page.parse().unwrap(), glyphs)
+            let shapes = raw
+                .shapes
+                .into_iter()
+                .map(|(left, top, right, bottom)| Rect {
+                    left,
+                    top,
+                    right,
+                    bottom,
+                })
+                .collect();
+            (page.parse().unwrap(), Page { glyphs, shapes })
         })
         .collect()
 }
@@ -95,5 +120,8 @@ impl Rect {
     }
     pub fn overlaps(&self, g: &Glyph) -> bool {
         g.left < self.right && g.right > self.left && g.top < self.bottom && g.bottom > self.top
+    }
+    pub fn contains_rect(&self, r: &Rect) -> bool {
+        r.left >= self.left && r.right <= self.right && r.top >= self.top && r.bottom <= self.bottom
     }
 }
