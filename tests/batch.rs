@@ -314,9 +314,18 @@ fn print_files_are_presorted_complete_and_hold_no_suppressed_account() {
     let print = read_csv(&out.join("print-manifest.csv"));
     assert_eq!(print.len(), manifest.len());
     assert_eq!(manifest.len(), first.len() - 2);
-    // Presort: ZIP ascending through the whole run.
-    let zips: Vec<&str> = print.iter().map(|r| r["zip"].as_str()).collect();
-    assert!(zips.windows(2).all(|w| w[0] <= w[1]), "{zips:?}");
+    // Presort: ZIP, then street address, through the whole run.
+    let streets: HashMap<String, String> = read_csv(&ws.path("data/customers.csv"))
+        .into_iter()
+        .map(|c| (c["account_id"].clone(), c["address_line1"].clone()))
+        .collect();
+    let keys: Vec<(&str, &str)> = print
+        .iter()
+        .map(|r| (r["zip"].as_str(), streets[&r["account_id"]].as_str()))
+        .collect();
+    assert!(keys.windows(2).all(|w| w[0] <= w[1]), "{keys:?}");
+    // Every piece is one sheet printed on both sides.
+    assert!(print.iter().all(|r| r["page_count"] == "2"));
     // Page counts of the print files equal the sum of their pieces, and the
     // pieces appear in the file in manifest order.
     let mut files: BTreeMap<&str, Vec<&HashMap<String, String>>> = BTreeMap::new();
