@@ -41,6 +41,22 @@ fn pdfs_in(dir: &Path) -> Vec<PathBuf> {
     files
 }
 
+/// What page 1 of every piece in `print-manifest.csv` draws, by file and page.
+fn first_pages(
+    out: &Path,
+    pieces: &[HashMap<String, String>],
+) -> HashMap<String, HashMap<u32, glyphs::Page>> {
+    let mut wanted: HashMap<String, Vec<u32>> = HashMap::new();
+    for piece in pieces {
+        let page = piece["first_page"].parse().unwrap();
+        wanted.entry(piece["file"].clone()).or_default().push(page);
+    }
+    wanted
+        .iter()
+        .map(|(file, pages)| (file.clone(), glyphs::read_pages(&out.join(file), pages)))
+        .collect()
+}
+
 /// For every piece of every print file: the recipient's name, street and
 /// city/state/ZIP are drawn inside `window` on the piece's first page, no
 /// glyph straddles the window's edge, nothing else shows through it, the
@@ -64,19 +80,7 @@ fn assert_addresses_in_windows(
         .collect();
     let pieces = read_csv(&out.join("print-manifest.csv"));
     assert!(!pieces.is_empty());
-    // Page 1 of every piece, read file by file.
-    let mut first_pages: HashMap<String, Vec<u32>> = HashMap::new();
-    for piece in &pieces {
-        let page = piece["first_page"].parse().unwrap();
-        first_pages
-            .entry(piece["file"].clone())
-            .or_default()
-            .push(page);
-    }
-    let drawn: HashMap<String, HashMap<u32, glyphs::Page>> = first_pages
-        .iter()
-        .map(|(file, pages)| (file.clone(), glyphs::read_pages(&out.join(file), pages)))
-        .collect();
+    let drawn = first_pages(out, &pieces);
     for piece in &pieces {
         let account = &piece["account_id"];
         let c = &customers[account];
@@ -321,15 +325,7 @@ fn intelligent_mail_barcode_sits_under_the_address_and_matches_the_manifest() {
     let pieces = read_csv(&out.join("print-manifest.csv"));
     let window = Rect::inches(0.8, 2.15, 3.6, 1.0);
     let mut serials = std::collections::HashSet::new();
-    let mut first_pages: HashMap<String, Vec<u32>> = HashMap::new();
-    for p in &pieces {
-        let page = p["first_page"].parse().unwrap();
-        first_pages.entry(p["file"].clone()).or_default().push(page);
-    }
-    let mut drawn = HashMap::new();
-    for (file, pages) in &first_pages {
-        drawn.insert(file.clone(), glyphs::read_pages(&out.join(file), pages));
-    }
+    let drawn = first_pages(out.as_path(), &pieces);
     for p in &pieces {
         // Serial: October's digit (2026-10 is month 24321, so 1), then the
         // piece's sequence; unique in the run.
