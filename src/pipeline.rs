@@ -673,8 +673,8 @@ fn write_cohorts(path: &Path, plan: &Plan) -> Result<()> {
     Ok(())
 }
 
-/// Render one household's letter to `out` (no store writes, no run folder).
-/// Render one household's report to `out`. With `show_windows`, page 1 also
+/// Render one household's report to `out` (no store writes, no run folder).
+/// With `show_windows`, page 1 also
 /// shows the envelope windows' outlines and, when `[print.imb]` is set, the
 /// barcode the piece would carry as the first of the run.
 pub fn preview(

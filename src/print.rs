@@ -55,13 +55,15 @@ pub fn write(
             let letter = letters[row.account_id.as_str()];
             let mut data =
                 report::build(&plan.input(letter), config, wording).map_err(anyhow::Error::msg)?;
-            let barcode = match &config.print.imb {
-                Some(imb) => imb::for_piece(imb, plan.period, row.sequence, &row.zip)
-                    .with_context(|| format!("account {}", row.account_id))?,
-                None => Default::default(),
-            };
-            data.imb = config.print.imb.as_ref().map(|_| barcode.1.clone());
-            barcodes.push(barcode);
+            let barcode = config
+                .print
+                .imb
+                .as_ref()
+                .map(|imb| imb::for_piece(imb, plan.period, row.sequence, &row.zip))
+                .transpose()
+                .with_context(|| format!("account {}", row.account_id))?;
+            data.imb = barcode.as_ref().map(|(_, bars)| bars.clone());
+            barcodes.push(barcode.unwrap_or_default());
             reports.push(serde_json::to_value(data)?);
         }
         let title = format!(
