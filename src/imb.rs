@@ -290,6 +290,8 @@ pub fn for_piece(
     sequence: usize,
     zip: &str,
 ) -> Result<(String, String), ImbError> {
+    // The serial's width follows from the mailer ID's: check that first.
+    digits(&settings.mailer_id, "mailer ID", &[6, 9])?;
     let serial = serial(period, sequence, 15 - settings.mailer_id.len())?;
     let tracking = tracking_code(
         &settings.barcode_id,

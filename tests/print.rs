@@ -242,16 +242,7 @@ fn every_pdf_passes_structure_font_and_accessibility_checks() {
     ws.synth(60, true);
     ws.run(&["--period", "2026-10"]);
     let out = ws.path("out/2026-10");
-    let proof = ws.path("proof.pdf");
-    let config = ws.config();
-    let o = ws.neighborly(&[
-        "proof",
-        "--config",
-        config.to_str().unwrap(),
-        "--out",
-        proof.to_str().unwrap(),
-    ]);
-    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let proof = ws.proof();
     let mut files = pdfs_in(&out.join("reports"));
     let reports = files.len();
     assert_eq!(reports, read_csv(&out.join("manifest.csv")).len());

@@ -26,6 +26,17 @@ pub struct Glyph {
     pub size: f64,
 }
 
+impl Glyph {
+    pub fn rect(&self) -> Rect {
+        Rect {
+            left: self.left,
+            top: self.top,
+            right: self.right,
+            bottom: self.bottom,
+        }
+    }
+}
+
 /// What one page draws: characters and filled shapes, in content order.
 #[derive(Debug, Default)]
 pub struct Page {
@@ -116,7 +127,7 @@ impl Rect {
         }
     }
     pub fn contains(&self, g: &Glyph) -> bool {
-        g.left >= self.left && g.right <= self.right && g.top >= self.top && g.bottom <= self.bottom
+        self.contains_rect(&g.rect())
     }
     pub fn overlaps(&self, g: &Glyph) -> bool {
         g.left < self.right && g.right > self.left && g.top < self.bottom && g.bottom > self.top

@@ -104,6 +104,21 @@ website = "maplevalleywater.example/help"
 }
 
 impl Workspace {
+    /// Render the sign-off proof (every variant) to `proof.pdf`; returns its path.
+    pub fn proof(&self) -> PathBuf {
+        let out = self.path("proof.pdf");
+        let config = self.config();
+        let o = self.neighborly(&[
+            "proof",
+            "--config",
+            config.to_str().unwrap(),
+            "--out",
+            out.to_str().unwrap(),
+        ]);
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        out
+    }
+
     /// Run a period that must fail; returns what it printed on stderr.
     pub fn run_failing(&self, period: &str) -> String {
         let config = self.config();
