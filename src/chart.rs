@@ -198,6 +198,136 @@ pub fn history_svg(months: &[Month], legend: (&str, &str), unit: &str) -> Result
 }
 
 /// The smallest 1, 2 or 5 times a power of ten at or above `v`.
+/// Two groups' monthly use as lines, with a vertical rule where letters
+/// started: the evaluation's picture. Treated households are drawn with
+/// filled circles, control households with open squares, and a legend names
+/// both, so the chart reads in grey print too.
+pub fn trend_svg(
+    labels: &[String],
+    treated: &[Option<f64>],
+    control: &[Option<f64>],
+    start: usize,
+    legend: (&str, &str, &str),
+    unit: &str,
+) -> Result<String, String> {
+    let (w, h) = (720u32, 300u32);
+    let mut svg = String::new();
+    {
+        let area = SVGBackend::with_string(&mut svg, (w, h)).into_drawing_area();
+        let (left, right, top, bottom) = (56i32, w as i32 - 12, 44i32, h as i32 - 34);
+        let max = treated
+            .iter()
+            .chain(control)
+            .flatten()
+            .fold(0.0, |a: f64, b| a.max(*b))
+            .max(1e-9);
+        let nice = nice_ceiling(max);
+        let y_of = |v: f64| bottom - ((v / nice) * (bottom - top) as f64).round() as i32;
+        let n = labels.len().max(1);
+        let slot = (right - left) as f64 / n as f64;
+        let x_of = |i: usize| left + ((i as f64 + 0.5) * slot).round() as i32;
+        let small = |anchor: HPos| {
+            TextStyle::from((FONT, 15).into_font())
+                .color(&INK)
+                .pos(Pos::new(anchor, VPos::Center))
+        };
+        for k in 0..=4 {
+            let v = nice * k as f64 / 4.0;
+            let y = y_of(v);
+            area.draw(&PathElement::new(
+                vec![(left, y), (right, y)],
+                MUTED.mix(0.35),
+            ))
+            .map_err(err)?;
+            area.draw(&Text::new(
+                format_tick(v),
+                (left - 6, y),
+                small(HPos::Right),
+            ))
+            .map_err(err)?;
+        }
+        area.draw(&Text::new(
+            unit.to_string(),
+            (left - 48, top - 24),
+            small(HPos::Left),
+        ))
+        .map_err(err)?;
+        let every = n.div_ceil(12);
+        for (i, l) in labels.iter().enumerate() {
+            if i % every == 0 {
+                area.draw(&Text::new(
+                    l.clone(),
+                    (x_of(i), bottom + 16),
+                    small(HPos::Center),
+                ))
+                .map_err(err)?;
+            }
+        }
+        // The start of the letters, between the last pre and first post month.
+        let x_start = left + (start as f64 * slot).round() as i32;
+        area.draw(&PathElement::new(
+            vec![(x_start, top - 8), (x_start, bottom)],
+            INK.stroke_width(2),
+        ))
+        .map_err(err)?;
+        area.draw(&Text::new(
+            legend.2.to_string(),
+            (x_start + 6, top - 8),
+            small(HPos::Left),
+        ))
+        .map_err(err)?;
+        let series = [(treated, YOU), (control, MUTED)];
+        for (k, (values, color)) in series.into_iter().enumerate() {
+            let points: Vec<(i32, i32)> = values
+                .iter()
+                .enumerate()
+                .filter_map(|(i, v)| v.map(|v| (x_of(i), y_of(v))))
+                .collect();
+            area.draw(&PathElement::new(points.clone(), color.stroke_width(3)))
+                .map_err(err)?;
+            for p in points {
+                if k == 0 {
+                    area.draw(&Circle::new(p, 5, color.filled())).map_err(err)?;
+                } else {
+                    area.draw(&Rectangle::new(
+                        [(p.0 - 4, p.1 - 4), (p.0 + 4, p.1 + 4)],
+                        ShapeStyle::from(&WHITE).filled(),
+                    ))
+                    .map_err(err)?;
+                    area.draw(&Rectangle::new(
+                        [(p.0 - 4, p.1 - 4), (p.0 + 4, p.1 + 4)],
+                        color.stroke_width(2),
+                    ))
+                    .map_err(err)?;
+                }
+            }
+        }
+        // Legend, top right.
+        let lx = right - 300;
+        area.draw(&Circle::new((lx, 12), 5, YOU.filled()))
+            .map_err(err)?;
+        area.draw(&Text::new(
+            legend.0.to_string(),
+            (lx + 12, 12),
+            small(HPos::Left),
+        ))
+        .map_err(err)?;
+        area.draw(&Rectangle::new(
+            [(lx + 146, 8), (lx + 154, 16)],
+            MUTED.stroke_width(2),
+        ))
+        .map_err(err)?;
+        area.draw(&Text::new(
+            legend.1.to_string(),
+            (lx + 162, 12),
+            small(HPos::Left),
+        ))
+        .map_err(err)?;
+        area.present().map_err(err)?;
+    }
+    Ok(svg)
+}
+
 fn nice_ceiling(v: f64) -> f64 {
     let mag = 10f64.powf(v.log10().floor());
     [1.0, 2.0, 2.5, 5.0, 10.0]

@@ -32,6 +32,10 @@ pub enum Reason {
     InsufficientHistory,
     /// The household is in the control group that receives nothing, so savings can be measured.
     ControlGroup,
+    /// Held back from a campaign (its holdout share) to measure the letter.
+    Holdout,
+    /// A campaign letter already went to this household in an earlier run.
+    AlreadySent,
     RenderFailed,
 }
 
@@ -57,6 +61,8 @@ impl Reason {
             Reason::NoBillForPeriod => "no-bill-for-period",
             Reason::InsufficientHistory => "insufficient-history",
             Reason::ControlGroup => "control-group",
+            Reason::Holdout => "holdout",
+            Reason::AlreadySent => "already-sent",
             Reason::RenderFailed => "render-failed",
         }
     }

@@ -11,7 +11,7 @@ use std::process::ExitCode;
 use anyhow::Result;
 use clap::{Parser, Subcommand};
 use neighborly::config::Config;
-use neighborly::model::Period;
+use neighborly::model::{Months, Period};
 use neighborly::pipeline::{self, RunOptions};
 
 #[derive(Parser)]
@@ -75,6 +75,9 @@ enum Command {
         /// [print.imb] is set), to check the address position.
         #[arg(long)]
         show_windows: bool,
+        /// Preview this campaign's letter instead of the monthly report.
+        #[arg(long)]
+        campaign: Option<String>,
     },
     /// Validate wording files and compile every report variant.
     Check {
@@ -90,6 +93,9 @@ enum Command {
         /// Billing month shown in the proof; default: last month.
         #[arg(long)]
         period: Option<Period>,
+        /// Proof this campaign's letter (English and Spanish) instead of the reports.
+        #[arg(long)]
+        campaign: Option<String>,
     },
     /// Record that a household wants no more reports.
     OptOut {
@@ -100,6 +106,56 @@ enum Command {
         config: PathBuf,
         #[arg(long)]
         state: Option<PathBuf>,
+    },
+    /// Send a one-off letter to a segment ([campaigns.NAME]): PDFs, print files, manifest, exceptions.
+    Campaign {
+        name: String,
+        #[command(flatten)]
+        inputs: Inputs,
+        /// Run folder; default from the config (out/campaign-NAME-{period}).
+        #[arg(long)]
+        out: Option<PathBuf>,
+        /// Accounts to hold back (returned mail, legal hold...), one per line.
+        #[arg(long)]
+        suppress: Option<PathBuf>,
+        /// Count letters and exceptions; render nothing, change nothing.
+        #[arg(long)]
+        dry_run: bool,
+    },
+    /// Write the contact list of a [segments.NAME] rule set and print its counts.
+    Segment {
+        name: String,
+        #[command(flatten)]
+        inputs: Inputs,
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
+    /// Assign this period's households to treatment or control and record it,
+    /// without mailing anything (set up the control group before the first mailing).
+    Enroll {
+        #[command(flatten)]
+        inputs: Inputs,
+    },
+    /// Load response events (account_id, date, event[, campaign]) into the state store.
+    Responses {
+        #[command(subcommand)]
+        action: ResponsesAction,
+    },
+    /// Measure savings and response rates against the control group.
+    Evaluate {
+        #[command(flatten)]
+        inputs: Inputs,
+        /// Months before the letters, YYYY-MM..YYYY-MM.
+        #[arg(long)]
+        pre: Months,
+        /// Months after the letters started, YYYY-MM..YYYY-MM.
+        #[arg(long)]
+        post: Months,
+        /// Evaluate a campaign against its holdout instead of the monthly reports.
+        #[arg(long)]
+        campaign: Option<String>,
+        #[arg(long, default_value = "evaluation")]
+        out: PathBuf,
     },
     /// Write deterministic synthetic customers.csv and usage.csv.
     Synth {
@@ -116,6 +172,27 @@ enum Command {
         /// Leave out the deliberately broken rows.
         #[arg(long)]
         clean: bool,
+        /// Plant a saving of this many percent in treated households...
+        #[arg(long, requires_all = ["effect_from", "effect_state"])]
+        effect_pct: Option<f64>,
+        /// ...in bills ending in or after this month...
+        #[arg(long)]
+        effect_from: Option<Period>,
+        /// ...where "treated" means assigned to treatment in this state database.
+        #[arg(long)]
+        effect_state: Option<PathBuf>,
+    },
+}
+
+#[derive(Subcommand)]
+enum ResponsesAction {
+    /// Import a CSV of events; events already stored are not added twice.
+    Import {
+        file: PathBuf,
+        #[arg(long, default_value = "config/neighborly.toml")]
+        config: PathBuf,
+        #[arg(long)]
+        state: Option<PathBuf>,
     },
 }
 
@@ -152,6 +229,24 @@ fn check(config: &Config) -> Result<()> {
         2,
         wording.tips.len()
     );
+    let mut campaign_problems = 0;
+    for name in config.campaigns.keys() {
+        match neighborly::target::campaign::proof(
+            config,
+            name,
+            &renderer,
+            neighborly::proof::default_period(today),
+        ) {
+            Ok(_) => println!("ok: campaign {name}, English and Spanish letters compiled"),
+            Err(e) => {
+                campaign_problems += 1;
+                println!("{e:#}");
+            }
+        }
+    }
+    if campaign_problems > 0 {
+        anyhow::bail!("{campaign_problems} campaign(s) with problems");
+    }
     Ok(())
 }
 
@@ -206,12 +301,27 @@ fn dispatch(cli: Cli) -> Result<()> {
             out,
             watch,
             show_windows,
+            campaign,
         } => {
             let render = || -> Result<()> {
                 let started = std::time::Instant::now();
                 let config = Config::load(&inputs.config)?;
-                let (period, pages) =
-                    pipeline::preview(&config, &inputs.options(), &account, &out, show_windows)?;
+                let (period, pages) = match &campaign {
+                    None => {
+                        pipeline::preview(&config, &inputs.options(), &account, &out, show_windows)?
+                    }
+                    Some(name) => {
+                        let (period, pdf, pages) = neighborly::target::campaign::preview(
+                            &config,
+                            name,
+                            &inputs.options(),
+                            &account,
+                            show_windows,
+                        )?;
+                        std::fs::write(&out, pdf)?;
+                        (period, pages)
+                    }
+                };
                 println!(
                     "{account} {period}: {pages} page(s) written to {} in {:.0} ms",
                     out.display(),
@@ -242,6 +352,81 @@ fn dispatch(cli: Cli) -> Result<()> {
                 let _ = std::io::stdout().flush();
             })?;
         }
+        Command::Campaign {
+            name,
+            inputs,
+            out,
+            suppress,
+            dry_run,
+        } => {
+            let config = Config::load(&inputs.config)?;
+            let opts = RunOptions {
+                out,
+                suppress,
+                dry_run,
+                ..inputs.options()
+            };
+            let summary = neighborly::target::campaign::run(&config, &name, &opts)?;
+            print!("{}", summary.render_text());
+        }
+        Command::Segment { name, inputs, out } => {
+            let config = Config::load(&inputs.config)?;
+            let out = out.unwrap_or_else(|| PathBuf::from(format!("segment-{name}.csv")));
+            print!(
+                "{}",
+                neighborly::target::segment_command(&config, &inputs.options(), &name, &out)?
+            );
+        }
+        Command::Enroll { inputs } => {
+            let config = Config::load(&inputs.config)?;
+            let balance = pipeline::enroll(&config, &inputs.options())?;
+            print!("{}", balance.render_text());
+        }
+        Command::Responses {
+            action:
+                ResponsesAction::Import {
+                    file,
+                    config,
+                    state,
+                },
+        } => {
+            let config = Config::load(&config)?;
+            let campaigns = config.campaigns.keys().cloned().collect();
+            let parsed = neighborly::measure::responses::read(&file, &campaigns)?;
+            for r in &parsed.rejected {
+                eprintln!("rejected: {r}");
+            }
+            let path = state.unwrap_or_else(|| config.resolve(&config.store.path));
+            let mut store = neighborly::store::Store::open(&path)?;
+            let count = store.import_responses(&file.display().to_string(), &parsed.events)?;
+            println!(
+                "{} event(s) added, {} already present, {} row(s) rejected",
+                count.added,
+                count.already_present,
+                parsed.rejected.len()
+            );
+        }
+        Command::Evaluate {
+            inputs,
+            pre,
+            post,
+            campaign,
+            out,
+        } => {
+            let config = Config::load(&inputs.config)?;
+            let opts = neighborly::measure::EvaluateOptions {
+                customers: inputs.customers,
+                usage: inputs.usage,
+                state: inputs.state,
+                pre,
+                post,
+                campaign,
+                out: out.clone(),
+            };
+            let evaluation = neighborly::measure::evaluate(&config, &opts)?;
+            print!("{}", evaluation.render_text());
+            println!("written to {}", out.display());
+        }
         Command::Check { config } => {
             let config = Config::load(&config)?;
             check(&config)?;
@@ -250,6 +435,25 @@ fn dispatch(cli: Cli) -> Result<()> {
             config,
             out,
             period,
+            campaign: Some(name),
+        } => {
+            let config = Config::load(&config)?;
+            let today = pipeline::render_date(&config);
+            let period = period.unwrap_or_else(|| neighborly::proof::default_period(today));
+            let renderer = neighborly::render::Renderer::new(&config.templates_dir(), today)?;
+            let (pdf, pages) =
+                neighborly::target::campaign::proof(&config, &name, &renderer, period)?;
+            std::fs::write(&out, pdf)?;
+            println!(
+                "campaign {name}: English and Spanish, {pages} pages written to {}",
+                out.display()
+            );
+        }
+        Command::Proof {
+            config,
+            out,
+            period,
+            campaign: None,
         } => {
             let config = Config::load(&config)?;
             let wording = neighborly::wording::load_or_error(&config.templates_dir())?;
@@ -286,13 +490,30 @@ fn dispatch(cli: Cli) -> Result<()> {
             last_period,
             seed,
             clean,
+            effect_pct,
+            effect_from,
+            effect_state,
         } => {
+            let effect = match (effect_pct, effect_from, effect_state) {
+                (Some(pct), Some(from), Some(state)) => {
+                    let store = neighborly::store::Store::open(&state)?;
+                    let treated = store
+                        .assignments(neighborly::control::REPORTS)?
+                        .into_values()
+                        .filter(|a| a.group == neighborly::control::Group::Treatment)
+                        .map(|a| a.account_id)
+                        .collect();
+                    Some(neighborly::synth::Effect { pct, from, treated })
+                }
+                _ => None,
+            };
             let opts = neighborly::synth::SynthOptions {
                 households,
                 months,
                 last_period,
                 seed,
                 broken_rows: !clean,
+                effect,
             };
             neighborly::synth::generate(&out, &opts)?;
             println!(

@@ -205,6 +205,44 @@ impl FromStr for Period {
     }
 }
 
+/// An inclusive range of billing months, written `YYYY-MM..YYYY-MM`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Months {
+    pub from: Period,
+    pub to: Period,
+}
+
+impl Months {
+    pub fn contains(&self, p: Period) -> bool {
+        self.from <= p && p <= self.to
+    }
+
+    pub fn iter(&self) -> impl Iterator<Item = Period> + use<> {
+        let from = self.from;
+        (0..=self.to.index() - self.from.index()).map(move |k| from.offset(k))
+    }
+}
+
+impl fmt::Display for Months {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}..{}", self.from, self.to)
+    }
+}
+
+impl FromStr for Months {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        let (a, b) = s
+            .split_once("..")
+            .ok_or_else(|| format!("bad months {s:?} (expected YYYY-MM..YYYY-MM)"))?;
+        let (from, to): (Period, Period) = (a.parse()?, b.parse()?);
+        if to < from {
+            return Err(format!("months {s:?} end before they start"));
+        }
+        Ok(Months { from, to })
+    }
+}
+
 /// One household as the customer file describes it.
 #[derive(Debug, Clone)]
 pub struct Household {

@@ -14,6 +14,7 @@ use serde::Serialize;
 
 use crate::config::Config;
 use crate::imb;
+use crate::model::Period;
 use crate::output::ManifestRow;
 use crate::pipeline::Plan;
 use crate::render::Renderer;
@@ -34,8 +35,29 @@ pub struct PrintRow {
     pub imb: String,
 }
 
-/// Write `print/print-NNN.pdf` and `print-manifest.csv` for the rendered rows
-/// (already in presort order). Every piece must be exactly one sheet.
+/// One piece of a print file: where it goes and what it looks like.
+#[derive(Debug, Clone)]
+pub struct Piece<'a> {
+    pub sequence: usize,
+    pub account_id: &'a str,
+    pub zip: &'a str,
+    pub language: &'a str,
+    pub pages: usize,
+}
+
+/// What the print files are made of: the batch template that lays out many
+/// pieces, a title for each file, and each piece's JSON data (built when its
+/// file is laid out, so only one file's data is held at a time).
+pub struct PrintJob<'a, F> {
+    pub batch_template: &'a str,
+    pub title: String,
+    pub author: &'a str,
+    pub period: Period,
+    pub data: F,
+}
+
+/// Write `print/print-NNN.pdf` and `print-manifest.csv` for the monthly
+/// reports of the rendered rows (already in presort order).
 pub fn write(
     dir: &Path,
     plan: &Plan,
@@ -44,40 +66,74 @@ pub fn write(
     wording: &Wording,
     renderer: &Renderer,
 ) -> Result<Vec<PrintRow>> {
-    std::fs::create_dir_all(dir.join("print"))?;
     let letters = plan.letters_by_account();
-    let mut out = Vec::with_capacity(rows.len());
-    for (n, chunk) in rows.chunks(config.print.pieces_per_file).enumerate() {
+    let pieces: Vec<Piece> = rows
+        .iter()
+        .map(|r| Piece {
+            sequence: r.sequence,
+            account_id: &r.account_id,
+            zip: &r.zip,
+            language: &r.language,
+            pages: r.pages,
+        })
+        .collect();
+    let job = PrintJob {
+        batch_template: crate::render::BATCH_PATH,
+        title: format!("{} reports {}", config.utility.name, plan.period),
+        author: &config.utility.name,
+        period: plan.period,
+        data: |piece: &Piece| -> Result<serde_json::Value> {
+            let letter = letters[piece.account_id];
+            let data =
+                report::build(&plan.input(letter), config, wording).map_err(anyhow::Error::msg)?;
+            Ok(serde_json::to_value(data)?)
+        },
+    };
+    write_pieces(dir, &pieces, config, renderer, job)
+}
+
+/// Write print files of `pieces` (in presort order, each an even number of
+/// pages) and `print-manifest.csv`; each piece's data gets its barcode
+/// (`imb`) when `[print.imb]` is set.
+pub fn write_pieces<F>(
+    dir: &Path,
+    pieces: &[Piece],
+    config: &Config,
+    renderer: &Renderer,
+    job: PrintJob<'_, F>,
+) -> Result<Vec<PrintRow>>
+where
+    F: Fn(&Piece) -> Result<serde_json::Value>,
+{
+    std::fs::create_dir_all(dir.join("print"))?;
+    let mut out = Vec::with_capacity(pieces.len());
+    for (n, chunk) in pieces.chunks(config.print.pieces_per_file).enumerate() {
         let file = format!("print/print-{:03}.pdf", n + 1);
         let mut reports = Vec::with_capacity(chunk.len());
         let mut barcodes = Vec::with_capacity(chunk.len());
-        for row in chunk {
-            let letter = letters[row.account_id.as_str()];
-            let mut data =
-                report::build(&plan.input(letter), config, wording).map_err(anyhow::Error::msg)?;
+        for piece in chunk {
+            let mut data = (job.data)(piece)?;
             let barcode = config
                 .print
                 .imb
                 .as_ref()
-                .map(|imb| imb::for_piece(imb, plan.period, row.sequence, &row.zip))
+                .map(|imb| imb::for_piece(imb, job.period, piece.sequence, piece.zip))
                 .transpose()
-                .with_context(|| format!("account {}", row.account_id))?;
-            data.imb = barcode.as_ref().map(|(_, bars)| bars.clone());
+                .with_context(|| format!("account {}", piece.account_id))?;
+            data["imb"] = barcode
+                .as_ref()
+                .map_or(serde_json::Value::Null, |(_, bars)| bars.clone().into());
             barcodes.push(barcode.unwrap_or_default());
-            reports.push(serde_json::to_value(data)?);
+            reports.push(data);
         }
-        let title = format!(
-            "{} reports {}, print file {}",
-            config.utility.name,
-            plan.period,
-            n + 1
-        );
+        let title = format!("{}, print file {}", job.title, n + 1);
         let rendered = renderer
-            .render_batch(
+            .render_batch_template(
+                job.batch_template,
                 &title,
-                &config.utility.name,
+                job.author,
                 &reports,
-                &format!("{}/{file}", plan.period),
+                &format!("{}/{file}", job.period),
             )
             .map_err(|e| anyhow::anyhow!("{e}"))?;
         Renderer::evict_cache();
@@ -91,19 +147,19 @@ pub fn write(
         std::fs::write(dir.join(&file), &rendered.pdf)
             .with_context(|| format!("cannot write {file}"))?;
         let mut page = 1;
-        for (row, (imb_serial, imb)) in chunk.iter().zip(barcodes) {
+        for (piece, (imb_serial, imb)) in chunk.iter().zip(barcodes) {
             out.push(PrintRow {
-                sequence: row.sequence,
-                account_id: row.account_id.clone(),
+                sequence: piece.sequence,
+                account_id: piece.account_id.to_string(),
                 file: file.clone(),
                 first_page: page,
-                page_count: row.pages,
-                zip: row.zip.clone(),
-                language: row.language.clone(),
+                page_count: piece.pages,
+                zip: piece.zip.to_string(),
+                language: piece.language.to_string(),
                 imb_serial,
                 imb,
             });
-            page += row.pages;
+            page += piece.pages;
         }
     }
     let mut w = csv::Writer::from_path(dir.join("print-manifest.csv"))?;

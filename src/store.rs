@@ -5,7 +5,11 @@
 //! fingerprint and times; and opt-outs. Decisions are keyed by
 //! (account, period) and never overwritten, so re-running a period reproduces
 //! its phases even after later periods ran. A lock file held for the whole run
-//! keeps two runs from writing at once.
+//! keeps two runs from writing at once. Control-group assignments and
+//! response events live beside them ([`measure`]).
+
+mod measure;
+pub use measure::{Assigned, ImportCount, Response};
 
 use std::collections::HashMap;
 use std::fs::File;
@@ -49,6 +53,33 @@ const MIGRATIONS: &[&str] = &[
         reason TEXT NOT NULL,
         recorded_at TEXT NOT NULL
     );",
+    // 2: control-group assignments and response events.
+    "CREATE TABLE assignments (
+        experiment TEXT NOT NULL,
+        account_id TEXT NOT NULL,
+        grp TEXT NOT NULL,
+        period TEXT NOT NULL,
+        stratum TEXT NOT NULL,
+        rating TEXT,
+        recorded_at TEXT NOT NULL,
+        PRIMARY KEY (experiment, account_id)
+    ) WITHOUT ROWID;
+    CREATE TABLE responses (
+        account_id TEXT NOT NULL,
+        date TEXT NOT NULL,
+        event TEXT NOT NULL,
+        campaign TEXT NOT NULL DEFAULT '',
+        source TEXT NOT NULL,
+        imported_at TEXT NOT NULL,
+        PRIMARY KEY (account_id, date, event, campaign)
+    ) WITHOUT ROWID;
+    CREATE TABLE campaign_sends (
+        campaign TEXT NOT NULL,
+        account_id TEXT NOT NULL,
+        period TEXT NOT NULL,
+        sent_at TEXT NOT NULL,
+        PRIMARY KEY (campaign, account_id)
+    ) WITHOUT ROWID;",
 ];
 
 /// A household's last mailed letter before a period.
@@ -85,7 +116,7 @@ impl Drop for RunLock {
     }
 }
 
-fn now() -> String {
+pub(crate) fn now() -> String {
     chrono::Local::now()
         .format("%Y-%m-%dT%H:%M:%S%z")
         .to_string()

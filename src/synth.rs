@@ -26,6 +26,16 @@ pub struct SynthOptions {
     pub seed: u64,
     /// Add the broken rows and hostile names the tests rely on.
     pub broken_rows: bool,
+    /// A known saving planted in treated households, so an evaluation can be checked.
+    pub effect: Option<Effect>,
+}
+
+/// Treated households use `pct` percent less in every bill ending in or after `from`.
+#[derive(Debug, Clone)]
+pub struct Effect {
+    pub pct: f64,
+    pub from: Period,
+    pub treated: std::collections::HashSet<String>,
 }
 
 impl Default for SynthOptions {
@@ -39,6 +49,7 @@ impl Default for SynthOptions {
             },
             seed: 7,
             broken_rows: true,
+            effect: None,
         }
     }
 }
@@ -262,8 +273,15 @@ pub fn generate(dir: &Path, opts: &SynthOptions) -> Result<()> {
             let days = (end - start).num_days() + 1;
             let season =
                 1.0 + 0.45 * (((period.month as f64) - 4.0) / 12.0 * std::f64::consts::TAU).sin();
-            let gallons =
+            let mut gallons =
                 base * season * days as f64 * rng.sample(LogNormal::new(0.0, 0.08).expect("valid"));
+            // Applied after every draw, so the planted effect changes nothing else.
+            if let Some(e) = &opts.effect
+                && period >= e.from
+                && e.treated.contains(&account)
+            {
+                gallons *= 1.0 - e.pct / 100.0;
+            }
             if m >= skip_months {
                 let quantity = format!("{:.2}", gallons / per_unit);
                 let estimated = if rng.gen_range(0..40) == 0 {

@@ -167,7 +167,7 @@ impl std::fmt::Display for Problem {
     }
 }
 
-fn toml_problem(file: &Path, source: &str, e: &toml::de::Error) -> Problem {
+pub(crate) fn toml_problem(file: &Path, source: &str, e: &toml::de::Error) -> Problem {
     let start = e.span().map(|s| s.start).unwrap_or(0);
     let before = &source[..start.min(source.len())];
     let line = before.matches('\n').count() + 1;
@@ -413,7 +413,7 @@ impl Wording {
     }
 }
 
-fn flatten_keys(table: &toml::Table) -> BTreeSet<String> {
+pub(crate) fn flatten_keys(table: &toml::Table) -> BTreeSet<String> {
     let mut out = BTreeSet::new();
     fn walk(prefix: &str, t: &toml::Table, out: &mut BTreeSet<String>) {
         for (k, v) in t {
@@ -434,7 +434,7 @@ fn flatten_keys(table: &toml::Table) -> BTreeSet<String> {
     out
 }
 
-fn walk_strings(table: &toml::Table, prefix: &str, f: &mut dyn FnMut(&str, &str)) {
+pub(crate) fn walk_strings(table: &toml::Table, prefix: &str, f: &mut dyn FnMut(&str, &str)) {
     for (k, v) in table {
         let key = if prefix.is_empty() {
             k.clone()
@@ -457,7 +457,7 @@ fn walk_strings(table: &toml::Table, prefix: &str, f: &mut dyn FnMut(&str, &str)
 }
 
 /// Names inside `{...}` in a wording string.
-fn placeholders(s: &str) -> Vec<&str> {
+pub(crate) fn placeholders(s: &str) -> Vec<&str> {
     let mut out = Vec::new();
     let mut rest = s;
     while let Some(open) = rest.find('{') {
@@ -476,7 +476,7 @@ fn placeholders(s: &str) -> Vec<&str> {
     out
 }
 
-fn fill(value: &toml::Value, vars: &BTreeMap<&str, String>) -> serde_json::Value {
+pub(crate) fn fill(value: &toml::Value, vars: &BTreeMap<&str, String>) -> serde_json::Value {
     match value {
         toml::Value::String(s) => serde_json::Value::String(fill_str(s, vars)),
         toml::Value::Table(t) => {
@@ -519,7 +519,7 @@ pub fn fill_str(s: &str, vars: &BTreeMap<&str, String>) -> String {
 
 /// The line (1-based) of a dotted key in a TOML file, found by its table
 /// header and key; line 1 if it cannot be found.
-fn find_key_line(source: &str, dotted: &str) -> (usize, String) {
+pub(crate) fn find_key_line(source: &str, dotted: &str) -> (usize, String) {
     let (table, key) = dotted.rsplit_once('.').unwrap_or(("", dotted));
     let mut in_table = table.is_empty();
     for (i, line) in source.lines().enumerate() {

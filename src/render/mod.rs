@@ -111,11 +111,45 @@ impl Renderer {
         reports: &[serde_json::Value],
         ident: &str,
     ) -> Result<Rendered, TemplateError> {
+        self.render_batch_template(BATCH_PATH, title, author, reports, ident)
+    }
+
+    /// [`Renderer::render_batch`] with another batch template (a campaign's).
+    pub fn render_batch_template(
+        &self,
+        path: &str,
+        title: &str,
+        author: &str,
+        reports: &[serde_json::Value],
+        ident: &str,
+    ) -> Result<Rendered, TemplateError> {
         let data = serde_json::json!({ "title": title, "author": author, "reports": reports });
+        let main = if path == BATCH_PATH {
+            self.templates.batch
+        } else {
+            world::file_id(path)
+        };
         let document = self.compile(
-            self.templates.batch,
+            main,
             serde_json::to_vec(&data).expect("JSON values serialize"),
         )?;
+        let pdf = self.export(&document, ident)?;
+        Ok(Rendered {
+            pdf,
+            pages: document.pages().len(),
+        })
+    }
+
+    /// Lay out and export a document other than the household report (the
+    /// evaluation, a campaign letter): `path` is its entry file inside the
+    /// templates folder, `data` the JSON it reads at [`DATA_PATH`].
+    pub fn render_template(
+        &self,
+        path: &str,
+        data: Vec<u8>,
+        ident: &str,
+    ) -> Result<Rendered, TemplateError> {
+        let document = self.compile(world::file_id(path), data)?;
         let pdf = self.export(&document, ident)?;
         Ok(Rendered {
             pdf,

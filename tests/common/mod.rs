@@ -4,6 +4,7 @@
 
 pub mod glyphs;
 pub mod pdf_tools;
+pub mod windows;
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};

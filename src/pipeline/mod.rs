@@ -26,6 +26,9 @@ use crate::report::{self, ReportInput};
 use crate::store::Store;
 use crate::wording::Wording;
 
+mod enrol;
+pub use enrol::{Balance, enroll};
+
 /// What a `run` or `preview` was asked for, beyond the config.
 #[derive(Debug, Clone, Default)]
 pub struct RunOptions {
@@ -62,6 +65,13 @@ pub struct Plan {
     pub letters: Vec<Letter>,
     pub exceptions: Vec<Exception>,
     pub households_in: usize,
+    /// Each household's comparison this period, by household index (None
+    /// when it was not compared), mailed or not: segments read it.
+    pub comparisons: Vec<Option<Comparison>>,
+    /// Control-group assignments made by this plan, recorded by a real run.
+    pub enrolments: Vec<crate::store::Assigned>,
+    /// Every compared household's group in the monthly reports' experiment.
+    pub groups: HashMap<usize, crate::control::Group>,
 }
 
 impl Plan {
@@ -230,6 +240,20 @@ pub fn plan(
         Some(s) => s.recorded(period)?,
         None => HashMap::new(),
     };
+    let enrol::Enrolment {
+        groups,
+        enrolments,
+        mut control_detail,
+    } = enrol::groups(
+        config,
+        store,
+        period,
+        &households,
+        &candidates,
+        &cohort_plan,
+        &comparisons,
+    )?;
+    let mut compared: Vec<Option<Comparison>> = vec![None; households.len()];
     let mut letters = Vec::new();
     for ((&i, comparison), assignment) in candidates
         .iter()
@@ -237,7 +261,13 @@ pub fn plan(
         .zip(&cohort_plan.assignments)
     {
         let h = &households[i];
-        let hold = if h.do_not_mail {
+        compared[i] = comparison.clone();
+        let hold = if groups.get(&i) == Some(&crate::control::Group::Control) {
+            Some((
+                Reason::ControlGroup,
+                control_detail.remove(&i).unwrap_or_default(),
+            ))
+        } else if h.do_not_mail {
             Some((
                 Reason::DoNotMail,
                 format!("{}: do_not_mail is set", h.source),
@@ -322,6 +352,9 @@ pub fn plan(
         letters,
         exceptions,
         households_in,
+        comparisons: compared,
+        enrolments,
+        groups,
     })
 }
 
@@ -368,7 +401,7 @@ pub fn out_dir(config: &Config, opts: &RunOptions, period: Period) -> PathBuf {
     }
 }
 
-fn open_store(config: &Config, opts: &RunOptions, read_only: bool) -> Result<Option<Store>> {
+pub fn open_store(config: &Config, opts: &RunOptions, read_only: bool) -> Result<Option<Store>> {
     let path = opts
         .state
         .clone()
@@ -421,6 +454,7 @@ pub fn run(config: &Config, opts: &RunOptions) -> Result<Summary> {
     let store = store.as_mut().context("state store unavailable")?;
     let _lock = store.lock(period)?;
     let run_id = store.begin_run(period, &config.fingerprint())?;
+    store.assign(crate::control::REPORTS, &plan.enrolments)?;
     store.record(
         run_id,
         period,

@@ -11,6 +11,9 @@ use serde::Deserialize;
 
 use crate::model::Service;
 
+mod targeting;
+pub use targeting::{Between, Campaign, Campaigns, Control, RATING_NAMES, Segment, Segments};
+
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct Config {
@@ -23,6 +26,9 @@ pub struct Config {
     pub render: RenderSettings,
     pub store: Store,
     pub print: Print,
+    pub control: Control,
+    pub segments: Segments,
+    pub campaigns: Campaigns,
     #[serde(skip)]
     pub base_dir: PathBuf,
 }
@@ -39,6 +45,9 @@ impl Default for Config {
             render: RenderSettings::default(),
             store: Store::default(),
             print: Print::default(),
+            control: Control::default(),
+            segments: Segments::new(),
+            campaigns: Campaigns::new(),
             base_dir: PathBuf::from("."),
         }
     }
@@ -330,7 +339,51 @@ impl Config {
         config
             .validate()
             .with_context(|| format!("invalid config {}", path.display()))?;
+        config.validate_targeting().map_err(|(needle, message)| {
+            let line = text
+                .lines()
+                .position(|l| l.trim_start().starts_with(&needle))
+                .map_or(1, |i| i + 1);
+            anyhow::anyhow!("{}:{line}: {message}", path.display())
+        })?;
         Ok(config)
+    }
+
+    /// Cross-references between segments and campaigns. Errors carry the
+    /// text that starts the offending line, so the caller can name it.
+    fn validate_targeting(&self) -> std::result::Result<(), (String, String)> {
+        if self.control.share > 0.0 && self.control.salt.trim().is_empty() {
+            return Err(("salt".into(), "control.salt must not be empty".into()));
+        }
+        for name in self.segments.keys() {
+            targeting::check_name(name)
+                .map_err(|m| (format!("[segments.{name}"), format!("segments: {m}")))?;
+        }
+        for (name, c) in &self.campaigns {
+            let header = format!("[campaigns.{name}");
+            targeting::check_name(name).map_err(|m| (header.clone(), format!("campaigns: {m}")))?;
+            if !self.segments.contains_key(&c.segment) {
+                return Err((
+                    header,
+                    format!(
+                        "campaigns.{name}.segment names {:?}, which is not a [segments.*] table (known: {})",
+                        c.segment,
+                        self.segments.keys().cloned().collect::<Vec<_>>().join(", ")
+                    ),
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    /// The template folder of a campaign.
+    pub fn campaign_templates(&self, name: &str) -> Option<PathBuf> {
+        let c = self.campaigns.get(name)?;
+        let rel = c
+            .templates
+            .clone()
+            .unwrap_or_else(|| format!("campaigns/{name}"));
+        Some(self.templates_dir().join(rel))
     }
 
     fn validate(&self) -> Result<()> {
@@ -403,8 +456,8 @@ impl Config {
     pub fn fingerprint(&self) -> String {
         use sha2::{Digest, Sha256};
         let text = format!(
-            "{:?}{:?}{:?}{:?}",
-            self.utility, self.cohort, self.phase, self.assistance
+            "{:?}{:?}{:?}{:?}{:?}",
+            self.utility, self.cohort, self.phase, self.assistance, self.control
         );
         let digest = Sha256::digest(text.as_bytes());
         digest.iter().take(8).map(|b| format!("{b:02x}")).collect()

@@ -1,0 +1,291 @@
+//! Measure: what the letters did, against the randomized control group.
+//!
+//! Reads the usage file and the state store's assignments (never writes
+//! them), estimates savings by difference in differences ([`savings`]) and
+//! response rates ([`responses`]), and writes `evaluation.csv`,
+//! `responses.csv`, `monthly.csv` and a one-page `evaluation.pdf` a program
+//! manager or a regulator can read.
+
+pub mod responses;
+pub mod savings;
+
+use std::collections::{BTreeMap, HashMap};
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result, bail};
+use serde::Serialize;
+
+use crate::config::Config;
+use crate::control::{self, Group};
+use crate::model::{Bill, Months, Period, bills_from_reads};
+use crate::render::Renderer;
+use crate::store::Store;
+
+pub use responses::RateRow;
+pub use savings::{Estimate, HouseholdUse};
+
+/// What `evaluate` was asked for.
+#[derive(Debug, Clone)]
+pub struct EvaluateOptions {
+    pub customers: Option<PathBuf>,
+    pub usage: Option<PathBuf>,
+    pub state: Option<PathBuf>,
+    pub pre: Months,
+    pub post: Months,
+    pub campaign: Option<String>,
+    pub out: PathBuf,
+}
+
+/// Mean use per day of each group in one month.
+#[derive(Debug, Clone, Serialize)]
+pub struct MonthRow {
+    pub period: String,
+    pub window: &'static str,
+    pub treatment_per_day: Option<f64>,
+    pub control_per_day: Option<f64>,
+}
+
+/// The evaluation's results (also written to the output folder).
+#[derive(Debug)]
+pub struct Evaluation {
+    pub experiment: String,
+    pub estimates: Vec<Estimate>,
+    pub rates: Vec<RateRow>,
+    pub months: Vec<MonthRow>,
+    /// Assigned households left out: no bill in the pre or the post window,
+    /// or assigned after the pre window.
+    pub left_out: usize,
+    pub unit: String,
+}
+
+impl Evaluation {
+    pub fn overall(&self) -> Option<&Estimate> {
+        self.estimates.iter().find(|e| e.group == "all")
+    }
+
+    pub fn render_text(&self) -> String {
+        let mut s = format!("experiment {}\n", self.experiment);
+        match self.overall() {
+            Some(e) => s.push_str(&format!(
+                "savings: {:.2}% (95% CI {:.2}% to {:.2}%, p = {:.4}), {} treated vs {} control households\n",
+                e.savings_pct,
+                e.ci_low_pct,
+                e.ci_high_pct,
+                e.p_value,
+                e.treatment_households,
+                e.control_households
+            )),
+            None => s.push_str("savings: not estimable (fewer than 2 households in a group)\n"),
+        }
+        for r in &self.rates {
+            s.push_str(&format!(
+                "{}: {:.1}% treated vs {:.1}% control, difference {:.1} points (95% CI {:.1} to {:.1})\n",
+                r.event,
+                r.treatment_rate_pct,
+                r.control_rate_pct,
+                r.difference_pct,
+                r.ci_low_pct,
+                r.ci_high_pct
+            ));
+        }
+        s.push_str(&format!(
+            "left out: {} assigned household(s) without bills in both windows\n",
+            self.left_out
+        ));
+        s
+    }
+}
+
+/// Use per day over the bills of `window`: total quantity over total days.
+fn window_use(bills: &[Bill], window: &Months) -> Option<f64> {
+    let (q, d) = bills
+        .iter()
+        .filter(|b| window.contains(b.period))
+        .fold((0.0, 0i64), |(q, d), b| (q + b.quantity, d + b.days));
+    (d > 0).then(|| q / d as f64)
+}
+
+/// Evaluate the monthly reports (or a campaign) and write the output folder.
+pub fn evaluate(config: &Config, opts: &EvaluateOptions) -> Result<Evaluation> {
+    if opts.post.from <= opts.pre.to {
+        bail!(
+            "the post window ({}) must start after the pre window ({}) ends",
+            opts.post,
+            opts.pre
+        );
+    }
+    let experiment = match &opts.campaign {
+        Some(name) => {
+            if !config.campaigns.contains_key(name) {
+                bail!("no [campaigns.{name}] in the config");
+            }
+            control::campaign_experiment(name)
+        }
+        None => control::REPORTS.to_string(),
+    };
+    let state = opts
+        .state
+        .clone()
+        .unwrap_or_else(|| config.resolve(&config.store.path));
+    if !state.exists() {
+        bail!(
+            "no state database at {}: nothing has been assigned yet",
+            state.display()
+        );
+    }
+    let store = Store::open(&state)?;
+    let assigned = store.assignments(&experiment)?;
+    if assigned.is_empty() {
+        bail!(
+            "no household is assigned in {experiment}: run `neighborly enroll` or a real run first"
+        );
+    }
+    let customers = opts
+        .customers
+        .clone()
+        .unwrap_or_else(|| config.resolve(&config.input.customers));
+    let usage = opts
+        .usage
+        .clone()
+        .unwrap_or_else(|| config.resolve(&config.input.usage));
+    let data = crate::ingest::load(&customers, &usage, config.utility.service)?;
+
+    // Households assigned by the end of the pre window, with bills in both windows.
+    let mut units = Vec::new();
+    let mut bills_of = Vec::new();
+    for (h, reads) in data.households.iter().zip(&data.reads) {
+        let Some(a) = assigned.get(&h.account_id) else {
+            continue;
+        };
+        if a.period > opts.pre.to {
+            continue;
+        }
+        let bills = bills_from_reads(reads);
+        if let (Some(pre), Some(post)) = (
+            window_use(&bills, &opts.pre),
+            window_use(&bills, &opts.post),
+        ) {
+            units.push(HouseholdUse {
+                group: a.group,
+                rating: a.rating.clone().unwrap_or_else(|| "none".into()),
+                pre,
+                post,
+            });
+            bills_of.push((a.group, bills));
+        }
+    }
+    let left_out = assigned.len() - units.len();
+    let estimates = savings::evaluate(&units);
+
+    let months = monthly(&bills_of, opts);
+    let groups: HashMap<String, Group> = assigned
+        .values()
+        .filter(|a| a.period <= opts.pre.to)
+        .map(|a| (a.account_id.clone(), a.group))
+        .collect();
+    let events: Vec<_> = store
+        .responses(opts.post.from.first_day(), opts.post.to.last_day())?
+        .into_iter()
+        .filter(|e| match &opts.campaign {
+            Some(c) => e.campaign.is_empty() || &e.campaign == c,
+            None => true,
+        })
+        .collect();
+    let mut rates = responses::rates(&groups, &events);
+    if let Some(goal) = opts
+        .campaign
+        .as_ref()
+        .and_then(|c| config.campaigns.get(c))
+        .map(|c| c.goal_event.clone())
+    {
+        rates.sort_by_key(|r| r.event != goal);
+    }
+    let evaluation = Evaluation {
+        experiment,
+        estimates,
+        rates,
+        months,
+        left_out,
+        unit: config.utility.service.canonical_unit().to_string(),
+    };
+    write(config, opts, &evaluation)?;
+    Ok(evaluation)
+}
+
+fn monthly(bills_of: &[(Group, Vec<Bill>)], opts: &EvaluateOptions) -> Vec<MonthRow> {
+    let mut sums: BTreeMap<(Period, Group), (f64, usize)> = BTreeMap::new();
+    for (g, bills) in bills_of {
+        for b in bills {
+            if opts.pre.contains(b.period) || opts.post.contains(b.period) {
+                let e = sums.entry((b.period, *g)).or_default();
+                e.0 += b.per_day();
+                e.1 += 1;
+            }
+        }
+    }
+    let mean = |p: Period, g: Group| sums.get(&(p, g)).map(|(s, n)| s / *n as f64);
+    opts.pre
+        .iter()
+        .map(|p| (p, "pre"))
+        .chain(opts.post.iter().map(|p| (p, "post")))
+        .map(|(p, window)| MonthRow {
+            period: p.to_string(),
+            window,
+            treatment_per_day: mean(p, Group::Treatment),
+            control_per_day: mean(p, Group::Control),
+        })
+        .collect()
+}
+
+fn write_csv<T: Serialize>(path: &Path, rows: &[T], header: &[&str]) -> Result<()> {
+    let mut w =
+        csv::Writer::from_path(path).with_context(|| format!("cannot write {}", path.display()))?;
+    if rows.is_empty() {
+        w.write_record(header)?;
+    }
+    for r in rows {
+        w.serialize(r)?;
+    }
+    w.flush()?;
+    Ok(())
+}
+
+fn write(config: &Config, opts: &EvaluateOptions, e: &Evaluation) -> Result<()> {
+    std::fs::create_dir_all(&opts.out)
+        .with_context(|| format!("cannot create {}", opts.out.display()))?;
+    write_csv(
+        &opts.out.join("evaluation.csv"),
+        &e.estimates,
+        &[
+            "group",
+            "treatment_households",
+            "control_households",
+            "savings_pct",
+            "ci_low_pct",
+            "ci_high_pct",
+            "p_value",
+        ],
+    )?;
+    write_csv(
+        &opts.out.join("responses.csv"),
+        &e.rates,
+        &["event", "treatment_rate_pct", "control_rate_pct"],
+    )?;
+    write_csv(&opts.out.join("monthly.csv"), &e.months, &["period"])?;
+    let page = page::build(config, opts, e).map_err(anyhow::Error::msg)?;
+    let renderer = Renderer::new(
+        &config.templates_dir(),
+        crate::pipeline::render_date(config),
+    )?;
+    let rendered = renderer
+        .render_template(
+            page::TEMPLATE,
+            serde_json::to_vec(&page)?,
+            &format!("evaluation/{}/{}/{}", e.experiment, opts.pre, opts.post),
+        )
+        .map_err(|err| anyhow::anyhow!("{err}"))?;
+    std::fs::write(opts.out.join("evaluation.pdf"), rendered.pdf)?;
+    Ok(())
+}
+
+mod page;

@@ -1,0 +1,84 @@
+//! The evaluation page's data: the JSON `report-templates/evaluation.typ` reads.
+
+use serde::Serialize;
+
+use super::{EvaluateOptions, Evaluation};
+use crate::config::Config;
+
+/// Entry template of the evaluation page, inside the templates folder.
+pub const TEMPLATE: &str = "/evaluation.typ";
+
+#[derive(Serialize)]
+pub struct Page {
+    pub title: String,
+    pub utility: String,
+    pub experiment: String,
+    pub pre: String,
+    pub post: String,
+    pub unit: String,
+    pub headline: String,
+    pub estimate: Option<super::Estimate>,
+    pub rows: Vec<super::Estimate>,
+    pub rates: Vec<super::RateRow>,
+    pub left_out: usize,
+    pub chart_svg: String,
+    pub chart_alt: String,
+}
+
+fn pct(x: f64) -> String {
+    format!("{x:.1}%")
+}
+
+pub fn build(config: &Config, opts: &EvaluateOptions, e: &Evaluation) -> Result<Page, String> {
+    let labels: Vec<String> = e.months.iter().map(|m| m.period.clone()).collect();
+    let treated: Vec<Option<f64>> = e.months.iter().map(|m| m.treatment_per_day).collect();
+    let control: Vec<Option<f64>> = e.months.iter().map(|m| m.control_per_day).collect();
+    let start = e.months.iter().take_while(|m| m.window == "pre").count();
+    let unit = format!("{}/day", e.unit);
+    let chart_svg = crate::chart::trend_svg(
+        &labels,
+        &treated,
+        &control,
+        start,
+        ("Treatment group", "Control group", "letters start"),
+        &unit,
+    )?;
+    let what = match &opts.campaign {
+        Some(c) => format!("campaign {c}"),
+        None => "the monthly home reports".to_string(),
+    };
+    let headline = match e.overall() {
+        Some(o) if o.ci_low_pct > 0.0 => format!(
+            "Households assigned to {what} used {} less than the control group (95% confidence interval {} to {}).",
+            pct(o.savings_pct),
+            pct(o.ci_low_pct),
+            pct(o.ci_high_pct)
+        ),
+        Some(o) => format!(
+            "No saving can be told apart from chance: the estimate is {} and the 95% confidence interval, {} to {}, includes zero.",
+            pct(o.savings_pct),
+            pct(o.ci_low_pct),
+            pct(o.ci_high_pct)
+        ),
+        None => "Savings cannot be estimated: a group has fewer than two households with bills in both windows.".to_string(),
+    };
+    let chart_alt = format!(
+        "Line chart of average daily use per month, {} to {}, for the treatment and control groups; letters start in {}.",
+        opts.pre.from, opts.post.to, opts.post.from
+    );
+    Ok(Page {
+        title: format!("{}: evaluation of {what}", config.utility.name),
+        utility: config.utility.name.clone(),
+        experiment: e.experiment.clone(),
+        pre: opts.pre.to_string(),
+        post: opts.post.to_string(),
+        unit,
+        headline,
+        estimate: e.overall().cloned(),
+        rows: e.estimates.clone(),
+        rates: e.rates.clone(),
+        left_out: e.left_out,
+        chart_svg,
+        chart_alt,
+    })
+}

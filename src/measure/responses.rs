@@ -1,0 +1,214 @@
+//! Response events: reading the files the CIS, the call center or the lab
+//! export (`account_id, date, event[, campaign]`), and comparing how often
+//! treated and held-back households responded.
+//!
+//! A response rate is the share of a group's households with at least one
+//! event of that kind in the window. The difference between groups gets a
+//! Wald 95% interval and a two-sided z test (unpooled standard error), which
+//! is what program evaluations report for rates at these sample sizes.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+use std::path::Path;
+
+use anyhow::{Context, Result};
+use serde::Serialize;
+use statrs::distribution::{ContinuousCDF, Normal};
+
+use crate::control::Group;
+use crate::store::Response;
+
+/// Events the importer knows by name; others are accepted if they are
+/// lowercase words joined by `-`, so a utility can add its own.
+pub const KNOWN_EVENTS: [&str; 7] = [
+    "cap-enrolled",
+    "kit-requested",
+    "sample-returned",
+    "call",
+    "opt-out",
+    "email-open",
+    "portal-login",
+];
+
+/// Events read from a file, and the rows that could not be read (`file:line: why`).
+#[derive(Debug, Default)]
+pub struct Parsed {
+    pub events: Vec<Response>,
+    pub rejected: Vec<String>,
+}
+
+fn event_name_ok(e: &str) -> bool {
+    !e.is_empty()
+        && !e.starts_with('-')
+        && !e.ends_with('-')
+        && e.chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+}
+
+/// Read a responses file. Missing required columns stop the import; a bad
+/// row is reported with its line and skipped. `campaigns` are the names a
+/// `campaign` value may take.
+pub fn read(path: &Path, campaigns: &BTreeSet<String>) -> Result<Parsed> {
+    let name = path.display().to_string();
+    let mut reader = csv::ReaderBuilder::new()
+        .flexible(true)
+        .from_path(path)
+        .with_context(|| format!("cannot open responses file {name}"))?;
+    let headers = reader
+        .headers()
+        .with_context(|| format!("{name}:1: cannot read the header row"))?
+        .clone();
+    let col = |c: &str| headers.iter().position(|h| h.trim() == c);
+    let (Some(acc), Some(date), Some(event)) = (col("account_id"), col("date"), col("event"))
+    else {
+        anyhow::bail!("{name}:1: the header must name account_id, date and event");
+    };
+    let campaign = col("campaign");
+    let mut out = Parsed::default();
+    let mut record = csv::StringRecord::new();
+    loop {
+        let line = reader.position().line();
+        match reader.read_record(&mut record) {
+            Ok(false) => break,
+            Ok(true) => {}
+            Err(e) => {
+                out.rejected.push(format!("{name}:{line}: {e}"));
+                continue;
+            }
+        }
+        let field = |i: usize| record.get(i).unwrap_or("").trim();
+        let problem = |m: String| format!("{name}:{line}: {m}");
+        let account_id = field(acc);
+        if account_id.is_empty() {
+            out.rejected.push(problem("account_id is empty".into()));
+            continue;
+        }
+        let Ok(day) = chrono::NaiveDate::parse_from_str(field(date), "%Y-%m-%d") else {
+            out.rejected
+                .push(problem(format!("date {:?} is not YYYY-MM-DD", field(date))));
+            continue;
+        };
+        let ev = field(event).to_ascii_lowercase();
+        if !event_name_ok(&ev) {
+            out.rejected.push(problem(format!(
+                "event {:?} is not a lowercase-hyphenated name (e.g. {})",
+                field(event),
+                KNOWN_EVENTS.join(", ")
+            )));
+            continue;
+        }
+        let camp = campaign.map(field).unwrap_or("").to_string();
+        if !camp.is_empty() && !campaigns.contains(&camp) {
+            out.rejected.push(problem(format!(
+                "campaign {camp:?} is not a [campaigns.*] of the config"
+            )));
+            continue;
+        }
+        out.events.push(Response {
+            account_id: account_id.to_string(),
+            date: day,
+            event: ev,
+            campaign: camp,
+        });
+    }
+    Ok(out)
+}
+
+/// One row of `responses.csv`.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct RateRow {
+    pub event: String,
+    pub treatment_households: usize,
+    pub control_households: usize,
+    pub treatment_responders: usize,
+    pub control_responders: usize,
+    pub treatment_rate_pct: f64,
+    pub control_rate_pct: f64,
+    /// Treated minus control, in percentage points.
+    pub difference_pct: f64,
+    pub ci_low_pct: f64,
+    pub ci_high_pct: f64,
+    pub p_value: f64,
+}
+
+/// Rates per event among the households of `groups`, from `events` (already
+/// limited to the window and the campaign).
+pub fn rates(groups: &HashMap<String, Group>, events: &[Response]) -> Vec<RateRow> {
+    let mut responders: BTreeMap<&str, HashSet<&str>> = BTreeMap::new();
+    for e in events {
+        if groups.contains_key(&e.account_id) {
+            responders
+                .entry(e.event.as_str())
+                .or_default()
+                .insert(&e.account_id);
+        }
+    }
+    let size = |g: Group| groups.values().filter(|&&x| x == g).count();
+    let (nt, nc) = (size(Group::Treatment), size(Group::Control));
+    let z = Normal::new(0.0, 1.0).expect("standard normal");
+    let z_crit = z.inverse_cdf(0.975);
+    let mut out = Vec::new();
+    for (event, who) in responders {
+        let count = |g: Group| who.iter().filter(|a| groups[**a] == g).count();
+        let (rt, rc) = (count(Group::Treatment), count(Group::Control));
+        let (pt, pc) = (rt as f64 / nt.max(1) as f64, rc as f64 / nc.max(1) as f64);
+        let diff = pt - pc;
+        let se = (pt * (1.0 - pt) / nt.max(1) as f64 + pc * (1.0 - pc) / nc.max(1) as f64).sqrt();
+        let p_value = if se > 0.0 {
+            2.0 * (1.0 - z.cdf((diff / se).abs()))
+        } else if diff == 0.0 {
+            1.0
+        } else {
+            0.0
+        };
+        out.push(RateRow {
+            event: event.to_string(),
+            treatment_households: nt,
+            control_households: nc,
+            treatment_responders: rt,
+            control_responders: rc,
+            treatment_rate_pct: 100.0 * pt,
+            control_rate_pct: 100.0 * pc,
+            difference_pct: 100.0 * diff,
+            ci_low_pct: 100.0 * (diff - z_crit * se),
+            ci_high_pct: 100.0 * (diff + z_crit * se),
+            p_value,
+        });
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rates_count_households_not_events() {
+        let mut groups = HashMap::new();
+        for i in 0..100 {
+            let g = if i < 20 {
+                Group::Control
+            } else {
+                Group::Treatment
+            };
+            groups.insert(format!("A{i}"), g);
+        }
+        let day = chrono::NaiveDate::from_ymd_opt(2026, 3, 1).unwrap();
+        let ev = |a: &str| Response {
+            account_id: a.into(),
+            date: day,
+            event: "call".into(),
+            campaign: String::new(),
+        };
+        // 2 of 20 control, 16 of 80 treated; A50 calls twice; X1 is not in the experiment.
+        let mut events: Vec<Response> = ["A0", "A1", "X1"].iter().map(|a| ev(a)).collect();
+        events.extend((50..66).map(|i| ev(&format!("A{i}"))));
+        events.push(ev("A50"));
+        let r = &rates(&groups, &events)[0];
+        assert_eq!((r.treatment_responders, r.control_responders), (16, 2));
+        assert!((r.treatment_rate_pct - 20.0).abs() < 1e-9);
+        assert!((r.difference_pct - 10.0).abs() < 1e-9);
+        // se = sqrt(.2*.8/80 + .1*.9/20) = sqrt(0.0065)
+        let half = 1.959964 * 0.0065f64.sqrt() * 100.0;
+        assert!((r.ci_high_pct - (10.0 + half)).abs() < 1e-3, "{r:?}");
+    }
+}
