@@ -259,8 +259,15 @@ fn a_campaign_accounts_for_every_member_once_and_never_sends_twice() {
     files.extend(pdfs_in(&out.join("reports")).into_iter().take(10));
     check_pdfs(&files);
 
-    // Running the campaign again sends nothing twice.
-    ok(ws.neighborly(&["campaign", "lead-copper-sampling", "--config", cfg]));
+    // Running the campaign again (same suppression list) sends nothing twice.
+    ok(ws.neighborly(&[
+        "campaign",
+        "lead-copper-sampling",
+        "--config",
+        cfg,
+        "--suppress",
+        suppress.to_str().unwrap(),
+    ]));
     let again = read_csv(&out.join("manifest.csv"));
     assert!(again.is_empty(), "{} letters sent again", again.len());
     let exceptions = read_csv(&out.join("exceptions.csv"));
