@@ -29,6 +29,27 @@ fn pct(x: f64) -> String {
     format!("{x:.1}%")
 }
 
+/// A group's name as a reader of the page says it (the CSV keeps the codes).
+fn label(group: &str) -> String {
+    match group.split_once(':') {
+        Some(("rating", r)) => format!(
+            "Rated {} at enrolment",
+            match r {
+                "great" => "Great",
+                "good" => "Good",
+                "above-typical" => "Above typical",
+                _ => "(no comparison)",
+            }
+        ),
+        Some(("pre-use-quintile", q)) => format!(
+            "Pre-period use, {} fifth",
+            ["lowest", "second", "middle", "fourth", "highest"]
+                [q.parse::<usize>().unwrap_or(1).clamp(1, 5) - 1]
+        ),
+        _ => "All households".to_string(),
+    }
+}
+
 pub fn build(config: &Config, opts: &EvaluateOptions, e: &Evaluation) -> Result<Page, String> {
     let labels: Vec<String> = e.months.iter().map(|m| m.period.clone()).collect();
     let treated: Vec<Option<f64>> = e.months.iter().map(|m| m.treatment_per_day).collect();
@@ -75,7 +96,14 @@ pub fn build(config: &Config, opts: &EvaluateOptions, e: &Evaluation) -> Result<
         unit,
         headline,
         estimate: e.overall().cloned(),
-        rows: e.estimates.clone(),
+        rows: e
+            .estimates
+            .iter()
+            .map(|r| super::Estimate {
+                group: label(&r.group),
+                ..r.clone()
+            })
+            .collect(),
         rates: e.rates.clone(),
         left_out: e.left_out,
         chart_svg,

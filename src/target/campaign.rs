@@ -1,0 +1,523 @@
+//! Campaigns: a one-off personal letter to a segment, through the same
+//! machinery as the monthly run (window-envelope layout, PDF/UA-1 + PDF/A-2a
+//! single PDFs, presorted print files with IMb, manifest and exceptions).
+//!
+//! Every segment member ends in exactly one of `manifest.csv` and
+//! `exceptions.csv`. Vacant and closed homes, do-not-mail, suppressed and
+//! opted-out accounts are not mailed; a `holdout` share, drawn per locality
+//! and recorded like the control group, is held back to measure the letter;
+//! a household that already received this campaign is never sent it again,
+//! so running a campaign again reaches only the segment's newcomers.
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use anyhow::{Context, Result, bail};
+use serde::Serialize;
+
+use super::letter::{self, CampaignWording};
+use crate::config::Config;
+use crate::control::{self, Group, Newcomer};
+use crate::exception::{Exception, Reason};
+use crate::model::{Household, Period, Status};
+use crate::output::{self, RunFolder};
+use crate::pipeline::{self, RunOptions};
+use crate::render::Renderer;
+use crate::store::Assigned;
+
+/// One row of a campaign's `manifest.csv`.
+#[derive(Debug, Serialize)]
+pub struct CampaignRow {
+    pub sequence: usize,
+    pub account_id: String,
+    pub language: String,
+    pub zip: String,
+    pub pdf: String,
+    pub pages: usize,
+}
+
+/// What a campaign run did (also `run.json`).
+#[derive(Debug, Default, Serialize)]
+pub struct CampaignSummary {
+    pub campaign: String,
+    pub segment: String,
+    pub period: String,
+    pub segment_members: usize,
+    pub letters: usize,
+    pub exceptions: usize,
+    pub exceptions_by_reason: BTreeMap<String, usize>,
+    pub print_files: usize,
+    pub out_dir: String,
+    pub dry_run: bool,
+}
+
+impl CampaignSummary {
+    pub fn render_text(&self) -> String {
+        let mut s = format!(
+            "campaign {} (segment {}), period {}\nsegment members: {}\nletters {}: {}\nexceptions: {}\n",
+            self.campaign,
+            self.segment,
+            self.period,
+            self.segment_members,
+            if self.dry_run { "would be sent" } else { "out" },
+            self.letters,
+            self.exceptions
+        );
+        for (r, n) in &self.exceptions_by_reason {
+            s.push_str(&format!("  {r}: {n}\n"));
+        }
+        if !self.dry_run {
+            s.push_str(&format!(
+                "{} print file(s), written to {}\n",
+                self.print_files, self.out_dir
+            ));
+        }
+        s
+    }
+}
+
+/// The campaign's template folder as a path inside the templates folder
+/// (what the Typst world sees), e.g. `/campaigns/cap-invite`.
+pub fn virtual_dir(config: &Config, name: &str) -> Result<String> {
+    let c = config
+        .campaigns
+        .get(name)
+        .with_context(|| format!("no [campaigns.{name}] in the config"))?;
+    Ok(format!(
+        "/{}",
+        c.templates
+            .clone()
+            .unwrap_or_else(|| format!("campaigns/{name}"))
+            .trim_matches('/')
+    ))
+}
+
+/// Load a campaign's wording, or one error listing every problem.
+pub fn load_wording(config: &Config, name: &str) -> Result<CampaignWording> {
+    let dir = config
+        .campaign_templates(name)
+        .with_context(|| format!("no [campaigns.{name}] in the config"))?;
+    CampaignWording::load(&dir).map_err(|problems| {
+        anyhow::anyhow!(
+            "campaign {name}: wording is not valid\n{}",
+            problems
+                .iter()
+                .map(|p| p.to_string())
+                .collect::<Vec<_>>()
+                .join("\n")
+        )
+    })
+}
+
+/// The default run folder: beside the monthly ones, `campaign-NAME-PERIOD`.
+fn out_dir(config: &Config, opts: &RunOptions, name: &str, period: Period) -> PathBuf {
+    match &opts.out {
+        Some(p) => p.clone(),
+        None => config.resolve(Path::new(
+            &config
+                .output
+                .dir
+                .replace("{period}", &format!("campaign-{name}-{period}")),
+        )),
+    }
+}
+
+/// Why a segment member gets no letter, if it gets none.
+struct Holds<'a> {
+    suppressed: HashSet<String>,
+    opted_out: HashMap<String, String>,
+    sent: HashMap<String, String>,
+    groups: &'a HashMap<String, Group>,
+}
+
+impl Holds<'_> {
+    fn reason(&self, h: &Household) -> Option<(Reason, String)> {
+        let id = &h.account_id;
+        match h.status {
+            Status::Vacant => {
+                return Some((Reason::Vacant, format!("{}: status vacant", h.source)));
+            }
+            Status::Closed => {
+                return Some((Reason::Closed, format!("{}: status closed", h.source)));
+            }
+            Status::Active => {}
+        }
+        if let Some(p) = self.sent.get(id) {
+            return Some((Reason::AlreadySent, format!("sent in the {p} run")));
+        }
+        if self.groups.get(id) == Some(&Group::Control) {
+            return Some((Reason::Holdout, "in the campaign's holdout group".into()));
+        }
+        if h.do_not_mail {
+            return Some((
+                Reason::DoNotMail,
+                format!("{}: do_not_mail is set", h.source),
+            ));
+        }
+        if self.suppressed.contains(id) {
+            return Some((Reason::Suppressed, "listed in the suppression file".into()));
+        }
+        self.opted_out
+            .get(id)
+            .map(|r| (Reason::OptedOut, format!("opted out: {r}")))
+    }
+}
+
+/// Run a campaign: select, hold back, render, write the run folder.
+pub fn run(config: &Config, name: &str, opts: &RunOptions) -> Result<CampaignSummary> {
+    let campaign = config
+        .campaigns
+        .get(name)
+        .with_context(|| format!("no [campaigns.{name}] in the config"))?;
+    let wording = load_wording(config, name)?;
+    let vdir = virtual_dir(config, name)?;
+    let report_wording = crate::wording::load_or_error(&config.templates_dir())?;
+    let mut store = pipeline::open_store(config, opts, opts.dry_run)?;
+    let plan = pipeline::plan(config, opts, &report_wording, store.as_ref())?;
+    let population =
+        super::population(config, opts, &plan, super::rule(config, &campaign.segment)?)?;
+    let book = super::FigureBook::new(&plan);
+    let selection = super::select(config, &population, &book, &campaign.segment)?;
+    let experiment = control::campaign_experiment(name);
+
+    // Holdout: drawn once per household, per locality, among active members.
+    let (earlier, counts, sent, opted_out) = match &store {
+        Some(s) => (
+            s.assignments(&experiment)?,
+            s.stratum_counts(&experiment)?,
+            s.campaign_sends(name)?,
+            s.opt_outs()?,
+        ),
+        None => Default::default(),
+    };
+    let active: Vec<usize> = selection
+        .members
+        .iter()
+        .copied()
+        .filter(|&i| population[i].status == Status::Active)
+        .filter(|&i| !earlier.contains_key(&population[i].account_id))
+        .collect();
+    let newcomers: Vec<Newcomer> = active
+        .iter()
+        .map(|&i| Newcomer {
+            account_id: &population[i].account_id,
+            stratum: &population[i].locality,
+        })
+        .collect();
+    let drawn = control::assign(
+        &newcomers,
+        &counts,
+        campaign.holdout,
+        &config.control.salt,
+        &experiment,
+    );
+    let enrolments: Vec<Assigned> = active
+        .iter()
+        .zip(&drawn)
+        .map(|(&i, &group)| Assigned {
+            account_id: population[i].account_id.clone(),
+            group,
+            period: plan.period,
+            stratum: population[i].locality.clone(),
+            rating: Some(
+                book.of(&population[i].account_id)
+                    .comparison
+                    .map_or("none", |c| c.rating.code())
+                    .to_string(),
+            ),
+        })
+        .collect();
+    let mut groups: HashMap<String, Group> =
+        earlier.into_iter().map(|(k, a)| (k, a.group)).collect();
+    groups.extend(enrolments.iter().map(|a| (a.account_id.clone(), a.group)));
+    let holds = Holds {
+        suppressed: match &opts.suppress {
+            Some(p) => pipeline::read_suppressions(p)?,
+            None => HashSet::new(),
+        },
+        opted_out,
+        sent,
+        groups: &groups,
+    };
+    let mut exceptions = Vec::new();
+    let mut mail: Vec<usize> = Vec::new();
+    for &i in &selection.members {
+        let h = &population[i];
+        match holds.reason(h) {
+            Some((reason, detail)) => {
+                exceptions.push(Exception::new(h.account_id.clone(), reason, detail))
+            }
+            None => mail.push(i),
+        }
+    }
+    let mut summary = CampaignSummary {
+        campaign: name.to_string(),
+        segment: campaign.segment.clone(),
+        period: plan.period.to_string(),
+        segment_members: selection.members.len(),
+        letters: mail.len(),
+        dry_run: opts.dry_run,
+        ..CampaignSummary::default()
+    };
+    if opts.dry_run {
+        count(&mut summary, &exceptions);
+        return Ok(summary);
+    }
+
+    let store = store.as_mut().context("state store unavailable")?;
+    let _lock = store.lock(plan.period)?;
+    store.assign(&experiment, &enrolments)?;
+    let target = out_dir(config, opts, name, plan.period);
+    let folder = RunFolder::create(&target)?;
+    let today = pipeline::render_date(config);
+    let renderer = Renderer::new(&config.templates_dir(), today)?;
+    let letter_of = |i: usize| letter::build(&population[i], plan.period, config, &wording, today);
+    let single = format!("{vdir}/letter.typ");
+    let rendered = render_letters(&mail, config, |i| {
+        let data = serde_json::to_vec(&letter_of(i)).map_err(|e| e.to_string())?;
+        let h = &population[i];
+        let r = renderer
+            .render_template(
+                &single,
+                data,
+                &format!("{name}/{}/{}", h.account_id, plan.period),
+            )
+            .map_err(|e| e.to_string())?;
+        Renderer::evict_cache();
+        let file = format!("reports/{}", output::pdf_name(&h.account_id));
+        std::fs::write(folder.path(&file), &r.pdf)
+            .map_err(|e| format!("cannot write {file}: {e}"))?;
+        Ok((file, r.pages))
+    });
+    let mut rows = Vec::new();
+    for (&i, result) in mail.iter().zip(rendered) {
+        let h = &population[i];
+        match result {
+            Ok((pdf, pages)) => rows.push(CampaignRow {
+                sequence: rows.len() + 1,
+                account_id: h.account_id.clone(),
+                language: h.language.code().to_string(),
+                zip: h.zip.clone(),
+                pdf,
+                pages,
+            }),
+            Err(e) => exceptions.push(Exception::new(
+                h.account_id.clone(),
+                Reason::RenderFailed,
+                e,
+            )),
+        }
+    }
+    if !mail.is_empty() && rows.is_empty() {
+        let e = exceptions
+            .iter()
+            .rev()
+            .find(|e| e.reason == Reason::RenderFailed);
+        bail!(
+            "campaign {name}: the letter template failed for every household:\n{}",
+            e.map_or("", |e| e.detail.as_str())
+        );
+    }
+    let mut w = csv::Writer::from_path(folder.path("manifest.csv"))?;
+    for r in &rows {
+        w.serialize(r)?;
+    }
+    w.flush()?;
+    let index: HashMap<&str, usize> = mail
+        .iter()
+        .map(|&i| (population[i].account_id.as_str(), i))
+        .collect();
+    let pieces: Vec<crate::print::Piece> = rows
+        .iter()
+        .map(|r| crate::print::Piece {
+            sequence: r.sequence,
+            account_id: &r.account_id,
+            zip: &r.zip,
+            language: &r.language,
+            pages: r.pages,
+        })
+        .collect();
+    let job = crate::print::PrintJob {
+        batch_template: &format!("{vdir}/batch.typ"),
+        title: format!("{} campaign {name} {}", config.utility.name, plan.period),
+        author: &config.utility.name,
+        period: plan.period,
+        data: |p: &crate::print::Piece| -> Result<serde_json::Value> {
+            Ok(serde_json::to_value(letter_of(index[p.account_id]))?)
+        },
+    };
+    let print_rows = crate::print::write_pieces(&folder.staging, &pieces, config, &renderer, job)?;
+    summary.print_files = print_rows
+        .iter()
+        .map(|r| r.file.as_str())
+        .collect::<HashSet<_>>()
+        .len();
+    output::write_exceptions(&folder.path("exceptions.csv"), &mut exceptions)?;
+    summary.letters = rows.len();
+    count(&mut summary, &exceptions);
+    summary.out_dir = target.display().to_string();
+    std::fs::write(
+        folder.path("run.json"),
+        serde_json::to_vec_pretty(&summary)?,
+    )?;
+    folder.commit()?;
+    store.record_sends(
+        name,
+        plan.period,
+        rows.iter().map(|r| r.account_id.as_str()),
+    )?;
+    Ok(summary)
+}
+
+fn count(summary: &mut CampaignSummary, exceptions: &[Exception]) {
+    summary.exceptions = exceptions.len();
+    for e in exceptions {
+        *summary
+            .exceptions_by_reason
+            .entry(e.reason.code().to_string())
+            .or_default() += 1;
+    }
+}
+
+/// Render on plain threads (Typst's PDF writer uses rayon inside); results
+/// come back in input order.
+fn render_letters<F>(
+    items: &[usize],
+    config: &Config,
+    render: F,
+) -> Vec<Result<(String, usize), String>>
+where
+    F: Fn(usize) -> Result<(String, usize), String> + Sync,
+{
+    let threads = match config.render.threads {
+        0 => std::thread::available_parallelism().map_or(2, |n| n.get()),
+        n => n,
+    };
+    let next = AtomicUsize::new(0);
+    let results: Vec<std::sync::Mutex<Option<Result<(String, usize), String>>>> =
+        items.iter().map(|_| std::sync::Mutex::new(None)).collect();
+    std::thread::scope(|scope| {
+        for _ in 0..threads {
+            std::thread::Builder::new()
+                .stack_size(32 << 20)
+                .spawn_scoped(scope, || {
+                    loop {
+                        let k = next.fetch_add(1, Ordering::Relaxed);
+                        let Some(&i) = items.get(k) else { break };
+                        *results[k].lock().unwrap() = Some(render(i));
+                    }
+                })
+                .expect("render thread starts");
+        }
+    });
+    results
+        .into_iter()
+        .map(|m| {
+            m.into_inner()
+                .unwrap()
+                .unwrap_or_else(|| Err("not rendered".into()))
+        })
+        .collect()
+}
+
+/// A household that shows every part of a campaign letter, for `check` and `proof`.
+pub fn sample_household(lang: crate::model::Language) -> Household {
+    let (name, account) = match lang {
+        crate::model::Language::En => ("Jordan Ellis", "SAMPLE-EN"),
+        crate::model::Language::Es => ("María Guadalupe Núñez", "SAMPLE-ES"),
+    };
+    Household {
+        account_id: account.into(),
+        name: name.into(),
+        address_line1: "1984 Sycamore Pl".into(),
+        address_line2: Some("Apt 7".into()),
+        city: "Maple Valley".into(),
+        state: "CA".into(),
+        zip: "95616".into(),
+        locality: "oak-park".into(),
+        service: crate::model::Service::Water,
+        occupants: Some(3),
+        home_sqft: Some(1400),
+        year_built: Some(1984),
+        heating_fuel: None,
+        language: lang,
+        programs: vec!["snap".into()],
+        status: Status::Active,
+        do_not_mail: false,
+        extra: Default::default(),
+        source: "sample".into(),
+    }
+}
+
+/// Lay out a campaign's letter for the sample households in both languages
+/// (labelled proof pages), as one PDF: what `check` compiles and `proof` shows.
+pub fn proof(
+    config: &Config,
+    name: &str,
+    renderer: &Renderer,
+    period: Period,
+) -> Result<(Vec<u8>, usize)> {
+    let wording = load_wording(config, name)?;
+    let vdir = virtual_dir(config, name)?;
+    let today = pipeline::render_date(config);
+    let mut reports = Vec::new();
+    for lang in crate::model::Language::ALL {
+        let mut d = letter::build(&sample_household(lang), period, config, &wording, today);
+        d.proof_label = Some(format!("PROOF campaign {name}, {}", lang.code()));
+        reports.push(serde_json::to_value(d)?);
+    }
+    let r = renderer
+        .render_batch_template(
+            &format!("{vdir}/batch.typ"),
+            &format!("{} campaign {name}: proof", config.utility.name),
+            &config.utility.name,
+            &reports,
+            &format!("proof/{name}"),
+        )
+        .map_err(|e| anyhow::anyhow!("campaign {name}: {e}"))?;
+    Ok((r.pdf, r.pages))
+}
+
+/// Households a preview may pick: the whole customer file.
+fn population_for_preview(
+    config: &Config,
+    opts: &RunOptions,
+    plan: &pipeline::Plan,
+) -> Result<Vec<Household>> {
+    super::population(config, opts, plan, &crate::config::Segment::default())
+}
+
+/// Render one household's campaign letter (preview).
+pub fn preview(
+    config: &Config,
+    name: &str,
+    opts: &RunOptions,
+    account: &str,
+    show_windows: bool,
+) -> Result<(Period, Vec<u8>, usize)> {
+    let wording = load_wording(config, name)?;
+    let vdir = virtual_dir(config, name)?;
+    let report_wording = crate::wording::load_or_error(&config.templates_dir())?;
+    let store = pipeline::open_store(config, opts, true)?;
+    let plan = pipeline::plan(config, opts, &report_wording, store.as_ref())?;
+    let population = population_for_preview(config, opts, &plan)?;
+    let Some(h) = population.iter().find(|h| h.account_id == account) else {
+        bail!("no household with account_id {account:?} in the customer file");
+    };
+    let today = pipeline::render_date(config);
+    let mut d = letter::build(h, plan.period, config, &wording, today);
+    d.show_windows = show_windows;
+    if show_windows && let Some(imb) = &config.print.imb {
+        d.imb = Some(crate::imb::for_piece(imb, plan.period, 1, &h.zip)?.1);
+    }
+    let renderer = Renderer::new(&config.templates_dir(), today)?;
+    let r = renderer
+        .render_template(
+            &format!("{vdir}/letter.typ"),
+            serde_json::to_vec(&d)?,
+            &format!("{name}/{account}/{}", plan.period),
+        )
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    Ok((plan.period, r.pdf, r.pages))
+}

@@ -1,0 +1,236 @@
+//! Target: reach a chosen segment with a personal message.
+//!
+//! [`segment`] applies a `[segments.NAME]` rule set to the households of a
+//! period's plan (so rules may read ratings, phases and percentiles as well
+//! as customer fields) and writes the contact list; [`campaign`] sends a
+//! one-off letter to a segment through the same print machinery as the
+//! monthly run. This module reads the plan; it never changes how the plan is made.
+
+pub mod campaign;
+pub mod letter;
+pub mod segment;
+
+use std::collections::{BTreeMap, HashMap};
+use std::path::Path;
+
+use anyhow::{Context, Result};
+
+use crate::config::{Config, Segment};
+use crate::model::{Bill, Household};
+use crate::pipeline::{Plan, RunOptions};
+use segment::Figures;
+
+/// The households a segment picks, in presort order (ZIP, address).
+pub struct Selection<'a> {
+    pub name: String,
+    pub rule: &'a Segment,
+    /// Indices into the population.
+    pub members: Vec<usize>,
+}
+
+/// Who a segment is drawn from. A rule on customer fields alone reads the
+/// whole customer file, so a household whose meter reads were rejected is
+/// still invited to sample its water; a rule on figures needs the period's
+/// comparison, so it draws from the households the plan compared.
+pub fn population(
+    config: &Config,
+    opts: &RunOptions,
+    plan: &Plan,
+    rule: &Segment,
+) -> Result<Vec<Household>> {
+    if segment::uses_figures(rule) {
+        return Ok(plan.households.clone());
+    }
+    let path = opts
+        .customers
+        .clone()
+        .unwrap_or_else(|| config.resolve(&config.input.customers));
+    let file = std::fs::File::open(&path)
+        .with_context(|| format!("cannot open customer file {}", path.display()))?;
+    let name = path.file_name().map_or_else(
+        || path.display().to_string(),
+        |n| n.to_string_lossy().into_owned(),
+    );
+    Ok(crate::ingest::read_customers(file, &name, config.utility.service)?.households)
+}
+
+/// Each letter's phase by household: the phase rules may read.
+fn phases(plan: &Plan) -> HashMap<&str, crate::phase::Phase> {
+    plan.letters
+        .iter()
+        .map(|l| {
+            (
+                plan.households[l.household].account_id.as_str(),
+                l.decision.phase,
+            )
+        })
+        .collect()
+}
+
+/// What the plan knows of households, by account.
+pub struct FigureBook<'a> {
+    plan: &'a Plan,
+    index: HashMap<&'a str, usize>,
+    phases: HashMap<&'a str, crate::phase::Phase>,
+}
+
+impl<'a> FigureBook<'a> {
+    pub fn new(plan: &'a Plan) -> FigureBook<'a> {
+        FigureBook {
+            plan,
+            index: plan
+                .households
+                .iter()
+                .enumerate()
+                .map(|(i, h)| (h.account_id.as_str(), i))
+                .collect(),
+            phases: phases(plan),
+        }
+    }
+
+    pub fn of(&self, account: &str) -> Figures<'a> {
+        let Some(&i) = self.index.get(account) else {
+            return Figures::default();
+        };
+        Figures {
+            comparison: self.plan.comparisons[i].as_ref(),
+            phase: self.phases.get(account).copied(),
+            usage_per_day: self.plan.bills[i]
+                .iter()
+                .find(|b| b.period == self.plan.period)
+                .map(Bill::per_day),
+        }
+    }
+}
+
+/// The segment's rule set, or an error naming the known ones.
+pub fn rule<'a>(config: &'a Config, name: &str) -> Result<&'a Segment> {
+    config.segments.get(name).with_context(|| {
+        format!(
+            "no [segments.{name}] in the config (known: {})",
+            config
+                .segments
+                .keys()
+                .cloned()
+                .collect::<Vec<_>>()
+                .join(", ")
+        )
+    })
+}
+
+/// Apply the named segment to a population.
+pub fn select<'a>(
+    config: &'a Config,
+    population: &[Household],
+    book: &FigureBook<'_>,
+    name: &str,
+) -> Result<Selection<'a>> {
+    let rule = rule(config, name)?;
+    let mut members: Vec<usize> = (0..population.len())
+        .filter(|&i| segment::matches(rule, &population[i], &book.of(&population[i].account_id)))
+        .collect();
+    members.sort_by(|&a, &b| presort_key(&population[a]).cmp(&presort_key(&population[b])));
+    Ok(Selection {
+        name: name.to_string(),
+        rule,
+        members,
+    })
+}
+
+fn presort_key(h: &Household) -> (&str, &str, &str) {
+    (&h.zip, &h.address_line1, &h.account_id)
+}
+
+/// Write the contact list: mailing fields, language, and the fields the rules used.
+pub fn write_contacts(
+    path: &Path,
+    population: &[Household],
+    book: &FigureBook<'_>,
+    selection: &Selection<'_>,
+) -> Result<()> {
+    let used = segment::used_fields(selection.rule);
+    let mut w =
+        csv::Writer::from_path(path).with_context(|| format!("cannot write {}", path.display()))?;
+    let mut header = vec![
+        "account_id",
+        "name",
+        "address_line1",
+        "address_line2",
+        "city",
+        "state",
+        "zip",
+        "language",
+    ];
+    header.extend(used.iter().copied());
+    w.write_record(&header)?;
+    for &i in &selection.members {
+        let h = &population[i];
+        let f = book.of(&h.account_id);
+        let mut row = vec![
+            h.account_id.clone(),
+            h.name.clone(),
+            h.address_line1.clone(),
+            h.address_line2.clone().unwrap_or_default(),
+            h.city.clone(),
+            h.state.clone(),
+            h.zip.clone(),
+            h.language.code().to_string(),
+        ];
+        row.extend(used.iter().map(|u| segment::field(h, &f, u)));
+        w.write_record(&row)?;
+    }
+    w.flush()?;
+    Ok(())
+}
+
+/// `neighborly segment NAME`: plan the period, select, write the list, and
+/// return the counts to print.
+pub fn segment_command(
+    config: &Config,
+    opts: &RunOptions,
+    name: &str,
+    out: &Path,
+) -> Result<String> {
+    let wording = crate::wording::load_or_error(&config.templates_dir())?;
+    let store = crate::pipeline::open_store(config, opts, true)?;
+    let plan = crate::pipeline::plan(config, opts, &wording, store.as_ref())?;
+    let population = population(config, opts, &plan, rule(config, name)?)?;
+    let book = FigureBook::new(&plan);
+    let selection = select(config, &population, &book, name)?;
+    write_contacts(out, &population, &book, &selection)?;
+    let mut by_language: BTreeMap<&str, usize> = BTreeMap::new();
+    for &i in &selection.members {
+        *by_language
+            .entry(population[i].language.code())
+            .or_default() += 1;
+    }
+    let rejected = plan
+        .exceptions
+        .iter()
+        .filter(|e| e.reason.is_data_error())
+        .count();
+    let mut s = format!(
+        "segment {name}: {} of {} households ({})\n",
+        selection.members.len(),
+        population.len(),
+        selection.rule.description
+    );
+    s.push_str(&format!(
+        "by language: {}\n",
+        by_language
+            .iter()
+            .map(|(k, v)| format!("{k} {v}"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    ));
+    if segment::uses_figures(selection.rule) {
+        s.push_str(&format!("figures from period {}\n", plan.period));
+    }
+    if rejected > 0 {
+        s.push_str(&format!(
+            "{rejected} input row(s) with data errors (see `neighborly run --dry-run`); customer rows with errors are not considered\n"
+        ));
+    }
+    s.push_str(&format!("written to {}\n", out.display()));
+    Ok(s)
+}
