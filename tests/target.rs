@@ -291,16 +291,63 @@ fn a_campaign_holdout_is_drawn_once_and_kept() {
         .filter(|e| e["reason"] == "holdout")
         .map(|e| e["account_id"].clone())
         .collect();
-    let sent = read_csv(&out.join("manifest.csv")).len();
-    let share = held.len() as f64 / (held.len() + sent) as f64;
+    let mailed: Vec<String> = read_csv(&out.join("manifest.csv"))
+        .into_iter()
+        .map(|r| r["account_id"].clone())
+        .collect();
+    let share = held.len() as f64 / (held.len() + mailed.len()) as f64;
     assert!((0.1..=0.3).contains(&share), "holdout share {share}");
+    // Run again: nobody is mailed twice and the holdout stays as drawn.
     ok(ws.neighborly(&["campaign", "cap-invite", "--config", cfg]));
+    assert!(read_csv(&out.join("manifest.csv")).is_empty());
     let held_again: HashSet<String> = read_csv(&out.join("exceptions.csv"))
         .into_iter()
         .filter(|e| e["reason"] == "holdout")
         .map(|e| e["account_id"].clone())
         .collect();
     assert_eq!(held, held_again);
+
+    // Its evaluation compares mailed and held-back households' responses:
+    // every mailed household enrols, no held-back one does.
+    let mut events = String::from("account_id,date,event,campaign\n");
+    for a in &mailed {
+        events.push_str(&format!("{a},2026-11-20,cap-enrolled,cap-invite\n"));
+    }
+    let file = ws.path("enrolments.csv");
+    std::fs::write(&file, events).unwrap();
+    ok(ws.neighborly(&[
+        "responses",
+        "import",
+        file.to_str().unwrap(),
+        "--config",
+        cfg,
+    ]));
+    let eval = ws.path("eval");
+    let printed = ok(ws.neighborly(&[
+        "evaluate",
+        "--config",
+        cfg,
+        "--campaign",
+        "cap-invite",
+        "--pre",
+        "2026-05..2026-10",
+        "--post",
+        "2026-11..2027-01",
+        "--out",
+        eval.to_str().unwrap(),
+    ]));
+    let rates = read_csv(&eval.join("responses.csv"));
+    let cap = rates.iter().find(|r| r["event"] == "cap-enrolled").unwrap();
+    assert_eq!(
+        cap["control_households"],
+        held.len().to_string(),
+        "{printed}"
+    );
+    assert_eq!(cap["treatment_responders"], mailed.len().to_string());
+    assert_eq!(cap["control_responders"], "0");
+    // No bills after October: savings cannot be estimated, and the page says so.
+    assert!(read_csv(&eval.join("evaluation.csv")).is_empty());
+    assert!(pdf_text(&eval.join("evaluation.pdf")).contains("cannot be estimated"));
 }
 
 #[test]

@@ -21,7 +21,8 @@ pub struct Page {
     pub rows: Vec<super::Estimate>,
     pub rates: Vec<super::RateRow>,
     pub left_out: usize,
-    pub chart_svg: String,
+    /// None when no month has data in either group.
+    pub chart_svg: Option<String>,
     pub chart_alt: String,
 }
 
@@ -56,14 +57,19 @@ pub fn build(config: &Config, opts: &EvaluateOptions, e: &Evaluation) -> Result<
     let control: Vec<Option<f64>> = e.months.iter().map(|m| m.control_per_day).collect();
     let start = e.months.iter().take_while(|m| m.window == "pre").count();
     let unit = format!("{}/day", e.unit);
-    let chart_svg = crate::chart::trend_svg(
-        &labels,
-        &treated,
-        &control,
-        start,
-        ("Treatment group", "Control group", "letters start"),
-        &unit,
-    )?;
+    let any = treated.iter().chain(&control).any(Option::is_some);
+    let chart_svg = if any {
+        Some(crate::chart::trend_svg(
+            &labels,
+            &treated,
+            &control,
+            start,
+            ("Treatment group", "Control group", "letters start"),
+            &unit,
+        )?)
+    } else {
+        None
+    };
     let what = match &opts.campaign {
         Some(c) => format!("campaign {c}"),
         None => "the monthly home reports".to_string(),

@@ -380,22 +380,21 @@ fn count(summary: &mut CampaignSummary, exceptions: &[Exception]) {
     }
 }
 
+/// A rendered letter: its file in the run folder and its pages, or why it failed.
+type Outcome = Result<(String, usize), String>;
+
 /// Render on plain threads (Typst's PDF writer uses rayon inside); results
 /// come back in input order.
-fn render_letters<F>(
-    items: &[usize],
-    config: &Config,
-    render: F,
-) -> Vec<Result<(String, usize), String>>
+fn render_letters<F>(items: &[usize], config: &Config, render: F) -> Vec<Outcome>
 where
-    F: Fn(usize) -> Result<(String, usize), String> + Sync,
+    F: Fn(usize) -> Outcome + Sync,
 {
     let threads = match config.render.threads {
         0 => std::thread::available_parallelism().map_or(2, |n| n.get()),
         n => n,
     };
     let next = AtomicUsize::new(0);
-    let results: Vec<std::sync::Mutex<Option<Result<(String, usize), String>>>> =
+    let results: Vec<std::sync::Mutex<Option<Outcome>>> =
         items.iter().map(|_| std::sync::Mutex::new(None)).collect();
     std::thread::scope(|scope| {
         for _ in 0..threads {
