@@ -157,8 +157,8 @@ pub struct Summary {
     pub by_phase: BTreeMap<String, usize>,
     pub forecast: Vec<ForecastRow>,
     pub seconds: f64,
-    /// Of `seconds`, the time spent laying out the merged print files.
-    pub print_seconds: f64,
+    /// Of `seconds`, the time spent laying out and writing the PDFs.
+    pub render_seconds: f64,
     pub reports_per_second: f64,
     pub out_dir: String,
     pub dry_run: bool,
@@ -206,8 +206,8 @@ impl Summary {
         }
         if !self.dry_run {
             s.push_str(&format!(
-                "{:.1} s ({:.1} s of it print files), {:.1} reports/s\n",
-                self.seconds, self.print_seconds, self.reports_per_second
+                "{:.1} s ({:.1} s of it laying out and writing PDFs), {:.1} reports/s\n",
+                self.seconds, self.render_seconds, self.reports_per_second
             ));
             s.push_str(&format!("written to {}\n", self.out_dir));
         }

@@ -1,27 +1,34 @@
-//! Print files for the mail house: merged PDFs in presort order plus
-//! `print-manifest.csv`.
+//! Print production: every household laid out once, in print files for the
+//! mail house (`print/print-NNN.pdf`, presorted) and, from the same layout,
+//! its own PDF (`reports/<account>.pdf`), plus `print-manifest.csv`.
 //!
-//! Each print file is laid out as *one* Typst document (`batch.typ`) rather
-//! than by joining the per-household PDFs: fonts and shared objects are
-//! written once, tagging stays one valid structure tree, and it measured
-//! faster (see README). Files hold at most `print.pieces_per_file` pieces,
-//! which also bounds memory: Typst keeps a whole document until export.
+//! Each print file is *one* Typst document (a batch template) rather than
+//! joined single PDFs: fonts and shared objects are written once and the tag
+//! tree stays one valid structure. Each household's PDF is a slice of that
+//! document's pages (see [`crate::render::Laid`]), so what is filed is
+//! exactly what was mailed, barcode included (an artifact to screen readers).
+//! Print files are laid out on plain threads, one file per thread at a time:
+//! Typst keeps a whole document in memory until it is exported, so
+//! `print.pieces_per_file` bounds memory as well as file size.
+//!
+//! A household whose data the template cannot lay out never takes its print
+//! file down: the file is laid out again without it, and it is reported.
 
+use std::collections::BTreeMap;
 use std::path::Path;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::mpsc;
 
-use anyhow::{Context, Result, bail};
+use anyhow::Result;
 use serde::Serialize;
 
 use crate::config::Config;
 use crate::imb;
 use crate::model::Period;
-use crate::output::ManifestRow;
-use crate::pipeline::Plan;
-use crate::render::Renderer;
-use crate::report;
-use crate::wording::Wording;
+use crate::output;
+use crate::render::{Laid, Renderer, SliceInfo};
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Clone, Serialize)]
 pub struct PrintRow {
     pub sequence: usize,
     pub account_id: String,
@@ -35,19 +42,32 @@ pub struct PrintRow {
     pub imb: String,
 }
 
-/// One piece of a print file: where it goes and what it looks like.
+/// One piece to produce, in presort order.
 #[derive(Debug, Clone)]
 pub struct Piece<'a> {
+    /// Presort position, from 1; also the IMb serial's sequence.
     pub sequence: usize,
     pub account_id: &'a str,
     pub zip: &'a str,
     pub language: &'a str,
-    pub pages: usize,
+    /// The PDF identifier of the household's own file (account and period).
+    pub ident: String,
 }
 
-/// What the print files are made of: the batch template that lays out many
-/// pieces, a title for each file, and each piece's JSON data (built when its
-/// file is laid out, so only one file's data is held at a time).
+/// A piece produced: its own PDF and its place in a print file.
+#[derive(Debug, Clone)]
+pub struct Produced {
+    /// `reports/<account>.pdf`, relative to the run folder.
+    pub pdf: String,
+    pub pages: usize,
+    pub print: PrintRow,
+}
+
+/// What the pieces are made of: the batch template that lays out many, a
+/// title for each print file, and each piece's JSON data (built when its
+/// file is laid out, so only the files in progress are held in memory). The
+/// data must carry `title`, `lang` and `return_address` (the first line is
+/// the author) for the household's own PDF.
 pub struct PrintJob<'a, F> {
     pub batch_template: &'a str,
     pub title: String,
@@ -56,116 +76,237 @@ pub struct PrintJob<'a, F> {
     pub data: F,
 }
 
-/// Write `print/print-NNN.pdf` and `print-manifest.csv` for the monthly
-/// reports of the rendered rows (already in presort order).
-pub fn write(
-    dir: &Path,
-    plan: &Plan,
-    rows: &[ManifestRow],
-    config: &Config,
-    wording: &Wording,
-    renderer: &Renderer,
-) -> Result<Vec<PrintRow>> {
-    let letters = plan.letters_by_account();
-    let pieces: Vec<Piece> = rows
-        .iter()
-        .map(|r| Piece {
-            sequence: r.sequence,
-            account_id: &r.account_id,
-            zip: &r.zip,
-            language: &r.language,
-            pages: r.pages,
-        })
-        .collect();
-    let job = PrintJob {
-        batch_template: crate::render::BATCH_PATH,
-        title: format!("{} reports {}", config.utility.name, plan.period),
-        author: &config.utility.name,
-        period: plan.period,
-        data: |piece: &Piece| -> Result<serde_json::Value> {
-            let letter = letters[piece.account_id];
-            let data =
-                report::build(&plan.input(letter), config, wording).map_err(anyhow::Error::msg)?;
-            Ok(serde_json::to_value(data)?)
-        },
-    };
-    write_pieces(dir, &pieces, config, renderer, job)
-}
+/// Outcome of one piece: produced, or why not.
+pub type Outcome = Result<Produced, String>;
 
-/// Write print files of `pieces` (in presort order, each an even number of
-/// pages) and `print-manifest.csv`; each piece's data gets its barcode
-/// (`imb`) when `[print.imb]` is set.
-pub fn write_pieces<F>(
+/// Produce every piece into `dir` (a run folder being written): print
+/// files, single PDFs and `print-manifest.csv`. `done` is called with the
+/// pieces of each print file in presort order, file after file; an error
+/// from it stops the production.
+pub fn produce<F, D>(
     dir: &Path,
-    pieces: &[Piece],
+    pieces: &[Piece<'_>],
     config: &Config,
     renderer: &Renderer,
-    job: PrintJob<'_, F>,
+    job: &PrintJob<'_, F>,
+    mut done: D,
 ) -> Result<Vec<PrintRow>>
 where
-    F: Fn(&Piece) -> Result<serde_json::Value>,
+    F: Fn(&Piece<'_>) -> Result<serde_json::Value, String> + Sync,
+    D: FnMut(&[Piece<'_>], Vec<Outcome>) -> Result<()>,
 {
     std::fs::create_dir_all(dir.join("print"))?;
-    let mut out = Vec::with_capacity(pieces.len());
-    for (n, chunk) in pieces.chunks(config.print.pieces_per_file).enumerate() {
-        let file = format!("print/print-{:03}.pdf", n + 1);
-        let mut reports = Vec::with_capacity(chunk.len());
-        let mut barcodes = Vec::with_capacity(chunk.len());
-        for piece in chunk {
-            let mut data = (job.data)(piece)?;
-            let barcode = config
-                .print
-                .imb
-                .as_ref()
-                .map(|imb| imb::for_piece(imb, job.period, piece.sequence, piece.zip))
-                .transpose()
-                .with_context(|| format!("account {}", piece.account_id))?;
-            data["imb"] = barcode
-                .as_ref()
-                .map_or(serde_json::Value::Null, |(_, bars)| bars.clone().into());
-            barcodes.push(barcode.unwrap_or_default());
-            reports.push(data);
-        }
-        let title = format!("{}, print file {}", job.title, n + 1);
-        let rendered = renderer
-            .render_batch_template(
-                job.batch_template,
-                &title,
-                job.author,
-                &reports,
-                &format!("{}/{file}", job.period),
-            )
-            .map_err(|e| anyhow::anyhow!("{e}"))?;
-        Renderer::evict_cache();
-        let expected: usize = chunk.iter().map(|r| r.pages).sum();
-        if rendered.pages != expected {
-            bail!(
-                "{file} has {} pages but its pieces have {expected}: a piece overflowed its sheet",
-                rendered.pages
-            );
-        }
-        std::fs::write(dir.join(&file), &rendered.pdf)
-            .with_context(|| format!("cannot write {file}"))?;
-        let mut page = 1;
-        for (piece, (imb_serial, imb)) in chunk.iter().zip(barcodes) {
-            out.push(PrintRow {
-                sequence: piece.sequence,
-                account_id: piece.account_id.to_string(),
-                file: file.clone(),
-                first_page: page,
-                page_count: piece.pages,
-                zip: piece.zip.to_string(),
-                language: piece.language.to_string(),
-                imb_serial,
-                imb,
-            });
-            page += piece.pages;
-        }
+    std::fs::create_dir_all(dir.join("reports"))?;
+    let chunks: Vec<&[Piece]> = pieces.chunks(config.print.pieces_per_file).collect();
+    let threads = match config.render.threads {
+        0 => std::thread::available_parallelism().map_or(2, |n| n.get()),
+        n => n,
     }
+    .min(chunks.len().max(1));
+    let next = AtomicUsize::new(0);
+    let stop = AtomicBool::new(false);
+    let (tx, rx) = mpsc::channel::<(usize, Vec<Outcome>)>();
+    let mut rows = Vec::with_capacity(pieces.len());
+    std::thread::scope(|scope| -> Result<()> {
+        for _ in 0..threads {
+            let tx = tx.clone();
+            let (next, stop, chunks) = (&next, &stop, &chunks);
+            std::thread::Builder::new()
+                .stack_size(32 << 20)
+                .spawn_scoped(scope, move || {
+                    while !stop.load(Ordering::Relaxed) {
+                        let k = next.fetch_add(1, Ordering::Relaxed);
+                        let Some(chunk) = chunks.get(k) else { break };
+                        let outcomes = print_file(dir, k, chunk, config, renderer, job);
+                        if tx.send((k, outcomes)).is_err() {
+                            break;
+                        }
+                    }
+                })?;
+        }
+        drop(tx);
+        // Files finish out of order; hand them on in order.
+        let mut pending: BTreeMap<usize, Vec<Outcome>> = BTreeMap::new();
+        let mut want = 0;
+        for (k, outcomes) in rx {
+            pending.insert(k, outcomes);
+            while let Some(outcomes) = pending.remove(&want) {
+                rows.extend(
+                    outcomes
+                        .iter()
+                        .filter_map(|o| o.as_ref().ok())
+                        .map(|p| p.print.clone()),
+                );
+                if let Err(e) = done(chunks[want], outcomes) {
+                    stop.store(true, Ordering::Relaxed);
+                    return Err(e);
+                }
+                want += 1;
+            }
+        }
+        Ok(())
+    })?;
     let mut w = csv::Writer::from_path(dir.join("print-manifest.csv"))?;
-    for r in &out {
+    for r in &rows {
         w.serialize(r)?;
     }
     w.flush()?;
-    Ok(out)
+    Ok(rows)
+}
+
+/// Lay out print file `k`, export it and its pieces' own PDFs.
+fn print_file<F>(
+    dir: &Path,
+    k: usize,
+    chunk: &[Piece<'_>],
+    config: &Config,
+    renderer: &Renderer,
+    job: &PrintJob<'_, F>,
+) -> Vec<Outcome>
+where
+    F: Fn(&Piece<'_>) -> Result<serde_json::Value, String>,
+{
+    let file = format!("print/print-{:03}.pdf", k + 1);
+    let mut outcomes: Vec<Option<Outcome>> = vec![None; chunk.len()];
+    let mut good: Vec<(usize, serde_json::Value, (String, String))> = Vec::new();
+    for (i, piece) in chunk.iter().enumerate() {
+        match data_with_barcode(piece, config, job) {
+            Ok((data, barcode)) => good.push((i, data, barcode)),
+            Err(e) => outcomes[i] = Some(Err(e)),
+        }
+    }
+    let title = format!("{}, print file {}", job.title, k + 1);
+    let layout = |good: &[(usize, serde_json::Value, (String, String))]| {
+        let reports: Vec<serde_json::Value> = good.iter().map(|g| g.1.clone()).collect();
+        renderer.layout_batch(job.batch_template, &title, job.author, &reports)
+    };
+    let laid = match layout(&good) {
+        Ok(laid) => Some(laid),
+        Err(_) => {
+            // Find the households the template cannot lay out, alone, and
+            // lay the file out again without them.
+            good.retain(|(i, data, _)| {
+                match renderer.layout_batch(
+                    job.batch_template,
+                    &title,
+                    job.author,
+                    std::slice::from_ref(data),
+                ) {
+                    Ok(_) => true,
+                    Err(e) => {
+                        outcomes[*i] = Some(Err(e.to_string()));
+                        false
+                    }
+                }
+            });
+            if good.is_empty() {
+                None
+            } else {
+                match layout(&good) {
+                    Ok(laid) => Some(laid),
+                    Err(e) => {
+                        for (i, ..) in &good {
+                            outcomes[*i] = Some(Err(e.to_string()));
+                        }
+                        good.clear();
+                        None
+                    }
+                }
+            }
+        }
+    };
+    if let Some(laid) = laid {
+        let exported = export(dir, &file, &laid, &good, chunk, renderer, job);
+        for ((i, ..), outcome) in good.iter().zip(exported) {
+            outcomes[*i] = Some(outcome);
+        }
+    }
+    Renderer::evict_cache();
+    outcomes
+        .into_iter()
+        .map(|o| o.unwrap_or_else(|| Err("not laid out".into())))
+        .collect()
+}
+
+/// The piece's data with its barcode (`imb`) when `[print.imb]` is set, and
+/// the barcode's serial and bars for the manifest.
+fn data_with_barcode<F>(
+    piece: &Piece<'_>,
+    config: &Config,
+    job: &PrintJob<'_, F>,
+) -> Result<(serde_json::Value, (String, String)), String>
+where
+    F: Fn(&Piece<'_>) -> Result<serde_json::Value, String>,
+{
+    let mut data = (job.data)(piece)?;
+    let barcode = config
+        .print
+        .imb
+        .as_ref()
+        .map(|imb| imb::for_piece(imb, job.period, piece.sequence, piece.zip))
+        .transpose()
+        .map_err(|e| format!("barcode: {e:#}"))?;
+    data["imb"] = barcode
+        .as_ref()
+        .map_or(serde_json::Value::Null, |(_, bars)| bars.clone().into());
+    Ok((data, barcode.unwrap_or_default()))
+}
+
+fn export<F>(
+    dir: &Path,
+    file: &str,
+    laid: &Laid,
+    good: &[(usize, serde_json::Value, (String, String))],
+    chunk: &[Piece<'_>],
+    renderer: &Renderer,
+    job: &PrintJob<'_, F>,
+) -> Vec<Outcome> {
+    let whole = renderer
+        .export(&laid.document, &format!("{}/{file}", job.period))
+        .map_err(|e| e.to_string())
+        .and_then(|pdf| {
+            std::fs::write(dir.join(file), pdf).map_err(|e| format!("cannot write {file}: {e}"))
+        });
+    if let Err(e) = whole {
+        return good.iter().map(|_| Err(e.clone())).collect();
+    }
+    good.iter()
+        .zip(&laid.pieces)
+        .map(|((i, data, (imb_serial, imb)), pages)| {
+            let piece = &chunk[*i];
+            if pages.len() % 2 != 0 {
+                return Err(format!(
+                    "{} page(s): a piece must fill whole sheets printed on both sides",
+                    pages.len()
+                ));
+            }
+            let text = |key: &str| data[key].as_str().unwrap_or_default();
+            let info = SliceInfo {
+                title: text("title"),
+                author: data["return_address"][0].as_str().unwrap_or(job.author),
+                lang: text("lang"),
+            };
+            let pdf = renderer
+                .export_slice(laid, pages.clone(), &info, &piece.ident)
+                .map_err(|e| e.to_string())?;
+            let name = format!("reports/{}", output::pdf_name(piece.account_id));
+            std::fs::write(dir.join(&name), pdf)
+                .map_err(|e| format!("cannot write {name}: {e}"))?;
+            Ok(Produced {
+                pdf: name,
+                pages: pages.len(),
+                print: PrintRow {
+                    sequence: piece.sequence,
+                    account_id: piece.account_id.to_string(),
+                    file: file.to_string(),
+                    first_page: pages.start + 1,
+                    page_count: pages.len(),
+                    zip: piece.zip.to_string(),
+                    language: piece.language.to_string(),
+                    imb_serial: imb_serial.clone(),
+                    imb: imb.clone(),
+                },
+            })
+        })
+        .collect()
 }

@@ -6,7 +6,7 @@ mod common;
 
 use std::collections::HashMap;
 
-use common::glyphs::Rect;
+use common::glyphs::{self, Rect};
 use common::pdf_tools::check_pdfs;
 use common::windows::*;
 use common::*;
@@ -215,4 +215,60 @@ fn intelligent_mail_barcode_sits_under_the_address_and_matches_the_manifest() {
         0.1,
     );
     assert_eq!(most_lines, 5);
+}
+
+#[test]
+fn each_household_pdf_has_the_text_of_its_piece_in_the_print_file() {
+    // Laid out once: the single PDF is a slice of the print file's layout.
+    // Compared glyph by glyph (text, position, size), read back with pdfminer.
+    let ws = Workspace::new(
+        "[print]\npieces_per_file = 7\n\
+         [print.imb]\nservice_type = \"300\"\nmailer_id = \"567094\"\n",
+    );
+    ws.synth(40, true);
+    ws.run(&["--period", "2026-10"]);
+    let out = ws.path("out/2026-10");
+    let manifest: HashMap<String, HashMap<String, String>> = read_csv(&out.join("manifest.csv"))
+        .into_iter()
+        .map(|r| (r["account_id"].clone(), r))
+        .collect();
+    let pieces = read_csv(&out.join("print-manifest.csv"));
+    assert_eq!(pieces.len(), manifest.len());
+    let mut wanted: HashMap<String, Vec<u32>> = HashMap::new();
+    for p in &pieces {
+        let first: u32 = p["first_page"].parse().unwrap();
+        let count: u32 = p["page_count"].parse().unwrap();
+        wanted
+            .entry(p["file"].clone())
+            .or_default()
+            .extend(first..first + count);
+    }
+    let print: HashMap<String, HashMap<u32, glyphs::Page>> = wanted
+        .iter()
+        .map(|(f, pages)| (f.clone(), glyphs::read_pages(&out.join(f), pages)))
+        .collect();
+    let text = |page: &glyphs::Page| -> Vec<String> {
+        page.glyphs
+            .iter()
+            .map(|g| format!("{} {:.1} {:.1} {:.1}", g.text, g.left, g.baseline, g.size))
+            .collect()
+    };
+    for p in &pieces {
+        let first: u32 = p["first_page"].parse().unwrap();
+        let count: u32 = p["page_count"].parse().unwrap();
+        let single = out.join(&manifest[&p["account_id"]]["pdf"]);
+        let own = glyphs::read_pages(&single, &(1..=count).collect::<Vec<_>>());
+        assert_eq!(own.len() as u32, count);
+        let front: String = own[&1].glyphs.iter().map(|g| g.text.as_str()).collect();
+        assert!(front.contains(&p["account_id"]), "{front}");
+        for j in 0..count {
+            assert_eq!(
+                text(&own[&(j + 1)]),
+                text(&print[&p["file"]][&(first + j)]),
+                "{}: page {} of its PDF differs from its print piece",
+                p["account_id"],
+                j + 1
+            );
+        }
+    }
 }

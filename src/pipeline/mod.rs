@@ -7,8 +7,6 @@
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::mpsc;
 use std::time::Instant;
 
 use anyhow::{Context, Result, bail};
@@ -21,6 +19,7 @@ use crate::ingest::{self, Dataset};
 use crate::model::{Bill, Household, Period, Status, bills_from_reads};
 use crate::output::{self, ManifestRow, RunFolder, Summary};
 use crate::phase::{self, Decision, Phase};
+use crate::print::{Piece, PrintJob};
 use crate::render::Renderer;
 use crate::report::{self, ReportInput};
 use crate::store::Store;
@@ -81,18 +80,6 @@ impl Plan {
             .iter()
             .map(|l| (self.households[l.household].account_id.as_str(), l))
             .collect()
-    }
-
-    /// Build one letter's data and render it; the PDF identifier is account and period.
-    pub fn render_letter(
-        &self,
-        letter: &Letter,
-        config: &Config,
-        wording: &Wording,
-        renderer: &Renderer,
-    ) -> Result<crate::render::Rendered, String> {
-        let data = report::build(&self.input(letter), config, wording)?;
-        self.render_data(letter, &data, renderer)
     }
 
     /// Render report data built for `letter` (possibly adjusted, as previews do).
@@ -473,6 +460,7 @@ pub fn run(config: &Config, opts: &RunOptions) -> Result<Summary> {
     let folder = RunFolder::create(&target)?;
     let renderer = Renderer::new(&config.templates_dir(), render_date(config))?;
     let mut exceptions = std::mem::take(&mut plan.exceptions);
+    let render_started = Instant::now();
     let rows = render_all(
         &plan,
         config,
@@ -482,11 +470,8 @@ pub fn run(config: &Config, opts: &RunOptions) -> Result<Summary> {
         opts.progress,
         &mut exceptions,
     )?;
+    summary.render_seconds = render_started.elapsed().as_secs_f64();
     store.mark_mailed(period, rows.iter().map(|r| r.account_id.as_str()))?;
-
-    let print_started = Instant::now();
-    crate::print::write(&folder.staging, &plan, &rows, config, &wording, &renderer)?;
-    summary.print_seconds = print_started.elapsed().as_secs_f64();
     output::write_exceptions(&folder.path("exceptions.csv"), &mut exceptions)?;
     write_cohorts(&folder.path("cohorts.csv"), &plan)?;
     output::write_forecast(&folder.path("forecast.csv"), &summary.forecast)?;
@@ -520,8 +505,34 @@ pub fn run(config: &Config, opts: &RunOptions) -> Result<Summary> {
 /// Letters that must all fail before a run is stopped as a template error.
 const PREFLIGHT: usize = 3;
 
-/// Render every letter on plain threads, streaming PDFs to disk and manifest
-/// rows to `manifest.csv` in presort order.
+/// Before laying out thousands: the single-report template (what `preview`
+/// shows) must compile for at least one of the first letters, or the run
+/// stops with the template's file and line.
+fn preflight(plan: &Plan, config: &Config, wording: &Wording, renderer: &Renderer) -> Result<()> {
+    let mut last = None;
+    for letter in plan.letters.iter().take(PREFLIGHT) {
+        let result = report::build(&plan.input(letter), config, wording).and_then(|data| {
+            let json = serde_json::to_vec(&data).map_err(|e| e.to_string())?;
+            renderer.layout(json).map_err(|e| e.to_string())
+        });
+        Renderer::evict_cache();
+        match result {
+            Ok(_) => return Ok(()),
+            Err(e) => last = Some(e),
+        }
+    }
+    match last {
+        Some(e) => bail!(
+            "the report template failed for the first {} household(s):\n{e}",
+            plan.letters.len().min(PREFLIGHT)
+        ),
+        None => Ok(()),
+    }
+}
+
+/// Lay out every letter once (print files on plain threads, see
+/// [`crate::print`]), writing each household's own PDF from the same
+/// layout, and stream manifest rows to `manifest.csv` in presort order.
 fn render_all(
     plan: &Plan,
     config: &Config,
@@ -531,10 +542,6 @@ fn render_all(
     progress: bool,
     exceptions: &mut Vec<Exception>,
 ) -> Result<Vec<ManifestRow>> {
-    let threads = match config.render.threads {
-        0 => std::thread::available_parallelism().map_or(2, |n| n.get()),
-        n => n,
-    };
     let bar = if progress {
         indicatif::ProgressBar::new(plan.letters.len() as u64)
     } else {
@@ -546,94 +553,79 @@ fn render_all(
         )
         .expect("valid template"),
     );
-    let next = AtomicUsize::new(0);
-    let stop = std::sync::atomic::AtomicBool::new(false);
-    let (tx, rx) = mpsc::channel::<(usize, Result<(String, usize), String>)>();
+    preflight(plan, config, wording, renderer)?;
+    let pieces: Vec<Piece> = plan
+        .letters
+        .iter()
+        .enumerate()
+        .map(|(k, l)| {
+            let h = &plan.households[l.household];
+            Piece {
+                sequence: k + 1,
+                account_id: &h.account_id,
+                zip: &h.zip,
+                language: h.language.code(),
+                ident: format!("{}/{}", h.account_id, plan.period),
+            }
+        })
+        .collect();
+    let letters = plan.letters_by_account();
+    let job = PrintJob {
+        batch_template: crate::render::BATCH_PATH,
+        title: format!("{} reports {}", config.utility.name, plan.period),
+        author: &config.utility.name,
+        period: plan.period,
+        data: |piece: &Piece| -> Result<serde_json::Value, String> {
+            let data = report::build(&plan.input(letters[piece.account_id]), config, wording)?;
+            serde_json::to_value(data).map_err(|e| e.to_string())
+        },
+    };
     let mut manifest = csv::Writer::from_path(folder.path("manifest.csv"))?;
     let mut rows = Vec::with_capacity(plan.letters.len());
-    std::thread::scope(|scope| -> Result<()> {
-        for _ in 0..threads {
-            let tx = tx.clone();
-            let next = &next;
-            let stop = &stop;
-            std::thread::Builder::new()
-                .stack_size(32 << 20)
-                .spawn_scoped(scope, move || {
-                    while !stop.load(Ordering::Relaxed) {
-                        let i = next.fetch_add(1, Ordering::Relaxed);
-                        let Some(letter) = plan.letters.get(i) else {
-                            break;
-                        };
-                        let result = render_one(plan, letter, config, wording, renderer, folder);
-                        Renderer::evict_cache();
-                        if tx.send((i, result)).is_err() {
-                            break;
-                        }
-                    }
-                })?;
-        }
-        drop(tx);
-        // Reorder buffer: rows are written in presort order as soon as the
-        // next one in sequence is done; it holds at most a few per thread.
-        let mut pending: BTreeMap<usize, Result<(String, usize), String>> = BTreeMap::new();
-        let mut write_next = 0;
-        for (i, result) in rx {
-            pending.insert(i, result);
-            while let Some(result) = pending.remove(&write_next) {
-                let letter = &plan.letters[write_next];
-                let h = &plan.households[letter.household];
-                match result {
-                    Ok((pdf, pages)) => {
-                        let row = manifest_row(plan, config, letter, rows.len() + 1, pdf, pages);
+    let mut seen = 0;
+    crate::print::produce(
+        &folder.staging,
+        &pieces,
+        config,
+        renderer,
+        &job,
+        |chunk, outcomes| {
+            for (piece, outcome) in chunk.iter().zip(outcomes) {
+                let letter = &plan.letters[piece.sequence - 1];
+                match outcome {
+                    Ok(p) => {
+                        let row =
+                            manifest_row(plan, config, letter, piece.sequence, p.pdf, p.pages);
                         manifest.serialize(&row)?;
                         rows.push(row);
                     }
-                    Err(e) => exceptions.push(Exception::new(
-                        h.account_id.clone(),
-                        Reason::RenderFailed,
-                        e,
-                    )),
+                    Err(e) => {
+                        exceptions.push(Exception::new(piece.account_id, Reason::RenderFailed, e))
+                    }
                 }
-                write_next += 1;
+                seen += 1;
                 bar.inc(1);
-                // A template that fails for every household is a template
-                // error, not bad data: stop instead of filling the exceptions.
-                if rows.is_empty()
-                    && write_next == plan.letters.len().min(PREFLIGHT)
-                    && let Some(e) = exceptions
-                        .iter()
-                        .rev()
-                        .find(|e| e.reason == Reason::RenderFailed)
-                {
-                    stop.store(true, Ordering::Relaxed);
-                    bail!(
-                        "the report template failed for the first {write_next} household(s):\n{}",
-                        e.detail
-                    );
-                }
             }
-        }
-        Ok(())
-    })?;
+            // A template that fails for every household is a template
+            // error, not bad data: stop instead of filling the exceptions.
+            if rows.is_empty()
+                && seen >= plan.letters.len().min(PREFLIGHT)
+                && let Some(e) = exceptions
+                    .iter()
+                    .rev()
+                    .find(|e| e.reason == Reason::RenderFailed)
+            {
+                bail!(
+                    "the report template failed for the first {seen} household(s):\n{}",
+                    e.detail
+                );
+            }
+            Ok(())
+        },
+    )?;
     bar.finish_and_clear();
     manifest.flush()?;
     Ok(rows)
-}
-
-fn render_one(
-    plan: &Plan,
-    letter: &Letter,
-    config: &Config,
-    wording: &Wording,
-    renderer: &Renderer,
-    folder: &RunFolder,
-) -> Result<(String, usize), String> {
-    let h = &plan.households[letter.household];
-    let rendered = plan.render_letter(letter, config, wording, renderer)?;
-    let name = format!("reports/{}", output::pdf_name(&h.account_id));
-    std::fs::write(folder.path(&name), &rendered.pdf)
-        .map_err(|e| format!("cannot write {name}: {e}"))?;
-    Ok((name, rendered.pages))
 }
 
 fn manifest_row(

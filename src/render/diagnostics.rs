@@ -26,6 +26,20 @@ pub struct Diagnostic {
 }
 
 impl TemplateError {
+    /// An error found outside the compiler (e.g. a layout that forgot a marker).
+    pub fn message(message: String) -> TemplateError {
+        TemplateError {
+            diagnostics: vec![Diagnostic {
+                file: None,
+                line: 0,
+                column: 0,
+                message,
+                source_line: None,
+                hints: vec![],
+            }],
+        }
+    }
+
     pub(crate) fn from_diagnostics(
         world: &ReportWorld,
         errors: &[SourceDiagnostic],

@@ -8,6 +8,7 @@
 //! internally and nested pools overflow stacks. Memoized layout results are
 //! evicted after every report so memory stays flat over a long batch.
 
+mod batch;
 mod diagnostics;
 mod world;
 
@@ -18,6 +19,7 @@ use typst::foundations::{Bytes, Smart};
 use typst_layout::PagedDocument;
 use typst_pdf::{PdfOptions, PdfStandard, PdfStandards, Timestamp};
 
+pub use batch::{Laid, SliceInfo};
 pub use diagnostics::TemplateError;
 pub use world::{BATCH_PATH, DATA_PATH, MAIN_PATH, ReportWorld, Templates};
 
@@ -124,13 +126,8 @@ impl Renderer {
         ident: &str,
     ) -> Result<Rendered, TemplateError> {
         let data = serde_json::json!({ "title": title, "author": author, "reports": reports });
-        let main = if path == BATCH_PATH {
-            self.templates.batch
-        } else {
-            world::file_id(path)
-        };
         let document = self.compile(
-            main,
+            self.batch_id(path),
             serde_json::to_vec(&data).expect("JSON values serialize"),
         )?;
         let pdf = self.export(&document, ident)?;
@@ -155,6 +152,15 @@ impl Renderer {
             pdf,
             pages: document.pages().len(),
         })
+    }
+
+    /// The file id of a batch template: the interned one for the reports'.
+    fn batch_id(&self, path: &str) -> typst::syntax::FileId {
+        if path == BATCH_PATH {
+            self.templates.batch
+        } else {
+            world::file_id(path)
+        }
     }
 
     /// Drop memoized results not used by the last few reports: without this, a

@@ -11,7 +11,6 @@
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicUsize, Ordering};
 
 use anyhow::{Context, Result, bail};
 use serde::Serialize;
@@ -23,6 +22,7 @@ use crate::exception::{Exception, Reason};
 use crate::model::{Household, Period, Status};
 use crate::output::{self, RunFolder};
 use crate::pipeline::{self, RunOptions};
+use crate::print::{Piece, PrintJob};
 use crate::render::Renderer;
 use crate::store::Assigned;
 
@@ -273,81 +273,72 @@ pub fn run(config: &Config, name: &str, opts: &RunOptions) -> Result<CampaignSum
     let today = pipeline::render_date(config);
     let renderer = Renderer::new(&config.templates_dir(), today)?;
     let letter_of = |i: usize| letter::build(&population[i], plan.period, config, &wording, today);
-    let single = format!("{vdir}/letter.typ");
-    let rendered = render_letters(&mail, config, |i| {
-        let data = serde_json::to_vec(&letter_of(i)).map_err(|e| e.to_string())?;
-        let h = &population[i];
-        let r = renderer
-            .render_template(
-                &single,
-                data,
-                &format!("{name}/{}/{}", h.account_id, plan.period),
-            )
-            .map_err(|e| e.to_string())?;
-        Renderer::evict_cache();
-        let file = format!("reports/{}", output::pdf_name(&h.account_id));
-        std::fs::write(folder.path(&file), &r.pdf)
-            .map_err(|e| format!("cannot write {file}: {e}"))?;
-        Ok((file, r.pages))
-    });
-    let mut rows = Vec::new();
-    for (&i, result) in mail.iter().zip(rendered) {
-        let h = &population[i];
-        match result {
-            Ok((pdf, pages)) => rows.push(CampaignRow {
-                sequence: rows.len() + 1,
-                account_id: h.account_id.clone(),
-                language: h.language.code().to_string(),
-                zip: h.zip.clone(),
-                pdf,
-                pages,
-            }),
-            Err(e) => exceptions.push(Exception::new(
-                h.account_id.clone(),
-                Reason::RenderFailed,
-                e,
-            )),
-        }
-    }
-    if !mail.is_empty() && rows.is_empty() {
-        let e = exceptions
-            .iter()
-            .rev()
-            .find(|e| e.reason == Reason::RenderFailed);
-        bail!(
-            "campaign {name}: the letter template failed for every household:\n{}",
-            e.map_or("", |e| e.detail.as_str())
-        );
-    }
+    let pieces: Vec<Piece> = mail
+        .iter()
+        .enumerate()
+        .map(|(k, &i)| {
+            let h = &population[i];
+            Piece {
+                sequence: k + 1,
+                account_id: &h.account_id,
+                zip: &h.zip,
+                language: h.language.code(),
+                ident: format!("{name}/{}/{}", h.account_id, plan.period),
+            }
+        })
+        .collect();
+    let index: HashMap<&str, usize> = mail
+        .iter()
+        .map(|&i| (population[i].account_id.as_str(), i))
+        .collect();
+    let job = PrintJob {
+        batch_template: &format!("{vdir}/batch.typ"),
+        title: format!("{} campaign {name} {}", config.utility.name, plan.period),
+        author: &config.utility.name,
+        period: plan.period,
+        data: |p: &Piece| -> Result<serde_json::Value, String> {
+            serde_json::to_value(letter_of(index[p.account_id])).map_err(|e| e.to_string())
+        },
+    };
+    let mut rows: Vec<CampaignRow> = Vec::new();
+    let mut failed = 0;
+    let print_rows = crate::print::produce(
+        &folder.staging,
+        &pieces,
+        config,
+        &renderer,
+        &job,
+        |chunk, outcomes| {
+            for (piece, outcome) in chunk.iter().zip(outcomes) {
+                match outcome {
+                    Ok(p) => rows.push(CampaignRow {
+                        sequence: piece.sequence,
+                        account_id: piece.account_id.to_string(),
+                        language: piece.language.to_string(),
+                        zip: piece.zip.to_string(),
+                        pdf: p.pdf,
+                        pages: p.pages,
+                    }),
+                    Err(e) => {
+                        failed += 1;
+                        exceptions.push(Exception::new(piece.account_id, Reason::RenderFailed, e))
+                    }
+                }
+            }
+            if rows.is_empty() && failed > 0 {
+                bail!(
+                    "campaign {name}: the letter template failed for the first {failed} household(s):\n{}",
+                    exceptions.last().map_or("", |e| e.detail.as_str())
+                );
+            }
+            Ok(())
+        },
+    )?;
     let mut w = csv::Writer::from_path(folder.path("manifest.csv"))?;
     for r in &rows {
         w.serialize(r)?;
     }
     w.flush()?;
-    let index: HashMap<&str, usize> = mail
-        .iter()
-        .map(|&i| (population[i].account_id.as_str(), i))
-        .collect();
-    let pieces: Vec<crate::print::Piece> = rows
-        .iter()
-        .map(|r| crate::print::Piece {
-            sequence: r.sequence,
-            account_id: &r.account_id,
-            zip: &r.zip,
-            language: &r.language,
-            pages: r.pages,
-        })
-        .collect();
-    let job = crate::print::PrintJob {
-        batch_template: &format!("{vdir}/batch.typ"),
-        title: format!("{} campaign {name} {}", config.utility.name, plan.period),
-        author: &config.utility.name,
-        period: plan.period,
-        data: |p: &crate::print::Piece| -> Result<serde_json::Value> {
-            Ok(serde_json::to_value(letter_of(index[p.account_id]))?)
-        },
-    };
-    let print_rows = crate::print::write_pieces(&folder.staging, &pieces, config, &renderer, job)?;
     summary.print_files = print_rows
         .iter()
         .map(|r| r.file.as_str())
@@ -378,46 +369,6 @@ fn count(summary: &mut CampaignSummary, exceptions: &[Exception]) {
             .entry(e.reason.code().to_string())
             .or_default() += 1;
     }
-}
-
-/// A rendered letter: its file in the run folder and its pages, or why it failed.
-type Outcome = Result<(String, usize), String>;
-
-/// Render on plain threads (Typst's PDF writer uses rayon inside); results
-/// come back in input order.
-fn render_letters<F>(items: &[usize], config: &Config, render: F) -> Vec<Outcome>
-where
-    F: Fn(usize) -> Outcome + Sync,
-{
-    let threads = match config.render.threads {
-        0 => std::thread::available_parallelism().map_or(2, |n| n.get()),
-        n => n,
-    };
-    let next = AtomicUsize::new(0);
-    let results: Vec<std::sync::Mutex<Option<Outcome>>> =
-        items.iter().map(|_| std::sync::Mutex::new(None)).collect();
-    std::thread::scope(|scope| {
-        for _ in 0..threads {
-            std::thread::Builder::new()
-                .stack_size(32 << 20)
-                .spawn_scoped(scope, || {
-                    loop {
-                        let k = next.fetch_add(1, Ordering::Relaxed);
-                        let Some(&i) = items.get(k) else { break };
-                        *results[k].lock().unwrap() = Some(render(i));
-                    }
-                })
-                .expect("render thread starts");
-        }
-    });
-    results
-        .into_iter()
-        .map(|m| {
-            m.into_inner()
-                .unwrap()
-                .unwrap_or_else(|| Err("not rendered".into()))
-        })
-        .collect()
 }
 
 /// A household that shows every part of a campaign letter, for `check` and `proof`.
