@@ -1,111 +1,180 @@
-//! Throughput benchmark: a full batch over synthetic households.
+//! The benchmark: neighborly and its peers side by side, in one run.
 //!
-//! `cargo bench --bench batch -- [households]` (default 10,000). Prints the
-//! Typst cold start (fonts, library, first report), the reports per second
-//! of the whole run (ingest to manifest) and the peak resident memory.
+//! ```sh
+//! cargo bench --bench batch                    # full run at 10,000 households + plan stage
+//! cargo bench --bench batch -- 100000          # full run at 100,000
+//! cargo bench --bench batch -- plan 1000000    # plan stage only, 1M households
+//! ```
+//!
+//! Synthetic, contract-shaped households with 14 monthly bills each. The
+//! release binary runs as a child process, as a utility would run it, so its
+//! peak memory is its own (`run.json` reports it). Beside it, in the same run
+//! (the machine is noisy; only ratios taken together compare), the peers of
+//! `../shared/peers/`: the Typst Python binding rendering 2,000 simpler,
+//! untagged reports in 2 processes, and DuckDB computing the plan stage's
+//! figures on the same CSV files. Without `python3` the peers are skipped,
+//! with a message.
 
+use std::path::{Path, PathBuf};
+use std::process::Command;
 use std::time::Instant;
 
-use neighborly::config::Config;
-use neighborly::pipeline::{self, RunOptions};
-use neighborly::synth::{self, SynthOptions};
+const BIN: &str = env!("CARGO_BIN_EXE_neighborly");
 
-fn peak_rss_mb() -> f64 {
-    std::fs::read_to_string("/proc/self/status")
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find(|l| l.starts_with("VmHWM:"))
-                .map(|l| l.to_string())
+fn repo() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+fn neighborly(args: &[&str]) -> anyhow::Result<String> {
+    let out = Command::new(BIN).args(args).output()?;
+    anyhow::ensure!(
+        out.status.success(),
+        "neighborly {}: {}",
+        args.join(" "),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    Ok(String::from_utf8(out.stdout)?)
+}
+
+/// `run-peers.sh ARGS`: its "count seconds" line, or None (with the reason
+/// printed) when the peers cannot run here.
+fn peer(args: &[&str]) -> Option<(f64, f64)> {
+    let script = repo().join("../shared/peers/run-peers.sh");
+    if !script.exists() {
+        println!("peers: {} not found, skipped", script.display());
+        return None;
+    }
+    if Command::new("python3").arg("--version").output().is_err() {
+        println!("peers: python3 is missing, skipped");
+        return None;
+    }
+    let out = Command::new("bash").arg(&script).args(args).output().ok()?;
+    let text = String::from_utf8_lossy(&out.stdout);
+    let line = text.lines().last().unwrap_or("");
+    let mut it = line.split_whitespace().map(|v| v.parse::<f64>().ok());
+    match (it.next().flatten(), it.next().flatten()) {
+        (Some(n), Some(s)) if out.status.success() => Some((n, s)),
+        _ => {
+            println!(
+                "peers: {} failed, skipped: {}",
+                args.join(" "),
+                String::from_utf8_lossy(&out.stderr)
+            );
+            None
+        }
+    }
+}
+
+fn synth(dir: &Path, households: usize) -> anyhow::Result<()> {
+    let started = Instant::now();
+    neighborly(&[
+        "synth",
+        "--out",
+        dir.to_str().unwrap(),
+        "--households",
+        &households.to_string(),
+        "--months",
+        "14",
+        "--clean",
+    ])?;
+    println!(
+        "synthetic data: {households} households x 14 bills in {:.1} s",
+        started.elapsed().as_secs_f64()
+    );
+    Ok(())
+}
+
+/// A config pointing at `dir`'s data, with the shipped settings otherwise.
+fn config(dir: &Path) -> anyhow::Result<PathBuf> {
+    let shipped = std::fs::read_to_string(repo().join("config/neighborly.toml"))?;
+    let templates = repo().join("report-templates");
+    let text = shipped
+        .replace("../samples/customers.csv", "data/customers.csv")
+        .replace("../samples/usage.csv", "data/usage.csv")
+        .replace("../out/{period}", "out")
+        .replace("../state/neighborly.sqlite", "state.sqlite")
+        .replace("../report-templates", templates.to_str().unwrap())
+        .replace("date = \"\"", "date = \"2026-11-05\"");
+    let path = dir.join("config.toml");
+    std::fs::write(&path, text)?;
+    Ok(path)
+}
+
+fn plan_stage(dir: &Path, households: usize) -> anyhow::Result<()> {
+    let config = config(dir)?;
+    let started = Instant::now();
+    let printed = neighborly(&["run", "--config", config.to_str().unwrap(), "--dry-run"])?;
+    let ours = started.elapsed().as_secs_f64();
+    let rss = printed
+        .lines()
+        .find_map(|l| l.strip_prefix("peak memory: "))
+        .unwrap_or("?")
+        .to_string();
+    println!(
+        "plan stage (run --dry-run: ingest, cohorts, comparisons, phases), {households} households: {ours:.2} s wall, peak memory {rss}"
+    );
+    if let Some((_, duck)) = peer(&["plan", dir.join("data").to_str().unwrap(), "2026-10"]) {
+        println!(
+            "plan peer (DuckDB, same CSVs): {duck:.2} s; neighborly / DuckDB time: {:.2}",
+            ours / duck
+        );
+    }
+    Ok(())
+}
+
+fn folder_kb(dir: &Path) -> (usize, f64) {
+    let sizes: Vec<u64> = std::fs::read_dir(dir)
+        .map(|r| {
+            r.filter_map(|e| e.ok()?.metadata().ok())
+                .map(|m| m.len())
+                .collect()
         })
-        .and_then(|l| {
-            l.split_whitespace()
-                .nth(1)
-                .and_then(|kb| kb.parse::<f64>().ok())
-        })
-        .map_or(f64::NAN, |kb| kb / 1024.0)
+        .unwrap_or_default();
+    (sizes.len(), sizes.iter().sum::<u64>() as f64 / 1024.0)
+}
+
+fn full_run(dir: &Path, households: usize) -> anyhow::Result<()> {
+    let config = config(dir)?;
+    neighborly(&["run", "--config", config.to_str().unwrap()])?;
+    let summary: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(dir.join("out/run.json"))?)?;
+    let reports = summary["reports"].as_f64().unwrap_or(0.0);
+    let per_second = summary["reports_per_second"].as_f64().unwrap_or(0.0);
+    println!(
+        "full run (single PDFs + print files + CSVs), {households} households: {reports} reports in {:.1} s = {per_second:.1} reports/s; peak memory {:.0} MB",
+        summary["seconds"].as_f64().unwrap_or(0.0),
+        summary["peak_rss_mb"].as_f64().unwrap_or(f64::NAN)
+    );
+    let (n, kb) = folder_kb(&dir.join("out/reports"));
+    let (_, print_kb) = folder_kb(&dir.join("out/print"));
+    println!(
+        "sizes: single PDF {:.1} KB; print file {:.1} KB per piece",
+        kb / n.max(1) as f64,
+        print_kb / reports.max(1.0)
+    );
+    let peers = tempfile::tempdir()?;
+    if let Some((n, s)) = peer(&["render", "2000", peers.path().to_str().unwrap()]) {
+        let theirs = n / s;
+        println!(
+            "render peer (typst-py, 2 processes, 2,000 untagged reports): {theirs:.1} reports/s; neighborly / peer: {:.2}x",
+            per_second / theirs
+        );
+    }
+    Ok(())
 }
 
 fn main() -> anyhow::Result<()> {
-    let households: usize = std::env::args()
-        .skip(1)
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let plan_only = args.iter().any(|a| a == "plan");
+    let households: usize = args
+        .iter()
         .find_map(|a| a.parse().ok())
-        .unwrap_or(10_000);
+        .unwrap_or(if plan_only { 200_000 } else { 10_000 });
     let dir = tempfile::tempdir()?;
-    let repo = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
-    let started = Instant::now();
-    synth::generate(
-        dir.path(),
-        &SynthOptions {
-            households,
-            broken_rows: false,
-            ..SynthOptions::default()
-        },
-    )?;
-    println!(
-        "synthetic data: {households} households in {:.1} s",
-        started.elapsed().as_secs_f64()
-    );
-
-    let mut config = Config::load(&repo.join("config/neighborly.toml"))?;
-    config.render.date = "2026-11-05".into();
-
-    // Cold start: fonts, standard library, templates, first report.
-    let wording = neighborly::wording::load_or_error(&config.templates_dir())?;
-    let t = Instant::now();
-    let renderer = neighborly::render::Renderer::new(
-        &config.templates_dir(),
-        chrono::NaiveDate::from_ymd_opt(2026, 11, 5).unwrap(),
-    )?;
-    let opts = RunOptions {
-        customers: Some(dir.path().join("customers.csv")),
-        usage: Some(dir.path().join("usage.csv")),
-        out: Some(dir.path().join("out")),
-        state: Some(dir.path().join("state.sqlite")),
-        ..RunOptions::default()
-    };
-    let plan = pipeline::plan(&config, &opts, &wording, None)?;
-    let planned = t.elapsed();
-    let letter = &plan.letters[0];
-    let data = serde_json::to_vec(
-        &neighborly::report::build(&plan.input(letter), &config, &wording)
-            .map_err(anyhow::Error::msg)?,
-    )?;
-    let t1 = Instant::now();
-    renderer
-        .render(data.clone(), "cold")
-        .map_err(|e| anyhow::anyhow!("{e}"))?;
-    let cold = t1.elapsed();
-    let t2 = Instant::now();
-    renderer
-        .render(data, "warm")
-        .map_err(|e| anyhow::anyhow!("{e}"))?;
-    let warm = t2.elapsed();
-    println!(
-        "plan (ingest, cohorts, comparisons, phases) for {households}: {:.0} ms; Typst cold start + first report: {:.0} ms; same report warm: {:.1} ms",
-        planned.as_secs_f64() * 1000.0,
-        cold.as_secs_f64() * 1000.0,
-        warm.as_secs_f64() * 1000.0
-    );
-    drop(plan);
-
-    let summary = pipeline::run(&config, &opts)?;
-    println!(
-        "full run: {} reports, {} exceptions in {:.1} s = {:.1} reports/s on {} threads; peak RSS {:.0} MB",
-        summary.reports,
-        summary.exceptions,
-        summary.seconds,
-        summary.reports_per_second,
-        std::thread::available_parallelism().map_or(0, |n| n.get()),
-        peak_rss_mb()
-    );
-    let size: u64 = std::fs::read_dir(dir.path().join("out/reports"))?
-        .filter_map(|e| e.ok()?.metadata().ok())
-        .map(|m| m.len())
-        .sum();
-    println!(
-        "PDF size: {:.1} KB per report",
-        size as f64 / 1024.0 / summary.reports.max(1) as f64
-    );
+    synth(&dir.path().join("data"), households)?;
+    plan_stage(dir.path(), households)?;
+    if !plan_only {
+        full_run(dir.path(), households)?;
+    }
     Ok(())
 }

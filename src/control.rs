@@ -102,7 +102,7 @@ pub fn assign(
         let total = before.assigned + members.len();
         let wanted = (share * total as f64).round() as usize;
         let take = wanted.saturating_sub(before.control).min(members.len());
-        members.sort_by_key(|&i| {
+        members.sort_by_cached_key(|&i| {
             (
                 draw_key(salt, experiment, newcomers[i].account_id),
                 newcomers[i].account_id,

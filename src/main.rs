@@ -9,6 +9,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::Result;
+
 use clap::{Parser, Subcommand};
 use neighborly::config::Config;
 use neighborly::model::{Months, Period};

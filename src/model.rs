@@ -77,6 +77,15 @@ impl Unit {
 impl FromStr for Unit {
     type Err = String;
     fn from_str(s: &str) -> Result<Self, String> {
+        // The exact spellings of the contract first: no allocation per read.
+        match s {
+            "gal" => return Ok(Unit::Gallon),
+            "ccf" => return Ok(Unit::Ccf),
+            "kgal" => return Ok(Unit::Kgal),
+            "m3" => return Ok(Unit::CubicMeter),
+            "kWh" => return Ok(Unit::Kwh),
+            _ => {}
+        }
         match s.trim().to_ascii_lowercase().as_str() {
             "gal" | "gallon" | "gallons" => Ok(Unit::Gallon),
             "kgal" => Ok(Unit::Kgal),

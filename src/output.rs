@@ -160,6 +160,8 @@ pub struct Summary {
     /// Of `seconds`, the time spent laying out and writing the PDFs.
     pub render_seconds: f64,
     pub reports_per_second: f64,
+    /// The process's peak resident memory (Linux), so operators can size machines.
+    pub peak_rss_mb: f64,
     pub out_dir: String,
     pub dry_run: bool,
 }
@@ -211,8 +213,23 @@ impl Summary {
             ));
             s.push_str(&format!("written to {}\n", self.out_dir));
         }
+        if self.peak_rss_mb > 0.0 {
+            s.push_str(&format!("peak memory: {:.0} MB\n", self.peak_rss_mb));
+        }
         s
     }
+}
+
+/// Peak resident memory of this process in MB (`VmHWM`); 0 where unknown.
+pub fn peak_rss_mb() -> f64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find_map(|l| l.strip_prefix("VmHWM:"))
+                .and_then(|v| v.split_whitespace().next()?.parse::<f64>().ok())
+        })
+        .map_or(0.0, |kb| kb / 1024.0)
 }
 
 /// Expected calls = households entering a phase this run × the phase's call rate.

@@ -167,6 +167,7 @@ where
     F: Fn(&Piece<'_>) -> Result<serde_json::Value, String>,
 {
     let file = format!("print/print-{:03}.pdf", k + 1);
+    let started = std::time::Instant::now();
     let mut outcomes: Vec<Option<Outcome>> = vec![None; chunk.len()];
     let mut good: Vec<(usize, serde_json::Value, (String, String))> = Vec::new();
     for (i, piece) in chunk.iter().enumerate() {
@@ -176,6 +177,7 @@ where
         }
     }
     let title = format!("{}, print file {}", job.title, k + 1);
+    let built = started.elapsed();
     let layout = |good: &[(usize, serde_json::Value, (String, String))]| {
         let reports: Vec<serde_json::Value> = good.iter().map(|g| g.1.clone()).collect();
         renderer.layout_batch(job.batch_template, &title, job.author, &reports)
@@ -215,8 +217,17 @@ where
             }
         }
     };
+    let laid_out = started.elapsed();
     if let Some(laid) = laid {
         let exported = export(dir, &file, &laid, &good, chunk, renderer, job);
+        tracing::debug!(
+            file,
+            pieces = good.len(),
+            data_ms = built.as_millis() as u64,
+            layout_ms = (laid_out - built).as_millis() as u64,
+            export_ms = (started.elapsed() - laid_out).as_millis() as u64,
+            "print file laid out"
+        );
         for ((i, ..), outcome) in good.iter().zip(exported) {
             outcomes[*i] = Some(outcome);
         }
@@ -261,6 +272,7 @@ fn export<F>(
     renderer: &Renderer,
     job: &PrintJob<'_, F>,
 ) -> Vec<Outcome> {
+    let started = std::time::Instant::now();
     let whole = renderer
         .export(&laid.document, &format!("{}/{file}", job.period))
         .map_err(|e| e.to_string())
@@ -270,7 +282,9 @@ fn export<F>(
     if let Err(e) = whole {
         return good.iter().map(|_| Err(e.clone())).collect();
     }
-    good.iter()
+    let whole_ms = started.elapsed().as_millis() as u64;
+    let outcomes: Vec<Outcome> = good
+        .iter()
         .zip(&laid.pieces)
         .map(|((i, data, (imb_serial, imb)), pages)| {
             let piece = &chunk[*i];
@@ -308,5 +322,12 @@ fn export<F>(
                 },
             })
         })
-        .collect()
+        .collect();
+    tracing::debug!(
+        file,
+        whole_ms,
+        slices_ms = started.elapsed().as_millis() as u64 - whole_ms,
+        "print file exported"
+    );
+    outcomes
 }

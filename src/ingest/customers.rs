@@ -235,10 +235,15 @@ pub(crate) fn normalize_zip(raw: &str) -> Option<String> {
 }
 
 pub(crate) fn parse_bool(v: &str) -> Option<bool> {
-    match v.trim().to_ascii_lowercase().as_str() {
-        "true" | "t" | "yes" | "y" | "1" => Some(true),
-        "false" | "f" | "no" | "n" | "0" | "" => Some(false),
-        _ => None,
+    let v = v.trim();
+    // The spellings a CIS export uses, without allocating for the common ones.
+    let is = |word: &str| v.eq_ignore_ascii_case(word);
+    if ["true", "t", "yes", "y", "1"].iter().any(|w| is(w)) {
+        Some(true)
+    } else if ["false", "f", "no", "n", "0", ""].iter().any(|w| is(w)) {
+        Some(false)
+    } else {
+        None
     }
 }
 

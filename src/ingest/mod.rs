@@ -9,7 +9,6 @@
 mod customers;
 mod usage;
 
-use std::collections::HashMap;
 use std::path::Path;
 
 use anyhow::{Context, Result};
@@ -49,12 +48,13 @@ fn display_name(path: &Path) -> String {
 
 /// Column positions by header name, so column order is free.
 pub(crate) struct Columns {
-    index: HashMap<String, usize>,
+    /// Fx hashing: column names are looked up for every field of every row.
+    index: rustc_hash::FxHashMap<String, usize>,
 }
 
 impl Columns {
     pub(crate) fn new(headers: &csv::StringRecord, file: &str, required: &[&str]) -> Result<Self> {
-        let index: HashMap<String, usize> = headers
+        let index: rustc_hash::FxHashMap<String, usize> = headers
             .iter()
             .enumerate()
             .map(|(i, h)| {
@@ -87,6 +87,21 @@ impl Columns {
     pub(crate) fn names(&self) -> impl Iterator<Item = (&str, usize)> {
         self.index.iter().map(|(k, v)| (k.as_str(), *v))
     }
+}
+
+/// An ISO date (`YYYY-MM-DD`), read without a format interpreter: meter
+/// files hold millions of them. Anything else is None.
+pub(crate) fn parse_iso_date(v: &str) -> Option<chrono::NaiveDate> {
+    let b = v.as_bytes();
+    if b.len() != 10 || b[4] != b'-' || b[7] != b'-' {
+        return None;
+    }
+    let num = |r: std::ops::Range<usize>| -> Option<u32> {
+        b[r].iter().try_fold(0u32, |n, &c| {
+            c.is_ascii_digit().then(|| n * 10 + u32::from(c - b'0'))
+        })
+    };
+    chrono::NaiveDate::from_ymd_opt(num(0..4)? as i32, num(5..7)?, num(8..10)?)
 }
 
 pub(crate) fn line_of(record: &csv::StringRecord) -> u64 {

@@ -140,12 +140,21 @@ pub fn plan(
         .usage
         .clone()
         .unwrap_or_else(|| config.resolve(&config.input.usage));
+    let t = Instant::now();
     let Dataset {
         households,
         reads,
         mut exceptions,
     } = ingest::load(&customers, &usage, config.utility.service)?;
-    let bills: Vec<Vec<Bill>> = reads.iter().map(|r| bills_from_reads(r)).collect();
+    tracing::debug!(ms = t.elapsed().as_millis() as u64, "plan: files read");
+    let bills: Vec<Vec<Bill>> = {
+        use rayon::prelude::*;
+        // Reads are dropped as they become bills: only bills are kept.
+        reads
+            .into_par_iter()
+            .map(|r| bills_from_reads(&r))
+            .collect()
+    };
     let period = match opts.period {
         Some(p) => p,
         None => latest_period(&bills).with_context(|| {
@@ -203,6 +212,10 @@ pub fn plan(
     }
 
     let refs: Vec<&Household> = candidates.iter().map(|&i| &households[i]).collect();
+    tracing::debug!(
+        ms = t.elapsed().as_millis() as u64,
+        "plan: candidates chosen"
+    );
     let cohort_plan = cohort::plan(&refs, &config.cohort);
     // Compared at 0.001 unit/day: the same use expressed in different units
     // (gal vs ccf) must tie rather than differ in the last binary digit.
@@ -217,8 +230,10 @@ pub fn plan(
         })
         .map(|u| (u * 1000.0).round() / 1000.0)
         .collect();
+    tracing::debug!(ms = t.elapsed().as_millis() as u64, "plan: cohorts formed");
     let (comparisons, stats) = compare::compare(&cohort_plan, &usage_per_day);
 
+    tracing::debug!(ms = t.elapsed().as_millis() as u64, "plan: compared");
     let history = match store {
         Some(s) => s.history_before(period)?,
         None => HashMap::new(),
@@ -227,6 +242,7 @@ pub fn plan(
         Some(s) => s.recorded(period)?,
         None => HashMap::new(),
     };
+    tracing::debug!(ms = t.elapsed().as_millis() as u64, "plan: history read");
     let enrol::Enrolment {
         groups,
         enrolments,
@@ -322,6 +338,7 @@ pub fn plan(
             note,
         });
     }
+    tracing::debug!(ms = t.elapsed().as_millis() as u64, "plan: letters decided");
     letters.sort_by(|a, b| {
         let (ha, hb) = (&households[a.household], &households[b.household]);
         (&ha.zip, &ha.address_line1, &ha.account_id).cmp(&(
@@ -330,6 +347,7 @@ pub fn plan(
             &hb.account_id,
         ))
     });
+    tracing::debug!(ms = t.elapsed().as_millis() as u64, "plan: letters sorted");
     Ok(Plan {
         period,
         households,
@@ -435,6 +453,8 @@ pub fn run(config: &Config, opts: &RunOptions) -> Result<Summary> {
     if opts.dry_run {
         summary.reports = plan.letters.len();
         summary.count_exceptions(&plan.exceptions);
+        summary.seconds = started.elapsed().as_secs_f64();
+        summary.peak_rss_mb = output::peak_rss_mb();
         return Ok(summary);
     }
 
@@ -488,6 +508,7 @@ pub fn run(config: &Config, opts: &RunOptions) -> Result<Summary> {
     summary.seconds = started.elapsed().as_secs_f64();
     summary.reports_per_second = rows.len() as f64 / summary.seconds.max(1e-9);
     summary.out_dir = target.display().to_string();
+    summary.peak_rss_mb = output::peak_rss_mb();
     std::fs::write(
         folder.path("run.json"),
         serde_json::to_vec_pretty(&summary)?,
