@@ -1,11 +1,11 @@
 //! `customers.csv`: one row per household (DESIGN.md section 4).
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 use std::io::Read as IoRead;
 
-use anyhow::{Context, Result};
+use anyhow::Result;
 
-use super::{Columns, Dataset, line_of};
+use super::{Columns, Dataset, blocks};
 use crate::exception::{Exception, Reason};
 use crate::model::{Household, Language, Service, Status};
 
@@ -41,11 +41,8 @@ const KNOWN: [&str; 17] = [
 /// Stream the customer file. Rows that fail validation become exceptions;
 /// two rows with the same `account_id` both do, since neither can be trusted.
 pub fn read_customers(input: impl IoRead, file: &str, default_service: Service) -> Result<Dataset> {
-    let mut reader = csv::ReaderBuilder::new().flexible(false).from_reader(input);
-    let headers = reader
-        .headers()
-        .with_context(|| format!("{file}: cannot read header row"))?
-        .clone();
+    let mut input = std::io::BufReader::with_capacity(1 << 20, input);
+    let headers = blocks::read_header(&mut input, file)?;
     let cols = Columns::new(&headers, file, &REQUIRED)?;
     let extra_cols: Vec<(String, usize)> = cols
         .names()
@@ -54,53 +51,49 @@ pub fn read_customers(input: impl IoRead, file: &str, default_service: Service) 
         .collect();
 
     let mut data = Dataset::default();
-    let mut first_line: HashMap<String, (usize, u64)> = HashMap::new();
+    let mut first_line: rustc_hash::FxHashMap<String, (usize, u64)> = Default::default();
     let mut duplicates: BTreeMap<String, Vec<u64>> = BTreeMap::new();
-    let mut record = csv::StringRecord::new();
-    loop {
-        match reader.read_record(&mut record) {
-            Ok(false) => break,
-            Ok(true) => {}
-            Err(e) => {
-                // A structurally broken row: report it by line and keep going.
-                let line = e.position().map(|p| p.line()).unwrap_or(0);
-                let account = record.get(0).unwrap_or("").trim().to_string();
-                data.exceptions.push(Exception::new(
-                    account,
-                    Reason::MalformedRow,
-                    format!("{file}:{line}: {e}"),
-                ));
-                if matches!(e.kind(), csv::ErrorKind::Io(_)) {
-                    return Err(e).with_context(|| format!("cannot read {file}"));
+    let pieces = 4 * rayon::current_num_threads();
+    // Rows are parsed on all cores, then taken in file order: the first row
+    // of an account wins, and a duplicate is judged against it.
+    blocks::for_each_block(&mut input, file, blocks::BLOCK, pieces, |parts| {
+        let parsed: Vec<Vec<(u64, Result<Household, Exception>)>> = {
+            use rayon::prelude::*;
+            parts
+                .par_iter()
+                .map(|p| parse_piece(p, file, &cols, &headers, &extra_cols, default_service))
+                .collect()
+        };
+        for (line, row) in parsed.into_iter().flatten() {
+            match row {
+                Ok(h) => {
+                    if let Some(&(_, first)) = first_line.get(&h.account_id) {
+                        duplicates
+                            .entry(h.account_id.clone())
+                            .or_insert_with(|| vec![first])
+                            .push(line);
+                    } else {
+                        first_line.insert(h.account_id.clone(), (data.households.len(), line));
+                        data.households.push(h);
+                    }
                 }
-                continue;
-            }
-        }
-        let line = line_of(&record);
-        match parse_household(&record, &cols, &extra_cols, file, line, default_service) {
-            Ok(h) => {
-                if let Some(&(_, first)) = first_line.get(&h.account_id) {
-                    duplicates
-                        .entry(h.account_id.clone())
-                        .or_insert_with(|| vec![first])
-                        .push(line);
-                } else {
-                    first_line.insert(h.account_id.clone(), (data.households.len(), line));
-                    data.households.push(h);
-                }
-            }
-            Err(ex) => {
-                if !ex.account_id.is_empty() && first_line.contains_key(&ex.account_id) {
-                    duplicates
-                        .entry(ex.account_id.clone())
-                        .or_insert_with(|| vec![first_line[&ex.account_id].1])
-                        .push(line);
-                } else {
-                    data.exceptions.push(ex)
+                Err(ex) => {
+                    if ex.reason != Reason::MalformedRow
+                        && !ex.account_id.is_empty()
+                        && first_line.contains_key(&ex.account_id)
+                    {
+                        duplicates
+                            .entry(ex.account_id.clone())
+                            .or_insert_with(|| vec![first_line[&ex.account_id].1])
+                            .push(line);
+                    } else {
+                        data.exceptions.push(ex)
+                    }
                 }
             }
         }
-    }
+        Ok(())
+    })?;
     if !duplicates.is_empty() {
         data.households
             .retain(|h| !duplicates.contains_key(&h.account_id));
@@ -119,6 +112,44 @@ pub fn read_customers(input: impl IoRead, file: &str, default_service: Service) 
     }
     data.reads = vec![Vec::new(); data.households.len()];
     Ok(data)
+}
+
+/// Parse one piece of a block: each row's line and household or exception.
+fn parse_piece(
+    piece: &blocks::Piece<'_>,
+    file: &str,
+    cols: &Columns,
+    headers: &csv::StringRecord,
+    extra_cols: &[(String, usize)],
+    default_service: Service,
+) -> Vec<(u64, Result<Household, Exception>)> {
+    let mut reader = blocks::piece_reader(piece.bytes);
+    let mut record = csv::StringRecord::new();
+    let mut out = Vec::new();
+    loop {
+        let result = reader.read_record(&mut record);
+        let line = blocks::line_of(piece, &result, &record);
+        let malformed = |detail: String| {
+            let account = record.get(0).unwrap_or("").trim().to_string();
+            Err(Exception::new(
+                account,
+                Reason::MalformedRow,
+                format!("{file}:{line}: {detail}"),
+            ))
+        };
+        let row = match result {
+            Ok(false) => break,
+            Err(e) => malformed(e.to_string()),
+            Ok(true) if record.len() != headers.len() => malformed(format!(
+                "found record with {} fields, but the header has {}",
+                record.len(),
+                headers.len()
+            )),
+            Ok(true) => parse_household(&record, cols, extra_cols, file, line, default_service),
+        };
+        out.push((line, row));
+    }
+    out
 }
 
 fn parse_household(

@@ -6,6 +6,7 @@
 //! `file:line`. Only a file that cannot be read at all, or lacks a required
 //! column, is an error.
 
+mod blocks;
 mod customers;
 mod usage;
 
@@ -33,7 +34,13 @@ pub struct Dataset {
 pub fn load(customers: &Path, usage: &Path, default_service: Service) -> Result<Dataset> {
     let file = std::fs::File::open(customers)
         .with_context(|| format!("cannot open customer file {}", customers.display()))?;
+    let started = std::time::Instant::now();
     let mut data = read_customers(file, &display_name(customers), default_service)?;
+    tracing::debug!(
+        ms = started.elapsed().as_millis() as u64,
+        households = data.households.len(),
+        "ingest: customers read"
+    );
     let file = std::fs::File::open(usage)
         .with_context(|| format!("cannot open usage file {}", usage.display()))?;
     read_usage(file, &display_name(usage), &mut data)?;
@@ -102,8 +109,4 @@ pub(crate) fn parse_iso_date(v: &str) -> Option<chrono::NaiveDate> {
         })
     };
     chrono::NaiveDate::from_ymd_opt(num(0..4)? as i32, num(5..7)?, num(8..10)?)
-}
-
-pub(crate) fn line_of(record: &csv::StringRecord) -> u64 {
-    record.position().map(|p| p.line()).unwrap_or(0)
 }

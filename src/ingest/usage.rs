@@ -3,11 +3,11 @@
 use std::collections::BTreeMap;
 use std::io::Read as IoRead;
 
-use anyhow::{Context, Result};
+use anyhow::Result;
 use chrono::NaiveDate;
 
 use super::customers::parse_bool;
-use super::{Columns, Dataset};
+use super::{Columns, Dataset, blocks};
 use crate::exception::{Exception, Reason};
 use crate::model::{Read, Unit};
 
@@ -18,11 +18,6 @@ const REQUIRED: [&str; 5] = [
     "quantity",
     "unit",
 ];
-
-/// Bytes read from the file at a time; each block is cut at a record
-/// boundary and parsed in pieces on all cores, so memory stays bounded
-/// whatever the file's size.
-const BLOCK: usize = 8 << 20;
 
 /// What one piece of a block held.
 #[derive(Default)]
@@ -36,9 +31,10 @@ struct PieceResult {
 
 /// Stream the usage file into `data`. A bad read moves its household to the
 /// exceptions (first problem wins); reads for accounts the customer file does
-/// not have are reported once per account.
+/// not have are reported once per account. Blocks of the file are parsed on
+/// all cores ([`super::blocks`]).
 pub fn read_usage(input: impl IoRead, file: &str, data: &mut Dataset) -> Result<()> {
-    read_usage_in_blocks(input, file, data, BLOCK)
+    read_usage_in_blocks(input, file, data, blocks::BLOCK)
 }
 
 fn read_usage_in_blocks(
@@ -48,14 +44,7 @@ fn read_usage_in_blocks(
     block_size: usize,
 ) -> Result<()> {
     let mut input = std::io::BufReader::with_capacity(1 << 20, input);
-    let mut header = Vec::new();
-    std::io::BufRead::read_until(&mut input, b'\n', &mut header)
-        .with_context(|| format!("cannot read {file}"))?;
-    let headers = csv::ReaderBuilder::new()
-        .from_reader(header.as_slice())
-        .headers()
-        .with_context(|| format!("{file}: cannot read header row"))?
-        .clone();
+    let headers = blocks::read_header(&mut input, file)?;
     let cols = Columns::new(&headers, file, &REQUIRED)?;
 
     let index: rustc_hash::FxHashMap<&str, usize> = data
@@ -74,61 +63,13 @@ fn read_usage_in_blocks(
     let mut defects: BTreeMap<usize, Exception> = BTreeMap::new();
     let mut unknown: BTreeMap<String, (u64, usize)> = BTreeMap::new();
     let mut new_reads: Vec<Vec<Read>> = vec![Vec::new(); households.len()];
-    let mut block: Vec<u8> = Vec::with_capacity(block_size + (1 << 16));
-    let mut next_line: u64 = 2;
     let pieces = 4 * rayon::current_num_threads();
-    loop {
-        let before = block.len();
-        (&mut input)
-            .take((block_size - before.min(block_size)) as u64 + 1)
-            .read_to_end(&mut block)
-            .with_context(|| format!("cannot read {file}"))?;
-        let eof = block.len() == before;
-        // Record boundaries: newlines outside quotes (RFC 4180 quotes pair
-        // up, and a block always starts at a boundary).
-        let mut cuts = vec![0usize];
-        let mut quoted = false;
-        let target = block.len().div_ceil(pieces).max(1);
-        let mut last_cut = 0;
-        for (k, &b) in block.iter().enumerate() {
-            match b {
-                b'"' => quoted = !quoted,
-                b'\n' if !quoted => {
-                    last_cut = k + 1;
-                    if k + 1 - cuts[cuts.len() - 1] >= target {
-                        cuts.push(k + 1);
-                    }
-                }
-                _ => {}
-            }
-        }
-        let end = if eof { block.len() } else { last_cut };
-        cuts.retain(|&c| c < end);
-        cuts.push(end);
-        let mut starts = Vec::with_capacity(cuts.len());
-        let mut line = next_line;
-        for w in cuts.windows(2) {
-            starts.push(line);
-            line += block[w[0]..w[1]].iter().filter(|&&b| b == b'\n').count() as u64;
-        }
-        next_line = line;
+    blocks::for_each_block(&mut input, file, block_size, pieces, |parts| {
         let results: Vec<PieceResult> = {
             use rayon::prelude::*;
-            cuts.windows(2)
-                .zip(&starts)
-                .collect::<Vec<_>>()
-                .into_par_iter()
-                .map(|(w, &start)| {
-                    parse_piece(
-                        &block[w[0]..w[1]],
-                        start,
-                        file,
-                        &cols,
-                        &headers,
-                        &index,
-                        households,
-                    )
-                })
+            parts
+                .par_iter()
+                .map(|p| parse_piece(p, file, &cols, &headers, &index, households))
                 .collect()
         };
         for r in results {
@@ -144,11 +85,8 @@ fn read_usage_in_blocks(
                 }
             }
         }
-        block.drain(..end);
-        if eof {
-            break;
-        }
-    }
+        Ok(())
+    })?;
     for (reads, new) in data.reads.iter_mut().zip(new_reads) {
         reads.extend(new);
     }
@@ -247,11 +185,9 @@ fn parse_read(
     })
 }
 
-/// Parse one piece of a block (whole records). `first_line` is the file
-/// line of its first record.
+/// Parse one piece of a block (whole records).
 fn parse_piece(
-    bytes: &[u8],
-    first_line: u64,
+    piece: &blocks::Piece<'_>,
     file: &str,
     cols: &Columns,
     headers: &csv::StringRecord,
@@ -259,19 +195,12 @@ fn parse_piece(
     households: &[crate::model::Household],
 ) -> PieceResult {
     let mut out = PieceResult::default();
-    let mut reader = csv::ReaderBuilder::new()
-        .has_headers(false)
-        .flexible(true)
-        .from_reader(bytes);
+    let mut reader = blocks::piece_reader(piece.bytes);
     let mut record = csv::StringRecord::new();
     let mut defective: rustc_hash::FxHashSet<usize> = Default::default();
     loop {
         let result = reader.read_record(&mut record);
-        let at = match &result {
-            Ok(_) => record.position().map_or(1, |p| p.line()),
-            Err(e) => e.position().map_or(1, |p| p.line()),
-        };
-        let line = first_line + at - 1;
+        let line = blocks::line_of(piece, &result, &record);
         let problem = match result {
             Ok(false) => break,
             Ok(true) if record.len() != headers.len() => Some(format!(

@@ -258,6 +258,17 @@ pub fn plan(
     )?;
     let mut compared: Vec<Option<Comparison>> = vec![None; households.len()];
     let mut letters = Vec::new();
+    type TipKey = (
+        crate::model::Service,
+        Option<compare::Rating>,
+        Phase,
+        Option<i32>,
+        Option<u32>,
+        Option<String>,
+        bool,
+        Vec<String>,
+    );
+    let mut tip_memo: rustc_hash::FxHashMap<TipKey, Vec<String>> = Default::default();
     for ((&i, comparison), assignment) in candidates
         .iter()
         .zip(comparisons)
@@ -310,15 +321,32 @@ pub fn plan(
                     &config.phase,
                 );
                 let last_tips = last.map(|l| l.tips.as_slice()).unwrap_or(&[]);
-                let tips = report::pick_tips(
-                    h,
-                    period,
+                // Tips depend on a handful of traits shared by many homes:
+                // choose once per combination.
+                let key = (
+                    h.service,
                     rating,
                     decision.phase,
+                    h.year_built,
+                    h.occupants,
+                    h.heating_fuel.clone(),
                     eligible,
-                    last_tips,
-                    wording,
+                    last_tips.to_vec(),
                 );
+                let tips = tip_memo
+                    .entry(key)
+                    .or_insert_with(|| {
+                        report::pick_tips(
+                            h,
+                            period,
+                            rating,
+                            decision.phase,
+                            eligible,
+                            last_tips,
+                            wording,
+                        )
+                    })
+                    .clone();
                 (decision, tips)
             }
         };
@@ -339,14 +367,19 @@ pub fn plan(
         });
     }
     tracing::debug!(ms = t.elapsed().as_millis() as u64, "plan: letters decided");
-    letters.sort_by(|a, b| {
-        let (ha, hb) = (&households[a.household], &households[b.household]);
-        (&ha.zip, &ha.address_line1, &ha.account_id).cmp(&(
-            &hb.zip,
-            &hb.address_line1,
-            &hb.account_id,
-        ))
-    });
+    // Presort order; the account id makes every key unique, so an unstable
+    // parallel sort gives the one order.
+    {
+        use rayon::slice::ParallelSliceMut;
+        letters.par_sort_unstable_by(|a, b| {
+            let (ha, hb) = (&households[a.household], &households[b.household]);
+            (&ha.zip, &ha.address_line1, &ha.account_id).cmp(&(
+                &hb.zip,
+                &hb.address_line1,
+                &hb.account_id,
+            ))
+        });
+    }
     tracing::debug!(ms = t.elapsed().as_millis() as u64, "plan: letters sorted");
     Ok(Plan {
         period,
