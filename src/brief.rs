@@ -12,12 +12,14 @@ use std::path::Path;
 use anyhow::Result;
 
 use crate::config::Config;
+use crate::model::Period;
 use crate::output::{ForecastRow, ManifestRow};
-use crate::pipeline::Plan;
 
-pub fn write(
+/// Write the brief for `period`; `name_of` gives an account's name.
+pub fn write<'a>(
     path: &Path,
-    plan: &Plan,
+    period: Period,
+    name_of: impl Fn(&str) -> Option<&'a str>,
     rows: &[ManifestRow],
     forecast: &[ForecastRow],
     config: &Config,
@@ -26,7 +28,7 @@ pub fn write(
     writeln!(
         s,
         "# Call-center brief: {} reports for {}",
-        config.utility.name, plan.period
+        config.utility.name, period
     )?;
     writeln!(s)?;
     writeln!(
@@ -60,15 +62,11 @@ pub fn write(
         "| account | name | letter | rating | use per day | neighbors' median | language |"
     )?;
     writeln!(s, "|---|---|---|---|---:|---:|---|")?;
-    let by_account = plan.letters_by_account();
     for r in rows
         .iter()
         .filter(|r| r.entered_phase && (r.phase == "notice" || r.phase == "comparison"))
     {
-        let name = by_account
-            .get(r.account_id.as_str())
-            .map(|l| plan.households[l.household].name.as_str())
-            .unwrap_or("");
+        let name = name_of(r.account_id.as_str()).unwrap_or("");
         // Names come from customer data: keep table cells intact.
         let name = name.replace('|', "/");
         writeln!(

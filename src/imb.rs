@@ -283,20 +283,27 @@ pub fn serial(
     Ok(format!("{month}{sequence:0w$}", w = width - 1))
 }
 
-/// A piece's serial number and bars, from the `[print.imb]` settings.
+/// The fixed fields of a mailer's barcodes (`[print.imb]` in the config).
+pub struct Fields<'a> {
+    pub barcode_id: &'a str,
+    pub service_type: &'a str,
+    pub mailer_id: &'a str,
+}
+
+/// A piece's serial number and bars.
 pub fn for_piece(
-    settings: &crate::config::Imb,
+    settings: &Fields<'_>,
     period: crate::model::Period,
     sequence: usize,
     zip: &str,
 ) -> Result<(String, String), ImbError> {
     // The serial's width follows from the mailer ID's: check that first.
-    digits(&settings.mailer_id, "mailer ID", &[6, 9])?;
+    digits(settings.mailer_id, "mailer ID", &[6, 9])?;
     let serial = serial(period, sequence, 15 - settings.mailer_id.len())?;
     let tracking = tracking_code(
-        &settings.barcode_id,
-        &settings.service_type,
-        &settings.mailer_id,
+        settings.barcode_id,
+        settings.service_type,
+        settings.mailer_id,
         &serial,
     )?;
     Ok((serial, encode(&tracking, &routing_code(zip))?))

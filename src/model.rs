@@ -153,6 +153,45 @@ impl FromStr for Status {
     }
 }
 
+/// The report variant a household receives.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Phase {
+    Tips,
+    Notice,
+    Comparison,
+}
+
+impl Phase {
+    pub const ALL: [Phase; 3] = [Phase::Tips, Phase::Notice, Phase::Comparison];
+
+    pub fn code(self) -> &'static str {
+        match self {
+            Phase::Tips => "tips",
+            Phase::Notice => "notice",
+            Phase::Comparison => "comparison",
+        }
+    }
+
+    /// The step after this one on the ladder.
+    pub fn next(self) -> Phase {
+        match self {
+            Phase::Tips => Phase::Notice,
+            Phase::Notice | Phase::Comparison => Phase::Comparison,
+        }
+    }
+}
+
+impl std::str::FromStr for Phase {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        Phase::ALL
+            .into_iter()
+            .find(|p| p.code() == s)
+            .ok_or_else(|| format!("unknown phase {s:?}"))
+    }
+}
+
 /// A billing month, `YYYY-MM`. The bill of a period is the read whose
 /// `period_end` falls inside that month.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]

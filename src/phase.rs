@@ -24,48 +24,10 @@
 //!
 //! Pure functions; [`crate::store`] persists the results.
 
-use serde::{Deserialize, Serialize};
-
 use crate::compare::Rating;
 use crate::config::PhaseRules;
 
-/// The report variant a household receives.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Phase {
-    Tips,
-    Notice,
-    Comparison,
-}
-
-impl Phase {
-    pub const ALL: [Phase; 3] = [Phase::Tips, Phase::Notice, Phase::Comparison];
-
-    pub fn code(self) -> &'static str {
-        match self {
-            Phase::Tips => "tips",
-            Phase::Notice => "notice",
-            Phase::Comparison => "comparison",
-        }
-    }
-
-    fn next(self) -> Phase {
-        match self {
-            Phase::Tips => Phase::Notice,
-            Phase::Notice | Phase::Comparison => Phase::Comparison,
-        }
-    }
-}
-
-impl std::str::FromStr for Phase {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Self, String> {
-        Phase::ALL
-            .into_iter()
-            .find(|p| p.code() == s)
-            .ok_or_else(|| format!("unknown phase {s:?}"))
-    }
-}
+pub use crate::model::Phase;
 
 /// Where a household stands on the bad-news ladder after a mailed letter.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]

@@ -23,7 +23,6 @@ use anyhow::Result;
 use serde::Serialize;
 
 use crate::config::Config;
-use crate::imb;
 use crate::model::Period;
 use crate::output;
 use crate::render::{Laid, Renderer, SliceInfo};
@@ -254,7 +253,7 @@ where
         .print
         .imb
         .as_ref()
-        .map(|imb| imb::for_piece(imb, job.period, piece.sequence, piece.zip))
+        .map(|imb| imb.for_piece(job.period, piece.sequence, piece.zip))
         .transpose()
         .map_err(|e| format!("barcode: {e:#}"))?;
     data["imb"] = barcode

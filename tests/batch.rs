@@ -365,3 +365,46 @@ fn print_files_are_presorted_complete_and_hold_no_suppressed_account() {
         assert_eq!(e["reason"], "suppressed");
     }
 }
+
+#[test]
+fn a_household_the_template_cannot_lay_out_does_not_take_its_print_file_down() {
+    let ws = Workspace::new("[print]\npieces_per_file = 10\n");
+    ws.synth(40, false);
+    // A layout that fails for one household only.
+    let templates = ws.path("templates");
+    copy_dir(&repo().join("report-templates"), &templates);
+    let layout = templates.join("layout.typ");
+    let text = std::fs::read_to_string(&layout).unwrap().replace(
+        "#let report(d) = [",
+        "#let report(d) = [\n#if d.account_id == \"W000007\" { panic(\"cannot lay this one out\") }",
+    );
+    std::fs::write(&layout, text).unwrap();
+    let config = std::fs::read_to_string(ws.config()).unwrap().replace(
+        &repo().join("report-templates").display().to_string(),
+        "templates",
+    );
+    std::fs::write(ws.config(), config).unwrap();
+    ws.run(&["--period", "2026-10"]);
+    let out = ws.path("out/2026-10");
+    let exceptions = read_csv(&out.join("exceptions.csv"));
+    let failed: Vec<_> = exceptions
+        .iter()
+        .filter(|e| e["reason"] == "render-failed")
+        .collect();
+    assert_eq!(failed.len(), 1, "{failed:?}");
+    assert_eq!(failed[0]["account_id"], "W000007");
+    assert!(
+        failed[0]["detail"].contains("cannot lay this one out"),
+        "{failed:?}"
+    );
+    // Every other household of its print file was mailed, and the print
+    // files hold exactly the manifest's households.
+    let manifest = read_csv(&out.join("manifest.csv"));
+    let pieces = read_csv(&out.join("print-manifest.csv"));
+    let mailed: Vec<&String> = manifest.iter().map(|r| &r["account_id"]).collect();
+    let printed: Vec<&String> = pieces.iter().map(|r| &r["account_id"]).collect();
+    assert_eq!(mailed, printed);
+    assert!(!mailed.iter().any(|a| *a == "W000007"));
+    let customers = read_csv(&ws.path("data/customers.csv")).len();
+    assert_eq!(manifest.len() + exceptions.len(), customers);
+}

@@ -139,7 +139,7 @@ pub struct PhaseRules {
     /// Periods a household stays in `notice` before it may get the comparison.
     pub min_periods_notice: u32,
     /// Highest phase an assistance-eligible household is ever moved to.
-    pub assistance_max_phase: crate::phase::Phase,
+    pub assistance_max_phase: crate::model::Phase,
     /// Expected calls to the call center per letter, by the phase it carries.
     pub call_rate_tips: f64,
     pub call_rate_notice: f64,
@@ -151,7 +151,7 @@ impl Default for PhaseRules {
         PhaseRules {
             min_periods_tips: 1,
             min_periods_notice: 1,
-            assistance_max_phase: crate::phase::Phase::Notice,
+            assistance_max_phase: crate::model::Phase::Notice,
             call_rate_tips: 0.002,
             call_rate_notice: 0.01,
             call_rate_comparison: 0.03,
@@ -259,6 +259,23 @@ pub struct Imb {
     pub service_type: String,
     /// The USPS-assigned mailer ID: six or nine digits.
     pub mailer_id: String,
+}
+
+impl Imb {
+    /// A piece's serial number and bars (see [`crate::imb::for_piece`]).
+    pub fn for_piece(
+        &self,
+        period: crate::model::Period,
+        sequence: usize,
+        zip: &str,
+    ) -> std::result::Result<(String, String), crate::imb::ImbError> {
+        let fields = crate::imb::Fields {
+            barcode_id: &self.barcode_id,
+            service_type: &self.service_type,
+            mailer_id: &self.mailer_id,
+        };
+        crate::imb::for_piece(&fields, period, sequence, zip)
+    }
 }
 
 fn default_barcode_id() -> String {

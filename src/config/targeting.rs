@@ -152,7 +152,7 @@ pub struct Segment {
     #[serde(deserialize_with = "rating_list")]
     pub rating: Vec<String>,
     #[serde(deserialize_with = "parsed_list")]
-    pub phase: Vec<crate::phase::Phase>,
+    pub phase: Vec<crate::model::Phase>,
     pub percentile: Option<Between<f64>>,
     pub usage_per_day: Option<Between<f64>>,
 }

@@ -528,9 +528,15 @@ pub fn run(config: &Config, opts: &RunOptions) -> Result<Summary> {
     output::write_exceptions(&folder.path("exceptions.csv"), &mut exceptions)?;
     write_cohorts(&folder.path("cohorts.csv"), &plan)?;
     output::write_forecast(&folder.path("forecast.csv"), &summary.forecast)?;
+    let by_account = plan.letters_by_account();
     crate::brief::write(
         &folder.path("agent-brief.md"),
-        &plan,
+        period,
+        |account| {
+            by_account
+                .get(account)
+                .map(|l| plan.households[l.household].name.as_str())
+        },
         &rows,
         &summary.forecast,
         config,
@@ -789,7 +795,7 @@ pub fn preview(
         data.show_windows = true;
         if let Some(imb) = &config.print.imb {
             let zip = &plan.households[letter.household].zip;
-            data.imb = Some(crate::imb::for_piece(imb, plan.period, 1, zip)?.1);
+            data.imb = Some(imb.for_piece(plan.period, 1, zip)?.1);
         }
     }
     let rendered = plan

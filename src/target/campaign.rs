@@ -459,7 +459,7 @@ pub fn preview(
     let mut d = letter::build(h, plan.period, config, &wording, today);
     d.show_windows = show_windows;
     if show_windows && let Some(imb) = &config.print.imb {
-        d.imb = Some(crate::imb::for_piece(imb, plan.period, 1, &h.zip)?.1);
+        d.imb = Some(imb.for_piece(plan.period, 1, &h.zip)?.1);
     }
     let renderer = Renderer::new(&config.templates_dir(), today)?;
     let r = renderer
