@@ -102,32 +102,7 @@ pub fn history_svg(months: &[Month], legend: (&str, &str), unit: &str) -> Result
             .max(1e-9);
         let nice = nice_ceiling(max);
         let y_of = |v: f64| bottom - ((v / nice) * (bottom - top) as f64).round() as i32;
-        let small = |anchor: HPos| {
-            TextStyle::from((FONT, 15).into_font())
-                .color(&INK)
-                .pos(Pos::new(anchor, VPos::Center))
-        };
-        for k in 0..=4 {
-            let v = nice * k as f64 / 4.0;
-            let y = y_of(v);
-            area.draw(&PathElement::new(
-                vec![(left, y), (right, y)],
-                MUTED.mix(0.35),
-            ))
-            .map_err(err)?;
-            area.draw(&Text::new(
-                format_tick(v),
-                (left - 6, y),
-                small(HPos::Right),
-            ))
-            .map_err(err)?;
-        }
-        area.draw(&Text::new(
-            unit.to_string(),
-            (left - 48, top - 24),
-            small(HPos::Left),
-        ))
-        .map_err(err)?;
+        value_axis(&area, (left, right, top, bottom), nice, unit)?;
         let slot = (right - left) as f64 / months.len().max(1) as f64;
         let bar = ((slot - 8.0) / 2.0).max(2.0) as i32;
         for (i, m) in months.iter().enumerate() {
@@ -226,32 +201,7 @@ pub fn trend_svg(
         let n = labels.len().max(1);
         let slot = (right - left) as f64 / n as f64;
         let x_of = |i: usize| left + ((i as f64 + 0.5) * slot).round() as i32;
-        let small = |anchor: HPos| {
-            TextStyle::from((FONT, 15).into_font())
-                .color(&INK)
-                .pos(Pos::new(anchor, VPos::Center))
-        };
-        for k in 0..=4 {
-            let v = nice * k as f64 / 4.0;
-            let y = y_of(v);
-            area.draw(&PathElement::new(
-                vec![(left, y), (right, y)],
-                MUTED.mix(0.35),
-            ))
-            .map_err(err)?;
-            area.draw(&Text::new(
-                format_tick(v),
-                (left - 6, y),
-                small(HPos::Right),
-            ))
-            .map_err(err)?;
-        }
-        area.draw(&Text::new(
-            unit.to_string(),
-            (left - 48, top - 24),
-            small(HPos::Left),
-        ))
-        .map_err(err)?;
+        value_axis(&area, (left, right, top, bottom), nice, unit)?;
         let every = n.div_ceil(12);
         for (i, l) in labels.iter().enumerate() {
             if i % every == 0 {
@@ -326,6 +276,45 @@ pub fn trend_svg(
         area.present().map_err(err)?;
     }
     Ok(svg)
+}
+
+/// Small chart text, anchored on `anchor` and centered vertically.
+fn small(anchor: HPos) -> TextStyle<'static> {
+    TextStyle::from((FONT, 15).into_font())
+        .color(&INK)
+        .pos(Pos::new(anchor, VPos::Center))
+}
+
+/// Five horizontal grid lines from 0 to `nice`, each with its value, and the
+/// unit above them. `plot` is (left, right, top, bottom) in pixels.
+fn value_axis(
+    area: &DrawingArea<SVGBackend<'_>, plotters::coord::Shift>,
+    (left, right, top, bottom): (i32, i32, i32, i32),
+    nice: f64,
+    unit: &str,
+) -> Result<(), String> {
+    for k in 0..=4 {
+        let v = nice * k as f64 / 4.0;
+        let y = bottom - ((v / nice) * (bottom - top) as f64).round() as i32;
+        area.draw(&PathElement::new(
+            vec![(left, y), (right, y)],
+            MUTED.mix(0.35),
+        ))
+        .map_err(err)?;
+        area.draw(&Text::new(
+            format_tick(v),
+            (left - 6, y),
+            small(HPos::Right),
+        ))
+        .map_err(err)?;
+    }
+    area.draw(&Text::new(
+        unit.to_string(),
+        (left - 48, top - 24),
+        small(HPos::Left),
+    ))
+    .map_err(err)?;
+    Ok(())
 }
 
 fn nice_ceiling(v: f64) -> f64 {

@@ -17,16 +17,6 @@ const HOUSEHOLDS: &str = "6000";
 const PRE: &str = "2024-10..2025-09";
 const POST: &str = "2025-10..2026-09";
 
-fn ok(o: std::process::Output) -> String {
-    assert!(
-        o.status.success(),
-        "{}\n{}",
-        String::from_utf8_lossy(&o.stdout),
-        String::from_utf8_lossy(&o.stderr)
-    );
-    String::from_utf8(o.stdout).unwrap()
-}
-
 fn synth(ws: &Workspace, out: &str, extra: &[&str]) {
     let out = ws.path(out);
     let mut args = vec![

@@ -12,16 +12,6 @@ use common::pdf_tools::check_pdfs;
 use common::windows::*;
 use common::*;
 
-fn ok(o: std::process::Output) -> String {
-    assert!(
-        o.status.success(),
-        "{}\n{}",
-        String::from_utf8_lossy(&o.stdout),
-        String::from_utf8_lossy(&o.stderr)
-    );
-    String::from_utf8(o.stdout).unwrap()
-}
-
 /// The segments and campaigns of the shipped config.
 fn shipped_targeting() -> String {
     let text = std::fs::read_to_string(repo().join("config/neighborly.toml")).unwrap();

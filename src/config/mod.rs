@@ -465,6 +465,22 @@ impl Config {
         }
     }
 
+    /// The customer and usage files: the command line's if given, else the config's.
+    pub fn input_files(
+        &self,
+        customers: Option<&PathBuf>,
+        usage: Option<&PathBuf>,
+    ) -> (PathBuf, PathBuf) {
+        (
+            customers
+                .cloned()
+                .unwrap_or_else(|| self.resolve(&self.input.customers)),
+            usage
+                .cloned()
+                .unwrap_or_else(|| self.resolve(&self.input.usage)),
+        )
+    }
+
     pub fn templates_dir(&self) -> PathBuf {
         self.resolve(&self.render.templates)
     }

@@ -140,14 +140,7 @@ pub fn evaluate(config: &Config, opts: &EvaluateOptions) -> Result<Evaluation> {
             "no household is assigned in {experiment}: run `neighborly enroll` or a real run first"
         );
     }
-    let customers = opts
-        .customers
-        .clone()
-        .unwrap_or_else(|| config.resolve(&config.input.customers));
-    let usage = opts
-        .usage
-        .clone()
-        .unwrap_or_else(|| config.resolve(&config.input.usage));
+    let (customers, usage) = config.input_files(opts.customers.as_ref(), opts.usage.as_ref());
     let data = crate::ingest::load(&customers, &usage, config.utility.service)?;
 
     // Households assigned by the end of the pre window, with bills in both windows.

@@ -132,14 +132,7 @@ pub fn plan(
     wording: &Wording,
     store: Option<&Store>,
 ) -> Result<Plan> {
-    let customers = opts
-        .customers
-        .clone()
-        .unwrap_or_else(|| config.resolve(&config.input.customers));
-    let usage = opts
-        .usage
-        .clone()
-        .unwrap_or_else(|| config.resolve(&config.input.usage));
+    let (customers, usage) = config.input_files(opts.customers.as_ref(), opts.usage.as_ref());
     let t = Instant::now();
     let Dataset {
         households,

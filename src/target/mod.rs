@@ -41,10 +41,7 @@ pub fn population(
     if segment::uses_figures(rule) {
         return Ok(plan.households.clone());
     }
-    let path = opts
-        .customers
-        .clone()
-        .unwrap_or_else(|| config.resolve(&config.input.customers));
+    let (path, _) = config.input_files(opts.customers.as_ref(), None);
     let file = std::fs::File::open(&path)
         .with_context(|| format!("cannot open customer file {}", path.display()))?;
     let name = path.file_name().map_or_else(
