@@ -89,7 +89,7 @@ impl Evaluation {
             ));
         }
         s.push_str(&format!(
-            "left out: {} assigned household(s) without bills in both windows\n",
+            "left out: {} assigned household(s): joined after the pre period, or no bill in one of the windows\n",
             self.left_out
         ));
         s
