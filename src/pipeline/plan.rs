@@ -1,0 +1,406 @@
+//! The plan of one period: everything decided before anything is laid out.
+//!
+//! Reads the files, turns reads into bills, picks the households to compare,
+//! forms cohorts, compares, draws the control group, decides each letter's
+//! phase and tips, and sorts the letters into presort order. Pure but for
+//! the files it reads and the store it reads (never writes).
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::path::Path;
+use std::time::Instant;
+
+use anyhow::{Context, Result};
+
+use super::{RunOptions, enrol};
+use crate::cohort::{self, Assignment, Cohort};
+use crate::compare::{self, CohortStats, Comparison};
+use crate::config::Config;
+use crate::exception::{Exception, Reason};
+use crate::ingest::{self, Dataset};
+use crate::model::{Bill, Household, Period, Status, bills_from_reads};
+use crate::phase::{self, Decision, Phase};
+use crate::render::Renderer;
+use crate::report::{self, ReportInput};
+use crate::store::Store;
+use crate::wording::Wording;
+
+/// One household to be mailed this period.
+#[derive(Debug, Clone)]
+pub struct Letter {
+    pub household: usize,
+    pub comparison: Option<Comparison>,
+    pub decision: Decision,
+    pub assistance_eligible: bool,
+    pub tips: Vec<String>,
+    /// Why no comparison could be made, if none.
+    pub note: String,
+}
+
+/// Everything decided before rendering.
+pub struct Plan {
+    pub period: Period,
+    pub households: Vec<Household>,
+    pub bills: Vec<Vec<Bill>>,
+    pub cohorts: Vec<Cohort>,
+    pub stats: Vec<CohortStats>,
+    /// In presort order: ZIP, then address, then account.
+    pub letters: Vec<Letter>,
+    pub exceptions: Vec<Exception>,
+    pub households_in: usize,
+    /// Each household's comparison this period, by household index (None
+    /// when it was not compared), mailed or not: segments read it.
+    pub comparisons: Vec<Option<Comparison>>,
+    /// Control-group assignments made by this plan, recorded by a real run.
+    pub enrolments: Vec<crate::store::Assigned>,
+    /// Every compared household's group in the monthly reports' experiment.
+    pub groups: HashMap<usize, crate::control::Group>,
+}
+
+impl Plan {
+    /// The letters keyed by account id.
+    pub fn letters_by_account(&self) -> HashMap<&str, &Letter> {
+        self.letters
+            .iter()
+            .map(|l| (self.households[l.household].account_id.as_str(), l))
+            .collect()
+    }
+
+    /// Render report data built for `letter` (possibly adjusted, as previews do).
+    pub fn render_data(
+        &self,
+        letter: &Letter,
+        data: &report::ReportData,
+        renderer: &Renderer,
+    ) -> Result<crate::render::Rendered, String> {
+        let h = &self.households[letter.household];
+        let json = serde_json::to_vec(data).map_err(|e| e.to_string())?;
+        renderer
+            .render(json, &format!("{}/{}", h.account_id, self.period))
+            .map_err(|e| e.to_string())
+    }
+
+    pub fn input<'a>(&'a self, letter: &'a Letter) -> ReportInput<'a> {
+        ReportInput {
+            household: &self.households[letter.household],
+            bills: &self.bills[letter.household],
+            period: self.period,
+            comparison: letter.comparison.as_ref(),
+            cohort: letter.comparison.as_ref().map(|c| &self.cohorts[c.cohort]),
+            phase: letter.decision.phase,
+            assistance_eligible: letter.assistance_eligible,
+            tips: &letter.tips,
+            proof_label: None,
+        }
+    }
+}
+
+/// Accounts to hold back this run: one id per line (or the first CSV column);
+/// blank lines, `#` comments and an `account_id` header are ignored.
+pub fn read_suppressions(path: &Path) -> Result<HashSet<String>> {
+    let text = std::fs::read_to_string(path)
+        .with_context(|| format!("cannot read suppression list {}", path.display()))?;
+    Ok(text
+        .lines()
+        .map(|l| l.split(',').next().unwrap_or("").trim())
+        .filter(|l| !l.is_empty() && !l.starts_with('#') && *l != "account_id")
+        .map(str::to_string)
+        .collect())
+}
+
+/// Decide who gets which letter. `store` supplies phase history and opt-outs;
+/// without one every household is new.
+pub fn plan(
+    config: &Config,
+    opts: &RunOptions,
+    wording: &Wording,
+    store: Option<&Store>,
+) -> Result<Plan> {
+    let (customers, usage) = config.input_files(opts.customers.as_ref(), opts.usage.as_ref());
+    let t = Instant::now();
+    let Dataset {
+        households,
+        reads,
+        mut exceptions,
+    } = ingest::load(&customers, &usage, config.utility.service)?;
+    tracing::debug!(ms = t.elapsed().as_millis() as u64, "plan: files read");
+    let bills: Vec<Vec<Bill>> = {
+        use rayon::prelude::*;
+        // Reads are dropped as they become bills: only bills are kept.
+        reads
+            .into_par_iter()
+            .map(|r| bills_from_reads(&r))
+            .collect()
+    };
+    let period = match opts.period {
+        Some(p) => p,
+        None => latest_period(&bills).with_context(|| {
+            format!(
+                "{} has no usable reads, so there is no period to report on",
+                usage.display()
+            )
+        })?,
+    };
+    let households_in = households.len() + distinct_accounts(&exceptions);
+    // Bills after the period do not exist yet as far as this run is concerned,
+    // so re-running an old period sees what it saw the first time.
+    let bills: Vec<Vec<Bill>> = bills
+        .into_iter()
+        .map(|b| b.into_iter().filter(|b| b.period <= period).collect())
+        .collect();
+
+    let suppressed = match &opts.suppress {
+        Some(p) => read_suppressions(p)?,
+        None => HashSet::new(),
+    };
+    let opted_out = match store {
+        Some(s) => s.opt_outs()?,
+        None => HashMap::new(),
+    };
+
+    // Candidates are compared; a candidate may still not be mailed.
+    let mut candidates: Vec<usize> = Vec::new();
+    for (i, h) in households.iter().enumerate() {
+        let reject =
+            |reason, detail: String| Some(Exception::new(h.account_id.clone(), reason, detail));
+        let n_bills = bills[i]
+            .iter()
+            .filter(|b| b.period.index() > period.index() - 24)
+            .count();
+        let problem = match h.status {
+            Status::Vacant => reject(Reason::Vacant, format!("{}: status vacant", h.source)),
+            Status::Closed => reject(Reason::Closed, format!("{}: status closed", h.source)),
+            Status::Active if !bills[i].iter().any(|b| b.period == period) => {
+                reject(Reason::NoBillForPeriod, format!("no read ends in {period}"))
+            }
+            Status::Active if n_bills < config.cohort.min_history_bills => reject(
+                Reason::InsufficientHistory,
+                format!(
+                    "{n_bills} bill(s) in the last 24 months, {} needed",
+                    config.cohort.min_history_bills
+                ),
+            ),
+            Status::Active => None,
+        };
+        match problem {
+            Some(e) => exceptions.push(e),
+            None => candidates.push(i),
+        }
+    }
+
+    let refs: Vec<&Household> = candidates.iter().map(|&i| &households[i]).collect();
+    tracing::debug!(
+        ms = t.elapsed().as_millis() as u64,
+        "plan: candidates chosen"
+    );
+    let cohort_plan = cohort::plan(&refs, &config.cohort);
+    // Compared at 0.001 unit/day: the same use expressed in different units
+    // (gal vs ccf) must tie rather than differ in the last binary digit.
+    let usage_per_day: Vec<f64> = candidates
+        .iter()
+        .map(|&i| {
+            bills[i]
+                .iter()
+                .find(|b| b.period == period)
+                .map(Bill::per_day)
+                .unwrap_or(0.0)
+        })
+        .map(|u| (u * 1000.0).round() / 1000.0)
+        .collect();
+    tracing::debug!(ms = t.elapsed().as_millis() as u64, "plan: cohorts formed");
+    let (comparisons, stats) = compare::compare(&cohort_plan, &usage_per_day);
+
+    tracing::debug!(ms = t.elapsed().as_millis() as u64, "plan: compared");
+    let history = match store {
+        Some(s) => s.history_before(period)?,
+        None => HashMap::new(),
+    };
+    let recorded = match store {
+        Some(s) => s.recorded(period)?,
+        None => HashMap::new(),
+    };
+    tracing::debug!(ms = t.elapsed().as_millis() as u64, "plan: history read");
+    let enrol::Enrolment {
+        groups,
+        enrolments,
+        mut control_detail,
+    } = enrol::groups(
+        config,
+        store,
+        period,
+        &households,
+        &candidates,
+        &cohort_plan,
+        &comparisons,
+    )?;
+    let mut compared: Vec<Option<Comparison>> = vec![None; households.len()];
+    let mut letters = Vec::new();
+    type TipKey = (
+        crate::model::Service,
+        Option<compare::Rating>,
+        Phase,
+        Option<i32>,
+        Option<u32>,
+        Option<String>,
+        bool,
+        Vec<String>,
+    );
+    let mut tip_memo: rustc_hash::FxHashMap<TipKey, Vec<String>> = Default::default();
+    for ((&i, comparison), assignment) in candidates
+        .iter()
+        .zip(comparisons)
+        .zip(&cohort_plan.assignments)
+    {
+        let h = &households[i];
+        compared[i] = comparison.clone();
+        let hold = if groups.get(&i) == Some(&crate::control::Group::Control) {
+            Some((
+                Reason::ControlGroup,
+                control_detail.remove(&i).unwrap_or_default(),
+            ))
+        } else if h.do_not_mail {
+            Some((
+                Reason::DoNotMail,
+                format!("{}: do_not_mail is set", h.source),
+            ))
+        } else if suppressed.contains(&h.account_id) {
+            Some((
+                Reason::Suppressed,
+                "listed in the suppression file".to_string(),
+            ))
+        } else {
+            opted_out
+                .get(&h.account_id)
+                .map(|r| (Reason::OptedOut, format!("opted out: {r}")))
+        };
+        if let Some((reason, detail)) = hold {
+            exceptions.push(Exception::new(h.account_id.clone(), reason, detail));
+            continue;
+        }
+        let eligible = report::assistance_eligible(h, config);
+        let rating = comparison.as_ref().map(|c| c.rating);
+        let (decision, tips) = match recorded.get(&h.account_id) {
+            Some(r) => (
+                Decision {
+                    phase: r.phase,
+                    ladder: r.ladder,
+                    entered: r.entered,
+                },
+                r.tips.clone(),
+            ),
+            None => {
+                let last = history.get(&h.account_id);
+                let decision = phase::decide(
+                    last.map(|l| l.ladder),
+                    last.map(|l| period.index() - l.period.index()),
+                    rating,
+                    eligible,
+                    &config.phase,
+                );
+                let last_tips = last.map(|l| l.tips.as_slice()).unwrap_or(&[]);
+                // Tips depend on a handful of traits shared by many homes:
+                // choose once per combination.
+                let key = (
+                    h.service,
+                    rating,
+                    decision.phase,
+                    h.year_built,
+                    h.occupants,
+                    h.heating_fuel.clone(),
+                    eligible,
+                    last_tips.to_vec(),
+                );
+                let tips = tip_memo
+                    .entry(key)
+                    .or_insert_with(|| {
+                        report::pick_tips(
+                            h,
+                            period,
+                            rating,
+                            decision.phase,
+                            eligible,
+                            last_tips,
+                            wording,
+                        )
+                    })
+                    .clone();
+                (decision, tips)
+            }
+        };
+        let note = match assignment {
+            Assignment::TooFew { locality_size } => format!(
+                "no comparison: {locality_size} comparable home(s) in {}, {} needed; tips letter with own history",
+                h.locality, config.cohort.min_size
+            ),
+            Assignment::Cohort(_) => String::new(),
+        };
+        letters.push(Letter {
+            household: i,
+            comparison,
+            decision,
+            assistance_eligible: eligible,
+            tips,
+            note,
+        });
+    }
+    tracing::debug!(ms = t.elapsed().as_millis() as u64, "plan: letters decided");
+    // Presort order; the account id makes every key unique, so an unstable
+    // parallel sort gives the one order.
+    {
+        use rayon::slice::ParallelSliceMut;
+        letters.par_sort_unstable_by(|a, b| {
+            let (ha, hb) = (&households[a.household], &households[b.household]);
+            (&ha.zip, &ha.address_line1, &ha.account_id).cmp(&(
+                &hb.zip,
+                &hb.address_line1,
+                &hb.account_id,
+            ))
+        });
+    }
+    tracing::debug!(ms = t.elapsed().as_millis() as u64, "plan: letters sorted");
+    Ok(Plan {
+        period,
+        households,
+        bills,
+        cohorts: cohort_plan.cohorts,
+        stats,
+        letters,
+        exceptions,
+        households_in,
+        comparisons: compared,
+        enrolments,
+        groups,
+    })
+}
+
+fn distinct_accounts(exceptions: &[Exception]) -> usize {
+    // Rows without an account id each count as one input household.
+    let named: HashSet<&str> = exceptions
+        .iter()
+        .filter(|e| !e.account_id.is_empty())
+        .map(|e| e.account_id.as_str())
+        .collect();
+    named.len()
+        + exceptions
+            .iter()
+            .filter(|e| e.account_id.is_empty())
+            .count()
+}
+
+/// The latest month whose bills are all in: the last month with bills, unless
+/// it has fewer than 90% of the previous month's (read cycles still under way).
+fn latest_period(bills: &[Vec<Bill>]) -> Option<Period> {
+    let mut per_month: BTreeMap<Period, usize> = BTreeMap::new();
+    for b in bills.iter().flatten() {
+        *per_month.entry(b.period).or_default() += 1;
+    }
+    let mut months = per_month.iter().rev();
+    let (&last, &n_last) = months.next()?;
+    match months.next() {
+        Some((&prev, &n_prev))
+            if prev == last.offset(-1) && (n_last as f64) < 0.9 * n_prev as f64 =>
+        {
+            Some(prev)
+        }
+        _ => Some(last),
+    }
+}
