@@ -113,7 +113,7 @@ enum Command {
         name: String,
         #[command(flatten)]
         inputs: Inputs,
-        /// Run folder; default from the config (out/campaign-NAME-{period}).
+        /// Run folder; default out/campaign-NAME-{period}, then -2, -3... (never replaced).
         #[arg(long)]
         out: Option<PathBuf>,
         /// Accounts to hold back (returned mail, legal hold...), one per line.

@@ -258,9 +258,13 @@ fn a_campaign_accounts_for_every_member_once_and_never_sends_twice() {
         "--suppress",
         suppress.to_str().unwrap(),
     ]));
-    let again = read_csv(&out.join("manifest.csv"));
+    // The second run gets a folder of its own: the first one's print files
+    // are still there for the mail house.
+    let second = ws.path("out/campaign-lead-copper-sampling-2026-10-2");
+    assert_eq!(read_csv(&out.join("manifest.csv")).len(), manifest.len());
+    let again = read_csv(&second.join("manifest.csv"));
     assert!(again.is_empty(), "{} letters sent again", again.len());
-    let exceptions = read_csv(&out.join("exceptions.csv"));
+    let exceptions = read_csv(&second.join("exceptions.csv"));
     let already = exceptions
         .iter()
         .filter(|e| e["reason"] == "already-sent")
@@ -289,8 +293,9 @@ fn a_campaign_holdout_is_drawn_once_and_kept() {
     assert!((0.1..=0.3).contains(&share), "holdout share {share}");
     // Run again: nobody is mailed twice and the holdout stays as drawn.
     ok(ws.neighborly(&["campaign", "cap-invite", "--config", cfg]));
-    assert!(read_csv(&out.join("manifest.csv")).is_empty());
-    let held_again: HashSet<String> = read_csv(&out.join("exceptions.csv"))
+    let second = ws.path("out/campaign-cap-invite-2026-10-2");
+    assert!(read_csv(&second.join("manifest.csv")).is_empty());
+    let held_again: HashSet<String> = read_csv(&second.join("exceptions.csv"))
         .into_iter()
         .filter(|e| e["reason"] == "holdout")
         .map(|e| e["account_id"].clone())

@@ -110,16 +110,30 @@ pub fn load_wording(config: &Config, name: &str) -> Result<CampaignWording> {
     })
 }
 
-/// The default run folder: beside the monthly ones, `campaign-NAME-PERIOD`.
+/// The default run folder: beside the monthly ones, `campaign-NAME-PERIOD`,
+/// then `-2`, `-3`... A campaign run again reaches other households (the
+/// segment's newcomers), so it never replaces an earlier run's folder,
+/// whose print files may still be on their way to the mail house. An
+/// explicit `--out` is taken as given.
 fn out_dir(config: &Config, opts: &RunOptions, name: &str, period: Period) -> PathBuf {
-    match &opts.out {
-        Some(p) => p.clone(),
-        None => config.resolve(Path::new(
-            &config
-                .output
-                .dir
-                .replace("{period}", &format!("campaign-{name}-{period}")),
-        )),
+    if let Some(p) = &opts.out {
+        return p.clone();
+    }
+    let base = format!("campaign-{name}-{period}");
+    let path =
+        |folder: &str| config.resolve(Path::new(&config.output.dir.replace("{period}", folder)));
+    let mut k = 1;
+    loop {
+        let folder = if k == 1 {
+            base.clone()
+        } else {
+            format!("{base}-{k}")
+        };
+        let candidate = path(&folder);
+        if !candidate.exists() {
+            return candidate;
+        }
+        k += 1;
     }
 }
 
