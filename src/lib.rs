@@ -3,8 +3,11 @@
 //!
 //! The batch is a pipeline, one module per stage (see ARCHITECTURE.md):
 //! [`ingest`] → [`cohort`] → [`compare`] → [`phase`] → [`chart`] → [`render`]
-//! → [`output`], with [`store`] remembering phases between runs and
-//! [`pipeline`] tying the stages together for the command line.
+//! → [`print`] → [`output`], with [`store`] remembering phases, control-group
+//! assignments and responses between runs, and [`pipeline`] tying the stages
+//! together for the command line. Above the pipeline, [`target`] reaches
+//! chosen segments with campaigns and [`measure`] evaluates what the letters
+//! did against the randomized control group ([`control`]).
 
 pub mod brief;
 pub mod chart;

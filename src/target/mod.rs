@@ -1,8 +1,8 @@
 //! Target: reach a chosen segment with a personal message.
 //!
-//! [`segment`] applies a `[segments.NAME]` rule set to the households of a
-//! period's plan (so rules may read ratings, phases and percentiles as well
-//! as customer fields) and writes the contact list; [`campaign`] sends a
+//! [`segment`] applies a `[segments.NAME]` rule set to the customer file, or
+//! to the households of a period's plan when the rules read ratings, phases
+//! or percentiles, and [`write_contacts`] writes the contact list; [`campaign`] sends a
 //! one-off letter to a segment through the same print machinery as the
 //! monthly run. This module reads the plan; it never changes how the plan is made.
 
