@@ -3,7 +3,7 @@
 //!
 //! The batch is a pipeline, one module per stage (see ARCHITECTURE.md):
 //! [`ingest`] → [`cohort`] → [`compare`] → [`phase`] → [`chart`] → [`render`]
-//! → [`print`] → [`output`], with [`store`] remembering phases, control-group
+//! → [`print`](mod@print) → [`output`], with [`store`] remembering phases, control-group
 //! assignments and responses between runs, and [`pipeline`] tying the stages
 //! together for the command line. Above the pipeline, [`target`] reaches
 //! chosen segments with campaigns and [`measure`] evaluates what the letters

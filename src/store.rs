@@ -6,7 +6,7 @@
 //! (account, period) and never overwritten, so re-running a period reproduces
 //! its phases even after later periods ran. A lock file held for the whole run
 //! keeps two runs from writing at once. Control-group assignments and
-//! response events live beside them ([`measure`]).
+//! response events live beside them (`store/measure.rs`).
 
 mod measure;
 pub use measure::{Assigned, ImportCount, Response};

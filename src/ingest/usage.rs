@@ -32,7 +32,7 @@ struct PieceResult {
 /// Stream the usage file into `data`. A bad read moves its household to the
 /// exceptions (first problem wins); reads for accounts the customer file does
 /// not have are reported once per account. Blocks of the file are parsed on
-/// all cores ([`super::blocks`]).
+/// all cores (`ingest/blocks.rs`).
 pub fn read_usage(input: impl IoRead, file: &str, data: &mut Dataset) -> Result<()> {
     read_usage_in_blocks(input, file, data, blocks::BLOCK)
 }
