@@ -26,7 +26,7 @@ use crate::wording::Wording;
 mod enrol;
 mod plan;
 pub use enrol::{Balance, enroll};
-pub use plan::{Letter, Plan, plan, read_suppressions};
+pub use plan::{Letter, Plan, mail_hold, plan, read_suppressions};
 
 /// What a `run` or `preview` was asked for, beyond the config.
 #[derive(Debug, Clone, Default)]

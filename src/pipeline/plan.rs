@@ -107,6 +107,31 @@ pub fn read_suppressions(path: &Path) -> Result<HashSet<String>> {
         .collect())
 }
 
+/// Why a household that could be mailed is not: do-not-mail, the
+/// suppression list or an opt-out, checked in that order. Monthly reports
+/// and campaigns hold letters back the same way.
+pub fn mail_hold(
+    h: &Household,
+    suppressed: &HashSet<String>,
+    opted_out: &HashMap<String, String>,
+) -> Option<(Reason, String)> {
+    if h.do_not_mail {
+        Some((
+            Reason::DoNotMail,
+            format!("{}: do_not_mail is set", h.source),
+        ))
+    } else if suppressed.contains(&h.account_id) {
+        Some((
+            Reason::Suppressed,
+            "listed in the suppression file".to_string(),
+        ))
+    } else {
+        opted_out
+            .get(&h.account_id)
+            .map(|r| (Reason::OptedOut, format!("opted out: {r}")))
+    }
+}
+
 /// Decide who gets which letter. `store` supplies phase history and opt-outs;
 /// without one every household is new.
 pub fn plan(
@@ -257,20 +282,8 @@ pub fn plan(
                 Reason::ControlGroup,
                 control_detail.remove(&i).unwrap_or_default(),
             ))
-        } else if h.do_not_mail {
-            Some((
-                Reason::DoNotMail,
-                format!("{}: do_not_mail is set", h.source),
-            ))
-        } else if suppressed.contains(&h.account_id) {
-            Some((
-                Reason::Suppressed,
-                "listed in the suppression file".to_string(),
-            ))
         } else {
-            opted_out
-                .get(&h.account_id)
-                .map(|r| (Reason::OptedOut, format!("opted out: {r}")))
+            mail_hold(h, &suppressed, &opted_out)
         };
         if let Some((reason, detail)) = hold {
             exceptions.push(Exception::new(h.account_id.clone(), reason, detail));

@@ -163,18 +163,7 @@ impl Holds<'_> {
         if self.groups.get(id) == Some(&Group::Control) {
             return Some((Reason::Holdout, "in the campaign's holdout group".into()));
         }
-        if h.do_not_mail {
-            return Some((
-                Reason::DoNotMail,
-                format!("{}: do_not_mail is set", h.source),
-            ));
-        }
-        if self.suppressed.contains(id) {
-            return Some((Reason::Suppressed, "listed in the suppression file".into()));
-        }
-        self.opted_out
-            .get(id)
-            .map(|r| (Reason::OptedOut, format!("opted out: {r}")))
+        pipeline::mail_hold(h, &self.suppressed, &self.opted_out)
     }
 }
 
