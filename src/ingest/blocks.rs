@@ -92,24 +92,35 @@ pub(crate) fn for_each_block(
     }
 }
 
-/// A reader over one piece: no header, any field count (checked by the caller
-/// against the header, so one bad row cannot spoil the rows after it).
-pub(crate) fn piece_reader(bytes: &[u8]) -> csv::Reader<&[u8]> {
-    csv::ReaderBuilder::new()
+/// Each record of a piece, with its file line and, when it cannot be used,
+/// why: a CSV error, or a field count other than the header's (checked here
+/// rather than by the reader, so one bad row cannot spoil the rows after it).
+pub(crate) fn for_each_row(
+    piece: &Piece<'_>,
+    fields: usize,
+    mut row: impl FnMut(u64, &csv::StringRecord, Option<String>),
+) {
+    let mut reader = csv::ReaderBuilder::new()
         .has_headers(false)
         .flexible(true)
-        .from_reader(bytes)
-}
-
-/// The file line of the record just read (or of the error).
-pub(crate) fn line_of(
-    piece: &Piece<'_>,
-    result: &csv::Result<bool>,
-    record: &csv::StringRecord,
-) -> u64 {
-    let at = match result {
-        Ok(_) => record.position().map_or(1, |p| p.line()),
-        Err(e) => e.position().map_or(1, |p| p.line()),
-    };
-    piece.first_line + at - 1
+        .from_reader(piece.bytes);
+    let mut record = csv::StringRecord::new();
+    loop {
+        let result = reader.read_record(&mut record);
+        let at = match &result {
+            Ok(_) => record.position().map_or(1, |p| p.line()),
+            Err(e) => e.position().map_or(1, |p| p.line()),
+        };
+        let line = piece.first_line + at - 1;
+        let problem = match result {
+            Ok(false) => return,
+            Ok(true) if record.len() != fields => Some(format!(
+                "found record with {} fields, but the header has {fields}",
+                record.len()
+            )),
+            Ok(true) => None,
+            Err(e) => Some(e.to_string()),
+        };
+        row(line, &record, problem);
+    }
 }

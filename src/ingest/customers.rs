@@ -123,32 +123,18 @@ fn parse_piece(
     extra_cols: &[(String, usize)],
     default_service: Service,
 ) -> Vec<(u64, Result<Household, Exception>)> {
-    let mut reader = blocks::piece_reader(piece.bytes);
-    let mut record = csv::StringRecord::new();
     let mut out = Vec::new();
-    loop {
-        let result = reader.read_record(&mut record);
-        let line = blocks::line_of(piece, &result, &record);
-        let malformed = |detail: String| {
-            let account = record.get(0).unwrap_or("").trim().to_string();
-            Err(Exception::new(
-                account,
+    blocks::for_each_row(piece, headers.len(), |line, record, problem| {
+        let row = match problem {
+            Some(detail) => Err(Exception::new(
+                record.get(0).unwrap_or("").trim(),
                 Reason::MalformedRow,
                 format!("{file}:{line}: {detail}"),
-            ))
-        };
-        let row = match result {
-            Ok(false) => break,
-            Err(e) => malformed(e.to_string()),
-            Ok(true) if record.len() != headers.len() => malformed(format!(
-                "found record with {} fields, but the header has {}",
-                record.len(),
-                headers.len()
             )),
-            Ok(true) => parse_household(&record, cols, extra_cols, file, line, default_service),
+            None => parse_household(record, cols, extra_cols, file, line, default_service),
         };
         out.push((line, row));
-    }
+    });
     out
 }
 

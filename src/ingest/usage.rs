@@ -195,41 +195,28 @@ fn parse_piece(
     households: &[crate::model::Household],
 ) -> PieceResult {
     let mut out = PieceResult::default();
-    let mut reader = blocks::piece_reader(piece.bytes);
-    let mut record = csv::StringRecord::new();
     let mut defective: rustc_hash::FxHashSet<usize> = Default::default();
-    loop {
-        let result = reader.read_record(&mut record);
-        let line = blocks::line_of(piece, &result, &record);
-        let problem = match result {
-            Ok(false) => break,
-            Ok(true) if record.len() != headers.len() => Some(format!(
-                "{file}:{line}: found record with {} fields, but the header has {}",
-                record.len(),
-                headers.len()
-            )),
-            Ok(true) => None,
-            Err(e) => Some(format!("{file}:{line}: {e}")),
-        };
-        let account = record.get(0).unwrap_or("").trim();
+    blocks::for_each_row(piece, headers.len(), |line, record, problem| {
         if let Some(detail) = problem {
+            let account = record.get(0).unwrap_or("").trim();
             if let Some(&i) = index.get(account)
                 && defective.insert(i)
             {
+                let detail = format!("{file}:{line}: {detail}");
                 out.defects
                     .push((i, Exception::new(account, Reason::MalformedRow, detail)));
             }
-            continue;
+            return;
         }
-        let account = cols.get(&record, "account_id").unwrap_or("");
+        let account = cols.get(record, "account_id").unwrap_or("");
         let Some(&i) = index.get(account) else {
             out.unknown.push((account.to_string(), line));
-            continue;
+            return;
         };
         if defective.contains(&i) {
-            continue;
+            return;
         }
-        match parse_read(&record, cols, households[i].service) {
+        match parse_read(record, cols, households[i].service) {
             Ok(read) => out.reads.push((i, read)),
             Err((reason, msg)) => {
                 defective.insert(i);
@@ -239,7 +226,7 @@ fn parse_piece(
                 ));
             }
         }
-    }
+    });
     out
 }
 
