@@ -178,9 +178,14 @@ pub fn run(config: &Config, name: &str, opts: &RunOptions) -> Result<CampaignSum
     let report_wording = crate::wording::load_or_error(&config.templates_dir())?;
     let mut store = pipeline::open_store(config, opts, opts.dry_run)?;
     let plan = pipeline::plan(config, opts, &report_wording, store.as_ref())?;
-    let population =
-        super::population(config, opts, &plan, super::rule(config, &campaign.segment)?)?;
-    let book = super::FigureBook::new(&plan);
+    let population = super::population(
+        config,
+        opts,
+        Some(&plan),
+        super::rule(config, &campaign.segment)?,
+    )?
+    .households;
+    let book = super::FigureBook::new(Some(&plan));
     let selection = super::select(config, &population, &book, &campaign.segment)?;
     let experiment = control::campaign_experiment(name);
 
@@ -438,7 +443,7 @@ fn population_for_preview(
     opts: &RunOptions,
     plan: &pipeline::Plan,
 ) -> Result<Vec<Household>> {
-    super::population(config, opts, plan, &crate::config::Segment::default())
+    Ok(super::population(config, opts, Some(plan), &crate::config::Segment::default())?.households)
 }
 
 /// Render one household's campaign letter (preview).

@@ -31,15 +31,21 @@ pub struct Selection<'a> {
 /// Who a segment is drawn from. A rule on customer fields alone reads the
 /// whole customer file, so a household whose meter reads were rejected is
 /// still invited to sample its water; a rule on figures needs the period's
-/// comparison, so it draws from the households the plan compared.
+/// comparison, so it draws from the households the plan compared (the
+/// caller plans the period only for such rules).
 pub fn population(
     config: &Config,
     opts: &RunOptions,
-    plan: &Plan,
+    plan: Option<&Plan>,
     rule: &Segment,
-) -> Result<Vec<Household>> {
+) -> Result<Population> {
     if segment::uses_figures(rule) {
-        return Ok(plan.households.clone());
+        let plan =
+            plan.context("this segment's rules read the period's figures, which need its plan")?;
+        return Ok(Population {
+            households: plan.households.clone(),
+            data_errors: data_errors(&plan.exceptions),
+        });
     }
     let (path, _) = config.input_files(opts.customers.as_ref(), None);
     let file = std::fs::File::open(&path)
@@ -48,7 +54,24 @@ pub fn population(
         || path.display().to_string(),
         |n| n.to_string_lossy().into_owned(),
     );
-    Ok(crate::ingest::read_customers(file, &name, config.utility.service)?.households)
+    let data = crate::ingest::read_customers(file, &name, config.utility.service)?;
+    Ok(Population {
+        households: data.households,
+        data_errors: data_errors(&data.exceptions),
+    })
+}
+
+/// The households a segment may pick, and how many input rows were rejected.
+pub struct Population {
+    pub households: Vec<Household>,
+    pub data_errors: usize,
+}
+
+fn data_errors(exceptions: &[crate::exception::Exception]) -> usize {
+    exceptions
+        .iter()
+        .filter(|e| e.reason.is_data_error())
+        .count()
 }
 
 /// Each letter's phase by household: the phase rules may read.
@@ -64,37 +87,36 @@ fn phases(plan: &Plan) -> HashMap<&str, crate::phase::Phase> {
         .collect()
 }
 
-/// What the plan knows of households, by account.
+/// What the plan knows of households, by account (nothing without a plan).
 pub struct FigureBook<'a> {
-    plan: &'a Plan,
+    plan: Option<&'a Plan>,
     index: HashMap<&'a str, usize>,
     phases: HashMap<&'a str, crate::phase::Phase>,
 }
 
 impl<'a> FigureBook<'a> {
-    pub fn new(plan: &'a Plan) -> FigureBook<'a> {
+    pub fn new(plan: Option<&'a Plan>) -> FigureBook<'a> {
         FigureBook {
             plan,
             index: plan
-                .households
                 .iter()
-                .enumerate()
+                .flat_map(|p| p.households.iter().enumerate())
                 .map(|(i, h)| (h.account_id.as_str(), i))
                 .collect(),
-            phases: phases(plan),
+            phases: plan.map(phases).unwrap_or_default(),
         }
     }
 
     pub fn of(&self, account: &str) -> Figures<'a> {
-        let Some(&i) = self.index.get(account) else {
+        let (Some(plan), Some(&i)) = (self.plan, self.index.get(account)) else {
             return Figures::default();
         };
         Figures {
-            comparison: self.plan.comparisons[i].as_ref(),
+            comparison: plan.comparisons[i].as_ref(),
             phase: self.phases.get(account).copied(),
-            usage_per_day: self.plan.bills[i]
+            usage_per_day: plan.bills[i]
                 .iter()
-                .find(|b| b.period == self.plan.period)
+                .find(|b| b.period == plan.period)
                 .map(Bill::per_day),
         }
     }
@@ -188,11 +210,25 @@ pub fn segment_command(
     name: &str,
     out: &Path,
 ) -> Result<String> {
-    let wording = crate::wording::load_or_error(&config.templates_dir())?;
-    let store = crate::pipeline::open_store(config, opts, true)?;
-    let plan = crate::pipeline::plan(config, opts, &wording, store.as_ref())?;
-    let population = population(config, opts, &plan, rule(config, name)?)?;
-    let book = FigureBook::new(&plan);
+    let rule = rule(config, name)?;
+    // Rules on customer fields need neither the usage file nor a plan.
+    let plan = if segment::uses_figures(rule) {
+        let wording = crate::wording::load_or_error(&config.templates_dir())?;
+        let store = crate::pipeline::open_store(config, opts, true)?;
+        Some(crate::pipeline::plan(
+            config,
+            opts,
+            &wording,
+            store.as_ref(),
+        )?)
+    } else {
+        None
+    };
+    let Population {
+        households: population,
+        data_errors: rejected,
+    } = population(config, opts, plan.as_ref(), rule)?;
+    let book = FigureBook::new(plan.as_ref());
     let selection = select(config, &population, &book, name)?;
     write_contacts(out, &population, &book, &selection)?;
     let mut by_language: BTreeMap<&str, usize> = BTreeMap::new();
@@ -201,11 +237,6 @@ pub fn segment_command(
             .entry(population[i].language.code())
             .or_default() += 1;
     }
-    let rejected = plan
-        .exceptions
-        .iter()
-        .filter(|e| e.reason.is_data_error())
-        .count();
     let mut s = format!(
         "segment {name}: {} of {} households ({})\n",
         selection.members.len(),
@@ -220,7 +251,7 @@ pub fn segment_command(
             .collect::<Vec<_>>()
             .join(", ")
     ));
-    if segment::uses_figures(selection.rule) {
+    if let Some(plan) = &plan {
         s.push_str(&format!("figures from period {}\n", plan.period));
     }
     if rejected > 0 {
