@@ -11,6 +11,7 @@
 
 pub mod brief;
 pub mod chart;
+pub mod check;
 pub mod cohort;
 pub mod compare;
 pub mod config;
@@ -28,6 +29,7 @@ pub mod proof;
 pub mod render;
 pub mod report;
 pub mod store;
+pub mod studio;
 pub mod synth;
 pub mod target;
 pub mod watch;

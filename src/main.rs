@@ -80,7 +80,17 @@ enum Command {
         #[arg(long)]
         campaign: Option<String>,
     },
-    /// Validate wording files and compile every report variant.
+    /// Edit the report's sentences in a browser, English and Spanish side by
+    /// side, and see the pages as you type (binds 127.0.0.1; prints its address).
+    Studio {
+        #[command(flatten)]
+        inputs: Inputs,
+        /// Port on 127.0.0.1; 0 picks a free one.
+        #[arg(long, default_value_t = 8765)]
+        port: u16,
+    },
+    /// Compile every template (reports, print files, evaluation, campaigns)
+    /// and validate the wording files and tip rules.
     Check {
         #[arg(long, default_value = "config/neighborly.toml")]
         config: PathBuf,
@@ -197,56 +207,18 @@ enum ResponsesAction {
     },
 }
 
-/// `neighborly check`: wording problems and every variant compiled, printed
+/// `neighborly check`: every template, wording file and tip rule, printed
 /// like compiler errors; fails if anything is wrong.
 fn check(config: &Config) -> Result<()> {
-    let dir = config.templates_dir();
-    let wording = match neighborly::wording::Wording::load(&dir) {
-        Ok(w) => w,
-        Err(problems) => {
-            for p in &problems {
-                println!("{p}");
-            }
-            anyhow::bail!("{} problem(s) in the wording files", problems.len());
-        }
-    };
-    let today = pipeline::render_date(config);
-    let renderer = neighborly::render::Renderer::new(&dir, today)?;
-    let variants = neighborly::proof::Variant::all().len();
-    let problems = neighborly::proof::check_variants(
-        config,
-        &wording,
-        &renderer,
-        neighborly::proof::default_period(today),
-    );
-    for p in &problems {
-        println!("variant {}:\n{}", p.variant.label(), p.message);
+    let report = neighborly::check::check(config);
+    for line in &report.passed {
+        println!("ok: {line}");
     }
-    if !problems.is_empty() {
-        anyhow::bail!("{} problem(s) in the report templates", problems.len());
+    for problem in &report.problems {
+        println!("{problem}");
     }
-    println!(
-        "ok: wording for {} languages, {} tip rules, {variants} variants compiled",
-        2,
-        wording.tips.len()
-    );
-    let mut campaign_problems = 0;
-    for name in config.campaigns.keys() {
-        match neighborly::target::campaign::proof(
-            config,
-            name,
-            &renderer,
-            neighborly::proof::default_period(today),
-        ) {
-            Ok(_) => println!("ok: campaign {name}, English and Spanish letters compiled"),
-            Err(e) => {
-                campaign_problems += 1;
-                println!("{e:#}");
-            }
-        }
-    }
-    if campaign_problems > 0 {
-        anyhow::bail!("{campaign_problems} campaign(s) with problems");
+    if !report.ok() {
+        anyhow::bail!("{} problem(s) in the templates", report.problems.len());
     }
     Ok(())
 }
@@ -427,6 +399,21 @@ fn dispatch(cli: Cli) -> Result<()> {
             let evaluation = neighborly::measure::evaluate(&config, &opts)?;
             print!("{}", evaluation.render_text());
             println!("written to {}", out.display());
+        }
+        Command::Studio { inputs, port } => {
+            let config = Config::load(&inputs.config)?;
+            let options = neighborly::studio::Options {
+                port,
+                run: inputs.options(),
+            };
+            neighborly::studio::serve(config, options, |url| {
+                // A closed terminal must not stop the server.
+                use std::io::Write;
+                let mut out = std::io::stdout();
+                let _ = writeln!(out, "neighborly studio: open {url}");
+                let _ = writeln!(out, "(only this machine can reach it; stop it with Ctrl-C)");
+                let _ = out.flush();
+            })?;
         }
         Command::Check { config } => {
             let config = Config::load(&config)?;

@@ -94,6 +94,7 @@ where
     F: Fn(&Piece<'_>) -> Result<serde_json::Value, String> + Sync,
     D: FnMut(&[Piece<'_>], Vec<Outcome>) -> Result<()>,
 {
+    preflight(pieces, config, renderer, job)?;
     std::fs::create_dir_all(dir.join("print"))?;
     std::fs::create_dir_all(dir.join("reports"))?;
     let chunks: Vec<&[Piece]> = pieces.chunks(config.print.pieces_per_file).collect();
@@ -151,6 +152,49 @@ where
     }
     w.flush()?;
     Ok(rows)
+}
+
+/// Pieces that must all fail alone before production stops as a template error.
+const PREFLIGHT: usize = 3;
+
+/// Before any file is written: the batch template must lay out at least one
+/// of the first pieces, each alone, or production stops with the template's
+/// file and line. Without this a broken `batch.typ` would fail every piece
+/// one by one and turn the whole run into exceptions.
+fn preflight<F>(
+    pieces: &[Piece<'_>],
+    config: &Config,
+    renderer: &Renderer,
+    job: &PrintJob<'_, F>,
+) -> Result<()>
+where
+    F: Fn(&Piece<'_>) -> Result<serde_json::Value, String>,
+{
+    let mut last = None;
+    let mut tried = 0;
+    for piece in pieces {
+        // A household whose data cannot be built says nothing about the template.
+        let Ok((data, _)) = data_with_barcode(piece, config, job) else {
+            continue;
+        };
+        let result = renderer.layout_batch(job.batch_template, &job.title, job.author, &[data]);
+        Renderer::evict_cache();
+        match result {
+            Ok(_) => return Ok(()),
+            Err(e) => last = Some(e),
+        }
+        tried += 1;
+        if tried == PREFLIGHT {
+            break;
+        }
+    }
+    match last {
+        Some(e) => anyhow::bail!(
+            "the print template {} failed for the first {tried} piece(s); nothing was printed:\n{e}",
+            job.batch_template.trim_start_matches('/')
+        ),
+        None => Ok(()),
+    }
 }
 
 /// Lay out print file `k`, export it and its pieces' own PDFs.

@@ -59,6 +59,52 @@ pub struct Wording {
     pub dir: PathBuf,
     texts: BTreeMap<Language, Text>,
     pub tips: Vec<TipRule>,
+    tips_source: String,
+}
+
+/// The text of the wording files and the tip rules, as read from disk or as
+/// edited in memory.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Sources {
+    pub texts: BTreeMap<Language, String>,
+    pub tips: String,
+}
+
+impl Sources {
+    pub fn read(templates: &Path) -> Result<Sources, Vec<Problem>> {
+        let mut texts = BTreeMap::new();
+        let mut problems = Vec::new();
+        let mut read = |file: PathBuf, what: &str| match std::fs::read_to_string(&file) {
+            Ok(s) => Some(s),
+            Err(e) => {
+                problems.push(Problem {
+                    file,
+                    line: 1,
+                    column: 1,
+                    message: format!("cannot read {what}: {e}"),
+                    source_line: String::new(),
+                });
+                None
+            }
+        };
+        for lang in Language::ALL {
+            if let Some(s) = read(Sources::wording_file(templates, lang), "wording file") {
+                texts.insert(lang, s);
+            }
+        }
+        let tips = read(templates.join("tips.toml"), "tip rules");
+        match tips {
+            Some(tips) if problems.is_empty() => Ok(Sources { texts, tips }),
+            _ => Err(problems),
+        }
+    }
+
+    /// `wording/<lang>.toml` in the templates folder.
+    pub fn wording_file(templates: &Path, lang: Language) -> PathBuf {
+        templates
+            .join("wording")
+            .join(format!("{}.toml", lang.code()))
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -185,56 +231,35 @@ impl Wording {
     /// Load `wording/en.toml`, `wording/es.toml` and `tips.toml` from the templates folder.
     /// Syntax errors fail here; [`Wording::validate`] finds the subtler problems.
     pub fn load(templates: &Path) -> Result<Wording, Vec<Problem>> {
+        Wording::parse(templates, &Sources::read(templates)?)
+    }
+
+    /// Wording from file contents held in memory (the studio's unsaved
+    /// edits), checked exactly as [`Wording::load`] checks the files.
+    pub fn parse(templates: &Path, sources: &Sources) -> Result<Wording, Vec<Problem>> {
         let mut texts = BTreeMap::new();
         let mut problems = Vec::new();
-        for lang in Language::ALL {
-            let file = templates
-                .join("wording")
-                .join(format!("{}.toml", lang.code()));
-            let source = match std::fs::read_to_string(&file) {
-                Ok(s) => s,
-                Err(e) => {
-                    problems.push(Problem {
-                        file: file.clone(),
-                        line: 1,
-                        column: 1,
-                        message: format!("cannot read wording file: {e}"),
-                        source_line: String::new(),
-                    });
-                    continue;
-                }
-            };
-            match toml::from_str::<toml::Table>(&source) {
+        for (lang, source) in &sources.texts {
+            let file = Sources::wording_file(templates, *lang);
+            match toml::from_str::<toml::Table>(source) {
                 Ok(table) => {
                     texts.insert(
-                        lang,
+                        *lang,
                         Text {
                             file,
-                            source,
+                            source: source.clone(),
                             table,
                         },
                     );
                 }
-                Err(e) => problems.push(toml_problem(&file, &source, &e)),
+                Err(e) => problems.push(toml_problem(&file, source, &e)),
             }
         }
         let tips_file = templates.join("tips.toml");
-        let tips = match std::fs::read_to_string(&tips_file) {
-            Ok(source) => match toml::from_str::<TipsFile>(&source) {
-                Ok(t) => t.tip,
-                Err(e) => {
-                    problems.push(toml_problem(&tips_file, &source, &e));
-                    vec![]
-                }
-            },
+        let tips = match toml::from_str::<TipsFile>(&sources.tips) {
+            Ok(t) => t.tip,
             Err(e) => {
-                problems.push(Problem {
-                    file: tips_file,
-                    line: 1,
-                    column: 1,
-                    message: format!("cannot read tip rules: {e}"),
-                    source_line: String::new(),
-                });
+                problems.push(toml_problem(&tips_file, &sources.tips, &e));
                 vec![]
             }
         };
@@ -245,6 +270,7 @@ impl Wording {
             dir: templates.to_path_buf(),
             texts,
             tips,
+            tips_source: sources.tips.clone(),
         };
         let problems = wording.validate();
         if problems.is_empty() {
@@ -337,7 +363,7 @@ impl Wording {
 
     fn tip_problem(&self, id: &str, message: String) -> Problem {
         let file = self.dir.join("tips.toml");
-        let source = std::fs::read_to_string(&file).unwrap_or_default();
+        let source = &self.tips_source;
         let needle = format!("\"{id}\"");
         let line = source
             .lines()
@@ -355,6 +381,41 @@ impl Wording {
     /// The wording of one language with placeholders filled, as JSON for the template.
     pub fn resolve(&self, lang: Language, vars: &BTreeMap<&str, String>) -> serde_json::Value {
         fill(&toml::Value::Table(self.texts[&lang].table.clone()), vars)
+    }
+
+    /// A copy in which every sentence of `lang` is replaced by a marker
+    /// (`§12§`, the key's index in the returned list). Laying a report out
+    /// with it shows which sentences a variant prints, and where: the studio's
+    /// form follows the page. Lists (month names) are left as they are.
+    pub fn traced(&self, lang: Language) -> (Wording, Vec<String>) {
+        fn mark(table: &mut toml::Table, prefix: &str, keys: &mut Vec<String>) {
+            for (k, v) in table.iter_mut() {
+                let key = if prefix.is_empty() {
+                    k.clone()
+                } else {
+                    format!("{prefix}.{k}")
+                };
+                match v {
+                    toml::Value::String(s) => {
+                        *s = format!("§{}§", keys.len());
+                        keys.push(key);
+                    }
+                    toml::Value::Table(t) => mark(t, &key, keys),
+                    _ => {}
+                }
+            }
+        }
+        let mut copy = self.clone();
+        let mut keys = Vec::new();
+        if let Some(text) = copy.texts.get_mut(&lang) {
+            mark(&mut text.table, "", &mut keys);
+        }
+        (copy, keys)
+    }
+
+    /// The file a language's wording came from.
+    pub fn file(&self, lang: Language) -> Option<&Path> {
+        self.texts.get(&lang).map(|t| t.file.as_path())
     }
 
     /// A list of strings from the wording (e.g. month names), or empty.
@@ -457,7 +518,7 @@ pub(crate) fn walk_strings(table: &toml::Table, prefix: &str, f: &mut dyn FnMut(
 }
 
 /// Names inside `{...}` in a wording string.
-pub(crate) fn placeholders(s: &str) -> Vec<&str> {
+pub fn placeholders(s: &str) -> Vec<&str> {
     let mut out = Vec::new();
     let mut rest = s;
     while let Some(open) = rest.find('{') {

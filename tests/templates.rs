@@ -46,7 +46,14 @@ fn shipped_templates_pass_check() {
     let ws = with_templates();
     let (ok, text) = check(&ws);
     assert!(ok, "{text}");
-    assert!(text.contains("24 variants compiled"), "{text}");
+    for line in [
+        "24 report variants compiled (report.typ)",
+        "24 variants in one print document, 48 pages (batch.typ)",
+        "evaluation page with example figures (evaluation.typ)",
+        "0 parsed (not used by any document above)",
+    ] {
+        assert!(text.contains(line), "{line:?} not in:\n{text}");
+    }
 }
 
 #[test]
@@ -240,4 +247,119 @@ fn watch_re_renders_after_a_file_change() {
         after.contains("Your Water Snapshot") || after.contains("Su Resumen de Agua"),
         "{after}"
     );
+}
+
+/// Every `.typ` file under `dir`, relative to it.
+fn typ_files(dir: &std::path::Path, rel: &str, out: &mut Vec<String>) {
+    for entry in std::fs::read_dir(dir.join(rel)).unwrap() {
+        let entry = entry.unwrap();
+        let name = entry.file_name().to_string_lossy().into_owned();
+        let path = if rel.is_empty() {
+            name
+        } else {
+            format!("{rel}/{name}")
+        };
+        if entry.file_type().unwrap().is_dir() {
+            typ_files(dir, &path, out);
+        } else if path.ends_with(".typ") {
+            out.push(path);
+        }
+    }
+}
+
+#[test]
+fn check_finds_a_syntax_error_planted_in_each_template_file() {
+    let ws = with_templates();
+    let dir = ws.path("templates");
+    let mut files = Vec::new();
+    typ_files(&dir, "", &mut files);
+    files.sort();
+    // The report, print, evaluation and campaign templates and their modules.
+    assert!(files.len() >= 10, "{files:?}");
+    for rel in &files {
+        let path = dir.join(rel);
+        let original = std::fs::read_to_string(&path).unwrap();
+        let line = original.trim_end().lines().count() + 2;
+        std::fs::write(
+            &path,
+            format!("{}\n\n#let broken = (1, \n", original.trim_end()),
+        )
+        .unwrap();
+        let (ok, out) = check(&ws);
+        std::fs::write(&path, &original).unwrap();
+        assert!(!ok, "check passed with an error in {rel}:\n{out}");
+        assert!(
+            out.contains(&format!("templates/{rel}:{line}:")),
+            "no templates/{rel}:{line}: in:\n{out}"
+        );
+    }
+    // A file no document uses yet is parsed too.
+    std::fs::write(dir.join("campaigns/next-year.typ"), "= Draft\n#let x = [\n").unwrap();
+    let (ok, out) = check(&ws);
+    assert!(!ok, "{out}");
+    assert!(
+        out.contains("templates/campaigns/next-year.typ:2:"),
+        "{out}"
+    );
+    assert!(
+        out.contains("parsed (not used by any document above)"),
+        "{out}"
+    );
+}
+
+#[test]
+fn check_compiles_the_print_template_with_data() {
+    // Not a syntax error: a mistake that only shows when batch.typ runs.
+    let ws = with_templates();
+    let line = edit(
+        &ws.path("templates/batch.typ"),
+        "#for",
+        "#let oops = batch.reports.map(r => r.no-such-field)\n#for",
+    );
+    let (ok, out) = check(&ws);
+    assert!(!ok, "{out}");
+    assert!(
+        out.contains(&format!("templates/batch.typ:{line}:")),
+        "{out}"
+    );
+    assert!(
+        out.contains("report variants compiled (report.typ)"),
+        "{out}"
+    );
+}
+
+/// Every PDF under `dir`.
+fn pdfs(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
+    let mut out = Vec::new();
+    if let Ok(entries) = std::fs::read_dir(dir) {
+        for e in entries.flatten() {
+            let p = e.path();
+            if p.is_dir() {
+                out.extend(pdfs(&p));
+            } else if p.extension().is_some_and(|x| x == "pdf") {
+                out.push(p);
+            }
+        }
+    }
+    out
+}
+
+#[test]
+fn a_run_with_a_broken_print_template_fails_before_its_first_pdf() {
+    let ws = with_templates();
+    ws.synth(60, false);
+    let line = edit(
+        &ws.path("templates/batch.typ"),
+        "#for",
+        "#let oops = batch.reports.map(r => r.no-such-field)\n#for",
+    );
+    let started = Instant::now();
+    let err = ws.run_failing("2026-10");
+    assert!(
+        err.contains(&format!("templates/batch.typ:{line}:")),
+        "{err}"
+    );
+    assert!(err.contains("nothing was printed"), "{err}");
+    assert_eq!(pdfs(ws.dir.path()), Vec::<std::path::PathBuf>::new());
+    eprintln!("failed after {:?}", started.elapsed());
 }

@@ -282,3 +282,77 @@ fn write(config: &Config, opts: &EvaluateOptions, e: &Evaluation) -> Result<()> 
 }
 
 mod page;
+pub use page::TEMPLATE;
+
+/// An evaluation page for made-up households (both groups, every rating, a
+/// response rate), so `check` and the studio can lay out `evaluation.typ`
+/// with every part of the page filled, without a store or a usage file.
+pub fn example_page(config: &Config, last: Period) -> Result<serde_json::Value> {
+    let pre = Months {
+        from: last.offset(-11),
+        to: last.offset(-6),
+    };
+    let post = Months {
+        from: last.offset(-5),
+        to: last,
+    };
+    let ratings = crate::config::RATING_NAMES;
+    let units: Vec<HouseholdUse> = (0..120)
+        .map(|i| {
+            let base = 90.0 + (i % 40) as f64 * 3.0;
+            let treated = i % 2 == 0;
+            HouseholdUse {
+                group: if treated {
+                    Group::Treatment
+                } else {
+                    Group::Control
+                },
+                rating: ratings[i % ratings.len()].to_string(),
+                pre: base,
+                post: base * if treated { 0.97 } else { 0.995 } + (i % 7) as f64,
+            }
+        })
+        .collect();
+    let months = pre
+        .iter()
+        .chain(post.iter())
+        .enumerate()
+        .map(|(k, p)| MonthRow {
+            period: p.to_string(),
+            window: if pre.contains(p) { "pre" } else { "post" },
+            treatment_per_day: Some(150.0 - k as f64),
+            control_per_day: Some(150.0 - k as f64 / 2.0),
+        })
+        .collect();
+    let evaluation = Evaluation {
+        experiment: "monthly-reports".into(),
+        estimates: savings::evaluate(&units),
+        rates: vec![RateRow {
+            event: "cap-enrolled".into(),
+            treatment_households: 60,
+            control_households: 60,
+            treatment_responders: 9,
+            control_responders: 3,
+            treatment_rate_pct: 15.0,
+            control_rate_pct: 5.0,
+            difference_pct: 10.0,
+            ci_low_pct: -0.9,
+            ci_high_pct: 20.9,
+            p_value: 0.07,
+        }],
+        months,
+        left_out: 4,
+        unit: config.utility.service.canonical_unit().to_string(),
+    };
+    let opts = EvaluateOptions {
+        customers: None,
+        usage: None,
+        state: None,
+        pre,
+        post,
+        campaign: None,
+        out: PathBuf::new(),
+    };
+    let page = page::build(config, &opts, &evaluation).map_err(anyhow::Error::msg)?;
+    Ok(serde_json::to_value(page)?)
+}

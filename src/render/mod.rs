@@ -154,6 +154,16 @@ impl Renderer {
         })
     }
 
+    /// Lay out a document other than the household report, without exporting
+    /// it (what `check` and the studio need).
+    pub fn layout_template(
+        &self,
+        path: &str,
+        data: Vec<u8>,
+    ) -> Result<PagedDocument, TemplateError> {
+        self.compile(world::file_id(path), data)
+    }
+
     /// The file id of a batch template: the interned one for the reports'.
     fn batch_id(&self, path: &str) -> typst::syntax::FileId {
         if path == BATCH_PATH {

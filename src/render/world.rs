@@ -156,6 +156,21 @@ impl Templates {
     pub(crate) fn source_of(&self, id: FileId) -> Option<Source> {
         self.source(id).ok()
     }
+
+    /// Template files read as Typst source since the last [`Templates::reload`],
+    /// as paths inside the templates folder (`campaigns/x/letter.typ`): what
+    /// `check` knows was compiled.
+    pub fn compiled_files(&self) -> Vec<String> {
+        let mut files: Vec<String> = self
+            .sources
+            .lock()
+            .unwrap()
+            .keys()
+            .map(|id| id.get().vpath().get_without_slash().to_string())
+            .collect();
+        files.sort();
+        files
+    }
 }
 
 /// The world of one compilation: the shared templates plus one data file.

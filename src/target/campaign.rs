@@ -410,6 +410,7 @@ pub fn sample_household(lang: crate::model::Language) -> Household {
 
 /// Lay out a campaign's letter for the sample households in both languages
 /// (labelled proof pages), as one PDF: what `check` compiles and `proof` shows.
+/// The single-letter template is laid out too, so both entry files are checked.
 pub fn proof(
     config: &Config,
     name: &str,
@@ -422,6 +423,10 @@ pub fn proof(
     let mut reports = Vec::new();
     for lang in crate::model::Language::ALL {
         let mut d = letter::build(&sample_household(lang), period, config, &wording, today);
+        // The single letter (what `preview --campaign` shows) has its own entry file.
+        renderer
+            .layout_template(&format!("{vdir}/letter.typ"), serde_json::to_vec(&d)?)
+            .map_err(|e| anyhow::anyhow!("campaign {name}: {e}"))?;
         d.proof_label = Some(format!("PROOF campaign {name}, {}", lang.code()));
         reports.push(serde_json::to_value(d)?);
     }

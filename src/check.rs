@@ -1,0 +1,187 @@
+//! `neighborly check`: everything a run, a proof, an evaluation or a campaign
+//! can render, compiled before any household is, so a broken template costs
+//! seconds instead of a mail run.
+//!
+//! What it covers: the wording files and tip rules ([`Wording::load`]), every
+//! report variant through `report.typ` (and whether it fits one sheet), all
+//! variants in one document through `batch.typ` (the print files' template),
+//! the evaluation page with example figures, each configured campaign's
+//! single and batch letter in both languages, and then every other `.typ`
+//! file in the templates folder: a file no document reads is still parsed, so
+//! a syntax error waiting in it is found today and not on the day it is used.
+
+use std::path::Path;
+
+use crate::config::Config;
+use crate::render::Renderer;
+use crate::wording::Wording;
+
+/// What `check` found: lines that passed and problems (each printable as is,
+/// with `file:line:col` where there is one).
+#[derive(Debug, Default)]
+pub struct Report {
+    pub passed: Vec<String>,
+    pub problems: Vec<String>,
+}
+
+impl Report {
+    pub fn ok(&self) -> bool {
+        self.problems.is_empty()
+    }
+}
+
+/// Check every template, wording file and tip rule of `config`'s templates folder.
+pub fn check(config: &Config) -> Report {
+    let mut report = Report::default();
+    let dir = config.templates_dir();
+    let today = crate::pipeline::render_date(config);
+    let period = crate::proof::default_period(today);
+    let renderer = match Renderer::new(&dir, today) {
+        Ok(r) => r,
+        Err(e) => {
+            report.problems.push(format!("{e:#}"));
+            return report;
+        }
+    };
+    match Wording::load(&dir) {
+        Ok(wording) => {
+            report.passed.push(format!(
+                "wording for {} languages and {} tip rules",
+                crate::model::Language::ALL.len(),
+                wording.tips.len()
+            ));
+            documents(config, &wording, &renderer, period, &mut report);
+        }
+        Err(problems) => report
+            .problems
+            .extend(problems.iter().map(ToString::to_string)),
+    }
+    campaigns(config, &renderer, period, &mut report);
+    every_file(&dir, &renderer, &mut report);
+    report
+}
+
+/// The report variants, the batch document and the evaluation page.
+fn documents(
+    config: &Config,
+    wording: &Wording,
+    renderer: &Renderer,
+    period: crate::model::Period,
+    report: &mut Report,
+) {
+    let variants = crate::proof::Variant::all().len();
+    let problems = crate::proof::check_variants(config, wording, renderer, period);
+    if problems.is_empty() {
+        report
+            .passed
+            .push(format!("{variants} report variants compiled (report.typ)"));
+    }
+    for p in problems {
+        report
+            .problems
+            .push(format!("variant {}:\n{}", p.variant.label(), p.message));
+    }
+    match crate::proof::proof(config, wording, renderer, period) {
+        Ok((_, n, pages)) => report.passed.push(format!(
+            "{n} variants in one print document, {pages} pages (batch.typ)"
+        )),
+        Err(e) => report.problems.push(format!("print document:\n{e:#}")),
+    }
+    Renderer::evict_cache();
+    let evaluation = crate::measure::example_page(config, period)
+        .and_then(|page| Ok(serde_json::to_vec(&page)?))
+        .and_then(|json| {
+            renderer
+                .layout_template(crate::measure::TEMPLATE, json)
+                .map_err(|e| anyhow::anyhow!("{e}"))
+        });
+    match evaluation {
+        Ok(_) => report
+            .passed
+            .push("evaluation page with example figures (evaluation.typ)".into()),
+        Err(e) => report.problems.push(format!("evaluation page:\n{e:#}")),
+    }
+}
+
+/// Each configured campaign's letters, both languages.
+fn campaigns(
+    config: &Config,
+    renderer: &Renderer,
+    period: crate::model::Period,
+    report: &mut Report,
+) {
+    for name in config.campaigns.keys() {
+        match crate::target::campaign::proof(config, name, renderer, period) {
+            Ok(_) => report.passed.push(format!(
+                "campaign {name}: single and batch letters, English and Spanish"
+            )),
+            Err(e) => report.problems.push(format!("{e:#}")),
+        }
+        Renderer::evict_cache();
+    }
+}
+
+/// Every `.typ` file under the templates folder that no document above read:
+/// parsed, and on a syntax error compiled alone for its file and line (Typst
+/// stops at syntax errors before evaluating anything, so nothing else is
+/// reported about a file that is only a module).
+fn every_file(dir: &Path, renderer: &Renderer, report: &mut Report) {
+    let compiled = renderer.templates().compiled_files();
+    let mut files = Vec::new();
+    typ_files(dir, dir, &mut files);
+    files.sort();
+    let mut parsed = 0;
+    for rel in &files {
+        if compiled.contains(rel) {
+            continue;
+        }
+        parsed += 1;
+        let Ok(text) = std::fs::read_to_string(dir.join(rel)) else {
+            report.problems.push(format!(
+                "{}: cannot read as UTF-8 text",
+                dir.join(rel).display()
+            ));
+            continue;
+        };
+        if typst::syntax::parse(&text)
+            .errors_and_warnings()
+            .0
+            .is_empty()
+        {
+            continue;
+        }
+        match renderer.layout_template(&format!("/{rel}"), b"{}".to_vec()) {
+            Err(e) => report.problems.push(e.to_string()),
+            Ok(_) => report.problems.push(format!(
+                "{}: syntax error (the compiler did not locate it)",
+                dir.join(rel).display()
+            )),
+        }
+    }
+    report.passed.push(format!(
+        "{} template files: {} compiled, {parsed} parsed (not used by any document above)",
+        files.len(),
+        files.len() - parsed
+    ));
+}
+
+/// `.typ` files under `dir`, as paths relative to `root` with `/` separators.
+fn typ_files(root: &Path, dir: &Path, out: &mut Vec<String>) {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let path = entry.path();
+        if path.is_dir() {
+            typ_files(root, &path, out);
+        } else if path.extension().is_some_and(|e| e == "typ")
+            && let Ok(rel) = path.strip_prefix(root)
+        {
+            let parts: Vec<String> = rel
+                .components()
+                .map(|c| c.as_os_str().to_string_lossy().into_owned())
+                .collect();
+            out.push(parts.join("/"));
+        }
+    }
+}

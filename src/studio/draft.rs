@@ -1,0 +1,327 @@
+//! Drafts: wording and tip-rule edits held in memory, applied to the files'
+//! text with `toml_edit` (comments, order and layout kept, so a saved file's
+//! diff is the sentence changed and nothing else), and checked exactly as a
+//! run checks the files before anything is written.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+use toml_edit::{DocumentMut, Item, Table, Value};
+
+use crate::model::Language;
+use crate::wording::{PLACEHOLDERS, Problem, Sources, TipRule, Wording, placeholders};
+
+/// One sentence as edited in the form.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+pub struct Edit {
+    /// `en` or `es`.
+    pub lang: String,
+    /// Dotted key, e.g. `comparison.good.body`.
+    pub key: String,
+    pub value: String,
+}
+
+/// A problem shown beside the field it belongs to (or above the form).
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct FieldProblem {
+    pub lang: Option<String>,
+    pub key: Option<String>,
+    /// `file:line:col: error: message`, as `check` prints it.
+    pub message: String,
+}
+
+/// A short fingerprint of a file's content: the form remembers it, and a save
+/// is refused when the file on disk no longer has it.
+pub fn fingerprint(text: &str) -> String {
+    let digest = Sha256::digest(text.as_bytes());
+    digest[..8].iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// Set dotted keys of a TOML document to new strings. Existing values keep
+/// their surrounding whitespace and comments; a key missing from the file
+/// (a sentence not yet translated) is added to its table.
+pub fn edit_toml(source: &str, edits: &[(&str, &str)]) -> Result<String, String> {
+    let mut doc: DocumentMut = source.parse().map_err(|e| format!("{e}"))?;
+    for (key, text) in edits {
+        let parts: Vec<&str> = key.split('.').collect();
+        let (last, tables) = parts.split_last().ok_or("empty key")?;
+        let mut table: &mut Table = doc.as_table_mut();
+        for part in tables {
+            let item = table.entry(part).or_insert_with(|| {
+                let mut t = Table::new();
+                t.set_implicit(true);
+                Item::Table(t)
+            });
+            table = item
+                .as_table_mut()
+                .ok_or_else(|| format!("`{key}`: `{part}` is not a table"))?;
+        }
+        match table.get_mut(last).and_then(Item::as_value_mut) {
+            Some(value) => {
+                if !value.is_str() {
+                    return Err(format!("`{key}` is not a sentence"));
+                }
+                let decor = value.decor().clone();
+                *value = Value::from(*text);
+                *value.decor_mut() = decor;
+            }
+            None => {
+                table.insert(last, toml_edit::value(*text));
+            }
+        }
+    }
+    Ok(doc.to_string())
+}
+
+/// The wording files and tip rules as on disk with `edits` applied.
+pub fn apply(dir: &Path, edits: &[Edit]) -> Result<Sources, Vec<FieldProblem>> {
+    let mut sources =
+        Sources::read(dir).map_err(|p| p.iter().map(from_problem).collect::<Vec<_>>())?;
+    let mut problems = Vec::new();
+    for lang in Language::ALL {
+        let mine: Vec<(&str, &str)> = edits
+            .iter()
+            .filter(|e| e.lang == lang.code())
+            .map(|e| (e.key.as_str(), e.value.as_str()))
+            .collect();
+        if mine.is_empty() {
+            continue;
+        }
+        let text = sources.texts.get(&lang).cloned().unwrap_or_default();
+        match edit_toml(&text, &mine) {
+            Ok(edited) => {
+                sources.texts.insert(lang, edited);
+            }
+            Err(message) => problems.push(FieldProblem {
+                lang: Some(lang.code().into()),
+                key: None,
+                message,
+            }),
+        }
+    }
+    for e in edits {
+        if !Language::ALL.iter().any(|l| l.code() == e.lang) {
+            problems.push(FieldProblem {
+                lang: None,
+                key: Some(e.key.clone()),
+                message: format!("unknown language {:?}", e.lang),
+            });
+        }
+    }
+    if problems.is_empty() {
+        Ok(sources)
+    } else {
+        Err(problems)
+    }
+}
+
+/// Check edited sources: each edited sentence on its own (placeholders, not
+/// empty), then the whole wording as `check` does (keys in every language,
+/// tip texts), each problem placed beside its field where it has one.
+pub fn check(dir: &Path, sources: &Sources, edits: &[Edit]) -> Result<Wording, Vec<FieldProblem>> {
+    let mut problems = Vec::new();
+    for e in edits {
+        let unknown: Vec<&str> = placeholders(&e.value)
+            .into_iter()
+            .filter(|p| !PLACEHOLDERS.iter().any(|(k, _)| k == p))
+            .collect();
+        for name in unknown {
+            problems.push(FieldProblem {
+                lang: Some(e.lang.clone()),
+                key: Some(e.key.clone()),
+                message: format!("unknown placeholder {{{name}}}"),
+            });
+        }
+        if e.value.trim().is_empty() {
+            problems.push(FieldProblem {
+                lang: Some(e.lang.clone()),
+                key: Some(e.key.clone()),
+                message: "this sentence is empty".into(),
+            });
+        }
+    }
+    match Wording::parse(dir, sources) {
+        Ok(w) if problems.is_empty() => Ok(w),
+        Ok(_) => Err(problems),
+        Err(found) => {
+            for p in &found {
+                let mut fp = from_problem(p);
+                // Place it beside its field: the key defined on that line.
+                for lang in Language::ALL {
+                    if p.file == Sources::wording_file(dir, lang) {
+                        fp.lang = Some(lang.code().into());
+                        fp.key = key_at_line(&sources.texts[&lang], p.line);
+                    }
+                }
+                if !problems.contains(&fp) {
+                    problems.push(fp);
+                }
+            }
+            Err(problems)
+        }
+    }
+}
+
+fn from_problem(p: &Problem) -> FieldProblem {
+    FieldProblem {
+        lang: None,
+        key: None,
+        message: p.to_string(),
+    }
+}
+
+/// The dotted key defined on a line of a TOML file (1-based), if any.
+fn key_at_line(source: &str, line: usize) -> Option<String> {
+    let mut table = String::new();
+    for (i, l) in source.lines().enumerate() {
+        let t = l.trim();
+        if t.starts_with('[') {
+            table = t.trim_matches(|c| c == '[' || c == ']').trim().to_string();
+        } else if i + 1 == line {
+            let key = t.split('=').next()?.trim().trim_matches('"');
+            if key.is_empty() || key.starts_with('#') {
+                return None;
+            }
+            return Some(if table.is_empty() {
+                key.to_string()
+            } else {
+                format!("{table}.{key}")
+            });
+        }
+    }
+    None
+}
+
+/// Every sentence of a language's file, by dotted key (lists left out).
+pub fn sentences(source: &str) -> BTreeMap<String, String> {
+    fn walk(table: &toml::Table, prefix: &str, out: &mut BTreeMap<String, String>) {
+        for (k, v) in table {
+            let key = if prefix.is_empty() {
+                k.clone()
+            } else {
+                format!("{prefix}.{k}")
+            };
+            match v {
+                toml::Value::String(s) => {
+                    out.insert(key, s.clone());
+                }
+                toml::Value::Table(t) => walk(t, &key, out),
+                _ => {}
+            }
+        }
+    }
+    let mut out = BTreeMap::new();
+    if let Ok(table) = toml::from_str::<toml::Table>(source) {
+        walk(&table, "", &mut out);
+    }
+    out
+}
+
+/// A tip rule's conditions as the lines of its `[[tip]]` entry, `id` left out.
+pub fn tip_conditions(tips_source: &str, id: &str) -> Option<String> {
+    let doc: DocumentMut = tips_source.parse().ok()?;
+    let rule = doc
+        .get("tip")?
+        .as_array_of_tables()?
+        .iter()
+        .find(|t| t.get("id").and_then(Item::as_str) == Some(id))?;
+    Some(
+        rule.iter()
+            .filter(|(k, _)| *k != "id")
+            .map(|(k, v)| format!("{k} = {}", v.to_string().trim()))
+            .collect::<Vec<_>>()
+            .join("\n"),
+    )
+}
+
+/// Replace the conditions of tip `id` with `conditions` (TOML key/value
+/// lines): checked as a rule first, then written into the rule's own entry,
+/// the other entries and every comment untouched.
+pub fn edit_tip(tips_source: &str, id: &str, conditions: &str) -> Result<String, String> {
+    let parsed: toml::Table =
+        toml::from_str(conditions).map_err(|e| format!("conditions: {}", e.message()))?;
+    if parsed.contains_key("id") {
+        return Err("conditions: the id names the tip's text and cannot change here".into());
+    }
+    let mut with_id = parsed.clone();
+    with_id.insert("id".into(), toml::Value::String(id.into()));
+    toml::Value::Table(with_id)
+        .try_into::<TipRule>()
+        .map_err(|e| format!("conditions: {}", e.message()))?;
+    let new_items: DocumentMut = conditions.parse().map_err(|e| format!("conditions: {e}"))?;
+    let mut doc: DocumentMut = tips_source.parse().map_err(|e| format!("tips.toml: {e}"))?;
+    let rule = doc
+        .get_mut("tip")
+        .and_then(Item::as_array_of_tables_mut)
+        .and_then(|a| {
+            a.iter_mut()
+                .find(|t| t.get("id").and_then(Item::as_str) == Some(id))
+        })
+        .ok_or_else(|| format!("no tip rule with id {id:?}"))?;
+    let old: Vec<String> = rule
+        .iter()
+        .map(|(k, _)| k.to_string())
+        .filter(|k| k != "id")
+        .collect();
+    for k in old {
+        rule.remove(&k);
+    }
+    for (k, v) in new_items.iter() {
+        rule.insert(k, v.clone());
+    }
+    Ok(doc.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_edit_changes_one_line_and_keeps_comments() {
+        let src = "# top\n[a]\n# about b\nb = \"old\" # trailing\nc = \"keep\"\n";
+        let out = edit_toml(src, &[("a.b", "new \"quoted\"")]).unwrap();
+        assert_eq!(
+            out,
+            "# top\n[a]\n# about b\nb = \"new \\\"quoted\\\"\" # trailing\nc = \"keep\"\n"
+        );
+    }
+
+    #[test]
+    fn a_missing_key_is_added_to_its_table() {
+        let src = "[a]\nb = \"x\"\n";
+        let out = edit_toml(src, &[("a.c", "y")]).unwrap();
+        assert_eq!(
+            toml::from_str::<toml::Table>(&out).unwrap()["a"]["c"].as_str(),
+            Some("y")
+        );
+        assert!(out.starts_with("[a]\nb = \"x\"\n"));
+    }
+
+    #[test]
+    fn keys_are_found_by_line() {
+        let src = "title = \"t\"\n[x.y]\n# c\nz = \"v\"\n";
+        assert_eq!(key_at_line(src, 1).as_deref(), Some("title"));
+        assert_eq!(key_at_line(src, 4).as_deref(), Some("x.y.z"));
+        assert_eq!(key_at_line(src, 3), None);
+    }
+
+    #[test]
+    fn a_tip_rule_is_rewritten_in_place() {
+        let src =
+            "# rules\n\n[[tip]]\nid = \"a\"\npriority = 5\n\n[[tip]]\nid = \"b\"\nmonths = [1]\n";
+        assert_eq!(tip_conditions(src, "b").unwrap(), "months = [1]");
+        let out = edit_tip(src, "b", "months = [1, 2]\npriority = 3").unwrap();
+        assert!(
+            out.starts_with("# rules\n\n[[tip]]\nid = \"a\"\npriority = 5\n"),
+            "{out}"
+        );
+        assert_eq!(
+            tip_conditions(&out, "b").unwrap(),
+            "months = [1, 2]\npriority = 3"
+        );
+        assert!(edit_tip(src, "b", "colour = \"red\"").is_err());
+        assert!(edit_tip(src, "b", "id = \"c\"").is_err());
+    }
+}
