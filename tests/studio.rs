@@ -465,3 +465,71 @@ fn the_studio_guards_its_door() {
         assert_eq!(get(path, &auth).0, 404, "{path}");
     }
 }
+
+#[test]
+fn a_tip_rule_edited_in_the_studio_changes_its_own_entry_and_whom_it_picks() {
+    let ws = workspace();
+    let (_studio, url) = studio(&ws);
+    let addr = url
+        .trim_start_matches("http://")
+        .split('/')
+        .next()
+        .unwrap()
+        .to_string();
+    let token = url.split("token=").nth(1).unwrap().to_string();
+    let own = format!("http://{addr}");
+    let headers = [
+        ("x-studio-token", token.as_str()),
+        ("content-type", "application/json"),
+        ("origin", own.as_str()),
+    ];
+    let shown = |page: &str, id: &str| -> usize {
+        let at = page
+            .find(&format!("id=\"t_{}\"", id.replace('-', "_")))
+            .unwrap();
+        let rest = &page[at..];
+        let n = rest.split("Shown to ").nth(1).unwrap();
+        n.split_whitespace().next().unwrap().parse().unwrap()
+    };
+    let (status, page) = http(&addr, "GET", "/tips", &headers[..1], "");
+    assert_eq!(status, 200);
+    assert!(
+        shown(&page, "fix-leaks") > 0,
+        "fix-leaks picks nobody before the edit"
+    );
+
+    let tips = ws.path("templates/tips.toml");
+    let before = std::fs::read_to_string(&tips).unwrap();
+    let base = neighborly::studio::fingerprint(&before);
+    // October's reports: a rule limited to February picks nobody.
+    let conditions = "priority = 50\nratings = [\"above-typical\", \"none\"]\nmonths = [2]";
+    let body = serde_json::json!({ "id": "fix-leaks", "conditions": conditions, "base": base });
+    let (status, reply) = http(&addr, "POST", "/api/tip", &headers, &body.to_string());
+    assert_eq!(status, 200, "{reply}");
+    let diff = git(&ws, &["diff", "-U0", "--", "tips.toml"]);
+    let changed: Vec<&str> = diff
+        .lines()
+        .filter(|l| {
+            l.starts_with('+') && !l.starts_with("+++")
+                || l.starts_with('-') && !l.starts_with("---")
+        })
+        .collect();
+    assert_eq!(changed, vec!["+months = [2]"], "{diff}");
+    let (_, page) = http(&addr, "GET", "/tips", &headers[..1], "");
+    assert_eq!(shown(&page, "fix-leaks"), 0);
+
+    // A condition the rules do not know, or a stale form, is refused.
+    let after = std::fs::read_to_string(&tips).unwrap();
+    let bad = serde_json::json!({ "id": "fix-leaks", "conditions": "colour = \"red\"",
+                                  "base": neighborly::studio::fingerprint(&after) });
+    let (status, reply) = http(&addr, "POST", "/api/tip", &headers, &bad.to_string());
+    assert_eq!(status, 422, "{reply}");
+    assert!(reply.contains("colour"), "{reply}");
+    let stale =
+        serde_json::json!({ "id": "fix-leaks", "conditions": "priority = 1", "base": base });
+    assert_eq!(
+        http(&addr, "POST", "/api/tip", &headers, &stale.to_string()).0,
+        409
+    );
+    assert_eq!(std::fs::read_to_string(&tips).unwrap(), after);
+}
