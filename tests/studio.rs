@@ -533,3 +533,73 @@ fn a_tip_rule_edited_in_the_studio_changes_its_own_entry_and_whom_it_picks() {
     );
     assert_eq!(std::fs::read_to_string(&tips).unwrap(), after);
 }
+
+#[test]
+fn a_campaign_letter_is_edited_and_saved_in_its_own_folder() {
+    let ws = workspace();
+    // The workspace's config names no campaign yet: add the shipped one.
+    let mut config = std::fs::read_to_string(ws.config()).unwrap();
+    config.push_str(
+        "\n[segments.cap-candidates]\nprograms_any = [\"snap\"]\n\n[campaigns.cap-invite]\nsegment = \"cap-candidates\"\n",
+    );
+    std::fs::write(ws.config(), config).unwrap();
+    let (_studio, url) = studio(&ws);
+    let addr = url
+        .trim_start_matches("http://")
+        .split('/')
+        .next()
+        .unwrap()
+        .to_string();
+    let token = url.split("token=").nth(1).unwrap().to_string();
+    let own = format!("http://{addr}");
+    let headers = [
+        ("x-studio-token", token.as_str()),
+        ("content-type", "application/json"),
+        ("origin", own.as_str()),
+    ];
+    let (status, page) = http(
+        &addr,
+        "GET",
+        "/?campaign=cap-invite&lang=es",
+        &headers[..1],
+        "",
+    );
+    assert_eq!(status, 200);
+    assert!(
+        page.contains("name=\"es:body[1]\""),
+        "the paragraphs are editable"
+    );
+    assert!(page.contains("Es posible que pueda pagar menos por el agua"));
+
+    let file = "campaigns/cap-invite/wording/es.toml";
+    let es = std::fs::read_to_string(ws.path(&format!("templates/{file}"))).unwrap();
+    let new = "Puede que su factura de agua baje";
+    let pick = serde_json::json!({ "campaign": "cap-invite", "lang": "es" });
+    let edits = serde_json::json!([{ "lang": "es", "key": "headline", "value": new }]);
+    let render = serde_json::json!({ "pick": pick, "edits": edits }).to_string();
+    let (status, reply) = http(&addr, "POST", "/api/render", &headers, &render);
+    assert_eq!(status, 200, "{reply}");
+    assert!(
+        reply.contains(new),
+        "the letter is laid out with the new headline: {reply}"
+    );
+
+    let base = serde_json::json!({ file: neighborly::studio::fingerprint(&es) });
+    let save = serde_json::json!({ "pick": pick, "edits": edits, "base": base }).to_string();
+    let (status, reply) = http(&addr, "POST", "/api/save", &headers, &save);
+    assert_eq!(status, 200, "{reply}");
+    assert_eq!(
+        git(&ws, &["status", "--porcelain"]).trim(),
+        format!("M {file}")
+    );
+    let diff = git(&ws, &["diff", "-U0"]);
+    assert!(diff.contains(&format!("+headline = \"{new}\"")), "{diff}");
+
+    // Only campaigns named in the config exist.
+    let other =
+        serde_json::json!({ "pick": { "campaign": "../../etc" }, "edits": edits, "base": base });
+    assert_eq!(
+        http(&addr, "POST", "/api/save", &headers, &other.to_string()).0,
+        404
+    );
+}

@@ -11,6 +11,7 @@ use sha2::{Digest, Sha256};
 use toml_edit::{DocumentMut, Item, Table, Value};
 
 use crate::model::Language;
+use crate::target::letter::CampaignWording;
 use crate::wording::{PLACEHOLDERS, Problem, Sources, TipRule, Wording, placeholders};
 
 /// One sentence as edited in the form.
@@ -58,6 +59,21 @@ pub fn edit_toml(source: &str, edits: &[(&str, &str)]) -> Result<String, String>
                 .as_table_mut()
                 .ok_or_else(|| format!("`{key}`: `{part}` is not a table"))?;
         }
+        // `body[1]`: one paragraph of a list of paragraphs.
+        if let Some((name, index)) = list_item(last) {
+            let list = table
+                .get_mut(name)
+                .and_then(Item::as_array_mut)
+                .ok_or_else(|| format!("`{key}`: `{name}` is not a list"))?;
+            let value = list
+                .get_mut(index)
+                .filter(|v| v.is_str())
+                .ok_or_else(|| format!("`{key}`: no such paragraph"))?;
+            let decor = value.decor().clone();
+            *value = Value::from(*text);
+            *value.decor_mut() = decor;
+            continue;
+        }
         match table.get_mut(last).and_then(Item::as_value_mut) {
             Some(value) => {
                 if !value.is_str() {
@@ -75,10 +91,26 @@ pub fn edit_toml(source: &str, edits: &[(&str, &str)]) -> Result<String, String>
     Ok(doc.to_string())
 }
 
+/// `name[3]` as (`name`, 3).
+fn list_item(part: &str) -> Option<(&str, usize)> {
+    let (name, rest) = part.split_once('[')?;
+    Some((name, rest.strip_suffix(']')?.parse().ok()?))
+}
+
 /// The wording files and tip rules as on disk with `edits` applied.
 pub fn apply(dir: &Path, edits: &[Edit]) -> Result<Sources, Vec<FieldProblem>> {
     let mut sources =
         Sources::read(dir).map_err(|p| p.iter().map(from_problem).collect::<Vec<_>>())?;
+    let problems = edit_texts(&mut sources.texts, edits);
+    if problems.is_empty() {
+        Ok(sources)
+    } else {
+        Err(problems)
+    }
+}
+
+/// Apply each language's edits to its file's text.
+fn edit_texts(texts: &mut BTreeMap<Language, String>, edits: &[Edit]) -> Vec<FieldProblem> {
     let mut problems = Vec::new();
     for lang in Language::ALL {
         let mine: Vec<(&str, &str)> = edits
@@ -89,10 +121,10 @@ pub fn apply(dir: &Path, edits: &[Edit]) -> Result<Sources, Vec<FieldProblem>> {
         if mine.is_empty() {
             continue;
         }
-        let text = sources.texts.get(&lang).cloned().unwrap_or_default();
+        let text = texts.get(&lang).cloned().unwrap_or_default();
         match edit_toml(&text, &mine) {
             Ok(edited) => {
-                sources.texts.insert(lang, edited);
+                texts.insert(lang, edited);
             }
             Err(message) => problems.push(FieldProblem {
                 lang: Some(lang.code().into()),
@@ -110,29 +142,21 @@ pub fn apply(dir: &Path, edits: &[Edit]) -> Result<Sources, Vec<FieldProblem>> {
             });
         }
     }
-    if problems.is_empty() {
-        Ok(sources)
-    } else {
-        Err(problems)
-    }
+    problems
 }
 
-/// Check edited sources: each edited sentence on its own (placeholders, not
-/// empty), then the whole wording as `check` does (keys in every language,
-/// tip texts), each problem placed beside its field where it has one.
-pub fn check(dir: &Path, sources: &Sources, edits: &[Edit]) -> Result<Wording, Vec<FieldProblem>> {
+/// Each edited sentence on its own: known placeholders, not empty.
+fn edit_problems(edits: &[Edit], known: &[&str]) -> Vec<FieldProblem> {
     let mut problems = Vec::new();
     for e in edits {
-        let unknown: Vec<&str> = placeholders(&e.value)
-            .into_iter()
-            .filter(|p| !PLACEHOLDERS.iter().any(|(k, _)| k == p))
-            .collect();
-        for name in unknown {
-            problems.push(FieldProblem {
-                lang: Some(e.lang.clone()),
-                key: Some(e.key.clone()),
-                message: format!("unknown placeholder {{{name}}}"),
-            });
+        for name in placeholders(&e.value) {
+            if !known.contains(&name) {
+                problems.push(FieldProblem {
+                    lang: Some(e.lang.clone()),
+                    key: Some(e.key.clone()),
+                    message: format!("unknown placeholder {{{name}}}"),
+                });
+            }
         }
         if e.value.trim().is_empty() {
             problems.push(FieldProblem {
@@ -142,23 +166,88 @@ pub fn check(dir: &Path, sources: &Sources, edits: &[Edit]) -> Result<Wording, V
             });
         }
     }
+    problems
+}
+
+/// File problems placed beside their fields: the key defined on that line.
+fn place(
+    found: &[Problem],
+    file: impl Fn(Language) -> std::path::PathBuf,
+    texts: &BTreeMap<Language, String>,
+    problems: &mut Vec<FieldProblem>,
+) {
+    for p in found {
+        let mut fp = from_problem(p);
+        for lang in Language::ALL {
+            if p.file == file(lang) {
+                fp.lang = Some(lang.code().into());
+                fp.key = texts.get(&lang).and_then(|t| key_at_line(t, p.line));
+            }
+        }
+        if !problems.contains(&fp) {
+            problems.push(fp);
+        }
+    }
+}
+
+/// Check edited sources: each edited sentence on its own (placeholders, not
+/// empty), then the whole wording as `check` does (keys in every language,
+/// tip texts), each problem placed beside its field where it has one.
+pub fn check(dir: &Path, sources: &Sources, edits: &[Edit]) -> Result<Wording, Vec<FieldProblem>> {
+    let known: Vec<&str> = PLACEHOLDERS.iter().map(|(k, _)| *k).collect();
+    let mut problems = edit_problems(edits, &known);
     match Wording::parse(dir, sources) {
         Ok(w) if problems.is_empty() => Ok(w),
         Ok(_) => Err(problems),
         Err(found) => {
-            for p in &found {
-                let mut fp = from_problem(p);
-                // Place it beside its field: the key defined on that line.
-                for lang in Language::ALL {
-                    if p.file == Sources::wording_file(dir, lang) {
-                        fp.lang = Some(lang.code().into());
-                        fp.key = key_at_line(&sources.texts[&lang], p.line);
-                    }
-                }
-                if !problems.contains(&fp) {
-                    problems.push(fp);
-                }
+            place(
+                &found,
+                |lang| Sources::wording_file(dir, lang),
+                &sources.texts,
+                &mut problems,
+            );
+            Err(problems)
+        }
+    }
+}
+
+/// A campaign's wording files (in `folder`) with `edits` applied and checked
+/// as `check` checks them.
+pub fn campaign(
+    folder: &Path,
+    edits: &[Edit],
+) -> Result<(BTreeMap<Language, String>, CampaignWording), Vec<FieldProblem>> {
+    let mut texts = BTreeMap::new();
+    for lang in Language::ALL {
+        let file = CampaignWording::file(folder, lang);
+        match std::fs::read_to_string(&file) {
+            Ok(t) => {
+                texts.insert(lang, t);
             }
+            Err(e) => {
+                return Err(vec![FieldProblem {
+                    lang: Some(lang.code().into()),
+                    key: None,
+                    message: format!("cannot read {}: {e}", file.display()),
+                }]);
+            }
+        }
+    }
+    let mut problems = edit_texts(&mut texts, edits);
+    if !problems.is_empty() {
+        return Err(problems);
+    }
+    problems = edit_problems(edits, &crate::target::letter::PLACEHOLDERS);
+    match CampaignWording::parse(folder, &texts) {
+        Ok(w) if problems.is_empty() => Ok((texts, w)),
+        Ok(_) => Err(problems),
+        Err(found) => {
+            place(
+                &found,
+                |lang| CampaignWording::file(folder, lang),
+                &texts,
+                &mut problems,
+            );
             Err(problems)
         }
     }
@@ -208,6 +297,14 @@ pub fn sentences(source: &str) -> BTreeMap<String, String> {
                     out.insert(key, s.clone());
                 }
                 toml::Value::Table(t) => walk(t, &key, out),
+                // Paragraphs: each one is a sentence of its own.
+                toml::Value::Array(items) => {
+                    for (i, item) in items.iter().enumerate() {
+                        if let toml::Value::String(s) = item {
+                            out.insert(format!("{key}[{i}]"), s.clone());
+                        }
+                    }
+                }
                 _ => {}
             }
         }
@@ -284,8 +381,18 @@ mod tests {
         let out = edit_toml(src, &[("a.b", "new \"quoted\"")]).unwrap();
         assert_eq!(
             out,
-            "# top\n[a]\n# about b\nb = \"new \\\"quoted\\\"\" # trailing\nc = \"keep\"\n"
+            // Quotes inside become a literal string: still TOML, still readable.
+            "# top\n[a]\n# about b\nb = 'new \"quoted\"' # trailing\nc = \"keep\"\n"
         );
+    }
+
+    #[test]
+    fn a_paragraph_of_a_list_is_edited_in_place() {
+        let src = "body = [\n  \"one\",\n  \"two\",\n]\n";
+        let out = edit_toml(src, &[("body[1]", "deux")]).unwrap();
+        assert_eq!(out, "body = [\n  \"one\",\n  \"deux\",\n]\n");
+        assert_eq!(sentences(&out)["body[1]"], "deux");
+        assert!(edit_toml(src, &[("body[2]", "x")]).is_err());
     }
 
     #[test]

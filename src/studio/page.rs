@@ -8,7 +8,7 @@ use std::fmt::Write;
 
 use super::Studio;
 use super::draft;
-use super::routes::{Pick, render_draft, wording_name};
+use super::routes::{CampaignPick, Pick, render_draft, wording_name};
 use super::view;
 use crate::model::Language;
 use crate::wording::{PLACEHOLDERS, Sources, Wording, placeholders};
@@ -52,7 +52,12 @@ fn select(name: &str, label: &str, options: &[(&str, &str)], current: &str) -> S
     let mut s = format!("<label>{label} <select name=\"{name}\">");
     for (value, text) in options {
         let sel = if *value == current { " selected" } else { "" };
-        let _ = write!(s, "<option value=\"{value}\"{sel}>{text}</option>");
+        let _ = write!(
+            s,
+            "<option value=\"{}\"{sel}>{}</option>",
+            esc(value),
+            esc(text)
+        );
     }
     s.push_str("</select></label> ");
     s
@@ -102,6 +107,20 @@ fn picker(pick: &Pick, studio: &Studio) -> String {
         &[("no", "No"), ("yes", "Yes")],
         &v(&pick.invite, "no"),
     );
+    let mut campaigns = vec![("", "None: the monthly report")];
+    campaigns.extend(
+        studio
+            .config
+            .campaigns
+            .keys()
+            .map(|k| (k.as_str(), k.as_str())),
+    );
+    s += &select(
+        "campaign",
+        "Campaign letter",
+        &campaigns,
+        pick.campaign.as_deref().unwrap_or(""),
+    );
     let _ = write!(
         s,
         "<label>or a real account <input name=\"account\" value=\"{}\" size=\"10\" \
@@ -124,7 +143,7 @@ fn used_placeholders(texts: &[&str]) -> Vec<String> {
 }
 
 fn field(key: &str, texts: &BTreeMap<Language, BTreeMap<String, String>>) -> String {
-    let id = key.replace(['.', '-'], "_");
+    let id = key.replace(['.', '-', '[', ']'], "_");
     let values: Vec<&str> = Language::ALL
         .iter()
         .map(|l| texts[l].get(key).map_or("", String::as_str))
@@ -175,6 +194,9 @@ fn field(key: &str, texts: &BTreeMap<Language, BTreeMap<String, String>>) -> Str
 /// The main page: the picker, the sentences of the variant grouped as on the
 /// page, and its pages rendered.
 pub(super) fn index(s: &Studio, pick: &Pick) -> String {
+    if let Some(campaign) = pick.campaign(s) {
+        return campaign_index(s, pick, campaign);
+    }
     let mut body = picker(pick, s);
     let sources = match Sources::read(&s.dir) {
         Ok(src) => src,
@@ -215,17 +237,78 @@ pub(super) fn index(s: &Studio, pick: &Pick) -> String {
             view::trace(&target, &s.config, &w, plan_ref, period, &s.renderer)
         });
     let first = render_draft(s, pick, &[]);
+    body += &form_and_pages(PLACEHOLDERS, &sections, &texts, &first);
+    let data = serde_json::json!({
+        "token": s.token,
+        "pick": pick,
+        "base": base,
+        "placeholders": PLACEHOLDERS.iter().map(|(p, _)| *p).collect::<Vec<_>>(),
+        "version": s.version.load(std::sync::atomic::Ordering::Relaxed),
+    });
+    shell("neighborly studio: report wording", &body, &data)
+}
+
+/// A campaign letter's page: every sentence of its wording files.
+fn campaign_index(s: &Studio, pick: &Pick, campaign: Result<CampaignPick, String>) -> String {
+    let mut body = picker(pick, s);
+    let c = match campaign {
+        Ok(c) => c,
+        Err(e) => {
+            let _ = write!(
+                body,
+                "<main id=\"main\"><p class=\"problem\">{}</p></main>",
+                esc(&e)
+            );
+            return shell("neighborly studio", &body, &serde_json::json!({}));
+        }
+    };
+    let mut texts = BTreeMap::new();
+    let mut base = BTreeMap::new();
+    for lang in Language::ALL {
+        let text = std::fs::read_to_string(c.file(lang)).unwrap_or_default();
+        base.insert(c.file_name(lang), draft::fingerprint(&text));
+        texts.insert(lang, draft::sentences(&text));
+    }
+    let keys: Vec<String> = texts[&Language::En].keys().cloned().collect();
+    let sections = Ok(vec![(
+        "The letter: front in the chosen language, back in the other".to_string(),
+        keys,
+    )]);
+    let first = render_draft(s, pick, &[]);
+    let help: Vec<(&str, &str)> = crate::target::letter::PLACEHOLDERS
+        .iter()
+        .map(|p| (*p, "see TEMPLATES.md, Campaign letters"))
+        .collect();
+    body += &form_and_pages(&help, &sections, &texts, &first);
+    let data = serde_json::json!({
+        "token": s.token,
+        "pick": pick,
+        "base": base,
+        "placeholders": crate::target::letter::PLACEHOLDERS,
+        "version": s.version.load(std::sync::atomic::Ordering::Relaxed),
+    });
+    shell("neighborly studio: campaign letter", &body, &data)
+}
+
+/// The form of sentences beside the rendered pages.
+fn form_and_pages(
+    help: &[(&str, &str)],
+    sections: &Result<view::Sections, String>,
+    texts: &BTreeMap<Language, BTreeMap<String, String>>,
+    first: &super::routes::RenderReply,
+) -> String {
+    let mut body = String::new();
     body += "<main id=\"main\"><div class=\"columns\"><section class=\"sentences\" aria-label=\"Sentences\">";
     body += "<div class=\"actions\"><button id=\"save\" type=\"button\" disabled>Save</button> \
              <button id=\"discard\" type=\"button\" disabled>Discard changes</button> \
              <span id=\"status\" role=\"status\" aria-live=\"polite\"></span></div>";
     body += "<div id=\"general\" class=\"problem\" role=\"alert\"></div>";
-    match &sections {
+    match sections {
         Ok(sections) => {
             for (title, keys) in sections {
                 let _ = write!(body, "<fieldset><legend>{}</legend>", esc(title));
                 for key in keys {
-                    body += &field(key, &texts);
+                    body += &field(key, texts);
                 }
                 body += "</fieldset>";
             }
@@ -234,7 +317,7 @@ pub(super) fn index(s: &Studio, pick: &Pick) -> String {
             let _ = write!(body, "<pre class=\"problem\">{}</pre>", esc(e));
         }
     }
-    let help: Vec<String> = PLACEHOLDERS
+    let help: Vec<String> = help
         .iter()
         .map(|(p, what)| format!("<dt><code>{{{}}}</code></dt><dd>{}</dd>", esc(p), esc(what)))
         .collect();
@@ -259,14 +342,7 @@ pub(super) fn index(s: &Studio, pick: &Pick) -> String {
         let _ = write!(body, "<pre class=\"problem\">{}</pre>", esc(&p.message));
     }
     body += "</section></div></main>";
-    let data = serde_json::json!({
-        "token": s.token,
-        "pick": pick,
-        "base": base,
-        "placeholders": PLACEHOLDERS.iter().map(|(p, _)| *p).collect::<Vec<_>>(),
-        "version": s.version.load(std::sync::atomic::Ordering::Relaxed),
-    });
-    shell("neighborly studio: report wording", &body, &data)
+    body
 }
 
 /// Tip rules: conditions editable, texts, and the households each one picks.

@@ -135,9 +135,56 @@ pub(super) struct Pick {
     pub invite: Option<String>,
     #[serde(default)]
     pub account: Option<String>,
+    /// A configured campaign's letter instead of the monthly report.
+    #[serde(default)]
+    pub campaign: Option<String>,
+}
+
+/// A campaign's letter being edited: its folder on disk and the path of that
+/// folder inside the templates folder.
+pub(super) struct CampaignPick {
+    pub folder: std::path::PathBuf,
+    pub vdir: String,
+}
+
+impl CampaignPick {
+    /// A wording file of the campaign, as the page names it.
+    pub fn file_name(&self, lang: Language) -> String {
+        format!(
+            "{}/wording/{}.toml",
+            self.vdir.trim_start_matches('/'),
+            lang.code()
+        )
+    }
+
+    pub fn file(&self, lang: Language) -> std::path::PathBuf {
+        crate::target::letter::CampaignWording::file(&self.folder, lang)
+    }
 }
 
 impl Pick {
+    /// The campaign picked, if any. Only campaigns named in the config exist
+    /// here, so a name can never lead outside the templates folder.
+    pub fn campaign(&self, studio: &Studio) -> Option<Result<CampaignPick, String>> {
+        let name = self
+            .campaign
+            .as_deref()
+            .map(str::trim)
+            .filter(|n| !n.is_empty())?;
+        Some(
+            crate::target::campaign::virtual_dir(&studio.config, name)
+                .map(|vdir| CampaignPick {
+                    folder: studio.dir.join(vdir.trim_start_matches('/')),
+                    vdir,
+                })
+                .map_err(|e| format!("{e:#}")),
+        )
+    }
+
+    pub fn language(&self) -> Result<Language, String> {
+        self.lang.as_deref().unwrap_or("en").parse()
+    }
+
     /// The target, or what is wrong with the choice. Variants that no
     /// household can receive (Great in the notice phase) are refused.
     pub fn target(&self, studio: &Studio) -> Result<Target, String> {
@@ -223,6 +270,26 @@ pub(super) fn render_draft(s: &Studio, pick: &Pick, edits: &[Edit]) -> RenderRep
             message,
         }]
     };
+    if let Some(campaign) = pick.campaign(s) {
+        let laid = campaign.map_err(Ok).and_then(|c| {
+            let lang = pick.language().map_err(Ok)?;
+            let (_, wording) = draft::campaign(&c.folder, edits).map_err(Err)?;
+            let today = crate::pipeline::render_date(&s.config);
+            let household = crate::target::campaign::sample_household(lang);
+            let data =
+                crate::target::letter::build(&household, s.period, &s.config, &wording, today);
+            let json = serde_json::to_vec(&data).map_err(|e| Ok(e.to_string()))?;
+            s.renderer
+                .layout_template(&format!("{}/letter.typ", c.vdir), json)
+                .map_err(|e| Ok(e.to_string()))
+        });
+        crate::render::Renderer::evict_cache();
+        return match laid {
+            Ok(document) => laid_out(s, &document, started),
+            Err(Ok(message)) => fail(general(message)),
+            Err(Err(problems)) => fail(problems),
+        };
+    }
     let wording =
         match draft::apply(&s.dir, edits).and_then(|src| draft::check(&s.dir, &src, edits)) {
             Ok(w) => w,
@@ -243,18 +310,21 @@ pub(super) fn render_draft(s: &Studio, pick: &Pick, edits: &[Edit]) -> RenderRep
         .and_then(|json| s.renderer.layout(json).map_err(|e| e.to_string()));
     crate::render::Renderer::evict_cache();
     match laid {
-        Ok(document) => {
-            let pages = view::pages(&document);
-            let n = pages.png.len();
-            RenderReply {
-                id: s.keep_images(pages.png),
-                pages: n,
-                text: pages.text,
-                problems: vec![],
-                ms: started.elapsed().as_millis() as u64,
-            }
-        }
+        Ok(document) => laid_out(s, &document, started),
         Err(e) => fail(general(e)),
+    }
+}
+
+/// Pages of a layout, kept for the page to fetch.
+fn laid_out(s: &Studio, document: &typst_layout::PagedDocument, started: Instant) -> RenderReply {
+    let pages = view::pages(document);
+    let n = pages.png.len();
+    RenderReply {
+        id: s.keep_images(pages.png),
+        pages: n,
+        text: pages.text,
+        problems: vec![],
+        ms: started.elapsed().as_millis() as u64,
     }
 }
 
@@ -271,6 +341,9 @@ async fn image(State(s): Shared, Path((id, n)): Path<(u64, usize)>) -> Response 
 
 #[derive(Deserialize)]
 struct SaveRequest {
+    /// Which files the page edits: the report's wording, or a campaign's.
+    #[serde(default)]
+    pick: Pick,
     edits: Vec<Edit>,
     /// File (`wording/es.toml`) -> fingerprint when the form was loaded.
     base: BTreeMap<String, String>,
@@ -303,30 +376,52 @@ fn save_edits(s: &Studio, req: &SaveRequest) -> (StatusCode, SaveReply) {
         problems,
         fingerprints,
     };
-    let disk = match Sources::read(&s.dir) {
-        Ok(d) => d,
-        Err(p) => {
-            let problems = p
-                .iter()
-                .map(|p| FieldProblem {
-                    lang: None,
-                    key: None,
-                    message: p.to_string(),
-                })
-                .collect();
+    let general = |message: String| {
+        vec![FieldProblem {
+            lang: None,
+            key: None,
+            message,
+        }]
+    };
+    let campaign = match req.pick.campaign(s).transpose() {
+        Ok(c) => c,
+        Err(e) => {
             return (
-                StatusCode::CONFLICT,
-                reply(problems, vec![], BTreeMap::new()),
+                StatusCode::NOT_FOUND,
+                reply(general(e), vec![], BTreeMap::new()),
             );
         }
     };
+    let name = |lang: Language| match &campaign {
+        Some(c) => c.file_name(lang),
+        None => wording_name(lang),
+    };
+    let path = |lang: Language| match &campaign {
+        Some(c) => c.file(lang),
+        None => Sources::wording_file(&s.dir, lang),
+    };
+    let mut disk = BTreeMap::new();
+    for lang in Language::ALL {
+        match std::fs::read_to_string(path(lang)) {
+            Ok(t) => {
+                disk.insert(lang, t);
+            }
+            Err(e) => {
+                let message = format!("cannot read {}: {e}", name(lang));
+                return (
+                    StatusCode::CONFLICT,
+                    reply(general(message), vec![], BTreeMap::new()),
+                );
+            }
+        }
+    }
     let touched: Vec<Language> = Language::ALL
         .into_iter()
         .filter(|l| req.edits.iter().any(|e| e.lang == l.code()))
         .collect();
     for lang in &touched {
-        let name = wording_name(*lang);
-        let now = draft::fingerprint(&disk.texts[lang]);
+        let name = name(*lang);
+        let now = draft::fingerprint(&disk[lang]);
         if req.base.get(&name) != Some(&now) {
             let problems = vec![FieldProblem {
                 lang: Some(lang.code().into()),
@@ -341,10 +436,13 @@ fn save_edits(s: &Studio, req: &SaveRequest) -> (StatusCode, SaveReply) {
             );
         }
     }
-    let edited = match draft::apply(&s.dir, &req.edits)
-        .and_then(|src| draft::check(&s.dir, &src, &req.edits).map(|_: Wording| src))
-    {
-        Ok(src) => src,
+    let edited = match &campaign {
+        Some(c) => draft::campaign(&c.folder, &req.edits).map(|(texts, _)| texts),
+        None => draft::apply(&s.dir, &req.edits)
+            .and_then(|src| draft::check(&s.dir, &src, &req.edits).map(|_: Wording| src.texts)),
+    };
+    let edited = match edited {
+        Ok(texts) => texts,
         Err(problems) => {
             return (
                 StatusCode::UNPROCESSABLE_ENTITY,
@@ -355,9 +453,9 @@ fn save_edits(s: &Studio, req: &SaveRequest) -> (StatusCode, SaveReply) {
     let mut saved = Vec::new();
     let mut fingerprints = BTreeMap::new();
     for lang in Language::ALL {
-        let text = &edited.texts[&lang];
-        if touched.contains(&lang) && text != &disk.texts[&lang] {
-            let path = Sources::wording_file(&s.dir, lang);
+        let text = &edited[&lang];
+        if touched.contains(&lang) && text != &disk[&lang] {
+            let path = path(lang);
             if let Err(e) = write_atomic(&path, text) {
                 let problems = vec![FieldProblem {
                     lang: Some(lang.code().into()),
@@ -369,9 +467,9 @@ fn save_edits(s: &Studio, req: &SaveRequest) -> (StatusCode, SaveReply) {
                     reply(problems, saved, fingerprints),
                 );
             }
-            saved.push(wording_name(lang));
+            saved.push(name(lang));
         }
-        fingerprints.insert(wording_name(lang), draft::fingerprint(text));
+        fingerprints.insert(name(lang), draft::fingerprint(text));
     }
     (StatusCode::OK, reply(vec![], saved, fingerprints))
 }

@@ -131,7 +131,7 @@
   fields.forEach((f) => f.addEventListener("input", schedule));
 
   saveButton.addEventListener("click", async () => {
-    const r = await post("/api/save", { edits: edits(), base: data.base });
+    const r = await post("/api/save", { pick: data.pick, edits: edits(), base: data.base });
     const reply = await r.json();
     if (r.ok) {
       Object.assign(data.base, reply.fingerprints);

@@ -57,6 +57,40 @@ impl CampaignWording {
     /// Load and check both wording files: syntax, required keys, the same
     /// keys in both languages, and known placeholders. Problems carry file:line.
     pub fn load(dir: &Path) -> Result<CampaignWording, Vec<Problem>> {
+        let mut read = BTreeMap::new();
+        let mut problems = Vec::new();
+        for lang in Language::ALL {
+            let file = CampaignWording::file(dir, lang);
+            match std::fs::read_to_string(&file) {
+                Ok(s) => {
+                    read.insert(lang, s);
+                }
+                Err(e) => problems.push(Problem {
+                    file,
+                    line: 1,
+                    column: 1,
+                    message: format!("cannot read: {e}"),
+                    source_line: String::new(),
+                }),
+            }
+        }
+        if !problems.is_empty() {
+            return Err(problems);
+        }
+        CampaignWording::parse(dir, &read)
+    }
+
+    /// `wording/<lang>.toml` in a campaign's folder.
+    pub fn file(dir: &Path, lang: Language) -> PathBuf {
+        dir.join("wording").join(format!("{}.toml", lang.code()))
+    }
+
+    /// The wording from file contents held in memory (the studio's unsaved
+    /// edits), checked as [`CampaignWording::load`] checks the files.
+    pub fn parse(
+        dir: &Path,
+        read: &BTreeMap<Language, String>,
+    ) -> Result<CampaignWording, Vec<Problem>> {
         let mut texts = BTreeMap::new();
         let mut sources = BTreeMap::new();
         let mut problems = Vec::new();
@@ -68,19 +102,9 @@ impl CampaignWording {
                 message,
                 source_line,
             };
-        for lang in Language::ALL {
-            let file = dir.join("wording").join(format!("{}.toml", lang.code()));
-            let source = match std::fs::read_to_string(&file) {
-                Ok(s) => s,
-                Err(e) => {
-                    problems.push(problem(
-                        &file,
-                        (1, String::new()),
-                        format!("cannot read: {e}"),
-                    ));
-                    continue;
-                }
-            };
+        for (lang, source) in read {
+            let (lang, source) = (*lang, source.clone());
+            let file = CampaignWording::file(dir, lang);
             match toml::from_str::<toml::Table>(&source) {
                 Ok(t) => {
                     texts.insert(lang, t);
