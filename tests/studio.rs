@@ -167,10 +167,10 @@ async fn js(c: &Client, script: &str) -> serde_json::Value {
     c.execute(script, vec![]).await.unwrap()
 }
 
-/// Wait until `script` returns true; fails with `what` after 20 s.
+/// Wait until `script` returns true; fails with `what` after 30 s.
 async fn until(c: &Client, script: &str, what: &str) -> Duration {
     let started = Instant::now();
-    while started.elapsed() < Duration::from_secs(20) {
+    while started.elapsed() < Duration::from_secs(30) {
         if js(c, script).await == serde_json::Value::Bool(true) {
             return started.elapsed();
         }
@@ -343,7 +343,7 @@ async fn comms_staff_edit_a_spanish_sentence_see_it_and_save_it() {
         .unwrap();
     until(
         &c,
-        "const s = document.getElementById('status').textContent; return s.startsWith('Not saved') && s.includes('changed on disk')",
+        "const s = document.getElementById('save-note').textContent; return s.startsWith('Not saved') && s.includes('wording/en.toml was changed on disk')",
         "the conflict message",
     )
     .await;

@@ -302,7 +302,8 @@ fn form_and_pages(
     body += "<div class=\"actions\"><button id=\"save\" type=\"button\" disabled>Save</button> \
              <button id=\"discard\" type=\"button\" disabled>Discard changes</button> \
              <span id=\"status\" role=\"status\" aria-live=\"polite\"></span></div>";
-    body += "<div id=\"general\" class=\"problem\" role=\"alert\"></div>";
+    body += "<div id=\"general\" class=\"problem\" role=\"alert\"></div>\
+             <p id=\"save-note\" class=\"problem\" role=\"alert\"></p>";
     match sections {
         Ok(sections) => {
             for (title, keys) in sections {

@@ -526,8 +526,33 @@ async fn save_tip(State(s): Shared, Json(req): Json<TipRequest>) -> Response {
         .into_response()
 }
 
+/// How many times the templates folder changed, and the fingerprint of every
+/// wording file the studio edits: the page reloads only when one of its own
+/// files changed under it, and just redraws for any other change.
 async fn version(State(s): Shared) -> Response {
-    Json(serde_json::json!({ "version": s.version.load(Ordering::Relaxed) })).into_response()
+    let files = blocking(move || {
+        let mut files = BTreeMap::new();
+        let mut add = |name: String, path: std::path::PathBuf| {
+            if let Ok(text) = std::fs::read_to_string(path) {
+                files.insert(name, draft::fingerprint(&text));
+            }
+        };
+        for lang in Language::ALL {
+            add(wording_name(lang), Sources::wording_file(&s.dir, lang));
+            for name in s.config.campaigns.keys() {
+                let pick = Pick {
+                    campaign: Some(name.clone()),
+                    ..Pick::default()
+                };
+                if let Some(Ok(c)) = pick.campaign(&s) {
+                    add(c.file_name(lang), c.file(lang));
+                }
+            }
+        }
+        (s.version.load(Ordering::Relaxed), files)
+    })
+    .await;
+    Json(serde_json::json!({ "version": files.0, "files": files.1 })).into_response()
 }
 
 async fn proof(State(s): Shared) -> Response {

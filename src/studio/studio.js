@@ -103,7 +103,7 @@
 
   let timer = null;
   let seq = 0;
-  async function rerender() {
+  async function rerender(quiet) {
     const mine = ++seq;
     const local = localProblems();
     if (local.length) {
@@ -124,30 +124,37 @@
     showPages(reply);
     const ms = Math.round(performance.now() - started);
     document.getElementById("timing").textContent = `Rendered in ${ms} ms (layout and images ${reply.ms} ms).`;
-    say(edits().length ? `Rendered with ${edits().length} unsaved change(s).` : "Rendered.");
+    if (!quiet) say(edits().length ? `Rendered with ${edits().length} unsaved change(s).` : "Rendered.");
   }
 
-  const schedule = () => { clearTimeout(timer); updateButtons(); timer = setTimeout(rerender, 200); };
+  const schedule = () => { clearTimeout(timer); updateButtons(); timer = setTimeout(() => rerender(false), 200); };
   fields.forEach((f) => f.addEventListener("input", schedule));
 
   saveButton.addEventListener("click", async () => {
     const r = await post("/api/save", { pick: data.pick, edits: edits(), base: data.base });
     const reply = await r.json();
+    // The outcome stays on screen until the next save or discard; renders
+    // while typing do not wipe it.
+    const note = document.getElementById("save-note");
     if (r.ok) {
       Object.assign(data.base, reply.fingerprints);
       fields.forEach((f) => { f.dataset.original = f.value; });
       showProblems([]);
+      note.textContent = "";
       say(reply.saved.length ? `Saved ${reply.saved.join(" and ")}.` : "Nothing to save.");
     } else {
-      showProblems(reply.problems);
-      say("Not saved: " + reply.problems.map((p) => p.message).join(" "));
+      const placed = reply.problems.filter((p) => p.key);
+      showProblems(placed);
+      note.textContent = "Not saved: " + reply.problems.map((p) => p.message).join(" ");
+      say("Not saved.");
     }
   });
 
   discardButton.addEventListener("click", () => {
     fields.forEach((f) => { f.value = f.dataset.original; });
+    document.getElementById("save-note").textContent = "";
     showProblems([]);
-    rerender();
+    rerender(false);
   });
 
   // Files edited elsewhere: reload when nothing is pending, warn otherwise.
@@ -155,14 +162,17 @@
   setInterval(async () => {
     const r = await fetch("/api/version");
     if (!r.ok) return;
-    const v = (await r.json()).version;
-    if (v === version) return;
-    version = v;
-    if (!edits().length) {
+    const now = await r.json();
+    if (now.version === version) return;
+    version = now.version;
+    const mine = Object.keys(data.base).filter((f) => now.files[f] !== data.base[f]);
+    if (!mine.length) {
+      rerender(true); // a layout or another file changed: redraw
+    } else if (!edits().length) {
       location.reload();
     } else {
-      say("Template files changed on disk. Your changes are kept here; saving a file that changed will be refused.");
-      rerender();
+      say(`${mine.join(" and ")} changed on disk. Your changes are kept here; saving a file that changed will be refused.`);
+      rerender(true);
     }
   }, 2000);
 })();
