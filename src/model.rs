@@ -340,6 +340,9 @@ pub struct Bill {
     pub quantity: f64,
     pub days: i64,
     pub estimated: bool,
+    /// The last day the bill covers (its reads' latest end): tariffs split a
+    /// bill that spans two seasons by its days.
+    pub end: NaiveDate,
 }
 
 impl Bill {
@@ -359,7 +362,9 @@ pub fn bills_from_reads(reads: &[Read]) -> Vec<Bill> {
             quantity: 0.0,
             days: 0,
             estimated: false,
+            end: r.end,
         });
+        b.end = b.end.max(r.end);
         b.quantity += r.quantity;
         b.days += r.days();
         b.estimated |= r.estimated;

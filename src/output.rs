@@ -35,6 +35,14 @@ pub struct ManifestRow {
     pub unit: String,
     pub note: String,
     pub tips: String,
+    /// This period's estimated charges; empty without a tariff.
+    pub cost: String,
+    /// A year's saving from using like the efficient neighbors, where shown.
+    pub savings_per_year: String,
+    /// Next period's goal, use per day.
+    pub goal_per_day: String,
+    /// `met` or `missed`: last period's goal, where one was set.
+    pub last_goal: String,
 }
 
 /// The run folder being written.

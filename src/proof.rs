@@ -126,6 +126,7 @@ fn sample(
                 quantity: per_day * 30.0,
                 days: 30,
                 estimated: false,
+                end: p.last_day(),
             }
         })
         .collect();
@@ -173,6 +174,16 @@ pub fn variant_data(
         &[],
         wording,
     );
+    // Every sample had a letter last month: the ones with an invitation
+    // missed its goal, the others met it, so proofs show both sentences.
+    let usage = comparison.usage_per_day;
+    let shown = variant.rating.map(|_| &comparison);
+    let goal = crate::goal::next(usage, shown, variant.phase);
+    let last_goal = Some(if variant.invite {
+        usage * 0.9
+    } else {
+        usage * 1.05
+    });
     let input = ReportInput {
         household: &household,
         bills: &bills,
@@ -191,6 +202,8 @@ pub fn variant_data(
                 variant.label()
             )
         }),
+        goal,
+        last_goal,
     };
     let mut config = config.clone();
     config.assistance.invite = config.assistance.invite || variant.invite;

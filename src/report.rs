@@ -37,6 +37,64 @@ pub struct ReportInput<'a> {
     pub tips: &'a [String],
     /// Set on proof pages so reviewers know which variant they are reading.
     pub proof_label: Option<String>,
+    /// The use per day this letter sets as next period's goal.
+    pub goal: Option<f64>,
+    /// The goal the last letter set for this period.
+    pub last_goal: Option<f64>,
+}
+
+/// The money a letter shows, computed through the service's tariff.
+#[derive(Debug, Clone, PartialEq)]
+pub struct MoneyFigures {
+    /// This period's bill: fixed charge plus the use through the tiers.
+    pub cost: f64,
+    /// A year's saving from using like the efficient neighbors (Above
+    /// typical households shown the comparison).
+    pub savings_year: Option<f64>,
+    /// The first tip with a quantity, and what it saves in a year (tips and
+    /// notice letters).
+    pub tip: Option<(String, f64)>,
+    /// Next period's bill at the goal.
+    pub goal_cost: Option<f64>,
+}
+
+/// The letter's money, or None when the service has no tariff (or a budget
+/// tariff meets a household of unknown size): no made-up numbers.
+pub fn money(input: &ReportInput, config: &Config, wording: &Wording) -> Option<MoneyFigures> {
+    let h = input.household;
+    let t = config.tariff.of(h.service)?;
+    let bill = input.bills.iter().find(|b| b.period == input.period)?;
+    let cost = crate::money::cost(t, h, bill.quantity, bill.days, bill.end)?;
+    let compared = input.phase == Phase::Comparison;
+    let savings_year = input
+        .comparison
+        .filter(|c| compared && c.rating == Rating::AboveTypical)
+        .filter(|c| c.efficient_per_day < c.usage_per_day && c.usage_per_day > 0.0)
+        .and_then(|c| {
+            let ratio = c.efficient_per_day / c.usage_per_day;
+            crate::money::yearly_saving(t, h, input.bills, input.period, |b| b.quantity * ratio)
+        });
+    let tip = if compared {
+        None
+    } else {
+        input.tips.iter().find_map(|id| {
+            let per_day = wording.tips.iter().find(|r| &r.id == id)?.saves_per_day?;
+            let year = crate::money::yearly_saving(t, h, input.bills, input.period, |b| {
+                b.quantity - per_day * b.days as f64
+            })?;
+            Some((id.clone(), year))
+        })
+    };
+    let goal_cost = input.goal.and_then(|g| {
+        let (end, days) = crate::money::month_bill_days(input.period.offset(1));
+        crate::money::cost(t, h, g * days as f64, days, end)
+    });
+    Some(MoneyFigures {
+        cost,
+        savings_year,
+        tip,
+        goal_cost,
+    })
 }
 
 #[derive(Serialize)]
@@ -51,6 +109,16 @@ pub struct ReportData {
     pub period: String,
     pub compared: bool,
     pub invite: bool,
+    /// The bill's cost is shown (a tariff is configured).
+    pub money: bool,
+    /// The yearly saving of using like the efficient neighbors is shown.
+    pub savings: bool,
+    /// A tip's yearly saving is shown.
+    pub tip_saving: bool,
+    /// Next period's goal: `typical`, `keep` or `less` (see [`crate::goal`]).
+    pub goal: Option<&'static str>,
+    /// Whether last period's goal was `met` or `missed`.
+    pub last_goal: Option<&'static str>,
     pub figures: BTreeMap<&'static str, String>,
     pub charts: BTreeMap<&'static str, ChartData>,
     pub tips: Vec<TipText>,
@@ -227,6 +295,54 @@ pub fn build(
         vars.insert("percent_above", format!("{:.0}", above.max(0.0)));
     }
 
+    let money = money(input, config, wording);
+    let tariff = config.tariff.of(h.service);
+    let amount = |v: f64, cents: bool| {
+        tariff.map_or_else(String::new, |t| {
+            crate::money::format(v, &t.symbol, lang, cents)
+        })
+    };
+    if let Some(m) = &money {
+        vars.insert("cost", amount(m.cost, true));
+        if let Some(s) = m.savings_year {
+            vars.insert("savings_year", amount(s, false));
+        }
+        if let Some((id, s)) = &m.tip {
+            vars.insert("tip_savings", amount(*s, false));
+            vars.insert(
+                "tip_title",
+                wording
+                    .get(lang, &format!("tips.{id}.title"))
+                    .unwrap_or(id)
+                    .to_string(),
+            );
+        }
+        if let Some(g) = m.goal_cost {
+            vars.insert("goal_cost", amount(g, true));
+        }
+    }
+    if let Some(g) = input.goal {
+        vars.insert("goal", with_unit(g));
+    }
+    let last_goal = input.last_goal.filter(|_| this_bill.is_some()).map(|g| {
+        vars.insert("last_goal", with_unit(g));
+        if crate::goal::met(usage, g, |v| format_per_day(v, h.service)) {
+            "met"
+        } else {
+            "missed"
+        }
+    });
+    let goal_kind = input.goal.map(|_| {
+        match input
+            .comparison
+            .filter(|_| input.phase == Phase::Comparison)
+        {
+            Some(c) if c.rating == Rating::AboveTypical => "typical",
+            Some(_) => "keep",
+            None => "less",
+        }
+    });
+
     let mut charts = BTreeMap::new();
     // The side-by-side numbers appear only in the comparison letter.
     let compared = input.phase == Phase::Comparison && input.comparison.is_some();
@@ -342,6 +458,9 @@ pub fn build(
         "cohort_size",
         "percent_above",
         "similar",
+        "cost",
+        "savings_year",
+        "goal",
     ] {
         if let Some(v) = vars.get(key) {
             figures.insert(key, v.clone());
@@ -363,6 +482,11 @@ pub fn build(
         period: period_label,
         compared,
         invite: input.assistance_eligible && config.assistance.invite,
+        money: money.is_some(),
+        savings: money.as_ref().is_some_and(|m| m.savings_year.is_some()),
+        tip_saving: money.as_ref().is_some_and(|m| m.tip.is_some()),
+        goal: goal_kind,
+        last_goal,
         figures,
         charts,
         tips,

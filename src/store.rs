@@ -80,6 +80,8 @@ const MIGRATIONS: &[&str] = &[
         sent_at TEXT NOT NULL,
         PRIMARY KEY (campaign, account_id)
     ) WITHOUT ROWID;",
+    // 3: the goal each letter set for the next period (use per day).
+    "ALTER TABLE decisions ADD COLUMN goal REAL;",
 ];
 
 /// A household's last mailed letter before a period.
@@ -88,6 +90,8 @@ pub struct History {
     pub period: Period,
     pub ladder: Ladder,
     pub tips: Vec<String>,
+    /// The use per day that letter set as the goal for the period after it.
+    pub goal: Option<f64>,
 }
 
 /// A decision already recorded for the period being run.
@@ -97,7 +101,18 @@ pub struct Recorded {
     pub ladder: Ladder,
     pub entered: bool,
     pub tips: Vec<String>,
+    pub goal: Option<f64>,
 }
+
+/// One letter's decision as recorded: account, rating, phase decision,
+/// tips, and the goal it sets for the next period.
+pub type Recording<'a> = (
+    &'a str,
+    Option<&'a str>,
+    &'a Decision,
+    &'a [String],
+    Option<f64>,
+);
 
 pub struct Store {
     conn: Connection,
@@ -228,7 +243,7 @@ impl Store {
     /// Every account's last mailed letter before `period`.
     pub fn history_before(&self, period: Period) -> Result<HashMap<String, History>> {
         let mut stmt = self.conn.prepare(
-            "SELECT account_id, period, ladder_step, ladder_letters, tips FROM decisions d
+            "SELECT account_id, period, ladder_step, ladder_letters, tips, goal FROM decisions d
              WHERE mailed = 1 AND period < ?1 AND period = (
                 SELECT MAX(period) FROM decisions e
                 WHERE e.account_id = d.account_id AND e.mailed = 1 AND e.period < ?1)",
@@ -240,11 +255,12 @@ impl Store {
                 r.get(2)?,
                 r.get::<_, i64>(3)?,
                 r.get::<_, String>(4)?,
+                r.get::<_, Option<f64>>(5)?,
             ))
         })?;
         let mut out = HashMap::new();
         for row in rows {
-            let (account, p, step, letters, tips) = row?;
+            let (account, p, step, letters, tips, goal) = row?;
             let period = p.parse().map_err(|e: String| anyhow::anyhow!(e))?;
             out.insert(
                 account,
@@ -252,6 +268,7 @@ impl Store {
                     period,
                     ladder: ladder_from(step, letters),
                     tips: split_tips(&tips),
+                    goal,
                 },
             );
         }
@@ -261,7 +278,7 @@ impl Store {
     /// Decisions already recorded for `period` (a re-run reproduces them).
     pub fn recorded(&self, period: Period) -> Result<HashMap<String, Recorded>> {
         let mut stmt = self.conn.prepare(
-            "SELECT account_id, phase, ladder_step, ladder_letters, entered, tips FROM decisions WHERE period = ?1",
+            "SELECT account_id, phase, ladder_step, ladder_letters, entered, tips, goal FROM decisions WHERE period = ?1",
         )?;
         let rows = stmt.query_map(params![period.to_string()], |r| {
             Ok((
@@ -271,11 +288,12 @@ impl Store {
                 r.get::<_, i64>(3)?,
                 r.get::<_, bool>(4)?,
                 r.get::<_, String>(5)?,
+                r.get::<_, Option<f64>>(6)?,
             ))
         })?;
         let mut out = HashMap::new();
         for row in rows {
-            let (account, phase, step, letters, entered, tips) = row?;
+            let (account, phase, step, letters, entered, tips, goal) = row?;
             let phase = phase.parse().map_err(|e: String| anyhow::anyhow!(e))?;
             out.insert(
                 account,
@@ -284,6 +302,7 @@ impl Store {
                     ladder: ladder_from(step, letters),
                     entered,
                     tips: split_tips(&tips),
+                    goal,
                 },
             );
         }
@@ -295,16 +314,16 @@ impl Store {
         &mut self,
         run: i64,
         period: Period,
-        decisions: impl IntoIterator<Item = (&'a str, Option<&'a str>, &'a Decision, &'a [String])>,
+        decisions: impl IntoIterator<Item = Recording<'a>>,
     ) -> Result<()> {
         let tx = self.conn.transaction()?;
         {
             let mut stmt = tx.prepare(
                 "INSERT OR IGNORE INTO decisions
-                 (account_id, period, run_id, rating, phase, ladder_step, ladder_letters, entered, mailed, tips)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, 0, ?9)",
+                 (account_id, period, run_id, rating, phase, ladder_step, ladder_letters, entered, mailed, tips, goal)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, 0, ?9, ?10)",
             )?;
-            for (account, rating, d, tips) in decisions {
+            for (account, rating, d, tips, goal) in decisions {
                 stmt.execute(params![
                     account,
                     period.to_string(),
@@ -315,6 +334,7 @@ impl Store {
                     d.ladder.letters as i64,
                     d.entered,
                     tips.join(","),
+                    goal,
                 ])?;
             }
         }

@@ -48,6 +48,22 @@ pub const PLACEHOLDERS: &[(&str, &str)] = &[
         "last_year",
         "use per day in the same month last year (history chart text only)",
     ),
+    ("cost", "this period's estimated charges (with a tariff)"),
+    (
+        "savings_year",
+        "a year's saving from using like the efficient neighbors (with a tariff)",
+    ),
+    ("tip_title", "the title of the tip whose saving is shown"),
+    (
+        "tip_savings",
+        "what that tip saves in a year (with a tariff)",
+    ),
+    ("goal", "next period's goal, use per day with unit"),
+    (
+        "goal_cost",
+        "next period's charges at the goal (with a tariff)",
+    ),
+    ("last_goal", "the goal the last letter set for this period"),
     ("n", "number of people (similar.* only)"),
     ("sqft", "floor-area band (similar.* only)"),
     ("fuel", "heating fuel (similar.* only)"),
@@ -139,6 +155,9 @@ pub struct TipRule {
     pub heating_fuels: Vec<String>,
     /// `true`: only for assistance-eligible households; `false`: only for others.
     pub assistance: Option<bool>,
+    /// What following the tip saves, in the service's unit per day (gal,
+    /// kWh): with a tariff, the report turns it into money a year.
+    pub saves_per_day: Option<f64>,
 }
 
 /// What a tip rule can look at.

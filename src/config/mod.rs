@@ -12,6 +12,7 @@ use serde::Deserialize;
 use crate::model::Service;
 
 mod targeting;
+pub mod tariff;
 pub use targeting::{Between, Campaign, Campaigns, Control, RATING_NAMES, Segment, Segments};
 
 #[derive(Debug, Clone, Deserialize)]
@@ -29,6 +30,7 @@ pub struct Config {
     pub control: Control,
     pub segments: Segments,
     pub campaigns: Campaigns,
+    pub tariff: tariff::Tariffs,
     #[serde(skip)]
     pub base_dir: PathBuf,
 }
@@ -48,6 +50,7 @@ impl Default for Config {
             control: Control::default(),
             segments: Segments::new(),
             campaigns: Campaigns::new(),
+            tariff: tariff::Tariffs::default(),
             base_dir: PathBuf::from("."),
         }
     }

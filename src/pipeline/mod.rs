@@ -117,6 +117,7 @@ pub fn run(config: &Config, opts: &RunOptions) -> Result<Summary> {
                 l.comparison.as_ref().map(|c| c.rating.code()),
                 &l.decision,
                 l.tips.as_slice(),
+                l.goal,
             )
         }),
     )?;
@@ -266,8 +267,15 @@ fn render_all(
                 let letter = &plan.letters[piece.sequence - 1];
                 match outcome {
                     Ok(p) => {
-                        let row =
-                            manifest_row(plan, config, letter, piece.sequence, p.pdf, p.pages);
+                        let row = manifest_row(
+                            plan,
+                            config,
+                            wording,
+                            letter,
+                            piece.sequence,
+                            p.pdf,
+                            p.pages,
+                        );
                         manifest.serialize(&row)?;
                         rows.push(row);
                     }
@@ -303,6 +311,7 @@ fn render_all(
 fn manifest_row(
     plan: &Plan,
     config: &Config,
+    wording: &Wording,
     letter: &Letter,
     sequence: usize,
     pdf: String,
@@ -310,6 +319,7 @@ fn manifest_row(
 ) -> ManifestRow {
     let h = &plan.households[letter.household];
     let c = letter.comparison.as_ref();
+    let money = report::money(&plan.input(letter), config, wording);
     let usage = plan.bills[letter.household]
         .iter()
         .find(|b| b.period == plan.period)
@@ -342,6 +352,25 @@ fn manifest_row(
         unit: format!("{}/day", h.service.canonical_unit()),
         note: letter.note.clone(),
         tips: letter.tips.join(";"),
+        cost: money
+            .as_ref()
+            .map(|m| format!("{:.2}", m.cost))
+            .unwrap_or_default(),
+        savings_per_year: money
+            .as_ref()
+            .and_then(|m| m.savings_year)
+            .map(|s| format!("{s:.2}"))
+            .unwrap_or_default(),
+        goal_per_day: letter.goal.map(|g| format!("{g:.3}")).unwrap_or_default(),
+        last_goal: match (letter.last_goal, usage) {
+            (Some(g), Some(u))
+                if crate::goal::met(u, g, |v| report::format_per_day(v, h.service)) =>
+            {
+                "met".into()
+            }
+            (Some(_), Some(_)) => "missed".into(),
+            _ => String::new(),
+        },
     }
 }
 

@@ -34,6 +34,10 @@ pub struct Letter {
     pub tips: Vec<String>,
     /// Why no comparison could be made, if none.
     pub note: String,
+    /// The use per day this letter sets as next period's goal.
+    pub goal: Option<f64>,
+    /// The goal last period's letter set for this period, if one was mailed.
+    pub last_goal: Option<f64>,
 }
 
 /// Everything decided before rendering.
@@ -90,6 +94,8 @@ impl Plan {
             assistance_eligible: letter.assistance_eligible,
             tips: &letter.tips,
             proof_label: None,
+            goal: letter.goal,
+            last_goal: letter.last_goal,
         }
     }
 }
@@ -291,7 +297,15 @@ pub fn plan(
         }
         let eligible = report::assistance_eligible(h, config);
         let rating = comparison.as_ref().map(|c| c.rating);
-        let (decision, tips) = match recorded.get(&h.account_id) {
+        let last = history.get(&h.account_id);
+        let last_goal = last
+            .filter(|l| l.period == period.offset(-1))
+            .and_then(|l| l.goal);
+        let usage = bills[i]
+            .iter()
+            .find(|b| b.period == period)
+            .map_or(0.0, Bill::per_day);
+        let (decision, tips, goal) = match recorded.get(&h.account_id) {
             Some(r) => (
                 Decision {
                     phase: r.phase,
@@ -299,9 +313,9 @@ pub fn plan(
                     entered: r.entered,
                 },
                 r.tips.clone(),
+                r.goal,
             ),
             None => {
-                let last = history.get(&h.account_id);
                 let decision = phase::decide(
                     last.map(|l| l.ladder),
                     last.map(|l| period.index() - l.period.index()),
@@ -336,7 +350,8 @@ pub fn plan(
                         )
                     })
                     .clone();
-                (decision, tips)
+                let goal = crate::goal::next(usage, comparison.as_ref(), decision.phase);
+                (decision, tips, goal)
             }
         };
         let note = match assignment {
@@ -353,6 +368,8 @@ pub fn plan(
             assistance_eligible: eligible,
             tips,
             note,
+            goal,
+            last_goal,
         });
     }
     tracing::debug!(ms = t.elapsed().as_millis() as u64, "plan: letters decided");

@@ -357,16 +357,30 @@ pub fn edit_tip(tips_source: &str, id: &str, conditions: &str) -> Result<String,
                 .find(|t| t.get("id").and_then(Item::as_str) == Some(id))
         })
         .ok_or_else(|| format!("no tip rule with id {id:?}"))?;
-    let old: Vec<String> = rule
+    // Keys left out are removed; changed values are replaced in place (the
+    // comment above a key stays with it); new keys go at the end.
+    let gone: Vec<String> = rule
         .iter()
         .map(|(k, _)| k.to_string())
-        .filter(|k| k != "id")
+        .filter(|k| k != "id" && !new_items.contains_key(k))
         .collect();
-    for k in old {
+    for k in gone {
         rule.remove(&k);
     }
     for (k, v) in new_items.iter() {
-        rule.insert(k, v.clone());
+        match rule.get_mut(k).and_then(Item::as_value_mut) {
+            Some(old) => {
+                let new = v.as_value().cloned().ok_or("conditions: values only")?;
+                if old.to_string().trim() != new.to_string().trim() {
+                    let decor = old.decor().clone();
+                    *old = new;
+                    *old.decor_mut() = decor;
+                }
+            }
+            None => {
+                rule.insert(k, v.clone());
+            }
+        }
     }
     Ok(doc.to_string())
 }

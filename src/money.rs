@@ -1,0 +1,200 @@
+//! Money on the report: what a bill cost through the utility's tariff, what
+//! a household would save a year by using like its efficient neighbors or by
+//! following a tip, and amounts written as each language writes them.
+//!
+//! Costs go through the tiers, never a flat average rate: the last gallons
+//! of a high user cost the most, so a saving is worth more than its share of
+//! the bill. Without a tariff for the service nothing here is computed, and
+//! the report shows no money at all.
+//!
+//! A bill whose days fall in two seasons is split by days: each season's
+//! share of the use goes through that season's tiers, with the tier bounds
+//! scaled by the same share (how utilities prorate a rate change).
+
+use std::collections::BTreeMap;
+
+use chrono::{Datelike, NaiveDate};
+
+use crate::config::tariff::{Budget, Tariff, Tier};
+use crate::model::{Bill, Household, Language, Period};
+
+/// The household's water budget per day (canonical gallons), or None when
+/// the customer file does not say how many people live there.
+pub fn budget_per_day(b: &Budget, h: &Household) -> Option<f64> {
+    let people = f64::from(h.occupants?);
+    let irrigable: f64 = h
+        .extra
+        .get("irrigable_sqft")
+        .and_then(|v| v.trim().parse().ok())
+        .filter(|v: &f64| v.is_finite() && *v >= 0.0)
+        .unwrap_or(0.0);
+    Some(b.indoor_per_person_per_day * people + b.outdoor_per_sqft_per_day * irrigable)
+}
+
+/// Cost of `q` units through `tiers` whose bounds are multiplied by `scale`.
+fn through(q: f64, tiers: &[(Option<f64>, f64)], scale: f64) -> f64 {
+    let mut cost = 0.0;
+    let mut lower = 0.0;
+    for &(bound, rate) in tiers {
+        let upper = bound.map_or(f64::INFINITY, |b| b * scale);
+        cost += (q.min(upper) - lower).max(0.0) * rate;
+        if q <= upper {
+            break;
+        }
+        lower = upper;
+    }
+    cost
+}
+
+fn plain(tiers: &[Tier]) -> Vec<(Option<f64>, f64)> {
+    tiers.iter().map(|t| (t.up_to, t.rate)).collect()
+}
+
+/// The cost of `quantity` (canonical units: gal, kWh) used over `days` days
+/// ending on `end`, fixed charge included. None for a budget tariff when the
+/// household's budget is unknown.
+pub fn cost(t: &Tariff, h: &Household, quantity: f64, days: i64, end: NaiveDate) -> Option<f64> {
+    let q = quantity.max(0.0) / t.factor;
+    let days = days.max(1);
+    let variable = match &t.budget {
+        Some(b) => {
+            let budget = budget_per_day(b, h)? * days as f64 / t.factor;
+            let tiers: Vec<(Option<f64>, f64)> = b
+                .tiers
+                .iter()
+                .map(|x| (x.up_to_pct.map(|p| p / 100.0 * budget), x.rate))
+                .collect();
+            through(q, &tiers, 1.0)
+        }
+        None => {
+            // Days of the bill per set of tiers (index into seasons, or base).
+            let mut by_tiers: BTreeMap<Option<usize>, i64> = BTreeMap::new();
+            for k in 0..days {
+                let day = end - chrono::Duration::days(k);
+                let season = t
+                    .seasons
+                    .iter()
+                    .position(|s| s.months.contains(&day.month()));
+                *by_tiers.entry(season).or_default() += 1;
+            }
+            by_tiers
+                .iter()
+                .map(|(season, n)| {
+                    let share = *n as f64 / days as f64;
+                    let tiers = match season {
+                        Some(i) => plain(&t.seasons[*i].tiers),
+                        None => plain(&t.tiers),
+                    };
+                    through(q * share, &tiers, share)
+                })
+                .sum()
+        }
+    };
+    Some(t.fixed + variable)
+}
+
+/// The bills of the 12 months ending with `period`.
+fn last_year(bills: &[Bill], period: Period) -> impl Iterator<Item = &Bill> {
+    bills
+        .iter()
+        .filter(move |b| b.period <= period && b.period.index() > period.index() - 12)
+}
+
+/// What a change of use would save over a year: the change applied to each
+/// of the last 12 months' bills through the tiers, scaled to 365 days when
+/// fewer months are on record. None without bills or a known budget.
+pub fn yearly_saving(
+    t: &Tariff,
+    h: &Household,
+    bills: &[Bill],
+    period: Period,
+    change: impl Fn(&Bill) -> f64,
+) -> Option<f64> {
+    let mut saved = 0.0;
+    let mut days = 0;
+    for b in last_year(bills, period) {
+        let now = cost(t, h, b.quantity, b.days, b.end)?;
+        let then = cost(t, h, change(b).clamp(0.0, b.quantity), b.days, b.end)?;
+        saved += now - then;
+        days += b.days;
+    }
+    (days > 0).then(|| saved * 365.0 / days as f64)
+}
+
+/// An amount as the language writes it: `$1,234.56` in English,
+/// `1234,56 $` in Spanish (no grouping for four digits, a space from five).
+pub fn format(amount: f64, symbol: &str, lang: Language, cents: bool) -> String {
+    let rounded = if cents {
+        (amount * 100.0).round() / 100.0
+    } else {
+        amount.round()
+    };
+    let whole = rounded.trunc().abs() as u64;
+    let frac = ((rounded.abs() - rounded.abs().trunc()) * 100.0).round() as u64;
+    let digits = whole.to_string();
+    let group = |sep: &str| {
+        let mut out = String::new();
+        for (i, c) in digits.chars().enumerate() {
+            if i > 0 && (digits.len() - i) % 3 == 0 {
+                out.push_str(sep);
+            }
+            out.push(c);
+        }
+        out
+    };
+    let sign = if rounded < 0.0 { "-" } else { "" };
+    match lang {
+        Language::En => {
+            let mut s = format!("{sign}{symbol}{}", group(","));
+            if cents {
+                s.push_str(&format!(".{frac:02}"));
+            }
+            s
+        }
+        Language::Es => {
+            let mut s = if digits.len() > 4 {
+                group("\u{a0}")
+            } else {
+                digits.clone()
+            };
+            if cents {
+                s.push_str(&format!(",{frac:02}"));
+            }
+            format!("{sign}{s}\u{a0}{symbol}")
+        }
+    }
+}
+
+/// The last day of a period and its length: a next month's bill, for goals.
+pub fn month_bill_days(p: Period) -> (NaiveDate, i64) {
+    let end = p.last_day();
+    (end, i64::from(end.day()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn amounts_are_written_as_each_language_does() {
+        assert_eq!(format(1234.5, "$", Language::En, true), "$1,234.50");
+        assert_eq!(format(1234.5, "$", Language::Es, true), "1234,50\u{a0}$");
+        assert_eq!(
+            format(12345.678, "$", Language::Es, true),
+            "12\u{a0}345,68\u{a0}$"
+        );
+        assert_eq!(format(84.4, "$", Language::En, false), "$84");
+        assert_eq!(format(0.0, "$", Language::En, true), "$0.00");
+        assert_eq!(format(1_000_000.0, "$", Language::En, false), "$1,000,000");
+    }
+
+    #[test]
+    fn tiers_are_filled_in_order() {
+        let tiers = [(Some(10.0), 1.0), (Some(20.0), 2.0), (None, 5.0)];
+        assert_eq!(through(0.0, &tiers, 1.0), 0.0);
+        assert_eq!(through(10.0, &tiers, 1.0), 10.0);
+        assert_eq!(through(20.0, &tiers, 1.0), 30.0);
+        assert_eq!(through(21.0, &tiers, 1.0), 35.0);
+        assert_eq!(through(10.0, &tiers, 0.5), 5.0 + 5.0 * 2.0);
+    }
+}
