@@ -89,7 +89,7 @@ pub struct Month<'a> {
 /// Paired columns per month: this year (dark, solid) beside the same month last
 /// year (light, outlined), with a legend that names both.
 pub fn history_svg(months: &[Month], legend: (&str, &str), unit: &str) -> Result<String, String> {
-    let (w, h) = (720u32, 300u32);
+    let (w, h) = (720u32, 260u32);
     let mut svg = String::new();
     {
         let area = SVGBackend::with_string(&mut svg, (w, h)).into_drawing_area();

@@ -31,32 +31,54 @@ pub fn budget_per_day(b: &Budget, h: &Household) -> Option<f64> {
     Some(b.indoor_per_person_per_day * people + b.outdoor_per_sqft_per_day * irrigable)
 }
 
-/// Cost of `q` units through `tiers` whose bounds are multiplied by `scale`.
-fn through(q: f64, tiers: &[(Option<f64>, f64)], scale: f64) -> f64 {
-    let mut cost = 0.0;
+/// One line of a bill: `quantity` (tariff units) charged at `rate`.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Charge {
+    pub quantity: f64,
+    pub rate: f64,
+}
+
+impl Charge {
+    pub fn amount(&self) -> f64 {
+        self.quantity * self.rate
+    }
+}
+
+/// `q` units through `tiers` whose bounds are multiplied by `scale`: the
+/// part of the use that falls in each tier, in order.
+fn through(q: f64, tiers: &[(Option<f64>, f64)], scale: f64, out: &mut Vec<Charge>) {
     let mut lower = 0.0;
     for &(bound, rate) in tiers {
         let upper = bound.map_or(f64::INFINITY, |b| b * scale);
-        cost += (q.min(upper) - lower).max(0.0) * rate;
+        let quantity = (q.min(upper) - lower).max(0.0);
+        if quantity > 0.0 {
+            out.push(Charge { quantity, rate });
+        }
         if q <= upper {
             break;
         }
         lower = upper;
     }
-    cost
 }
 
 fn plain(tiers: &[Tier]) -> Vec<(Option<f64>, f64)> {
     tiers.iter().map(|t| (t.up_to, t.rate)).collect()
 }
 
-/// The cost of `quantity` (canonical units: gal, kWh) used over `days` days
-/// ending on `end`, fixed charge included. None for a budget tariff when the
-/// household's budget is unknown.
-pub fn cost(t: &Tariff, h: &Household, quantity: f64, days: i64, end: NaiveDate) -> Option<f64> {
+/// The variable part of a bill, line by line: `quantity` (canonical units:
+/// gal, kWh) used over `days` days ending on `end`. None for a budget
+/// tariff when the household's budget is unknown.
+pub fn charges(
+    t: &Tariff,
+    h: &Household,
+    quantity: f64,
+    days: i64,
+    end: NaiveDate,
+) -> Option<Vec<Charge>> {
     let q = quantity.max(0.0) / t.factor;
     let days = days.max(1);
-    let variable = match &t.budget {
+    let mut out = Vec::new();
+    match &t.budget {
         Some(b) => {
             let budget = budget_per_day(b, h)? * days as f64 / t.factor;
             let tiers: Vec<(Option<f64>, f64)> = b
@@ -64,7 +86,7 @@ pub fn cost(t: &Tariff, h: &Household, quantity: f64, days: i64, end: NaiveDate)
                 .iter()
                 .map(|x| (x.up_to_pct.map(|p| p / 100.0 * budget), x.rate))
                 .collect();
-            through(q, &tiers, 1.0)
+            through(q, &tiers, 1.0, &mut out);
         }
         None => {
             // Days of the bill per set of tiers (index into seasons, or base).
@@ -77,20 +99,23 @@ pub fn cost(t: &Tariff, h: &Household, quantity: f64, days: i64, end: NaiveDate)
                     .position(|s| s.months.contains(&day.month()));
                 *by_tiers.entry(season).or_default() += 1;
             }
-            by_tiers
-                .iter()
-                .map(|(season, n)| {
-                    let share = *n as f64 / days as f64;
-                    let tiers = match season {
-                        Some(i) => plain(&t.seasons[*i].tiers),
-                        None => plain(&t.tiers),
-                    };
-                    through(q * share, &tiers, share)
-                })
-                .sum()
+            for (season, n) in &by_tiers {
+                let share = *n as f64 / days as f64;
+                let tiers = match season {
+                    Some(i) => plain(&t.seasons[*i].tiers),
+                    None => plain(&t.tiers),
+                };
+                through(q * share, &tiers, share, &mut out);
+            }
         }
-    };
-    Some(t.fixed + variable)
+    }
+    Some(out)
+}
+
+/// The cost of a bill, fixed charge included (see [`charges`]).
+pub fn cost(t: &Tariff, h: &Household, quantity: f64, days: i64, end: NaiveDate) -> Option<f64> {
+    let lines = charges(t, h, quantity, days, end)?;
+    Some(t.fixed + lines.iter().map(Charge::amount).sum::<f64>())
 }
 
 /// The bills of the 12 months ending with `period`.
@@ -135,7 +160,7 @@ pub fn format(amount: f64, symbol: &str, lang: Language, cents: bool) -> String 
     let group = |sep: &str| {
         let mut out = String::new();
         for (i, c) in digits.chars().enumerate() {
-            if i > 0 && (digits.len() - i) % 3 == 0 {
+            if i > 0 && (digits.len() - i).is_multiple_of(3) {
                 out.push_str(sep);
             }
             out.push(c);
@@ -191,10 +216,15 @@ mod tests {
     #[test]
     fn tiers_are_filled_in_order() {
         let tiers = [(Some(10.0), 1.0), (Some(20.0), 2.0), (None, 5.0)];
-        assert_eq!(through(0.0, &tiers, 1.0), 0.0);
-        assert_eq!(through(10.0, &tiers, 1.0), 10.0);
-        assert_eq!(through(20.0, &tiers, 1.0), 30.0);
-        assert_eq!(through(21.0, &tiers, 1.0), 35.0);
-        assert_eq!(through(10.0, &tiers, 0.5), 5.0 + 5.0 * 2.0);
+        let total = |q: f64, scale: f64| {
+            let mut out = Vec::new();
+            through(q, &tiers, scale, &mut out);
+            out.iter().map(Charge::amount).sum::<f64>()
+        };
+        assert_eq!(total(0.0, 1.0), 0.0);
+        assert_eq!(total(10.0, 1.0), 10.0);
+        assert_eq!(total(20.0, 1.0), 30.0);
+        assert_eq!(total(21.0, 1.0), 35.0);
+        assert_eq!(total(10.0, 0.5), 5.0 + 5.0 * 2.0);
     }
 }

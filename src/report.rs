@@ -17,8 +17,11 @@ use crate::model::{Bill, Household, Language, Period, Service};
 use crate::phase::Phase;
 use crate::wording::{TipContext, Wording, fill_str};
 
-/// Tips shown per report.
+/// Tips shown per report: three on the front; tips and notice letters,
+/// whose back has no comparison tips, add two more there.
 pub const TIPS_PER_REPORT: usize = 3;
+/// Tips chosen for a tips or notice letter.
+pub const TIPS_PER_LETTER: usize = 5;
 /// Longest recipient line a #10 window shows legibly (DESIGN.md section 1).
 pub const ADDRESS_LINE_MAX: usize = 40;
 /// Most lines in the recipient block.
@@ -119,6 +122,9 @@ pub struct ReportData {
     pub goal: Option<&'static str>,
     /// Whether last period's goal was `met` or `missed`.
     pub last_goal: Option<&'static str>,
+    /// This period's bill line by line (label, amount), the total last;
+    /// empty without a tariff.
+    pub bill: Vec<(String, String)>,
     pub figures: BTreeMap<&'static str, String>,
     pub charts: BTreeMap<&'static str, ChartData>,
     pub tips: Vec<TipText>,
@@ -332,6 +338,12 @@ pub fn build(
             "missed"
         }
     });
+    let bill = match (tariff, this_bill, &money) {
+        (Some(t), Some(b), Some(m)) => {
+            bill_lines(t, h, b, m.cost, wording, &vars, lang).unwrap_or_default()
+        }
+        _ => vec![],
+    };
     let goal_kind = input.goal.map(|_| {
         match input
             .comparison
@@ -487,6 +499,7 @@ pub fn build(
         tip_saving: money.as_ref().is_some_and(|m| m.tip.is_some()),
         goal: goal_kind,
         last_goal,
+        bill,
         figures,
         charts,
         tips,
@@ -497,6 +510,57 @@ pub fn build(
         imb: None,
         show_windows: false,
     })
+}
+
+/// A bill's lines as the household reads them: the service charge, each
+/// tier's share of the use at its rate, and the total.
+fn bill_lines(
+    t: &crate::config::tariff::Tariff,
+    h: &Household,
+    b: &Bill,
+    total: f64,
+    wording: &Wording,
+    vars: &BTreeMap<&str, String>,
+    lang: Language,
+) -> Option<Vec<(String, String)>> {
+    use crate::model::Unit;
+    let amount = |v: f64| crate::money::format(v, &t.symbol, lang, true);
+    let get = |k: &str| wording.get(lang, k).unwrap_or(k).to_string();
+    let per = get(&format!(
+        "money.per.{}",
+        match t.unit {
+            Unit::Gallon => "gal",
+            Unit::Kgal => "kgal",
+            Unit::Ccf => "ccf",
+            Unit::CubicMeter => "m3",
+            Unit::Kwh => "kwh",
+        }
+    ));
+    let unit = h.service.canonical_unit();
+    let mut lines = vec![(get("money.fixed"), amount(t.fixed))];
+    // A bill spanning two seasons meets the same rate twice: one line each rate.
+    let mut merged: Vec<crate::money::Charge> = Vec::new();
+    for c in crate::money::charges(t, h, b.quantity, b.days, b.end)? {
+        match merged.iter_mut().find(|m| m.rate == c.rate) {
+            Some(m) => m.quantity += c.quantity,
+            None => merged.push(c),
+        }
+    }
+    for c in merged {
+        let mut v = vars.clone();
+        v.insert(
+            "quantity",
+            format!(
+                "{} {unit}",
+                format_per_day(c.quantity * t.factor, h.service)
+            ),
+        );
+        v.insert("rate", amount(c.rate));
+        v.insert("per", per.clone());
+        lines.push((fill_str(&get("money.tier"), &v), amount(c.amount())));
+    }
+    lines.push((get("money.total"), amount(total)));
+    Some(lines)
 }
 
 /// Choose the tips for a letter: the best-matching rules, avoiding last period's.
@@ -520,7 +584,15 @@ pub fn pick_tips(
         assistance_eligible,
     };
     wording
-        .pick_tips(&context, last_tips, TIPS_PER_REPORT)
+        .pick_tips(
+            &context,
+            last_tips,
+            if phase == Phase::Comparison {
+                TIPS_PER_REPORT
+            } else {
+                TIPS_PER_LETTER
+            },
+        )
         .into_iter()
         .map(|t| t.id.clone())
         .collect()

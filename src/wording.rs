@@ -64,6 +64,15 @@ pub const PLACEHOLDERS: &[(&str, &str)] = &[
         "next period's charges at the goal (with a tariff)",
     ),
     ("last_goal", "the goal the last letter set for this period"),
+    ("quantity", "the use charged at one rate (money.tier only)"),
+    (
+        "rate",
+        "the price of one unit at that rate (money.tier only)",
+    ),
+    (
+        "per",
+        "the unit the rate is for, from money.per (money.tier only)",
+    ),
     ("n", "number of people (similar.* only)"),
     ("sqft", "floor-area band (similar.* only)"),
     ("fuel", "heating fuel (similar.* only)"),
