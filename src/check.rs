@@ -56,6 +56,7 @@ pub fn check(config: &Config) -> Report {
             .problems
             .extend(problems.iter().map(ToString::to_string)),
     }
+    report.passed.extend(config.tariff.describe());
     campaigns(config, &renderer, period, &mut report);
     every_file(&dir, &renderer, &mut report);
     report

@@ -356,3 +356,13 @@ fn the_goal_set_in_one_month_is_judged_in_the_next() {
     }
     assert!(judged.0 > 0 && judged.1 > 0, "met/missed: {judged:?}");
 }
+
+#[test]
+fn check_shows_the_tariff() {
+    let ws = Workspace::new(TARIFF);
+    let out = ok(ws.neighborly(&["check", "--config", ws.config().to_str().unwrap()]));
+    assert!(
+        out.contains("tariff water: fixed $18.50 per bill; 0-6 kgal at $4.10, 6-15 kgal at $5.60, over 15 kgal at $8.25; months [6, 7, 8, 9]: 0-8 kgal at $4.10"),
+        "{out}"
+    );
+}

@@ -231,8 +231,8 @@ impl Tariffs {
                     .iter()
                     .map(|tier| {
                         let s = match tier.up_to {
-                            Some(b) => format!("{from}-{b} {unit} at {}{}", t.symbol, tier.rate),
-                            None => format!("over {from} {unit} at {}{}", t.symbol, tier.rate),
+                            Some(b) => format!("{from}-{b} {unit} at {}{:.2}", t.symbol, tier.rate),
+                            None => format!("over {from} {unit} at {}{:.2}", t.symbol, tier.rate),
                         };
                         from = tier.up_to.unwrap_or(from);
                         s
@@ -254,8 +254,8 @@ impl Tariffs {
                     b.tiers
                         .iter()
                         .map(|x| match x.up_to_pct {
-                            Some(p) => format!("to {p}% at {}{}", t.symbol, x.rate),
-                            None => format!("above at {}{}", t.symbol, x.rate),
+                            Some(p) => format!("to {p}% at {}{:.2}", t.symbol, x.rate),
+                            None => format!("above at {}{:.2}", t.symbol, x.rate),
                         })
                         .collect::<Vec<_>>()
                         .join(", ")
