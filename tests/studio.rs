@@ -604,3 +604,53 @@ fn a_campaign_letter_is_edited_and_saved_in_its_own_folder() {
         404
     );
 }
+
+#[test]
+fn a_sentence_missing_in_spanish_is_shown_and_filled_in_the_studio() {
+    let ws = workspace();
+    let es = ws.path("templates/wording/es.toml");
+    let text = std::fs::read_to_string(&es).unwrap();
+    let line = "report_name = \"Informe de Agua del Hogar\"\n";
+    assert!(text.contains(line));
+    std::fs::write(&es, text.replace(line, "")).unwrap();
+    let (_studio, url) = studio(&ws);
+    let addr = url
+        .trim_start_matches("http://")
+        .split('/')
+        .next()
+        .unwrap()
+        .to_string();
+    let token = url.split("token=").nth(1).unwrap().to_string();
+    let own = format!("http://{addr}");
+    let headers = [
+        ("x-studio-token", token.as_str()),
+        ("content-type", "application/json"),
+        ("origin", own.as_str()),
+    ];
+    let (status, page) = http(&addr, "GET", "/", &headers[..1], "");
+    assert_eq!(status, 200);
+    assert!(
+        page.contains("key `report_name` is missing in es.toml"),
+        "{page}"
+    );
+    assert!(
+        page.contains("name=\"es:report_name\">"),
+        "an empty field to fill"
+    );
+
+    let broken = std::fs::read_to_string(&es).unwrap();
+    let body = serde_json::json!({
+        "edits": [{ "lang": "es", "key": "report_name", "value": "Informe de Agua" }],
+        "base": { "wording/es.toml": neighborly::studio::fingerprint(&broken) },
+    });
+    let (status, reply) = http(&addr, "POST", "/api/save", &headers, &body.to_string());
+    assert_eq!(status, 200, "{reply}");
+    let (ok, out) = {
+        let o = ws.neighborly(&["check", "--config", ws.config().to_str().unwrap()]);
+        (
+            o.status.success(),
+            String::from_utf8_lossy(&o.stdout).into_owned(),
+        )
+    };
+    assert!(ok, "{out}");
+}

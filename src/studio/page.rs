@@ -222,20 +222,32 @@ pub(super) fn index(s: &Studio, pick: &Pick) -> String {
         .iter()
         .map(|(l, t)| (wording_name(*l), draft::fingerprint(t)))
         .collect();
-    let sections = Wording::parse(&s.dir, &sources)
-        .map_err(|p| {
-            p.iter()
-                .map(ToString::to_string)
-                .collect::<Vec<_>>()
-                .join("\n")
-        })
-        .and_then(|w| {
-            let target = pick.target(s)?;
+    let sections: Result<view::Sections, String> = match Wording::parse(&s.dir, &sources) {
+        Ok(w) => pick.target(s).and_then(|target| {
             let plan = matches!(target, view::Target::Account(_)).then(|| s.plan());
             let plan_ref = plan.as_ref().and_then(|p| p.as_ref().as_ref().ok());
             let period = plan_ref.map_or(s.period, |p| p.period);
             view::trace(&target, &s.config, &w, plan_ref, period, &s.renderer)
-        });
+        }),
+        Err(problems) => {
+            // Broken files on disk (a key missing in Spanish...): say where,
+            // and offer every sentence so the gap can be filled here.
+            let list: Vec<String> = problems
+                .iter()
+                .map(|p| format!("<li>{}</li>", esc(&p.to_string())))
+                .collect();
+            let _ = write!(
+                body,
+                "<div class=\"problem\" role=\"alert\"><p>The wording files have \
+                 problems; fill in or correct the sentences below and save:</p><ul>{}</ul></div>",
+                list.join("")
+            );
+            let mut keys: Vec<String> = texts.values().flat_map(|t| t.keys().cloned()).collect();
+            keys.sort();
+            keys.dedup();
+            Ok(vec![("Every sentence".to_string(), keys)])
+        }
+    };
     let first = render_draft(s, pick, &[]);
     body += &form_and_pages(PLACEHOLDERS, &sections, &texts, &first);
     let data = serde_json::json!({
