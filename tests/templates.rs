@@ -360,7 +360,10 @@ fn a_run_with_a_broken_print_template_fails_before_its_first_pdf() {
         err.contains(&format!("templates/batch.typ:{line}:")),
         "{err}"
     );
-    assert!(err.contains("nothing was printed"), "{err}");
+    assert!(err.contains("batch.typ (print files)"), "{err}");
+    assert!(err.contains("nothing was recorded or printed"), "{err}");
     assert_eq!(pdfs(ws.dir.path()), Vec::<std::path::PathBuf>::new());
+    // No run folder, finished or not.
+    assert!(!ws.path("out").exists(), "a run folder was started");
     eprintln!("failed after {:?}", started.elapsed());
 }

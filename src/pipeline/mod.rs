@@ -103,6 +103,8 @@ pub fn run(config: &Config, opts: &RunOptions) -> Result<Summary> {
         return Ok(summary);
     }
 
+    let renderer = Renderer::new(&config.templates_dir(), render_date(config))?;
+    preflight(&plan, config, &wording, &renderer)?;
     let store = store.as_mut().context("state store unavailable")?;
     let _lock = store.lock(period)?;
     let run_id = store.begin_run(period, &config.fingerprint())?;
@@ -124,7 +126,6 @@ pub fn run(config: &Config, opts: &RunOptions) -> Result<Summary> {
 
     let target = out_dir(config, opts, period);
     let folder = RunFolder::create(&target)?;
-    let renderer = Renderer::new(&config.templates_dir(), render_date(config))?;
     let mut exceptions = std::mem::take(&mut plan.exceptions);
     let render_started = Instant::now();
     let rows = render_all(
@@ -178,15 +179,23 @@ pub fn run(config: &Config, opts: &RunOptions) -> Result<Summary> {
 /// Letters that must all fail before a run is stopped as a template error.
 const PREFLIGHT: usize = 3;
 
-/// Before laying out thousands: the single-report template (what `preview`
-/// shows) must compile for at least one of the first letters, or the run
-/// stops with the template's file and line.
+/// Before anything is recorded or laid out: the single-report template (what
+/// `preview` shows) and the print files' template must both lay out at least
+/// one of the first letters, or the run stops with the template's file and
+/// line, having written nothing (no decisions, no run folder).
 fn preflight(plan: &Plan, config: &Config, wording: &Wording, renderer: &Renderer) -> Result<()> {
     let mut last = None;
     for letter in plan.letters.iter().take(PREFLIGHT) {
         let result = report::build(&plan.input(letter), config, wording).and_then(|data| {
             let json = serde_json::to_vec(&data).map_err(|e| e.to_string())?;
-            renderer.layout(json).map_err(|e| e.to_string())
+            renderer
+                .layout(json)
+                .map_err(|e| format!("report.typ: {e}"))?;
+            let value = serde_json::to_value(&data).map_err(|e| e.to_string())?;
+            renderer
+                .layout_batch(crate::render::BATCH_PATH, "preflight", "", &[value])
+                .map_err(|e| format!("batch.typ (print files): {e}"))
+                .map(|_| ())
         });
         Renderer::evict_cache();
         match result {
@@ -196,7 +205,7 @@ fn preflight(plan: &Plan, config: &Config, wording: &Wording, renderer: &Rendere
     }
     match last {
         Some(e) => bail!(
-            "the report template failed for the first {} household(s):\n{e}",
+            "a report template failed for the first {} household(s); nothing was recorded or printed:\n{e}",
             plan.letters.len().min(PREFLIGHT)
         ),
         None => Ok(()),
@@ -226,7 +235,6 @@ fn render_all(
         )
         .expect("valid template"),
     );
-    preflight(plan, config, wording, renderer)?;
     let pieces: Vec<Piece> = plan
         .letters
         .iter()
