@@ -91,9 +91,20 @@ impl Columns {
         (!v.is_empty()).then_some(v)
     }
 
+    /// A column's position, looked up once instead of for every row.
+    pub(crate) fn at(&self, name: &str) -> Option<usize> {
+        self.index.get(name).copied()
+    }
+
     pub(crate) fn names(&self) -> impl Iterator<Item = (&str, usize)> {
         self.index.iter().map(|(k, v)| (k.as_str(), *v))
     }
+}
+
+/// The trimmed value at a column position, `None` when absent or empty.
+pub(crate) fn field(record: &csv::StringRecord, at: Option<usize>) -> Option<&str> {
+    let v = record.get(at?)?.trim();
+    (!v.is_empty()).then_some(v)
 }
 
 /// An ISO date (`YYYY-MM-DD`), read without a format interpreter: meter
