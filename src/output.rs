@@ -45,6 +45,9 @@ pub struct ManifestRow {
     pub last_goal: String,
 }
 
+/// In a run folder being written: the fingerprint of the run writing it.
+const RESUME: &str = "resume.fingerprint";
+
 /// The run folder being written.
 pub struct RunFolder {
     pub staging: PathBuf,
@@ -55,6 +58,15 @@ impl RunFolder {
     /// Prepare `<target>.partial`. Refuses to replace a folder that is not a
     /// previous run (no `manifest.csv`), so a mistyped `--out` cannot wipe data.
     pub fn create(target: &Path) -> Result<RunFolder> {
+        Ok(RunFolder::open(target, None)?.0)
+    }
+
+    /// [`RunFolder::create`], resuming: when `<target>.partial` holds an
+    /// interrupted run with the same `fingerprint` (inputs, settings,
+    /// templates, period) it is kept, with the print files it finished, and
+    /// the second value counts them. A different fingerprint is refused:
+    /// mixing two runs' files would mail a mixture.
+    pub fn open(target: &Path, fingerprint: Option<&str>) -> Result<(RunFolder, usize)> {
         if target.exists()
             && !target.join("manifest.csv").exists()
             && target.read_dir()?.next().is_some()
@@ -70,16 +82,40 @@ impl RunFolder {
             .unwrap_or_default();
         name.push(".partial");
         let staging = target.with_file_name(name);
+        let folder = RunFolder {
+            staging: staging.clone(),
+            target: target.to_path_buf(),
+        };
+        let stamp = staging.join(RESUME);
+        if let (Some(fp), Ok(earlier)) = (fingerprint, std::fs::read_to_string(&stamp)) {
+            if earlier.trim() != fp {
+                bail!(
+                    "{} holds an interrupted run of other inputs, settings or templates; it was left as it is. \
+                     To start this run over, delete that folder (rm -r {}) and run again",
+                    staging.display(),
+                    staging.display()
+                );
+            }
+            let kept = std::fs::read_dir(staging.join("print"))
+                .map(|d| {
+                    d.flatten()
+                        .filter(|e| e.file_name().to_string_lossy().ends_with(".done.json"))
+                        .count()
+                })
+                .unwrap_or(0);
+            return Ok((folder, kept));
+        }
         if staging.exists() {
             std::fs::remove_dir_all(&staging)
                 .with_context(|| format!("cannot clear {}", staging.display()))?;
         }
         std::fs::create_dir_all(staging.join("reports"))
             .with_context(|| format!("cannot create {}", staging.display()))?;
-        Ok(RunFolder {
-            staging,
-            target: target.to_path_buf(),
-        })
+        if let Some(fp) = fingerprint {
+            write_atomic(&stamp, fp.as_bytes())
+                .with_context(|| format!("cannot write {}", stamp.display()))?;
+        }
+        Ok((folder, 0))
     }
 
     pub fn path(&self, name: &str) -> PathBuf {
@@ -88,6 +124,18 @@ impl RunFolder {
 
     /// Move the finished run into place, replacing an earlier run of the same period.
     pub fn commit(self) -> Result<PathBuf> {
+        // What only a resumed run needs does not belong to the delivered folder.
+        let stamp = self.staging.join(RESUME);
+        if stamp.exists() {
+            std::fs::remove_file(&stamp)?;
+        }
+        if let Ok(entries) = std::fs::read_dir(self.staging.join("print")) {
+            for e in entries.flatten() {
+                if e.file_name().to_string_lossy().ends_with(".done.json") {
+                    std::fs::remove_file(e.path())?;
+                }
+            }
+        }
         if self.target.exists() {
             std::fs::remove_dir_all(&self.target)
                 .with_context(|| format!("cannot replace {}", self.target.display()))?;
@@ -96,6 +144,36 @@ impl RunFolder {
             .with_context(|| format!("cannot move {} into place", self.staging.display()))?;
         Ok(self.target)
     }
+}
+
+/// Write a file so that a reader, or a run resumed after a crash, sees the
+/// old file or the whole new one, never part of it: a temporary file beside
+/// it, then a rename over it. Not synced: a killed process loses nothing
+/// the kernel holds; [`sync_filesystem`] makes a batch of them durable.
+pub fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    let mut name = path.file_name().unwrap_or_default().to_os_string();
+    name.push(".tmp");
+    let tmp = path.with_file_name(name);
+    std::fs::write(&tmp, bytes)?;
+    std::fs::rename(&tmp, path)
+}
+
+/// Flush everything written to the filesystem holding `dir` to the disk:
+/// one call per print file (a hundred pieces) instead of one per PDF, so a
+/// power cut after a file is marked finished cannot lose its pieces.
+pub fn sync_filesystem(dir: &Path) -> std::io::Result<()> {
+    let f = std::fs::File::open(dir)?;
+    #[cfg(target_os = "linux")]
+    {
+        use std::os::fd::AsRawFd;
+        // SAFETY: syncfs only reads the descriptor, which `f` keeps open.
+        if unsafe { libc::syncfs(f.as_raw_fd()) } != 0 {
+            return Err(std::io::Error::last_os_error());
+        }
+    }
+    #[cfg(not(target_os = "linux"))]
+    f.sync_all()?;
+    Ok(())
 }
 
 /// A file name for an account's PDF: safe characters only, and a short hash
@@ -172,6 +250,8 @@ pub struct Summary {
     pub peak_rss_mb: f64,
     pub out_dir: String,
     pub dry_run: bool,
+    /// Print files an interrupted run had finished, kept by this one.
+    pub resumed_files: usize,
 }
 
 impl Summary {
@@ -219,6 +299,12 @@ impl Summary {
                 "{:.1} s ({:.1} s of it laying out and writing PDFs), {:.1} reports/s\n",
                 self.seconds, self.render_seconds, self.reports_per_second
             ));
+            if self.resumed_files > 0 {
+                s.push_str(&format!(
+                    "resumed an interrupted run: {} print file(s) were already finished and kept\n",
+                    self.resumed_files
+                ));
+            }
             s.push_str(&format!("written to {}\n", self.out_dir));
         }
         if self.peak_rss_mb > 0.0 {

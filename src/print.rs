@@ -20,14 +20,14 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::mpsc;
 
 use anyhow::Result;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::config::Config;
 use crate::model::Period;
 use crate::output;
 use crate::render::{Laid, Renderer, SliceInfo};
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct PrintRow {
     pub sequence: usize,
     pub account_id: String,
@@ -54,7 +54,7 @@ pub struct Piece<'a> {
 }
 
 /// A piece produced: its own PDF and its place in a print file.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct Produced {
     /// `reports/<account>.pdf`, relative to the run folder.
     pub pdf: String,
@@ -104,20 +104,35 @@ where
     }
     .min(chunks.len().max(1));
     let next = AtomicUsize::new(0);
+    let resumed = AtomicUsize::new(0);
+    let resumed_ref = &resumed;
     let stop = AtomicBool::new(false);
     let (tx, rx) = mpsc::channel::<(usize, Vec<Outcome>)>();
     let mut rows = Vec::with_capacity(pieces.len());
     std::thread::scope(|scope| -> Result<()> {
         for _ in 0..threads {
             let tx = tx.clone();
-            let (next, stop, chunks) = (&next, &stop, &chunks);
+            let (next, stop, chunks, resumed) = (&next, &stop, &chunks, resumed_ref);
             std::thread::Builder::new()
                 .stack_size(32 << 20)
                 .spawn_scoped(scope, move || {
                     while !stop.load(Ordering::Relaxed) {
                         let k = next.fetch_add(1, Ordering::Relaxed);
                         let Some(chunk) = chunks.get(k) else { break };
-                        let outcomes = print_file(dir, k, chunk, config, renderer, job);
+                        let outcomes = match finished(dir, k, chunk) {
+                            Some(kept) => {
+                                resumed.fetch_add(1, Ordering::Relaxed);
+                                kept
+                            }
+                            None => {
+                                let made = print_file(dir, k, chunk, config, renderer, job);
+                                // Recorded last: a file with a marker is whole.
+                                if let Err(e) = mark_finished(dir, k, &made) {
+                                    tracing::warn!("cannot record print file {}: {e}", k + 1);
+                                }
+                                made
+                            }
+                        };
                         if tx.send((k, outcomes)).is_err() {
                             break;
                         }
@@ -151,7 +166,46 @@ where
         w.serialize(r)?;
     }
     w.flush()?;
+    tracing::debug!(
+        kept = resumed.load(Ordering::Relaxed),
+        files = chunks.len(),
+        "print files kept from an interrupted run"
+    );
     Ok(rows)
+}
+
+/// `print/print-NNN.done.json`: written after print file `k` and all its
+/// pieces' PDFs are on disk, holding the file's outcomes. A resumed run
+/// keeps a file with a marker and lays out every other one again.
+fn marker(dir: &Path, k: usize) -> std::path::PathBuf {
+    dir.join(format!("print/print-{:03}.done.json", k + 1))
+}
+
+/// The outcomes of print file `k` from an interrupted run, if it finished
+/// and its files are all still there.
+fn finished(dir: &Path, k: usize, chunk: &[Piece<'_>]) -> Option<Vec<Outcome>> {
+    let text = std::fs::read(marker(dir, k)).ok()?;
+    let outcomes: Vec<Outcome> = serde_json::from_slice(&text).ok()?;
+    let same = outcomes.len() == chunk.len()
+        && outcomes.iter().zip(chunk).all(|(o, p)| match o {
+            Ok(made) => {
+                made.print.account_id == p.account_id
+                    && made.print.sequence == p.sequence
+                    && dir.join(&made.pdf).is_file()
+                    && dir.join(&made.print.file).is_file()
+            }
+            Err(_) => true,
+        });
+    same.then_some(outcomes)
+}
+
+/// Record that print file `k` is whole: its files reach the disk first,
+/// then the marker (temp file and rename), then the marker itself.
+fn mark_finished(dir: &Path, k: usize, outcomes: &[Outcome]) -> std::io::Result<()> {
+    let json = serde_json::to_vec(outcomes).map_err(std::io::Error::other)?;
+    output::sync_filesystem(dir)?;
+    output::write_atomic(&marker(dir, k), &json)?;
+    std::fs::File::open(marker(dir, k))?.sync_all()
 }
 
 /// Pieces that must all fail alone before production stops as a template error.
@@ -320,7 +374,8 @@ fn export<F>(
         .export(&laid.document, &format!("{}/{file}", job.period))
         .map_err(|e| e.to_string())
         .and_then(|pdf| {
-            std::fs::write(dir.join(file), pdf).map_err(|e| format!("cannot write {file}: {e}"))
+            output::write_atomic(&dir.join(file), &pdf)
+                .map_err(|e| format!("cannot write {file}: {e}"))
         });
     if let Err(e) = whole {
         return good.iter().map(|_| Err(e.clone())).collect();
@@ -347,7 +402,7 @@ fn export<F>(
                 .export_slice(laid, pages.clone(), &info, &piece.ident)
                 .map_err(|e| e.to_string())?;
             let name = format!("reports/{}", output::pdf_name(piece.account_id));
-            std::fs::write(dir.join(&name), pdf)
+            output::write_atomic(&dir.join(&name), &pdf)
                 .map_err(|e| format!("cannot write {name}: {e}"))?;
             Ok(Produced {
                 pdf: name,

@@ -125,7 +125,12 @@ pub fn run(config: &Config, opts: &RunOptions) -> Result<Summary> {
     )?;
 
     let target = out_dir(config, opts, period);
-    let folder = RunFolder::create(&target)?;
+    let fingerprint = run_fingerprint(config, opts, period)?;
+    let (folder, resumed) = RunFolder::open(&target, Some(&fingerprint))?;
+    summary.resumed_files = resumed;
+    if resumed > 0 {
+        tracing::info!(resumed, "resuming an interrupted run");
+    }
     let mut exceptions = std::mem::take(&mut plan.exceptions);
     let render_started = Instant::now();
     let rows = render_all(
@@ -174,6 +179,51 @@ pub fn run(config: &Config, opts: &RunOptions) -> Result<Summary> {
         summary.exceptions,
     )?;
     Ok(summary)
+}
+
+/// What a run's outputs depend on: the settings, the period, and the bytes
+/// of the input files, the suppression list and every template file. An
+/// interrupted run is resumed only when this is unchanged.
+fn run_fingerprint(config: &Config, opts: &RunOptions, period: Period) -> Result<String> {
+    use sha2::{Digest, Sha256};
+    use std::io::Read;
+    let mut h = Sha256::new();
+    h.update(config.fingerprint().as_bytes());
+    h.update(period.to_string().as_bytes());
+    let (customers, usage) = config.input_files(opts.customers.as_ref(), opts.usage.as_ref());
+    let mut files = vec![customers, usage];
+    files.extend(opts.suppress.clone());
+    let mut templates = Vec::new();
+    collect_files(&config.templates_dir(), &mut templates);
+    templates.sort();
+    files.extend(templates);
+    let mut buf = vec![0u8; 1 << 20];
+    for path in files {
+        h.update(path.to_string_lossy().as_bytes());
+        let mut f = std::fs::File::open(&path)
+            .with_context(|| format!("cannot read {}", path.display()))?;
+        loop {
+            let n = f.read(&mut buf)?;
+            if n == 0 {
+                break;
+            }
+            h.update(&buf[..n]);
+        }
+    }
+    Ok(format!("{:x}", h.finalize()))
+}
+
+fn collect_files(dir: &Path, out: &mut Vec<PathBuf>) {
+    if let Ok(entries) = std::fs::read_dir(dir) {
+        for e in entries.flatten() {
+            let p = e.path();
+            if p.is_dir() {
+                collect_files(&p, out);
+            } else {
+                out.push(p);
+            }
+        }
+    }
 }
 
 /// Letters that must all fail before a run is stopped as a template error.

@@ -1,0 +1,120 @@
+//! A run killed with SIGKILL part-way and started again with the same
+//! arguments finishes the same run: the print files it had finished are kept,
+//! and every output is byte for byte what an uninterrupted run writes.
+
+mod common;
+
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use common::*;
+
+const SMALL_FILES: &str = "\n[print]\npieces_per_file = 20\n";
+
+/// Every file under `dir` (relative path -> bytes), run.json aside: it holds
+/// the run's own timings.
+fn files(dir: &Path) -> BTreeMap<String, Vec<u8>> {
+    fn walk(root: &Path, dir: &Path, out: &mut BTreeMap<String, Vec<u8>>) {
+        for e in std::fs::read_dir(dir).unwrap().flatten() {
+            let p = e.path();
+            if p.is_dir() {
+                walk(root, &p, out);
+            } else {
+                let rel = p.strip_prefix(root).unwrap().to_string_lossy().into_owned();
+                if rel != "run.json" {
+                    out.insert(rel, std::fs::read(&p).unwrap());
+                }
+            }
+        }
+    }
+    let mut out = BTreeMap::new();
+    walk(dir, dir, &mut out);
+    out
+}
+
+fn markers(staging: &Path) -> usize {
+    std::fs::read_dir(staging.join("print"))
+        .map(|d| {
+            d.flatten()
+                .filter(|e| e.file_name().to_string_lossy().ends_with(".done.json"))
+                .count()
+        })
+        .unwrap_or(0)
+}
+
+#[test]
+fn a_killed_run_resumes_and_writes_what_an_uninterrupted_run_writes() {
+    let whole = Workspace::new(SMALL_FILES);
+    whole.synth(1200, false);
+    whole.run(&["--period", "2026-10"]);
+
+    let ws = Workspace::new(SMALL_FILES);
+    ws.synth(1200, false);
+    let config = ws.config();
+    let mut child = Command::new(BIN)
+        .current_dir(ws.dir.path())
+        .args([
+            "run",
+            "--config",
+            config.to_str().unwrap(),
+            "--period",
+            "2026-10",
+        ])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let staging = ws.path("out/2026-10.partial");
+    let deadline = Instant::now() + Duration::from_secs(120);
+    while markers(&staging) < 3 {
+        assert!(Instant::now() < deadline, "no print file finished in time");
+        assert!(
+            child.try_wait().unwrap().is_none(),
+            "the run ended before it was killed"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    child.kill().unwrap(); // SIGKILL: no chance to clean up
+    child.wait().unwrap();
+    let kept = markers(&staging);
+    assert!(
+        !ws.path("out/2026-10").exists(),
+        "an interrupted run published its folder"
+    );
+
+    // Changed inputs: refused, with how to start over; nothing touched.
+    let usage = ws.path("data/usage.csv");
+    let original = std::fs::read(&usage).unwrap();
+    let mut changed = original.clone();
+    changed.extend_from_slice(b"\n");
+    std::fs::write(&usage, &changed).unwrap();
+    let err = ws.run_failing("2026-10");
+    assert!(
+        err.contains("holds an interrupted run of other inputs"),
+        "{err}"
+    );
+    assert!(err.contains("rm -r"), "{err}");
+    assert_eq!(markers(&staging), kept);
+    std::fs::write(&usage, &original).unwrap();
+
+    let out = ws.run(&["--period", "2026-10"]);
+    assert!(
+        out.contains(&format!(
+            "resumed an interrupted run: {kept} print file(s) were already finished and kept"
+        )),
+        "{out}"
+    );
+    let a = files(&whole.path("out/2026-10"));
+    let b = files(&ws.path("out/2026-10"));
+    assert_eq!(
+        a.keys().collect::<Vec<_>>(),
+        b.keys().collect::<Vec<_>>(),
+        "the same files"
+    );
+    for (name, bytes) in &a {
+        assert!(&b[name] == bytes, "{name} differs after the resume");
+    }
+    assert!(a.keys().filter(|k| k.starts_with("print/")).count() > kept);
+}
