@@ -236,6 +236,7 @@ impl Inputs {
 }
 
 fn main() -> ExitCode {
+    neighborly::output::private_by_default();
     tracing_subscriber::fmt()
         .with_env_filter(tracing_subscriber::EnvFilter::from_env("NEIGHBORLY_LOG"))
         .with_writer(std::io::stderr)

@@ -45,6 +45,17 @@ pub struct ManifestRow {
     pub last_goal: String,
 }
 
+/// Make every file and folder this process creates private to its owner
+/// (umask 077: folders 0700, files 0600). Run folders, PDFs, CSVs and the
+/// state database hold names, addresses and use.
+pub fn private_by_default() {
+    #[cfg(unix)]
+    // SAFETY: umask only sets the process's file-creation mask.
+    unsafe {
+        libc::umask(0o077);
+    }
+}
+
 /// In a run folder being written: the fingerprint of the run writing it.
 const RESUME: &str = "resume.fingerprint";
 

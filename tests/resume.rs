@@ -79,6 +79,29 @@ fn a_killed_run_resumes_and_writes_what_an_uninterrupted_run_writes() {
     child.kill().unwrap(); // SIGKILL: no chance to clean up
     child.wait().unwrap();
     let kept = markers(&staging);
+    // The files of the finished print files, as the killed run left them.
+    let mut finished: BTreeMap<String, std::time::SystemTime> = BTreeMap::new();
+    for e in std::fs::read_dir(staging.join("print")).unwrap().flatten() {
+        let name = e.file_name().to_string_lossy().into_owned();
+        let Some(stem) = name.strip_suffix(".done.json") else {
+            continue;
+        };
+        let outcomes: Vec<serde_json::Value> =
+            serde_json::from_slice(&std::fs::read(e.path()).unwrap()).unwrap();
+        let mut names = vec![format!("print/{stem}.pdf")];
+        names.extend(
+            outcomes
+                .iter()
+                .filter_map(|o| o["Ok"]["pdf"].as_str().map(String::from)),
+        );
+        for n in names {
+            let modified = std::fs::metadata(staging.join(&n))
+                .unwrap()
+                .modified()
+                .unwrap();
+            finished.insert(n, modified);
+        }
+    }
     assert!(
         !ws.path("out/2026-10").exists(),
         "an interrupted run published its folder"
@@ -105,6 +128,28 @@ fn a_killed_run_resumes_and_writes_what_an_uninterrupted_run_writes() {
             "resumed an interrupted run: {kept} print file(s) were already finished and kept"
         )),
         "{out}"
+    );
+    // Those files were kept, not written again; every other report was.
+    let done = ws.path("out/2026-10");
+    for (name, modified) in &finished {
+        let now = std::fs::metadata(done.join(name))
+            .unwrap()
+            .modified()
+            .unwrap();
+        assert_eq!(&now, modified, "{name} was written again");
+    }
+    let reports = std::fs::read_dir(done.join("reports")).unwrap().count();
+    let kept_reports = finished
+        .keys()
+        .filter(|n| n.starts_with("reports/"))
+        .count();
+    assert!(
+        kept_reports > 0 && kept_reports < reports,
+        "{kept_reports} of {reports}"
+    );
+    eprintln!(
+        "resumed: {kept_reports} of {reports} reports kept, {} laid out again",
+        reports - kept_reports
     );
     let a = files(&whole.path("out/2026-10"));
     let b = files(&ws.path("out/2026-10"));
