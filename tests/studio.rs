@@ -15,14 +15,7 @@ use fantoccini::{Client, ClientBuilder, Locator};
 /// A workspace with its own templates folder, kept in git so a save's diff
 /// can be read the way a reviewer would.
 fn workspace() -> Workspace {
-    let ws = Workspace::new("");
-    copy_dir(&repo().join("report-templates"), &ws.path("templates"));
-    let config = std::fs::read_to_string(ws.config()).unwrap();
-    let config = config.replace(
-        &repo().join("report-templates").display().to_string(),
-        "templates",
-    );
-    std::fs::write(ws.config(), config).unwrap();
+    let ws = Workspace::with_own_templates();
     ws.synth(60, false);
     git(&ws, &["init", "-q"]);
     git(&ws, &["add", "-A"]);
@@ -95,6 +88,38 @@ fn studio(ws: &Workspace) -> (Running, String) {
     // Keep reading what it prints, as a terminal would.
     std::thread::spawn(move || lines.for_each(drop));
     (running, url)
+}
+
+/// Where a started studio listens, and what its own page's writes carry.
+struct Door {
+    addr: String,
+    token: String,
+    origin: String,
+}
+
+impl Door {
+    fn of(url: &str) -> Door {
+        let addr = url
+            .trim_start_matches("http://")
+            .split('/')
+            .next()
+            .unwrap()
+            .to_string();
+        Door {
+            token: url.split("token=").nth(1).unwrap().to_string(),
+            origin: format!("http://{addr}"),
+            addr,
+        }
+    }
+
+    /// Token, JSON and the studio's own origin, as the page sends them.
+    fn headers(&self) -> [(&str, &str); 3] {
+        [
+            ("x-studio-token", self.token.as_str()),
+            ("content-type", "application/json"),
+            ("origin", self.origin.as_str()),
+        ]
+    }
 }
 
 fn free_port() -> u16 {
@@ -399,13 +424,11 @@ fn the_studio_guards_its_door() {
     let ws = workspace();
     let (_studio, url) = studio(&ws);
     assert!(url.starts_with("http://127.0.0.1:"), "{url}");
-    let addr = url
-        .trim_start_matches("http://")
-        .split('/')
-        .next()
-        .unwrap()
-        .to_string();
-    let token = url.split("token=").nth(1).unwrap().to_string();
+    let Door {
+        addr,
+        token,
+        origin: own,
+    } = Door::of(&url);
     let get = |path: &str, headers: &[(&str, &str)]| http(&addr, "GET", path, headers, "");
 
     assert_eq!(get(&format!("/?token={token}"), &[]).0, 200);
@@ -425,7 +448,6 @@ fn the_studio_guards_its_door() {
     let save = r#"{"edits": [], "base": {}}"#;
     let post = |headers: &[(&str, &str)]| http(&addr, "POST", "/api/save", headers, save).0;
     let json = ("content-type", "application/json");
-    let own = format!("http://{addr}");
     assert_eq!(
         post(&[json, ("x-studio-token", &token), ("origin", &own)]),
         200
@@ -470,19 +492,8 @@ fn the_studio_guards_its_door() {
 fn a_tip_rule_edited_in_the_studio_changes_its_own_entry_and_whom_it_picks() {
     let ws = workspace();
     let (_studio, url) = studio(&ws);
-    let addr = url
-        .trim_start_matches("http://")
-        .split('/')
-        .next()
-        .unwrap()
-        .to_string();
-    let token = url.split("token=").nth(1).unwrap().to_string();
-    let own = format!("http://{addr}");
-    let headers = [
-        ("x-studio-token", token.as_str()),
-        ("content-type", "application/json"),
-        ("origin", own.as_str()),
-    ];
+    let door = Door::of(&url);
+    let (addr, headers) = (door.addr.as_str(), door.headers());
     let shown = |page: &str, id: &str| -> usize {
         let at = page
             .find(&format!("id=\"t_{}\"", id.replace('-', "_")))
@@ -491,7 +502,7 @@ fn a_tip_rule_edited_in_the_studio_changes_its_own_entry_and_whom_it_picks() {
         let n = rest.split("Shown to ").nth(1).unwrap();
         n.split_whitespace().next().unwrap().parse().unwrap()
     };
-    let (status, page) = http(&addr, "GET", "/tips", &headers[..1], "");
+    let (status, page) = http(addr, "GET", "/tips", &headers[..1], "");
     assert_eq!(status, 200);
     assert!(
         shown(&page, "fix-leaks") > 0,
@@ -505,7 +516,7 @@ fn a_tip_rule_edited_in_the_studio_changes_its_own_entry_and_whom_it_picks() {
     let conditions =
         "priority = 50\nratings = [\"above-typical\", \"none\"]\nsaves_per_day = 27\nmonths = [2]";
     let body = serde_json::json!({ "id": "fix-leaks", "conditions": conditions, "base": base });
-    let (status, reply) = http(&addr, "POST", "/api/tip", &headers, &body.to_string());
+    let (status, reply) = http(addr, "POST", "/api/tip", &headers, &body.to_string());
     assert_eq!(status, 200, "{reply}");
     let diff = git(&ws, &["diff", "-U0", "--", "tips.toml"]);
     let changed: Vec<&str> = diff
@@ -516,20 +527,20 @@ fn a_tip_rule_edited_in_the_studio_changes_its_own_entry_and_whom_it_picks() {
         })
         .collect();
     assert_eq!(changed, vec!["+months = [2]"], "{diff}");
-    let (_, page) = http(&addr, "GET", "/tips", &headers[..1], "");
+    let (_, page) = http(addr, "GET", "/tips", &headers[..1], "");
     assert_eq!(shown(&page, "fix-leaks"), 0);
 
     // A condition the rules do not know, or a stale form, is refused.
     let after = std::fs::read_to_string(&tips).unwrap();
     let bad = serde_json::json!({ "id": "fix-leaks", "conditions": "colour = \"red\"",
                                   "base": neighborly::studio::fingerprint(&after) });
-    let (status, reply) = http(&addr, "POST", "/api/tip", &headers, &bad.to_string());
+    let (status, reply) = http(addr, "POST", "/api/tip", &headers, &bad.to_string());
     assert_eq!(status, 422, "{reply}");
     assert!(reply.contains("colour"), "{reply}");
     let stale =
         serde_json::json!({ "id": "fix-leaks", "conditions": "priority = 1", "base": base });
     assert_eq!(
-        http(&addr, "POST", "/api/tip", &headers, &stale.to_string()).0,
+        http(addr, "POST", "/api/tip", &headers, &stale.to_string()).0,
         409
     );
     assert_eq!(std::fs::read_to_string(&tips).unwrap(), after);
@@ -545,21 +556,10 @@ fn a_campaign_letter_is_edited_and_saved_in_its_own_folder() {
     );
     std::fs::write(ws.config(), config).unwrap();
     let (_studio, url) = studio(&ws);
-    let addr = url
-        .trim_start_matches("http://")
-        .split('/')
-        .next()
-        .unwrap()
-        .to_string();
-    let token = url.split("token=").nth(1).unwrap().to_string();
-    let own = format!("http://{addr}");
-    let headers = [
-        ("x-studio-token", token.as_str()),
-        ("content-type", "application/json"),
-        ("origin", own.as_str()),
-    ];
+    let door = Door::of(&url);
+    let (addr, headers) = (door.addr.as_str(), door.headers());
     let (status, page) = http(
-        &addr,
+        addr,
         "GET",
         "/?campaign=cap-invite&lang=es",
         &headers[..1],
@@ -578,7 +578,7 @@ fn a_campaign_letter_is_edited_and_saved_in_its_own_folder() {
     let pick = serde_json::json!({ "campaign": "cap-invite", "lang": "es" });
     let edits = serde_json::json!([{ "lang": "es", "key": "headline", "value": new }]);
     let render = serde_json::json!({ "pick": pick, "edits": edits }).to_string();
-    let (status, reply) = http(&addr, "POST", "/api/render", &headers, &render);
+    let (status, reply) = http(addr, "POST", "/api/render", &headers, &render);
     assert_eq!(status, 200, "{reply}");
     assert!(
         reply.contains(new),
@@ -587,7 +587,7 @@ fn a_campaign_letter_is_edited_and_saved_in_its_own_folder() {
 
     let base = serde_json::json!({ file: neighborly::studio::fingerprint(&es) });
     let save = serde_json::json!({ "pick": pick, "edits": edits, "base": base }).to_string();
-    let (status, reply) = http(&addr, "POST", "/api/save", &headers, &save);
+    let (status, reply) = http(addr, "POST", "/api/save", &headers, &save);
     assert_eq!(status, 200, "{reply}");
     assert_eq!(
         git(&ws, &["status", "--porcelain"]).trim(),
@@ -600,7 +600,7 @@ fn a_campaign_letter_is_edited_and_saved_in_its_own_folder() {
     let other =
         serde_json::json!({ "pick": { "campaign": "../../etc" }, "edits": edits, "base": base });
     assert_eq!(
-        http(&addr, "POST", "/api/save", &headers, &other.to_string()).0,
+        http(addr, "POST", "/api/save", &headers, &other.to_string()).0,
         404
     );
 }
@@ -614,20 +614,9 @@ fn a_sentence_missing_in_spanish_is_shown_and_filled_in_the_studio() {
     assert!(text.contains(line));
     std::fs::write(&es, text.replace(line, "")).unwrap();
     let (_studio, url) = studio(&ws);
-    let addr = url
-        .trim_start_matches("http://")
-        .split('/')
-        .next()
-        .unwrap()
-        .to_string();
-    let token = url.split("token=").nth(1).unwrap().to_string();
-    let own = format!("http://{addr}");
-    let headers = [
-        ("x-studio-token", token.as_str()),
-        ("content-type", "application/json"),
-        ("origin", own.as_str()),
-    ];
-    let (status, page) = http(&addr, "GET", "/", &headers[..1], "");
+    let door = Door::of(&url);
+    let (addr, headers) = (door.addr.as_str(), door.headers());
+    let (status, page) = http(addr, "GET", "/", &headers[..1], "");
     assert_eq!(status, 200);
     assert!(
         page.contains("key `report_name` is missing in es.toml"),
@@ -643,7 +632,7 @@ fn a_sentence_missing_in_spanish_is_shown_and_filled_in_the_studio() {
         "edits": [{ "lang": "es", "key": "report_name", "value": "Informe de Agua" }],
         "base": { "wording/es.toml": neighborly::studio::fingerprint(&broken) },
     });
-    let (status, reply) = http(&addr, "POST", "/api/save", &headers, &body.to_string());
+    let (status, reply) = http(addr, "POST", "/api/save", &headers, &body.to_string());
     assert_eq!(status, 200, "{reply}");
     let (ok, out) = {
         let o = ws.neighborly(&["check", "--config", ws.config().to_str().unwrap()]);

@@ -8,17 +8,8 @@ use std::time::{Duration, Instant};
 
 use common::*;
 
-/// A workspace whose config points at its own copy of the templates.
 fn with_templates() -> Workspace {
-    let ws = Workspace::new("");
-    copy_dir(&repo().join("report-templates"), &ws.path("templates"));
-    let config = std::fs::read_to_string(ws.config()).unwrap();
-    let config = config.replace(
-        &repo().join("report-templates").display().to_string(),
-        "templates",
-    );
-    std::fs::write(ws.config(), config).unwrap();
-    ws
+    Workspace::with_own_templates()
 }
 
 fn check(ws: &Workspace) -> (bool, String) {

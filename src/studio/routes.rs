@@ -271,23 +271,22 @@ pub(super) fn render_draft(s: &Studio, pick: &Pick, edits: &[Edit]) -> RenderRep
         }]
     };
     if let Some(campaign) = pick.campaign(s) {
-        let laid = campaign.map_err(Ok).and_then(|c| {
-            let lang = pick.language().map_err(Ok)?;
-            let (_, wording) = draft::campaign(&c.folder, edits).map_err(Err)?;
+        let laid = campaign.map_err(general).and_then(|c| {
+            let lang = pick.language().map_err(general)?;
+            let (_, wording) = draft::campaign(&c.folder, edits)?;
             let today = crate::pipeline::render_date(&s.config);
             let household = crate::target::campaign::sample_household(lang);
             let data =
                 crate::target::letter::build(&household, s.period, &s.config, &wording, today);
-            let json = serde_json::to_vec(&data).map_err(|e| Ok(e.to_string()))?;
+            let json = serde_json::to_vec(&data).map_err(|e| general(e.to_string()))?;
             s.renderer
                 .layout_template(&format!("{}/letter.typ", c.vdir), json)
-                .map_err(|e| Ok(e.to_string()))
+                .map_err(|e| general(e.to_string()))
         });
         crate::render::Renderer::evict_cache();
         return match laid {
             Ok(document) => laid_out(s, &document, started),
-            Err(Ok(message)) => fail(general(message)),
-            Err(Err(problems)) => fail(problems),
+            Err(problems) => fail(problems),
         };
     }
     let wording =

@@ -105,6 +105,20 @@ website = "maplevalleywater.example/help"
 }
 
 impl Workspace {
+    /// A workspace whose config points at its own copy of the templates
+    /// (`templates/`), for tests that edit them.
+    pub fn with_own_templates() -> Workspace {
+        let ws = Workspace::new("");
+        copy_dir(&repo().join("report-templates"), &ws.path("templates"));
+        let config = std::fs::read_to_string(ws.config()).unwrap();
+        let config = config.replace(
+            &repo().join("report-templates").display().to_string(),
+            "templates",
+        );
+        std::fs::write(ws.config(), config).unwrap();
+        ws
+    }
+
     /// Render the sign-off proof (every variant) to `proof.pdf`; returns its path.
     pub fn proof(&self) -> PathBuf {
         let out = self.path("proof.pdf");
