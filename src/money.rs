@@ -156,38 +156,44 @@ pub fn format(amount: f64, symbol: &str, lang: Language, cents: bool) -> String 
     };
     let whole = rounded.trunc().abs() as u64;
     let frac = ((rounded.abs() - rounded.abs().trunc()) * 100.0).round() as u64;
-    let digits = whole.to_string();
-    let group = |sep: &str| {
-        let mut out = String::new();
-        for (i, c) in digits.chars().enumerate() {
-            if i > 0 && (digits.len() - i).is_multiple_of(3) {
-                out.push_str(sep);
-            }
-            out.push(c);
-        }
-        out
-    };
     let sign = if rounded < 0.0 { "-" } else { "" };
+    let digits = whole_number(whole, lang);
     match lang {
         Language::En => {
-            let mut s = format!("{sign}{symbol}{}", group(","));
+            let mut s = format!("{sign}{symbol}{digits}");
             if cents {
                 s.push_str(&format!(".{frac:02}"));
             }
             s
         }
         Language::Es => {
-            let mut s = if digits.len() > 4 {
-                group("\u{a0}")
-            } else {
-                digits.clone()
-            };
+            let mut s = digits;
             if cents {
                 s.push_str(&format!(",{frac:02}"));
             }
             format!("{sign}{s}\u{a0}{symbol}")
         }
     }
+}
+
+/// A whole number as the language writes it: `12,345` in English; in
+/// Spanish `1234` and `12 345` (a no-break space from five digits, as the
+/// RAE recommends).
+pub fn whole_number(n: u64, lang: Language) -> String {
+    let digits = n.to_string();
+    let sep = match lang {
+        Language::En => ",",
+        Language::Es if digits.len() > 4 => "\u{a0}",
+        Language::Es => return digits,
+    };
+    let mut out = String::new();
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            out.push_str(sep);
+        }
+        out.push(c);
+    }
+    out
 }
 
 /// The last day of a period and its length: a next month's bill, for goals.

@@ -160,6 +160,24 @@ pub fn format_per_day(value: f64, service: Service) -> String {
     }
 }
 
+/// [`format_per_day`] as the household's language writes numbers: Spanish
+/// writes `1234` and `12 345` gallons, and `23,5` kWh.
+pub fn format_quantity(value: f64, service: Service, lang: Language) -> String {
+    match (lang, service) {
+        (Language::En, _) => format_per_day(value, service),
+        (Language::Es, Service::Water) => {
+            let n = value.round();
+            let digits = crate::money::whole_number(n.abs() as u64, lang);
+            if n < 0.0 {
+                format!("-{digits}")
+            } else {
+                digits
+            }
+        }
+        (Language::Es, Service::Electric) => format!("{value:.1}").replace('.', ","),
+    }
+}
+
 fn thousands(n: i64) -> String {
     let digits = n.abs().to_string();
     let mut out = String::new();
@@ -273,7 +291,7 @@ pub fn build(
         .get(lang, unit_key)
         .unwrap_or(h.service.canonical_unit())
         .to_string();
-    let with_unit = |v: f64| format!("{} {unit}", format_per_day(v, h.service));
+    let with_unit = |v: f64| format!("{} {unit}", format_quantity(v, h.service, lang));
     let this_bill = input.bills.iter().find(|b| b.period == input.period);
     let usage = this_bill.map(Bill::per_day).unwrap_or(0.0);
 
@@ -552,7 +570,7 @@ fn bill_lines(
             "quantity",
             format!(
                 "{} {unit}",
-                format_per_day(c.quantity * t.factor, h.service)
+                format_quantity(c.quantity * t.factor, h.service, lang)
             ),
         );
         v.insert("rate", amount(c.rate));
@@ -622,6 +640,22 @@ mod tests {
         assert_eq!(thousands(999), "999");
         assert_eq!(thousands(1234567), "1,234,567");
         assert_eq!(format_per_day(23.456, Service::Electric), "23.5");
+        assert_eq!(
+            format_quantity(1234.4, Service::Water, Language::Es),
+            "1234"
+        );
+        assert_eq!(
+            format_quantity(12345.0, Service::Water, Language::Es),
+            "12\u{a0}345"
+        );
+        assert_eq!(
+            format_quantity(12345.0, Service::Water, Language::En),
+            "12,345"
+        );
+        assert_eq!(
+            format_quantity(23.456, Service::Electric, Language::Es),
+            "23,5"
+        );
     }
 
     #[test]
