@@ -66,7 +66,8 @@ fn select(name: &str, label: &str, options: &[(&str, &str)], current: &str) -> S
 fn picker(pick: &Pick, studio: &Studio) -> String {
     let v = |o: &Option<String>, d: &str| o.clone().unwrap_or_else(|| d.into());
     let mut s = String::from(
-        "<form class=\"pick\" method=\"get\" action=\"/\"><fieldset><legend>What to show</legend>",
+        "<form class=\"pick\" method=\"get\" action=\"/\"><fieldset><legend>What to show</legend>\
+         <span class=\"report-only\">",
     );
     s += &select(
         "service",
@@ -107,6 +108,9 @@ fn picker(pick: &Pick, studio: &Studio) -> String {
         &[("no", "No"), ("yes", "Yes")],
         &v(&pick.invite, "no"),
     );
+    // The choices above shape the monthly report only; a campaign letter
+    // has a language and nothing else (the page hides them then).
+    s.push_str("</span>");
     let mut campaigns = vec![("", "None: the monthly report")];
     campaigns.extend(
         studio

@@ -10,6 +10,20 @@
     body: JSON.stringify(body),
   });
 
+  // A campaign letter has a language and nothing else to choose.
+  const campaign = document.querySelector("select[name=campaign]");
+  const reportOnly = document.querySelector(".report-only");
+  if (campaign && reportOnly) {
+    const sync = () => {
+      const letter = campaign.value !== "";
+      reportOnly.querySelectorAll("select").forEach((s) => {
+        if (s.name !== "lang") s.closest("label").hidden = letter;
+      });
+    };
+    campaign.addEventListener("change", sync);
+    sync();
+  }
+
   // Tip rules page.
   document.querySelectorAll("button[data-save-tip]").forEach((b) => {
     b.addEventListener("click", async () => {
