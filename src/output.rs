@@ -59,6 +59,23 @@ pub fn private_by_default() {
 /// In a run folder being written: the fingerprint of the run writing it.
 const RESUME: &str = "resume.fingerprint";
 
+/// `print/<file>.done.json` marks a print file finished (see
+/// [`crate::print`]); a resumed run counts them, a finished one drops them.
+pub fn finished_marker(staging: &Path, print_file_stem: &str) -> PathBuf {
+    staging.join(format!("print/{print_file_stem}.done.json"))
+}
+
+fn finished_markers(staging: &Path) -> Vec<PathBuf> {
+    std::fs::read_dir(staging.join("print"))
+        .map(|d| {
+            d.flatten()
+                .map(|e| e.path())
+                .filter(|p| p.to_string_lossy().ends_with(".done.json"))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
 /// The run folder being written.
 pub struct RunFolder {
     pub staging: PathBuf,
@@ -107,13 +124,7 @@ impl RunFolder {
                     staging.display()
                 );
             }
-            let kept = std::fs::read_dir(staging.join("print"))
-                .map(|d| {
-                    d.flatten()
-                        .filter(|e| e.file_name().to_string_lossy().ends_with(".done.json"))
-                        .count()
-                })
-                .unwrap_or(0);
+            let kept = finished_markers(&staging).len();
             return Ok((folder, kept));
         }
         if staging.exists() {
@@ -140,12 +151,8 @@ impl RunFolder {
         if stamp.exists() {
             std::fs::remove_file(&stamp)?;
         }
-        if let Ok(entries) = std::fs::read_dir(self.staging.join("print")) {
-            for e in entries.flatten() {
-                if e.file_name().to_string_lossy().ends_with(".done.json") {
-                    std::fs::remove_file(e.path())?;
-                }
-            }
+        for marker in finished_markers(&self.staging) {
+            std::fs::remove_file(marker)?;
         }
         if self.target.exists() {
             std::fs::remove_dir_all(&self.target)
@@ -162,10 +169,27 @@ impl RunFolder {
 /// it, then a rename over it. Not synced: a killed process loses nothing
 /// the kernel holds; [`sync_filesystem`] makes a batch of them durable.
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    write_through_temp(path, bytes, false)
+}
+
+/// [`write_atomic`], with the new content on the disk before the rename:
+/// for a file that is written once and then relied on (a finished-file
+/// marker, a saved wording file).
+pub fn write_durable(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    write_through_temp(path, bytes, true)
+}
+
+fn write_through_temp(path: &Path, bytes: &[u8], sync: bool) -> std::io::Result<()> {
     let mut name = path.file_name().unwrap_or_default().to_os_string();
     name.push(".tmp");
     let tmp = path.with_file_name(name);
-    std::fs::write(&tmp, bytes)?;
+    {
+        let mut f = std::fs::File::create(&tmp)?;
+        std::io::Write::write_all(&mut f, bytes)?;
+        if sync {
+            f.sync_all()?;
+        }
+    }
     std::fs::rename(&tmp, path)
 }
 

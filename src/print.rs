@@ -178,7 +178,7 @@ where
 /// pieces' PDFs are on disk, holding the file's outcomes. A resumed run
 /// keeps a file with a marker and lays out every other one again.
 fn marker(dir: &Path, k: usize) -> std::path::PathBuf {
-    dir.join(format!("print/print-{:03}.done.json", k + 1))
+    output::finished_marker(dir, &format!("print-{:03}", k + 1))
 }
 
 /// The outcomes of print file `k` from an interrupted run, if it finished
@@ -200,12 +200,11 @@ fn finished(dir: &Path, k: usize, chunk: &[Piece<'_>]) -> Option<Vec<Outcome>> {
 }
 
 /// Record that print file `k` is whole: its files reach the disk first,
-/// then the marker (temp file and rename), then the marker itself.
+/// then the marker.
 fn mark_finished(dir: &Path, k: usize, outcomes: &[Outcome]) -> std::io::Result<()> {
     let json = serde_json::to_vec(outcomes).map_err(std::io::Error::other)?;
     output::sync_filesystem(dir)?;
-    output::write_atomic(&marker(dir, k), &json)?;
-    std::fs::File::open(marker(dir, k))?.sync_all()
+    output::write_durable(&marker(dir, k), &json)
 }
 
 /// Pieces that must all fail alone before production stops as a template error.

@@ -360,15 +360,6 @@ pub(super) fn wording_name(lang: Language) -> String {
     format!("wording/{}.toml", lang.code())
 }
 
-/// Write `text` to `path` through a temporary file and a rename, so a reader
-/// (or a crash) never sees half a file.
-fn write_atomic(path: &std::path::Path, text: &str) -> std::io::Result<()> {
-    let tmp = path.with_extension("toml.studio-tmp");
-    std::fs::write(&tmp, text)?;
-    std::fs::File::open(&tmp)?.sync_all()?;
-    std::fs::rename(&tmp, path)
-}
-
 fn save_edits(s: &Studio, req: &SaveRequest) -> (StatusCode, SaveReply) {
     let reply = |problems, saved, fingerprints| SaveReply {
         saved,
@@ -455,7 +446,7 @@ fn save_edits(s: &Studio, req: &SaveRequest) -> (StatusCode, SaveReply) {
         let text = &edited[&lang];
         if touched.contains(&lang) && text != &disk[&lang] {
             let path = path(lang);
-            if let Err(e) = write_atomic(&path, text) {
+            if let Err(e) = crate::output::write_durable(&path, text.as_bytes()) {
                 let problems = vec![FieldProblem {
                     lang: Some(lang.code().into()),
                     key: None,
@@ -510,7 +501,7 @@ fn save_tip_rule(s: &Studio, req: &TipRequest) -> (StatusCode, String) {
         let text: Vec<String> = problems.iter().map(ToString::to_string).collect();
         return (StatusCode::UNPROCESSABLE_ENTITY, text.join("\n"));
     }
-    match write_atomic(&path, &edited) {
+    match crate::output::write_durable(&path, edited.as_bytes()) {
         Ok(()) => (StatusCode::OK, draft::fingerprint(&edited)),
         Err(e) => (
             StatusCode::INTERNAL_SERVER_ERROR,
