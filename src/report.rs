@@ -51,6 +51,8 @@ pub struct ReportInput<'a> {
 pub struct MoneyFigures {
     /// This period's bill: fixed charge plus the use through the tiers.
     pub cost: f64,
+    /// The use part of that bill, tier by tier (what the bill lines show).
+    pub charges: Vec<crate::money::Charge>,
     /// A year's saving from using like the efficient neighbors (Above
     /// typical households shown the comparison).
     pub savings_year: Option<f64>,
@@ -67,7 +69,12 @@ pub fn money(input: &ReportInput, config: &Config, wording: &Wording) -> Option<
     let h = input.household;
     let t = config.tariff.of(h.service)?;
     let bill = input.bills.iter().find(|b| b.period == input.period)?;
-    let cost = crate::money::cost(t, h, bill.quantity, bill.days, bill.end)?;
+    let charges = crate::money::charges(t, h, bill.quantity, bill.days, bill.end)?;
+    let cost = t.fixed
+        + charges
+            .iter()
+            .map(crate::money::Charge::amount)
+            .sum::<f64>();
     let compared = input.phase == Phase::Comparison;
     let savings_year = input
         .comparison
@@ -94,6 +101,7 @@ pub fn money(input: &ReportInput, config: &Config, wording: &Wording) -> Option<
     });
     Some(MoneyFigures {
         cost,
+        charges,
         savings_year,
         tip,
         goal_cost,
@@ -152,42 +160,28 @@ pub struct TipText {
     pub body: String,
 }
 
-/// Format a per-day figure: whole gallons, or kWh with one decimal.
+/// Format a per-day figure: whole gallons, or kWh with one decimal (in
+/// English; manifests and goal checks use this form).
 pub fn format_per_day(value: f64, service: Service) -> String {
-    match service {
-        Service::Water => thousands(value.round() as i64),
-        Service::Electric => format!("{value:.1}"),
-    }
+    format_quantity(value, service, Language::En)
 }
 
-/// [`format_per_day`] as the household's language writes numbers: Spanish
-/// writes `1234` and `12 345` gallons, and `23,5` kWh.
+/// A quantity as the household's language writes numbers: whole gallons
+/// (`12,345`; Spanish `1234`, `12 345`) or kWh with one decimal (`23.5`;
+/// Spanish `23,5`).
 pub fn format_quantity(value: f64, service: Service, lang: Language) -> String {
-    match (lang, service) {
-        (Language::En, _) => format_per_day(value, service),
-        (Language::Es, Service::Water) => {
-            let n = value.round();
-            let digits = crate::money::whole_number(n.abs() as u64, lang);
-            if n < 0.0 {
-                format!("-{digits}")
-            } else {
-                digits
-            }
-        }
-        (Language::Es, Service::Electric) => format!("{value:.1}").replace('.', ","),
+    match service {
+        Service::Water => thousands(value.round() as i64, lang),
+        Service::Electric => match lang {
+            Language::En => format!("{value:.1}"),
+            Language::Es => format!("{value:.1}").replace('.', ","),
+        },
     }
 }
 
-fn thousands(n: i64) -> String {
-    let digits = n.abs().to_string();
-    let mut out = String::new();
-    for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i).is_multiple_of(3) {
-            out.push(',');
-        }
-        out.push(c);
-    }
-    if n < 0 { format!("-{out}") } else { out }
+fn thousands(n: i64, lang: Language) -> String {
+    let digits = crate::money::whole_number(n.unsigned_abs(), lang);
+    if n < 0 { format!("-{digits}") } else { digits }
 }
 
 /// The recipient block: at most 5 lines of at most 40 characters. A long name
@@ -356,10 +350,8 @@ pub fn build(
             "missed"
         }
     });
-    let bill = match (tariff, this_bill, &money) {
-        (Some(t), Some(b), Some(m)) => {
-            bill_lines(t, h, b, m.cost, wording, &vars, lang).unwrap_or_default()
-        }
+    let bill = match (tariff, &money) {
+        (Some(t), Some(m)) => bill_lines(t, h, m, wording, &vars, lang),
         _ => vec![],
     };
     let goal_kind = input.goal.map(|_| {
@@ -535,12 +527,11 @@ pub fn build(
 fn bill_lines(
     t: &crate::config::tariff::Tariff,
     h: &Household,
-    b: &Bill,
-    total: f64,
+    m: &MoneyFigures,
     wording: &Wording,
     vars: &BTreeMap<&str, String>,
     lang: Language,
-) -> Option<Vec<(String, String)>> {
+) -> Vec<(String, String)> {
     use crate::model::Unit;
     let amount = |v: f64| crate::money::format(v, &t.symbol, lang, true);
     let get = |k: &str| wording.get(lang, k).unwrap_or(k).to_string();
@@ -558,10 +549,10 @@ fn bill_lines(
     let mut lines = vec![(get("money.fixed"), amount(t.fixed))];
     // A bill spanning two seasons meets the same rate twice: one line each rate.
     let mut merged: Vec<crate::money::Charge> = Vec::new();
-    for c in crate::money::charges(t, h, b.quantity, b.days, b.end)? {
+    for c in &m.charges {
         match merged.iter_mut().find(|m| m.rate == c.rate) {
             Some(m) => m.quantity += c.quantity,
-            None => merged.push(c),
+            None => merged.push(*c),
         }
     }
     for c in merged {
@@ -577,8 +568,8 @@ fn bill_lines(
         v.insert("per", per.clone());
         lines.push((fill_str(&get("money.tier"), &v), amount(c.amount())));
     }
-    lines.push((get("money.total"), amount(total)));
-    Some(lines)
+    lines.push((get("money.total"), amount(m.cost)));
+    lines
 }
 
 /// Choose the tips for a letter: the best-matching rules, avoiding last period's.
@@ -636,9 +627,9 @@ mod tests {
 
     #[test]
     fn thousands_separators() {
-        assert_eq!(thousands(0), "0");
-        assert_eq!(thousands(999), "999");
-        assert_eq!(thousands(1234567), "1,234,567");
+        assert_eq!(thousands(0, Language::En), "0");
+        assert_eq!(thousands(999, Language::En), "999");
+        assert_eq!(thousands(1234567, Language::En), "1,234,567");
         assert_eq!(format_per_day(23.456, Service::Electric), "23.5");
         assert_eq!(
             format_quantity(1234.4, Service::Water, Language::Es),
