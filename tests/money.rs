@@ -9,7 +9,7 @@ use std::collections::BTreeMap;
 use chrono::{Datelike, NaiveDate};
 use common::*;
 use neighborly::config::tariff::Tariffs;
-use neighborly::model::{Household, Language, Service, Status};
+use neighborly::model::{Household, Language};
 
 const TARIFF: &str = r#"
 [tariff.water]
@@ -42,27 +42,11 @@ fn tariffs(text: &str) -> Tariffs {
 
 fn household(occupants: Option<u32>, irrigable: Option<&str>) -> Household {
     Household {
-        account_id: "T1".into(),
-        name: "T".into(),
-        address_line1: "1 A St".into(),
-        address_line2: None,
-        city: "C".into(),
-        state: "CA".into(),
-        zip: "95616".into(),
-        locality: "l".into(),
-        service: Service::Water,
         occupants,
-        home_sqft: None,
-        year_built: None,
-        heating_fuel: None,
-        language: Language::En,
-        programs: vec![],
-        status: Status::Active,
-        do_not_mail: false,
         extra: irrigable
             .map(|v| BTreeMap::from([("irrigable_sqft".to_string(), v.to_string())]))
             .unwrap_or_default(),
-        source: "test".into(),
+        ..neighborly::target::campaign::sample_household(Language::En)
     }
 }
 
