@@ -333,7 +333,7 @@ impl Wording {
                     });
                 }
             }
-            walk_strings(&text.table, "", &mut |key, value| {
+            walk_strings(&text.table, "", &mut |key, _, value| {
                 for name in placeholders(value) {
                     if !PLACEHOLDERS.iter().any(|(p, _)| *p == name) {
                         let (line, src) = find_key_line(&text.source, key);
@@ -523,7 +523,13 @@ pub(crate) fn flatten_keys(table: &toml::Table) -> BTreeSet<String> {
     out
 }
 
-pub(crate) fn walk_strings(table: &toml::Table, prefix: &str, f: &mut dyn FnMut(&str, &str)) {
+/// Every string of a wording table with its dotted key; a string inside a
+/// list (paragraphs, month names) also gets its position in the list.
+pub(crate) fn walk_strings(
+    table: &toml::Table,
+    prefix: &str,
+    f: &mut dyn FnMut(&str, Option<usize>, &str),
+) {
     for (k, v) in table {
         let key = if prefix.is_empty() {
             k.clone()
@@ -531,12 +537,12 @@ pub(crate) fn walk_strings(table: &toml::Table, prefix: &str, f: &mut dyn FnMut(
             format!("{prefix}.{k}")
         };
         match v {
-            toml::Value::String(s) => f(&key, s),
+            toml::Value::String(s) => f(&key, None, s),
             toml::Value::Table(t) => walk_strings(t, &key, f),
             toml::Value::Array(items) => {
-                for item in items {
+                for (i, item) in items.iter().enumerate() {
                     if let toml::Value::String(s) = item {
-                        f(&key, s)
+                        f(&key, Some(i), s)
                     }
                 }
             }

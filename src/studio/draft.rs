@@ -283,35 +283,18 @@ fn key_at_line(source: &str, line: usize) -> Option<String> {
     None
 }
 
-/// Every sentence of a language's file, by dotted key (lists left out).
+/// Every sentence of a language's file, by dotted key; a list's items as `key[i]`.
 pub fn sentences(source: &str) -> BTreeMap<String, String> {
-    fn walk(table: &toml::Table, prefix: &str, out: &mut BTreeMap<String, String>) {
-        for (k, v) in table {
-            let key = if prefix.is_empty() {
-                k.clone()
-            } else {
-                format!("{prefix}.{k}")
-            };
-            match v {
-                toml::Value::String(s) => {
-                    out.insert(key, s.clone());
-                }
-                toml::Value::Table(t) => walk(t, &key, out),
-                // Paragraphs: each one is a sentence of its own.
-                toml::Value::Array(items) => {
-                    for (i, item) in items.iter().enumerate() {
-                        if let toml::Value::String(s) = item {
-                            out.insert(format!("{key}[{i}]"), s.clone());
-                        }
-                    }
-                }
-                _ => {}
-            }
-        }
-    }
     let mut out = BTreeMap::new();
     if let Ok(table) = toml::from_str::<toml::Table>(source) {
-        walk(&table, "", &mut out);
+        // Paragraphs in a list: each one is a sentence of its own, `body[1]`.
+        crate::wording::walk_strings(&table, "", &mut |key, index, s| {
+            let key = match index {
+                Some(i) => format!("{key}[{i}]"),
+                None => key.to_string(),
+            };
+            out.insert(key, s.to_string());
+        });
     }
     out
 }

@@ -138,7 +138,7 @@ impl CampaignWording {
                     ));
                 }
             }
-            walk_strings(table, "", &mut |key, s| {
+            walk_strings(table, "", &mut |key, _, s| {
                 for p in placeholders(s) {
                     if !PLACEHOLDERS.contains(&p) {
                         problems.push(problem(
