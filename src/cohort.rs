@@ -106,7 +106,8 @@ fn ladder(h: &Household, rules: &CohortRules) -> Vec<Similarity> {
                 });
             }
         }
-        Service::Electric => {
+        // Heating and cooling drive both energy bills: floor area and fuel.
+        Service::Electric | Service::Gas => {
             if let Some(sqft) = h.home_sqft {
                 let (low, high) = band(sqft, &rules.sqft_bands);
                 if let Some(fuel) = &h.heating_fuel {

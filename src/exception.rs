@@ -23,6 +23,16 @@ pub enum Reason {
     UnitMismatch,
     /// Usage rows name an account that the customer file does not have.
     UnknownAccount,
+    /// A Green Button file that is not well-formed XML (or not ESPI).
+    MalformedXml,
+    /// Two intervals of one meter start at the same instant.
+    DuplicateInterval,
+    /// An interval starts before the previous one of its meter ends.
+    OverlappingInterval,
+    /// The period's intervals cover too little of the month to compare.
+    LowCoverage,
+    /// A read far outside the household's own history, or physically absurd.
+    ImplausibleRead,
     Vacant,
     Closed,
     DoNotMail,
@@ -53,6 +63,11 @@ impl Reason {
             Reason::UnknownUnit => "unknown-unit",
             Reason::UnitMismatch => "unit-mismatch",
             Reason::UnknownAccount => "unknown-account",
+            Reason::MalformedXml => "malformed-xml",
+            Reason::DuplicateInterval => "duplicate-interval",
+            Reason::OverlappingInterval => "overlapping-interval",
+            Reason::LowCoverage => "low-coverage",
+            Reason::ImplausibleRead => "implausible-read",
             Reason::Vacant => "vacant",
             Reason::Closed => "closed",
             Reason::DoNotMail => "do-not-mail",
@@ -82,6 +97,11 @@ impl Reason {
                 | Reason::UnknownUnit
                 | Reason::UnitMismatch
                 | Reason::UnknownAccount
+                | Reason::MalformedXml
+                | Reason::DuplicateInterval
+                | Reason::OverlappingInterval
+                | Reason::LowCoverage
+                | Reason::ImplausibleRead
         )
     }
 }

@@ -34,9 +34,16 @@ struct Inputs {
     /// Customer file; overrides the config.
     #[arg(long)]
     customers: Option<PathBuf>,
-    /// Usage file; overrides the config.
+    /// Usage file (monthly reads); overrides the config.
     #[arg(long)]
     usage: Option<PathBuf>,
+    /// Interval CSV (account_id, start, duration_s or end, quantity, unit); overrides the config.
+    #[arg(long)]
+    interval: Option<PathBuf>,
+    /// Folder of Green Button XML files (<account_id>.xml, or a bulk feed
+    /// with greenbutton-accounts.csv); overrides the config.
+    #[arg(long)]
+    greenbutton: Option<PathBuf>,
     /// Billing month YYYY-MM; default: the latest complete month in the data.
     #[arg(long)]
     period: Option<Period>,
@@ -147,6 +154,21 @@ enum Command {
         #[command(flatten)]
         inputs: Inputs,
     },
+    /// Turn interval data (Green Button XML, interval CSV) into monthly reads
+    /// in the usage.csv contract, for analysts to inspect and reuse.
+    Import {
+        #[arg(long, default_value = "config/neighborly.toml")]
+        config: PathBuf,
+        /// Folder of Green Button XML files; default from the config.
+        #[arg(long)]
+        greenbutton: Option<PathBuf>,
+        /// Interval CSV; default from the config.
+        #[arg(long)]
+        interval: Option<PathBuf>,
+        /// The usage.csv to write.
+        #[arg(long)]
+        out: PathBuf,
+    },
     /// Load response events (account_id, date, event[, campaign]) into the state store.
     Responses {
         #[command(subcommand)]
@@ -228,6 +250,8 @@ impl Inputs {
         RunOptions {
             customers: self.customers.clone(),
             usage: self.usage.clone(),
+            interval: self.interval.clone(),
+            greenbutton: self.greenbutton.clone(),
             period: self.period,
             state: self.state.clone(),
             ..RunOptions::default()
@@ -356,6 +380,23 @@ fn dispatch(cli: Cli) -> Result<()> {
             let balance = pipeline::enroll(&config, &inputs.options())?;
             print!("{}", balance.render_text());
         }
+        Command::Import {
+            config,
+            greenbutton,
+            interval,
+            out,
+        } => {
+            let config = Config::load(&config)?;
+            let (_, interval, greenbutton) =
+                config.usage_sources(None, interval.as_ref(), greenbutton.as_ref());
+            let summary = neighborly::import::import(
+                interval,
+                greenbutton,
+                &pipeline::read_rules(&config),
+                &out,
+            )?;
+            print!("{}", summary.render_text());
+        }
         Command::Responses {
             action:
                 ResponsesAction::Import {
@@ -391,6 +432,8 @@ fn dispatch(cli: Cli) -> Result<()> {
             let opts = neighborly::measure::EvaluateOptions {
                 customers: inputs.customers,
                 usage: inputs.usage,
+                interval: inputs.interval,
+                greenbutton: inputs.greenbutton,
                 state: inputs.state,
                 pre,
                 post,

@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 use std::fmt;
 use std::str::FromStr;
 
-use chrono::{Datelike, NaiveDate};
+use chrono::{Datelike, NaiveDate, NaiveDateTime};
 use serde::{Deserialize, Serialize};
 
 /// The metered commodity a household buys.
@@ -17,6 +17,7 @@ use serde::{Deserialize, Serialize};
 pub enum Service {
     Water,
     Electric,
+    Gas,
 }
 
 impl Service {
@@ -25,6 +26,7 @@ impl Service {
         match self {
             Service::Water => "gal",
             Service::Electric => "kWh",
+            Service::Gas => "therm",
         }
     }
 
@@ -32,8 +34,11 @@ impl Service {
         match self {
             Service::Water => "water",
             Service::Electric => "electric",
+            Service::Gas => "gas",
         }
     }
+
+    pub const ALL: [Service; 3] = [Service::Water, Service::Electric, Service::Gas];
 }
 
 impl FromStr for Service {
@@ -42,8 +47,9 @@ impl FromStr for Service {
         match s.trim().to_ascii_lowercase().as_str() {
             "water" => Ok(Service::Water),
             "electric" | "electricity" => Ok(Service::Electric),
+            "gas" | "natural gas" => Ok(Service::Gas),
             other => Err(format!(
-                "unknown service {other:?} (expected water or electric)"
+                "unknown service {other:?} (expected water, electric or gas)"
             )),
         }
     }
@@ -57,12 +63,15 @@ pub enum Unit {
     Ccf,
     CubicMeter,
     Kwh,
+    Therm,
 }
 
 impl Unit {
     /// The service this unit measures and the factor to its canonical unit.
     ///
-    /// One ccf is 100 cubic feet = 748.052 US gallons; one m3 = 264.172 US gallons.
+    /// One ccf is 100 cubic feet = 748.052 US gallons; one m3 = 264.172 US
+    /// gallons. Gas is billed in therms; a gas volume (ccf of gas) needs the
+    /// utility's heat factor, so it is not a unit here.
     pub fn to_canonical(self) -> (Service, f64) {
         match self {
             Unit::Gallon => (Service::Water, 1.0),
@@ -70,6 +79,7 @@ impl Unit {
             Unit::Ccf => (Service::Water, 748.052),
             Unit::CubicMeter => (Service::Water, 264.172),
             Unit::Kwh => (Service::Electric, 1.0),
+            Unit::Therm => (Service::Gas, 1.0),
         }
     }
 }
@@ -84,6 +94,7 @@ impl FromStr for Unit {
             "kgal" => return Ok(Unit::Kgal),
             "m3" => return Ok(Unit::CubicMeter),
             "kWh" => return Ok(Unit::Kwh),
+            "therm" => return Ok(Unit::Therm),
             _ => {}
         }
         match s.trim().to_ascii_lowercase().as_str() {
@@ -92,8 +103,9 @@ impl FromStr for Unit {
             "ccf" | "hcf" => Ok(Unit::Ccf),
             "m3" => Ok(Unit::CubicMeter),
             "kwh" => Ok(Unit::Kwh),
+            "therm" | "therms" | "thm" => Ok(Unit::Therm),
             other => Err(format!(
-                "unknown unit {other:?} (expected gal, kgal, ccf, m3 or kWh)"
+                "unknown unit {other:?} (expected gal, kgal, ccf, m3, kWh or therm)"
             )),
         }
     }
@@ -324,6 +336,11 @@ pub struct Read {
     pub end: NaiveDate,
     pub quantity: f64,
     pub estimated: bool,
+    /// Where the read came from: an index into [`crate::ingest::Dataset::files`]
+    /// and the line (the first line of a month built from intervals), so a
+    /// bill found implausible later can still name its `file:line`.
+    pub file: u32,
+    pub line: u32,
 }
 
 impl Read {
@@ -331,6 +348,19 @@ impl Read {
     pub fn days(&self) -> i64 {
         (self.end - self.start).num_days() + 1
     }
+}
+
+/// Water that never stopped flowing for at least the configured hours
+/// (`[reads] continuous_flow_hours`): a possible leak.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct FlowRun {
+    /// Local wall time of the first and past the last interval of the run.
+    pub start: NaiveDateTime,
+    pub end: NaiveDateTime,
+    pub hours: f64,
+    /// The lowest flow of the run, per day (canonical units): what leaked
+    /// even at the quietest hour.
+    pub base_per_day: f64,
 }
 
 /// A household's usage in one billing period, normalized per day.
@@ -343,6 +373,9 @@ pub struct Bill {
     /// The last day the bill covers (its reads' latest end): tariffs split a
     /// bill that spans two seasons by its days.
     pub end: NaiveDate,
+    /// The origin of its largest read (see [`Read::file`]).
+    pub file: u32,
+    pub line: u32,
 }
 
 impl Bill {
@@ -363,7 +396,12 @@ pub fn bills_from_reads(reads: &[Read]) -> Vec<Bill> {
             days: 0,
             estimated: false,
             end: r.end,
+            file: r.file,
+            line: r.line,
         });
+        if r.quantity > b.quantity {
+            (b.file, b.line) = (r.file, r.line);
+        }
         b.end = b.end.max(r.end);
         b.quantity += r.quantity;
         b.days += r.days();
@@ -395,12 +433,16 @@ mod tests {
                 end: d(3, 15),
                 quantity: 150.0,
                 estimated: false,
+                file: 0,
+                line: 2,
             },
             Read {
                 start: d(3, 16),
                 end: d(3, 31),
                 quantity: 160.0,
                 estimated: true,
+                file: 0,
+                line: 3,
             },
         ];
         let bills = bills_from_reads(&reads);

@@ -1,9 +1,10 @@
 //! Every report variant from sample households: for `check` (does each one
 //! compile and fit one sheet?) and `proof` (one PDF for sign-off).
 //!
-//! A variant is phase × rating × language × assistance invitation. Great and
-//! Good households always get the comparison; Above typical ones may get any
-//! phase; a household without a cohort gets the tips letter.
+//! A variant is service × phase × rating × language × assistance invitation
+//! (and, for water, a possible-leak block). Great and Good households always
+//! get the comparison; Above typical ones may get any phase; a household
+//! without a cohort gets the tips letter.
 
 use std::collections::BTreeMap;
 
@@ -12,7 +13,7 @@ use chrono::NaiveDate;
 use crate::cohort::{Cohort, Similarity};
 use crate::compare::{Comparison, Rating};
 use crate::config::Config;
-use crate::model::{Bill, Household, Language, Period, Status};
+use crate::model::{Bill, Household, Language, Period, Service, Status};
 use crate::phase::Phase;
 use crate::render::{Renderer, TemplateError};
 use crate::report::{self, ReportInput};
@@ -20,10 +21,13 @@ use crate::wording::Wording;
 
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Variant {
+    pub service: Service,
     pub phase: Phase,
     pub rating: Option<Rating>,
     pub language: Language,
     pub invite: bool,
+    /// Water that never stopped flowing (interval data, water only).
+    pub leak: bool,
 }
 
 impl Variant {
@@ -38,15 +42,25 @@ impl Variant {
             (Phase::Tips, None),
         ];
         let mut out = Vec::new();
-        for language in Language::ALL {
-            for (phase, rating) in combos {
-                for invite in [false, true] {
-                    out.push(Variant {
-                        phase,
-                        rating,
-                        language,
-                        invite,
-                    });
+        for service in Service::ALL {
+            let leaks: &[bool] = match service {
+                Service::Water => &[false, true],
+                _ => &[false],
+            };
+            for &leak in leaks {
+                for language in Language::ALL {
+                    for (phase, rating) in combos {
+                        for invite in [false, true] {
+                            out.push(Variant {
+                                service,
+                                phase,
+                                rating,
+                                language,
+                                invite,
+                                leak,
+                            });
+                        }
+                    }
                 }
             }
         }
@@ -56,7 +70,9 @@ impl Variant {
     /// The label printed on proof pages and in `check` output.
     pub fn label(&self) -> String {
         format!(
-            "{} · {} · {} · {}",
+            "{}{} · {} · {} · {} · {}",
+            self.service.as_str(),
+            if self.leak { " + leak" } else { "" },
             self.phase.code(),
             self.rating.map_or("no-comparison", Rating::code),
             self.language.code(),
@@ -70,20 +86,23 @@ impl Variant {
 }
 
 /// A sample household with 25 months of seasonal use ending in `period`.
-fn sample(
-    variant: &Variant,
-    period: Period,
-    config: &Config,
-) -> (Household, Vec<Bill>, Comparison, Cohort) {
+fn sample(variant: &Variant, period: Period) -> (Household, Vec<Bill>, Comparison, Cohort) {
     let (name, first) = match variant.language {
         Language::En => ("Jordan Sample", "Jordan"),
         Language::Es => ("María Muestra", "María"),
     };
-    let usage = match variant.rating {
-        Some(Rating::Great) => 92.0,
-        Some(Rating::Good) => 128.0,
-        _ => 214.0,
+    // Gallons, kWh or therms a day, in proportion.
+    let scale = match variant.service {
+        Service::Water => 1.0,
+        Service::Electric => 0.15,
+        Service::Gas => 0.02,
     };
+    let usage = scale
+        * match variant.rating {
+            Some(Rating::Great) => 92.0,
+            Some(Rating::Good) => 128.0,
+            _ => 214.0,
+        };
     let household = Household {
         account_id: format!("PROOF-{}", variant.language.code().to_uppercase()),
         name: name.to_string(),
@@ -93,11 +112,11 @@ fn sample(
         state: "CA".into(),
         zip: "95616".into(),
         locality: "oak-park".into(),
-        service: config.utility.service,
+        service: variant.service,
         occupants: Some(3),
         home_sqft: Some(1600),
         year_built: Some(1978),
-        heating_fuel: None,
+        heating_fuel: (variant.service != Service::Water).then(|| "gas".to_string()),
         language: variant.language,
         programs: if variant.invite {
             vec!["snap".into()]
@@ -127,6 +146,8 @@ fn sample(
                 days: 30,
                 estimated: false,
                 end: p.last_day(),
+                file: 0,
+                line: 0,
             }
         })
         .collect();
@@ -134,8 +155,8 @@ fn sample(
         cohort: 0,
         cohort_size: 87,
         usage_per_day: usage,
-        median_per_day: 141.0,
-        efficient_per_day: 104.0,
+        median_per_day: 141.0 * scale,
+        efficient_per_day: 104.0 * scale,
         percentile: match variant.rating {
             Some(Rating::Great) => 8.0,
             Some(Rating::Good) => 38.0,
@@ -143,13 +164,21 @@ fn sample(
         },
         rating: variant.rating.unwrap_or(Rating::AboveTypical),
     };
-    let cohort = Cohort {
-        id: "oak-park/occupants:3-4".into(),
-        locality: "oak-park".into(),
-        similarity: Similarity::Occupants {
+    let similarity = match variant.service {
+        Service::Water => Similarity::Occupants {
             low: 3,
             high: Some(4),
         },
+        _ => Similarity::SizeAndFuel {
+            low: 1001,
+            high: Some(1800),
+            fuel: "gas".into(),
+        },
+    };
+    let cohort = Cohort {
+        id: "oak-park/sample".into(),
+        locality: "oak-park".into(),
+        similarity,
         members: vec![],
     };
     (household, bills, comparison, cohort)
@@ -163,7 +192,19 @@ pub fn variant_data(
     wording: &Wording,
     proof: bool,
 ) -> Result<serde_json::Value, String> {
-    let (household, bills, comparison, cohort) = sample(variant, period, config);
+    let (household, bills, comparison, cohort) = sample(variant, period);
+    // Three and a half days of flow that never stopped, early in the month.
+    let leak = variant.leak.then(|| {
+        let start = period.first_day() + chrono::Days::new(2);
+        crate::model::FlowRun {
+            start: start.and_hms_opt(1, 0, 0).expect("time"),
+            end: (start + chrono::Days::new(3))
+                .and_hms_opt(10, 0, 0)
+                .expect("time"),
+            hours: 81.0,
+            base_per_day: 31.0,
+        }
+    });
     let eligible = report::assistance_eligible(&household, config);
     let tips = report::pick_tips(
         &household,
@@ -204,6 +245,7 @@ pub fn variant_data(
         }),
         goal,
         last_goal,
+        leak: leak.as_ref(),
     };
     let mut config = config.clone();
     config.assistance.invite = config.assistance.invite || variant.invite;

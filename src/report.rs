@@ -44,6 +44,8 @@ pub struct ReportInput<'a> {
     pub goal: Option<f64>,
     /// The goal the last letter set for this period.
     pub last_goal: Option<f64>,
+    /// Water that never stopped flowing during the period.
+    pub leak: Option<&'a crate::model::FlowRun>,
 }
 
 /// The money a letter shows, computed through the service's tariff.
@@ -167,12 +169,12 @@ pub fn format_per_day(value: f64, service: Service) -> String {
 }
 
 /// A quantity as the household's language writes numbers: whole gallons
-/// (`12,345`; Spanish `1234`, `12 345`) or kWh with one decimal (`23.5`;
-/// Spanish `23,5`).
+/// (`12,345`; Spanish `1234`, `12 345`) or kWh and therms with one decimal
+/// (`23.5`; Spanish `23,5`).
 pub fn format_quantity(value: f64, service: Service, lang: Language) -> String {
     match service {
         Service::Water => thousands(value.round() as i64, lang),
-        Service::Electric => match lang {
+        Service::Electric | Service::Gas => match lang {
             Language::En => format!("{value:.1}"),
             Language::Es => format!("{value:.1}").replace('.', ","),
         },
@@ -280,6 +282,7 @@ pub fn build(
     let unit_key = match h.service {
         Service::Water => "units.water_per_day",
         Service::Electric => "units.electric_per_day",
+        Service::Gas => "units.gas_per_day",
     };
     let unit = wording
         .get(lang, unit_key)
@@ -543,6 +546,7 @@ fn bill_lines(
             Unit::Ccf => "ccf",
             Unit::CubicMeter => "m3",
             Unit::Kwh => "kwh",
+            Unit::Therm => "therm",
         }
     ));
     let unit = h.service.canonical_unit();

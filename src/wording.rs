@@ -85,6 +85,9 @@ pub struct Wording {
     texts: BTreeMap<Language, Text>,
     pub tips: Vec<TipRule>,
     tips_source: String,
+    /// Per service, the wording with `wording/<service>/<lang>.toml` laid
+    /// over the base files: an electric or gas report speaks of energy.
+    voices: BTreeMap<Service, Box<Wording>>,
 }
 
 /// The text of the wording files and the tip rules, as read from disk or as
@@ -93,6 +96,8 @@ pub struct Wording {
 pub struct Sources {
     pub texts: BTreeMap<Language, String>,
     pub tips: String,
+    /// `wording/<service>/<lang>.toml`: the sentences a service says differently.
+    pub overlays: BTreeMap<(Service, Language), String>,
 }
 
 impl Sources {
@@ -118,10 +123,33 @@ impl Sources {
             }
         }
         let tips = read(templates.join("tips.toml"), "tip rules");
+        let mut overlays = BTreeMap::new();
+        for service in Service::ALL {
+            for lang in Language::ALL {
+                let file = Sources::overlay_file(templates, service, lang);
+                if file.exists()
+                    && let Some(s) = read(file, "service wording file")
+                {
+                    overlays.insert((service, lang), s);
+                }
+            }
+        }
         match tips {
-            Some(tips) if problems.is_empty() => Ok(Sources { texts, tips }),
+            Some(tips) if problems.is_empty() => Ok(Sources {
+                texts,
+                tips,
+                overlays,
+            }),
             _ => Err(problems),
         }
+    }
+
+    /// `wording/<service>/<lang>.toml` in the templates folder.
+    pub fn overlay_file(templates: &Path, service: Service, lang: Language) -> PathBuf {
+        templates
+            .join("wording")
+            .join(service.as_str())
+            .join(format!("{}.toml", lang.code()))
     }
 
     /// `wording/<lang>.toml` in the templates folder.
@@ -294,18 +322,85 @@ impl Wording {
         if !problems.is_empty() {
             return Err(problems);
         }
-        let wording = Wording {
+        let mut wording = Wording {
             dir: templates.to_path_buf(),
             texts,
             tips,
             tips_source: sources.tips.clone(),
+            voices: BTreeMap::new(),
         };
-        let problems = wording.validate();
+        let mut problems = wording.validate();
+        let services: BTreeSet<Service> = sources.overlays.keys().map(|(s, _)| *s).collect();
+        for service in services {
+            match wording.overlaid(templates, service, sources) {
+                Ok(voice) => {
+                    problems.extend(voice.validate());
+                    wording.voices.insert(service, Box::new(voice));
+                }
+                Err(p) => problems.extend(p),
+            }
+        }
         if problems.is_empty() {
             Ok(wording)
         } else {
             Err(problems)
         }
+    }
+
+    /// The base wording with a service's overlay files laid over it. An
+    /// overlay may only replace sentences the base has, so a typo in a key
+    /// is an error rather than a sentence nobody reads.
+    fn overlaid(
+        &self,
+        templates: &Path,
+        service: Service,
+        sources: &Sources,
+    ) -> Result<Wording, Vec<Problem>> {
+        let mut voice = self.clone();
+        let mut problems = Vec::new();
+        for (lang, text) in voice.texts.iter_mut() {
+            let Some(source) = sources.overlays.get(&(service, *lang)) else {
+                continue;
+            };
+            let file = Sources::overlay_file(templates, service, *lang);
+            let overlay = match toml::from_str::<toml::Table>(source) {
+                Ok(t) => t,
+                Err(e) => {
+                    problems.push(toml_problem(&file, source, &e));
+                    continue;
+                }
+            };
+            let base = flatten_keys(&text.table);
+            for key in flatten_keys(&overlay) {
+                if !base.contains(&key) {
+                    let (line, src) = find_key_line(source, &key);
+                    problems.push(Problem {
+                        file: file.clone(),
+                        line,
+                        column: 1,
+                        message: format!(
+                            "key `{key}` is not in wording/{}.toml: a service file may only \
+                             replace sentences the base wording has",
+                            lang.code()
+                        ),
+                        source_line: src,
+                    });
+                }
+            }
+            merge(&mut text.table, overlay);
+            text.file = file;
+            text.source = source.clone();
+        }
+        if problems.is_empty() {
+            Ok(voice)
+        } else {
+            Err(problems)
+        }
+    }
+
+    /// The wording a household of `service` reads.
+    pub fn voice(&self, service: Service) -> &Wording {
+        self.voices.get(&service).map_or(self, |v| v)
     }
 
     /// Keys present in one language but not another, unknown placeholders,
@@ -438,6 +533,13 @@ impl Wording {
         if let Some(text) = copy.texts.get_mut(&lang) {
             mark(&mut text.table, "", &mut keys);
         }
+        // A service's wording has the same keys in the same order, so its
+        // markers carry the same numbers; the studio edits the base files.
+        for voice in copy.voices.values_mut() {
+            if let Some(text) = voice.texts.get_mut(&lang) {
+                mark(&mut text.table, "", &mut Vec::new());
+            }
+        }
         (copy, keys)
     }
 
@@ -499,6 +601,18 @@ impl Wording {
             }
         }
         chosen
+    }
+}
+
+/// Lay `over` onto `base`, table by table.
+fn merge(base: &mut toml::Table, over: toml::Table) {
+    for (k, v) in over {
+        match (base.get_mut(&k), v) {
+            (Some(toml::Value::Table(b)), toml::Value::Table(o)) => merge(b, o),
+            (_, v) => {
+                base.insert(k, v);
+            }
+        }
     }
 }
 

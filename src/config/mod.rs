@@ -31,6 +31,7 @@ pub struct Config {
     pub segments: Segments,
     pub campaigns: Campaigns,
     pub tariff: tariff::Tariffs,
+    pub reads: Reads,
     #[serde(skip)]
     pub base_dir: PathBuf,
 }
@@ -51,6 +52,7 @@ impl Default for Config {
             segments: Segments::new(),
             campaigns: Campaigns::new(),
             tariff: tariff::Tariffs::default(),
+            reads: Reads::default(),
             base_dir: PathBuf::from("."),
         }
     }
@@ -81,11 +83,41 @@ impl Default for Utility {
     }
 }
 
+/// The input files. Monthly reads (`usage`), an interval CSV (`interval`)
+/// and a Green Button folder (`greenbutton`) may be given alone or together.
 #[derive(Debug, Clone, Deserialize, Default)]
 #[serde(deny_unknown_fields, default)]
 pub struct Input {
     pub customers: PathBuf,
     pub usage: PathBuf,
+    pub interval: Option<PathBuf>,
+    pub greenbutton: Option<PathBuf>,
+}
+
+/// How reads are turned into bills and which reads are not believed.
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct Reads {
+    /// The utility's IANA time zone: interval data is billed by local month.
+    pub timezone: String,
+    /// Share of a month's hours interval data must cover to make a bill.
+    pub min_coverage: f64,
+    /// Hours of water flowing without a stop that make a possible leak.
+    pub continuous_flow_hours: u32,
+    /// A bill above this many times the household's own 12-month median
+    /// (per day) is held as implausible.
+    pub implausible_factor: f64,
+}
+
+impl Default for Reads {
+    fn default() -> Self {
+        Reads {
+            timezone: "UTC".into(),
+            min_coverage: 0.9,
+            continuous_flow_hours: 24,
+            implausible_factor: 10.0,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -452,6 +484,19 @@ impl Config {
             self.print.pieces_per_file >= 1,
             "print.pieces_per_file must be at least 1"
         );
+        anyhow::ensure!(
+            self.reads.timezone.parse::<chrono_tz::Tz>().is_ok(),
+            "reads.timezone {:?} is not an IANA time zone (such as America/Chicago or UTC)",
+            self.reads.timezone
+        );
+        anyhow::ensure!(
+            self.reads.min_coverage > 0.0 && self.reads.min_coverage <= 1.0,
+            "reads.min_coverage is a share of the month, above 0 and at most 1"
+        );
+        anyhow::ensure!(
+            self.reads.implausible_factor > 1.0,
+            "reads.implausible_factor must be above 1"
+        );
         if !self.render.date.is_empty() {
             chrono::NaiveDate::parse_from_str(&self.render.date, "%Y-%m-%d")
                 .context("render.date must be YYYY-MM-DD")?;
@@ -484,6 +529,26 @@ impl Config {
         )
     }
 
+    /// The usage sources: the command line's where given, else the config's.
+    /// An empty `usage` in the config means none.
+    pub fn usage_sources(
+        &self,
+        usage: Option<&PathBuf>,
+        interval: Option<&PathBuf>,
+        greenbutton: Option<&PathBuf>,
+    ) -> (Option<PathBuf>, Option<PathBuf>, Option<PathBuf>) {
+        let usage = usage.cloned().or_else(|| {
+            (!self.input.usage.as_os_str().is_empty()).then(|| self.resolve(&self.input.usage))
+        });
+        let interval = interval
+            .cloned()
+            .or_else(|| self.input.interval.as_ref().map(|p| self.resolve(p)));
+        let greenbutton = greenbutton
+            .cloned()
+            .or_else(|| self.input.greenbutton.as_ref().map(|p| self.resolve(p)));
+        (usage, interval, greenbutton)
+    }
+
     pub fn templates_dir(&self) -> PathBuf {
         self.resolve(&self.render.templates)
     }
@@ -492,8 +557,8 @@ impl Config {
     pub fn fingerprint(&self) -> String {
         use sha2::{Digest, Sha256};
         let text = format!(
-            "{:?}{:?}{:?}{:?}{:?}",
-            self.utility, self.cohort, self.phase, self.assistance, self.control
+            "{:?}{:?}{:?}{:?}{:?}{:?}",
+            self.utility, self.cohort, self.phase, self.assistance, self.control, self.reads
         );
         let digest = Sha256::digest(text.as_bytes());
         digest.iter().take(8).map(|b| format!("{b:02x}")).collect()

@@ -206,6 +206,7 @@ impl TryFrom<RawTariff> for Tariff {
 pub struct Tariffs {
     pub water: Option<Tariff>,
     pub electric: Option<Tariff>,
+    pub gas: Option<Tariff>,
 }
 
 impl Tariffs {
@@ -213,6 +214,7 @@ impl Tariffs {
         match service {
             Service::Water => self.water.as_ref(),
             Service::Electric => self.electric.as_ref(),
+            Service::Gas => self.gas.as_ref(),
         }
     }
 
@@ -222,6 +224,7 @@ impl Tariffs {
         for (service, t) in [
             (Service::Water, &self.water),
             (Service::Electric, &self.electric),
+            (Service::Gas, &self.gas),
         ] {
             let Some(t) = t else { continue };
             let unit = format!("{:?}", t.unit).to_lowercase();

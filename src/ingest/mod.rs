@@ -8,17 +8,24 @@
 
 mod blocks;
 mod customers;
+pub mod greenbutton;
+pub mod interval;
+pub mod series;
 mod usage;
+pub mod zone;
 
-use std::path::Path;
+use std::collections::{BTreeMap, HashMap};
+use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};
 
-use crate::exception::Exception;
+use crate::exception::{Exception, Reason};
 use crate::model::{Household, Read, Service};
 
 pub use customers::read_customers;
+pub use series::{FlowRun, Incomplete, IntervalRules, Series};
 pub use usage::read_usage;
+pub use zone::Zone;
 
 /// Households that passed validation, their reads, and the rows that did not.
 #[derive(Debug, Default)]
@@ -28,10 +35,54 @@ pub struct Dataset {
     pub reads: Vec<Vec<Read>>,
     /// Input households (or usage-only accounts) that were rejected while reading.
     pub exceptions: Vec<Exception>,
+    /// File names a read's `file` indexes (0 is the usage file).
+    pub files: Vec<String>,
+    /// Months of interval data left out for low coverage, by account.
+    pub incomplete: HashMap<String, Vec<Incomplete>>,
+    /// Uninterrupted water flow found in interval data, by account.
+    pub runs: HashMap<String, Vec<FlowRun>>,
 }
 
-/// Read both files of the contract.
-pub fn load(customers: &Path, usage: &Path, default_service: Service) -> Result<Dataset> {
+/// Where a run's reads come from: `usage.csv` (monthly reads), an interval
+/// CSV and a Green Button folder, any of them, all merged per account.
+#[derive(Debug, Clone, Default)]
+pub struct Sources {
+    pub customers: PathBuf,
+    pub usage: Option<PathBuf>,
+    pub interval: Option<PathBuf>,
+    pub greenbutton: Option<PathBuf>,
+}
+
+impl Sources {
+    /// Every file that feeds a run, for its fingerprint.
+    pub fn files(&self) -> Result<Vec<PathBuf>> {
+        let mut out = vec![self.customers.clone()];
+        out.extend(self.usage.clone());
+        out.extend(self.interval.clone());
+        if let Some(dir) = &self.greenbutton {
+            let mut names: Vec<PathBuf> = std::fs::read_dir(dir)
+                .with_context(|| format!("cannot read {}", dir.display()))?
+                .filter_map(|e| e.ok().map(|e| e.path()))
+                .filter(|p| p.is_file())
+                .collect();
+            names.sort();
+            out.extend(names);
+        }
+        Ok(out)
+    }
+}
+
+/// How interval data becomes monthly bills.
+#[derive(Debug, Clone, Copy)]
+pub struct ReadRules {
+    /// The utility's zone (Green Button files may state their own).
+    pub zone: Zone,
+    pub intervals: IntervalRules,
+}
+
+/// Read the customer file and every usage source.
+pub fn load(sources: &Sources, default_service: Service, rules: &ReadRules) -> Result<Dataset> {
+    let customers = &sources.customers;
     let file = std::fs::File::open(customers)
         .with_context(|| format!("cannot open customer file {}", customers.display()))?;
     let started = std::time::Instant::now();
@@ -41,10 +92,151 @@ pub fn load(customers: &Path, usage: &Path, default_service: Service) -> Result<
         households = data.households.len(),
         "ingest: customers read"
     );
-    let file = std::fs::File::open(usage)
-        .with_context(|| format!("cannot open usage file {}", usage.display()))?;
-    read_usage(file, &display_name(usage), &mut data)?;
+    anyhow::ensure!(
+        sources.usage.is_some() || sources.interval.is_some() || sources.greenbutton.is_some(),
+        "no usage data: give a usage file, an interval file or a Green Button folder"
+    );
+    data.files.push(
+        sources
+            .usage
+            .as_deref()
+            .map(display_name)
+            .unwrap_or_else(|| "usage.csv".into()),
+    );
+    if let Some(usage) = &sources.usage {
+        let file = std::fs::File::open(usage)
+            .with_context(|| format!("cannot open usage file {}", usage.display()))?;
+        read_usage(file, &display_name(usage), &mut data)?;
+    }
+    let series = read_series(sources, rules, &mut data.files)?;
+    merge_series(&mut data, series);
     Ok(data)
+}
+
+/// The interval CSV and Green Button sources, one series per (account, meter).
+pub fn read_series(
+    sources: &Sources,
+    rules: &ReadRules,
+    files: &mut Vec<String>,
+) -> Result<Vec<(String, Series)>> {
+    let mut out = Vec::new();
+    if let Some(path) = &sources.interval {
+        let file = std::fs::File::open(path)
+            .with_context(|| format!("cannot open interval file {}", path.display()))?;
+        let index = u32::try_from(files.len()).unwrap_or(u32::MAX);
+        files.push(display_name(path));
+        let name = display_name(path);
+        out.extend(interval::read_intervals(
+            file,
+            &name,
+            index,
+            rules.zone,
+            &rules.intervals,
+        )?);
+    }
+    if let Some(dir) = &sources.greenbutton {
+        out.extend(greenbutton::read_folder(
+            dir,
+            rules.zone,
+            &rules.intervals,
+            files,
+        )?);
+    }
+    Ok(out)
+}
+
+/// Add interval-derived reads to their households. A meter's defect moves
+/// its household to the exceptions; a meter of another service than the
+/// household's is a unit mismatch; an account the customer file lacks is
+/// reported once.
+fn merge_series(data: &mut Dataset, series: Vec<(String, Series)>) {
+    if series.is_empty() {
+        return;
+    }
+    let index: HashMap<String, usize> = data
+        .households
+        .iter()
+        .enumerate()
+        .map(|(i, h)| (h.account_id.clone(), i))
+        .collect();
+    let rejected: std::collections::HashSet<String> = data
+        .exceptions
+        .iter()
+        .map(|e| e.account_id.clone())
+        .collect();
+    let mut defects: BTreeMap<usize, Exception> = BTreeMap::new();
+    let mut unknown: BTreeMap<String, String> = BTreeMap::new();
+    for (account, s) in series {
+        let Some(&i) = index.get(&account) else {
+            if !rejected.contains(&account) {
+                let what = s
+                    .reads
+                    .first()
+                    .map(|r| format!("{}:{}", data.files[r.file as usize], r.line))
+                    .or_else(|| s.defect.as_ref().map(|d| d.1.clone()))
+                    .unwrap_or_default();
+                unknown.entry(account).or_insert(what);
+            }
+            continue;
+        };
+        let h = &data.households[i];
+        let problem = match (&s.defect, s.service) {
+            (Some((reason, detail)), _) => Some((*reason, detail.clone())),
+            (None, Some(service)) if service != h.service => Some((
+                Reason::UnitMismatch,
+                format!(
+                    "{}: {} readings but the account is {}",
+                    s.reads
+                        .first()
+                        .map(|r| format!("{}:{}", data.files[r.file as usize], r.line))
+                        .unwrap_or_default(),
+                    service.as_str(),
+                    h.service.as_str()
+                ),
+            )),
+            _ => None,
+        };
+        if let Some((reason, detail)) = problem {
+            defects
+                .entry(i)
+                .or_insert_with(|| Exception::new(account, reason, detail));
+            continue;
+        }
+        data.reads[i].extend(s.reads);
+        if !s.incomplete.is_empty() {
+            data.incomplete
+                .entry(account.clone())
+                .or_default()
+                .extend(s.incomplete);
+        }
+        if !s.runs.is_empty() {
+            data.runs.entry(account).or_default().extend(s.runs);
+        }
+    }
+    for (account, at) in unknown {
+        data.exceptions.push(Exception::new(
+            account,
+            Reason::UnknownAccount,
+            format!("{at}: interval data for an account not in the customer file"),
+        ));
+    }
+    if !defects.is_empty() {
+        let households = std::mem::take(&mut data.households);
+        let reads = std::mem::take(&mut data.reads);
+        for (i, (h, r)) in households.into_iter().zip(reads).enumerate() {
+            if let Some(ex) = defects.remove(&i) {
+                data.incomplete.remove(&h.account_id);
+                data.runs.remove(&h.account_id);
+                data.exceptions.push(ex);
+            } else {
+                data.households.push(h);
+                data.reads.push(r);
+            }
+        }
+    }
+    for reads in &mut data.reads {
+        reads.sort_by_key(|r| (r.end, r.start));
+    }
 }
 
 fn display_name(path: &Path) -> String {

@@ -203,6 +203,8 @@ fn parse_read(
         end,
         quantity: quantity * factor,
         estimated,
+        file: 0,
+        line: 0,
     })
 }
 
@@ -239,7 +241,10 @@ fn parse_piece(
             return;
         }
         match parse_read(record, &at, households[i].service) {
-            Ok(read) => out.reads.push((i, read)),
+            Ok(mut read) => {
+                read.line = u32::try_from(line).unwrap_or(u32::MAX);
+                out.reads.push((i, read))
+            }
             Err((reason, msg)) => {
                 defective.insert(i);
                 out.defects.push((

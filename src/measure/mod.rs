@@ -29,6 +29,8 @@ pub use savings::{Estimate, HouseholdUse};
 pub struct EvaluateOptions {
     pub customers: Option<PathBuf>,
     pub usage: Option<PathBuf>,
+    pub interval: Option<PathBuf>,
+    pub greenbutton: Option<PathBuf>,
     pub state: Option<PathBuf>,
     pub pre: Months,
     pub post: Months,
@@ -140,8 +142,18 @@ pub fn evaluate(config: &Config, opts: &EvaluateOptions) -> Result<Evaluation> {
             "no household is assigned in {experiment}: run `neighborly enroll` or a real run first"
         );
     }
-    let (customers, usage) = config.input_files(opts.customers.as_ref(), opts.usage.as_ref());
-    let data = crate::ingest::load(&customers, &usage, config.utility.service)?;
+    let run = crate::pipeline::RunOptions {
+        customers: opts.customers.clone(),
+        usage: opts.usage.clone(),
+        interval: opts.interval.clone(),
+        greenbutton: opts.greenbutton.clone(),
+        ..Default::default()
+    };
+    let data = crate::ingest::load(
+        &crate::pipeline::sources(config, &run),
+        config.utility.service,
+        &crate::pipeline::read_rules(config),
+    )?;
 
     // Households assigned by the end of the pre window, with bills in both windows.
     let mut units = Vec::new();
@@ -347,6 +359,8 @@ pub fn example_page(config: &Config, last: Period) -> Result<serde_json::Value> 
     let opts = EvaluateOptions {
         customers: None,
         usage: None,
+        interval: None,
+        greenbutton: None,
         state: None,
         pre,
         post,

@@ -33,12 +33,42 @@ pub use plan::{Letter, Plan, mail_hold, plan, read_suppressions};
 pub struct RunOptions {
     pub customers: Option<PathBuf>,
     pub usage: Option<PathBuf>,
+    pub interval: Option<PathBuf>,
+    pub greenbutton: Option<PathBuf>,
     pub period: Option<Period>,
     pub out: Option<PathBuf>,
     pub state: Option<PathBuf>,
     pub suppress: Option<PathBuf>,
     pub dry_run: bool,
     pub progress: bool,
+}
+
+/// The files a run reads: the command line's where given, else the config's.
+pub fn sources(config: &Config, opts: &RunOptions) -> crate::ingest::Sources {
+    let (customers, _) = config.input_files(opts.customers.as_ref(), None);
+    let (usage, interval, greenbutton) = config.usage_sources(
+        opts.usage.as_ref(),
+        opts.interval.as_ref(),
+        opts.greenbutton.as_ref(),
+    );
+    crate::ingest::Sources {
+        customers,
+        usage,
+        interval,
+        greenbutton,
+    }
+}
+
+/// `[reads]` as the ingest stage takes it (the config is checked on load).
+pub fn read_rules(config: &Config) -> crate::ingest::ReadRules {
+    crate::ingest::ReadRules {
+        zone: crate::ingest::Zone::named(&config.reads.timezone)
+            .unwrap_or(crate::ingest::Zone::Named(chrono_tz::UTC)),
+        intervals: crate::ingest::IntervalRules {
+            min_coverage: config.reads.min_coverage,
+            leak_hours: config.reads.continuous_flow_hours,
+        },
+    }
 }
 
 /// The run folder for a period: `--out`, or the config's pattern.
@@ -190,8 +220,7 @@ fn run_fingerprint(config: &Config, opts: &RunOptions, period: Period) -> Result
     let mut h = Sha256::new();
     h.update(config.fingerprint().as_bytes());
     h.update(period.to_string().as_bytes());
-    let (customers, usage) = config.input_files(opts.customers.as_ref(), opts.usage.as_ref());
-    let mut files = vec![customers, usage];
+    let mut files = sources(config, opts).files()?;
     files.extend(opts.suppress.clone());
     let mut templates = Vec::new();
     collect_files(&config.templates_dir(), &mut templates);

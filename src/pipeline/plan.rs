@@ -38,6 +38,8 @@ pub struct Letter {
     pub goal: Option<f64>,
     /// The goal last period's letter set for this period, if one was mailed.
     pub last_goal: Option<f64>,
+    /// Water that never stopped flowing during the period (interval data).
+    pub leak: Option<ingest::FlowRun>,
 }
 
 /// Everything decided before rendering.
@@ -58,6 +60,9 @@ pub struct Plan {
     pub enrolments: Vec<crate::store::Assigned>,
     /// Every compared household's group in the monthly reports' experiment.
     pub groups: HashMap<usize, crate::control::Group>,
+    /// Households whose water never stopped flowing for the configured
+    /// hours during the period, mailed or not: `leaks.csv` for staff.
+    pub leaks: Vec<(usize, ingest::FlowRun)>,
 }
 
 impl Plan {
@@ -96,6 +101,7 @@ impl Plan {
             proof_label: None,
             goal: letter.goal,
             last_goal: letter.last_goal,
+            leak: letter.leak.as_ref(),
         }
     }
 }
@@ -146,13 +152,16 @@ pub fn plan(
     wording: &Wording,
     store: Option<&Store>,
 ) -> Result<Plan> {
-    let (customers, usage) = config.input_files(opts.customers.as_ref(), opts.usage.as_ref());
+    let sources = super::sources(config, opts);
     let t = Instant::now();
     let Dataset {
         households,
         reads,
         mut exceptions,
-    } = ingest::load(&customers, &usage, config.utility.service)?;
+        files,
+        incomplete,
+        runs,
+    } = ingest::load(&sources, config.utility.service, &super::read_rules(config))?;
     tracing::debug!(ms = t.elapsed().as_millis() as u64, "plan: files read");
     let bills: Vec<Vec<Bill>> = {
         use rayon::prelude::*;
@@ -164,12 +173,8 @@ pub fn plan(
     };
     let period = match opts.period {
         Some(p) => p,
-        None => latest_period(&bills).with_context(|| {
-            format!(
-                "{} has no usable reads, so there is no period to report on",
-                usage.display()
-            )
-        })?,
+        None => latest_period(&bills)
+            .context("the usage data has no usable reads, so there is no period to report on")?,
     };
     let households_in = households.len() + distinct_accounts(&exceptions);
     // Bills after the period do not exist yet as far as this run is concerned,
@@ -197,11 +202,29 @@ pub fn plan(
             .iter()
             .filter(|b| b.period.index() > period.index() - 24)
             .count();
+        let has_bill = bills[i].iter().any(|b| b.period == period);
+        let short = incomplete
+            .get(&h.account_id)
+            .and_then(|v| v.iter().find(|x| x.period == period));
+        let absurd = crate::plausible::implausible(
+            &bills[i],
+            period,
+            config.reads.implausible_factor,
+            h.service,
+        )
+        .map(|(b, why)| format!("{}:{}: {why}", files[b.file as usize], b.line));
         let problem = match h.status {
             Status::Vacant => reject(Reason::Vacant, format!("{}: status vacant", h.source)),
             Status::Closed => reject(Reason::Closed, format!("{}: status closed", h.source)),
-            Status::Active if !bills[i].iter().any(|b| b.period == period) => {
+            Status::Active if !has_bill && short.is_some() => reject(
+                Reason::LowCoverage,
+                short.map(|x| x.detail.clone()).unwrap_or_default(),
+            ),
+            Status::Active if !has_bill => {
                 reject(Reason::NoBillForPeriod, format!("no read ends in {period}"))
+            }
+            Status::Active if absurd.is_some() => {
+                reject(Reason::ImplausibleRead, absurd.unwrap_or_default())
             }
             Status::Active if n_bills < config.cohort.min_history_bills => reject(
                 Reason::InsufficientHistory,
@@ -370,6 +393,7 @@ pub fn plan(
             note,
             goal,
             last_goal,
+            leak: leak_in(&runs, &h.account_id, period),
         });
     }
     tracing::debug!(ms = t.elapsed().as_millis() as u64, "plan: letters decided");
@@ -387,6 +411,12 @@ pub fn plan(
         });
     }
     tracing::debug!(ms = t.elapsed().as_millis() as u64, "plan: letters sorted");
+    let mut leaks: Vec<(usize, ingest::FlowRun)> = households
+        .iter()
+        .enumerate()
+        .filter_map(|(i, h)| leak_in(&runs, &h.account_id, period).map(|r| (i, r)))
+        .collect();
+    leaks.sort_by(|a, b| households[a.0].account_id.cmp(&households[b.0].account_id));
     Ok(Plan {
         period,
         households,
@@ -399,7 +429,21 @@ pub fn plan(
         comparisons: compared,
         enrolments,
         groups,
+        leaks,
     })
+}
+
+/// The longest run of unbroken flow that touches the period, if any.
+fn leak_in(
+    runs: &HashMap<String, Vec<ingest::FlowRun>>,
+    account: &str,
+    period: Period,
+) -> Option<ingest::FlowRun> {
+    runs.get(account)?
+        .iter()
+        .filter(|r| r.start.date() <= period.last_day() && r.end.date() >= period.first_day())
+        .max_by(|a, b| a.hours.total_cmp(&b.hours))
+        .copied()
 }
 
 fn distinct_accounts(exceptions: &[Exception]) -> usize {

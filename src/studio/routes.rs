@@ -133,6 +133,9 @@ pub(super) struct Pick {
     pub lang: Option<String>,
     #[serde(default)]
     pub invite: Option<String>,
+    /// `yes`: a water report with the possible-leak block.
+    #[serde(default)]
+    pub leak: Option<String>,
     #[serde(default)]
     pub account: Option<String>,
     /// A configured campaign's letter instead of the monthly report.
@@ -206,10 +209,12 @@ impl Pick {
         let language = parse(&self.lang, "en").parse()?;
         let invite = self.invite.as_deref() == Some("yes");
         let variant = Variant {
+            service,
             phase,
             rating,
             language,
             invite,
+            leak: self.leak.as_deref() == Some("yes"),
         };
         if !Variant::all().contains(&variant) {
             return Err(format!(

@@ -1,0 +1,509 @@
+//! Green Button (NAESB ESPI) Atom XML: "Download My Data" files, one per
+//! account named `<account_id>.xml`, and bulk feeds whose usage points are
+//! mapped to accounts by `greenbutton-accounts.csv` (`usage_point`,
+//! `account_id`; a usage point matches when its href ends with the value).
+//!
+//! The file is streamed with quick-xml. Entries refer to each other by
+//! their Atom links: an `IntervalBlock` belongs to the `MeterReading` whose
+//! href it extends, a `MeterReading` names its `ReadingType` in a `related`
+//! link, and a `UsagePoint` is found from a meter's href by its
+//! `…/<owner>/UsagePoint/<id>` segments (exports spell the owner's path
+//! differently in different entries). Units come from the ReadingType's
+//! codes, never its title. Readings are kept raw (20 bytes each) until the
+//! file ends, because a ReadingType may come after its readings.
+
+use std::collections::{BTreeMap, HashMap};
+use std::io::{BufRead, BufReader, Read as IoRead};
+use std::path::Path;
+
+use anyhow::{Context, Result};
+use quick_xml::events::Event;
+
+use super::series::{Accumulator, IntervalRules, Series};
+use super::zone::{EspiTime, Zone};
+use crate::exception::Reason;
+use crate::model::Service;
+
+/// `greenbutton-accounts.csv` in the folder, if there is one.
+pub const ACCOUNTS_FILE: &str = "greenbutton-accounts.csv";
+
+/// Read every `*.xml` file of a folder into one [`Series`] per (account,
+/// meter). `files` receives each file's name; a read's `file` indexes it.
+pub fn read_folder(
+    dir: &Path,
+    fallback: Zone,
+    rules: &IntervalRules,
+    files: &mut Vec<String>,
+) -> Result<Vec<(String, Series)>> {
+    let mapping = read_mapping(&dir.join(ACCOUNTS_FILE))?;
+    let mut paths: Vec<_> = std::fs::read_dir(dir)
+        .with_context(|| format!("cannot read Green Button folder {}", dir.display()))?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|x| x.eq_ignore_ascii_case("xml")))
+        .collect();
+    paths.sort();
+    let mut out = Vec::new();
+    for path in paths {
+        let name = path
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        let stem = path
+            .file_stem()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        let index = u32::try_from(files.len()).unwrap_or(u32::MAX);
+        files.push(name.clone());
+        let file = std::fs::File::open(&path)
+            .with_context(|| format!("cannot open {}", path.display()))?;
+        out.extend(read_file(
+            file, &name, index, &stem, &mapping, fallback, rules,
+        ));
+    }
+    Ok(out)
+}
+
+fn read_mapping(path: &Path) -> Result<Vec<(String, String)>> {
+    if !path.exists() {
+        return Ok(vec![]);
+    }
+    let name = path.display().to_string();
+    let mut reader = csv::Reader::from_path(path).with_context(|| format!("cannot open {name}"))?;
+    let headers = reader.headers()?.clone();
+    let cols = super::Columns::new(&headers, ACCOUNTS_FILE, &["usage_point", "account_id"])?;
+    let mut out = Vec::new();
+    for (i, row) in reader.records().enumerate() {
+        let row = row.with_context(|| format!("{ACCOUNTS_FILE}:{}", i + 2))?;
+        if let (Some(up), Some(acct)) =
+            (cols.get(&row, "usage_point"), cols.get(&row, "account_id"))
+        {
+            out.push((up.to_string(), acct.to_string()));
+        }
+    }
+    // Longest first, so `UsagePoint/11` is not taken for `UsagePoint/1`.
+    out.sort_by_key(|(up, _)| std::cmp::Reverse(up.len()));
+    Ok(out)
+}
+
+#[derive(Default, Clone, Copy)]
+struct ReadingType {
+    uom: Option<u32>,
+    multiplier: i32,
+    accumulation: Option<u32>,
+    flow: Option<u32>,
+}
+
+struct Raw {
+    start: i64,
+    seconds: i64,
+    value: f64,
+    line: u64,
+}
+
+#[derive(Default)]
+struct UsagePoint {
+    href: String,
+    kind: Option<u32>,
+    time: Option<String>,
+}
+
+/// Everything a file said, by href.
+#[derive(Default)]
+struct Feed {
+    usage_points: Vec<UsagePoint>,
+    times: HashMap<String, EspiTime>,
+    /// meter href -> its ReadingType's href.
+    meters: HashMap<String, String>,
+    types: HashMap<String, ReadingType>,
+    /// meter href -> raw readings.
+    readings: BTreeMap<String, Vec<Raw>>,
+}
+
+/// Counts the newlines the XML reader has consumed, for `file:line`.
+struct Lines<R> {
+    inner: R,
+    newlines: u64,
+}
+
+impl<R: BufRead> IoRead for Lines<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.newlines += buf[..n].iter().filter(|&&b| b == b'\n').count() as u64;
+        Ok(n)
+    }
+}
+
+impl<R: BufRead> BufRead for Lines<R> {
+    fn fill_buf(&mut self) -> std::io::Result<&[u8]> {
+        self.inner.fill_buf()
+    }
+    fn consume(&mut self, amt: usize) {
+        if let Ok(buf) = self.inner.fill_buf() {
+            let n = amt.min(buf.len());
+            self.newlines += buf[..n].iter().filter(|&&b| b == b'\n').count() as u64;
+        }
+        self.inner.consume(amt);
+    }
+}
+
+/// One file: its series, or (for a file that is not well-formed) a
+/// defect for every account it names.
+pub fn read_file(
+    input: impl IoRead,
+    name: &str,
+    index: u32,
+    stem: &str,
+    mapping: &[(String, String)],
+    fallback: Zone,
+    rules: &IntervalRules,
+) -> Vec<(String, Series)> {
+    let account_of = |up_href: &str| -> String {
+        mapping
+            .iter()
+            .find(|(suffix, _)| up_href.ends_with(suffix.as_str()))
+            .map(|(_, a)| a.clone())
+            .unwrap_or_else(|| stem.to_string())
+    };
+    let feed = match parse(input) {
+        Ok(feed) => feed,
+        Err((line, message, seen)) => {
+            let mut accounts: Vec<String> = seen.iter().map(|h| account_of(h)).collect();
+            if accounts.is_empty() {
+                accounts.push(stem.to_string());
+            }
+            accounts.sort();
+            accounts.dedup();
+            return accounts
+                .into_iter()
+                .map(|a| {
+                    let series = Series {
+                        defect: Some((Reason::MalformedXml, format!("{name}:{line}: {message}"))),
+                        ..Series::default()
+                    };
+                    (a, series)
+                })
+                .collect();
+        }
+    };
+    let only_time = (feed.times.len() == 1).then(|| *feed.times.values().next().expect("one"));
+    let mut out = Vec::new();
+    for (meter, mut raws) in feed.readings {
+        let key = usage_point_key(&meter);
+        let point = feed
+            .usage_points
+            .iter()
+            .find(|u| key.is_some() && usage_point_key(&u.href) == key);
+        let account = account_of(point.map(|u| u.href.as_str()).unwrap_or(&meter));
+        let time = point
+            .and_then(|u| u.time.as_ref())
+            .and_then(|t| feed.times.get(t).copied())
+            .or(only_time);
+        let zone = time.map(Zone::Espi).unwrap_or(fallback);
+        let mut acc = Accumulator::new(zone, name, index, rules);
+        let first_line = raws.first().map(|r| r.line).unwrap_or(1);
+        let rt = feed
+            .meters
+            .get(&meter)
+            .and_then(|t| feed.types.get(t))
+            .copied();
+        let Some(rt) = rt else {
+            acc.defect(
+                Reason::MalformedXml,
+                first_line,
+                format!("readings of {meter} have no ReadingType"),
+            );
+            out.push((account, acc.finish(rules)));
+            continue;
+        };
+        if rt.flow.is_some_and(|f| f != 1) {
+            // Energy sent back to the grid (net metering) is not use.
+            continue;
+        }
+        let kind = point.and_then(|u| u.kind);
+        let (service, per_unit) = match unit_of(rt.uom, kind) {
+            Ok(Some(u)) => u,
+            // Demand, voltage and the like: not usage.
+            Ok(None) => continue,
+            Err(message) => {
+                acc.defect(Reason::UnknownUnit, first_line, message);
+                out.push((account, acc.finish(rules)));
+                continue;
+            }
+        };
+        let factor = per_unit * 10f64.powi(rt.multiplier);
+        raws.sort_by_key(|r| r.start);
+        let cumulative = matches!(rt.accumulation, Some(1 | 3));
+        let mut previous: Option<f64> = None;
+        for r in &raws {
+            let value = if cumulative {
+                let Some(p) = previous.replace(r.value) else {
+                    continue;
+                };
+                r.value - p
+            } else {
+                r.value
+            };
+            acc.push(service, r.start, r.seconds, value * factor, false, r.line);
+        }
+        out.push((account, acc.finish(rules)));
+    }
+    out
+}
+
+/// The service and canonical units per ESPI unit of measure.
+fn unit_of(uom: Option<u32>, kind: Option<u32>) -> Result<Option<(Service, f64)>, String> {
+    Ok(Some(match uom {
+        Some(72) => (Service::Electric, 0.001),
+        Some(169) => (Service::Gas, 1.0),
+        Some(128) => (Service::Water, 1.0),
+        Some(42 | 119) if kind == Some(1) => {
+            return Err(
+                "gas measured by volume (uom 42 m3 or 119 ft3) needs the utility's heat factor; \
+                 export therms (uom 169)"
+                    .into(),
+            );
+        }
+        Some(42) => (Service::Water, 264.172),
+        Some(119) => (Service::Water, 7.480_52),
+        Some(_) => return Ok(None),
+        None => return Err("ReadingType has no uom".into()),
+    }))
+}
+
+/// `owner/UsagePoint/id` from any href under a usage point.
+fn usage_point_key(href: &str) -> Option<String> {
+    let parts: Vec<&str> = href.trim_end_matches('/').split('/').collect();
+    let at = parts.iter().position(|p| *p == "UsagePoint")?;
+    let id = parts.get(at + 1)?;
+    let owner = if at > 0 { parts[at - 1] } else { "" };
+    Some(format!("{owner}/UsagePoint/{id}"))
+}
+
+/// The meter href an IntervalBlock belongs to: its href up to `MeterReading/<id>`.
+fn meter_of(href: &str) -> Option<String> {
+    let at = href.find("/MeterReading/")?;
+    let rest = &href[at + "/MeterReading/".len()..];
+    let id = rest.split('/').next().filter(|s| !s.is_empty())?;
+    Some(format!("{}/MeterReading/{id}", &href[..at]))
+}
+
+type ParseError = (u64, String, Vec<String>);
+
+fn parse(input: impl IoRead) -> Result<Feed, ParseError> {
+    let mut reader = quick_xml::Reader::from_reader(Lines {
+        inner: BufReader::with_capacity(1 << 16, input),
+        newlines: 0,
+    });
+    reader.config_mut().trim_text(true);
+    let mut feed = Feed::default();
+    let mut buf = Vec::new();
+    let mut path: Vec<String> = Vec::new();
+    let mut links: Vec<(String, String)> = Vec::new();
+    let mut rt = ReadingType::default();
+    let mut time = [None::<i64>; 4];
+    let mut kind = None;
+    let mut reading: (Option<i64>, Option<i64>, Option<f64>, u64) = (None, None, None, 0);
+    let mut block: Vec<Raw> = Vec::new();
+    let fail = |feed: &Feed, line: u64, message: String| -> ParseError {
+        (
+            line,
+            message,
+            feed.usage_points.iter().map(|u| u.href.clone()).collect(),
+        )
+    };
+    loop {
+        let line = reader.get_ref().newlines + 1;
+        let event = reader.read_event_into(&mut buf).map_err(|e| {
+            fail(
+                &feed,
+                reader.get_ref().newlines + 1,
+                format!("not well-formed XML: {e}"),
+            )
+        })?;
+        match event {
+            Event::Start(e) => {
+                let tag = String::from_utf8_lossy(e.local_name().as_ref()).into_owned();
+                if tag == "entry" {
+                    links.clear();
+                    rt = ReadingType::default();
+                    time = [None; 4];
+                    kind = None;
+                    block.clear();
+                }
+                if tag == "IntervalReading" {
+                    reading = (None, None, None, line);
+                }
+                if tag == "link" {
+                    links.push(link(&e));
+                }
+                if path.len() > 64 {
+                    return Err(fail(
+                        &feed,
+                        line,
+                        "elements nested deeper than 64 levels".into(),
+                    ));
+                }
+                path.push(tag);
+            }
+            Event::Empty(e) => {
+                if e.local_name().as_ref() == b"link" {
+                    links.push(link(&e));
+                }
+            }
+            Event::Text(t) => {
+                let text = t.decode().unwrap_or_default();
+                let text = text.trim();
+                let n = path.len();
+                let (parent, tag) = match n {
+                    0 => continue,
+                    1 => ("", path[0].as_str()),
+                    _ => (path[n - 2].as_str(), path[n - 1].as_str()),
+                };
+                let bad =
+                    |what: &str| fail(&feed, line, format!("{what} {text:?} is not a number"));
+                let int = || text.parse::<i64>();
+                match (parent, tag) {
+                    ("ServiceCategory", "kind") => kind = int().ok().map(|k| k as u32),
+                    ("ReadingType", "uom") => rt.uom = Some(int().map_err(|_| bad("uom"))? as u32),
+                    ("ReadingType", "powerOfTenMultiplier") => {
+                        rt.multiplier = int()
+                            .map_err(|_| bad("powerOfTenMultiplier"))?
+                            .clamp(-30, 30) as i32
+                    }
+                    ("ReadingType", "accumulationBehaviour") => {
+                        rt.accumulation = int().ok().map(|v| v as u32)
+                    }
+                    ("ReadingType", "flowDirection") => rt.flow = int().ok().map(|v| v as u32),
+                    ("LocalTimeParameters", "tzOffset") => {
+                        time[0] = Some(int().map_err(|_| bad("tzOffset"))?)
+                    }
+                    ("LocalTimeParameters", "dstOffset") => {
+                        time[1] = Some(int().map_err(|_| bad("dstOffset"))?)
+                    }
+                    ("LocalTimeParameters", "dstStartRule") => {
+                        time[2] =
+                            Some(i64::from_str_radix(text, 16).map_err(|_| bad("dstStartRule"))?)
+                    }
+                    ("LocalTimeParameters", "dstEndRule") => {
+                        time[3] =
+                            Some(i64::from_str_radix(text, 16).map_err(|_| bad("dstEndRule"))?)
+                    }
+                    ("timePeriod", "start") if n >= 3 && path[n - 3] == "IntervalReading" => {
+                        reading.0 = Some(int().map_err(|_| bad("start"))?)
+                    }
+                    ("timePeriod", "duration") if n >= 3 && path[n - 3] == "IntervalReading" => {
+                        reading.1 = Some(int().map_err(|_| bad("duration"))?)
+                    }
+                    ("IntervalReading", "value") => {
+                        reading.2 = Some(text.parse::<f64>().map_err(|_| bad("value"))?)
+                    }
+                    _ => {}
+                }
+            }
+            Event::End(e) => {
+                let tag = e.local_name();
+                match tag.as_ref() {
+                    b"IntervalReading" => match reading {
+                        (Some(start), Some(seconds), Some(value), at) => block.push(Raw {
+                            start,
+                            seconds,
+                            value,
+                            line: at,
+                        }),
+                        (_, _, _, at) => {
+                            return Err(fail(
+                                &feed,
+                                at,
+                                "IntervalReading lacks timePeriod start, duration or value".into(),
+                            ));
+                        }
+                    },
+                    b"entry" => finish_entry(&mut feed, &links, rt, time, kind, &mut block),
+                    _ => {}
+                }
+                path.pop();
+            }
+            Event::Eof => break,
+            _ => {}
+        }
+        buf.clear();
+    }
+    if feed.usage_points.is_empty() && feed.readings.is_empty() {
+        return Err((
+            1,
+            "no Green Button entries (UsagePoint, IntervalBlock) in this file".into(),
+            vec![],
+        ));
+    }
+    Ok(feed)
+}
+
+fn link(e: &quick_xml::events::BytesStart<'_>) -> (String, String) {
+    let mut rel = String::new();
+    let mut href = String::new();
+    for a in e.attributes().flatten() {
+        let value = a
+            .unescape_value()
+            .map(|v| v.into_owned())
+            .unwrap_or_default();
+        match a.key.local_name().as_ref() {
+            b"rel" => rel = value,
+            b"href" => href = value,
+            _ => {}
+        }
+    }
+    (rel, href)
+}
+
+/// File an entry under its href by what its content was.
+fn finish_entry(
+    feed: &mut Feed,
+    links: &[(String, String)],
+    rt: ReadingType,
+    time: [Option<i64>; 4],
+    kind: Option<u32>,
+    block: &mut Vec<Raw>,
+) {
+    let Some(this) = links
+        .iter()
+        .find(|(rel, _)| rel == "self")
+        .map(|(_, h)| h.clone())
+    else {
+        return;
+    };
+    let related = |part: &str| {
+        links
+            .iter()
+            .find(|(rel, h)| rel == "related" && h.contains(part))
+            .map(|(_, h)| h.clone())
+    };
+    if !block.is_empty() {
+        let meter = meter_of(&this).unwrap_or(this.clone());
+        feed.readings.entry(meter).or_default().append(block);
+    } else if rt.uom.is_some() {
+        feed.types.insert(this, rt);
+    } else if let (Some(tz), dst) = (time[0], time[1]) {
+        feed.times.insert(
+            this,
+            EspiTime {
+                tz_offset: tz,
+                dst_offset: dst.unwrap_or(0),
+                dst_start: time[2].unwrap_or(0xFFFF_FFFF) as u32,
+                dst_end: time[3].unwrap_or(0xFFFF_FFFF) as u32,
+            },
+        );
+    } else if this.contains("/MeterReading/") && meter_of(&this).as_deref() == Some(this.as_str()) {
+        if let Some(t) = related("/ReadingType/") {
+            feed.meters.insert(this, t);
+        }
+    } else if kind.is_some()
+        || (this.contains("/UsagePoint/")
+            && usage_point_key(&this).is_some_and(|k| this.ends_with(&k)))
+    {
+        feed.usage_points.push(UsagePoint {
+            href: this,
+            kind,
+            time: related("LocalTimeParameters"),
+        });
+    }
+}

@@ -1,0 +1,221 @@
+//! Interval CSV: `account_id, start, duration_s (or end), quantity, unit`
+//! at any interval length, as a meter head-end system exports it.
+//!
+//! `start`/`end` are epoch seconds, RFC 3339 with an offset
+//! (`2026-03-08T01:00:00-08:00`), or local wall time in the configured zone
+//! (`2026-03-08 01:00`). Local times that occur twice (the hour DST ends)
+//! are read in order: the first row is the earlier hour, a repeat of it the
+//! later one. Rows of one account must be in time order, as exports are.
+
+use std::collections::BTreeMap;
+use std::io::Read as IoRead;
+
+use anyhow::Result;
+use chrono::NaiveDateTime;
+
+use super::Columns;
+use super::customers::parse_bool;
+use super::series::{Accumulator, IntervalRules, Series};
+use super::zone::Zone;
+use crate::exception::Reason;
+use crate::model::Unit;
+
+/// Read an interval file into one [`Series`] per account.
+pub fn read_intervals(
+    input: impl IoRead,
+    file: &str,
+    file_index: u32,
+    zone: Zone,
+    rules: &IntervalRules,
+) -> Result<BTreeMap<String, Series>> {
+    let mut reader = csv::ReaderBuilder::new()
+        .flexible(true)
+        .has_headers(true)
+        .from_reader(std::io::BufReader::with_capacity(1 << 20, input));
+    let headers = reader.headers()?.clone();
+    let cols = Columns::new(&headers, file, &["account_id", "start", "quantity", "unit"])?;
+    anyhow::ensure!(
+        cols.at("duration_s").is_some() || cols.at("end").is_some(),
+        "{file}:1: header needs duration_s or end beside start"
+    );
+    let at = |n: &str| cols.at(n);
+    let (a_acc, a_start, a_dur, a_end, a_qty, a_unit, a_est) = (
+        at("account_id"),
+        at("start"),
+        at("duration_s"),
+        at("end"),
+        at("quantity"),
+        at("unit"),
+        at("estimated"),
+    );
+    let mut meters: BTreeMap<String, Accumulator> = BTreeMap::new();
+    let mut record = csv::StringRecord::new();
+    loop {
+        let line = reader.position().line();
+        match reader.read_record(&mut record) {
+            Ok(false) => break,
+            Ok(true) => {}
+            Err(e) => {
+                // A broken row: its account (if the row got that far) is defective.
+                let account = record.get(0).unwrap_or("").trim().to_string();
+                if !account.is_empty() {
+                    meters
+                        .entry(account)
+                        .or_insert_with(|| Accumulator::new(zone, file, file_index, rules))
+                        .defect(Reason::MalformedRow, line, format!("{e}"));
+                }
+                continue;
+            }
+        }
+        let Some(account) = super::field(&record, a_acc) else {
+            continue;
+        };
+        let acc = match meters.get_mut(account) {
+            Some(a) => a,
+            None => meters
+                .entry(account.to_string())
+                .or_insert_with(|| Accumulator::new(zone, file, file_index, rules)),
+        };
+        if acc.is_defective() {
+            continue;
+        }
+        if record.len() != headers.len() {
+            acc.defect(
+                Reason::MalformedRow,
+                line,
+                format!(
+                    "{} field(s) where the header has {}",
+                    record.len(),
+                    headers.len()
+                ),
+            );
+            continue;
+        }
+        match parse_row(&record, acc, [a_start, a_dur, a_end, a_qty, a_unit, a_est]) {
+            Ok((service, start, seconds, quantity, estimated)) => {
+                acc.push(service, start, seconds, quantity, estimated, line)
+            }
+            Err((reason, message)) => acc.defect(reason, line, message),
+        }
+    }
+    Ok(meters
+        .into_iter()
+        .map(|(k, a)| (k, a.finish(rules)))
+        .collect())
+}
+
+type Row = (crate::model::Service, i64, i64, f64, bool);
+
+fn parse_row(
+    r: &csv::StringRecord,
+    acc: &Accumulator,
+    [start, dur, end, qty, unit, est]: [Option<usize>; 6],
+) -> Result<Row, (Reason, String)> {
+    let missing = |n: &str| (Reason::MissingField, format!("missing {n}"));
+    let raw = super::field(r, start).ok_or_else(|| missing("start"))?;
+    let start = parse_time(raw, acc.zone(), acc.last_end())
+        .map_err(|m| (Reason::BadDate, format!("start {raw:?}: {m}")))?;
+    let seconds = match (super::field(r, dur), super::field(r, end)) {
+        (Some(d), _) => d.parse::<i64>().map_err(|_| {
+            (
+                Reason::BadValue,
+                format!("duration_s {d:?} is not a whole number of seconds"),
+            )
+        })?,
+        (None, Some(e)) => {
+            parse_time(e, acc.zone(), Some(start + 1))
+                .map_err(|m| (Reason::BadDate, format!("end {e:?}: {m}")))?
+                - start
+        }
+        (None, None) => return Err(missing("duration_s or end")),
+    };
+    let q = super::field(r, qty).ok_or_else(|| missing("quantity"))?;
+    let quantity: f64 = q
+        .parse()
+        .ok()
+        .filter(|v: &f64| v.is_finite())
+        .ok_or_else(|| {
+            (
+                Reason::BadQuantity,
+                format!("quantity {q:?} is not a number"),
+            )
+        })?;
+    let u = super::field(r, unit).ok_or_else(|| missing("unit"))?;
+    let (service, factor) = u
+        .parse::<Unit>()
+        .map_err(|e| (Reason::UnknownUnit, e))?
+        .to_canonical();
+    let estimated = match super::field(r, est) {
+        None => false,
+        Some(v) => parse_bool(v).ok_or_else(|| {
+            (
+                Reason::BadValue,
+                format!("estimated {v:?} is not true/false"),
+            )
+        })?,
+    };
+    Ok((service, start, seconds, quantity * factor, estimated))
+}
+
+/// Epoch seconds, RFC 3339 with an offset, or local wall time in `zone`.
+fn parse_time(raw: &str, zone: Zone, after: Option<i64>) -> Result<i64, String> {
+    if let Ok(secs) = raw.parse::<i64>() {
+        return Ok(secs);
+    }
+    let text = raw.replacen(' ', "T", 1);
+    if let Ok(t) = chrono::DateTime::parse_from_rfc3339(&text) {
+        return Ok(t.timestamp());
+    }
+    let local = ["%Y-%m-%dT%H:%M:%S", "%Y-%m-%dT%H:%M"]
+        .iter()
+        .find_map(|f| NaiveDateTime::parse_from_str(&text, f).ok())
+        .ok_or("not epoch seconds, RFC 3339 or YYYY-MM-DD HH:MM[:SS]")?;
+    zone.utc(local, after)
+        .ok_or_else(|| "this local time does not exist (the clock skips it when DST starts)".into())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const RULES: IntervalRules = IntervalRules {
+        min_coverage: 0.9,
+        leak_hours: 24,
+    };
+
+    #[test]
+    fn a_repeated_local_hour_is_the_later_one_the_second_time() {
+        // The night DST ends in Chicago: 01:00 comes twice; 25 hours that day.
+        let mut csv = String::from("account_id,start,duration_s,quantity,unit\n");
+        for h in 0..=23 {
+            csv.push_str(&format!("A,2026-11-01 {h:02}:00,3600,1,kWh\n"));
+            if h == 1 {
+                csv.push_str("A,2026-11-01 01:00,3600,1,kWh\n");
+            }
+        }
+        let zone = Zone::named("America/Chicago").unwrap();
+        let s = read_intervals(csv.as_bytes(), "i.csv", 1, zone, &RULES).unwrap();
+        let a = &s["A"];
+        assert_eq!(a.defect, None);
+        // One day of November: far too little coverage for a bill.
+        assert_eq!(a.incomplete.len(), 1);
+        assert!((a.incomplete[0].coverage - 25.0 / 720.0).abs() < 1e-9);
+    }
+
+    #[test]
+    fn bad_rows_name_their_line() {
+        let csv = "account_id,start,end,quantity,unit\n\
+                   A,2026-01-01T00:00:00Z,2026-01-01T01:00:00Z,1,kWh\n\
+                   A,2026-01-01T01:00:00Z,2026-01-01T02:00:00Z,-1,kWh\n\
+                   B,2026-03-08 02:30,2026-03-08 03:00,1,kWh\n\
+                   C,2026-01-01T00:00:00Z,2026-01-01T01:00:00Z,1,gal\n";
+        let zone = Zone::named("America/Chicago").unwrap();
+        let s = read_intervals(csv.as_bytes(), "i.csv", 1, zone, &RULES).unwrap();
+        let d = |a: &str| s[a].defect.clone().unwrap();
+        assert_eq!(d("A").0, Reason::BadQuantity);
+        assert!(d("A").1.starts_with("i.csv:3:"), "{}", d("A").1);
+        assert_eq!(d("B").0, Reason::BadDate);
+        assert!(d("B").1.starts_with("i.csv:4: start"), "{}", d("B").1);
+        assert_eq!(s["C"].defect, None);
+    }
+}

@@ -1,0 +1,422 @@
+//! One meter's intervals, streamed in time order, turned into monthly reads.
+//!
+//! Interval CSV and Green Button both end here, so both follow the same
+//! rules: an interval up to a day long is added to the *local* calendar
+//! month it falls in (split by seconds when it straddles midnight at a
+//! month's end); a longer one (a billing period) is a read of its own. A
+//! month whose intervals cover less than `min_coverage` of its hours is not
+//! a bill (it is listed as incomplete, with its first gap); a month with a
+//! small gap is scaled up to the whole month and marked estimated. A
+//! duplicate, an overlap or a negative value is the meter's first defect
+//! and stops it, as a bad row does in `usage.csv` (billing periods may
+//! overlap by one hour: exports that write local dates as UTC shift by the
+//! DST hour). Water flowing without a
+//! stop for `leak_hours` is kept as a [`FlowRun`].
+
+use std::collections::BTreeMap;
+
+use chrono::{NaiveDate, NaiveDateTime};
+
+use super::zone::Zone;
+use crate::exception::Reason;
+pub use crate::model::FlowRun;
+use crate::model::{Period, Read, Service};
+
+/// The settings interval data is read with (`[reads]` in the config).
+#[derive(Debug, Clone, Copy)]
+pub struct IntervalRules {
+    /// Share of a month's hours the intervals must cover for a bill.
+    pub min_coverage: f64,
+    /// Hours of uninterrupted water flow that count as a possible leak.
+    pub leak_hours: u32,
+}
+
+/// A month left out for low coverage.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Incomplete {
+    pub period: Period,
+    pub coverage: f64,
+    /// `file:line: ...` naming the first gap.
+    pub detail: String,
+}
+
+/// What one meter's intervals became.
+#[derive(Debug, Clone, Default)]
+pub struct Series {
+    pub service: Option<Service>,
+    pub reads: Vec<Read>,
+    pub incomplete: Vec<Incomplete>,
+    pub runs: Vec<FlowRun>,
+    /// The first defect: the meter's data is not used.
+    pub defect: Option<(Reason, String)>,
+}
+
+#[derive(Default)]
+struct Month {
+    sum: f64,
+    covered: i64,
+    line: u32,
+    estimated: bool,
+    /// The first gap inside the month: (local time it starts, line after it).
+    gap: Option<(NaiveDateTime, u32)>,
+}
+
+struct Run {
+    start: i64,
+    end: i64,
+    min_per_hour: f64,
+}
+
+/// Builds a [`Series`] from intervals pushed in time order.
+pub struct Accumulator {
+    zone: Zone,
+    file: String,
+    file_index: u32,
+    series: Series,
+    months: BTreeMap<Period, Month>,
+    last: Option<(i64, i64, u64)>,
+    run: Option<Run>,
+    leak_seconds: i64,
+}
+
+impl Accumulator {
+    pub fn new(zone: Zone, file: &str, file_index: u32, rules: &IntervalRules) -> Accumulator {
+        Accumulator {
+            zone,
+            file: file.to_string(),
+            file_index,
+            series: Series::default(),
+            months: BTreeMap::new(),
+            last: None,
+            run: None,
+            leak_seconds: i64::from(rules.leak_hours) * 3600,
+        }
+    }
+
+    pub fn zone(&self) -> Zone {
+        self.zone
+    }
+
+    pub fn set_zone(&mut self, zone: Zone) {
+        self.zone = zone;
+    }
+
+    /// The end of the last interval pushed, to resolve a repeated local hour.
+    pub fn last_end(&self) -> Option<i64> {
+        self.last.map(|(_, end, _)| end)
+    }
+
+    pub fn is_defective(&self) -> bool {
+        self.series.defect.is_some()
+    }
+
+    /// Record the meter's first defect; later ones are moot.
+    pub fn defect(&mut self, reason: Reason, line: u64, message: String) {
+        if self.series.defect.is_none() {
+            self.series.defect = Some((reason, format!("{}:{line}: {message}", self.file)));
+        }
+    }
+
+    /// One interval: `start` in UTC epoch seconds, `seconds` long, `quantity`
+    /// in the service's canonical unit.
+    pub fn push(
+        &mut self,
+        service: Service,
+        start: i64,
+        seconds: i64,
+        quantity: f64,
+        estimated: bool,
+        line: u64,
+    ) {
+        if self.is_defective() {
+            return;
+        }
+        match self.series.service {
+            Some(s) if s != service => {
+                return self.defect(
+                    Reason::UnitMismatch,
+                    line,
+                    format!(
+                        "a {} interval on a meter whose earlier intervals are {}",
+                        service.as_str(),
+                        s.as_str()
+                    ),
+                );
+            }
+            _ => self.series.service = Some(service),
+        }
+        if seconds <= 0 {
+            return self.defect(
+                Reason::BadValue,
+                line,
+                format!("interval length {seconds} s is not positive"),
+            );
+        }
+        if !quantity.is_finite() || quantity < 0.0 {
+            return self.defect(
+                Reason::BadQuantity,
+                line,
+                format!("quantity {quantity} is not a non-negative number"),
+            );
+        }
+        let end = start + seconds;
+        let line32 = u32::try_from(line).unwrap_or(u32::MAX);
+        if let Some((last_start, last_end, last_line)) = self.last {
+            if start == last_start {
+                return self.defect(
+                    Reason::DuplicateInterval,
+                    line,
+                    format!(
+                        "a second interval starting {} (the first is on line {last_line})",
+                        self.zone.local(start)
+                    ),
+                );
+            }
+            // Billing periods exported in UTC from local dates overlap by
+            // the DST hour twice a year: dates, not hours, matter there.
+            let billing = seconds > 25 * 3600 && last_end - last_start > 25 * 3600;
+            if start < last_end && !(billing && last_end - start <= 3600) {
+                return self.defect(
+                    Reason::OverlappingInterval,
+                    line,
+                    format!(
+                        "interval starting {} begins before the one on line {last_line} ends ({}); \
+                         intervals of a meter must not overlap and must be in time order",
+                        self.zone.local(start),
+                        self.zone.local(last_end)
+                    ),
+                );
+            }
+            if start > last_end && !billing {
+                let at = self.zone.local(last_end);
+                let month = self.months.entry(Period::of(at.date())).or_default();
+                month.gap.get_or_insert((at, line32));
+            }
+        }
+        self.last = Some((start, end, line));
+        self.track_flow(service, start, end, quantity);
+
+        if seconds > 25 * 3600 {
+            // A billing period: one read of its own, by local dates.
+            let first = self.zone.local(start).date();
+            let last = self.zone.local(end - 1).date();
+            self.series.reads.push(Read {
+                start: first,
+                end: last,
+                quantity,
+                estimated,
+                file: self.file_index,
+                line: line32,
+            });
+            return;
+        }
+        // Split at local month boundaries (an interval crosses at most one).
+        let mut from = start;
+        while from < end {
+            let local = self.zone.local(from);
+            let period = Period::of(local.date());
+            let boundary = self
+                .zone
+                .utc(
+                    period
+                        .offset(1)
+                        .first_day()
+                        .and_hms_opt(0, 0, 0)
+                        .expect("midnight"),
+                    None,
+                )
+                .unwrap_or(end);
+            let to = end.min(boundary.max(from + 1));
+            let share = (to - from) as f64 / seconds as f64;
+            let month = self.months.entry(period).or_default();
+            if month.covered == 0 && month.sum == 0.0 {
+                month.line = line32;
+            }
+            month.sum += quantity * share;
+            month.covered += to - from;
+            month.estimated |= estimated;
+            from = to;
+        }
+    }
+
+    /// Continuous flow: consecutive intervals of an hour or less, each with
+    /// some use. Only water: a house always draws some power or gas.
+    fn track_flow(&mut self, service: Service, start: i64, end: i64, quantity: f64) {
+        if service != Service::Water || self.leak_seconds == 0 {
+            return;
+        }
+        let flowing = quantity > 0.0 && end - start <= 3600;
+        let per_hour = quantity * 3600.0 / (end - start) as f64;
+        match &mut self.run {
+            Some(run) if flowing && run.end == start => {
+                run.end = end;
+                run.min_per_hour = run.min_per_hour.min(per_hour);
+            }
+            _ => {
+                self.close_run();
+                if flowing {
+                    self.run = Some(Run {
+                        start,
+                        end,
+                        min_per_hour: per_hour,
+                    });
+                }
+            }
+        }
+    }
+
+    fn close_run(&mut self) {
+        if let Some(run) = self.run.take()
+            && run.end - run.start >= self.leak_seconds
+        {
+            self.series.runs.push(FlowRun {
+                start: self.zone.local(run.start),
+                end: self.zone.local(run.end),
+                hours: (run.end - run.start) as f64 / 3600.0,
+                base_per_day: run.min_per_hour * 24.0,
+            });
+        }
+    }
+
+    /// The meter's monthly reads, incomplete months and flow runs.
+    pub fn finish(mut self, rules: &IntervalRules) -> Series {
+        self.close_run();
+        if self.series.defect.is_some() {
+            return Series {
+                reads: vec![],
+                runs: vec![],
+                incomplete: vec![],
+                ..self.series
+            };
+        }
+        for (period, m) in std::mem::take(&mut self.months) {
+            if m.covered == 0 {
+                continue;
+            }
+            let first: NaiveDate = period.first_day();
+            let total = self.zone.month_seconds(first, period.offset(1).first_day());
+            let coverage = (m.covered as f64 / total as f64).min(1.0);
+            if coverage + 1e-9 < rules.min_coverage {
+                let gap = match m.gap {
+                    Some((at, line)) => format!("{}:{line}: first gap from {at}", self.file),
+                    None => format!(
+                        "{}:{}: intervals start or stop inside the month",
+                        self.file, m.line
+                    ),
+                };
+                self.series.incomplete.push(Incomplete {
+                    period,
+                    coverage,
+                    detail: format!(
+                        "{gap}; intervals cover {:.1}% of {period} ({:.0}% needed)",
+                        coverage * 100.0,
+                        rules.min_coverage * 100.0
+                    ),
+                });
+                continue;
+            }
+            self.series.reads.push(Read {
+                start: first,
+                end: period.last_day(),
+                quantity: m.sum / coverage,
+                estimated: m.estimated || coverage < 1.0 - 1e-9,
+                file: self.file_index,
+                line: m.line,
+            });
+        }
+        self.series.reads.sort_by_key(|r| (r.end, r.start));
+        self.series
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const RULES: IntervalRules = IntervalRules {
+        min_coverage: 0.9,
+        leak_hours: 24,
+    };
+
+    fn utc(s: &str) -> i64 {
+        NaiveDateTime::parse_from_str(s, "%Y-%m-%d %H:%M")
+            .unwrap()
+            .and_utc()
+            .timestamp()
+    }
+
+    #[test]
+    fn hours_fall_in_their_local_month() {
+        let zone = Zone::named("America/New_York").unwrap();
+        let mut acc = Accumulator::new(zone, "i.csv", 1, &RULES);
+        // 2026-03-01 00:00 local is 05:00 UTC; every hour of March and April.
+        let mut t = utc("2026-03-01 05:00");
+        let mut line = 2;
+        while t < utc("2026-05-01 04:00") {
+            acc.push(Service::Water, t, 3600, 1.0, false, line);
+            t += 3600;
+            line += 1;
+        }
+        let s = acc.finish(&RULES);
+        assert_eq!(s.reads.len(), 2);
+        // March loses an hour to DST.
+        assert_eq!(s.reads[0].quantity, 743.0);
+        assert_eq!(s.reads[1].quantity, 720.0);
+        assert!(!s.reads[0].estimated);
+        assert_eq!(s.reads[1].line, 745);
+        assert!(s.incomplete.is_empty());
+    }
+
+    #[test]
+    fn gaps_overlaps_and_duplicates() {
+        let zone = Zone::named("UTC").unwrap();
+        let mut acc = Accumulator::new(zone, "i.csv", 1, &RULES);
+        acc.push(Service::Water, utc("2026-01-01 00:00"), 3600, 1.0, false, 2);
+        acc.push(Service::Water, utc("2026-01-20 00:00"), 3600, 1.0, false, 3);
+        let s = acc.finish(&RULES);
+        assert!(s.reads.is_empty());
+        assert_eq!(s.incomplete.len(), 1);
+        assert!(
+            s.incomplete[0]
+                .detail
+                .starts_with("i.csv:3: first gap from 2026-01-01 01:00:00"),
+            "{}",
+            s.incomplete[0].detail
+        );
+
+        let mut acc = Accumulator::new(zone, "i.csv", 1, &RULES);
+        acc.push(Service::Water, utc("2026-01-01 00:00"), 3600, 1.0, false, 2);
+        acc.push(Service::Water, utc("2026-01-01 00:00"), 3600, 1.0, false, 3);
+        let (reason, detail) = acc.finish(&RULES).defect.unwrap();
+        assert_eq!(reason, Reason::DuplicateInterval);
+        assert!(detail.starts_with("i.csv:3:"), "{detail}");
+
+        let mut acc = Accumulator::new(zone, "i.csv", 1, &RULES);
+        acc.push(Service::Water, utc("2026-01-01 00:00"), 3600, 1.0, false, 2);
+        acc.push(Service::Water, utc("2026-01-01 00:30"), 3600, 1.0, false, 3);
+        assert_eq!(
+            acc.finish(&RULES).defect.unwrap().0,
+            Reason::OverlappingInterval
+        );
+    }
+
+    #[test]
+    fn only_unbroken_flow_is_a_run() {
+        let zone = Zone::named("UTC").unwrap();
+        let mut acc = Accumulator::new(zone, "i.csv", 1, &RULES);
+        let t0 = utc("2026-01-01 00:00");
+        // 30 hours of flow (lowest 2 gal/h), a zero hour, then 10 more.
+        for h in 0..41 {
+            let q = match h {
+                30 => 0.0,
+                5 => 2.0,
+                _ => 6.0,
+            };
+            acc.push(Service::Water, t0 + h * 3600, 3600, q, false, h as u64 + 2);
+        }
+        let s = acc.finish(&RULES);
+        assert_eq!(s.runs.len(), 1);
+        assert_eq!(s.runs[0].hours, 30.0);
+        assert_eq!(s.runs[0].base_per_day, 48.0);
+    }
+}

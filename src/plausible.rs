@@ -1,0 +1,113 @@
+//! Reads nobody should believe: a bill far above the household's own
+//! history, or beyond what any home can use. Such a bill is held as an
+//! exception (`implausible-read`) so that it is never compared and never
+//! moves a neighbor's percentile; staff check the meter or the export.
+
+use crate::model::{Bill, Period, Service};
+
+/// Use per day no single home reaches: a meter or export error. Water:
+/// 100,000 gallons (a large estate irrigates a few thousand); electricity:
+/// 2,000 kWh (over 80 kW around the clock); gas: 300 therms.
+pub fn ceiling_per_day(service: Service) -> f64 {
+    match service {
+        Service::Water => 100_000.0,
+        Service::Electric => 2_000.0,
+        Service::Gas => 300.0,
+    }
+}
+
+/// The first implausible bill up to `period`, as (bill, why). Every bill of
+/// the last 25 months is held to the ceiling; the period's bill also to
+/// `factor` times the median per day of the 12 months before it (when at
+/// least 3 of them have bills).
+pub fn implausible(
+    bills: &[Bill],
+    period: Period,
+    factor: f64,
+    service: Service,
+) -> Option<(&Bill, String)> {
+    let unit = service.canonical_unit();
+    let ceiling = ceiling_per_day(service);
+    let window = period.index() - 24..=period.index();
+    if let Some(b) = bills
+        .iter()
+        .filter(|b| window.contains(&b.period.index()))
+        .find(|b| !(b.per_day() <= ceiling))
+    {
+        return Some((
+            b,
+            format!(
+                "the {} bill is {:.4e} {unit} a day, beyond any home ({ceiling} {unit} a day)",
+                b.period,
+                b.per_day()
+            ),
+        ));
+    }
+    let this = bills.iter().find(|b| b.period == period)?;
+    let mut before: Vec<f64> = bills
+        .iter()
+        .filter(|b| b.period < period && b.period.index() >= period.index() - 12)
+        .map(Bill::per_day)
+        .collect();
+    if before.len() < 3 {
+        return None;
+    }
+    before.sort_by(f64::total_cmp);
+    let n = before.len();
+    let median = if n % 2 == 1 {
+        before[n / 2]
+    } else {
+        (before[n / 2 - 1] + before[n / 2]) / 2.0
+    };
+    (median > 0.0 && this.per_day() > factor * median).then(|| {
+        (
+            this,
+            format!(
+                "{:.1} {unit} a day in {period} is {:.0} times this home's 12-month median ({:.1}); \
+                 check the meter read",
+                this.per_day(),
+                this.per_day() / median,
+                median
+            ),
+        )
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn bill(p: &str, per_day: f64) -> Bill {
+        let period: Period = p.parse().unwrap();
+        Bill {
+            period,
+            quantity: per_day * 30.0,
+            days: 30,
+            estimated: false,
+            end: period.last_day(),
+            file: 0,
+            line: 7,
+        }
+    }
+
+    #[test]
+    fn spikes_and_absurd_values_are_held_but_ordinary_swings_are_not() {
+        let p: Period = "2026-10".parse().unwrap();
+        let history: Vec<Bill> = (1..=9)
+            .map(|m| bill(&format!("2026-{m:02}"), 200.0 + m as f64 * 10.0))
+            .collect();
+        let with = |per_day: f64| {
+            let mut b = history.clone();
+            b.push(bill("2026-10", per_day));
+            b
+        };
+        assert!(implausible(&with(600.0), p, 10.0, Service::Water).is_none());
+        let (b, why) = implausible(&with(2600.0), p, 10.0, Service::Water).unwrap();
+        assert_eq!(b.period, p);
+        assert!(why.contains("11 times"), "{why}");
+        assert!(implausible(&with(f64::MAX), p, 10.0, Service::Water).is_some());
+        // A new home: no history to judge by, but the ceiling still holds.
+        assert!(implausible(&[bill("2026-10", 5000.0)], p, 10.0, Service::Water).is_none());
+        assert!(implausible(&[bill("2026-10", 1e308)], p, 10.0, Service::Water).is_some());
+    }
+}
