@@ -205,6 +205,9 @@ enum Command {
         /// Leave out the deliberately broken rows.
         #[arg(long)]
         clean: bool,
+        /// water or electric.
+        #[arg(long, default_value = "water")]
+        service: neighborly::model::Service,
         /// Plant a saving of this many percent in treated households...
         #[arg(long, requires_all = ["effect_from", "effect_state"])]
         effect_pct: Option<f64>,
@@ -522,6 +525,7 @@ fn dispatch(cli: Cli) -> Result<()> {
             last_period,
             seed,
             clean,
+            service,
             effect_pct,
             effect_from,
             effect_state,
@@ -546,6 +550,7 @@ fn dispatch(cli: Cli) -> Result<()> {
                 seed,
                 broken_rows: !clean,
                 effect,
+                service,
             };
             neighborly::synth::generate(&out, &opts)?;
             println!(

@@ -212,6 +212,7 @@ pub fn variant_data(
         variant.rating,
         variant.phase,
         eligible,
+        variant.leak,
         &[],
         wording,
     );

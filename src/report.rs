@@ -147,6 +147,8 @@ pub struct ReportData {
     pub imb: Option<String>,
     /// Draw the envelope windows' outlines over page 1 (previews only).
     pub show_windows: bool,
+    /// Water never stopped flowing during the period: the leak block.
+    pub leak: bool,
 }
 
 #[derive(Serialize)]
@@ -269,6 +271,8 @@ pub fn build(
 ) -> Result<ReportData, String> {
     let h = input.household;
     let lang = h.language;
+    // An electric or gas household reads its service's sentences.
+    let wording = wording.voice(h.service);
     let months = wording.list(lang, "months");
     let months_short = wording.list(lang, "months_short");
     let month_name = |p: Period, short: bool| {
@@ -341,6 +345,20 @@ pub fn build(
         if let Some(g) = m.goal_cost {
             vars.insert("goal_cost", amount(g, true));
         }
+    }
+    if let Some(leak) = input.leak {
+        let when = |t: chrono::NaiveDateTime| {
+            use chrono::Datelike;
+            let month = months.get(t.month0() as usize).cloned().unwrap_or_default();
+            match lang {
+                Language::En => format!("{month} {}", t.day()),
+                Language::Es => format!("{} de {month}", t.day()),
+            }
+        };
+        vars.insert("leak_from", when(leak.start));
+        vars.insert("leak_to", when(leak.end));
+        vars.insert("leak_hours", format!("{:.0}", leak.hours));
+        vars.insert("leak_per_day", with_unit(leak.base_per_day));
     }
     if let Some(g) = input.goal {
         vars.insert("goal", with_unit(g));
@@ -522,6 +540,7 @@ pub fn build(
         print: config.print.clone(),
         imb: None,
         show_windows: false,
+        leak: input.leak.is_some(),
     })
 }
 
@@ -583,10 +602,12 @@ pub fn pick_tips(
     rating: Option<Rating>,
     phase: Phase,
     assistance_eligible: bool,
+    leak: bool,
     last_tips: &[String],
     wording: &Wording,
 ) -> Vec<String> {
     let context = TipContext {
+        leak,
         service: h.service,
         month: period.month,
         rating,

@@ -28,6 +28,9 @@ pub struct SynthOptions {
     pub broken_rows: bool,
     /// A known saving planted in treated households, so an evaluation can be checked.
     pub effect: Option<Effect>,
+    /// Water (gallons and the like) or electricity (kWh, with floor area and
+    /// heating fuel driving use).
+    pub service: crate::model::Service,
 }
 
 /// Treated households use `pct` percent less in every bill ending in or after `from`.
@@ -50,6 +53,7 @@ impl Default for SynthOptions {
             seed: 7,
             broken_rows: true,
             effect: None,
+            service: crate::model::Service::Water,
         }
     }
 }
@@ -117,9 +121,10 @@ pub fn generate(dir: &Path, opts: &SynthOptions) -> Result<()> {
     std::fs::create_dir_all(dir)?;
     let mut rng = ChaCha8Rng::seed_from_u64(opts.seed);
     let noise = LogNormal::new(0.0, 0.3).expect("valid distribution");
+    let electric = opts.service == crate::model::Service::Electric;
     let mut customers = csv::Writer::from_path(dir.join("customers.csv"))?;
     let mut usage = csv::Writer::from_path(dir.join("usage.csv"))?;
-    customers.write_record([
+    let mut header = vec![
         "account_id",
         "name",
         "address_line1",
@@ -137,7 +142,11 @@ pub fn generate(dir: &Path, opts: &SynthOptions) -> Result<()> {
         "status",
         "do_not_mail",
         "meter_route",
-    ])?;
+    ];
+    if electric {
+        header.push("heating_fuel");
+    }
+    customers.write_record(&header)?;
     usage.write_record([
         "account_id",
         "period_start",
@@ -150,7 +159,7 @@ pub fn generate(dir: &Path, opts: &SynthOptions) -> Result<()> {
     let first_period = opts.last_period.offset(-(opts.months as i32) + 1);
     let small_count = 6.min(opts.households / 50);
     for n in 0..opts.households {
-        let account = format!("W{:06}", n + 1);
+        let account = format!("{}{:06}", if electric { "E" } else { "W" }, n + 1);
         let spanish = rng.gen_bool(0.2);
         let (first, last) = if spanish {
             (
@@ -219,7 +228,10 @@ pub fn generate(dir: &Path, opts: &SynthOptions) -> Result<()> {
             STREETS[rng.gen_range(0..STREETS.len())]
         );
         let route = format!("R{:02}", rng.gen_range(1..30));
-        let row = [
+        let occupants_text = occupants.to_string();
+        let sqft_text = sqft.to_string();
+        let year_text = year_built.to_string();
+        let mut row = vec![
             account.as_str(),
             name.as_str(),
             address.as_str(),
@@ -228,30 +240,46 @@ pub fn generate(dir: &Path, opts: &SynthOptions) -> Result<()> {
             "CA",
             zip.as_str(),
             locality,
-            "water",
-            &occupants.to_string(),
-            &sqft.to_string(),
-            &year_built.to_string(),
+            opts.service.as_str(),
+            &occupants_text,
+            &sqft_text,
+            &year_text,
             if spanish { "es" } else { "en" },
             programs,
             status,
             if do_not_mail { "true" } else { "false" },
             route.as_str(),
         ];
-        customers.write_record(row)?;
+        // Electric homes: two in five heat with electricity, the rest with gas.
+        let electric_heat = electric && rng.gen_range(0..5) < 2;
+        if electric {
+            row.push(if electric_heat { "electric" } else { "gas" });
+        }
+        customers.write_record(&row)?;
         if opts.broken_rows && n == 15 {
-            customers.write_record(row)?; // duplicate account
+            customers.write_record(&row)?; // duplicate account
         }
 
         // Usage: per-person base, a household factor, seasonal swing, noise.
         let high_user = rng.gen_range(0..12) == 0;
         let factor = rng.sample(noise) * if high_user { 1.8 } else { 1.0 };
-        let base = 55.0 * (occupants as f64).powf(0.8) * factor;
-        let unit = match rng.gen_range(0..10) {
-            0..=5 => "gal",
-            6..=7 => "ccf",
-            8 => "kgal",
-            _ => "m3",
+        let base = if electric {
+            // kWh a day: floor area and people; electric heat adds winter load.
+            (6.0 + sqft as f64 / 180.0 + 1.5 * occupants as f64)
+                * factor
+                * if electric_heat { 1.25 } else { 1.0 }
+        } else {
+            55.0 * (occupants as f64).powf(0.8) * factor
+        };
+        let unit = if electric {
+            "kWh"
+        } else {
+            match rng.gen_range(0..10) {
+                0..=5 => "gal",
+                6..=7 => "ccf",
+                8 => "kgal",
+                _ => "m3",
+            }
         };
         let per_unit = match unit {
             "ccf" => 748.052,
@@ -271,8 +299,12 @@ pub fn generate(dir: &Path, opts: &SynthOptions) -> Result<()> {
             let period = first_period.offset(m as i32);
             let end = read_date(period, cycle_day, &mut rng);
             let days = (end - start).num_days() + 1;
-            let season =
-                1.0 + 0.45 * (((period.month as f64) - 4.0) / 12.0 * std::f64::consts::TAU).sin();
+            let season = if electric {
+                // Two peaks: cooling in July, heating in January.
+                1.0 + 0.3 * (((period.month as f64) - 1.0) / 6.0 * std::f64::consts::TAU).cos()
+            } else {
+                1.0 + 0.45 * (((period.month as f64) - 4.0) / 12.0 * std::f64::consts::TAU).sin()
+            };
             let mut gallons =
                 base * season * days as f64 * rng.sample(LogNormal::new(0.0, 0.08).expect("valid"));
             // Applied after every draw, so the planted effect changes nothing else.
@@ -354,8 +386,31 @@ pub fn generate(dir: &Path, opts: &SynthOptions) -> Result<()> {
                 "false",
             ],
         ];
-        for row in bad {
-            usage.write_record(row)?;
+        for mut row in bad {
+            if electric {
+                // The same mistakes in an electric utility's terms, and one
+                // read no home could use.
+                let account = row[0].replacen('W', "E", 1);
+                let unit = match row[4] {
+                    "gal" => "kWh",
+                    "kWh" => "gal",
+                    other => other,
+                };
+                row[4] = unit;
+                usage.write_record([account.as_str(), row[1], row[2], row[3], row[4], row[5]])?;
+            } else {
+                usage.write_record(row)?;
+            }
+        }
+        if electric {
+            usage.write_record([
+                "E000027",
+                "2026-09-05",
+                "2026-10-05",
+                "1e308",
+                "kWh",
+                "false",
+            ])?;
         }
     }
     customers.flush()?;

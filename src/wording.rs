@@ -64,6 +64,19 @@ pub const PLACEHOLDERS: &[(&str, &str)] = &[
         "next period's charges at the goal (with a tariff)",
     ),
     ("last_goal", "the goal the last letter set for this period"),
+    (
+        "leak_from",
+        "when water started flowing without a stop (leak.* only)",
+    ),
+    ("leak_to", "when that flow was last seen (leak.* only)"),
+    (
+        "leak_hours",
+        "how many hours it never stopped (leak.* only)",
+    ),
+    (
+        "leak_per_day",
+        "the lowest flow of those hours, per day, with unit (leak.* only)",
+    ),
     ("quantity", "the use charged at one rate (money.tier only)"),
     (
         "rate",
@@ -192,6 +205,9 @@ pub struct TipRule {
     pub heating_fuels: Vec<String>,
     /// `true`: only for assistance-eligible households; `false`: only for others.
     pub assistance: Option<bool>,
+    /// `true`: only with a possible-leak block (interval data); `false`: only
+    /// without one (a report that already says how to find the leak).
+    pub leak: Option<bool>,
     /// What following the tip saves, in the service's unit per day (gal,
     /// kWh): with a tariff, the report turns it into money a year.
     pub saves_per_day: Option<f64>,
@@ -207,6 +223,7 @@ pub struct TipContext<'a> {
     pub occupants: Option<u32>,
     pub heating_fuel: Option<&'a str>,
     pub assistance_eligible: bool,
+    pub leak: bool,
 }
 
 impl TipRule {
@@ -232,6 +249,7 @@ impl TipRule {
                 || c.heating_fuel
                     .is_some_and(|f| self.heating_fuels.iter().any(|h| h == f)))
             && self.assistance.is_none_or(|a| a == c.assistance_eligible)
+            && self.leak.is_none_or(|l| l == c.leak)
     }
 }
 

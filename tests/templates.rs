@@ -132,8 +132,25 @@ fn tip_rules_pick_the_expected_tips() {
         occupants: Some(2),
         heating_fuel: None,
         assistance_eligible: true,
+        leak: false,
     };
     assert_eq!(ids(&july, &[]), ["free-kit", "fix-leaks", "water-early"]);
+    // A report with a possible-leak block does not repeat how to find leaks.
+    let leaking = TipContext { leak: true, ..july };
+    assert_eq!(
+        ids(&leaking, &[]),
+        ["free-kit", "water-early", "older-toilet"]
+    );
+    // An electric household in July gets energy tips, never water ones.
+    let electric = TipContext {
+        service: Service::Electric,
+        heating_fuel: Some("gas"),
+        ..july
+    };
+    assert_eq!(
+        ids(&electric, &[]),
+        ["energy-kit", "cooling-setpoint", "standby-power"]
+    );
     // Next month the same household sees different tips where alternatives exist.
     let shown: Vec<String> = ids(&july, &[]);
     let next = ids(&july, &shown);
@@ -166,15 +183,31 @@ fn proof_contains_every_variant_label() {
     let out = ws.proof();
     let text = pdf_text(&out);
     let variants = neighborly::proof::Variant::all();
-    assert_eq!(variants.len(), 24);
+    // 3 services x 6 phase-rating pairs x 2 languages x invitation or not,
+    // and water once more with a possible-leak block.
+    assert_eq!(variants.len(), 96);
     for v in &variants {
         let label = v.label();
         assert!(text.contains(&label), "proof lacks {label}");
     }
-    assert_eq!(page_count(&out), 48);
+    assert_eq!(page_count(&out), 192);
     assert!(
         text.contains("Informe de Agua del Hogar") && text.contains("Help with your water bill")
     );
+    // Each service speaks its own language, in both languages.
+    for phrase in [
+        "Home Energy Report",
+        "Informe de Energía del Hogar",
+        "Home Gas Report",
+        "Informe de Gas del Hogar",
+        "kWh/day",
+        "therms/day",
+        "termias/día",
+        "Possible leak: water never stopped flowing",
+        "Posible fuga: el agua no dejó de correr",
+    ] {
+        assert!(text.contains(phrase), "proof lacks {phrase:?}");
+    }
 }
 
 #[test]

@@ -296,6 +296,7 @@ pub fn plan(
         Option<u32>,
         Option<String>,
         bool,
+        bool,
         Vec<String>,
     );
     let mut tip_memo: rustc_hash::FxHashMap<TipKey, Vec<String>> = Default::default();
@@ -328,6 +329,7 @@ pub fn plan(
             .iter()
             .find(|b| b.period == period)
             .map_or(0.0, Bill::per_day);
+        let leak = leak_in(&runs, &h.account_id, period);
         let (decision, tips, goal) = match recorded.get(&h.account_id) {
             Some(r) => (
                 Decision {
@@ -357,6 +359,7 @@ pub fn plan(
                     h.occupants,
                     h.heating_fuel.clone(),
                     eligible,
+                    leak.is_some(),
                     last_tips.to_vec(),
                 );
                 let tips = tip_memo
@@ -368,6 +371,7 @@ pub fn plan(
                             rating,
                             decision.phase,
                             eligible,
+                            leak.is_some(),
                             last_tips,
                             wording,
                         )
@@ -393,7 +397,7 @@ pub fn plan(
             note,
             goal,
             last_goal,
-            leak: leak_in(&runs, &h.account_id, period),
+            leak,
         });
     }
     tracing::debug!(ms = t.elapsed().as_millis() as u64, "plan: letters decided");

@@ -399,6 +399,7 @@ pub(super) fn tips(s: &Studio) -> String {
                 l.comparison.as_ref().map(|c| c.rating),
                 l.decision.phase,
                 l.assistance_eligible,
+                l.leak.is_some(),
                 &[],
                 &wording,
             );

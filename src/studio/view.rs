@@ -61,6 +61,7 @@ pub fn data(
                 letter.comparison.as_ref().map(|c| c.rating),
                 letter.decision.phase,
                 letter.assistance_eligible,
+                letter.leak.is_some(),
                 &[],
                 wording,
             );
