@@ -287,6 +287,8 @@ pub struct Summary {
     pub dry_run: bool,
     /// Print files an interrupted run had finished, kept by this one.
     pub resumed_files: usize,
+    /// Households whose water never stopped flowing (`leaks.csv`).
+    pub possible_leaks: usize,
 }
 
 impl Summary {
@@ -321,6 +323,12 @@ impl Summary {
                 .collect::<Vec<_>>()
                 .join(", ")
         };
+        if self.possible_leaks > 0 {
+            s.push_str(&format!(
+                "possible leaks: {} household(s), listed in leaks.csv\n",
+                self.possible_leaks
+            ));
+        }
         s.push_str(&format!("ratings: {}\n", list(&self.by_rating)));
         s.push_str(&format!("phases: {}\n", list(&self.by_phase)));
         for f in &self.forecast {

@@ -298,6 +298,8 @@ fn parse(input: impl IoRead) -> Result<Feed, ParseError> {
     let mut feed = Feed::default();
     let mut buf = Vec::new();
     let mut path: Vec<String> = Vec::new();
+    // The line each open element started on, to point at an unclosed one.
+    let mut opened: Vec<u64> = Vec::new();
     let mut links: Vec<(String, String)> = Vec::new();
     let mut rt = ReadingType::default();
     let mut time = [None::<i64>; 4];
@@ -314,10 +316,16 @@ fn parse(input: impl IoRead) -> Result<Feed, ParseError> {
     loop {
         let line = reader.get_ref().newlines + 1;
         let event = reader.read_event_into(&mut buf).map_err(|e| {
+            let open = match (path.last(), opened.last()) {
+                (Some(tag), Some(at)) => {
+                    format!(" (the innermost open element is <{tag}>, from line {at})")
+                }
+                _ => String::new(),
+            };
             fail(
                 &feed,
                 reader.get_ref().newlines + 1,
-                format!("not well-formed XML: {e}"),
+                format!("not well-formed XML: {e}{open}"),
             )
         })?;
         match event {
@@ -344,6 +352,7 @@ fn parse(input: impl IoRead) -> Result<Feed, ParseError> {
                     ));
                 }
                 path.push(tag);
+                opened.push(line);
             }
             Event::Empty(e) => {
                 if e.local_name().as_ref() == b"link" {
@@ -422,6 +431,7 @@ fn parse(input: impl IoRead) -> Result<Feed, ParseError> {
                     _ => {}
                 }
                 path.pop();
+                opened.pop();
             }
             Event::Eof => break,
             _ => {}

@@ -108,6 +108,7 @@ pub fn run(config: &Config, opts: &RunOptions) -> Result<Summary> {
         period: period.to_string(),
         households_in: plan.households_in,
         dry_run: opts.dry_run,
+        possible_leaks: plan.leaks.len(),
         ..Summary::default()
     };
     let mut letters_by_phase: BTreeMap<Phase, usize> = BTreeMap::new();
@@ -176,6 +177,7 @@ pub fn run(config: &Config, opts: &RunOptions) -> Result<Summary> {
     store.mark_mailed(period, rows.iter().map(|r| r.account_id.as_str()))?;
     output::write_exceptions(&folder.path("exceptions.csv"), &mut exceptions)?;
     write_cohorts(&folder.path("cohorts.csv"), &plan)?;
+    write_leaks(&folder.path("leaks.csv"), &plan, &rows)?;
     output::write_forecast(&folder.path("forecast.csv"), &summary.forecast)?;
     let by_account = plan.letters_by_account();
     crate::brief::write(
@@ -459,6 +461,50 @@ fn manifest_row(
             _ => String::new(),
         },
     }
+}
+
+/// `leaks.csv`: every household whose water never stopped flowing for the
+/// configured hours during the period, mailed or not, for staff to call or
+/// visit. Empty (a header) when none did or there is no interval data.
+fn write_leaks(path: &Path, plan: &Plan, rows: &[output::ManifestRow]) -> Result<()> {
+    let mailed: std::collections::HashSet<&str> =
+        rows.iter().map(|r| r.account_id.as_str()).collect();
+    let mut w = csv::Writer::from_path(path)?;
+    w.write_record([
+        "account_id",
+        "name",
+        "address_line1",
+        "zip",
+        "language",
+        "flow_from",
+        "flow_to",
+        "hours",
+        "lowest_flow_per_day",
+        "unit",
+        "report_mailed",
+    ])?;
+    for (i, run) in &plan.leaks {
+        let h = &plan.households[*i];
+        w.write_record([
+            h.account_id.as_str(),
+            h.name.as_str(),
+            h.address_line1.as_str(),
+            h.zip.as_str(),
+            h.language.code(),
+            &run.start.format("%Y-%m-%d %H:%M").to_string(),
+            &run.end.format("%Y-%m-%d %H:%M").to_string(),
+            &format!("{:.0}", run.hours),
+            &format!("{:.1}", run.base_per_day),
+            h.service.canonical_unit(),
+            if mailed.contains(h.account_id.as_str()) {
+                "true"
+            } else {
+                "false"
+            },
+        ])?;
+    }
+    w.flush()?;
+    Ok(())
 }
 
 fn write_cohorts(path: &Path, plan: &Plan) -> Result<()> {
