@@ -513,8 +513,8 @@ fn a_tip_rule_edited_in_the_studio_changes_its_own_entry_and_whom_it_picks() {
     let before = std::fs::read_to_string(&tips).unwrap();
     let base = neighborly::studio::fingerprint(&before);
     // October's reports: a rule limited to February picks nobody.
-    let conditions =
-        "priority = 50\nratings = [\"above-typical\", \"none\"]\nsaves_per_day = 27\nmonths = [2]";
+    let conditions = "services = [\"water\"]\nleak = false\npriority = 50\n\
+                      ratings = [\"above-typical\", \"none\"]\nsaves_per_day = 27\nmonths = [2]";
     let body = serde_json::json!({ "id": "fix-leaks", "conditions": conditions, "base": base });
     let (status, reply) = http(addr, "POST", "/api/tip", &headers, &body.to_string());
     assert_eq!(status, 200, "{reply}");

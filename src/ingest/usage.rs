@@ -334,7 +334,7 @@ mod tests {
         let problems: Vec<&str> = whole.exceptions.iter().map(|e| e.detail.as_str()).collect();
         assert!(
             problems.contains(
-                &"usage.csv:26: unknown unit \"g\\nal\" (expected gal, kgal, ccf, m3 or kWh)"
+                &"usage.csv:26: unknown unit \"g\\nal\" (expected gal, kgal, ccf, m3, kWh or therm)"
             ),
             "{problems:?}"
         );
