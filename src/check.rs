@@ -45,9 +45,16 @@ pub fn check(config: &Config) -> Report {
     };
     match Wording::load(&dir) {
         Ok(wording) => {
+            let voiced: Vec<&str> = wording.voiced().iter().map(|s| s.as_str()).collect();
             report.passed.push(format!(
-                "wording for {} languages and {} tip rules",
+                "wording for {} languages ({} sentences laid over for {}) and {} tip rules",
                 crate::model::Language::ALL.len(),
+                if voiced.is_empty() { "no" } else { "service" },
+                if voiced.is_empty() {
+                    "any service".to_string()
+                } else {
+                    voiced.join(" and ")
+                },
                 wording.tips.len()
             ));
             documents(config, &wording, &renderer, period, &mut report);

@@ -32,7 +32,7 @@ pub fn implausible(
     if let Some(b) = bills
         .iter()
         .filter(|b| window.contains(&b.period.index()))
-        .find(|b| !(b.per_day() <= ceiling))
+        .find(|b| b.per_day().is_nan() || b.per_day() > ceiling)
     {
         return Some((
             b,

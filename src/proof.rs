@@ -209,10 +209,12 @@ pub fn variant_data(
     let tips = report::pick_tips(
         &household,
         period,
-        variant.rating,
-        variant.phase,
-        eligible,
-        variant.leak,
+        report::Situation {
+            rating: variant.rating,
+            phase: variant.phase,
+            assistance_eligible: eligible,
+            leak: variant.leak,
+        },
         &[],
         wording,
     );

@@ -595,17 +595,31 @@ fn bill_lines(
     lines
 }
 
+/// What a letter says this period, beyond the household itself: what tip
+/// rules look at.
+#[derive(Debug, Clone, Copy)]
+pub struct Situation {
+    pub rating: Option<Rating>,
+    pub phase: Phase,
+    pub assistance_eligible: bool,
+    /// The report carries a possible-leak block.
+    pub leak: bool,
+}
+
 /// Choose the tips for a letter: the best-matching rules, avoiding last period's.
 pub fn pick_tips(
     h: &Household,
     period: Period,
-    rating: Option<Rating>,
-    phase: Phase,
-    assistance_eligible: bool,
-    leak: bool,
+    situation: Situation,
     last_tips: &[String],
     wording: &Wording,
 ) -> Vec<String> {
+    let Situation {
+        rating,
+        phase,
+        assistance_eligible,
+        leak,
+    } = situation;
     let context = TipContext {
         leak,
         service: h.service,

@@ -416,6 +416,11 @@ impl Wording {
         }
     }
 
+    /// The services whose sentences are laid over the base wording.
+    pub fn voiced(&self) -> Vec<Service> {
+        self.voices.keys().copied().collect()
+    }
+
     /// The wording a household of `service` reads.
     pub fn voice(&self, service: Service) -> &Wording {
         self.voices.get(&service).map_or(self, |v| v)

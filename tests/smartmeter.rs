@@ -138,7 +138,8 @@ fn each_green_button_sample_imports_to_independently_summed_months() {
             checked += 1;
         }
     }
-    assert!(checked >= 12 * 2 + 12 + 1, "{checked} months checked");
+    // 12 + 12 hourly months, 15 daily ones (2013-01 to 2014-03), 1 containerized.
+    assert_eq!(checked, 40, "months checked");
 
     // The gas billing export: one read per billing period, therms x 10^-3,
     // each in the month its period ends (no LocalTimeParameters: the
@@ -551,4 +552,36 @@ fn a_malformed_green_button_file_loses_no_other_account() {
         "{}",
         e.detail
     );
+}
+
+#[test]
+fn a_bulk_feed_maps_its_usage_points_to_accounts() {
+    let ws = Workspace::new("");
+    let dir = ws.path("data/bulk");
+    std::fs::create_dir_all(&dir).unwrap();
+    let samples = repo().join("tests/data/greenbutton");
+    // Two feeds whose names are no account: the mapping says whose they are.
+    std::fs::copy(
+        samples.join("Coastal_Multi_Family_Jan_1_2011_to_Jan_1_2012_RetailCustomer_5.xml"),
+        dir.join("feed-a.xml"),
+    )
+    .unwrap();
+    std::fs::copy(
+        samples.join("Desert_Single_Family_Jan_1_2011_to_Jan_1_2012_RetailCustomer_7.xml"),
+        dir.join("feed-b.xml"),
+    )
+    .unwrap();
+    std::fs::write(
+        dir.join("greenbutton-accounts.csv"),
+        "usage_point,account_id\n\
+         https://services.greenbuttondata.org/DataCustodian/espi/1_1/resource/RetailCustomer/5/UsagePoint/1,E-5\n\
+         RetailCustomer/7/UsagePoint/1,E-7\n",
+    )
+    .unwrap();
+    let rows = import(&ws, &["--greenbutton", dir.to_str().unwrap()]);
+    let accounts: std::collections::BTreeSet<&str> =
+        rows.iter().map(|r| r["account_id"].as_str()).collect();
+    assert_eq!(accounts.into_iter().collect::<Vec<_>>(), ["E-5", "E-7"]);
+    assert_eq!(month_totals(&rows, "E-5").len(), 12);
+    assert_eq!(month_totals(&rows, "E-7").len(), 12);
 }

@@ -38,8 +38,8 @@ fn shipped_templates_pass_check() {
     let (ok, text) = check(&ws);
     assert!(ok, "{text}");
     for line in [
-        "24 report variants compiled (report.typ)",
-        "24 variants in one print document, 48 pages (batch.typ)",
+        "96 report variants compiled (report.typ)",
+        "96 variants in one print document, 192 pages (batch.typ)",
         "evaluation page with example figures (evaluation.typ)",
         // No campaign in this config: their files are parsed, not compiled.
         "compiled, 7 parsed (not used by any document above)",

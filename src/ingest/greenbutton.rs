@@ -1,7 +1,8 @@
 //! Green Button (NAESB ESPI) Atom XML: "Download My Data" files, one per
 //! account named `<account_id>.xml`, and bulk feeds whose usage points are
 //! mapped to accounts by `greenbutton-accounts.csv` (`usage_point`,
-//! `account_id`; a usage point matches when its href ends with the value).
+//! `account_id`; the usage point as its href, `owner/UsagePoint/id`, or a
+//! bare id).
 //!
 //! The file is streamed with quick-xml. Entries refer to each other by
 //! their Atom links: an `IntervalBlock` belongs to the `MeterReading` whose
@@ -9,7 +10,7 @@
 //! link, and a `UsagePoint` is found from a meter's href by its
 //! `…/<owner>/UsagePoint/<id>` segments (exports spell the owner's path
 //! differently in different entries). Units come from the ReadingType's
-//! codes, never its title. Readings are kept raw (20 bytes each) until the
+//! codes, never its title. Readings are kept raw (32 bytes each) until the
 //! file ends, because a ReadingType may come after its readings.
 
 use std::collections::{BTreeMap, HashMap};
@@ -42,47 +43,78 @@ pub fn read_folder(
         .filter(|p| p.extension().is_some_and(|x| x.eq_ignore_ascii_case("xml")))
         .collect();
     paths.sort();
+    let first = files.len();
+    let named: Vec<(String, String)> = paths
+        .iter()
+        .map(|path| {
+            let name = path.file_name().map(|n| n.to_string_lossy().into_owned());
+            let stem = path.file_stem().map(|n| n.to_string_lossy().into_owned());
+            (name.unwrap_or_default(), stem.unwrap_or_default())
+        })
+        .collect();
+    files.extend(named.iter().map(|(name, _)| name.clone()));
+    // Files are independent: parsed on all cores, results kept in file order.
+    use rayon::prelude::*;
+    let per_file: Vec<Result<Vec<(String, Series)>>> = paths
+        .par_iter()
+        .zip(named.par_iter())
+        .enumerate()
+        .map(|(i, (path, (name, stem)))| {
+            let index = u32::try_from(first + i).unwrap_or(u32::MAX);
+            let file = std::fs::File::open(path)
+                .with_context(|| format!("cannot open {}", path.display()))?;
+            Ok(read_file(
+                file, name, index, stem, &mapping, fallback, rules,
+            ))
+        })
+        .collect();
     let mut out = Vec::new();
-    for path in paths {
-        let name = path
-            .file_name()
-            .map(|n| n.to_string_lossy().into_owned())
-            .unwrap_or_default();
-        let stem = path
-            .file_stem()
-            .map(|n| n.to_string_lossy().into_owned())
-            .unwrap_or_default();
-        let index = u32::try_from(files.len()).unwrap_or(u32::MAX);
-        files.push(name.clone());
-        let file = std::fs::File::open(&path)
-            .with_context(|| format!("cannot open {}", path.display()))?;
-        out.extend(read_file(
-            file, &name, index, &stem, &mapping, fallback, rules,
-        ));
+    for series in per_file {
+        out.extend(series?);
     }
     Ok(out)
 }
 
-fn read_mapping(path: &Path) -> Result<Vec<(String, String)>> {
+/// `greenbutton-accounts.csv`: usage points (an href, `owner/UsagePoint/id`,
+/// or a bare id) to accounts, looked up by key so a bulk feed of many
+/// thousand usage points costs one hash lookup each.
+#[derive(Debug, Default)]
+pub struct Mapping {
+    by_key: HashMap<String, String>,
+    by_id: HashMap<String, String>,
+}
+
+impl Mapping {
+    fn account(&self, usage_point_href: &str) -> Option<&String> {
+        let key = usage_point_key(usage_point_href)?;
+        self.by_key.get(&key).or_else(|| {
+            let id = key.rsplit('/').next()?;
+            self.by_id.get(id)
+        })
+    }
+}
+
+fn read_mapping(path: &Path) -> Result<Mapping> {
+    let mut mapping = Mapping::default();
     if !path.exists() {
-        return Ok(vec![]);
+        return Ok(mapping);
     }
     let name = path.display().to_string();
     let mut reader = csv::Reader::from_path(path).with_context(|| format!("cannot open {name}"))?;
     let headers = reader.headers()?.clone();
     let cols = super::Columns::new(&headers, ACCOUNTS_FILE, &["usage_point", "account_id"])?;
-    let mut out = Vec::new();
     for (i, row) in reader.records().enumerate() {
         let row = row.with_context(|| format!("{ACCOUNTS_FILE}:{}", i + 2))?;
         if let (Some(up), Some(acct)) =
             (cols.get(&row, "usage_point"), cols.get(&row, "account_id"))
         {
-            out.push((up.to_string(), acct.to_string()));
+            match usage_point_key(up) {
+                Some(key) => mapping.by_key.insert(key, acct.to_string()),
+                None => mapping.by_id.insert(up.to_string(), acct.to_string()),
+            };
         }
     }
-    // Longest first, so `UsagePoint/11` is not taken for `UsagePoint/1`.
-    out.sort_by_key(|(up, _)| std::cmp::Reverse(up.len()));
-    Ok(out)
+    Ok(mapping)
 }
 
 #[derive(Default, Clone, Copy)]
@@ -153,15 +185,14 @@ pub fn read_file(
     name: &str,
     index: u32,
     stem: &str,
-    mapping: &[(String, String)],
+    mapping: &Mapping,
     fallback: Zone,
     rules: &IntervalRules,
 ) -> Vec<(String, Series)> {
     let account_of = |up_href: &str| -> String {
         mapping
-            .iter()
-            .find(|(suffix, _)| up_href.ends_with(suffix.as_str()))
-            .map(|(_, a)| a.clone())
+            .account(up_href)
+            .cloned()
             .unwrap_or_else(|| stem.to_string())
     };
     let feed = match parse(input) {
@@ -186,13 +217,14 @@ pub fn read_file(
         }
     };
     let only_time = (feed.times.len() == 1).then(|| *feed.times.values().next().expect("one"));
+    let points: HashMap<String, &UsagePoint> = feed
+        .usage_points
+        .iter()
+        .filter_map(|u| Some((usage_point_key(&u.href)?, u)))
+        .collect();
     let mut out = Vec::new();
     for (meter, mut raws) in feed.readings {
-        let key = usage_point_key(&meter);
-        let point = feed
-            .usage_points
-            .iter()
-            .find(|u| key.is_some() && usage_point_key(&u.href) == key);
+        let point = usage_point_key(&meter).and_then(|k| points.get(&k).copied());
         let account = account_of(point.map(|u| u.href.as_str()).unwrap_or(&meter));
         let time = point
             .and_then(|u| u.time.as_ref())
@@ -354,11 +386,7 @@ fn parse(input: impl IoRead) -> Result<Feed, ParseError> {
                 path.push(tag);
                 opened.push(line);
             }
-            Event::Empty(e) => {
-                if e.local_name().as_ref() == b"link" {
-                    links.push(link(&e));
-                }
-            }
+            Event::Empty(e) if e.local_name().as_ref() == b"link" => links.push(link(&e)),
             Event::Text(t) => {
                 let text = t.decode().unwrap_or_default();
                 let text = text.trim();

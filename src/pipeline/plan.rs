@@ -368,10 +368,12 @@ pub fn plan(
                         report::pick_tips(
                             h,
                             period,
-                            rating,
-                            decision.phase,
-                            eligible,
-                            leak.is_some(),
+                            report::Situation {
+                                rating,
+                                phase: decision.phase,
+                                assistance_eligible: eligible,
+                                leak: leak.is_some(),
+                            },
                             last_tips,
                             wording,
                         )

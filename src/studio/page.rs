@@ -396,10 +396,12 @@ pub(super) fn tips(s: &Studio) -> String {
             let chosen = crate::report::pick_tips(
                 h,
                 plan.period,
-                l.comparison.as_ref().map(|c| c.rating),
-                l.decision.phase,
-                l.assistance_eligible,
-                l.leak.is_some(),
+                crate::report::Situation {
+                    rating: l.comparison.as_ref().map(|c| c.rating),
+                    phase: l.decision.phase,
+                    assistance_eligible: l.assistance_eligible,
+                    leak: l.leak.is_some(),
+                },
                 &[],
                 &wording,
             );

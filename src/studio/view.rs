@@ -58,10 +58,12 @@ pub fn data(
             let tips = crate::report::pick_tips(
                 input.household,
                 plan.period,
-                letter.comparison.as_ref().map(|c| c.rating),
-                letter.decision.phase,
-                letter.assistance_eligible,
-                letter.leak.is_some(),
+                crate::report::Situation {
+                    rating: letter.comparison.as_ref().map(|c| c.rating),
+                    phase: letter.decision.phase,
+                    assistance_eligible: letter.assistance_eligible,
+                    leak: letter.leak.is_some(),
+                },
                 &[],
                 wording,
             );
