@@ -47,6 +47,8 @@ pub enum Reason {
     /// A campaign letter already went to this household in an earlier run.
     AlreadySent,
     RenderFailed,
+    /// An e-mail the relay refused or could not take.
+    NotDelivered,
 }
 
 impl Reason {
@@ -79,6 +81,7 @@ impl Reason {
             Reason::Holdout => "holdout",
             Reason::AlreadySent => "already-sent",
             Reason::RenderFailed => "render-failed",
+            Reason::NotDelivered => "not-delivered",
         }
     }
 

@@ -10,6 +10,7 @@
 //! did against the randomized control group ([`control`]).
 
 pub mod brief;
+pub mod channel;
 pub mod chart;
 pub mod check;
 pub mod cohort;

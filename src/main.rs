@@ -67,6 +67,10 @@ enum Command {
         /// Count ratings, phases, exceptions and the call forecast; render nothing, change nothing.
         #[arg(long)]
         dry_run: bool,
+        /// Write each e-mail household's message here as an .eml file instead
+        /// of sending it through [email] smtp_url.
+        #[arg(long)]
+        emails_to: Option<PathBuf>,
     },
     /// Render one household's report as the batch would.
     Preview {
@@ -169,6 +173,13 @@ enum Command {
         #[arg(long)]
         out: PathBuf,
     },
+    /// Load what came back from the e-mail relay and the text gateway: hard
+    /// bounces, failed numbers, unsubscribes and STOP replies move a household
+    /// to paper from the next run.
+    Bounces {
+        #[command(subcommand)]
+        action: BouncesAction,
+    },
     /// Load response events (account_id, date, event[, campaign]) into the state store.
     Responses {
         #[command(subcommand)]
@@ -217,6 +228,19 @@ enum Command {
         /// ...where "treated" means assigned to treatment in this state database.
         #[arg(long)]
         effect_state: Option<PathBuf>,
+    },
+}
+
+#[derive(Subcommand)]
+enum BouncesAction {
+    /// Import a CSV: channel, address and/or account_id, kind (hard, soft,
+    /// failed, unsubscribe, stop), reason, date.
+    Import {
+        file: PathBuf,
+        #[arg(long, default_value = "config/neighborly.toml")]
+        config: PathBuf,
+        #[arg(long)]
+        state: Option<PathBuf>,
     },
 }
 
@@ -284,12 +308,14 @@ fn dispatch(cli: Cli) -> Result<()> {
             out,
             suppress,
             dry_run,
+            emails_to,
         } => {
             let config = Config::load(&inputs.config)?;
             let opts = RunOptions {
                 out,
                 suppress,
                 dry_run,
+                emails_to,
                 progress: std::io::IsTerminal::is_terminal(&std::io::stderr()),
                 ..inputs.options()
             };
@@ -399,6 +425,29 @@ fn dispatch(cli: Cli) -> Result<()> {
                 &out,
             )?;
             print!("{}", summary.render_text());
+        }
+        Command::Bounces {
+            action:
+                BouncesAction::Import {
+                    file,
+                    config,
+                    state,
+                },
+        } => {
+            let config = Config::load(&config)?;
+            let path = state.unwrap_or_else(|| config.resolve(&config.store.path));
+            let store = neighborly::store::Store::open(&path)?;
+            let count = neighborly::channel::bounces::import(&file, &store)?;
+            for r in &count.rejected {
+                eprintln!("rejected: {r}");
+            }
+            println!(
+                "{} channel(s) closed (paper from the next run), {} already closed, {} soft bounce(s) left alone, {} row(s) rejected",
+                count.closed,
+                count.already_closed,
+                count.soft,
+                count.rejected.len()
+            );
         }
         Command::Responses {
             action:

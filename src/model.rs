@@ -143,6 +143,39 @@ impl FromStr for Language {
     }
 }
 
+/// How a report reaches a household.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Channel {
+    Mail,
+    Email,
+    Sms,
+}
+
+impl Channel {
+    pub fn code(self) -> &'static str {
+        match self {
+            Channel::Mail => "mail",
+            Channel::Email => "email",
+            Channel::Sms => "sms",
+        }
+    }
+}
+
+impl FromStr for Channel {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s.trim().to_ascii_lowercase().as_str() {
+            "mail" | "paper" | "print" => Ok(Channel::Mail),
+            "email" | "e-mail" => Ok(Channel::Email),
+            "sms" | "text" => Ok(Channel::Sms),
+            other => Err(format!(
+                "unknown channel {other:?} (expected mail, email or sms)"
+            )),
+        }
+    }
+}
+
 /// Account status in the customer information system.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Status {

@@ -43,6 +43,14 @@ pub struct ManifestRow {
     pub goal_per_day: String,
     /// `met` or `missed`: last period's goal, where one was set.
     pub last_goal: String,
+    /// `mail`, `email` or `sms`.
+    pub channel: String,
+    /// `print` (in a print file), `sent` (by the relay, in this run or an
+    /// earlier one of the period), `written` (an `.eml` file) or `listed`
+    /// (in `sms.csv`).
+    pub delivery: String,
+    /// Why paper when the household asked for another channel.
+    pub channel_note: String,
 }
 
 /// Make every file and folder this process creates private to its owner
@@ -289,6 +297,12 @@ pub struct Summary {
     pub resumed_files: usize,
     /// Households whose water never stopped flowing (`leaks.csv`).
     pub possible_leaks: usize,
+    /// E-mails that left (or were written) in this run, and ones an earlier
+    /// run of the period had already sent.
+    pub emails_sent: usize,
+    pub emails_already_sent: usize,
+    /// Texts listed in `sms.csv` for the gateway.
+    pub texts_listed: usize,
 }
 
 impl Summary {
@@ -323,6 +337,12 @@ impl Summary {
                 .collect::<Vec<_>>()
                 .join(", ")
         };
+        if self.emails_sent + self.emails_already_sent + self.texts_listed > 0 {
+            s.push_str(&format!(
+                "e-mails: {} sent, {} already sent earlier; texts: {} listed in sms.csv\n",
+                self.emails_sent, self.emails_already_sent, self.texts_listed
+            ));
+        }
         if self.possible_leaks > 0 {
             s.push_str(&format!(
                 "possible leaks: {} household(s), listed in leaks.csv\n",

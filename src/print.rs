@@ -73,6 +73,10 @@ pub struct PrintJob<'a, F> {
     pub author: &'a str,
     pub period: Period,
     pub data: F,
+    /// `true`: pieces for the mail house (print files, barcodes,
+    /// `print-manifest.csv`). `false`: households reached by e-mail or text,
+    /// laid out the same way for their own PDFs only.
+    pub mail: bool,
 }
 
 /// Outcome of one piece: produced, or why not.
@@ -119,7 +123,8 @@ where
                     while !stop.load(Ordering::Relaxed) {
                         let k = next.fetch_add(1, Ordering::Relaxed);
                         let Some(chunk) = chunks.get(k) else { break };
-                        let outcomes = match finished(dir, k, chunk) {
+                        let stem = file_stem(job.mail, k);
+                        let outcomes = match finished(dir, &stem, chunk) {
                             Some(kept) => {
                                 resumed.fetch_add(1, Ordering::Relaxed);
                                 kept
@@ -127,7 +132,7 @@ where
                             None => {
                                 let made = print_file(dir, k, chunk, config, renderer, job);
                                 // Recorded last: a file with a marker is whole.
-                                if let Err(e) = mark_finished(dir, k, &made) {
+                                if let Err(e) = mark_finished(dir, &stem, &made) {
                                     tracing::warn!("cannot record print file {}: {e}", k + 1);
                                 }
                                 made
@@ -161,11 +166,13 @@ where
         }
         Ok(())
     })?;
-    let mut w = csv::Writer::from_path(dir.join("print-manifest.csv"))?;
-    for r in &rows {
-        w.serialize(r)?;
+    if job.mail {
+        let mut w = csv::Writer::from_path(dir.join("print-manifest.csv"))?;
+        for r in &rows {
+            w.serialize(r)?;
+        }
+        w.flush()?;
     }
-    w.flush()?;
     tracing::debug!(
         kept = resumed.load(Ordering::Relaxed),
         files = chunks.len(),
@@ -174,17 +181,22 @@ where
     Ok(rows)
 }
 
-/// `print/print-NNN.done.json`: written after print file `k` and all its
+/// `print-NNN` (mail) or `digital-NNN` (e-mail and text households).
+fn file_stem(mail: bool, k: usize) -> String {
+    format!("{}-{:03}", if mail { "print" } else { "digital" }, k + 1)
+}
+
+/// `print/<stem>.done.json`: written after file `stem` and all its
 /// pieces' PDFs are on disk, holding the file's outcomes. A resumed run
 /// keeps a file with a marker and lays out every other one again.
-fn marker(dir: &Path, k: usize) -> std::path::PathBuf {
-    output::finished_marker(dir, &format!("print-{:03}", k + 1))
+fn marker(dir: &Path, stem: &str) -> std::path::PathBuf {
+    output::finished_marker(dir, stem)
 }
 
 /// The outcomes of print file `k` from an interrupted run, if it finished
 /// and its files are all still there.
-fn finished(dir: &Path, k: usize, chunk: &[Piece<'_>]) -> Option<Vec<Outcome>> {
-    let text = std::fs::read(marker(dir, k)).ok()?;
+fn finished(dir: &Path, stem: &str, chunk: &[Piece<'_>]) -> Option<Vec<Outcome>> {
+    let text = std::fs::read(marker(dir, stem)).ok()?;
     let outcomes: Vec<Outcome> = serde_json::from_slice(&text).ok()?;
     let same = outcomes.len() == chunk.len()
         && outcomes.iter().zip(chunk).all(|(o, p)| match o {
@@ -192,7 +204,7 @@ fn finished(dir: &Path, k: usize, chunk: &[Piece<'_>]) -> Option<Vec<Outcome>> {
                 made.print.account_id == p.account_id
                     && made.print.sequence == p.sequence
                     && dir.join(&made.pdf).is_file()
-                    && dir.join(&made.print.file).is_file()
+                    && (made.print.file.is_empty() || dir.join(&made.print.file).is_file())
             }
             Err(_) => true,
         });
@@ -201,10 +213,10 @@ fn finished(dir: &Path, k: usize, chunk: &[Piece<'_>]) -> Option<Vec<Outcome>> {
 
 /// Record that print file `k` is whole: its files reach the disk first,
 /// then the marker.
-fn mark_finished(dir: &Path, k: usize, outcomes: &[Outcome]) -> std::io::Result<()> {
+fn mark_finished(dir: &Path, stem: &str, outcomes: &[Outcome]) -> std::io::Result<()> {
     let json = serde_json::to_vec(outcomes).map_err(std::io::Error::other)?;
     output::sync_filesystem(dir)?;
-    output::write_durable(&marker(dir, k), &json)
+    output::write_durable(&marker(dir, stem), &json)
 }
 
 /// Pieces that must all fail alone before production stops as a template error.
@@ -262,7 +274,12 @@ fn print_file<F>(
 where
     F: Fn(&Piece<'_>) -> Result<serde_json::Value, String>,
 {
-    let file = format!("print/print-{:03}.pdf", k + 1);
+    // E-mail and text households get their own PDFs; no print file.
+    let file = if job.mail {
+        format!("print/{}.pdf", file_stem(true, k))
+    } else {
+        String::new()
+    };
     let started = std::time::Instant::now();
     let mut outcomes: Vec<Option<Outcome>> = vec![None; chunk.len()];
     let mut good: Vec<(usize, serde_json::Value, (String, String))> = Vec::new();
@@ -350,6 +367,7 @@ where
         .print
         .imb
         .as_ref()
+        .filter(|_| job.mail)
         .map(|imb| imb.for_piece(job.period, piece.sequence, piece.zip))
         .transpose()
         .map_err(|e| format!("barcode: {e:#}"))?;
@@ -369,15 +387,17 @@ fn export<F>(
     job: &PrintJob<'_, F>,
 ) -> Vec<Outcome> {
     let started = std::time::Instant::now();
-    let whole = renderer
-        .export(&laid.document, &format!("{}/{file}", job.period))
-        .map_err(|e| e.to_string())
-        .and_then(|pdf| {
-            output::write_atomic(&dir.join(file), &pdf)
-                .map_err(|e| format!("cannot write {file}: {e}"))
-        });
-    if let Err(e) = whole {
-        return good.iter().map(|_| Err(e.clone())).collect();
+    if job.mail {
+        let whole = renderer
+            .export(&laid.document, &format!("{}/{file}", job.period))
+            .map_err(|e| e.to_string())
+            .and_then(|pdf| {
+                output::write_atomic(&dir.join(file), &pdf)
+                    .map_err(|e| format!("cannot write {file}: {e}"))
+            });
+        if let Err(e) = whole {
+            return good.iter().map(|_| Err(e.clone())).collect();
+        }
     }
     let whole_ms = started.elapsed().as_millis() as u64;
     let outcomes: Vec<Outcome> = good

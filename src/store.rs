@@ -8,6 +8,7 @@
 //! keeps two runs from writing at once. Control-group assignments and
 //! response events live beside them (`store/measure.rs`).
 
+mod channels;
 mod measure;
 pub use measure::{Assigned, ImportCount, Response};
 
@@ -82,6 +83,25 @@ const MIGRATIONS: &[&str] = &[
     ) WITHOUT ROWID;",
     // 3: the goal each letter set for the next period (use per day).
     "ALTER TABLE decisions ADD COLUMN goal REAL;",
+    // 4: e-mails and texts sent (or being sent), and addresses that must not
+    // be used again (hard bounces, failed numbers, unsubscribes, STOP).
+    "CREATE TABLE sends (
+        account_id TEXT NOT NULL,
+        period TEXT NOT NULL,
+        channel TEXT NOT NULL,
+        message_id TEXT NOT NULL,
+        address TEXT NOT NULL,
+        status TEXT NOT NULL,
+        at TEXT NOT NULL,
+        PRIMARY KEY (account_id, period, channel)
+    ) WITHOUT ROWID;
+    CREATE TABLE channel_blocks (
+        account_id TEXT NOT NULL,
+        channel TEXT NOT NULL,
+        reason TEXT NOT NULL,
+        at TEXT NOT NULL,
+        PRIMARY KEY (account_id, channel)
+    ) WITHOUT ROWID;",
 ];
 
 /// A household's last mailed letter before a period.

@@ -64,6 +64,7 @@ pub const PLACEHOLDERS: &[(&str, &str)] = &[
         "next period's charges at the goal (with a tariff)",
     ),
     ("last_goal", "the goal the last letter set for this period"),
+    ("link", "the household's short link (sms.* only)"),
     (
         "leak_from",
         "when water started flowing without a stop (leak.* only)",

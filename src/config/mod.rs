@@ -32,6 +32,9 @@ pub struct Config {
     pub campaigns: Campaigns,
     pub tariff: tariff::Tariffs,
     pub reads: Reads,
+    pub channels: Channels,
+    pub email: Email,
+    pub sms: Sms,
     #[serde(skip)]
     pub base_dir: PathBuf,
 }
@@ -53,6 +56,9 @@ impl Default for Config {
             campaigns: Campaigns::new(),
             tariff: tariff::Tariffs::default(),
             reads: Reads::default(),
+            channels: Channels::default(),
+            email: Email::default(),
+            sms: Sms::default(),
             base_dir: PathBuf::from("."),
         }
     }
@@ -92,6 +98,70 @@ pub struct Input {
     pub usage: PathBuf,
     pub interval: Option<PathBuf>,
     pub greenbutton: Option<PathBuf>,
+}
+
+/// `[channels]`: how a report reaches a household besides paper.
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct Channels {
+    /// For a household whose `channel` column is empty: `mail`, `email` or `sms`.
+    pub default: String,
+    /// Folded into each household's link token, so tokens cannot be guessed.
+    pub link_salt: String,
+}
+
+impl Default for Channels {
+    fn default() -> Self {
+        Channels {
+            default: "mail".into(),
+            link_salt: String::new(),
+        }
+    }
+}
+
+/// `[email]`: the sender, the relay and the unsubscribe address.
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct Email {
+    /// `Name <address>` the reports come from.
+    pub from: String,
+    pub reply_to: String,
+    /// `smtp://host:port` (STARTTLS when offered), `smtp://host?tls=required`
+    /// or `smtps://host` (TLS from the start); the user may be in the URL.
+    /// Empty: messages are only written with `--emails-to DIR`.
+    pub smtp_url: String,
+    /// The environment variable holding the relay's password (never the config).
+    pub password_env: String,
+    /// Messages a second at most.
+    pub per_second: f64,
+    /// Attempts after the first for a message the relay refused for now.
+    pub retries: u32,
+    /// The unsubscribe page; `{token}` becomes the household's token.
+    pub unsubscribe_url: String,
+    /// A mailbox for one-click unsubscribe by mail (`List-Unsubscribe`).
+    pub unsubscribe_mailto: String,
+}
+
+impl Default for Email {
+    fn default() -> Self {
+        Email {
+            from: String::new(),
+            reply_to: String::new(),
+            smtp_url: String::new(),
+            password_env: "NEIGHBORLY_SMTP_PASSWORD".into(),
+            per_second: 10.0,
+            retries: 3,
+            unsubscribe_url: String::new(),
+            unsubscribe_mailto: String::new(),
+        }
+    }
+}
+
+/// `[sms]`: the short link each text carries (`{token}` becomes the household's).
+#[derive(Debug, Clone, Deserialize, PartialEq, Default)]
+#[serde(deny_unknown_fields, default)]
+pub struct Sms {
+    pub link: String,
 }
 
 /// How reads are turned into bills and which reads are not believed.
@@ -483,6 +553,14 @@ impl Config {
         anyhow::ensure!(
             self.print.pieces_per_file >= 1,
             "print.pieces_per_file must be at least 1"
+        );
+        anyhow::ensure!(
+            matches!(self.channels.default.as_str(), "mail" | "email" | "sms"),
+            "channels.default must be mail, email or sms"
+        );
+        anyhow::ensure!(
+            self.email.per_second > 0.0,
+            "email.per_second must be above 0"
         );
         anyhow::ensure!(
             self.reads.timezone.parse::<chrono_tz::Tz>().is_ok(),

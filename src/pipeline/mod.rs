@@ -6,7 +6,7 @@
 //! [`preview`] renders one letter. All three share the plan, so a preview
 //! shows exactly what the batch would mail.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
@@ -14,7 +14,7 @@ use anyhow::{Context, Result, bail};
 
 use crate::config::Config;
 use crate::exception::{Exception, Reason};
-use crate::model::{Bill, Period};
+use crate::model::{Bill, Channel, Period};
 use crate::output::{self, ManifestRow, RunFolder, Summary};
 use crate::phase::Phase;
 use crate::print::{Piece, PrintJob};
@@ -41,6 +41,19 @@ pub struct RunOptions {
     pub suppress: Option<PathBuf>,
     pub dry_run: bool,
     pub progress: bool,
+    /// Write e-mails as `.eml` files here instead of sending them.
+    pub emails_to: Option<PathBuf>,
+}
+
+impl RunOptions {
+    /// The channels this run can reach households on: e-mail needs a relay
+    /// or `--emails-to`, texts a link to send.
+    pub fn reachable(&self, config: &Config) -> crate::channel::Reachable {
+        crate::channel::Reachable {
+            email: !config.email.smtp_url.is_empty() || self.emails_to.is_some(),
+            sms: !config.sms.link.is_empty(),
+        }
+    }
 }
 
 /// The files a run reads: the command line's where given, else the config's.
@@ -164,16 +177,20 @@ pub fn run(config: &Config, opts: &RunOptions) -> Result<Summary> {
     }
     let mut exceptions = std::mem::take(&mut plan.exceptions);
     let render_started = Instant::now();
-    let rows = render_all(
+    let (rows, deliveries) = render_all(
         &plan,
         config,
         &wording,
         &renderer,
         &folder,
-        opts.progress,
+        opts,
+        store,
         &mut exceptions,
     )?;
     summary.render_seconds = render_started.elapsed().as_secs_f64();
+    summary.emails_sent = deliveries.emails_sent;
+    summary.emails_already_sent = deliveries.emails_already_sent;
+    summary.texts_listed = deliveries.texts.len();
     store.mark_mailed(period, rows.iter().map(|r| r.account_id.as_str()))?;
     output::write_exceptions(&folder.path("exceptions.csv"), &mut exceptions)?;
     write_cohorts(&folder.path("cohorts.csv"), &plan)?;
@@ -204,6 +221,11 @@ pub fn run(config: &Config, opts: &RunOptions) -> Result<Summary> {
         serde_json::to_vec_pretty(&summary)?,
     )?;
     folder.commit()?;
+    // The texts are handed to the gateway with the finished folder: a
+    // resumed run lists them again; a later re-run of the period does not.
+    for (account, mobile, id) in &deliveries.texts {
+        store.record_send(account, period, "sms", id, mobile, "sent")?;
+    }
     store.finish_run(
         run_id,
         summary.households_in,
@@ -296,16 +318,24 @@ fn preflight(plan: &Plan, config: &Config, wording: &Wording, renderer: &Rendere
 /// Lay out every letter once (print files on plain threads, see
 /// [`crate::print`]), writing each household's own PDF from the same
 /// layout, and stream manifest rows to `manifest.csv` in presort order.
+/// Lay every letter out once, deliver the e-mails and texts, and write the
+/// manifest (every report, in presort order). Paper letters go into print
+/// files; e-mail and text households are laid out the same way for their
+/// own PDFs only. An e-mail the relay refuses or cannot take becomes an
+/// exception (`not-delivered`); a refusal also closes the channel, so the
+/// next report goes on paper.
+#[allow(clippy::too_many_arguments)]
 fn render_all(
     plan: &Plan,
     config: &Config,
     wording: &Wording,
     renderer: &Renderer,
     folder: &RunFolder,
-    progress: bool,
+    opts: &RunOptions,
+    store: &Store,
     exceptions: &mut Vec<Exception>,
-) -> Result<Vec<ManifestRow>> {
-    let bar = if progress {
+) -> Result<(Vec<ManifestRow>, Deliveries)> {
+    let bar = if opts.progress {
         indicatif::ProgressBar::new(plan.letters.len() as u64)
     } else {
         indicatif::ProgressBar::hidden()
@@ -316,86 +346,303 @@ fn render_all(
         )
         .expect("valid template"),
     );
-    let pieces: Vec<Piece> = plan
+    let letters = plan.letters_by_account();
+    // (letter index, pdf, pages) of every household laid out.
+    let mut made: Vec<(usize, String, usize)> = Vec::with_capacity(plan.letters.len());
+    let index: HashMap<&str, usize> = plan
         .letters
         .iter()
         .enumerate()
-        .map(|(k, l)| {
-            let h = &plan.households[l.household];
-            Piece {
-                sequence: k + 1,
-                account_id: &h.account_id,
-                zip: &h.zip,
-                language: h.language.code(),
-                ident: format!("{}/{}", h.account_id, plan.period),
-            }
-        })
+        .map(|(k, l)| (plan.households[l.household].account_id.as_str(), k))
         .collect();
-    let letters = plan.letters_by_account();
-    let job = PrintJob {
-        batch_template: crate::render::BATCH_PATH,
-        title: format!("{} reports {}", config.utility.name, plan.period),
-        author: &config.utility.name,
-        period: plan.period,
-        data: |piece: &Piece| -> Result<serde_json::Value, String> {
-            let data = report::build(&plan.input(letters[piece.account_id]), config, wording)?;
-            serde_json::to_value(data).map_err(|e| e.to_string())
-        },
-    };
-    let mut manifest = csv::Writer::from_path(folder.path("manifest.csv"))?;
-    let mut rows = Vec::with_capacity(plan.letters.len());
-    let mut seen = 0;
-    crate::print::produce(
-        &folder.staging,
-        &pieces,
-        config,
-        renderer,
-        &job,
-        |chunk, outcomes| {
-            for (piece, outcome) in chunk.iter().zip(outcomes) {
-                let letter = &plan.letters[piece.sequence - 1];
-                match outcome {
-                    Ok(p) => {
-                        let row = manifest_row(
-                            plan,
-                            config,
-                            wording,
-                            letter,
-                            piece.sequence,
-                            p.pdf,
-                            p.pages,
-                        );
-                        manifest.serialize(&row)?;
-                        rows.push(row);
-                    }
-                    Err(e) => {
-                        exceptions.push(Exception::new(piece.account_id, Reason::RenderFailed, e))
-                    }
+    for mail in [true, false] {
+        let group: Vec<&Letter> = plan
+            .letters
+            .iter()
+            .filter(|l| (l.route.channel == Channel::Mail) == mail)
+            .collect();
+        if group.is_empty() {
+            continue;
+        }
+        // Sequences count within the group: the mail house's are 1..n.
+        let pieces: Vec<Piece> = group
+            .iter()
+            .enumerate()
+            .map(|(k, l)| {
+                let h = &plan.households[l.household];
+                Piece {
+                    sequence: k + 1,
+                    account_id: &h.account_id,
+                    zip: &h.zip,
+                    language: h.language.code(),
+                    ident: format!("{}/{}", h.account_id, plan.period),
                 }
-                seen += 1;
-                bar.inc(1);
-            }
-            // A template that fails for every household is a template
-            // error, not bad data: stop instead of filling the exceptions.
-            if rows.is_empty()
-                && seen >= plan.letters.len().min(PREFLIGHT)
-                && let Some(e) = exceptions
-                    .iter()
-                    .rev()
-                    .find(|e| e.reason == Reason::RenderFailed)
-            {
-                bail!(
-                    "the report template failed for the first {seen} household(s):\n{}",
-                    e.detail
-                );
-            }
-            Ok(())
-        },
-    )?;
+            })
+            .collect();
+        let job = PrintJob {
+            batch_template: crate::render::BATCH_PATH,
+            title: format!("{} reports {}", config.utility.name, plan.period),
+            author: &config.utility.name,
+            period: plan.period,
+            data: |piece: &Piece| -> Result<serde_json::Value, String> {
+                let data = report::build(&plan.input(letters[piece.account_id]), config, wording)?;
+                serde_json::to_value(data).map_err(|e| e.to_string())
+            },
+            mail,
+        };
+        let mut seen = 0;
+        let mut good = 0;
+        crate::print::produce(
+            &folder.staging,
+            &pieces,
+            config,
+            renderer,
+            &job,
+            |chunk, outcomes| {
+                for (piece, outcome) in chunk.iter().zip(outcomes) {
+                    match outcome {
+                        Ok(p) => {
+                            made.push((index[piece.account_id], p.pdf, p.pages));
+                            good += 1;
+                        }
+                        Err(e) => exceptions.push(Exception::new(
+                            piece.account_id,
+                            Reason::RenderFailed,
+                            e,
+                        )),
+                    }
+                    seen += 1;
+                    bar.inc(1);
+                }
+                // A template that fails for every household is a template
+                // error, not bad data: stop instead of filling the exceptions.
+                if good == 0
+                    && seen >= pieces.len().min(PREFLIGHT)
+                    && let Some(e) = exceptions
+                        .iter()
+                        .rev()
+                        .find(|e| e.reason == Reason::RenderFailed)
+                {
+                    bail!(
+                        "the report template failed for the first {seen} household(s):\n{}",
+                        e.detail
+                    );
+                }
+                Ok(())
+            },
+        )?;
+    }
     bar.finish_and_clear();
+    made.sort_by_key(|m| m.0);
+    let deliveries = deliver(plan, config, wording, renderer, folder, opts, store, &made)?;
+    let mut rows = Vec::with_capacity(made.len());
+    for (k, pdf, pages) in made {
+        let letter = &plan.letters[k];
+        let account = &plan.households[letter.household].account_id;
+        let delivery = match letter.route.channel {
+            Channel::Mail => "print".to_string(),
+            _ => match deliveries.outcome.get(account) {
+                Some(Ok(label)) => label.clone(),
+                Some(Err(e)) => {
+                    exceptions.push(Exception::new(
+                        account.clone(),
+                        Reason::NotDelivered,
+                        format!("{}: {e}", letter.route.channel.code()),
+                    ));
+                    continue;
+                }
+                None => "not sent".to_string(),
+            },
+        };
+        let mut row = manifest_row(plan, config, wording, letter, k + 1, pdf, pages);
+        row.channel = letter.route.channel.code().to_string();
+        row.delivery = delivery;
+        row.channel_note = letter.route.fallback.clone();
+        rows.push(row);
+    }
+    let mut manifest = csv::Writer::from_path(folder.path("manifest.csv"))?;
+    for row in &rows {
+        manifest.serialize(row)?;
+    }
     manifest.flush()?;
-    Ok(rows)
+    Ok((rows, deliveries))
 }
+
+/// What the e-mails and texts of a run became.
+#[derive(Debug, Default)]
+pub struct Deliveries {
+    /// account -> the manifest's delivery label, or why it was not delivered.
+    pub outcome: HashMap<String, std::result::Result<String, String>>,
+    /// Texts listed in `sms.csv`, recorded as handed off when the run finishes.
+    pub texts: Vec<(String, String, String)>,
+    pub emails_sent: usize,
+    pub emails_already_sent: usize,
+}
+
+/// Send or write each e-mail household's message (once: the store knows
+/// what left in an earlier run of the period) and list each text in `sms.csv`.
+#[allow(clippy::too_many_arguments)]
+fn deliver(
+    plan: &Plan,
+    config: &Config,
+    wording: &Wording,
+    renderer: &Renderer,
+    folder: &RunFolder,
+    opts: &RunOptions,
+    store: &Store,
+    made: &[(usize, String, usize)],
+) -> Result<Deliveries> {
+    use crate::channel::{deliver::Delivery, email, sms};
+    let mut out = Deliveries::default();
+    let sends = store.sends(plan.period)?;
+    let mut outbox = None;
+    let mut texts: Vec<crate::channel::deliver::SmsRow> = Vec::new();
+    for (k, pdf, _) in made {
+        let letter = &plan.letters[*k];
+        let h = &plan.households[letter.household];
+        let channel = letter.route.channel;
+        if channel == Channel::Mail {
+            continue;
+        }
+        let token = crate::channel::token(&config.channels.link_salt, &h.account_id);
+        let status = sends.get(&(h.account_id.clone(), channel.code().to_string()));
+        let data =
+            report::build(&plan.input(letter), config, wording).map_err(anyhow::Error::msg)?;
+        if channel == Channel::Sms {
+            if status.map(String::as_str) == Some("sent") {
+                out.outcome.insert(h.account_id.clone(), Ok("sent".into()));
+                continue;
+            }
+            let link = config.sms.link.replace("{token}", &token);
+            let text = sms::compose(&data.text, data.variant, data.invite, &link);
+            out.texts.push((
+                h.account_id.clone(),
+                letter.route.address.clone(),
+                crate::channel::deliver::message_id(plan.period, &token, "sms"),
+            ));
+            texts.push(crate::channel::deliver::SmsRow {
+                account_id: h.account_id.clone(),
+                mobile: letter.route.address.clone(),
+                text: text.body,
+                encoding: text.encoding,
+                units: text.units,
+                segments: text.segments,
+            });
+            out.outcome
+                .insert(h.account_id.clone(), Ok("listed".into()));
+            continue;
+        }
+        if status.map(String::as_str) == Some("sent") {
+            out.emails_already_sent += 1;
+            out.outcome.insert(h.account_id.clone(), Ok("sent".into()));
+            continue;
+        }
+        if outbox.is_none() {
+            outbox = crate::channel::deliver::Outbox::open(config, opts.emails_to.as_deref())?;
+        }
+        let Some(outbox) = outbox.as_mut() else {
+            out.outcome
+                .insert(h.account_id.clone(), Err("no e-mail relay".into()));
+            continue;
+        };
+        let message_id =
+            crate::channel::deliver::message_id(plan.period, &token, &config.email.from);
+        let unsubscribe = config.email.unsubscribe_url.replace("{token}", &token);
+        let env = email::Envelope {
+            from: &config.email.from,
+            reply_to: &config.email.reply_to,
+            to: &letter.route.address,
+            message_id: &message_id,
+            unsubscribe_url: &unsubscribe,
+            unsubscribe_mailto: &config.email.unsubscribe_mailto,
+        };
+        let charts = email_charts(&data, renderer)?;
+        let bytes = std::fs::read(folder.staging.join(pdf))
+            .with_context(|| format!("cannot read {pdf}"))?;
+        let message = email::compose(&data, &env, &charts, &bytes)?;
+        store.record_send(
+            &h.account_id,
+            plan.period,
+            "email",
+            &message_id,
+            &letter.route.address,
+            "sending",
+        )?;
+        let stem = crate::output::pdf_name(&h.account_id);
+        let result = outbox.deliver(stem.trim_end_matches(".pdf"), &message);
+        match &result {
+            Delivery::Sent | Delivery::Written => {
+                store.record_send(
+                    &h.account_id,
+                    plan.period,
+                    "email",
+                    &message_id,
+                    &letter.route.address,
+                    "sent",
+                )?;
+                out.emails_sent += 1;
+                out.outcome.insert(h.account_id.clone(), Ok(result.label()));
+            }
+            Delivery::Refused(e) => {
+                store.block_channel(
+                    &h.account_id,
+                    "email",
+                    &format!("refused by the relay: {e}"),
+                )?;
+                out.outcome
+                    .insert(h.account_id.clone(), Err(result.label()));
+            }
+            Delivery::Failed(_) | Delivery::AlreadySent => {
+                out.outcome
+                    .insert(h.account_id.clone(), Err(result.label()));
+            }
+        }
+    }
+    let mut w = csv::Writer::from_path(folder.path("sms.csv"))?;
+    if texts.is_empty() {
+        w.write_record([
+            "account_id",
+            "mobile",
+            "text",
+            "encoding",
+            "units",
+            "segments",
+        ])?;
+    }
+    for t in &texts {
+        w.serialize(t)?;
+    }
+    w.flush()?;
+    Ok(out)
+}
+
+/// The report's charts as PNG pictures for an e-mail (mail programs do not
+/// show SVG), laid out by `email-charts.typ` with the report's own fonts.
+fn email_charts(
+    data: &report::ReportData,
+    renderer: &Renderer,
+) -> Result<Vec<crate::channel::email::Chart>> {
+    let json = serde_json::to_vec(data)?;
+    let document = renderer
+        .layout_template(EMAIL_CHARTS, json)
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    let pngs = Renderer::png_pages(&document, 2.0);
+    Renderer::evict_cache();
+    // The template draws the charts in the data's (alphabetical) order.
+    Ok(data
+        .charts
+        .iter()
+        .zip(pngs)
+        .map(|((key, chart), png)| crate::channel::email::Chart {
+            cid: key,
+            png,
+            alt: chart.alt.clone(),
+        })
+        .collect())
+}
+
+/// The template that draws an e-mail's charts.
+pub const EMAIL_CHARTS: &str = "/email-charts.typ";
 
 fn manifest_row(
     plan: &Plan,
@@ -460,6 +707,9 @@ fn manifest_row(
             (Some(_), Some(_)) => "missed".into(),
             _ => String::new(),
         },
+        channel: "mail".into(),
+        delivery: "print".into(),
+        channel_note: String::new(),
     }
 }
 

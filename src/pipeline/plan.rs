@@ -40,6 +40,8 @@ pub struct Letter {
     pub last_goal: Option<f64>,
     /// Water that never stopped flowing during the period (interval data).
     pub leak: Option<ingest::FlowRun>,
+    /// Paper, e-mail or text, and why paper when another was asked for.
+    pub route: crate::channel::Route,
 }
 
 /// Everything decided before rendering.
@@ -192,6 +194,16 @@ pub fn plan(
         Some(s) => s.opt_outs()?,
         None => HashMap::new(),
     };
+    let channel_blocks = match store {
+        Some(s) => s.channel_blocks()?,
+        None => HashMap::new(),
+    };
+    let default_channel: crate::model::Channel = config
+        .channels
+        .default
+        .parse()
+        .map_err(anyhow::Error::msg)?;
+    let reachable = opts.reachable(config);
 
     // Candidates are compared; a candidate may still not be mailed.
     let mut candidates: Vec<usize> = Vec::new();
@@ -400,6 +412,7 @@ pub fn plan(
             goal,
             last_goal,
             leak,
+            route: crate::channel::route(h, default_channel, &channel_blocks, &reachable),
         });
     }
     tracing::debug!(ms = t.elapsed().as_millis() as u64, "plan: letters decided");

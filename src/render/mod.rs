@@ -173,6 +173,23 @@ impl Renderer {
         }
     }
 
+    /// Each page as a PNG image, `scale` pixels per point.
+    pub fn png_pages(document: &PagedDocument, scale: f64) -> Vec<Vec<u8>> {
+        let options = typst_render::RenderOptions {
+            pixel_per_pt: scale.into(),
+            ..Default::default()
+        };
+        document
+            .pages()
+            .iter()
+            .map(|p| {
+                typst_render::render(p, &options)
+                    .encode_png()
+                    .unwrap_or_default()
+            })
+            .collect()
+    }
+
     /// Drop memoized results not used by the last few reports: without this, a
     /// batch grows by about 2 MB per household.
     pub fn evict_cache() {

@@ -307,6 +307,7 @@ pub fn run(config: &Config, name: &str, opts: &RunOptions) -> Result<CampaignSum
         data: |p: &Piece| -> Result<serde_json::Value, String> {
             serde_json::to_value(letter_of(index[p.account_id])).map_err(|e| e.to_string())
         },
+        mail: true,
     };
     let mut rows: Vec<CampaignRow> = Vec::new();
     let mut failed = 0;

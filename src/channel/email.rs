@@ -1,0 +1,408 @@
+//! The e-mail of one household: the same content as its PDF, as HTML that
+//! mail programs render (tables and inline styles, no scripts, no CSS
+//! files), a plain-text alternative, the charts as inline PNG images with
+//! their descriptions as alt text, and the PDF attached.
+//!
+//! Every sentence comes from the report data, which the wording files
+//! filled (`report::build`), so there is no second copy of any sentence and
+//! the same phase rules apply. Customer text is escaped, never markup.
+
+use html_escape::{encode_double_quoted_attribute as attr, encode_text as esc};
+use lettre::Message;
+use lettre::message::header::{ContentType, HeaderName, HeaderValue};
+use lettre::message::{Attachment, MultiPart, SinglePart};
+use serde_json::Value;
+
+use crate::report::ReportData;
+
+const BRAND: &str = "#0b5c8e";
+const INK: &str = "#1d2b36";
+const MUTED: &str = "#51606b";
+const SOFT: &str = "#eef4f8";
+
+/// One chart as a picture: its content id, PNG bytes and description.
+pub struct Chart {
+    pub cid: &'static str,
+    pub png: Vec<u8>,
+    pub alt: String,
+}
+
+/// What identifies a message and lets its reader leave.
+pub struct Envelope<'a> {
+    pub from: &'a str,
+    pub reply_to: &'a str,
+    pub to: &'a str,
+    /// `<...@domain>`, derived from (account, period): the same on every try.
+    pub message_id: &'a str,
+    pub unsubscribe_url: &'a str,
+    pub unsubscribe_mailto: &'a str,
+}
+
+/// A sentence from the filled wording by dotted key.
+fn t<'a>(text: &'a Value, key: &str) -> &'a str {
+    key.split('.')
+        .try_fold(text, |v, k| v.get(k))
+        .and_then(Value::as_str)
+        .unwrap_or("")
+}
+
+/// The message, ready to send or to write as an `.eml` file.
+pub fn compose(
+    d: &ReportData,
+    env: &Envelope<'_>,
+    charts: &[Chart],
+    pdf: &[u8],
+) -> anyhow::Result<Message> {
+    let text = &d.text;
+    let mut builder = Message::builder()
+        .from(env.from.parse()?)
+        .to(env.to.parse()?)
+        .subject(t(text, "email.subject"))
+        .message_id(Some(env.message_id.to_string()));
+    if !env.reply_to.is_empty() {
+        builder = builder.reply_to(env.reply_to.parse()?);
+    }
+    let mut targets = Vec::new();
+    if !env.unsubscribe_mailto.is_empty() {
+        targets.push(format!(
+            "<mailto:{}?subject=unsubscribe>",
+            env.unsubscribe_mailto
+        ));
+    }
+    if !env.unsubscribe_url.is_empty() {
+        targets.push(format!("<{}>", env.unsubscribe_url));
+    }
+    if !targets.is_empty() {
+        builder = builder.raw_header(HeaderValue::new(
+            HeaderName::new_from_ascii_str("List-Unsubscribe"),
+            targets.join(", "),
+        ));
+    }
+    if !env.unsubscribe_url.is_empty() {
+        builder = builder.raw_header(HeaderValue::new(
+            HeaderName::new_from_ascii_str("List-Unsubscribe-Post"),
+            "List-Unsubscribe=One-Click".into(),
+        ));
+    }
+    let mut related = MultiPart::related().singlepart(SinglePart::html(html(d, charts, env)));
+    for c in charts {
+        related = related.singlepart(
+            Attachment::new_inline(c.cid.to_string())
+                .body(c.png.clone(), ContentType::parse("image/png")?),
+        );
+    }
+    let alternative = MultiPart::alternative()
+        .singlepart(SinglePart::plain(plain(d, env)))
+        .multipart(related);
+    let name = format!(
+        "{}.pdf",
+        crate::output::pdf_name(&d.account_id).trim_end_matches(".pdf")
+    );
+    let attachment =
+        Attachment::new(name).body(pdf.to_vec(), ContentType::parse("application/pdf")?);
+    Ok(builder.multipart(
+        MultiPart::mixed()
+            .multipart(alternative)
+            .singlepart(attachment),
+    )?)
+}
+
+/// The blocks of the report in reading order, as (heading, paragraphs).
+fn sections(d: &ReportData) -> Vec<(String, Vec<String>)> {
+    let text = &d.text;
+    let s = |k: &str| t(text, k).to_string();
+    let mut out = Vec::new();
+    match (d.variant, d.rating) {
+        ("comparison", Some(r)) if d.compared => {
+            let key = format!("comparison.{r}");
+            out.push((
+                s(&format!("{key}.headline")),
+                vec![
+                    format!("{}: {}", s("labels.rating"), s(&format!("rating.{r}"))),
+                    s(&format!("{key}.body")),
+                ],
+            ));
+        }
+        ("notice", _) => out.push((
+            s("notice.headline"),
+            vec![
+                s("notice.greeting"),
+                s("notice.body"),
+                s("notice.reminder"),
+                s("notice.action"),
+            ],
+        )),
+        _ => {
+            let mut p = vec![s("tips_letter.greeting"), s("tips_letter.body")];
+            if d.rating.is_none() {
+                p.push(s("tips_letter.no_comparison"));
+            }
+            out.push((s("tips_letter.headline"), p));
+        }
+    }
+    out.iter_mut()
+        .for_each(|(_, p)| p.retain(|x| !x.is_empty() && !x.ends_with(": ")));
+    out
+}
+
+fn money_lines(d: &ReportData) -> Vec<String> {
+    if !d.money {
+        return vec![];
+    }
+    let mut m = vec![t(&d.text, "money.cost").to_string()];
+    if d.savings {
+        m.push(t(&d.text, "money.savings").to_string());
+    }
+    if d.tip_saving {
+        m.push(t(&d.text, "money.tip").to_string());
+    }
+    m
+}
+
+fn goal_lines(d: &ReportData) -> Vec<String> {
+    let Some(goal) = d.goal else { return vec![] };
+    let mut g = vec![t(&d.text, &format!("goal.{goal}")).to_string()];
+    if d.money {
+        g.push(t(&d.text, "goal.cost").to_string());
+    }
+    if let Some(last) = d.last_goal {
+        g.push(t(&d.text, &format!("goal.{last}")).to_string());
+    }
+    g
+}
+
+fn para(s: &str) -> String {
+    format!(
+        "<p style=\"margin:0 0 10px 0;font-size:15px;line-height:1.45;color:{INK};\">{}</p>",
+        esc(s)
+    )
+}
+
+fn heading(s: &str, size: u32) -> String {
+    format!(
+        "<h2 style=\"margin:18px 0 8px 0;font-size:{size}px;line-height:1.25;color:{BRAND};\">{}</h2>",
+        esc(s)
+    )
+}
+
+fn image(charts: &[Chart], cid: &str) -> String {
+    charts
+        .iter()
+        .find(|c| c.cid == cid)
+        .map(|c| {
+            format!(
+                "<img src=\"cid:{}\" alt=\"{}\" width=\"560\" style=\"display:block;width:100%;max-width:560px;height:auto;border:0;\">",
+                c.cid,
+                attr(&c.alt)
+            )
+        })
+        .unwrap_or_default()
+}
+
+/// The HTML body: one centered 600-pixel table, inline styles only.
+pub fn html(d: &ReportData, charts: &[Chart], env: &Envelope<'_>) -> String {
+    let text = &d.text;
+    let mut body = String::new();
+    let utility = d.return_address.first().map(String::as_str).unwrap_or("");
+    body.push_str(&format!(
+        "<p style=\"margin:0;font-size:13px;color:{MUTED};\">{} · {}</p>",
+        esc(utility),
+        esc(&d.period)
+    ));
+    body.push_str(&format!(
+        "<h1 style=\"margin:4px 0 14px 0;font-size:24px;color:{BRAND};\">{}</h1>",
+        esc(t(text, "report_name"))
+    ));
+    for (h, paragraphs) in sections(d) {
+        body.push_str(&heading(&h, 20));
+        for p in paragraphs {
+            body.push_str(&para(&p));
+        }
+    }
+    if d.variant == "comparison" && d.compared {
+        body.push_str(&format!(
+            "<p style=\"margin:12px 0 4px 0;font-weight:bold;font-size:15px;color:{INK};\">{}</p>",
+            esc(t(text, "comparison.chart_title"))
+        ));
+        body.push_str(&image(charts, "comparison"));
+        body.push_str(&format!(
+            "<table role=\"presentation\" width=\"100%\" cellpadding=\"0\" cellspacing=\"0\" style=\"margin:10px 0;\"><tr><td style=\"background:{SOFT};padding:10px;font-size:14px;color:{INK};\">{}</td></tr></table>",
+            esc(t(text, "comparison.explain"))
+        ));
+    }
+    for line in money_lines(d) {
+        body.push_str(&para(&line));
+    }
+    if !d.bill.is_empty() {
+        body.push_str(&heading(t(text, "money.breakdown"), 17));
+        body.push_str(
+            "<table role=\"presentation\" width=\"100%\" cellpadding=\"3\" cellspacing=\"0\">",
+        );
+        let last = d.bill.len() - 1;
+        for (i, (label, amount)) in d.bill.iter().enumerate() {
+            let weight = if i == last { "bold" } else { "normal" };
+            body.push_str(&format!(
+                "<tr><td style=\"font-size:14px;font-weight:{weight};color:{INK};\">{}</td><td align=\"right\" style=\"font-size:14px;font-weight:{weight};color:{INK};\">{}</td></tr>",
+                esc(label),
+                esc(amount)
+            ));
+        }
+        body.push_str("</table>");
+    }
+    if d.leak {
+        body.push_str(&format!(
+            "<table role=\"presentation\" width=\"100%\" cellpadding=\"0\" cellspacing=\"0\" style=\"margin:14px 0;border:2px solid {BRAND};\"><tr><td style=\"padding:12px;\">"
+        ));
+        body.push_str(&heading(t(text, "leak.headline"), 18));
+        body.push_str(&para(t(text, "leak.body")));
+        body.push_str(&para(t(text, "leak.checks_title")));
+        body.push_str("<ul style=\"margin:0;padding-left:20px;\">");
+        for c in text["leak"]["checks"].as_array().into_iter().flatten() {
+            body.push_str(&format!(
+                "<li style=\"font-size:14px;line-height:1.4;color:{INK};\">{}</li>",
+                esc(c.as_str().unwrap_or(""))
+            ));
+        }
+        body.push_str("</ul></td></tr></table>");
+    }
+    body.push_str(&heading(t(text, "history.headline"), 18));
+    body.push_str(&image(charts, "history"));
+    body.push_str(&format!(
+        "<p style=\"margin:4px 0 10px 0;font-size:12px;color:{MUTED};\">{}</p>",
+        esc(t(text, "history.caption"))
+    ));
+    let goal = goal_lines(d);
+    if !goal.is_empty() {
+        body.push_str(&format!(
+            "<table role=\"presentation\" width=\"100%\" cellpadding=\"0\" cellspacing=\"0\" style=\"margin:10px 0;\"><tr><td style=\"background:{SOFT};padding:12px;\">"
+        ));
+        body.push_str(&heading(t(text, "goal.headline"), 17));
+        for line in goal {
+            body.push_str(&para(&line));
+        }
+        body.push_str("</td></tr></table>");
+    }
+    if !d.tips.is_empty() {
+        body.push_str(&heading(t(text, "tips_section.headline"), 18));
+        for tip in &d.tips {
+            body.push_str(&format!(
+                "<p style=\"margin:0 0 2px 0;font-size:15px;font-weight:bold;color:{INK};\">{}</p>",
+                esc(&tip.title)
+            ));
+            body.push_str(&para(&tip.body));
+        }
+    }
+    if d.invite {
+        body.push_str(&format!(
+            "<table role=\"presentation\" width=\"100%\" cellpadding=\"0\" cellspacing=\"0\" style=\"margin:14px 0;border:2px solid {BRAND};\"><tr><td style=\"padding:12px;\">"
+        ));
+        body.push_str(&heading(t(text, "invite.headline"), 18));
+        body.push_str(&para(t(text, "invite.body")));
+        body.push_str(&format!(
+            "<p style=\"margin:0;font-size:15px;font-weight:bold;color:{INK};\">{}</p>",
+            esc(t(text, "invite.action"))
+        ));
+        body.push_str("</td></tr></table>");
+    }
+    body.push_str(&heading(t(text, "contact.headline"), 18));
+    body.push_str(&para(&format!(
+        "{} {}",
+        t(text, "contact.call"),
+        t(text, "contact.web")
+    )));
+    body.push_str(&format!(
+        "<hr style=\"border:0;border-top:1px solid #c9d3db;margin:18px 0;\"><p style=\"margin:0 0 8px 0;font-size:12px;color:{MUTED};\">{}</p><p style=\"margin:0 0 8px 0;font-size:12px;color:{MUTED};\">{}</p>",
+        esc(t(text, "email.attached")),
+        esc(t(text, "footer.why"))
+    ));
+    if !env.unsubscribe_url.is_empty() {
+        body.push_str(&format!(
+            "<p style=\"margin:0;font-size:12px;color:{MUTED};\">{} <a href=\"{}\" style=\"color:{BRAND};\">{}</a></p>",
+            esc(t(text, "email.unsubscribe")),
+            attr(env.unsubscribe_url),
+            esc(env.unsubscribe_url)
+        ));
+    }
+    format!(
+        "<!DOCTYPE html><html lang=\"{lang}\"><head><meta charset=\"utf-8\"><meta name=\"viewport\" content=\"width=device-width\"><title>{title}</title></head>\
+         <body style=\"margin:0;padding:0;background:#f4f6f8;\">\
+         <span style=\"display:none;max-height:0;overflow:hidden;\">{pre}</span>\
+         <table role=\"presentation\" width=\"100%\" cellpadding=\"0\" cellspacing=\"0\" style=\"background:#f4f6f8;\"><tr><td align=\"center\" style=\"padding:16px 8px;\">\
+         <table role=\"presentation\" width=\"600\" cellpadding=\"0\" cellspacing=\"0\" style=\"width:100%;max-width:600px;background:#ffffff;\"><tr><td style=\"padding:24px 20px;font-family:Arial,Helvetica,sans-serif;\">{body}</td></tr></table>\
+         </td></tr></table></body></html>",
+        lang = d.lang,
+        title = esc(&d.title),
+        pre = esc(t(text, "email.preheader")),
+    )
+}
+
+/// The plain-text alternative: the same sentences, in the same order.
+pub fn plain(d: &ReportData, env: &Envelope<'_>) -> String {
+    let text = &d.text;
+    let mut out = vec![
+        format!("{} - {}", t(text, "report_name"), d.period),
+        String::new(),
+    ];
+    for (h, paragraphs) in sections(d) {
+        out.push(h);
+        out.extend(paragraphs);
+        out.push(String::new());
+    }
+    if d.variant == "comparison" && d.compared {
+        for (label, key) in [
+            ("labels.you", "usage"),
+            ("labels.all_neighbors", "median"),
+            ("labels.efficient_neighbors", "efficient"),
+        ] {
+            if let Some(v) = d.figures.get(key) {
+                out.push(format!("{}: {v}", t(text, label)));
+            }
+        }
+        out.push(t(text, "comparison.explain").to_string());
+        out.push(String::new());
+    }
+    out.extend(money_lines(d));
+    for (label, amount) in &d.bill {
+        out.push(format!("  {label}: {amount}"));
+    }
+    if d.leak {
+        out.push(String::new());
+        out.push(t(text, "leak.headline").to_string());
+        out.push(t(text, "leak.body").to_string());
+        for c in text["leak"]["checks"].as_array().into_iter().flatten() {
+            out.push(format!("- {}", c.as_str().unwrap_or("")));
+        }
+    }
+    out.push(String::new());
+    out.extend(goal_lines(d));
+    if !d.tips.is_empty() {
+        out.push(String::new());
+        out.push(t(text, "tips_section.headline").to_string());
+        for tip in &d.tips {
+            out.push(format!("* {}: {}", tip.title, tip.body));
+        }
+    }
+    if d.invite {
+        out.push(String::new());
+        out.push(t(text, "invite.headline").to_string());
+        out.push(t(text, "invite.body").to_string());
+        out.push(t(text, "invite.action").to_string());
+    }
+    out.push(String::new());
+    out.push(format!(
+        "{} {}",
+        t(text, "contact.call"),
+        t(text, "contact.web")
+    ));
+    out.push(String::new());
+    out.push(t(text, "email.attached").to_string());
+    out.push(t(text, "footer.why").to_string());
+    if !env.unsubscribe_url.is_empty() {
+        out.push(format!(
+            "{} {}",
+            t(text, "email.unsubscribe"),
+            env.unsubscribe_url
+        ));
+    }
+    out.join("\n")
+}
