@@ -27,6 +27,9 @@ pub enum Outbox {
         pause: Duration,
         retries: u32,
         last: Option<Instant>,
+        /// Set when a message failed every attempt: the relay is taken to
+        /// be down and the rest fail at once (a re-run sends them).
+        down: Option<String>,
     },
     Folder(PathBuf),
 }
@@ -79,6 +82,7 @@ impl Outbox {
             pause: Duration::from_secs_f64(1.0 / e.per_second),
             retries: e.retries,
             last: None,
+            down: None,
         }))
     }
 
@@ -97,7 +101,11 @@ impl Outbox {
                 pause,
                 retries,
                 last,
+                down,
             } => {
+                if let Some(e) = down {
+                    return Delivery::Failed(format!("relay unavailable: {e}"));
+                }
                 let mut wait = Duration::from_millis(500);
                 for attempt in 0..=*retries {
                     if let Some(t) = last {
@@ -110,7 +118,10 @@ impl Outbox {
                     match transport.send(message) {
                         Ok(_) => return Delivery::Sent,
                         Err(e) if e.is_permanent() => return Delivery::Refused(e.to_string()),
-                        Err(e) if attempt == *retries => return Delivery::Failed(e.to_string()),
+                        Err(e) if attempt == *retries => {
+                            *down = Some(e.to_string());
+                            return Delivery::Failed(e.to_string());
+                        }
                         Err(e) => {
                             tracing::warn!("e-mail to {file_stem} not sent ({e}); trying again");
                             std::thread::sleep(wait);

@@ -374,6 +374,11 @@ pub fn plain(d: &ReportData, env: &Envelope<'_>) -> String {
         }
     }
     out.push(String::new());
+    out.push(t(text, "history.headline").to_string());
+    if let Some(h) = d.charts.get("history") {
+        out.push(h.alt.clone());
+    }
+    out.push(String::new());
     out.extend(goal_lines(d));
     if !d.tips.is_empty() {
         out.push(String::new());
