@@ -5,7 +5,8 @@
 //! What it covers: the wording files and tip rules ([`Wording::load`]), every
 //! report variant through `report.typ` (and whether it fits one sheet), all
 //! variants in one document through `batch.typ` (the print files' template),
-//! the evaluation page with example figures, each configured campaign's
+//! the evaluation page with example figures, the e-mail's chart pictures,
+//! each configured campaign's
 //! single and batch letter in both languages, and then every other `.typ`
 //! file in the templates folder: a file no document reads is still parsed, so
 //! a syntax error waiting in it is found today and not on the day it is used.
@@ -108,6 +109,27 @@ fn documents(
             .passed
             .push("evaluation page with example figures (evaluation.typ)".into()),
         Err(e) => report.problems.push(format!("evaluation page:\n{e:#}")),
+    }
+    // The e-mail's chart pictures, from a compared variant (both charts).
+    let variant = crate::proof::Variant::all()[0];
+    let charts = crate::proof::variant_data(&variant, period, config, wording, false)
+        .map_err(anyhow::Error::msg)
+        .and_then(|data| Ok(serde_json::to_vec(&data)?))
+        .and_then(|json| {
+            renderer
+                .layout_template(crate::pipeline::EMAIL_CHARTS, json)
+                .map_err(|e| anyhow::anyhow!("{e}"))
+        });
+    Renderer::evict_cache();
+    match charts {
+        Ok(d) if d.pages().len() == 2 => report
+            .passed
+            .push("e-mail chart pictures, one page per chart (email-charts.typ)".into()),
+        Ok(d) => report.problems.push(format!(
+            "email-charts.typ: {} page(s) for 2 charts; each chart must be one page",
+            d.pages().len()
+        )),
+        Err(e) => report.problems.push(format!("e-mail charts:\n{e:#}")),
     }
 }
 
