@@ -143,6 +143,10 @@ enum Command {
         /// Count letters and exceptions; render nothing, change nothing.
         #[arg(long)]
         dry_run: bool,
+        /// Write each e-mail member's letter here as an .eml file instead of
+        /// sending it through [email] smtp_url.
+        #[arg(long)]
+        emails_to: Option<PathBuf>,
     },
     /// Write the contact list of a [segments.NAME] rule set and print its counts.
     Segment {
@@ -385,12 +389,14 @@ fn dispatch(cli: Cli) -> Result<()> {
             out,
             suppress,
             dry_run,
+            emails_to,
         } => {
             let config = Config::load(&inputs.config)?;
             let opts = RunOptions {
                 out,
                 suppress,
                 dry_run,
+                emails_to,
                 ..inputs.options()
             };
             let summary = neighborly::target::campaign::run(&config, &name, &opts)?;

@@ -316,3 +316,58 @@ fn every_variant_s_text_fits_its_segments() {
     }
     assert_eq!(seen, 96);
 }
+
+#[test]
+fn a_campaign_letter_goes_by_email_to_members_who_chose_it() {
+    let ws = workspace(
+        "\n[segments.cap-invite]\nprograms_any = [\"snap\", \"liheap\"]\nprograms_none = [\"cap\"]\n\
+         [campaigns.cap-invite]\nsegment = \"cap-invite\"\nholdout = 0.0\n",
+    );
+    let config = ws.config();
+    let eml = ws.path("eml");
+    common::ok(ws.neighborly(&[
+        "campaign",
+        "cap-invite",
+        "--config",
+        config.to_str().unwrap(),
+        "--emails-to",
+        eml.to_str().unwrap(),
+    ]));
+    let out = ws.path("out/campaign-cap-invite-2026-10");
+    let rows = read_csv(&out.join("manifest.csv"));
+    let emailed: Vec<_> = rows.iter().filter(|r| r["channel"] == "email").collect();
+    assert!(!emailed.is_empty(), "no member asked for e-mail");
+    assert!(rows.iter().any(|r| r["channel"] == "mail"));
+    let pieces: BTreeSet<String> = read_csv(&out.join("print-manifest.csv"))
+        .into_iter()
+        .map(|p| p["account_id"].clone())
+        .collect();
+    for r in emailed {
+        let account = &r["account_id"];
+        assert_eq!(r["delivery"], "written");
+        assert!(
+            !pieces.contains(account),
+            "{account} is in a print file too"
+        );
+        let raw = std::fs::read(eml.join(format!("{account}.eml"))).unwrap();
+        let m = parse(&raw);
+        let (headline, subject) = if r["language"] == "es" {
+            (
+                "Es posible que pueda pagar menos por el agua",
+                "Programa de Asistencia",
+            )
+        } else {
+            (
+                "You may be able to pay less for water",
+                "Customer Assistance Program",
+            )
+        };
+        assert!(m.subject().unwrap().contains(subject), "{:?}", m.subject());
+        assert!(m.body_html(0).unwrap().contains(headline), "{account}");
+        assert!(m.body_text(0).unwrap().contains(headline), "{account}");
+        assert!(
+            m.attachments()
+                .any(|a| a.attachment_name() == Some(format!("{account}.pdf").as_str()))
+        );
+    }
+}

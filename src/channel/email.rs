@@ -411,3 +411,109 @@ pub fn plain(d: &ReportData, env: &Envelope<'_>) -> String {
     }
     out.join("\n")
 }
+
+/// A campaign letter as an e-mail: its wording in reading order (headline,
+/// greeting, body paragraphs, each titled list, action, closing, signature),
+/// the letter's PDF attached. Campaign wording files are free in their keys;
+/// these are the ones the shipped letters use, and any other key is left to
+/// the PDF.
+pub fn compose_letter(
+    text: &Value,
+    lang: &str,
+    env: &Envelope<'_>,
+    pdf_name: &str,
+    pdf: &[u8],
+) -> anyhow::Result<Message> {
+    let s = |k: &str| t(text, k).to_string();
+    let list = |k: &str| -> Vec<String> {
+        text[k]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|v| v.as_str().map(str::to_string))
+            .collect()
+    };
+    let mut html = String::new();
+    let mut plain = Vec::new();
+    html.push_str(&format!(
+        "<h1 style=\"margin:0 0 14px 0;font-size:22px;color:{BRAND};\">{}</h1>",
+        esc(&s("headline"))
+    ));
+    plain.push(s("headline"));
+    plain.push(String::new());
+    for p in std::iter::once(s("greeting")).chain(list("body")) {
+        html.push_str(&para(&p));
+        plain.push(p);
+    }
+    let titled: Vec<String> = text
+        .as_object()
+        .into_iter()
+        .flat_map(|o| o.keys())
+        .filter(|k| k.ends_with("_title") && !k.starts_with("back"))
+        .cloned()
+        .collect();
+    for key in titled {
+        let items = list(key.trim_end_matches("_title"));
+        if items.is_empty() {
+            continue;
+        }
+        html.push_str(&heading(&s(&key), 17));
+        plain.push(String::new());
+        plain.push(s(&key));
+        html.push_str("<ul style=\"margin:0 0 10px 0;padding-left:20px;\">");
+        for item in items {
+            html.push_str(&format!(
+                "<li style=\"font-size:15px;line-height:1.45;color:{INK};\">{}</li>",
+                esc(&item)
+            ));
+            plain.push(format!("- {item}"));
+        }
+        html.push_str("</ul>");
+    }
+    for key in ["action", "closing"] {
+        let v = s(key);
+        if !v.is_empty() {
+            html.push_str(&para(&v));
+            plain.push(String::new());
+            plain.push(v);
+        }
+    }
+    let signature = list("signature");
+    html.push_str(&para(&signature.join(" · ")));
+    plain.push(String::new());
+    plain.extend(signature);
+    if !env.unsubscribe_url.is_empty() {
+        html.push_str(&format!(
+            "<p style=\"margin:16px 0 0 0;font-size:12px;color:{MUTED};\"><a href=\"{}\" style=\"color:{BRAND};\">{}</a></p>",
+            attr(env.unsubscribe_url),
+            esc(env.unsubscribe_url)
+        ));
+        plain.push(env.unsubscribe_url.to_string());
+    }
+    let html = format!(
+        "<!DOCTYPE html><html lang=\"{lang}\"><head><meta charset=\"utf-8\"><title>{title}</title></head>\
+         <body style=\"margin:0;padding:0;background:#f4f6f8;\">\
+         <table role=\"presentation\" width=\"100%\" cellpadding=\"0\" cellspacing=\"0\" style=\"background:#f4f6f8;\"><tr><td align=\"center\" style=\"padding:16px 8px;\">\
+         <table role=\"presentation\" width=\"600\" cellpadding=\"0\" cellspacing=\"0\" style=\"width:100%;max-width:600px;background:#ffffff;\"><tr><td style=\"padding:24px 20px;font-family:Arial,Helvetica,sans-serif;\">{html}</td></tr></table>\
+         </td></tr></table></body></html>",
+        title = esc(&s("document_title")),
+    );
+    let mut builder = Message::builder()
+        .from(env.from.parse()?)
+        .to(env.to.parse()?)
+        .subject(s("document_title"))
+        .message_id(Some(env.message_id.to_string()));
+    if !env.reply_to.is_empty() {
+        builder = builder.reply_to(env.reply_to.parse()?);
+    }
+    if !env.unsubscribe_url.is_empty() {
+        builder = builder.raw_header(HeaderValue::new(
+            HeaderName::new_from_ascii_str("List-Unsubscribe"),
+            format!("<{}>", env.unsubscribe_url),
+        ));
+    }
+    let body = MultiPart::alternative_plain_html(plain.join("\n"), html);
+    let attachment = Attachment::new(pdf_name.to_string())
+        .body(pdf.to_vec(), ContentType::parse("application/pdf")?);
+    Ok(builder.multipart(MultiPart::mixed().multipart(body).singlepart(attachment))?)
+}

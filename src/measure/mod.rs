@@ -53,6 +53,8 @@ pub struct Evaluation {
     pub experiment: String,
     pub estimates: Vec<Estimate>,
     pub rates: Vec<RateRow>,
+    /// The rates with treated households split by the channel that reached them.
+    pub by_channel: Vec<RateRow>,
     pub months: Vec<MonthRow>,
     /// Assigned households left out: no bill in the pre or the post window,
     /// or assigned after the pre window.
@@ -197,6 +199,8 @@ pub fn evaluate(config: &Config, opts: &EvaluateOptions) -> Result<Evaluation> {
         })
         .collect();
     let mut rates = responses::rates(&groups, &events);
+    let channels = store.delivered_channels(opts.post.from, opts.post.to)?;
+    let by_channel = responses::rates_by_channel(&groups, &channels, &events);
     if let Some(goal) = opts
         .campaign
         .as_ref()
@@ -209,6 +213,7 @@ pub fn evaluate(config: &Config, opts: &EvaluateOptions) -> Result<Evaluation> {
         experiment,
         estimates,
         rates,
+        by_channel,
         months,
         left_out,
         unit: config.utility.service.canonical_unit().to_string(),
@@ -276,6 +281,11 @@ fn write(config: &Config, opts: &EvaluateOptions, e: &Evaluation) -> Result<()> 
         &e.rates,
         &["event", "treatment_rate_pct", "control_rate_pct"],
     )?;
+    write_csv(
+        &opts.out.join("responses-by-channel.csv"),
+        &e.by_channel,
+        &["channel", "event", "treatment_rate_pct", "control_rate_pct"],
+    )?;
     write_csv(&opts.out.join("monthly.csv"), &e.months, &["period"])?;
     let page = page::build(config, opts, e).map_err(anyhow::Error::msg)?;
     let renderer = Renderer::new(
@@ -339,7 +349,9 @@ pub fn example_page(config: &Config, last: Period) -> Result<serde_json::Value> 
     let evaluation = Evaluation {
         experiment: "monthly-reports".into(),
         estimates: savings::evaluate(&units),
+        by_channel: vec![],
         rates: vec![RateRow {
+            channel: "all".into(),
             event: "cap-enrolled".into(),
             treatment_households: 60,
             control_households: 60,

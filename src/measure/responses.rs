@@ -116,6 +116,9 @@ pub fn read(path: &Path, campaigns: &BTreeSet<String>) -> Result<Parsed> {
 /// One row of `responses.csv`.
 #[derive(Debug, Clone, Serialize, PartialEq)]
 pub struct RateRow {
+    /// `all`, or the channel that reached the treated households compared
+    /// (`mail`, `email`, `sms`) against the whole control group.
+    pub channel: String,
     pub event: String,
     pub treatment_households: usize,
     pub control_households: usize,
@@ -161,6 +164,7 @@ pub fn rates(groups: &HashMap<String, Group>, events: &[Response]) -> Vec<RateRo
             0.0
         };
         out.push(RateRow {
+            channel: "all".into(),
             event: event.to_string(),
             treatment_households: nt,
             control_households: nc,
@@ -173,6 +177,35 @@ pub fn rates(groups: &HashMap<String, Group>, events: &[Response]) -> Vec<RateRo
             ci_high_pct: 100.0 * (diff + z_crit * se),
             p_value,
         });
+    }
+    out
+}
+
+/// The same rates with the treated households split by the channel that
+/// reached them (`channels`: account -> channel; paper when absent), each
+/// against the whole control group. Households choose their channel, so
+/// these rows describe; only the `all` rows measure.
+pub fn rates_by_channel(
+    groups: &HashMap<String, Group>,
+    channels: &HashMap<String, String>,
+    events: &[Response],
+) -> Vec<RateRow> {
+    let mut out = Vec::new();
+    for channel in ["mail", "email", "sms"] {
+        let subset: HashMap<String, Group> = groups
+            .iter()
+            .filter(|(a, g)| {
+                **g == Group::Control || channels.get(*a).map_or("mail", String::as_str) == channel
+            })
+            .map(|(a, g)| (a.clone(), *g))
+            .collect();
+        if !subset.values().any(|g| *g == Group::Treatment) {
+            continue;
+        }
+        for mut row in rates(&subset, events) {
+            row.channel = channel.into();
+            out.push(row);
+        }
     }
     out
 }
@@ -210,5 +243,42 @@ mod tests {
         // se = sqrt(.2*.8/80 + .1*.9/20) = sqrt(0.0065)
         let half = 1.959964 * 0.0065f64.sqrt() * 100.0;
         assert!((r.ci_high_pct - (10.0 + half)).abs() < 1e-3, "{r:?}");
+    }
+
+    #[test]
+    fn rates_by_channel_split_the_treated_and_keep_the_whole_control_group() {
+        let groups: HashMap<String, Group> = [
+            ("T1", Group::Treatment),
+            ("T2", Group::Treatment),
+            ("C1", Group::Control),
+            ("C2", Group::Control),
+        ]
+        .into_iter()
+        .map(|(a, g)| (a.to_string(), g))
+        .collect();
+        let channels = HashMap::from([("T1".to_string(), "email".to_string())]);
+        let event = |a: &str| Response {
+            account_id: a.into(),
+            date: chrono::NaiveDate::from_ymd_opt(2026, 10, 3).unwrap(),
+            event: "cap-enrolled".into(),
+            campaign: String::new(),
+        };
+        let rows = rates_by_channel(&groups, &channels, &[event("T1"), event("C1")]);
+        let by: Vec<(&str, usize, usize, f64, f64)> = rows
+            .iter()
+            .map(|r| {
+                (
+                    r.channel.as_str(),
+                    r.treatment_households,
+                    r.control_households,
+                    r.treatment_rate_pct,
+                    r.control_rate_pct,
+                )
+            })
+            .collect();
+        assert_eq!(
+            by,
+            [("mail", 1, 2, 0.0, 50.0), ("email", 1, 2, 100.0, 50.0)]
+        );
     }
 }

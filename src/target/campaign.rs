@@ -16,10 +16,11 @@ use anyhow::{Context, Result, bail};
 use serde::Serialize;
 
 use super::letter::{self, CampaignWording};
+use crate::channel::{self, Route};
 use crate::config::Config;
 use crate::control::{self, Group, Newcomer};
 use crate::exception::{Exception, Reason};
-use crate::model::{Household, Period, Status};
+use crate::model::{Channel, Household, Period, Status};
 use crate::output::{self, RunFolder};
 use crate::pipeline::{self, RunOptions};
 use crate::print::{Piece, PrintJob};
@@ -35,6 +36,12 @@ pub struct CampaignRow {
     pub zip: String,
     pub pdf: String,
     pub pages: usize,
+    /// `mail` or `email`.
+    pub channel: String,
+    /// `print`, `sent` or `written`.
+    pub delivery: String,
+    /// Why paper when the household asked for another channel.
+    pub channel_note: String,
 }
 
 /// What a campaign run did (also `run.json`).
@@ -281,67 +288,124 @@ pub fn run(config: &Config, name: &str, opts: &RunOptions) -> Result<CampaignSum
     let today = pipeline::render_date(config);
     let renderer = Renderer::new(&config.templates_dir(), today)?;
     let letter_of = |i: usize| letter::build(&population[i], plan.period, config, &wording, today);
-    let pieces: Vec<Piece> = mail
+    // Each member's channel: e-mail where it asked and can be reached, else
+    // paper (campaign letters have no text version).
+    let blocks = store.channel_blocks()?;
+    let default_channel: Channel = config
+        .channels
+        .default
+        .parse()
+        .map_err(anyhow::Error::msg)?;
+    let reachable = opts.reachable(config);
+    let routes: HashMap<usize, Route> = mail
+        .iter()
+        .map(|&i| {
+            let mut r = channel::route(&population[i], default_channel, &blocks, &reachable);
+            if r.channel == Channel::Sms {
+                r = Route {
+                    channel: Channel::Mail,
+                    address: String::new(),
+                    fallback: "campaign letters go by paper or e-mail".into(),
+                };
+            }
+            (i, r)
+        })
+        .collect();
+    let order: HashMap<&str, usize> = mail
         .iter()
         .enumerate()
-        .map(|(k, &i)| {
-            let h = &population[i];
-            Piece {
-                sequence: k + 1,
-                account_id: &h.account_id,
-                zip: &h.zip,
-                language: h.language.code(),
-                ident: format!("{name}/{}/{}", h.account_id, plan.period),
-            }
-        })
+        .map(|(k, &i)| (population[i].account_id.as_str(), k))
         .collect();
     let index: HashMap<&str, usize> = mail
         .iter()
         .map(|&i| (population[i].account_id.as_str(), i))
         .collect();
-    let job = PrintJob {
-        batch_template: &format!("{vdir}/batch.typ"),
-        title: format!("{} campaign {name} {}", config.utility.name, plan.period),
-        author: &config.utility.name,
-        period: plan.period,
-        data: |p: &Piece| -> Result<serde_json::Value, String> {
-            serde_json::to_value(letter_of(index[p.account_id])).map_err(|e| e.to_string())
-        },
-        mail: true,
-    };
     let mut rows: Vec<CampaignRow> = Vec::new();
+    let mut print_rows = Vec::new();
     let mut failed = 0;
-    let print_rows = crate::print::produce(
-        &folder.staging,
-        &pieces,
-        config,
-        &renderer,
-        &job,
-        |chunk, outcomes| {
-            for (piece, outcome) in chunk.iter().zip(outcomes) {
-                match outcome {
-                    Ok(p) => rows.push(CampaignRow {
-                        sequence: piece.sequence,
-                        account_id: piece.account_id.to_string(),
-                        language: piece.language.to_string(),
-                        zip: piece.zip.to_string(),
-                        pdf: p.pdf,
-                        pages: p.pages,
-                    }),
-                    Err(e) => {
-                        failed += 1;
-                        exceptions.push(Exception::new(piece.account_id, Reason::RenderFailed, e))
+    for paper in [true, false] {
+        let group: Vec<usize> = mail
+            .iter()
+            .copied()
+            .filter(|i| (routes[i].channel == Channel::Mail) == paper)
+            .collect();
+        if group.is_empty() {
+            continue;
+        }
+        let pieces: Vec<Piece> = group
+            .iter()
+            .enumerate()
+            .map(|(k, &i)| {
+                let h = &population[i];
+                Piece {
+                    sequence: k + 1,
+                    account_id: &h.account_id,
+                    zip: &h.zip,
+                    language: h.language.code(),
+                    ident: format!("{name}/{}/{}", h.account_id, plan.period),
+                }
+            })
+            .collect();
+        let job = PrintJob {
+            batch_template: &format!("{vdir}/batch.typ"),
+            title: format!("{} campaign {name} {}", config.utility.name, plan.period),
+            author: &config.utility.name,
+            period: plan.period,
+            data: |p: &Piece| -> Result<serde_json::Value, String> {
+                serde_json::to_value(letter_of(index[p.account_id])).map_err(|e| e.to_string())
+            },
+            mail: paper,
+        };
+        print_rows.extend(crate::print::produce(
+            &folder.staging,
+            &pieces,
+            config,
+            &renderer,
+            &job,
+            |chunk, outcomes| {
+                for (piece, outcome) in chunk.iter().zip(outcomes) {
+                    let route = &routes[&index[piece.account_id]];
+                    match outcome {
+                        Ok(p) => rows.push(CampaignRow {
+                            sequence: order[piece.account_id] + 1,
+                            account_id: piece.account_id.to_string(),
+                            language: piece.language.to_string(),
+                            zip: piece.zip.to_string(),
+                            pdf: p.pdf,
+                            pages: p.pages,
+                            channel: route.channel.code().to_string(),
+                            delivery: if paper { "print".into() } else { String::new() },
+                            channel_note: route.fallback.clone(),
+                        }),
+                        Err(e) => {
+                            failed += 1;
+                            exceptions.push(Exception::new(piece.account_id, Reason::RenderFailed, e))
+                        }
                     }
                 }
-            }
-            if rows.is_empty() && failed > 0 {
-                bail!(
-                    "campaign {name}: the letter template failed for the first {failed} household(s):\n{}",
-                    exceptions.last().map_or("", |e| e.detail.as_str())
-                );
-            }
-            Ok(())
-        },
+                if rows.is_empty() && failed > 0 {
+                    bail!(
+                        "campaign {name}: the letter template failed for the first {failed} household(s):\n{}",
+                        exceptions.last().map_or("", |e| e.detail.as_str())
+                    );
+                }
+                Ok(())
+            },
+        )?);
+    }
+    rows.sort_by_key(|r| r.sequence);
+    send_emails(
+        name,
+        plan.period,
+        config,
+        opts,
+        store,
+        &folder,
+        &mut rows,
+        &routes,
+        &index,
+        letter_of,
+        &mut exceptions,
     )?;
     let mut w = csv::Writer::from_path(folder.path("manifest.csv"))?;
     for r in &rows {
@@ -368,6 +432,113 @@ pub fn run(config: &Config, name: &str, opts: &RunOptions) -> Result<CampaignSum
         rows.iter().map(|r| r.account_id.as_str()),
     )?;
     Ok(summary)
+}
+
+/// Send each e-mail member its letter once (recorded in the store under the
+/// campaign's key before and after); a letter the relay refuses or cannot
+/// take leaves the manifest for the exceptions (`not-delivered`).
+#[allow(clippy::too_many_arguments)]
+fn send_emails(
+    name: &str,
+    period: Period,
+    config: &Config,
+    opts: &RunOptions,
+    store: &crate::store::Store,
+    folder: &RunFolder,
+    rows: &mut Vec<CampaignRow>,
+    routes: &HashMap<usize, Route>,
+    index: &HashMap<&str, usize>,
+    letter_of: impl Fn(usize) -> letter::LetterData,
+    exceptions: &mut Vec<Exception>,
+) -> Result<()> {
+    use channel::deliver::{Delivery, Outbox};
+    if rows.iter().all(|r| r.channel != "email") {
+        return Ok(());
+    }
+    let key = format!("campaign:{name}");
+    let sends = store.sends_for(&key)?;
+    let mut outbox = Outbox::open(config, opts.emails_to.as_deref())?;
+    let mut kept = Vec::with_capacity(rows.len());
+    for mut row in rows.drain(..) {
+        if row.channel != "email" {
+            kept.push(row);
+            continue;
+        }
+        let i = index[row.account_id.as_str()];
+        let route = &routes[&i];
+        if sends
+            .get(&(row.account_id.clone(), "email".into()))
+            .map(String::as_str)
+            == Some("sent")
+        {
+            row.delivery = "sent".into();
+            kept.push(row);
+            continue;
+        }
+        let Some(outbox) = outbox.as_mut() else {
+            exceptions.push(Exception::new(
+                row.account_id.clone(),
+                Reason::NotDelivered,
+                "email: no e-mail relay",
+            ));
+            continue;
+        };
+        let token = channel::token(&config.channels.link_salt, &row.account_id);
+        let message_id =
+            channel::deliver::message_id(period, &format!("{name}.{token}"), &config.email.from);
+        let unsubscribe = config.email.unsubscribe_url.replace("{token}", &token);
+        let env = channel::email::Envelope {
+            from: &config.email.from,
+            reply_to: &config.email.reply_to,
+            to: &route.address,
+            message_id: &message_id,
+            unsubscribe_url: &unsubscribe,
+            unsubscribe_mailto: &config.email.unsubscribe_mailto,
+        };
+        let data = letter_of(i);
+        let pdf = std::fs::read(folder.staging.join(&row.pdf))?;
+        let pdf_name = output::pdf_name(&row.account_id);
+        let message = channel::email::compose_letter(&data.text, data.lang, &env, &pdf_name, &pdf)?;
+        store.record_send_for(
+            &row.account_id,
+            &key,
+            "email",
+            &message_id,
+            &route.address,
+            "sending",
+        )?;
+        let result = outbox.deliver(pdf_name.trim_end_matches(".pdf"), &message);
+        match result {
+            Delivery::Sent | Delivery::Written => {
+                store.record_send_for(
+                    &row.account_id,
+                    &key,
+                    "email",
+                    &message_id,
+                    &route.address,
+                    "sent",
+                )?;
+                row.delivery = result.label();
+                kept.push(row);
+            }
+            other => {
+                if let Delivery::Refused(e) = &other {
+                    store.block_channel(
+                        &row.account_id,
+                        "email",
+                        &format!("refused by the relay: {e}"),
+                    )?;
+                }
+                exceptions.push(Exception::new(
+                    row.account_id.clone(),
+                    Reason::NotDelivered,
+                    format!("email: {}", other.label()),
+                ));
+            }
+        }
+    }
+    *rows = kept;
+    Ok(())
 }
 
 fn count(summary: &mut CampaignSummary, exceptions: &[Exception]) {
