@@ -32,10 +32,11 @@ pub fn import(path: &Path, store: &Store) -> Result<BounceCount> {
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_default();
+    let file =
+        std::fs::File::open(path).with_context(|| format!("cannot open {}", path.display()))?;
     let mut reader = csv::ReaderBuilder::new()
         .flexible(true)
-        .from_path(path)
-        .with_context(|| format!("cannot open {}", path.display()))?;
+        .from_reader(crate::ingest::LineLimit::new(file, &name));
     let headers = reader.headers()?.clone();
     let cols = crate::ingest::Columns::new(&headers, &name, &["kind"])?;
     let mut count = BounceCount::default();
@@ -43,6 +44,7 @@ pub fn import(path: &Path, store: &Store) -> Result<BounceCount> {
         let line = i + 2;
         let row = match row {
             Ok(r) => r,
+            Err(e) if e.is_io_error() => anyhow::bail!("{e}"),
             Err(e) => {
                 count.rejected.push(format!("{name}:{line}: {e}"));
                 continue;

@@ -41,7 +41,7 @@ const KNOWN: [&str; 17] = [
 /// Stream the customer file. Rows that fail validation become exceptions;
 /// two rows with the same `account_id` both do, since neither can be trusted.
 pub fn read_customers(input: impl IoRead, file: &str, default_service: Service) -> Result<Dataset> {
-    let mut input = std::io::BufReader::with_capacity(1 << 20, input);
+    let mut input = std::io::BufReader::with_capacity(1 << 20, super::LineLimit::new(input, file));
     let headers = blocks::read_header(&mut input, file)?;
     let cols = Columns::new(&headers, file, &REQUIRED)?;
     let extra_cols: Vec<(String, usize)> = cols
@@ -155,6 +155,25 @@ fn parse_household(
             .ok_or_else(|| fail(Reason::MissingField, format!("missing {name}")))
     };
     required("account_id")?;
+    if let Some((i, v)) = r
+        .iter()
+        .enumerate()
+        .find(|(_, v)| v.len() > super::MAX_FIELD)
+    {
+        let name = cols
+            .names()
+            .find(|(_, k)| *k == i)
+            .map_or("?", |(n, _)| n)
+            .to_string();
+        return Err(fail(
+            Reason::BadValue,
+            format!(
+                "{name} is {} characters long (at most {}): not a value a letter can carry",
+                v.chars().count(),
+                super::MAX_FIELD
+            ),
+        ));
+    }
     let parse_opt = |name: &str| -> Result<Option<u32>, Exception> {
         cols.get(r, name)
             .map(|v| {

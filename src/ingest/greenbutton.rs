@@ -151,29 +151,64 @@ struct Feed {
     readings: BTreeMap<String, Vec<Raw>>,
 }
 
-/// Counts the newlines the XML reader has consumed, for `file:line`.
+/// Counts the newlines the XML reader has consumed, for `file:line`, and
+/// refuses a tag or text longer than [`super::MAX_LINE`] (bytes without a
+/// `<` or `>`): a reader would otherwise hold all of it in memory.
 struct Lines<R> {
     inner: R,
     newlines: u64,
+    /// Bytes since the last `<` or `>`.
+    run: usize,
+}
+
+/// Newlines in `bytes`, and how many bytes follow its last `<` or `>`.
+fn scan(bytes: &[u8]) -> (u64, Option<usize>, usize) {
+    let newlines = memchr::memchr_iter(b'\n', bytes).count() as u64;
+    let after = memchr::memrchr2(b'<', b'>', bytes).map(|last| bytes.len() - last - 1);
+    (newlines, after, bytes.len())
+}
+
+impl<R: BufRead> Lines<R> {
+    fn count(&mut self, (newlines, after, len): (u64, Option<usize>, usize)) {
+        self.newlines += newlines;
+        match after {
+            Some(a) => self.run = a,
+            None => self.run += len,
+        }
+    }
+
+    fn too_long(&self) -> std::io::Error {
+        std::io::Error::new(
+            std::io::ErrorKind::InvalidData,
+            format!("an element or text longer than {} bytes", super::MAX_LINE),
+        )
+    }
 }
 
 impl<R: BufRead> IoRead for Lines<R> {
     fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        if self.run > super::MAX_LINE {
+            return Err(self.too_long());
+        }
         let n = self.inner.read(buf)?;
-        self.newlines += buf[..n].iter().filter(|&&b| b == b'\n').count() as u64;
+        self.count(scan(&buf[..n]));
         Ok(n)
     }
 }
 
 impl<R: BufRead> BufRead for Lines<R> {
     fn fill_buf(&mut self) -> std::io::Result<&[u8]> {
+        if self.run > super::MAX_LINE {
+            return Err(self.too_long());
+        }
         self.inner.fill_buf()
     }
     fn consume(&mut self, amt: usize) {
-        if let Ok(buf) = self.inner.fill_buf() {
-            let n = amt.min(buf.len());
-            self.newlines += buf[..n].iter().filter(|&&b| b == b'\n').count() as u64;
-        }
+        let seen = match self.inner.fill_buf() {
+            Ok(buf) => scan(&buf[..amt.min(buf.len())]),
+            Err(_) => (0, None, 0),
+        };
+        self.count(seen);
         self.inner.consume(amt);
     }
 }
@@ -325,6 +360,7 @@ fn parse(input: impl IoRead) -> Result<Feed, ParseError> {
     let mut reader = quick_xml::Reader::from_reader(Lines {
         inner: BufReader::with_capacity(1 << 16, input),
         newlines: 0,
+        run: 0,
     });
     reader.config_mut().trim_text(true);
     let mut feed = Feed::default();

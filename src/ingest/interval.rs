@@ -31,8 +31,14 @@ pub fn read_intervals(
     let mut reader = csv::ReaderBuilder::new()
         .flexible(true)
         .has_headers(true)
-        .from_reader(std::io::BufReader::with_capacity(1 << 20, input));
-    let headers = reader.headers()?.clone();
+        .from_reader(std::io::BufReader::with_capacity(
+            1 << 20,
+            super::LineLimit::new(input, file),
+        ));
+    let headers = reader
+        .headers()
+        .map_err(|e| anyhow::anyhow!("{file}:1: {e}"))?
+        .clone();
     let cols = Columns::new(&headers, file, &["account_id", "start", "quantity", "unit"])?;
     anyhow::ensure!(
         cols.at("duration_s").is_some() || cols.at("end").is_some(),
@@ -55,6 +61,8 @@ pub fn read_intervals(
         match reader.read_record(&mut record) {
             Ok(false) => break,
             Ok(true) => {}
+            // A line too long, or the file unreadable: the file is refused.
+            Err(e) if e.is_io_error() => return Err(anyhow::anyhow!("{e}")),
             Err(e) => {
                 // A broken row: its account (if the row got that far) is defective.
                 let account = record.get(0).unwrap_or("").trim().to_string();

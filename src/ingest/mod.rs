@@ -245,6 +245,74 @@ fn display_name(path: &Path) -> String {
         .unwrap_or_else(|| path.display().to_string())
 }
 
+/// The longest line an input file may have. A CSV row, a suppression list
+/// entry or an XML element longer than this is not data: the file is
+/// refused with the line where it happened, and memory stays bounded.
+pub const MAX_LINE: usize = 1 << 20;
+
+/// The longest text a customer field may hold (a name, an address line):
+/// beyond it the row is an exception rather than a letter nobody can mail.
+pub const MAX_FIELD: usize = 500;
+
+/// A reader that fails, with the line, at a line longer than [`MAX_LINE`].
+/// The error is sticky: every later read fails the same way.
+pub struct LineLimit<R> {
+    inner: R,
+    file: String,
+    line: u64,
+    run: usize,
+    failed: bool,
+}
+
+impl<R> LineLimit<R> {
+    pub fn new(inner: R, file: &str) -> LineLimit<R> {
+        LineLimit {
+            inner,
+            file: file.to_string(),
+            line: 1,
+            run: 0,
+            failed: false,
+        }
+    }
+
+    fn error(&self) -> std::io::Error {
+        std::io::Error::new(
+            std::io::ErrorKind::InvalidData,
+            format!(
+                "{}:{}: a line longer than {} bytes; the file is not what it should be",
+                self.file, self.line, MAX_LINE
+            ),
+        )
+    }
+}
+
+impl<R: std::io::Read> std::io::Read for LineLimit<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        if self.failed {
+            return Err(self.error());
+        }
+        let n = self.inner.read(buf)?;
+        let chunk = &buf[..n];
+        match memchr::memrchr(b'\n', chunk) {
+            Some(last) => {
+                let first = memchr::memchr(b'\n', chunk).unwrap_or(last);
+                if self.run + first > MAX_LINE {
+                    self.failed = true;
+                    return Err(self.error());
+                }
+                self.line += memchr::memchr_iter(b'\n', chunk).count() as u64;
+                self.run = n - last - 1;
+            }
+            None => self.run += n,
+        }
+        if self.run > MAX_LINE {
+            self.failed = true;
+            return Err(self.error());
+        }
+        Ok(n)
+    }
+}
+
 /// Column positions by header name, so column order is free.
 pub(crate) struct Columns {
     /// Fx hashing: column names are looked up for every field of every row.

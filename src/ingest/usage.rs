@@ -43,7 +43,7 @@ fn read_usage_in_blocks(
     data: &mut Dataset,
     block_size: usize,
 ) -> Result<()> {
-    let mut input = std::io::BufReader::with_capacity(1 << 20, input);
+    let mut input = std::io::BufReader::with_capacity(1 << 20, super::LineLimit::new(input, file));
     let headers = blocks::read_header(&mut input, file)?;
     let cols = Columns::new(&headers, file, &REQUIRED)?;
 

@@ -49,10 +49,11 @@ fn event_name_ok(e: &str) -> bool {
 /// `campaign` value may take.
 pub fn read(path: &Path, campaigns: &BTreeSet<String>) -> Result<Parsed> {
     let name = path.display().to_string();
+    let file =
+        std::fs::File::open(path).with_context(|| format!("cannot open responses file {name}"))?;
     let mut reader = csv::ReaderBuilder::new()
         .flexible(true)
-        .from_path(path)
-        .with_context(|| format!("cannot open responses file {name}"))?;
+        .from_reader(crate::ingest::LineLimit::new(file, &name));
     let headers = reader
         .headers()
         .with_context(|| format!("{name}:1: cannot read the header row"))?
@@ -70,6 +71,9 @@ pub fn read(path: &Path, campaigns: &BTreeSet<String>) -> Result<Parsed> {
         match reader.read_record(&mut record) {
             Ok(false) => break,
             Ok(true) => {}
+            // Unreadable, or a line too long: the file is refused (a read
+            // error repeats, so going on would never end).
+            Err(e) if e.is_io_error() => anyhow::bail!("{e}"),
             Err(e) => {
                 out.rejected.push(format!("{name}:{line}: {e}"));
                 continue;

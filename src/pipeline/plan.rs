@@ -111,14 +111,19 @@ impl Plan {
 /// Accounts to hold back this run: one id per line (or the first CSV column);
 /// blank lines, `#` comments and an `account_id` header are ignored.
 pub fn read_suppressions(path: &Path) -> Result<HashSet<String>> {
-    let text = std::fs::read_to_string(path)
+    use std::io::BufRead;
+    let file = std::fs::File::open(path)
         .with_context(|| format!("cannot read suppression list {}", path.display()))?;
-    Ok(text
-        .lines()
-        .map(|l| l.split(',').next().unwrap_or("").trim())
-        .filter(|l| !l.is_empty() && !l.starts_with('#') && *l != "account_id")
-        .map(str::to_string)
-        .collect())
+    let name = path.display().to_string();
+    let mut out = HashSet::new();
+    for line in std::io::BufReader::new(ingest::LineLimit::new(file, &name)).lines() {
+        let line = line.with_context(|| format!("cannot read suppression list {name}"))?;
+        let account = line.split(',').next().unwrap_or("").trim();
+        if !account.is_empty() && !account.starts_with('#') && account != "account_id" {
+            out.insert(account.to_string());
+        }
+    }
+    Ok(out)
 }
 
 /// Why a household that could be mailed is not: do-not-mail, the

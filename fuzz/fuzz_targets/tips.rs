@@ -1,0 +1,28 @@
+//! Tip rules: any text parses, or gives problems with a line; never a panic.
+#![no_main]
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use libfuzzer_sys::fuzz_target;
+use neighborly::model::Language;
+use neighborly::wording::{Sources, Wording};
+
+const EN: &str = include_str!("../../report-templates/wording/en.toml");
+const ES: &str = include_str!("../../report-templates/wording/es.toml");
+
+fuzz_target!(|data: &[u8]| {
+    let Ok(text) = std::str::from_utf8(data) else {
+        return;
+    };
+    let sources = Sources {
+        texts: BTreeMap::from([(Language::En, EN.to_string()), (Language::Es, ES.to_string())]),
+        tips: text.to_string(),
+        overlays: BTreeMap::new(),
+    };
+    if let Err(problems) = Wording::parse(Path::new("templates"), &sources) {
+        for p in problems {
+            assert!(p.line >= 1, "{p}");
+        }
+    }
+});
