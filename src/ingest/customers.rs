@@ -77,27 +77,34 @@ pub fn read_customers(input: impl IoRead, file: &str, default_service: Service) 
                         data.households.push(h);
                     }
                 }
-                Err(ex) => {
-                    if ex.reason != Reason::MalformedRow
-                        && !ex.account_id.is_empty()
-                        && first_line.contains_key(&ex.account_id)
-                    {
-                        duplicates
-                            .entry(ex.account_id.clone())
-                            .or_insert_with(|| vec![first_line[&ex.account_id].1])
-                            .push(line);
-                    } else {
-                        data.exceptions.push(ex)
-                    }
-                }
+                Err(ex) => data.exceptions.push(ex),
             }
         }
         Ok(())
     })?;
+    // A rejected row whose account another row was accepted under (before
+    // or after it) makes that account a duplicate: it ends in one place.
+    let (clashes, rest): (Vec<Exception>, Vec<Exception>) = std::mem::take(&mut data.exceptions)
+        .into_iter()
+        .partition(|e| !e.account_id.is_empty() && first_line.contains_key(&e.account_id));
+    data.exceptions = rest;
+    for e in clashes {
+        let line = e
+            .detail
+            .strip_prefix(&format!("{file}:"))
+            .and_then(|d| d.split(':').next())
+            .and_then(|n| n.parse::<u64>().ok())
+            .unwrap_or(0);
+        duplicates
+            .entry(e.account_id.clone())
+            .or_insert_with(|| vec![first_line[&e.account_id].1])
+            .push(line);
+    }
     if !duplicates.is_empty() {
         data.households
             .retain(|h| !duplicates.contains_key(&h.account_id));
-        for (account, lines) in duplicates {
+        for (account, mut lines) in duplicates {
+            lines.sort_unstable();
             let lines: Vec<String> = lines.iter().map(u64::to_string).collect();
             data.exceptions.push(Exception::new(
                 account,
@@ -352,5 +359,27 @@ mod tests {
         assert_eq!(normalize_zip("95616-1234").as_deref(), Some("95616-1234"));
         assert_eq!(normalize_zip("9561-61234"), None);
         assert_eq!(normalize_zip("9561a"), None);
+    }
+
+    /// Found by fuzzing (fuzz/artifacts/customers/crash-0acc7f3d...): an
+    /// account on a good row and on a malformed one was both accepted and
+    /// an exception.
+    #[test]
+    fn an_account_on_a_good_and_a_broken_row_ends_in_one_place() {
+        for body in [
+            "A1,Ann,1 Elm,Davis,CA,95616,n\nA1,broken\nA2,Bo,2 Elm,Davis,CA,95616,n\n",
+            "A1,broken\nA1,Ann,1 Elm,Davis,CA,95616,n\nA2,Bo,2 Elm,Davis,CA,95616,n\n",
+        ] {
+            let text = format!("account_id,name,address_line1,city,state,zip,locality\n{body}");
+            let d = read_customers(text.as_bytes(), "c.csv", Service::Water).unwrap();
+            let accepted: Vec<&str> = d.households.iter().map(|h| h.account_id.as_str()).collect();
+            assert_eq!(accepted, ["A2"], "{body}");
+            assert_eq!(d.exceptions.len(), 1, "{:?}", d.exceptions);
+            assert_eq!(d.exceptions[0].reason, Reason::DuplicateAccount);
+            assert_eq!(
+                d.exceptions[0].detail,
+                "c.csv:2: account_id appears on lines 2, 3"
+            );
+        }
     }
 }
