@@ -40,6 +40,13 @@ pub struct Incomplete {
     pub detail: String,
 }
 
+/// The longest interval read: a billing period is a month or two, never a year.
+const MAX_INTERVAL: i64 = 366 * 86_400;
+/// Instants a meter can have read at (1970-01-01 and 2200-01-01, UTC):
+/// outside them a timestamp is an export error, and local time is undefined.
+const FIRST_INSTANT: i64 = 0;
+const LAST_INSTANT: i64 = 7_258_118_400;
+
 /// What one meter's intervals became.
 #[derive(Debug, Clone, Default)]
 pub struct Series {
@@ -150,6 +157,21 @@ impl Accumulator {
                 Reason::BadValue,
                 line,
                 format!("interval length {seconds} s is not positive"),
+            );
+        }
+        if seconds > MAX_INTERVAL {
+            return self.defect(
+                Reason::BadValue,
+                line,
+                format!("interval length {seconds} s is longer than a year"),
+            );
+        }
+        let in_range = |t: i64| (FIRST_INSTANT..=LAST_INSTANT).contains(&t);
+        if !in_range(start) || !in_range(start.saturating_add(seconds)) {
+            return self.defect(
+                Reason::BadDate,
+                line,
+                format!("interval starting at {start} s is not between 1970 and 2200"),
             );
         }
         if !quantity.is_finite() || quantity < 0.0 {
@@ -418,5 +440,30 @@ mod tests {
         assert_eq!(s.runs.len(), 1);
         assert_eq!(s.runs[0].hours, 30.0);
         assert_eq!(s.runs[0].base_per_day, 48.0);
+    }
+
+    /// Found by fuzzing (fuzz/artifacts/interval/crash-73d72f46...): a
+    /// duration of seven million years made a read that ended in 1969.
+    #[test]
+    fn intervals_longer_than_a_year_or_outside_any_meter_s_life_are_defects() {
+        let zone = Zone::named("UTC").unwrap();
+        let mut acc = Accumulator::new(zone, "i.csv", 1, &RULES);
+        acc.push(
+            Service::Water,
+            utc("2025-11-01 00:00"),
+            222_222_222_223_600,
+            1.5,
+            false,
+            2,
+        );
+        let (reason, detail) = acc.finish(&RULES).defect.unwrap();
+        assert_eq!(reason, Reason::BadValue);
+        assert_eq!(
+            detail,
+            "i.csv:2: interval length 222222222223600 s is longer than a year"
+        );
+        let mut acc = Accumulator::new(zone, "i.csv", 1, &RULES);
+        acc.push(Service::Water, -86_400 * 365 * 3000, 3600, 1.5, false, 2);
+        assert_eq!(acc.finish(&RULES).defect.unwrap().0, Reason::BadDate);
     }
 }
