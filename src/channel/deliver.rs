@@ -39,7 +39,6 @@ pub enum Outbox {
 pub enum Delivery {
     Sent,
     Written,
-    AlreadySent,
     /// The relay refused it for good; the channel is closed for the household.
     Refused(String),
     /// It could not be sent this time (the relay was unreachable or busy).
@@ -51,7 +50,6 @@ impl Delivery {
         match self {
             Delivery::Sent => "sent".into(),
             Delivery::Written => "written".into(),
-            Delivery::AlreadySent => "already-sent".into(),
             Delivery::Refused(e) => format!("refused: {e}"),
             Delivery::Failed(e) => format!("failed: {e}"),
         }

@@ -315,13 +315,11 @@ fn preflight(plan: &Plan, config: &Config, wording: &Wording, renderer: &Rendere
     }
 }
 
-/// Lay out every letter once (print files on plain threads, see
-/// [`crate::print`]), writing each household's own PDF from the same
-/// layout, and stream manifest rows to `manifest.csv` in presort order.
-/// Lay every letter out once, deliver the e-mails and texts, and write the
-/// manifest (every report, in presort order). Paper letters go into print
-/// files; e-mail and text households are laid out the same way for their
-/// own PDFs only. An e-mail the relay refuses or cannot take becomes an
+/// Lay every letter out once (print files on plain threads, see
+/// [`crate::print`]), each household's own PDF from the same layout;
+/// deliver the e-mails and texts; write the manifest (every report, in
+/// presort order). Paper letters go into print files; e-mail and text
+/// households are laid out the same way for their own PDFs only. An e-mail the relay refuses or cannot take becomes an
 /// exception (`not-delivered`); a refusal also closes the channel, so the
 /// next report goes on paper.
 #[allow(clippy::too_many_arguments)]
@@ -592,7 +590,7 @@ fn deliver(
                 out.outcome
                     .insert(h.account_id.clone(), Err(result.label()));
             }
-            Delivery::Failed(_) | Delivery::AlreadySent => {
+            Delivery::Failed(_) => {
                 out.outcome
                     .insert(h.account_id.clone(), Err(result.label()));
             }
