@@ -220,22 +220,31 @@ fn merge_series(data: &mut Dataset, series: Vec<(String, Series)>) {
             format!("{at}: interval data for an account not in the customer file"),
         ));
     }
-    if !defects.is_empty() {
-        let households = std::mem::take(&mut data.households);
-        let reads = std::mem::take(&mut data.reads);
-        for (i, (h, r)) in households.into_iter().zip(reads).enumerate() {
-            if let Some(ex) = defects.remove(&i) {
-                data.incomplete.remove(&h.account_id);
-                data.runs.remove(&h.account_id);
-                data.exceptions.push(ex);
-            } else {
-                data.households.push(h);
-                data.reads.push(r);
+    data.reject(defects);
+}
+
+impl Dataset {
+    /// Move the households at `defects`' indexes to the exceptions (with
+    /// whatever interval data said of them), keeping households and reads
+    /// aligned, then put every household's reads in date order.
+    pub(crate) fn reject(&mut self, mut defects: BTreeMap<usize, Exception>) {
+        if !defects.is_empty() {
+            let households = std::mem::take(&mut self.households);
+            let reads = std::mem::take(&mut self.reads);
+            for (i, (h, r)) in households.into_iter().zip(reads).enumerate() {
+                if let Some(ex) = defects.remove(&i) {
+                    self.incomplete.remove(&h.account_id);
+                    self.runs.remove(&h.account_id);
+                    self.exceptions.push(ex);
+                } else {
+                    self.households.push(h);
+                    self.reads.push(r);
+                }
             }
         }
-    }
-    for reads in &mut data.reads {
-        reads.sort_by_key(|r| (r.end, r.start));
+        for reads in &mut self.reads {
+            reads.sort_by_key(|r| (r.end, r.start));
+        }
     }
 }
 

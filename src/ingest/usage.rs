@@ -97,22 +97,7 @@ fn read_usage_in_blocks(
         data.exceptions
             .push(Exception::new(account, Reason::UnknownAccount, detail));
     }
-    // Move defective households out, keeping households and reads aligned.
-    if !defects.is_empty() {
-        let households = std::mem::take(&mut data.households);
-        let reads = std::mem::take(&mut data.reads);
-        for (i, (h, r)) in households.into_iter().zip(reads).enumerate() {
-            if let Some(ex) = defects.remove(&i) {
-                data.exceptions.push(ex);
-            } else {
-                data.households.push(h);
-                data.reads.push(r);
-            }
-        }
-    }
-    for reads in &mut data.reads {
-        reads.sort_by_key(|r| (r.end, r.start));
-    }
+    data.reject(defects);
     Ok(())
 }
 
