@@ -290,6 +290,11 @@ impl Inputs {
     }
 }
 
+/// The state store: `--state` if given, else the config's.
+fn state_store(config: &Config, state: Option<PathBuf>) -> Result<neighborly::store::Store> {
+    neighborly::store::Store::open(&state.unwrap_or_else(|| config.resolve(&config.store.path)))
+}
+
 fn main() -> ExitCode {
     neighborly::output::private_by_default();
     tracing_subscriber::fmt()
@@ -441,8 +446,7 @@ fn dispatch(cli: Cli) -> Result<()> {
                 },
         } => {
             let config = Config::load(&config)?;
-            let path = state.unwrap_or_else(|| config.resolve(&config.store.path));
-            let store = neighborly::store::Store::open(&path)?;
+            let store = state_store(&config, state)?;
             let count = neighborly::channel::bounces::import(&file, &store)?;
             for r in &count.rejected {
                 eprintln!("rejected: {r}");
@@ -469,8 +473,7 @@ fn dispatch(cli: Cli) -> Result<()> {
             for r in &parsed.rejected {
                 eprintln!("rejected: {r}");
             }
-            let path = state.unwrap_or_else(|| config.resolve(&config.store.path));
-            let mut store = neighborly::store::Store::open(&path)?;
+            let mut store = state_store(&config, state)?;
             let count = store.import_responses(&file.display().to_string(), &parsed.events)?;
             println!(
                 "{} event(s) added, {} already present, {} row(s) rejected",
@@ -565,8 +568,7 @@ fn dispatch(cli: Cli) -> Result<()> {
             state,
         } => {
             let config = Config::load(&config)?;
-            let path = state.unwrap_or_else(|| config.resolve(&config.store.path));
-            let store = neighborly::store::Store::open(&path)?;
+            let store = state_store(&config, state)?;
             if store.opt_out(&account, &reason)? {
                 println!("{account} opted out ({reason}); no further reports will be mailed");
             } else {

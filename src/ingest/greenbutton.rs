@@ -100,7 +100,8 @@ fn read_mapping(path: &Path) -> Result<Mapping> {
         return Ok(mapping);
     }
     let name = path.display().to_string();
-    let mut reader = csv::Reader::from_path(path).with_context(|| format!("cannot open {name}"))?;
+    let file = std::fs::File::open(path).with_context(|| format!("cannot open {name}"))?;
+    let mut reader = csv::Reader::from_reader(super::LineLimit::new(file, ACCOUNTS_FILE));
     let headers = reader.headers()?.clone();
     let cols = super::Columns::new(&headers, ACCOUNTS_FILE, &["usage_point", "account_id"])?;
     for (i, row) in reader.records().enumerate() {

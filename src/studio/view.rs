@@ -84,19 +84,7 @@ pub struct Pages {
 const SCALE: f64 = 1.5;
 
 pub fn pages(document: &PagedDocument) -> Pages {
-    let options = typst_render::RenderOptions {
-        pixel_per_pt: SCALE.into(),
-        ..Default::default()
-    };
-    let png = document
-        .pages()
-        .iter()
-        .map(|p| {
-            typst_render::render(p, &options)
-                .encode_png()
-                .unwrap_or_default()
-        })
-        .collect();
+    let png = Renderer::png_pages(document, SCALE);
     let text = document
         .pages()
         .iter()
