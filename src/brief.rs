@@ -24,6 +24,65 @@ pub fn write<'a>(
     forecast: &[ForecastRow],
     config: &Config,
 ) -> Result<()> {
+    let mut s = head(period, rows.len(), forecast, config)?;
+    for r in rows
+        .iter()
+        .filter(|r| r.entered_phase && (r.phase == "notice" || r.phase == "comparison"))
+    {
+        let name = name_of(r.account_id.as_str()).unwrap_or("");
+        // Names come from customer data: keep table cells intact.
+        let name = name.replace('|', "/");
+        writeln!(
+            s,
+            "| {} | {} | {} | {} | {} {} | {} | {} |",
+            r.account_id,
+            name,
+            r.phase,
+            r.rating,
+            r.usage_per_day,
+            r.unit,
+            r.neighbors_median_per_day,
+            r.language
+        )?;
+    }
+    std::fs::write(path, s)?;
+    Ok(())
+}
+
+/// The brief of a period run in shards: the combined letters and forecast,
+/// and every shard's table of households, in shard order.
+pub fn merge(
+    path: &Path,
+    period: Period,
+    letters: usize,
+    forecast: &[ForecastRow],
+    shard_briefs: &[String],
+    config: &Config,
+) -> Result<()> {
+    let mut s = head(period, letters, forecast, config)?;
+    for brief in shard_briefs {
+        let table = brief
+            .rsplit_once(TABLE_RULE)
+            .map(|(_, rest)| rest)
+            .unwrap_or("");
+        for line in table.lines().filter(|l| l.starts_with("| ")) {
+            writeln!(s, "{line}")?;
+        }
+    }
+    std::fs::write(path, s)?;
+    Ok(())
+}
+
+/// The line under the households table's header: the rows follow it.
+const TABLE_RULE: &str = "|---|---|---|---|---:|---:|---|\n";
+
+/// Everything up to the households table's rows.
+fn head(
+    period: Period,
+    letters: usize,
+    forecast: &[ForecastRow],
+    config: &Config,
+) -> Result<String> {
     let mut s = String::new();
     writeln!(
         s,
@@ -33,8 +92,7 @@ pub fn write<'a>(
     writeln!(s)?;
     writeln!(
         s,
-        "Letters mailed this run: {}. Expected extra calls by letter type:",
-        rows.len()
+        "Letters mailed this run: {letters}. Expected extra calls by letter type:"
     )?;
     writeln!(s)?;
     writeln!(
@@ -61,27 +119,6 @@ pub fn write<'a>(
         s,
         "| account | name | letter | rating | use per day | neighbors' median | language |"
     )?;
-    writeln!(s, "|---|---|---|---|---:|---:|---|")?;
-    for r in rows
-        .iter()
-        .filter(|r| r.entered_phase && (r.phase == "notice" || r.phase == "comparison"))
-    {
-        let name = name_of(r.account_id.as_str()).unwrap_or("");
-        // Names come from customer data: keep table cells intact.
-        let name = name.replace('|', "/");
-        writeln!(
-            s,
-            "| {} | {} | {} | {} | {} {} | {} | {} |",
-            r.account_id,
-            name,
-            r.phase,
-            r.rating,
-            r.usage_per_day,
-            r.unit,
-            r.neighbors_median_per_day,
-            r.language
-        )?;
-    }
-    std::fs::write(path, s)?;
-    Ok(())
+    s.push_str(TABLE_RULE);
+    Ok(s)
 }

@@ -267,20 +267,32 @@ pub fn encode(tracking: &str, routing: &str) -> Result<String, ImbError> {
 /// re-run of a period gives each piece the same serial and no serial comes
 /// back within ten months (USPS asks for 45 days). `width` is 9 with a
 /// 6-digit mailer ID and 6 with a 9-digit one.
+///
+/// A sharded run splits the sequence digits into `shard.count` equal
+/// ranges and numbers its pieces inside its own, so shards printed on
+/// different machines never share a serial; the whole period is shard 0/1
+/// and keeps the plain sequence.
 pub fn serial(
     period: crate::model::Period,
+    shard: crate::shard::Shard,
     sequence: usize,
     width: usize,
 ) -> Result<String, ImbError> {
     let month = (period.year as usize * 12 + period.month as usize - 1) % 10;
-    let room = 10usize.pow(width as u32 - 1);
+    let room = 10usize.pow(width as u32 - 1) / shard.count as usize;
     if sequence >= room {
+        let whose = if shard.is_whole() {
+            String::new()
+        } else {
+            format!(" in shard {shard}'s share")
+        };
         return Err(ImbError(format!(
-            "{sequence} pieces do not fit a {width}-digit serial number (at most {})",
+            "{sequence} pieces do not fit{whose} of a {width}-digit serial number (at most {})",
             room - 1
         )));
     }
-    Ok(format!("{month}{sequence:0w$}", w = width - 1))
+    let number = shard.index as usize * room + sequence;
+    Ok(format!("{month}{number:0w$}", w = width - 1))
 }
 
 /// The fixed fields of a mailer's barcodes (`[print.imb]` in the config).
@@ -294,12 +306,13 @@ pub struct Fields<'a> {
 pub fn for_piece(
     settings: &Fields<'_>,
     period: crate::model::Period,
+    shard: crate::shard::Shard,
     sequence: usize,
     zip: &str,
 ) -> Result<(String, String), ImbError> {
     // The serial's width follows from the mailer ID's: check that first.
     digits(settings.mailer_id, "mailer ID", &[6, 9])?;
-    let serial = serial(period, sequence, 15 - settings.mailer_id.len())?;
+    let serial = serial(period, shard, sequence, 15 - settings.mailer_id.len())?;
     let tracking = tracking_code(
         settings.barcode_id,
         settings.service_type,
@@ -440,10 +453,16 @@ mod tests {
             year: 2026,
             month: 11,
         };
-        assert_eq!(serial(oct, 42, 9).unwrap(), "100000042");
-        assert_eq!(serial(nov, 42, 9).unwrap(), "200000042");
-        assert_eq!(serial(oct, 42, 9), serial(oct, 42, 9));
-        assert_eq!(serial(oct, 99_999, 6).unwrap(), "199999");
-        assert!(serial(oct, 100_000, 6).is_err());
+        let whole = crate::shard::Shard::WHOLE;
+        assert_eq!(serial(oct, whole, 42, 9).unwrap(), "100000042");
+        assert_eq!(serial(nov, whole, 42, 9).unwrap(), "200000042");
+        assert_eq!(serial(oct, whole, 42, 9), serial(oct, whole, 42, 9));
+        assert_eq!(serial(oct, whole, 99_999, 6).unwrap(), "199999");
+        assert!(serial(oct, whole, 100_000, 6).is_err());
+        // Shards number inside their own quarter of the sequence digits.
+        let third: crate::shard::Shard = "3/4".parse().unwrap();
+        assert_eq!(serial(oct, third, 42, 9).unwrap(), "175000042");
+        assert_eq!(serial(oct, third, 24_999, 6).unwrap(), "199999");
+        assert!(serial(oct, third, 25_000, 6).is_err());
     }
 }

@@ -14,6 +14,7 @@ use clap::{Parser, Subcommand};
 use neighborly::config::Config;
 use neighborly::model::{Months, Period};
 use neighborly::pipeline::{self, RunOptions};
+use neighborly::shard::Shard;
 
 #[derive(Parser)]
 #[command(
@@ -71,6 +72,28 @@ enum Command {
         /// of sending it through [email] smtp_url.
         #[arg(long)]
         emails_to: Option<PathBuf>,
+        /// Run one part of the period, K of N (0 <= K < N), split by
+        /// locality; it writes OUT/shard-K. Combine the parts with `merge`.
+        #[arg(long, conflicts_with = "shards")]
+        shard: Option<Shard>,
+        /// Run part $JOB_COMPLETION_INDEX of N (a Kubernetes Indexed Job's pod).
+        #[arg(long)]
+        shards: Option<u32>,
+    },
+    /// Combine the shard folders of one period (run --shard K/N) into the
+    /// files a single run writes; print files stay in the shard folders.
+    Merge {
+        #[arg(long, default_value = "config/neighborly.toml")]
+        config: PathBuf,
+        /// Billing month YYYY-MM the shards ran.
+        #[arg(long)]
+        period: Period,
+        /// Where the combined files go: usually the folder holding the shards.
+        #[arg(long)]
+        out: PathBuf,
+        /// The shard folders, all N of them.
+        #[arg(required = true)]
+        shard_dirs: Vec<PathBuf>,
     },
     /// Render one household's report as the batch would.
     Preview {
@@ -292,7 +315,7 @@ impl Inputs {
 
 /// The state store: `--state` if given, else the config's.
 fn state_store(config: &Config, state: Option<PathBuf>) -> Result<neighborly::store::Store> {
-    neighborly::store::Store::open(&state.unwrap_or_else(|| config.resolve(&config.store.path)))
+    neighborly::store::Store::open(&state.unwrap_or_else(|| config.state_location()))
 }
 
 fn main() -> ExitCode {
@@ -318,18 +341,45 @@ fn dispatch(cli: Cli) -> Result<()> {
             suppress,
             dry_run,
             emails_to,
+            shard,
+            shards,
         } => {
             let config = Config::load(&inputs.config)?;
+            let shard = match (shard, shards) {
+                (Some(s), _) => Some(s),
+                (None, Some(n)) => Some(Shard::from_job_index(n).map_err(anyhow::Error::msg)?),
+                (None, None) => None,
+            };
             let opts = RunOptions {
                 out,
                 suppress,
                 dry_run,
                 emails_to,
+                shard,
                 progress: std::io::IsTerminal::is_terminal(&std::io::stderr()),
                 ..inputs.options()
             };
             let summary = pipeline::run(&config, &opts)?;
             print!("{}", summary.render_text());
+        }
+        Command::Merge {
+            config,
+            period,
+            out,
+            shard_dirs,
+        } => {
+            let config = Config::load(&config)?;
+            let merged = neighborly::merge::merge(&config, period, &out, &shard_dirs)?;
+            let s = &merged.summary;
+            println!(
+                "period {period}: {} shards merged into {}\nhouseholds in: {}\nreports out: {}\nexceptions: {}\nprint files: {}",
+                merged.shards,
+                out.display(),
+                s.households_in,
+                s.reports,
+                s.exceptions,
+                merged.print_files
+            );
         }
         Command::Preview {
             inputs,

@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result, bail};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::exception::Exception;
 use crate::phase::Phase;
@@ -256,7 +256,7 @@ pub fn write_exceptions(path: &Path, exceptions: &mut [Exception]) -> Result<()>
 }
 
 /// Call-center readiness per phase (DESIGN.md section 2).
-#[derive(Debug, Clone, Serialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct ForecastRow {
     pub phase: String,
     pub households: usize,
@@ -275,7 +275,8 @@ pub fn write_forecast(path: &Path, rows: &[ForecastRow]) -> Result<()> {
 }
 
 /// Counts for the closing summary and `run.json`.
-#[derive(Debug, Clone, Default, Serialize)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(default)]
 pub struct Summary {
     pub period: String,
     pub households_in: usize,
@@ -303,6 +304,15 @@ pub struct Summary {
     pub emails_already_sent: usize,
     /// Texts listed in `sms.csv` for the gateway.
     pub texts_listed: usize,
+    /// Letters per phase that step up the ladder this run (the forecast's
+    /// `entering`): `merge` recomputes a sharded period's forecast from them.
+    pub entering_by_phase: BTreeMap<String, usize>,
+    /// `K/N` when this run is one shard of its period.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub shard: Option<String>,
+    /// SHA-256 of the settings, period, input files and templates: the
+    /// shards of one period must agree on it.
+    pub inputs_fingerprint: String,
 }
 
 impl Summary {

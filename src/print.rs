@@ -77,6 +77,9 @@ pub struct PrintJob<'a, F> {
     /// `print-manifest.csv`). `false`: households reached by e-mail or text,
     /// laid out the same way for their own PDFs only.
     pub mail: bool,
+    /// The part of the period this run makes: IMb serials come from the
+    /// shard's own range, so no two shards print the same one.
+    pub shard: crate::shard::Shard,
 }
 
 /// Outcome of one piece: produced, or why not.
@@ -368,7 +371,7 @@ where
         .imb
         .as_ref()
         .filter(|_| job.mail)
-        .map(|imb| imb.for_piece(job.period, piece.sequence, piece.zip))
+        .map(|imb| imb.for_piece(job.period, job.shard, piece.sequence, piece.zip))
         .transpose()
         .map_err(|e| format!("barcode: {e:#}"))?;
     data["imb"] = barcode

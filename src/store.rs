@@ -1,108 +1,34 @@
-//! Store: what neighborly remembers between runs, in SQLite.
+//! Store: what neighborly remembers between runs, in SQLite (one file, the
+//! default) or PostgreSQL (shared by the shards of a run on many machines).
 //!
 //! Per household and period it keeps the rating, the phase decided, the
-//! ladder state and whether the letter was mailed; per run its period, config
-//! fingerprint and times; and opt-outs. Decisions are keyed by
+//! ladder state and whether the letter was mailed; per run its period, shard,
+//! config fingerprint and times; and opt-outs. Decisions are keyed by
 //! (account, period) and never overwritten, so re-running a period reproduces
-//! its phases even after later periods ran. A lock file held for the whole run
-//! keeps two runs from writing at once. Control-group assignments and
-//! response events live beside them (`store/measure.rs`).
+//! its phases even after later periods ran. A lock per (period, shard), held
+//! for the whole run, keeps two runs of the same part from writing at once:
+//! a lock file beside the SQLite file, a session advisory lock in
+//! PostgreSQL; both vanish with the process that held them. Control-group
+//! assignments and response events live beside them (`store/measure.rs`).
 
 mod channels;
+pub(crate) mod db;
 mod measure;
+mod schema;
 pub use measure::{Assigned, ImportCount, Response};
 
 use std::collections::HashMap;
 use std::fs::File;
 use std::io::Write;
 use std::path::{Path, PathBuf};
+use std::sync::{Mutex, MutexGuard};
 
 use anyhow::{Context, Result, bail};
-use rusqlite::{Connection, OptionalExtension, params};
 
 use crate::model::Period;
 use crate::phase::{Decision, Ladder, Phase};
-
-/// Schema migrations, applied in order; `PRAGMA user_version` counts them.
-const MIGRATIONS: &[&str] = &[
-    // 1: runs, decisions, opt-outs.
-    "CREATE TABLE runs (
-        id INTEGER PRIMARY KEY,
-        period TEXT NOT NULL,
-        config_hash TEXT NOT NULL,
-        started_at TEXT NOT NULL,
-        finished_at TEXT,
-        households INTEGER,
-        mailed INTEGER,
-        exceptions INTEGER
-    );
-    CREATE TABLE decisions (
-        account_id TEXT NOT NULL,
-        period TEXT NOT NULL,
-        run_id INTEGER NOT NULL REFERENCES runs(id),
-        rating TEXT,
-        phase TEXT NOT NULL,
-        ladder_step TEXT,
-        ladder_letters INTEGER NOT NULL,
-        entered INTEGER NOT NULL,
-        mailed INTEGER NOT NULL DEFAULT 0,
-        tips TEXT NOT NULL DEFAULT '',
-        PRIMARY KEY (account_id, period)
-    ) WITHOUT ROWID;
-    CREATE TABLE opt_outs (
-        account_id TEXT PRIMARY KEY,
-        reason TEXT NOT NULL,
-        recorded_at TEXT NOT NULL
-    );",
-    // 2: control-group assignments and response events.
-    "CREATE TABLE assignments (
-        experiment TEXT NOT NULL,
-        account_id TEXT NOT NULL,
-        grp TEXT NOT NULL,
-        period TEXT NOT NULL,
-        stratum TEXT NOT NULL,
-        rating TEXT,
-        recorded_at TEXT NOT NULL,
-        PRIMARY KEY (experiment, account_id)
-    ) WITHOUT ROWID;
-    CREATE TABLE responses (
-        account_id TEXT NOT NULL,
-        date TEXT NOT NULL,
-        event TEXT NOT NULL,
-        campaign TEXT NOT NULL DEFAULT '',
-        source TEXT NOT NULL,
-        imported_at TEXT NOT NULL,
-        PRIMARY KEY (account_id, date, event, campaign)
-    ) WITHOUT ROWID;
-    CREATE TABLE campaign_sends (
-        campaign TEXT NOT NULL,
-        account_id TEXT NOT NULL,
-        period TEXT NOT NULL,
-        sent_at TEXT NOT NULL,
-        PRIMARY KEY (campaign, account_id)
-    ) WITHOUT ROWID;",
-    // 3: the goal each letter set for the next period (use per day).
-    "ALTER TABLE decisions ADD COLUMN goal REAL;",
-    // 4: e-mails and texts sent (or being sent), and addresses that must not
-    // be used again (hard bounces, failed numbers, unsubscribes, STOP).
-    "CREATE TABLE sends (
-        account_id TEXT NOT NULL,
-        period TEXT NOT NULL,
-        channel TEXT NOT NULL,
-        message_id TEXT NOT NULL,
-        address TEXT NOT NULL,
-        status TEXT NOT NULL,
-        at TEXT NOT NULL,
-        PRIMARY KEY (account_id, period, channel)
-    ) WITHOUT ROWID;
-    CREATE TABLE channel_blocks (
-        account_id TEXT NOT NULL,
-        channel TEXT NOT NULL,
-        reason TEXT NOT NULL,
-        at TEXT NOT NULL,
-        PRIMARY KEY (account_id, channel)
-    ) WITHOUT ROWID;",
-];
+use crate::shard::Shard;
+use db::{Db, Row, vals};
 
 /// A household's last mailed letter before a period.
 #[derive(Debug, Clone, PartialEq)]
@@ -135,19 +61,30 @@ pub type Recording<'a> = (
 );
 
 pub struct Store {
-    conn: Connection,
-    path: PathBuf,
+    db: Mutex<Db>,
+    /// The file or URL (password hidden), for messages.
+    location: String,
+    /// The SQLite file; `None` for PostgreSQL.
+    path: Option<PathBuf>,
+    /// The PostgreSQL URL: the run lock opens a session of its own with it.
+    url: Option<String>,
 }
 
 /// Held while a run writes; released when dropped (or when the process dies).
-pub struct RunLock {
-    _file: File,
-    path: PathBuf,
+pub enum RunLock {
+    File {
+        _file: File,
+        path: PathBuf,
+    },
+    /// The session holding the advisory lock: closing it releases the lock.
+    Postgres(Box<postgres::Client>),
 }
 
 impl Drop for RunLock {
     fn drop(&mut self) {
-        let _ = std::fs::remove_file(&self.path);
+        if let RunLock::File { path, .. } = self {
+            let _ = std::fs::remove_file(path);
+        }
     }
 }
 
@@ -171,26 +108,67 @@ fn split_tips(s: &str) -> Vec<String> {
         .collect()
 }
 
+/// Who holds a lock: enough for an operator to find the process.
+fn holder(period: Period, shard: Shard) -> String {
+    let host = std::env::var("HOSTNAME").unwrap_or_default();
+    let on = if host.is_empty() {
+        String::new()
+    } else {
+        format!(" on {host}")
+    };
+    let part = if shard.is_whole() {
+        String::new()
+    } else {
+        format!(", shard {shard}")
+    };
+    format!(
+        "period {period}{part}, pid {}{on}, started {}",
+        std::process::id(),
+        now()
+    )
+}
+
+/// A 64-bit advisory-lock key for a scope, the same on every machine.
+fn lock_key(scope: &str) -> i64 {
+    use sha2::{Digest, Sha256};
+    let h = Sha256::digest(format!("neighborly run lock {scope}").as_bytes());
+    i64::from_be_bytes(h[..8].try_into().expect("8 bytes"))
+}
+
+/// Every migrating process takes this lock first, so shards starting at
+/// once against an empty PostgreSQL database apply each migration once.
+const MIGRATION_LOCK: i64 = 0x6e65_6967_6862_6f72;
+
 impl Store {
-    /// Open (creating if needed) and migrate the database.
-    pub fn open(path: &Path) -> Result<Store> {
+    /// Whether `--state` or `[store]` names a PostgreSQL URL rather than a file.
+    pub fn is_url(location: &Path) -> bool {
+        location.to_str().is_some_and(db::is_url)
+    }
+
+    /// Open (creating if needed) and migrate the database: a SQLite file, or
+    /// a PostgreSQL database when `location` is a `postgres://` URL.
+    pub fn open(location: &Path) -> Result<Store> {
+        if let Some(url) = location.to_str().filter(|s| db::is_url(s)) {
+            return Store::open_postgres(url);
+        }
+        let path = location;
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
             std::fs::create_dir_all(dir)
                 .with_context(|| format!("cannot create {}", dir.display()))?;
         }
-        let mut conn = Connection::open(path)
+        let mut conn = rusqlite::Connection::open(path)
             .with_context(|| format!("cannot open state database {}", path.display()))?;
-        conn.busy_timeout(std::time::Duration::from_secs(10))?;
+        conn.busy_timeout(std::time::Duration::from_secs(30))?;
         conn.pragma_update(None, "journal_mode", "WAL")?;
         let version: usize = conn.pragma_query_value(None, "user_version", |r| r.get(0))?;
-        if version > MIGRATIONS.len() {
+        if version > schema::SQLITE.len() {
             bail!(
                 "{} was written by a newer neighborly (schema {version}, this one knows {})",
                 path.display(),
-                MIGRATIONS.len()
+                schema::SQLITE.len()
             );
         }
-        for (i, sql) in MIGRATIONS.iter().enumerate().skip(version) {
+        for (i, sql) in schema::SQLITE.iter().enumerate().skip(version) {
             let tx = conn.transaction()?;
             tx.execute_batch(sql)
                 .with_context(|| format!("migration {} failed", i + 1))?;
@@ -198,14 +176,93 @@ impl Store {
             tx.commit()?;
         }
         Ok(Store {
-            conn,
-            path: path.to_path_buf(),
+            db: Mutex::new(Db::Sqlite(conn)),
+            location: path.display().to_string(),
+            path: Some(path.to_path_buf()),
+            url: None,
         })
     }
 
-    /// Take the run lock, or explain who holds it.
-    pub fn lock(&self, period: Period) -> Result<RunLock> {
-        let path = self.path.with_extension("lock");
+    fn open_postgres(url: &str) -> Result<Store> {
+        let mut client = db::connect_postgres(url)?;
+        {
+            let mut tx = client.transaction()?;
+            tx.execute("SELECT pg_advisory_xact_lock($1)", &[&MIGRATION_LOCK])?;
+            tx.batch_execute(
+                "CREATE TABLE IF NOT EXISTS neighborly_schema (version BIGINT NOT NULL)",
+            )?;
+            let version: i64 = tx
+                .query_opt("SELECT version FROM neighborly_schema", &[])?
+                .map_or(0, |r| r.get(0));
+            let version = version as usize;
+            if version > schema::POSTGRES.len() {
+                bail!(
+                    "{} was written by a newer neighborly (schema {version}, this one knows {})",
+                    db::redact(url),
+                    schema::POSTGRES.len()
+                );
+            }
+            for (i, sql) in schema::POSTGRES.iter().enumerate().skip(version) {
+                tx.batch_execute(sql)
+                    .with_context(|| format!("migration {} failed", i + 1))?;
+            }
+            tx.execute("DELETE FROM neighborly_schema", &[])?;
+            tx.execute(
+                "INSERT INTO neighborly_schema (version) VALUES ($1)",
+                &[&(schema::POSTGRES.len().max(version) as i64)],
+            )?;
+            tx.commit()?;
+        }
+        Ok(Store {
+            db: Mutex::new(Db::Postgres(Box::new(client))),
+            location: db::redact(url),
+            path: None,
+            url: Some(url.to_string()),
+        })
+    }
+
+    fn db(&self) -> MutexGuard<'_, Db> {
+        self.db.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Take the run lock of (period, shard), or explain who holds it.
+    pub fn lock(&self, period: Period, shard: Shard) -> Result<RunLock> {
+        let scope = if shard.is_whole() {
+            period.to_string()
+        } else {
+            format!("{period}.{}", shard.label())
+        };
+        let refuse = |holder: &str| {
+            anyhow::anyhow!(
+                "another neighborly run is writing to {} ({}); wait for it to finish",
+                self.location,
+                holder.trim()
+            )
+        };
+        if let Some(url) = &self.url {
+            let mut client = db::connect_postgres(url)?;
+            let got: bool = client
+                .query_one("SELECT pg_try_advisory_lock($1)", &[&lock_key(&scope)])?
+                .get(0);
+            if !got {
+                let who: Option<String> = client
+                    .query_opt("SELECT holder FROM run_locks WHERE scope = $1", &[&scope])?
+                    .map(|r| r.get(0));
+                return Err(refuse(&who.unwrap_or_else(|| format!("period {period}"))));
+            }
+            client.execute(
+                "INSERT INTO run_locks (scope, holder) VALUES ($1, $2)
+                 ON CONFLICT (scope) DO UPDATE SET holder = excluded.holder",
+                &[&scope, &holder(period, shard)],
+            )?;
+            return Ok(RunLock::Postgres(Box::new(client)));
+        }
+        let db_path = self
+            .path
+            .as_ref()
+            .context("the store has neither a file nor a URL")?;
+        let stem = db_path.file_stem().unwrap_or_default().to_string_lossy();
+        let path = db_path.with_file_name(format!("{stem}.{scope}.lock"));
         let mut file = std::fs::OpenOptions::new()
             .create(true)
             .truncate(false)
@@ -217,33 +274,32 @@ impl Store {
             Ok(()) => {}
             Err(std::fs::TryLockError::WouldBlock) => {
                 let holder = std::fs::read_to_string(&path).unwrap_or_default();
-                bail!(
-                    "another neighborly run is writing to {} ({}); wait for it to finish",
-                    self.path.display(),
-                    holder.trim()
-                );
+                return Err(refuse(&holder));
             }
             Err(std::fs::TryLockError::Error(e)) => {
                 return Err(e).context("cannot lock the state database");
             }
         }
         file.set_len(0)?;
-        write!(
-            file,
-            "period {period}, pid {}, started {}",
-            std::process::id(),
-            now()
-        )?;
+        write!(file, "{}", holder(period, shard))?;
         file.flush()?;
-        Ok(RunLock { _file: file, path })
+        Ok(RunLock::File { _file: file, path })
     }
 
-    pub fn begin_run(&self, period: Period, config_hash: &str) -> Result<i64> {
-        self.conn.execute(
-            "INSERT INTO runs (period, config_hash, started_at) VALUES (?1, ?2, ?3)",
-            params![period.to_string(), config_hash, now()],
-        )?;
-        Ok(self.conn.last_insert_rowid())
+    pub fn begin_run(&self, period: Period, shard: Shard, config_hash: &str) -> Result<i64> {
+        let shard = if shard.is_whole() {
+            String::new()
+        } else {
+            shard.to_string()
+        };
+        let row = self
+            .db()
+            .query_one(
+                "INSERT INTO runs (period, shard, config_hash, started_at) VALUES (?1, ?2, ?3, ?4) RETURNING id",
+                &vals![period.to_string(), shard, config_hash, now()],
+            )?
+            .context("no run id returned")?;
+        row.int(0)
     }
 
     pub fn finish_run(
@@ -253,42 +309,32 @@ impl Store {
         mailed: usize,
         exceptions: usize,
     ) -> Result<()> {
-        self.conn.execute(
+        self.db().execute(
             "UPDATE runs SET finished_at = ?2, households = ?3, mailed = ?4, exceptions = ?5 WHERE id = ?1",
-            params![run, now(), households as i64, mailed as i64, exceptions as i64],
+            &vals![run, now(), households as i64, mailed as i64, exceptions as i64],
         )?;
         Ok(())
     }
 
     /// Every account's last mailed letter before `period`.
     pub fn history_before(&self, period: Period) -> Result<HashMap<String, History>> {
-        let mut stmt = self.conn.prepare(
+        let rows = self.db().query(
             "SELECT account_id, period, ladder_step, ladder_letters, tips, goal FROM decisions d
              WHERE mailed = 1 AND period < ?1 AND period = (
                 SELECT MAX(period) FROM decisions e
                 WHERE e.account_id = d.account_id AND e.mailed = 1 AND e.period < ?1)",
+            &vals![period.to_string()],
         )?;
-        let rows = stmt.query_map(params![period.to_string()], |r| {
-            Ok((
-                r.get::<_, String>(0)?,
-                r.get::<_, String>(1)?,
-                r.get(2)?,
-                r.get::<_, i64>(3)?,
-                r.get::<_, String>(4)?,
-                r.get::<_, Option<f64>>(5)?,
-            ))
-        })?;
         let mut out = HashMap::new();
-        for row in rows {
-            let (account, p, step, letters, tips, goal) = row?;
-            let period = p.parse().map_err(|e: String| anyhow::anyhow!(e))?;
+        for r in rows {
+            let period = r.text(1)?.parse().map_err(|e: String| anyhow::anyhow!(e))?;
             out.insert(
-                account,
+                r.text(0)?,
                 History {
                     period,
-                    ladder: ladder_from(step, letters),
-                    tips: split_tips(&tips),
-                    goal,
+                    ladder: ladder_from(r.opt_text(2)?, r.int(3)?),
+                    tips: split_tips(&r.text(4)?),
+                    goal: r.opt_real(5)?,
                 },
             );
         }
@@ -297,32 +343,21 @@ impl Store {
 
     /// Decisions already recorded for `period` (a re-run reproduces them).
     pub fn recorded(&self, period: Period) -> Result<HashMap<String, Recorded>> {
-        let mut stmt = self.conn.prepare(
+        let rows = self.db().query(
             "SELECT account_id, phase, ladder_step, ladder_letters, entered, tips, goal FROM decisions WHERE period = ?1",
+            &vals![period.to_string()],
         )?;
-        let rows = stmt.query_map(params![period.to_string()], |r| {
-            Ok((
-                r.get::<_, String>(0)?,
-                r.get::<_, String>(1)?,
-                r.get(2)?,
-                r.get::<_, i64>(3)?,
-                r.get::<_, bool>(4)?,
-                r.get::<_, String>(5)?,
-                r.get::<_, Option<f64>>(6)?,
-            ))
-        })?;
         let mut out = HashMap::new();
-        for row in rows {
-            let (account, phase, step, letters, entered, tips, goal) = row?;
-            let phase = phase.parse().map_err(|e: String| anyhow::anyhow!(e))?;
+        for r in rows {
+            let phase = r.text(1)?.parse().map_err(|e: String| anyhow::anyhow!(e))?;
             out.insert(
-                account,
+                r.text(0)?,
                 Recorded {
                     phase,
-                    ladder: ladder_from(step, letters),
-                    entered,
-                    tips: split_tips(&tips),
-                    goal,
+                    ladder: ladder_from(r.opt_text(2)?, r.int(3)?),
+                    entered: r.int(4)? != 0,
+                    tips: split_tips(&r.text(5)?),
+                    goal: r.opt_real(6)?,
                 },
             );
         }
@@ -336,17 +371,16 @@ impl Store {
         period: Period,
         decisions: impl IntoIterator<Item = Recording<'a>>,
     ) -> Result<()> {
-        let tx = self.conn.transaction()?;
-        {
-            let mut stmt = tx.prepare(
-                "INSERT OR IGNORE INTO decisions
-                 (account_id, period, run_id, rating, phase, ladder_step, ladder_letters, entered, mailed, tips, goal)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, 0, ?9, ?10)",
-            )?;
-            for (account, rating, d, tips, goal) in decisions {
-                stmt.execute(params![
+        let p = period.to_string();
+        self.db().execute_many(
+            "INSERT INTO decisions
+             (account_id, period, run_id, rating, phase, ladder_step, ladder_letters, entered, mailed, tips, goal)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, 0, ?9, ?10)
+             ON CONFLICT DO NOTHING",
+            decisions.into_iter().map(|(account, rating, d, tips, goal)| {
+                vals![
                     account,
-                    period.to_string(),
+                    p.as_str(),
                     run,
                     rating,
                     d.phase.code(),
@@ -355,10 +389,9 @@ impl Store {
                     d.entered,
                     tips.join(","),
                     goal,
-                ])?;
-            }
-        }
-        tx.commit()?;
+                ]
+            }),
+        )?;
         Ok(())
     }
 
@@ -368,61 +401,58 @@ impl Store {
         period: Period,
         accounts: impl IntoIterator<Item = &'a str>,
     ) -> Result<()> {
-        let tx = self.conn.transaction()?;
-        {
-            let mut stmt = tx
-                .prepare("UPDATE decisions SET mailed = 1 WHERE account_id = ?1 AND period = ?2")?;
-            for a in accounts {
-                stmt.execute(params![a, period.to_string()])?;
-            }
-        }
-        tx.commit()?;
+        let p = period.to_string();
+        self.db().execute_many(
+            "UPDATE decisions SET mailed = 1 WHERE account_id = ?1 AND period = ?2",
+            accounts.into_iter().map(|a| vals![a, p.as_str()]),
+        )?;
         Ok(())
     }
 
     pub fn opt_out(&self, account: &str, reason: &str) -> Result<bool> {
-        let n = self.conn.execute(
-            "INSERT OR IGNORE INTO opt_outs (account_id, reason, recorded_at) VALUES (?1, ?2, ?3)",
-            params![account, reason, now()],
+        let n = self.db().execute(
+            "INSERT INTO opt_outs (account_id, reason, recorded_at) VALUES (?1, ?2, ?3)
+             ON CONFLICT DO NOTHING",
+            &vals![account, reason, now()],
         )?;
         Ok(n == 1)
     }
 
     pub fn opt_outs(&self) -> Result<HashMap<String, String>> {
-        let mut stmt = self
-            .conn
-            .prepare("SELECT account_id, reason FROM opt_outs")?;
-        let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?;
-        rows.collect::<Result<_, _>>().map_err(Into::into)
+        self.db()
+            .query("SELECT account_id, reason FROM opt_outs", &[])?
+            .into_iter()
+            .map(|r| Ok((r.text(0)?, r.text(1)?)))
+            .collect()
     }
 
     /// A household's recorded phase for a period, for tests and support staff.
     pub fn phase_of(&self, account: &str, period: Period) -> Result<Option<Phase>> {
-        let phase: Option<String> = self
-            .conn
-            .query_row(
-                "SELECT phase FROM decisions WHERE account_id = ?1 AND period = ?2",
-                params![account, period.to_string()],
-                |r| r.get(0),
-            )
-            .optional()?;
-        Ok(phase.and_then(|p| p.parse().ok()))
+        let row = self.db().query_one(
+            "SELECT phase FROM decisions WHERE account_id = ?1 AND period = ?2",
+            &vals![account, period.to_string()],
+        )?;
+        Ok(match row {
+            Some(r) => r.text(0)?.parse().ok(),
+            None => None,
+        })
     }
 
     /// All decision rows as text, in key order: lets tests compare snapshots.
     pub fn dump_decisions(&self) -> Result<Vec<String>> {
-        let mut stmt = self.conn.prepare(
+        let rows = self.db().query(
             "SELECT account_id, period, run_id, rating, phase, ladder_step, ladder_letters, entered, mailed, tips
              FROM decisions ORDER BY account_id, period",
+            &[],
         )?;
-        let rows = stmt.query_map([], |r| {
-            let mut cols = Vec::new();
-            for i in 0..10 {
-                let v: rusqlite::types::Value = r.get(i)?;
-                cols.push(format!("{v:?}"));
-            }
-            Ok(cols.join("|"))
-        })?;
-        rows.collect::<Result<_, _>>().map_err(Into::into)
+        Ok(rows
+            .into_iter()
+            .map(|r: Row| {
+                r.0.iter()
+                    .map(|v| format!("{v:?}"))
+                    .collect::<Vec<_>>()
+                    .join("|")
+            })
+            .collect())
     }
 }

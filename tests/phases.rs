@@ -105,7 +105,9 @@ fn a_second_run_is_refused_while_one_holds_the_lock() {
     let ws = Workspace::new(CONFIG);
     write_neighborhood(&ws);
     let store = Store::open(&ws.path("state.sqlite")).unwrap();
-    let _held = store.lock("2026-10".parse().unwrap()).unwrap();
+    let _held = store
+        .lock("2026-10".parse().unwrap(), neighborly::shard::Shard::WHOLE)
+        .unwrap();
     let err = ws.run_failing("2026-10");
     assert!(err.contains("another neighborly run is writing"), "{err}");
     assert!(err.contains("period 2026-10"), "{err}");

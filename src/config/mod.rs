@@ -322,12 +322,17 @@ impl Default for RenderSettings {
 pub struct Store {
     /// SQLite database that remembers phases and opt-outs between runs.
     pub path: PathBuf,
+    /// A PostgreSQL database instead (`postgres://user@host/db`), shared by
+    /// the shards of a run on several machines. The password may be left out
+    /// of the URL and given in `PGPASSWORD`.
+    pub url: String,
 }
 
 impl Default for Store {
     fn default() -> Self {
         Store {
             path: PathBuf::from("state/neighborly.sqlite"),
+            url: String::new(),
         }
     }
 }
@@ -371,6 +376,7 @@ impl Imb {
     pub fn for_piece(
         &self,
         period: crate::model::Period,
+        shard: crate::shard::Shard,
         sequence: usize,
         zip: &str,
     ) -> std::result::Result<(String, String), crate::imb::ImbError> {
@@ -379,7 +385,7 @@ impl Imb {
             service_type: &self.service_type,
             mailer_id: &self.mailer_id,
         };
-        crate::imb::for_piece(&fields, period, sequence, zip)
+        crate::imb::for_piece(&fields, period, shard, sequence, zip)
     }
 }
 
@@ -583,6 +589,16 @@ impl Config {
     }
 
     /// Resolve a path from the config against the config file's folder.
+    /// The state store: `[store] url` when set, else `[store] path`
+    /// (resolved against the config's folder).
+    pub fn state_location(&self) -> PathBuf {
+        if self.store.url.is_empty() {
+            self.resolve(&self.store.path)
+        } else {
+            PathBuf::from(&self.store.url)
+        }
+    }
+
     pub fn resolve(&self, path: &Path) -> PathBuf {
         if path.is_absolute() {
             path.to_path_buf()

@@ -130,8 +130,8 @@ pub fn evaluate(config: &Config, opts: &EvaluateOptions) -> Result<Evaluation> {
     let state = opts
         .state
         .clone()
-        .unwrap_or_else(|| config.resolve(&config.store.path));
-    if !state.exists() {
+        .unwrap_or_else(|| config.state_location());
+    if !Store::is_url(&state) && !state.exists() {
         bail!(
             "no state database at {}: nothing has been assigned yet",
             state.display()

@@ -179,7 +179,7 @@ pub fn enroll(config: &Config, opts: &RunOptions) -> Result<Balance> {
     let mut store = open_store(config, opts, false)?
         .ok_or_else(|| anyhow::anyhow!("state store unavailable"))?;
     let plan = plan(config, opts, &wording, Some(&store))?;
-    let _lock = store.lock(plan.period)?;
+    let _lock = store.lock(plan.period, crate::shard::Shard::WHOLE)?;
     let added = store.assign(REPORTS, &plan.enrolments)?;
     Ok(balance(&plan, config, added))
 }

@@ -20,6 +20,7 @@ use crate::phase::Phase;
 use crate::print::{Piece, PrintJob};
 use crate::render::Renderer;
 use crate::report;
+use crate::shard::Shard;
 use crate::store::Store;
 use crate::wording::Wording;
 
@@ -43,6 +44,8 @@ pub struct RunOptions {
     pub progress: bool,
     /// Write e-mails as `.eml` files here instead of sending them.
     pub emails_to: Option<PathBuf>,
+    /// The part of the period this process runs; `None` is the whole period.
+    pub shard: Option<Shard>,
 }
 
 impl RunOptions {
@@ -84,13 +87,19 @@ pub fn read_rules(config: &Config) -> crate::ingest::ReadRules {
     }
 }
 
-/// The run folder for a period: `--out`, or the config's pattern.
+/// The run folder for a period: `--out`, or the config's pattern; a shard
+/// writes into `shard-K` inside it, so every pod of a Job can be given the
+/// same `--out` and `merge` finds the parts beside each other.
 pub fn out_dir(config: &Config, opts: &RunOptions, period: Period) -> PathBuf {
-    match &opts.out {
+    let dir = match &opts.out {
         Some(p) => p.clone(),
         None => config.resolve(Path::new(
             &config.output.dir.replace("{period}", &period.to_string()),
         )),
+    };
+    match opts.shard.filter(|s| !s.is_whole()) {
+        Some(s) => dir.join(format!("shard-{}", s.index)),
+        None => dir,
     }
 }
 
@@ -98,8 +107,8 @@ pub fn open_store(config: &Config, opts: &RunOptions, read_only: bool) -> Result
     let path = opts
         .state
         .clone()
-        .unwrap_or_else(|| config.resolve(&config.store.path));
-    if read_only && !path.exists() {
+        .unwrap_or_else(|| config.state_location());
+    if read_only && !Store::is_url(&path) && !path.exists() {
         return Ok(None);
     }
     Store::open(&path).map(Some)
@@ -130,6 +139,10 @@ pub fn run(config: &Config, opts: &RunOptions) -> Result<Summary> {
         *letters_by_phase.entry(l.decision.phase).or_default() += 1;
         if l.decision.entered {
             *entering.entry(l.decision.phase).or_default() += 1;
+            *summary
+                .entering_by_phase
+                .entry(l.decision.phase.code().to_string())
+                .or_default() += 1;
         }
         let rating = l.comparison.as_ref().map_or("none", |c| c.rating.code());
         *summary.by_rating.entry(rating.to_string()).or_default() += 1;
@@ -150,8 +163,9 @@ pub fn run(config: &Config, opts: &RunOptions) -> Result<Summary> {
     let renderer = Renderer::new(&config.templates_dir(), render_date(config))?;
     preflight(&plan, config, &wording, &renderer)?;
     let store = store.as_mut().context("state store unavailable")?;
-    let _lock = store.lock(period)?;
-    let run_id = store.begin_run(period, &config.fingerprint())?;
+    let shard = opts.shard.unwrap_or(Shard::WHOLE);
+    let _lock = store.lock(period, shard)?;
+    let run_id = store.begin_run(period, shard, &config.fingerprint())?;
     store.assign(crate::control::REPORTS, &plan.enrolments)?;
     store.record(
         run_id,
@@ -169,8 +183,10 @@ pub fn run(config: &Config, opts: &RunOptions) -> Result<Summary> {
     )?;
 
     let target = out_dir(config, opts, period);
-    let fingerprint = run_fingerprint(config, opts, period)?;
-    let (folder, resumed) = RunFolder::open(&target, Some(&fingerprint))?;
+    let inputs = run_fingerprint(config, opts, period)?;
+    let (folder, resumed) = RunFolder::open(&target, Some(&format!("{inputs} {shard}")))?;
+    summary.inputs_fingerprint = inputs;
+    summary.shard = (!shard.is_whole()).then(|| shard.to_string());
     summary.resumed_files = resumed;
     if resumed > 0 {
         tracing::info!(resumed, "resuming an interrupted run");
@@ -387,6 +403,7 @@ fn render_all(
                 serde_json::to_value(data).map_err(|e| e.to_string())
             },
             mail,
+            shard: opts.shard.unwrap_or(Shard::WHOLE),
         };
         let mut seen = 0;
         let mut good = 0;
@@ -766,7 +783,10 @@ fn write_cohorts(path: &Path, plan: &Plan) -> Result<()> {
         "efficient_per_day",
         "median_per_day",
     ])?;
-    for (c, s) in plan.cohorts.iter().zip(&plan.stats) {
+    // By id: the same order whether the period ran whole or in shards.
+    let mut cohorts: Vec<_> = plan.cohorts.iter().zip(&plan.stats).collect();
+    cohorts.sort_by(|a, b| a.0.id.cmp(&b.0.id));
+    for (c, s) in cohorts {
         w.write_record([
             c.id.clone(),
             c.locality.clone(),
@@ -817,7 +837,7 @@ pub fn preview(
         data.show_windows = true;
         if let Some(imb) = &config.print.imb {
             let zip = &plan.households[letter.household].zip;
-            data.imb = Some(imb.for_piece(plan.period, 1, zip)?.1);
+            data.imb = Some(imb.for_piece(plan.period, Shard::WHOLE, 1, zip)?.1);
         }
     }
     let rendered = plan

@@ -21,6 +21,7 @@ use crate::model::{Bill, Household, Period, Status, bills_from_reads};
 use crate::phase::{self, Decision, Phase};
 use crate::render::Renderer;
 use crate::report::{self, ReportInput};
+use crate::shard::Shard;
 use crate::store::Store;
 use crate::wording::Wording;
 
@@ -182,6 +183,10 @@ pub fn plan(
         Some(p) => p,
         None => latest_period(&bills)
             .context("the usage data has no usable reads, so there is no period to report on")?,
+    };
+    let (households, bills) = match opts.shard.filter(|s| !s.is_whole()) {
+        Some(shard) => keep_shard(shard, households, bills, &mut exceptions),
+        None => (households, bills),
     };
     let households_in = households.len() + distinct_accounts(&exceptions);
     // Bills after the period do not exist yet as far as this run is concerned,
@@ -468,6 +473,39 @@ fn leak_in(
         .filter(|r| r.start.date() <= period.last_day() && r.end.date() >= period.first_day())
         .max_by(|a, b| a.hours.total_cmp(&b.hours))
         .copied()
+}
+
+/// The shard's part of the period: households whose locality hashes to it,
+/// and the exceptions of those households. An exception whose account has
+/// no household (a customer row that could not be read, reads for an
+/// unknown account) belongs to shard 0, so it is reported exactly once.
+/// Runs after the period is chosen, so every shard reports the same month.
+fn keep_shard(
+    shard: Shard,
+    households: Vec<Household>,
+    bills: Vec<Vec<Bill>>,
+    exceptions: &mut Vec<Exception>,
+) -> (Vec<Household>, Vec<Vec<Bill>>) {
+    let mut memo: HashMap<String, bool> = HashMap::new();
+    let mut owner: HashMap<String, bool> = HashMap::new();
+    let mut kept = (Vec::new(), Vec::new());
+    for (h, b) in households.into_iter().zip(bills) {
+        let mine = *memo
+            .entry(h.locality.clone())
+            .or_insert_with(|| shard.holds(&h.locality));
+        owner.insert(h.account_id.clone(), mine);
+        if mine {
+            kept.0.push(h);
+            kept.1.push(b);
+        }
+    }
+    exceptions.retain(|e| {
+        owner
+            .get(&e.account_id)
+            .copied()
+            .unwrap_or(shard.index == 0)
+    });
+    kept
 }
 
 fn distinct_accounts(exceptions: &[Exception]) -> usize {

@@ -9,11 +9,10 @@
 
 use std::collections::HashMap;
 
-use anyhow::Result;
-use rusqlite::params;
-
+use super::db::vals;
 use super::{Store, now};
 use crate::model::Period;
+use anyhow::Result;
 
 impl Store {
     /// (account, channel) -> status of this period's sends.
@@ -23,11 +22,14 @@ impl Store {
 
     /// The same for any key: a period (`2026-10`) or a campaign (`campaign:NAME`).
     pub fn sends_for(&self, key: &str) -> Result<HashMap<(String, String), String>> {
-        let mut stmt = self
-            .conn
-            .prepare("SELECT account_id, channel, status FROM sends WHERE period = ?1")?;
-        let rows = stmt.query_map(params![key], |r| Ok(((r.get(0)?, r.get(1)?), r.get(2)?)))?;
-        rows.collect::<Result<_, _>>().map_err(Into::into)
+        self.db()
+            .query(
+                "SELECT account_id, channel, status FROM sends WHERE period = ?1",
+                &vals![key],
+            )?
+            .into_iter()
+            .map(|r| Ok(((r.text(0)?, r.text(1)?), r.text(2)?)))
+            .collect()
     }
 
     /// Record that a message is about to leave (or, with `sent`, that it left).
@@ -60,12 +62,12 @@ impl Store {
         address: &str,
         status: &str,
     ) -> Result<()> {
-        self.conn.execute(
+        self.db().execute(
             "INSERT INTO sends (account_id, period, channel, message_id, address, status, at)
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
              ON CONFLICT (account_id, period, channel)
              DO UPDATE SET status = excluded.status, at = excluded.at",
-            params![account, key, channel, message_id, address, status, now()],
+            &vals![account, key, channel, message_id, address, status, now()],
         )?;
         Ok(())
     }
@@ -73,37 +75,37 @@ impl Store {
     /// Stop using a channel for a household (bounce, failed number, unsubscribe).
     /// The first reason recorded is kept.
     pub fn block_channel(&self, account: &str, channel: &str, reason: &str) -> Result<bool> {
-        let n = self.conn.execute(
-            "INSERT OR IGNORE INTO channel_blocks (account_id, channel, reason, at)
-             VALUES (?1, ?2, ?3, ?4)",
-            params![account, channel, reason, now()],
+        let n = self.db().execute(
+            "INSERT INTO channel_blocks (account_id, channel, reason, at)
+             VALUES (?1, ?2, ?3, ?4) ON CONFLICT DO NOTHING",
+            &vals![account, channel, reason, now()],
         )?;
         Ok(n == 1)
     }
 
     /// (account, channel) -> why that channel is not used.
     pub fn channel_blocks(&self) -> Result<HashMap<(String, String), String>> {
-        let mut stmt = self
-            .conn
-            .prepare("SELECT account_id, channel, reason FROM channel_blocks")?;
-        let rows = stmt.query_map([], |r| Ok(((r.get(0)?, r.get(1)?), r.get(2)?)))?;
-        rows.collect::<Result<_, _>>().map_err(Into::into)
+        self.db()
+            .query(
+                "SELECT account_id, channel, reason FROM channel_blocks",
+                &[],
+            )?
+            .into_iter()
+            .map(|r| Ok(((r.text(0)?, r.text(1)?), r.text(2)?)))
+            .collect()
     }
 
     /// The channel each household was last reached by in the periods
     /// `from..=to` (e-mail or text sends; the rest were on paper).
     pub fn delivered_channels(&self, from: Period, to: Period) -> Result<HashMap<String, String>> {
-        let mut stmt = self.conn.prepare(
+        let rows = self.db().query(
             "SELECT account_id, channel FROM sends
              WHERE status = 'sent' AND period >= ?1 AND period <= ?2 ORDER BY period, at",
+            &vals![from.to_string(), to.to_string()],
         )?;
-        let rows = stmt.query_map(params![from.to_string(), to.to_string()], |r| {
-            Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?))
-        })?;
         let mut out = HashMap::new();
-        for row in rows {
-            let (account, channel) = row?;
-            out.insert(account, channel);
+        for r in rows {
+            out.insert(r.text(0)?, r.text(1)?);
         }
         Ok(out)
     }
@@ -111,15 +113,13 @@ impl Store {
     /// The account an address was last sent to on a channel, for bounce files
     /// that name only the address.
     pub fn account_of_address(&self, channel: &str, address: &str) -> Result<Option<String>> {
-        use rusqlite::OptionalExtension;
-        Ok(self
-            .conn
-            .query_row(
+        self.db()
+            .query_one(
                 "SELECT account_id FROM sends WHERE channel = ?1 AND lower(address) = lower(?2)
                  ORDER BY at DESC LIMIT 1",
-                params![channel, address],
-                |r| r.get(0),
-            )
-            .optional()?)
+                &vals![channel, address],
+            )?
+            .map(|r| r.text(0))
+            .transpose()
     }
 }

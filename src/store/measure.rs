@@ -4,12 +4,11 @@
 
 use std::collections::HashMap;
 
-use anyhow::Result;
-use rusqlite::params;
-
+use super::db::vals;
 use super::{Store, now};
 use crate::control::{Group, StratumCount};
 use crate::model::Period;
+use anyhow::{Context, Result};
 
 /// One household's assignment as recorded.
 #[derive(Debug, Clone, PartialEq)]
@@ -43,21 +42,19 @@ pub struct ImportCount {
 impl Store {
     /// Every assignment of an experiment, by account.
     pub fn assignments(&self, experiment: &str) -> Result<HashMap<String, Assigned>> {
-        let mut stmt = self.conn.prepare(
+        let rows = self.db().query(
             "SELECT account_id, grp, period, stratum, rating FROM assignments WHERE experiment = ?1",
+            &vals![experiment],
         )?;
-        let rows = stmt.query_map(params![experiment], |r| {
-            Ok((
-                r.get::<_, String>(0)?,
-                r.get::<_, String>(1)?,
-                r.get::<_, String>(2)?,
-                r.get::<_, String>(3)?,
-                r.get::<_, Option<String>>(4)?,
-            ))
-        })?;
         let mut out = HashMap::new();
-        for row in rows {
-            let (account_id, group, period, stratum, rating) = row?;
+        for r in rows {
+            let (account_id, group, period, stratum, rating) = (
+                r.text(0)?,
+                r.text(1)?,
+                r.text(2)?,
+                r.text(3)?,
+                r.opt_text(4)?,
+            );
             let assigned = Assigned {
                 account_id: account_id.clone(),
                 group: group.parse().map_err(anyhow::Error::msg)?,
@@ -72,20 +69,23 @@ impl Store {
 
     /// Earlier assignments of an experiment counted per stratum.
     pub fn stratum_counts(&self, experiment: &str) -> Result<HashMap<String, StratumCount>> {
-        let mut stmt = self.conn.prepare(
-            "SELECT stratum, COUNT(*), SUM(grp = 'control') FROM assignments
-             WHERE experiment = ?1 GROUP BY stratum",
-        )?;
-        let rows = stmt.query_map(params![experiment], |r| {
-            Ok((
-                r.get::<_, String>(0)?,
-                StratumCount {
-                    assigned: r.get::<_, i64>(1)? as usize,
-                    control: r.get::<_, i64>(2)? as usize,
-                },
-            ))
-        })?;
-        rows.collect::<Result<_, _>>().map_err(Into::into)
+        self.db()
+            .query(
+                "SELECT stratum, COUNT(*), SUM(CASE WHEN grp = 'control' THEN 1 ELSE 0 END)
+                 FROM assignments WHERE experiment = ?1 GROUP BY stratum",
+                &vals![experiment],
+            )?
+            .into_iter()
+            .map(|r| {
+                Ok((
+                    r.text(0)?,
+                    StratumCount {
+                        assigned: r.int(1)? as usize,
+                        control: r.int(2)? as usize,
+                    },
+                ))
+            })
+            .collect()
     }
 
     /// Record new assignments. An account already assigned in the experiment
@@ -95,29 +95,24 @@ impl Store {
         experiment: &str,
         assignments: impl IntoIterator<Item = &'a Assigned>,
     ) -> Result<usize> {
-        let tx = self.conn.transaction()?;
-        let mut added = 0;
-        {
-            let mut stmt = tx.prepare(
-                "INSERT OR IGNORE INTO assignments
-                 (experiment, account_id, grp, period, stratum, rating, recorded_at)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-            )?;
-            let at = now();
-            for a in assignments {
-                added += stmt.execute(params![
+        let at = now();
+        let changed = self.db().execute_many(
+            "INSERT INTO assignments
+             (experiment, account_id, grp, period, stratum, rating, recorded_at)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) ON CONFLICT DO NOTHING",
+            assignments.into_iter().map(|a| {
+                vals![
                     experiment,
-                    a.account_id,
+                    &a.account_id,
                     a.group.code(),
                     a.period.to_string(),
-                    a.stratum,
-                    a.rating,
-                    at
-                ])?;
-            }
-        }
-        tx.commit()?;
-        Ok(added)
+                    &a.stratum,
+                    a.rating.as_deref(),
+                    at.as_str()
+                ]
+            }),
+        )?;
+        Ok(changed.iter().sum::<u64>() as usize)
     }
 
     /// Add response events; an event already stored (same account, date,
@@ -127,32 +122,26 @@ impl Store {
         source: &str,
         events: impl IntoIterator<Item = &'a Response>,
     ) -> Result<ImportCount> {
-        let tx = self.conn.transaction()?;
-        let mut count = ImportCount::default();
-        {
-            let mut stmt = tx.prepare(
-                "INSERT OR IGNORE INTO responses (account_id, date, event, campaign, source, imported_at)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-            )?;
-            let at = now();
-            for e in events {
-                let n = stmt.execute(params![
-                    e.account_id,
+        let at = now();
+        let changed = self.db().execute_many(
+            "INSERT INTO responses (account_id, date, event, campaign, source, imported_at)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT DO NOTHING",
+            events.into_iter().map(|e| {
+                vals![
+                    &e.account_id,
                     e.date.to_string(),
-                    e.event,
-                    e.campaign,
+                    &e.event,
+                    &e.campaign,
                     source,
-                    at
-                ])?;
-                if n == 1 {
-                    count.added += 1;
-                } else {
-                    count.already_present += 1;
-                }
-            }
-        }
-        tx.commit()?;
-        Ok(count)
+                    at.as_str()
+                ]
+            }),
+        )?;
+        let added = changed.iter().filter(|&&n| n == 1).count();
+        Ok(ImportCount {
+            added,
+            already_present: changed.len() - added,
+        })
     }
 
     /// Response events dated within `[from, to]`.
@@ -161,38 +150,33 @@ impl Store {
         from: chrono::NaiveDate,
         to: chrono::NaiveDate,
     ) -> Result<Vec<Response>> {
-        let mut stmt = self.conn.prepare(
+        let rows = self.db().query(
             "SELECT account_id, date, event, campaign FROM responses
              WHERE date >= ?1 AND date <= ?2 ORDER BY account_id, date, event",
+            &vals![from.to_string(), to.to_string()],
         )?;
-        let rows = stmt.query_map(params![from.to_string(), to.to_string()], |r| {
-            Ok((
-                r.get::<_, String>(0)?,
-                r.get::<_, String>(1)?,
-                r.get::<_, String>(2)?,
-                r.get::<_, String>(3)?,
-            ))
-        })?;
-        let mut out = Vec::new();
-        for row in rows {
-            let (account_id, date, event, campaign) = row?;
-            out.push(Response {
-                account_id,
-                date: date.parse()?,
-                event,
-                campaign,
-            });
-        }
-        Ok(out)
+        rows.into_iter()
+            .map(|r| {
+                Ok(Response {
+                    account_id: r.text(0)?,
+                    date: r.text(1)?.parse()?,
+                    event: r.text(2)?,
+                    campaign: r.text(3)?,
+                })
+            })
+            .collect()
     }
 
     /// Accounts a campaign letter was sent to, with the period of the run.
     pub fn campaign_sends(&self, campaign: &str) -> Result<HashMap<String, String>> {
-        let mut stmt = self
-            .conn
-            .prepare("SELECT account_id, period FROM campaign_sends WHERE campaign = ?1")?;
-        let rows = stmt.query_map(params![campaign], |r| Ok((r.get(0)?, r.get(1)?)))?;
-        rows.collect::<Result<_, _>>().map_err(Into::into)
+        self.db()
+            .query(
+                "SELECT account_id, period FROM campaign_sends WHERE campaign = ?1",
+                &vals![campaign],
+            )?
+            .into_iter()
+            .map(|r| Ok((r.text(0)?, r.text(1)?)))
+            .collect()
     }
 
     /// Record that a campaign's letters went out (first send wins).
@@ -202,26 +186,23 @@ impl Store {
         period: Period,
         accounts: impl IntoIterator<Item = &'a str>,
     ) -> Result<()> {
-        let tx = self.conn.transaction()?;
-        {
-            let mut stmt = tx.prepare(
-                "INSERT OR IGNORE INTO campaign_sends (campaign, account_id, period, sent_at)
-                 VALUES (?1, ?2, ?3, ?4)",
-            )?;
-            let at = now();
-            for a in accounts {
-                stmt.execute(params![campaign, a, period.to_string(), at])?;
-            }
-        }
-        tx.commit()?;
+        let (at, p) = (now(), period.to_string());
+        self.db().execute_many(
+            "INSERT INTO campaign_sends (campaign, account_id, period, sent_at)
+             VALUES (?1, ?2, ?3, ?4) ON CONFLICT DO NOTHING",
+            accounts
+                .into_iter()
+                .map(|a| vals![campaign, a, p.as_str(), at.as_str()]),
+        )?;
         Ok(())
     }
 
     /// Number of stored response events (for import summaries and tests).
     pub fn response_count(&self) -> Result<usize> {
-        let n: i64 = self
-            .conn
-            .query_row("SELECT COUNT(*) FROM responses", [], |r| r.get(0))?;
-        Ok(n as usize)
+        let row = self
+            .db()
+            .query_one("SELECT COUNT(*) FROM responses", &[])?
+            .context("COUNT returned no row")?;
+        Ok(row.int(0)? as usize)
     }
 }

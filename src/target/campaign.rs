@@ -281,7 +281,7 @@ pub fn run(config: &Config, name: &str, opts: &RunOptions) -> Result<CampaignSum
     }
 
     let store = store.as_mut().context("state store unavailable")?;
-    let _lock = store.lock(plan.period)?;
+    let _lock = store.lock(plan.period, crate::shard::Shard::WHOLE)?;
     store.assign(&experiment, &enrolments)?;
     let target = out_dir(config, opts, name, plan.period);
     let folder = RunFolder::create(&target)?;
@@ -355,6 +355,7 @@ pub fn run(config: &Config, name: &str, opts: &RunOptions) -> Result<CampaignSum
                 serde_json::to_value(letter_of(index[p.account_id])).map_err(|e| e.to_string())
             },
             mail: paper,
+            shard: crate::shard::Shard::WHOLE,
         };
         print_rows.extend(crate::print::produce(
             &folder.staging,
@@ -644,7 +645,10 @@ pub fn preview(
     let mut d = letter::build(h, plan.period, config, &wording, today);
     d.show_windows = show_windows;
     if show_windows && let Some(imb) = &config.print.imb {
-        d.imb = Some(imb.for_piece(plan.period, 1, &h.zip)?.1);
+        d.imb = Some(
+            imb.for_piece(plan.period, crate::shard::Shard::WHOLE, 1, &h.zip)?
+                .1,
+        );
     }
     let renderer = Renderer::new(&config.templates_dir(), today)?;
     let r = renderer

@@ -4,6 +4,7 @@
 
 pub mod glyphs;
 pub mod pdf_tools;
+pub mod postgres;
 pub mod smtp;
 pub mod windows;
 

@@ -1,0 +1,329 @@
+//! The two databases the store speaks to, behind one small interface.
+//!
+//! SQLite (embedded, one file) is the default; PostgreSQL is for runs spread
+//! over machines that must share one memory of decisions, assignments and
+//! sends. The store's SQL is written once, in the dialect both accept
+//! (`ON CONFLICT DO NOTHING`, `RETURNING`, `?1` parameters rewritten to `$1`
+//! for PostgreSQL); only the schema's column types and the run lock differ.
+//! Values cross as [`Val`], so the store's code never sees either driver.
+
+use anyhow::{Context, Result, anyhow, bail};
+
+/// A value in a row or a parameter.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Val {
+    Null,
+    Int(i64),
+    Real(f64),
+    Text(String),
+}
+
+impl From<&str> for Val {
+    fn from(s: &str) -> Val {
+        Val::Text(s.to_string())
+    }
+}
+impl From<String> for Val {
+    fn from(s: String) -> Val {
+        Val::Text(s)
+    }
+}
+impl From<&String> for Val {
+    fn from(s: &String) -> Val {
+        Val::Text(s.clone())
+    }
+}
+impl From<i64> for Val {
+    fn from(v: i64) -> Val {
+        Val::Int(v)
+    }
+}
+impl From<bool> for Val {
+    fn from(v: bool) -> Val {
+        Val::Int(v as i64)
+    }
+}
+impl From<f64> for Val {
+    fn from(v: f64) -> Val {
+        Val::Real(v)
+    }
+}
+impl<T: Into<Val>> From<Option<T>> for Val {
+    fn from(v: Option<T>) -> Val {
+        v.map_or(Val::Null, Into::into)
+    }
+}
+
+/// `vals![a, b]`: a parameter list of [`Val`]s.
+macro_rules! vals {
+    ($($v:expr),* $(,)?) => { vec![$($crate::store::db::Val::from($v)),*] };
+}
+pub(crate) use vals;
+
+/// One result row.
+#[derive(Debug, Clone)]
+pub struct Row(pub Vec<Val>);
+
+impl Row {
+    pub fn text(&self, i: usize) -> Result<String> {
+        match &self.0[i] {
+            Val::Text(s) => Ok(s.clone()),
+            other => bail!("column {i}: expected text, found {other:?}"),
+        }
+    }
+    pub fn opt_text(&self, i: usize) -> Result<Option<String>> {
+        match &self.0[i] {
+            Val::Null => Ok(None),
+            _ => self.text(i).map(Some),
+        }
+    }
+    pub fn int(&self, i: usize) -> Result<i64> {
+        match &self.0[i] {
+            Val::Int(v) => Ok(*v),
+            Val::Null => Ok(0),
+            other => bail!("column {i}: expected an integer, found {other:?}"),
+        }
+    }
+    pub fn opt_real(&self, i: usize) -> Result<Option<f64>> {
+        match &self.0[i] {
+            Val::Null => Ok(None),
+            Val::Real(v) => Ok(Some(*v)),
+            Val::Int(v) => Ok(Some(*v as f64)),
+            other => bail!("column {i}: expected a number, found {other:?}"),
+        }
+    }
+}
+
+/// An open database.
+pub enum Db {
+    Sqlite(rusqlite::Connection),
+    Postgres(Box<postgres::Client>),
+}
+
+/// Whether a `--state` or `[store]` location names a PostgreSQL database.
+pub fn is_url(location: &str) -> bool {
+    location.starts_with("postgres://") || location.starts_with("postgresql://")
+}
+
+/// Connect to PostgreSQL; the password may come from `PGPASSWORD`, as for
+/// `psql`, so it need not sit in a config file or a pod's arguments.
+pub fn connect_postgres(url: &str) -> Result<postgres::Client> {
+    let mut config: postgres::Config = url
+        .parse()
+        .with_context(|| format!("{}: not a PostgreSQL URL", redact(url)))?;
+    if config.get_password().is_none()
+        && let Ok(p) = std::env::var("PGPASSWORD")
+    {
+        config.password(p);
+    }
+    config.application_name("neighborly");
+    config
+        .connect(postgres::NoTls)
+        .with_context(|| format!("cannot connect to the state database {}", redact(url)))
+}
+
+/// The URL without its password, for messages and logs.
+pub fn redact(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(s), Some(at)) if at > s => {
+            let creds = &url[s + 3..at];
+            match creds.split_once(':') {
+                Some((user, _)) => format!("{}{user}:***{}", &url[..s + 3], &url[at..]),
+                None => url.to_string(),
+            }
+        }
+        _ => url.to_string(),
+    }
+}
+
+/// `?1` → `$1`: the store's SQL is written with SQLite's numbered
+/// parameters, which PostgreSQL spells with a dollar sign.
+fn dollar(sql: &str) -> String {
+    let mut out = String::with_capacity(sql.len());
+    let mut chars = sql.chars().peekable();
+    while let Some(c) = chars.next() {
+        if c == '?' && chars.peek().is_some_and(char::is_ascii_digit) {
+            out.push('$');
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+impl Db {
+    pub fn query(&mut self, sql: &str, params: &[Val]) -> Result<Vec<Row>> {
+        match self {
+            Db::Sqlite(conn) => {
+                let mut stmt = conn.prepare_cached(sql)?;
+                let n = stmt.column_count();
+                let rows = stmt.query_map(rusqlite::params_from_iter(params.iter()), |r| {
+                    (0..n)
+                        .map(|i| {
+                            Ok(match r.get_ref(i)? {
+                                rusqlite::types::ValueRef::Null => Val::Null,
+                                rusqlite::types::ValueRef::Integer(v) => Val::Int(v),
+                                rusqlite::types::ValueRef::Real(v) => Val::Real(v),
+                                rusqlite::types::ValueRef::Text(t) => {
+                                    Val::Text(String::from_utf8_lossy(t).into_owned())
+                                }
+                                rusqlite::types::ValueRef::Blob(_) => Val::Null,
+                            })
+                        })
+                        .collect::<rusqlite::Result<Vec<Val>>>()
+                        .map(Row)
+                })?;
+                Ok(rows.collect::<rusqlite::Result<_>>()?)
+            }
+            Db::Postgres(client) => {
+                let refs = pg_params(params);
+                let rows = client.query(&dollar(sql), &refs)?;
+                rows.iter().map(pg_row).collect()
+            }
+        }
+    }
+
+    pub fn query_one(&mut self, sql: &str, params: &[Val]) -> Result<Option<Row>> {
+        Ok(self.query(sql, params)?.into_iter().next())
+    }
+
+    /// Run one statement; the number of rows it changed.
+    pub fn execute(&mut self, sql: &str, params: &[Val]) -> Result<u64> {
+        match self {
+            Db::Sqlite(conn) => Ok(conn
+                .prepare_cached(sql)?
+                .execute(rusqlite::params_from_iter(params.iter()))?
+                as u64),
+            Db::Postgres(client) => Ok(client.execute(&dollar(sql), &pg_params(params))?),
+        }
+    }
+
+    /// Run one statement once per parameter row, all in one transaction;
+    /// the rows each changed.
+    pub fn execute_many(
+        &mut self,
+        sql: &str,
+        rows: impl IntoIterator<Item = Vec<Val>>,
+    ) -> Result<Vec<u64>> {
+        let mut changed = Vec::new();
+        match self {
+            Db::Sqlite(conn) => {
+                let tx = conn.transaction()?;
+                {
+                    let mut stmt = tx.prepare(sql)?;
+                    for row in rows {
+                        changed.push(stmt.execute(rusqlite::params_from_iter(row.iter()))? as u64);
+                    }
+                }
+                tx.commit()?;
+            }
+            Db::Postgres(client) => {
+                let mut tx = client.transaction()?;
+                let stmt = tx.prepare(&dollar(sql))?;
+                for row in rows {
+                    changed.push(tx.execute(&stmt, &pg_params(&row))?);
+                }
+                tx.commit()?;
+            }
+        }
+        Ok(changed)
+    }
+}
+
+impl rusqlite::ToSql for Val {
+    fn to_sql(&self) -> rusqlite::Result<rusqlite::types::ToSqlOutput<'_>> {
+        use rusqlite::types::{ToSqlOutput, ValueRef};
+        Ok(match self {
+            Val::Null => ToSqlOutput::Borrowed(ValueRef::Null),
+            Val::Int(v) => ToSqlOutput::Borrowed(ValueRef::Integer(*v)),
+            Val::Real(v) => ToSqlOutput::Borrowed(ValueRef::Real(*v)),
+            Val::Text(s) => ToSqlOutput::Borrowed(ValueRef::Text(s.as_bytes())),
+        })
+    }
+}
+
+fn pg_params(params: &[Val]) -> Vec<&(dyn postgres::types::ToSql + Sync)> {
+    params
+        .iter()
+        .map(|v| v as &(dyn postgres::types::ToSql + Sync))
+        .collect()
+}
+
+/// A PostgreSQL row as values, by each column's type.
+fn pg_row(row: &postgres::Row) -> Result<Row> {
+    use postgres::types::Type;
+    let mut out = Vec::with_capacity(row.len());
+    for (i, col) in row.columns().iter().enumerate() {
+        let v = match *col.type_() {
+            Type::INT8 => row.try_get::<_, Option<i64>>(i)?.map(Val::Int),
+            Type::INT4 => row
+                .try_get::<_, Option<i32>>(i)?
+                .map(|v| Val::Int(v.into())),
+            Type::INT2 => row
+                .try_get::<_, Option<i16>>(i)?
+                .map(|v| Val::Int(v.into())),
+            Type::BOOL => row
+                .try_get::<_, Option<bool>>(i)?
+                .map(|v| Val::Int(v.into())),
+            Type::FLOAT8 => row.try_get::<_, Option<f64>>(i)?.map(Val::Real),
+            Type::FLOAT4 => row
+                .try_get::<_, Option<f32>>(i)?
+                .map(|v| Val::Real(v.into())),
+            Type::TEXT | Type::VARCHAR | Type::BPCHAR | Type::NAME => {
+                row.try_get::<_, Option<String>>(i)?.map(Val::Text)
+            }
+            ref other => return Err(anyhow!("column {}: unexpected type {other}", col.name())),
+        };
+        out.push(v.unwrap_or(Val::Null));
+    }
+    Ok(Row(out))
+}
+
+impl postgres::types::ToSql for Val {
+    fn to_sql(
+        &self,
+        ty: &postgres::types::Type,
+        out: &mut bytes::BytesMut,
+    ) -> std::result::Result<postgres::types::IsNull, Box<dyn std::error::Error + Sync + Send>>
+    {
+        use postgres::types::{IsNull, Type};
+        match (self, ty) {
+            (Val::Null, _) => Ok(IsNull::Yes),
+            (Val::Int(v), &Type::INT8) => v.to_sql(ty, out),
+            (Val::Int(v), &Type::INT4) => i32::try_from(*v)?.to_sql(ty, out),
+            (Val::Int(v), &Type::BOOL) => (*v != 0).to_sql(ty, out),
+            (Val::Int(v), &Type::FLOAT8) => (*v as f64).to_sql(ty, out),
+            (Val::Real(v), &Type::FLOAT8) => v.to_sql(ty, out),
+            (Val::Text(s), _) => s.as_str().to_sql(ty, out),
+            (v, ty) => Err(format!("cannot send {v:?} as {ty}").into()),
+        }
+    }
+
+    fn accepts(_: &postgres::types::Type) -> bool {
+        true
+    }
+
+    postgres::types::to_sql_checked!();
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn numbered_parameters_become_dollars() {
+        assert_eq!(
+            dollar("SELECT a FROM t WHERE b = ?1 AND c = ?12 AND d = '?'"),
+            "SELECT a FROM t WHERE b = $1 AND c = $12 AND d = '?'"
+        );
+    }
+
+    #[test]
+    fn passwords_stay_out_of_messages() {
+        assert_eq!(
+            redact("postgres://app:s3cret@db:5432/neighborly"),
+            "postgres://app:***@db:5432/neighborly"
+        );
+        assert_eq!(redact("postgres://app@db/n"), "postgres://app@db/n");
+    }
+}

@@ -1,0 +1,173 @@
+//! A real PostgreSQL server for the shared-store tests: Debian's
+//! `postgresql` binaries (installed by `.ci/run`), a fresh cluster in a
+//! temporary folder, listening on a free loopback port only, trust
+//! authentication for the one local user. Stopped when dropped.
+//!
+//! PostgreSQL refuses to run as root; when the tests do, the cluster belongs
+//! to the `postgres` system user the Debian package creates.
+
+use std::os::unix::process::CommandExt;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+pub struct Postgres {
+    child: Child,
+    _dir: tempfile::TempDir,
+    pub port: u16,
+}
+
+/// The folder holding `initdb` and `postgres`: on PATH, or Debian's
+/// `/usr/lib/postgresql/<version>/bin`, newest first.
+fn bin_dir() -> PathBuf {
+    if let Ok(o) = Command::new("sh")
+        .args(["-c", "command -v initdb"])
+        .output()
+        && o.status.success()
+    {
+        let p = PathBuf::from(String::from_utf8_lossy(&o.stdout).trim());
+        let p = std::fs::canonicalize(&p).unwrap_or(p);
+        return p.parent().unwrap().to_path_buf();
+    }
+    let mut versions: Vec<PathBuf> = std::fs::read_dir("/usr/lib/postgresql")
+        .map(|d| d.flatten().map(|e| e.path().join("bin")).collect())
+        .unwrap_or_default();
+    versions.retain(|p| p.join("initdb").exists());
+    versions.sort_by_key(|p| {
+        p.parent()
+            .and_then(|v| v.file_name())
+            .and_then(|v| v.to_str())
+            .and_then(|v| v.parse::<u32>().ok())
+            .unwrap_or(0)
+    });
+    versions.pop().expect(
+        "PostgreSQL is not installed (initdb not found); .ci/run installs Debian's postgresql",
+    )
+}
+
+/// The uid and gid to run the server as: ours, or `postgres`'s when we are root.
+fn server_user() -> Option<(u32, u32)> {
+    // SAFETY: geteuid has no preconditions.
+    if unsafe { libc::geteuid() } != 0 {
+        return None;
+    }
+    let passwd = std::fs::read_to_string("/etc/passwd").unwrap();
+    let line = passwd
+        .lines()
+        .find(|l| l.starts_with("postgres:"))
+        .expect("running as root, and there is no postgres user to run PostgreSQL as");
+    let f: Vec<&str> = line.split(':').collect();
+    Some((f[2].parse().unwrap(), f[3].parse().unwrap()))
+}
+
+fn as_server_user(mut cmd: Command, user: Option<(u32, u32)>) -> Command {
+    if let Some((uid, gid)) = user {
+        cmd.uid(uid).gid(gid);
+    }
+    cmd
+}
+
+fn chown_tree(path: &Path, uid: u32, gid: u32) {
+    std::os::unix::fs::chown(path, Some(uid), Some(gid)).unwrap();
+    if path.is_dir() {
+        for e in std::fs::read_dir(path).unwrap().flatten() {
+            chown_tree(&e.path(), uid, gid);
+        }
+    }
+}
+
+impl Postgres {
+    pub fn start() -> Postgres {
+        let bin = bin_dir();
+        let user = server_user();
+        // Under /tmp, not the target folder: the postgres user must reach it.
+        let dir = tempfile::Builder::new()
+            .prefix("neighborly-pg")
+            .tempdir_in(std::env::temp_dir())
+            .unwrap();
+        let data = dir.path().join("data");
+        if let Some((uid, gid)) = user {
+            chown_tree(dir.path(), uid, gid);
+        }
+        let o = as_server_user(Command::new(bin.join("initdb")), user)
+            .arg("-D")
+            .arg(&data)
+            .args([
+                "-U",
+                "neighborly",
+                "--auth=trust",
+                "-E",
+                "UTF8",
+                "--no-locale",
+                "--no-sync",
+            ])
+            .output()
+            .expect("run initdb");
+        assert!(
+            o.status.success(),
+            "initdb failed: {}",
+            String::from_utf8_lossy(&o.stderr)
+        );
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let child = as_server_user(Command::new(bin.join("postgres")), user)
+            .arg("-D")
+            .arg(&data)
+            .args(["-p", &port.to_string(), "-k"])
+            .arg(dir.path())
+            .args([
+                "-c",
+                "listen_addresses=127.0.0.1",
+                "-c",
+                "fsync=off",
+                "-c",
+                "max_connections=50",
+            ])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start postgres");
+        let pg = Postgres {
+            child,
+            _dir: dir,
+            port,
+        };
+        let started = Instant::now();
+        loop {
+            if postgres::Client::connect(&pg.url("postgres"), postgres::NoTls).is_ok() {
+                break;
+            }
+            assert!(
+                started.elapsed() < Duration::from_secs(30),
+                "PostgreSQL did not accept connections on {port}"
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        pg
+    }
+
+    pub fn url(&self, db: &str) -> String {
+        format!("postgres://neighborly@127.0.0.1:{}/{db}", self.port)
+    }
+
+    /// A new empty database; its URL.
+    pub fn database(&self, name: &str) -> String {
+        let mut c = postgres::Client::connect(&self.url("postgres"), postgres::NoTls).unwrap();
+        c.batch_execute(&format!("CREATE DATABASE {name}")).unwrap();
+        self.url(name)
+    }
+}
+
+impl Drop for Postgres {
+    fn drop(&mut self) {
+        // SIGQUIT: immediate shutdown, the server's children go with it.
+        // SAFETY: kill with a pid we started.
+        unsafe {
+            libc::kill(self.child.id() as i32, libc::SIGQUIT);
+        }
+        let _ = self.child.wait();
+    }
+}
