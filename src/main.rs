@@ -246,6 +246,9 @@ enum Command {
         /// water or electric.
         #[arg(long, default_value = "water")]
         service: neighborly::model::Service,
+        /// Localities to spread the homes over (5 named ones, then district-NN).
+        #[arg(long, default_value_t = 5)]
+        localities: usize,
         /// Plant a saving of this many percent in treated households...
         #[arg(long, requires_all = ["effect_from", "effect_state"])]
         effect_pct: Option<f64>,
@@ -636,6 +639,7 @@ fn dispatch(cli: Cli) -> Result<()> {
             effect_pct,
             effect_from,
             effect_state,
+            localities,
         } => {
             let effect = match (effect_pct, effect_from, effect_state) {
                 (Some(pct), Some(from), Some(state)) => {
@@ -658,6 +662,7 @@ fn dispatch(cli: Cli) -> Result<()> {
                 broken_rows: !clean,
                 effect,
                 service,
+                localities,
             };
             neighborly::synth::generate(&out, &opts)?;
             println!(

@@ -31,6 +31,10 @@ pub struct SynthOptions {
     /// Water (gallons and the like) or electricity (kWh, with floor area and
     /// heating fuel driving use).
     pub service: crate::model::Service,
+    /// How many localities the homes are spread over: the five named ones,
+    /// then `district-NN` (a large utility has hundreds, which is what
+    /// lets a sharded run balance its shards).
+    pub localities: usize,
 }
 
 /// Treated households use `pct` percent less in every bill ending in or after `from`.
@@ -54,6 +58,7 @@ impl Default for SynthOptions {
             broken_rows: true,
             effect: None,
             service: crate::model::Service::Water,
+            localities: LOCALITIES.len(),
         }
     }
 }
@@ -173,10 +178,16 @@ pub fn generate(dir: &Path, opts: &SynthOptions) -> Result<()> {
             )
         };
         let mut name = format!("{first} {last}");
-        let (locality, zip) = if n < small_count {
-            SMALL_LOCALITY
+        let (locality, zip): (std::borrow::Cow<str>, std::borrow::Cow<str>) = if n < small_count {
+            (SMALL_LOCALITY.0.into(), SMALL_LOCALITY.1.into())
         } else {
-            LOCALITIES[rng.gen_range(0..LOCALITIES.len())]
+            match rng.gen_range(0..opts.localities.max(1)) {
+                i if i < LOCALITIES.len() => (LOCALITIES[i].0.into(), LOCALITIES[i].1.into()),
+                i => (
+                    format!("district-{i:03}").into(),
+                    format!("9{:04}", 5700 + i % 300).into(),
+                ),
+            }
         };
         let occupants: u32 = *[1, 2, 2, 2, 3, 3, 4, 4, 5, 6]
             .get(rng.gen_range(0..10))
@@ -239,7 +250,7 @@ pub fn generate(dir: &Path, opts: &SynthOptions) -> Result<()> {
             "Maple Valley",
             "CA",
             zip.as_str(),
-            locality,
+            locality.as_ref(),
             opts.service.as_str(),
             &occupants_text,
             &sqft_text,
