@@ -48,6 +48,7 @@ pub fn merge(
     out: &Path,
     shard_dirs: &[PathBuf],
 ) -> Result<Merged> {
+    output::apply_umask(config.output.umask_bits());
     if out.join("reports").is_dir() {
         bail!(
             "{} holds a single run (it has reports/); merge into the folder that holds the shard folders",
@@ -108,34 +109,15 @@ pub fn merge(
         &with_pdf,
         Order::AsShards,
     )?;
-    concat(
-        &parts,
-        out,
-        "sms.csv",
-        &|_, _, v| v.to_string(),
-        Order::AsShards,
-    )?;
-    concat(
-        &parts,
-        out,
-        "exceptions.csv",
-        &|_, _, v| v.to_string(),
-        Order::By("account_id"),
-    )?;
-    concat(
-        &parts,
-        out,
-        "leaks.csv",
-        &|_, _, v| v.to_string(),
-        Order::By("account_id"),
-    )?;
-    concat(
-        &parts,
-        out,
-        "cohorts.csv",
-        &|_, _, v| v.to_string(),
-        Order::By("cohort_id"),
-    )?;
+    let as_is = |_: &Part, _: &str, v: &str| v.to_string();
+    for (name, order) in [
+        ("sms.csv", Order::AsShards),
+        ("exceptions.csv", Order::By("account_id")),
+        ("leaks.csv", Order::By("account_id")),
+        ("cohorts.csv", Order::By("cohort_id")),
+    ] {
+        concat(&parts, out, name, &as_is, order)?;
+    }
     let print_files = write_print_files(&parts, out)?;
     output::write_forecast(&out.join("forecast.csv"), &summary.forecast)?;
     let briefs = parts

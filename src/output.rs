@@ -64,6 +64,16 @@ pub fn private_by_default() {
     }
 }
 
+/// The config's `[output] umask` for what a run writes from here on; it
+/// never opens files to others (the config refuses such a mask).
+pub fn apply_umask(mask: u32) {
+    #[cfg(unix)]
+    // SAFETY: umask only sets the process's file-creation mask.
+    unsafe {
+        libc::umask((mask | 0o007) as libc::mode_t);
+    }
+}
+
 /// In a run folder being written: the fingerprint of the run writing it.
 const RESUME: &str = "resume.fingerprint";
 

@@ -1,11 +1,16 @@
 //! One part of a period's households, for runs spread over several processes
 //! or machines.
 //!
-//! Households are split by a stable hash of their locality, so every cohort
-//! (which never crosses a locality) lies whole inside one shard and its
-//! figures equal a single run's. The hash is SHA-256, not Rust's `Hash`,
-//! because it must give the same answer on every machine and every version.
+//! Households are split by locality, so every cohort (which never crosses a
+//! locality) lies whole inside one shard and its figures equal a single
+//! run's. Localities are dealt out largest first, each to the shard with the
+//! fewest households so far ([`Shard::plan`]): every shard reads the same
+//! customer file, so every shard computes the same split, and the shards
+//! come out nearly equal (a hash of the locality alone left one shard 1.5
+//! times another's size with 60 localities). Ties are broken by a SHA-256 of
+//! the locality, not Rust's `Hash`, so every machine and version agrees.
 
+use std::collections::HashMap;
 use std::fmt;
 use std::str::FromStr;
 
@@ -31,16 +36,27 @@ impl Shard {
         self.count == 1
     }
 
-    /// The shard a locality belongs to among `count`.
-    pub fn of_locality(locality: &str, count: u32) -> u32 {
-        let h = Sha256::digest(locality.as_bytes());
-        let n = u64::from_be_bytes(h[..8].try_into().expect("8 bytes"));
-        (n % u64::from(count)) as u32
-    }
-
-    /// Whether this shard holds the households of `locality`.
-    pub fn holds(&self, locality: &str) -> bool {
-        self.is_whole() || Shard::of_locality(locality, self.count) == self.index
+    /// Which of `count` shards each locality goes to, given how many
+    /// households each has: largest first, each to the shard holding the
+    /// fewest households so far (the lowest index on a tie). A pure function
+    /// of the counts, so every shard of a period agrees.
+    pub fn plan<'a>(
+        households_per_locality: impl IntoIterator<Item = (&'a str, usize)>,
+        count: u32,
+    ) -> HashMap<&'a str, u32> {
+        let mut localities: Vec<(&str, usize, [u8; 32])> = households_per_locality
+            .into_iter()
+            .map(|(l, n)| (l, n, Sha256::digest(l.as_bytes()).into()))
+            .collect();
+        localities.sort_by(|a, b| b.1.cmp(&a.1).then(a.2.cmp(&b.2)).then(a.0.cmp(b.0)));
+        let mut load = vec![0usize; count as usize];
+        let mut out = HashMap::with_capacity(localities.len());
+        for (l, n, _) in localities {
+            let k = (0..load.len()).min_by_key(|&k| (load[k], k)).unwrap_or(0);
+            load[k] += n;
+            out.insert(l, k as u32);
+        }
+        out
     }
 
     /// The shard a Kubernetes Indexed Job's pod runs: its
@@ -93,26 +109,46 @@ mod tests {
     }
 
     #[test]
-    fn every_locality_lands_in_exactly_one_shard() {
-        // The hash is fixed: these values must never change between versions,
-        // or a resumed sharded run would split localities differently.
-        assert_eq!(
-            Shard::of_locality("Riverside", 4),
-            Shard::of_locality("Riverside", 4)
-        );
-        let spread: Vec<u32> = (0..200)
-            .map(|i| Shard::of_locality(&format!("L{i}"), 4))
+    fn localities_are_dealt_largest_first_to_the_lightest_shard() {
+        let sizes = [
+            ("a", 50),
+            ("b", 40),
+            ("c", 30),
+            ("d", 20),
+            ("e", 10),
+            ("f", 10),
+        ];
+        let plan = Shard::plan(sizes.iter().map(|&(l, n)| (l, n)), 2);
+        // 50 -> 0; 40 -> 1; 30 -> 1 (40 < 50); 20 -> 0 (50 < 70);
+        // 10 -> 0 (70 = 70, lower index); 10 -> 1.
+        let load = |k| {
+            sizes
+                .iter()
+                .filter(|(l, _)| plan[l] == k)
+                .map(|(_, n)| n)
+                .sum::<usize>()
+        };
+        assert_eq!((load(0), load(1)), (80, 80));
+        assert_eq!(plan.len(), sizes.len());
+        // The same counts in another order give the same split.
+        let again = Shard::plan(sizes.iter().rev().map(|&(l, n)| (l, n)), 2);
+        assert_eq!(plan, again);
+    }
+
+    #[test]
+    fn sixty_similar_localities_split_into_four_nearly_equal_shards() {
+        let names: Vec<String> = (0..60).map(|i| format!("district-{i:03}")).collect();
+        let sizes: Vec<(&str, usize)> = names
+            .iter()
+            .enumerate()
+            .map(|(i, n)| (n.as_str(), 300 + (i * 37) % 80))
             .collect();
-        for k in 0..4 {
-            let n = spread.iter().filter(|&&s| s == k).count();
-            assert!((30..70).contains(&n), "shard {k} holds {n} of 200");
+        let plan = Shard::plan(sizes.iter().copied(), 4);
+        let mut load = [0usize; 4];
+        for (l, n) in &sizes {
+            load[plan[l] as usize] += n;
         }
-        for i in 0..50 {
-            let l = format!("L{i}");
-            let holders = (0..4)
-                .filter(|&k| Shard { index: k, count: 4 }.holds(&l))
-                .count();
-            assert_eq!(holders, 1);
-        }
+        let (lo, hi) = (*load.iter().min().unwrap(), *load.iter().max().unwrap());
+        assert!(hi - lo <= 80, "{load:?}");
     }
 }

@@ -135,6 +135,38 @@ fn lock_key(scope: &str) -> i64 {
     i64::from_be_bytes(h[..8].try_into().expect("8 bytes"))
 }
 
+/// WAL mode, then the migrations this file lacks, in one IMMEDIATE
+/// transaction with the version read inside: shards started together on one
+/// machine apply each migration once.
+fn migrate_sqlite(conn: &mut rusqlite::Connection, path: &Path) -> Result<()> {
+    conn.pragma_update(None, "journal_mode", "WAL")?;
+    let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+    let version: usize = tx.pragma_query_value(None, "user_version", |r| r.get(0))?;
+    if version > schema::SQLITE.len() {
+        bail!(
+            "{} was written by a newer neighborly (schema {version}, this one knows {})",
+            path.display(),
+            schema::SQLITE.len()
+        );
+    }
+    for (i, sql) in schema::SQLITE.iter().enumerate().skip(version) {
+        tx.execute_batch(sql)
+            .with_context(|| format!("migration {} failed", i + 1))?;
+        tx.pragma_update(None, "user_version", i + 1)?;
+    }
+    tx.commit()?;
+    Ok(())
+}
+
+/// Whether an error is SQLite's "database is locked" (busy).
+fn is_busy(e: &anyhow::Error) -> bool {
+    e.chain().any(|c| {
+        c.downcast_ref::<rusqlite::Error>()
+            .and_then(rusqlite::Error::sqlite_error_code)
+            == Some(rusqlite::ErrorCode::DatabaseBusy)
+    })
+}
+
 /// Every migrating process takes this lock first, so shards starting at
 /// once against an empty PostgreSQL database apply each migration once.
 const MIGRATION_LOCK: i64 = 0x6e65_6967_6862_6f72;
@@ -159,21 +191,19 @@ impl Store {
         let mut conn = rusqlite::Connection::open(path)
             .with_context(|| format!("cannot open state database {}", path.display()))?;
         conn.busy_timeout(std::time::Duration::from_secs(30))?;
-        conn.pragma_update(None, "journal_mode", "WAL")?;
-        let version: usize = conn.pragma_query_value(None, "user_version", |r| r.get(0))?;
-        if version > schema::SQLITE.len() {
-            bail!(
-                "{} was written by a newer neighborly (schema {version}, this one knows {})",
-                path.display(),
-                schema::SQLITE.len()
-            );
-        }
-        for (i, sql) in schema::SQLITE.iter().enumerate().skip(version) {
-            let tx = conn.transaction()?;
-            tx.execute_batch(sql)
-                .with_context(|| format!("migration {} failed", i + 1))?;
-            tx.pragma_update(None, "user_version", i + 1)?;
-            tx.commit()?;
+        // Processes opening a new file together (shards on one machine) can
+        // meet before it is in WAL mode, where SQLite answers a lock
+        // deadlock with "database is locked" at once instead of waiting:
+        // try again, briefly, until the file is set up.
+        let mut attempt = 0;
+        loop {
+            match migrate_sqlite(&mut conn, path) {
+                Err(e) if attempt < 100 && is_busy(&e) => {
+                    attempt += 1;
+                    std::thread::sleep(std::time::Duration::from_millis(20 + 10 * attempt));
+                }
+                other => break other?,
+            }
         }
         Ok(Store {
             db: Mutex::new(Db::Sqlite(conn)),
@@ -195,21 +225,22 @@ impl Store {
                 .query_opt("SELECT version FROM neighborly_schema", &[])?
                 .map_or(0, |r| r.get(0));
             let version = version as usize;
-            if version > schema::POSTGRES.len() {
+            let migrations = schema::postgres();
+            if version > migrations.len() {
                 bail!(
                     "{} was written by a newer neighborly (schema {version}, this one knows {})",
                     db::redact(url),
-                    schema::POSTGRES.len()
+                    migrations.len()
                 );
             }
-            for (i, sql) in schema::POSTGRES.iter().enumerate().skip(version) {
+            for (i, sql) in migrations.iter().enumerate().skip(version) {
                 tx.batch_execute(sql)
                     .with_context(|| format!("migration {} failed", i + 1))?;
             }
             tx.execute("DELETE FROM neighborly_schema", &[])?;
             tx.execute(
                 "INSERT INTO neighborly_schema (version) VALUES ($1)",
-                &[&(schema::POSTGRES.len().max(version) as i64)],
+                &[&(migrations.len().max(version) as i64)],
             )?;
             tx.commit()?;
         }

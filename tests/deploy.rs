@@ -120,8 +120,8 @@ fn the_pods_commands_make_and_merge_a_sharded_period() {
     assert_eq!(merge.completions, 1);
 
     // Run the pods' args here: /config and /data mapped into a workspace,
-    // SQLite instead of the cluster's PostgreSQL (tests/shards.rs runs the
-    // shards on a real PostgreSQL server).
+    // one SQLite file instead of the cluster's PostgreSQL (tests/shards.rs
+    // runs the shards on a real PostgreSQL server).
     let ws = Workspace::new("");
     ws.synth(300, true);
     let config = ws.config().display().to_string();
@@ -139,14 +139,21 @@ fn the_pods_commands_make_and_merge_a_sharded_period() {
         }
         v
     };
-    for k in 0..n {
-        let o = Command::new(BIN)
-            .current_dir(ws.dir.path())
-            .args(map(&run.args))
-            .env("JOB_COMPLETION_INDEX", k.to_string())
-            .output()
-            .unwrap();
-        let said = ok(o);
+    // All pods at once, as the Job starts them, on one SQLite file.
+    let pods: Vec<_> = (0..n)
+        .map(|k| {
+            Command::new(BIN)
+                .current_dir(ws.dir.path())
+                .args(map(&run.args))
+                .env("JOB_COMPLETION_INDEX", k.to_string())
+                .stdout(std::process::Stdio::piped())
+                .stderr(std::process::Stdio::piped())
+                .spawn()
+                .unwrap()
+        })
+        .collect();
+    for pod in pods {
+        let said = ok(pod.wait_with_output().unwrap());
         assert!(said.contains("reports out"), "{said}");
     }
     let said = ok(Command::new(BIN)

@@ -36,3 +36,34 @@ fn run_folders_reports_and_the_state_file_are_private_to_their_owner() {
         assert_eq!(mode(&file), 0o600, "{}", file.display());
     }
 }
+
+/// A workspace whose `[output]` table sets `umask`.
+fn with_umask(mask: &str) -> Workspace {
+    let ws = Workspace::new("");
+    let config = std::fs::read_to_string(ws.config()).unwrap();
+    let config = config.replace(
+        "dir = \"out/{period}\"",
+        &format!("dir = \"out/{{period}}\"\numask = \"{mask}\""),
+    );
+    std::fs::write(ws.config(), config).unwrap();
+    ws
+}
+
+#[test]
+fn a_configured_group_mask_lets_the_group_read_and_never_others() {
+    let ws = with_umask("027");
+    ws.synth(60, false);
+    ws.run(&["--period", "2026-10"]);
+    let out = ws.path("out/2026-10");
+    assert_eq!(mode(&out), 0o750);
+    assert_eq!(mode(&out.join("reports")), 0o750);
+    assert_eq!(mode(&out.join("manifest.csv")), 0o640);
+    assert_eq!(mode(&out.join("print/print-001.pdf")), 0o640);
+
+    // A mask that would let others read is refused, naming its line.
+    let bad = with_umask("022");
+    bad.synth(20, false);
+    let err = bad.run_failing("2026-10");
+    assert!(err.contains("config.toml:"), "{err}");
+    assert!(err.contains("output.umask \"022\""), "{err}");
+}

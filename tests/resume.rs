@@ -34,16 +34,6 @@ fn files(dir: &Path) -> BTreeMap<String, Vec<u8>> {
     out
 }
 
-fn markers(staging: &Path) -> usize {
-    std::fs::read_dir(staging.join("print"))
-        .map(|d| {
-            d.flatten()
-                .filter(|e| e.file_name().to_string_lossy().ends_with(".done.json"))
-                .count()
-        })
-        .unwrap_or(0)
-}
-
 #[test]
 fn a_killed_run_resumes_and_writes_what_an_uninterrupted_run_writes() {
     let whole = Workspace::new(SMALL_FILES);
@@ -68,7 +58,7 @@ fn a_killed_run_resumes_and_writes_what_an_uninterrupted_run_writes() {
         .unwrap();
     let staging = ws.path("out/2026-10.partial");
     let deadline = Instant::now() + Duration::from_secs(120);
-    while markers(&staging) < 3 {
+    while finished_print_files(&staging) < 3 {
         assert!(Instant::now() < deadline, "no print file finished in time");
         assert!(
             child.try_wait().unwrap().is_none(),
@@ -78,7 +68,7 @@ fn a_killed_run_resumes_and_writes_what_an_uninterrupted_run_writes() {
     }
     child.kill().unwrap(); // SIGKILL: no chance to clean up
     child.wait().unwrap();
-    let kept = markers(&staging);
+    let kept = finished_print_files(&staging);
     // The files of the finished print files, as the killed run left them.
     let mut finished: BTreeMap<String, std::time::SystemTime> = BTreeMap::new();
     for e in std::fs::read_dir(staging.join("print")).unwrap().flatten() {
@@ -119,7 +109,7 @@ fn a_killed_run_resumes_and_writes_what_an_uninterrupted_run_writes() {
         "{err}"
     );
     assert!(err.contains("rm -r"), "{err}");
-    assert_eq!(markers(&staging), kept);
+    assert_eq!(finished_print_files(&staging), kept);
     std::fs::write(&usage, &original).unwrap();
 
     let out = ws.run(&["--period", "2026-10"]);

@@ -173,11 +173,8 @@ fn decisions(store: &Store) -> Vec<String> {
         .collect()
 }
 
-#[test]
-fn shards_run_one_after_another_on_sqlite_merge_into_the_single_run() {
-    let ws = Workspace::new(CONFIG);
-    ws.synth(900, true);
-    let config = ws.config().display().to_string();
+/// The period run whole, with its own store: what the shards must equal.
+fn single_run(ws: &Workspace) -> std::path::PathBuf {
     let single = ws.path("single");
     ws.run(&[
         "--period",
@@ -187,6 +184,15 @@ fn shards_run_one_after_another_on_sqlite_merge_into_the_single_run() {
         "--out",
         single.to_str().unwrap(),
     ]);
+    single
+}
+
+#[test]
+fn shards_run_one_after_another_on_sqlite_merge_into_the_single_run() {
+    let ws = Workspace::new(CONFIG);
+    ws.synth(900, true);
+    let config = ws.config().display().to_string();
+    let single = single_run(&ws);
 
     let parts = ws.path("parts");
     let state = ws.path("shards.sqlite").display().to_string();
@@ -273,16 +279,6 @@ fn the_same_shard_twice_is_refused_naming_the_holder_with_sqlite() {
     ok(ws.neighborly(&argv));
 }
 
-fn markers(staging: &Path) -> usize {
-    std::fs::read_dir(staging.join("print"))
-        .map(|d| {
-            d.flatten()
-                .filter(|e| e.file_name().to_string_lossy().ends_with(".done.json"))
-                .count()
-        })
-        .unwrap_or(0)
-}
-
 /// One pod of the Indexed Job: `run --shards N` with its index in the environment.
 fn pod(ws: &Workspace, args: &[String], index: u32, log: &Path) -> Child {
     Command::new(BIN)
@@ -311,15 +307,7 @@ fn shards_at_once_on_postgresql_one_killed_and_restarted_merge_into_the_single_r
     let ws = Workspace::new(SMALL_FILES);
     ws.synth(1200, true);
     let config = ws.config().display().to_string();
-    let single = ws.path("single");
-    ws.run(&[
-        "--period",
-        "2026-10",
-        "--state",
-        ws.path("single.sqlite").to_str().unwrap(),
-        "--out",
-        single.to_str().unwrap(),
-    ]);
+    let single = single_run(&ws);
 
     let parts = ws.path("parts");
     let mut args = run_args(&config, &url, parts.to_str().unwrap());
@@ -347,7 +335,7 @@ fn shards_at_once_on_postgresql_one_killed_and_restarted_merge_into_the_single_r
     let mut pods: Vec<Option<Child>> = pods.into_iter().map(Some).collect();
     let staging = parts.join("shard-1.partial");
     let deadline = Instant::now() + Duration::from_secs(300);
-    while markers(&staging) < 1 {
+    while finished_print_files(&staging) < 1 {
         assert!(
             Instant::now() < deadline,
             "shard 1 finished no print file in time"

@@ -195,13 +195,25 @@ impl Default for Reads {
 pub struct Output {
     /// Run folder; `{period}` is replaced by the period, e.g. `out/2026-10`.
     pub dir: String,
+    /// The file-creation mask for run folders, in octal: `077` (the
+    /// default) keeps everything to the owner; `027` lets the owner's group
+    /// read (a mail-room group collecting print files). Others never can.
+    pub umask: String,
 }
 
 impl Default for Output {
     fn default() -> Self {
         Output {
             dir: "out/{period}".into(),
+            umask: "077".into(),
         }
+    }
+}
+
+impl Output {
+    /// `umask` as a number (checked when the config is read).
+    pub fn umask_bits(&self) -> u32 {
+        u32::from_str_radix(self.umask.trim(), 8).unwrap_or(0o077)
     }
 }
 
@@ -480,6 +492,18 @@ impl Config {
     /// Cross-references between segments and campaigns. Errors carry the
     /// text that starts the offending line, so the caller can name it.
     fn validate_targeting(&self) -> std::result::Result<(), (String, String)> {
+        match u32::from_str_radix(self.output.umask.trim(), 8) {
+            Ok(m) if m <= 0o777 && m & 0o007 == 0o007 => {}
+            _ => {
+                return Err((
+                    "umask".into(),
+                    format!(
+                        "output.umask {:?}: an octal mask that keeps others out (ends in 7), e.g. \"077\" or \"027\"",
+                        self.output.umask
+                    ),
+                ));
+            }
+        }
         if self.control.share > 0.0 && self.control.salt.trim().is_empty() {
             return Err(("salt".into(), "control.salt must not be empty".into()));
         }

@@ -122,6 +122,7 @@ pub fn render_date(config: &Config) -> chrono::NaiveDate {
 /// Run the batch. Returns the summary; the run folder is complete when this returns Ok.
 pub fn run(config: &Config, opts: &RunOptions) -> Result<Summary> {
     let started = Instant::now();
+    output::apply_umask(config.output.umask_bits());
     let wording = crate::wording::load_or_error(&config.templates_dir())?;
     let mut store = open_store(config, opts, opts.dry_run)?;
     let mut plan = plan(config, opts, &wording, store.as_ref())?;

@@ -475,26 +475,40 @@ fn leak_in(
         .copied()
 }
 
-/// The shard's part of the period: households whose locality hashes to it,
-/// and the exceptions of those households. An exception whose account has
-/// no household (a customer row that could not be read, reads for an
-/// unknown account) belongs to shard 0, so it is reported exactly once.
-/// Runs after the period is chosen, so every shard reports the same month.
+/// The shard's part of the period: the households of the localities
+/// [`Shard::plan`] deals to it (by how many households each locality has in
+/// the customer file, which every shard reads whole), and the exceptions of
+/// those households. An exception whose account has no household (a
+/// customer row that could not be read, reads for an unknown account)
+/// belongs to shard 0, so it is reported exactly once. Runs after the
+/// period is chosen, so every shard reports the same month.
 fn keep_shard(
     shard: Shard,
     households: Vec<Household>,
     bills: Vec<Vec<Bill>>,
     exceptions: &mut Vec<Exception>,
 ) -> (Vec<Household>, Vec<Vec<Bill>>) {
-    let mut memo: HashMap<String, bool> = HashMap::new();
-    let mut owner: HashMap<String, bool> = HashMap::new();
+    let mut sizes: HashMap<&str, usize> = HashMap::new();
+    for h in &households {
+        *sizes.entry(h.locality.as_str()).or_default() += 1;
+    }
+    let mine: HashSet<String> = Shard::plan(sizes, shard.count)
+        .into_iter()
+        .filter(|&(_, k)| k == shard.index)
+        .map(|(l, _)| l.to_string())
+        .collect();
+    // Whose exception is it: only accounts with an exception are looked up.
+    let owner: HashMap<String, bool> = {
+        let named: HashSet<&str> = exceptions.iter().map(|e| e.account_id.as_str()).collect();
+        households
+            .iter()
+            .filter(|h| named.contains(h.account_id.as_str()))
+            .map(|h| (h.account_id.clone(), mine.contains(&h.locality)))
+            .collect()
+    };
     let mut kept = (Vec::new(), Vec::new());
     for (h, b) in households.into_iter().zip(bills) {
-        let mine = *memo
-            .entry(h.locality.clone())
-            .or_insert_with(|| shard.holds(&h.locality));
-        owner.insert(h.account_id.clone(), mine);
-        if mine {
+        if mine.contains(&h.locality) {
             kept.0.push(h);
             kept.1.push(b);
         }

@@ -54,9 +54,9 @@ impl<T: Into<Val>> From<Option<T>> for Val {
     }
 }
 
-/// `vals![a, b]`: a parameter list of [`Val`]s.
+/// `vals![a, b]`: a parameter list (an array) of [`Val`]s.
 macro_rules! vals {
-    ($($v:expr),* $(,)?) => { vec![$($crate::store::db::Val::from($v)),*] };
+    ($($v:expr),* $(,)?) => { [$($crate::store::db::Val::from($v)),*] };
 }
 pub(crate) use vals;
 
@@ -136,6 +136,12 @@ pub fn redact(url: &str) -> String {
     }
 }
 
+/// What a statement was doing, for an error's context: its first words.
+fn what(sql: &str) -> String {
+    let words: Vec<&str> = sql.split_whitespace().take(4).collect();
+    format!("state database: {} ...", words.join(" "))
+}
+
 /// `?1` → `$1`: the store's SQL is written with SQLite's numbered
 /// parameters, which PostgreSQL spells with a dollar sign.
 fn dollar(sql: &str) -> String {
@@ -153,6 +159,10 @@ fn dollar(sql: &str) -> String {
 
 impl Db {
     pub fn query(&mut self, sql: &str, params: &[Val]) -> Result<Vec<Row>> {
+        self.query_inner(sql, params).with_context(|| what(sql))
+    }
+
+    fn query_inner(&mut self, sql: &str, params: &[Val]) -> Result<Vec<Row>> {
         match self {
             Db::Sqlite(conn) => {
                 let mut stmt = conn.prepare_cached(sql)?;
@@ -189,11 +199,19 @@ impl Db {
 
     /// Run one statement; the number of rows it changed.
     pub fn execute(&mut self, sql: &str, params: &[Val]) -> Result<u64> {
+        self.execute_inner(sql, params).with_context(|| what(sql))
+    }
+
+    fn execute_inner(&mut self, sql: &str, params: &[Val]) -> Result<u64> {
         match self {
-            Db::Sqlite(conn) => Ok(conn
-                .prepare_cached(sql)?
-                .execute(rusqlite::params_from_iter(params.iter()))?
-                as u64),
+            Db::Sqlite(conn) => {
+                let tx = begin_write(conn)?;
+                let n = tx
+                    .prepare_cached(sql)?
+                    .execute(rusqlite::params_from_iter(params.iter()))?;
+                tx.commit()?;
+                Ok(n as u64)
+            }
             Db::Postgres(client) => Ok(client.execute(&dollar(sql), &pg_params(params))?),
         }
     }
@@ -203,16 +221,27 @@ impl Db {
     pub fn execute_many(
         &mut self,
         sql: &str,
-        rows: impl IntoIterator<Item = Vec<Val>>,
+        rows: impl IntoIterator<Item = impl AsRef<[Val]>>,
+    ) -> Result<Vec<u64>> {
+        self.execute_many_inner(sql, rows)
+            .with_context(|| what(sql))
+    }
+
+    fn execute_many_inner(
+        &mut self,
+        sql: &str,
+        rows: impl IntoIterator<Item = impl AsRef<[Val]>>,
     ) -> Result<Vec<u64>> {
         let mut changed = Vec::new();
         match self {
             Db::Sqlite(conn) => {
-                let tx = conn.transaction()?;
+                let tx = begin_write(conn)?;
                 {
                     let mut stmt = tx.prepare(sql)?;
                     for row in rows {
-                        changed.push(stmt.execute(rusqlite::params_from_iter(row.iter()))? as u64);
+                        changed.push(
+                            stmt.execute(rusqlite::params_from_iter(row.as_ref().iter()))? as u64,
+                        );
                     }
                 }
                 tx.commit()?;
@@ -221,13 +250,21 @@ impl Db {
                 let mut tx = client.transaction()?;
                 let stmt = tx.prepare(&dollar(sql))?;
                 for row in rows {
-                    changed.push(tx.execute(&stmt, &pg_params(&row))?);
+                    changed.push(tx.execute(&stmt, &pg_params(row.as_ref()))?);
                 }
                 tx.commit()?;
             }
         }
         Ok(changed)
     }
+}
+
+/// A SQLite write transaction that takes the write lock at once
+/// (`BEGIN IMMEDIATE`), waiting its turn under the busy timeout. A deferred
+/// one reads first and, in WAL mode, fails outright ("database is locked")
+/// when another process wrote in between, as shards on one machine do.
+fn begin_write(conn: &mut rusqlite::Connection) -> rusqlite::Result<rusqlite::Transaction<'_>> {
+    conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
 }
 
 impl rusqlite::ToSql for Val {

@@ -1,6 +1,6 @@
-//! The schema, as numbered migrations, in SQLite's and PostgreSQL's types.
-//! Both lists must stay the same length and describe the same tables: a
-//! test applies each and compares the columns.
+//! The schema, as numbered migrations, in SQLite's types; PostgreSQL's are
+//! derived from them. `tests/shards.rs` applies both and compares the
+//! columns.
 
 /// SQLite's migrations; `PRAGMA user_version` counts them.
 pub const SQLITE: &[&str] = &[
@@ -89,90 +89,35 @@ pub const SQLITE: &[&str] = &[
     );",
 ];
 
-/// The same migrations for PostgreSQL: the same tables and columns, with
-/// its types; `neighborly_schema` counts them.
-pub const POSTGRES: &[&str] = &[
-    // 1: runs, decisions, opt-outs.
-    "CREATE TABLE runs (
-        id BIGSERIAL PRIMARY KEY,
-        period TEXT NOT NULL,
-        config_hash TEXT NOT NULL,
-        started_at TEXT NOT NULL,
-        finished_at TEXT,
-        households BIGINT,
-        mailed BIGINT,
-        exceptions BIGINT
-    );
-    CREATE TABLE decisions (
-        account_id TEXT NOT NULL,
-        period TEXT NOT NULL,
-        run_id BIGINT NOT NULL REFERENCES runs(id),
-        rating TEXT,
-        phase TEXT NOT NULL,
-        ladder_step TEXT,
-        ladder_letters BIGINT NOT NULL,
-        entered BIGINT NOT NULL,
-        mailed BIGINT NOT NULL DEFAULT 0,
-        tips TEXT NOT NULL DEFAULT '',
-        PRIMARY KEY (account_id, period)
-    );
-    CREATE TABLE opt_outs (
-        account_id TEXT PRIMARY KEY,
-        reason TEXT NOT NULL,
-        recorded_at TEXT NOT NULL
-    );",
-    // 2: control-group assignments and response events.
-    "CREATE TABLE assignments (
-        experiment TEXT NOT NULL,
-        account_id TEXT NOT NULL,
-        grp TEXT NOT NULL,
-        period TEXT NOT NULL,
-        stratum TEXT NOT NULL,
-        rating TEXT,
-        recorded_at TEXT NOT NULL,
-        PRIMARY KEY (experiment, account_id)
-    );
-    CREATE TABLE responses (
-        account_id TEXT NOT NULL,
-        date TEXT NOT NULL,
-        event TEXT NOT NULL,
-        campaign TEXT NOT NULL DEFAULT '',
-        source TEXT NOT NULL,
-        imported_at TEXT NOT NULL,
-        PRIMARY KEY (account_id, date, event, campaign)
-    );
-    CREATE TABLE campaign_sends (
-        campaign TEXT NOT NULL,
-        account_id TEXT NOT NULL,
-        period TEXT NOT NULL,
-        sent_at TEXT NOT NULL,
-        PRIMARY KEY (campaign, account_id)
-    );",
-    // 3: the goal each letter set for the next period (use per day).
-    "ALTER TABLE decisions ADD COLUMN goal DOUBLE PRECISION;",
-    // 4: e-mails and texts sent (or being sent), and addresses that must not
-    // be used again (hard bounces, failed numbers, unsubscribes, STOP).
-    "CREATE TABLE sends (
-        account_id TEXT NOT NULL,
-        period TEXT NOT NULL,
-        channel TEXT NOT NULL,
-        message_id TEXT NOT NULL,
-        address TEXT NOT NULL,
-        status TEXT NOT NULL,
-        at TEXT NOT NULL,
-        PRIMARY KEY (account_id, period, channel)
-    );
-    CREATE TABLE channel_blocks (
-        account_id TEXT NOT NULL,
-        channel TEXT NOT NULL,
-        reason TEXT NOT NULL,
-        at TEXT NOT NULL,
-        PRIMARY KEY (account_id, channel)
-    );",
-    // 5: runs remember their shard; a PostgreSQL run lock names its holder.
-    "ALTER TABLE runs ADD COLUMN shard TEXT NOT NULL DEFAULT '';
-    CREATE TABLE run_locks (
-        scope TEXT PRIMARY KEY,
-        holder TEXT NOT NULL
-    );",
-];
+/// The same migrations in PostgreSQL's types: the run id a `BIGSERIAL`,
+/// integers 64-bit, reals double precision, no `WITHOUT ROWID`. Derived from
+/// SQLite's text so the two cannot drift apart.
+pub fn postgres() -> Vec<String> {
+    SQLITE
+        .iter()
+        .map(|sql| {
+            sql.replace("INTEGER PRIMARY KEY", "BIGSERIAL PRIMARY KEY")
+                .replace(" WITHOUT ROWID", "")
+                .replace("INTEGER", "BIGINT")
+                .replace(" REAL", " DOUBLE PRECISION")
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn postgres_types_replace_sqlite_ones() {
+        let pg = super::postgres();
+        assert_eq!(pg.len(), super::SQLITE.len());
+        assert!(pg[0].contains("id BIGSERIAL PRIMARY KEY"));
+        assert!(pg[0].contains("ladder_letters BIGINT NOT NULL"));
+        assert_eq!(
+            pg[2],
+            "ALTER TABLE decisions ADD COLUMN goal DOUBLE PRECISION;"
+        );
+        for sql in &pg {
+            assert!(!sql.contains("INTEGER") && !sql.contains("ROWID"), "{sql}");
+        }
+    }
+}

@@ -176,6 +176,7 @@ impl Holds<'_> {
 
 /// Run a campaign: select, hold back, render, write the run folder.
 pub fn run(config: &Config, name: &str, opts: &RunOptions) -> Result<CampaignSummary> {
+    crate::output::apply_umask(config.output.umask_bits());
     let campaign = config
         .campaigns
         .get(name)

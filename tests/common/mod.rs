@@ -202,3 +202,15 @@ pub fn copy_dir(from: &Path, to: &Path) {
         }
     }
 }
+
+/// Print files a run being written has finished (`print/*.done.json` in its
+/// `.partial` folder): a killed run resumes from them.
+pub fn finished_print_files(staging: &Path) -> usize {
+    std::fs::read_dir(staging.join("print"))
+        .map(|d| {
+            d.flatten()
+                .filter(|e| e.file_name().to_string_lossy().ends_with(".done.json"))
+                .count()
+        })
+        .unwrap_or(0)
+}

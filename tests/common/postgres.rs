@@ -17,9 +17,40 @@ pub struct Postgres {
     pub port: u16,
 }
 
-/// The folder holding `initdb` and `postgres`: on PATH, or Debian's
-/// `/usr/lib/postgresql/<version>/bin`, newest first.
+/// The folder holding `initdb` and `postgres`, installing Debian's
+/// `postgresql` on first use where the tests may (root with apt-get, as CI
+/// is); elsewhere the message says what to install.
 fn bin_dir() -> PathBuf {
+    static DIR: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
+    DIR.get_or_init(|| {
+        if let Some(dir) = find_bin_dir() {
+            return dir;
+        }
+        // SAFETY: geteuid has no preconditions.
+        if unsafe { libc::geteuid() } == 0 {
+            let install = || {
+                Command::new("apt-get")
+                    .args(["install", "-y", "-q", "postgresql"])
+                    .env("DEBIAN_FRONTEND", "noninteractive")
+                    .stdout(Stdio::null())
+                    .status()
+                    .is_ok_and(|s| s.success())
+            };
+            if !install() {
+                let _ = Command::new("apt-get").args(["update", "-q"]).status();
+                install();
+            }
+        }
+        find_bin_dir().expect(
+            "the shared-store tests need PostgreSQL's server binaries: apt-get install postgresql",
+        )
+    })
+    .clone()
+}
+
+/// `initdb`'s folder: on PATH, or Debian's `/usr/lib/postgresql/<version>/bin`,
+/// newest first.
+fn find_bin_dir() -> Option<PathBuf> {
     if let Ok(o) = Command::new("sh")
         .args(["-c", "command -v initdb"])
         .output()
@@ -27,7 +58,7 @@ fn bin_dir() -> PathBuf {
     {
         let p = PathBuf::from(String::from_utf8_lossy(&o.stdout).trim());
         let p = std::fs::canonicalize(&p).unwrap_or(p);
-        return p.parent().unwrap().to_path_buf();
+        return p.parent().map(Path::to_path_buf);
     }
     let mut versions: Vec<PathBuf> = std::fs::read_dir("/usr/lib/postgresql")
         .map(|d| d.flatten().map(|e| e.path().join("bin")).collect())
@@ -40,9 +71,7 @@ fn bin_dir() -> PathBuf {
             .and_then(|v| v.parse::<u32>().ok())
             .unwrap_or(0)
     });
-    versions.pop().expect(
-        "PostgreSQL is not installed (initdb not found); .ci/run installs Debian's postgresql",
-    )
+    versions.pop()
 }
 
 /// The uid and gid to run the server as: ours, or `postgres`'s when we are root.
