@@ -13,13 +13,13 @@
 
 mod channels;
 pub(crate) mod db;
+mod lock;
 mod measure;
 mod schema;
+pub use lock::RunLock;
 pub use measure::{Assigned, ImportCount, Response};
 
 use std::collections::HashMap;
-use std::fs::File;
-use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::{Mutex, MutexGuard};
 
@@ -70,24 +70,6 @@ pub struct Store {
     url: Option<String>,
 }
 
-/// Held while a run writes; released when dropped (or when the process dies).
-pub enum RunLock {
-    File {
-        _file: File,
-        path: PathBuf,
-    },
-    /// The session holding the advisory lock: closing it releases the lock.
-    Postgres(Box<postgres::Client>),
-}
-
-impl Drop for RunLock {
-    fn drop(&mut self) {
-        if let RunLock::File { path, .. } = self {
-            let _ = std::fs::remove_file(path);
-        }
-    }
-}
-
 pub(crate) fn now() -> String {
     chrono::Local::now()
         .format("%Y-%m-%dT%H:%M:%S%z")
@@ -106,33 +88,6 @@ fn split_tips(s: &str) -> Vec<String> {
         .filter(|t| !t.is_empty())
         .map(str::to_string)
         .collect()
-}
-
-/// Who holds a lock: enough for an operator to find the process.
-fn holder(period: Period, shard: Shard) -> String {
-    let host = std::env::var("HOSTNAME").unwrap_or_default();
-    let on = if host.is_empty() {
-        String::new()
-    } else {
-        format!(" on {host}")
-    };
-    let part = if shard.is_whole() {
-        String::new()
-    } else {
-        format!(", shard {shard}")
-    };
-    format!(
-        "period {period}{part}, pid {}{on}, started {}",
-        std::process::id(),
-        now()
-    )
-}
-
-/// A 64-bit advisory-lock key for a scope, the same on every machine.
-fn lock_key(scope: &str) -> i64 {
-    use sha2::{Digest, Sha256};
-    let h = Sha256::digest(format!("neighborly run lock {scope}").as_bytes());
-    i64::from_be_bytes(h[..8].try_into().expect("8 bytes"))
 }
 
 /// WAL mode, then the migrations this file lacks, in one IMMEDIATE
@@ -254,67 +209,6 @@ impl Store {
 
     fn db(&self) -> MutexGuard<'_, Db> {
         self.db.lock().unwrap_or_else(|e| e.into_inner())
-    }
-
-    /// Take the run lock of (period, shard), or explain who holds it.
-    pub fn lock(&self, period: Period, shard: Shard) -> Result<RunLock> {
-        let scope = if shard.is_whole() {
-            period.to_string()
-        } else {
-            format!("{period}.{}", shard.label())
-        };
-        let refuse = |holder: &str| {
-            anyhow::anyhow!(
-                "another neighborly run is writing to {} ({}); wait for it to finish",
-                self.location,
-                holder.trim()
-            )
-        };
-        if let Some(url) = &self.url {
-            let mut client = db::connect_postgres(url)?;
-            let got: bool = client
-                .query_one("SELECT pg_try_advisory_lock($1)", &[&lock_key(&scope)])?
-                .get(0);
-            if !got {
-                let who: Option<String> = client
-                    .query_opt("SELECT holder FROM run_locks WHERE scope = $1", &[&scope])?
-                    .map(|r| r.get(0));
-                return Err(refuse(&who.unwrap_or_else(|| format!("period {period}"))));
-            }
-            client.execute(
-                "INSERT INTO run_locks (scope, holder) VALUES ($1, $2)
-                 ON CONFLICT (scope) DO UPDATE SET holder = excluded.holder",
-                &[&scope, &holder(period, shard)],
-            )?;
-            return Ok(RunLock::Postgres(Box::new(client)));
-        }
-        let db_path = self
-            .path
-            .as_ref()
-            .context("the store has neither a file nor a URL")?;
-        let stem = db_path.file_stem().unwrap_or_default().to_string_lossy();
-        let path = db_path.with_file_name(format!("{stem}.{scope}.lock"));
-        let mut file = std::fs::OpenOptions::new()
-            .create(true)
-            .truncate(false)
-            .read(true)
-            .write(true)
-            .open(&path)
-            .with_context(|| format!("cannot create lock file {}", path.display()))?;
-        match file.try_lock() {
-            Ok(()) => {}
-            Err(std::fs::TryLockError::WouldBlock) => {
-                let holder = std::fs::read_to_string(&path).unwrap_or_default();
-                return Err(refuse(&holder));
-            }
-            Err(std::fs::TryLockError::Error(e)) => {
-                return Err(e).context("cannot lock the state database");
-            }
-        }
-        file.set_len(0)?;
-        write!(file, "{}", holder(period, shard))?;
-        file.flush()?;
-        Ok(RunLock::File { _file: file, path })
     }
 
     pub fn begin_run(&self, period: Period, shard: Shard, config_hash: &str) -> Result<i64> {

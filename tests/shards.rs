@@ -271,6 +271,16 @@ fn the_same_shard_twice_is_refused_naming_the_holder_with_sqlite() {
     assert!(err.contains("another neighborly run is writing"), "{err}");
     assert!(err.contains("period 2026-10, shard 1/2, pid"), "{err}");
     assert!(!ws.path("out/shard-1").exists());
+    // Nor may the period run split another way, or whole, beside it.
+    for other in [vec!["--shard", "3/4"], vec![]] {
+        let mut args = run_args(&config, &state, "out-other");
+        args.extend(other.iter().map(|a| a.to_string()));
+        let o = ws.neighborly(&args.iter().map(String::as_str).collect::<Vec<_>>());
+        assert!(!o.status.success(), "{other:?} ran beside shard 1/2");
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert!(err.contains("split another way"), "{err}");
+        assert!(err.contains("shard 1/2, pid"), "{err}");
+    }
     // The other shard of the period is not held up.
     let mut other = run_args(&config, &state, "out");
     other.extend(["--shard".into(), "0/2".into()]);
@@ -326,6 +336,12 @@ fn shards_at_once_on_postgresql_one_killed_and_restarted_merge_into_the_single_r
         err.contains(&format!("pid {}", std::process::id())),
         "{err}"
     );
+    // A whole-period run beside the shards would reach their households.
+    let whole = run_args(&config, &url, ws.path("whole").to_str().unwrap());
+    let o = ws.neighborly(&whole.iter().map(String::as_str).collect::<Vec<_>>());
+    assert!(!o.status.success());
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(err.contains("split another way"), "{err}");
     drop(held);
 
     // All three at once; shard 1 is killed once it has finished a print file.

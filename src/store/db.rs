@@ -164,27 +164,15 @@ impl Db {
 
     fn query_inner(&mut self, sql: &str, params: &[Val]) -> Result<Vec<Row>> {
         match self {
-            Db::Sqlite(conn) => {
-                let mut stmt = conn.prepare_cached(sql)?;
-                let n = stmt.column_count();
-                let rows = stmt.query_map(rusqlite::params_from_iter(params.iter()), |r| {
-                    (0..n)
-                        .map(|i| {
-                            Ok(match r.get_ref(i)? {
-                                rusqlite::types::ValueRef::Null => Val::Null,
-                                rusqlite::types::ValueRef::Integer(v) => Val::Int(v),
-                                rusqlite::types::ValueRef::Real(v) => Val::Real(v),
-                                rusqlite::types::ValueRef::Text(t) => {
-                                    Val::Text(String::from_utf8_lossy(t).into_owned())
-                                }
-                                rusqlite::types::ValueRef::Blob(_) => Val::Null,
-                            })
-                        })
-                        .collect::<rusqlite::Result<Vec<Val>>>()
-                        .map(Row)
-                })?;
-                Ok(rows.collect::<rusqlite::Result<_>>()?)
+            // A statement that writes (`INSERT ... RETURNING`) takes the
+            // write lock first, as `execute` does.
+            Db::Sqlite(conn) if !conn.prepare_cached(sql)?.readonly() => {
+                let tx = begin_write(conn)?;
+                let rows = sqlite_rows(&tx, sql, params)?;
+                tx.commit()?;
+                Ok(rows)
             }
+            Db::Sqlite(conn) => sqlite_rows(conn, sql, params),
             Db::Postgres(client) => {
                 let refs = pg_params(params);
                 let rows = client.query(&dollar(sql), &refs)?;
@@ -257,6 +245,29 @@ impl Db {
         }
         Ok(changed)
     }
+}
+
+/// Every row of a statement on SQLite, as values.
+fn sqlite_rows(conn: &rusqlite::Connection, sql: &str, params: &[Val]) -> Result<Vec<Row>> {
+    let mut stmt = conn.prepare_cached(sql)?;
+    let n = stmt.column_count();
+    let rows = stmt.query_map(rusqlite::params_from_iter(params.iter()), |r| {
+        (0..n)
+            .map(|i| {
+                Ok(match r.get_ref(i)? {
+                    rusqlite::types::ValueRef::Null => Val::Null,
+                    rusqlite::types::ValueRef::Integer(v) => Val::Int(v),
+                    rusqlite::types::ValueRef::Real(v) => Val::Real(v),
+                    rusqlite::types::ValueRef::Text(t) => {
+                        Val::Text(String::from_utf8_lossy(t).into_owned())
+                    }
+                    rusqlite::types::ValueRef::Blob(_) => Val::Null,
+                })
+            })
+            .collect::<rusqlite::Result<Vec<Val>>>()
+            .map(Row)
+    })?;
+    Ok(rows.collect::<rusqlite::Result<_>>()?)
 }
 
 /// A SQLite write transaction that takes the write lock at once
