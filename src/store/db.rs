@@ -6,6 +6,7 @@
 //! (`ON CONFLICT DO NOTHING`, `RETURNING`, `?1` parameters rewritten to `$1`
 //! for PostgreSQL); only the schema's column types and the run lock differ.
 //! Values cross as [`Val`], so the store's code never sees either driver.
+//! PostgreSQL connections are encrypted (rustls) with `?sslmode=require`.
 
 use anyhow::{Context, Result, anyhow, bail};
 
@@ -106,7 +107,10 @@ pub fn is_url(location: &str) -> bool {
 }
 
 /// Connect to PostgreSQL; the password may come from `PGPASSWORD`, as for
-/// `psql`, so it need not sit in a config file or a pod's arguments.
+/// `psql`, so it need not sit in a config file or a pod's arguments. With
+/// `?sslmode=require` the connection is encrypted and the server's
+/// certificate verified (see [`tls`]); otherwise it is plain, for a
+/// database on loopback or a private network.
 pub fn connect_postgres(url: &str) -> Result<postgres::Client> {
     let mut config: postgres::Config = url
         .parse()
@@ -117,9 +121,37 @@ pub fn connect_postgres(url: &str) -> Result<postgres::Client> {
         config.password(p);
     }
     config.application_name("neighborly");
-    config
-        .connect(postgres::NoTls)
-        .with_context(|| format!("cannot connect to the state database {}", redact(url)))
+    let connected = match config.get_ssl_mode() {
+        postgres::config::SslMode::Require => config.connect(tls()?),
+        _ => config.connect(postgres::NoTls),
+    };
+    connected.with_context(|| format!("cannot connect to the state database {}", redact(url)))
+}
+
+/// TLS for `sslmode=require`. Stricter than libpq's `require`: the server's
+/// certificate must chain to a public root or to the CA file named by
+/// `PGSSLROOTCERT` (as for `psql`), and must name the host connected to.
+fn tls() -> Result<tokio_postgres_rustls::MakeRustlsConnect> {
+    use rustls::pki_types::CertificateDer;
+    use rustls::pki_types::pem::PemObject;
+    let mut roots = rustls::RootCertStore::empty();
+    roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
+    if let Some(path) = std::env::var_os("PGSSLROOTCERT") {
+        let shown = std::path::Path::new(&path).display().to_string();
+        for cert in CertificateDer::pem_file_iter(&path)
+            .with_context(|| format!("PGSSLROOTCERT: cannot read {shown}"))?
+        {
+            roots
+                .add(cert.with_context(|| format!("PGSSLROOTCERT: {shown}"))?)
+                .with_context(|| format!("PGSSLROOTCERT: {shown}"))?;
+        }
+    }
+    let provider = std::sync::Arc::new(rustls::crypto::ring::default_provider());
+    let config = rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()?
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+    Ok(tokio_postgres_rustls::MakeRustlsConnect::new(config))
 }
 
 /// The URL without its password, for messages and logs.

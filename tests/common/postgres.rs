@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 
 pub struct Postgres {
     child: Child,
-    _dir: tempfile::TempDir,
+    dir: tempfile::TempDir,
     pub port: u16,
 }
 
@@ -105,8 +105,48 @@ fn chown_tree(path: &Path, uid: u32, gid: u32) {
     }
 }
 
+/// A server certificate for `127.0.0.1` and its key, and the CA that
+/// signed it, all PEM: for a server that takes TLS connections only.
+pub struct Tls {
+    pub ca: String,
+    pub cert: String,
+    pub key: String,
+}
+
+impl Tls {
+    pub fn new() -> Tls {
+        let ca_key = rcgen::KeyPair::generate().unwrap();
+        let mut ca_params = rcgen::CertificateParams::new(Vec::<String>::new()).unwrap();
+        ca_params.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
+        ca_params
+            .distinguished_name
+            .push(rcgen::DnType::CommonName, "neighborly test CA");
+        let ca = ca_params.self_signed(&ca_key).unwrap();
+        let key = rcgen::KeyPair::generate().unwrap();
+        let params =
+            rcgen::CertificateParams::new(vec!["127.0.0.1".to_string(), "localhost".to_string()])
+                .unwrap();
+        let cert = params.signed_by(&key, &ca, &ca_key).unwrap();
+        Tls {
+            ca: ca.pem(),
+            cert: cert.pem(),
+            key: key.serialize_pem(),
+        }
+    }
+}
+
 impl Postgres {
     pub fn start() -> Postgres {
+        Postgres::start_with(None)
+    }
+
+    /// A server that refuses every TCP connection without TLS (`hostssl`
+    /// only in `pg_hba.conf`), presenting `tls`'s certificate.
+    pub fn start_tls(tls: &Tls) -> Postgres {
+        Postgres::start_with(Some(tls))
+    }
+
+    fn start_with(tls: Option<&Tls>) -> Postgres {
         let bin = bin_dir();
         let user = server_user();
         // Under /tmp, not the target folder: the postgres user must reach it.
@@ -137,6 +177,36 @@ impl Postgres {
             "initdb failed: {}",
             String::from_utf8_lossy(&o.stderr)
         );
+        let mut settings = vec![
+            "listen_addresses=127.0.0.1".to_string(),
+            "fsync=off".into(),
+            "max_connections=50".into(),
+        ];
+        if let Some(tls) = tls {
+            let write = |name: &str, text: &str| {
+                let p = dir.path().join(name);
+                std::fs::write(&p, text).unwrap();
+                std::fs::set_permissions(&p, std::os::unix::fs::PermissionsExt::from_mode(0o600))
+                    .unwrap();
+                if let Some((uid, gid)) = user {
+                    std::os::unix::fs::chown(&p, Some(uid), Some(gid)).unwrap();
+                }
+                p.display().to_string()
+            };
+            let cert = write("server.crt", &tls.cert);
+            let key = write("server.key", &tls.key);
+            write(
+                "data/pg_hba.conf",
+                "local all all trust\n\
+                 hostssl all all 127.0.0.1/32 trust\n\
+                 hostnossl all all 127.0.0.1/32 reject\n",
+            );
+            settings.extend([
+                "ssl=on".to_string(),
+                format!("ssl_cert_file={cert}"),
+                format!("ssl_key_file={key}"),
+            ]);
+        }
         let port = std::net::TcpListener::bind("127.0.0.1:0")
             .unwrap()
             .local_addr()
@@ -147,26 +217,15 @@ impl Postgres {
             .arg(&data)
             .args(["-p", &port.to_string(), "-k"])
             .arg(dir.path())
-            .args([
-                "-c",
-                "listen_addresses=127.0.0.1",
-                "-c",
-                "fsync=off",
-                "-c",
-                "max_connections=50",
-            ])
+            .args(settings.iter().flat_map(|s| ["-c", s.as_str()]))
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
             .expect("start postgres");
-        let pg = Postgres {
-            child,
-            _dir: dir,
-            port,
-        };
+        let pg = Postgres { child, dir, port };
         let started = Instant::now();
         loop {
-            if postgres::Client::connect(&pg.url("postgres"), postgres::NoTls).is_ok() {
+            if pg.admin().is_ok() {
                 break;
             }
             assert!(
@@ -182,9 +241,26 @@ impl Postgres {
         format!("postgres://neighborly@127.0.0.1:{}/{db}", self.port)
     }
 
+    /// A session through the server's Unix socket (never TLS), as its
+    /// administrator: for setting up and for reading what the program wrote.
+    pub fn admin_on(&self, db: &str) -> Result<postgres::Client, postgres::Error> {
+        postgres::Client::connect(
+            &format!(
+                "host={} port={} user=neighborly dbname={db}",
+                self.dir.path().display(),
+                self.port
+            ),
+            postgres::NoTls,
+        )
+    }
+
+    fn admin(&self) -> Result<postgres::Client, postgres::Error> {
+        self.admin_on("postgres")
+    }
+
     /// A new empty database; its URL.
     pub fn database(&self, name: &str) -> String {
-        let mut c = postgres::Client::connect(&self.url("postgres"), postgres::NoTls).unwrap();
+        let mut c = self.admin().unwrap();
         c.batch_execute(&format!("CREATE DATABASE {name}")).unwrap();
         self.url(name)
     }
