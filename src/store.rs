@@ -28,7 +28,7 @@ use anyhow::{Context, Result, bail};
 use crate::model::Period;
 use crate::phase::{Decision, Ladder, Phase};
 use crate::shard::Shard;
-use db::{Db, Row, vals};
+use db::{Db, Row, Val, vals};
 
 /// A household's last mailed letter before a period.
 #[derive(Debug, Clone, PartialEq)]
@@ -297,11 +297,12 @@ impl Store {
         decisions: impl IntoIterator<Item = Recording<'a>>,
     ) -> Result<()> {
         let p = period.to_string();
-        self.db().execute_many(
+        self.db().insert_many(
             "INSERT INTO decisions
-             (account_id, period, run_id, rating, phase, ladder_step, ladder_letters, entered, mailed, tips, goal)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, 0, ?9, ?10)
-             ON CONFLICT DO NOTHING",
+             (account_id, period, run_id, rating, phase, ladder_step, ladder_letters, entered, tips, goal)
+             VALUES",
+            10,
+            "ON CONFLICT DO NOTHING",
             decisions.into_iter().map(|(account, rating, d, tips, goal)| {
                 vals![
                     account,
@@ -326,10 +327,10 @@ impl Store {
         period: Period,
         accounts: impl IntoIterator<Item = &'a str>,
     ) -> Result<()> {
-        let p = period.to_string();
-        self.db().execute_many(
-            "UPDATE decisions SET mailed = 1 WHERE account_id = ?1 AND period = ?2",
-            accounts.into_iter().map(|a| vals![a, p.as_str()]),
+        self.db().update_in(
+            "UPDATE decisions SET mailed = 1 WHERE period = ?1 AND account_id IN",
+            &vals![period.to_string()],
+            accounts.into_iter().map(Val::from),
         )?;
         Ok(())
     }

@@ -261,7 +261,8 @@ fn the_same_shard_twice_is_refused_naming_the_holder_with_sqlite() {
     let shard: Shard = "1/2".parse().unwrap();
     let held = store.lock("2026-10".parse().unwrap(), shard).unwrap();
     let config = ws.config().display().to_string();
-    let state = ws.path("state.sqlite").display().to_string();
+    // Relative, as an operator types it: the lock files sit beside it.
+    let state = "state.sqlite".to_string();
     let mut args = run_args(&config, &state, "out");
     args.extend(["--shard".into(), "1/2".into()]);
     let argv: Vec<&str> = args.iter().map(String::as_str).collect();

@@ -168,6 +168,30 @@ pub fn redact(url: &str) -> String {
     }
 }
 
+/// Parameters per statement when many rows share one: under SQLite's
+/// (32,766) and PostgreSQL's (65,535) limits, large enough that a
+/// statement's round trip is shared by hundreds of rows.
+const MAX_PARAMS: usize = 10_000;
+
+/// `(?1, ?2), (?3, ?4)`: `rows` rows of `width` numbered parameters.
+fn placeholders(rows: usize, width: usize) -> String {
+    let mut out = String::with_capacity(rows * width * 7);
+    for r in 0..rows {
+        if r > 0 {
+            out.push_str(", ");
+        }
+        out.push('(');
+        for c in 0..width {
+            if c > 0 {
+                out.push_str(", ");
+            }
+            out.push_str(&format!("?{}", r * width + c + 1));
+        }
+        out.push(')');
+    }
+    out
+}
+
 /// What a statement was doing, for an error's context: its first words.
 fn what(sql: &str) -> String {
     let words: Vec<&str> = sql.split_whitespace().take(4).collect();
@@ -236,41 +260,77 @@ impl Db {
         }
     }
 
-    /// Run one statement once per parameter row, all in one transaction;
-    /// the rows each changed.
-    pub fn execute_many(
+    /// Insert many rows, many to a statement, all in one transaction: `head`
+    /// is `INSERT INTO t (a, b, c) VALUES`, each row has `width` values,
+    /// `tail` follows the rows (`ON CONFLICT DO NOTHING`). One statement per
+    /// row would cost PostgreSQL a network round trip per household. Returns
+    /// the rows inserted.
+    pub fn insert_many(
         &mut self,
-        sql: &str,
+        head: &str,
+        width: usize,
+        tail: &str,
         rows: impl IntoIterator<Item = impl AsRef<[Val]>>,
-    ) -> Result<Vec<u64>> {
-        self.execute_many_inner(sql, rows)
-            .with_context(|| what(sql))
+    ) -> Result<u64> {
+        let per = (MAX_PARAMS / width.max(1)).max(1);
+        let mut rows = rows.into_iter().peekable();
+        let chunks = std::iter::from_fn(|| {
+            rows.peek()?;
+            let mut params = Vec::with_capacity(per * width);
+            let mut n = 0;
+            for row in rows.by_ref().take(per) {
+                params.extend_from_slice(row.as_ref());
+                n += 1;
+            }
+            Some((format!("{head} {} {tail}", placeholders(n, width)), params))
+        });
+        self.execute_each(chunks).with_context(|| what(head))
     }
 
-    fn execute_many_inner(
+    /// `UPDATE ... WHERE <column> IN (...)` over many keys, in chunks, in
+    /// one transaction: `head` ends with `IN`, its own parameters `fixed`
+    /// come first. Returns the rows changed.
+    pub fn update_in(
         &mut self,
-        sql: &str,
-        rows: impl IntoIterator<Item = impl AsRef<[Val]>>,
-    ) -> Result<Vec<u64>> {
-        let mut changed = Vec::new();
+        head: &str,
+        fixed: &[Val],
+        keys: impl IntoIterator<Item = Val>,
+    ) -> Result<u64> {
+        let per = MAX_PARAMS - fixed.len();
+        let mut keys = keys.into_iter().peekable();
+        let chunks = std::iter::from_fn(|| {
+            keys.peek()?;
+            let mut params = fixed.to_vec();
+            params.extend(keys.by_ref().take(per));
+            let list: Vec<String> = (fixed.len() + 1..=params.len())
+                .map(|k| format!("?{k}"))
+                .collect();
+            Some((format!("{head} ({})", list.join(", ")), params))
+        });
+        self.execute_each(chunks).with_context(|| what(head))
+    }
+
+    /// Each (statement, parameters) in turn, in one transaction.
+    fn execute_each(
+        &mut self,
+        statements: impl Iterator<Item = (String, Vec<Val>)>,
+    ) -> Result<u64> {
+        let mut changed = 0;
         match self {
             Db::Sqlite(conn) => {
                 let tx = begin_write(conn)?;
-                {
-                    let mut stmt = tx.prepare(sql)?;
-                    for row in rows {
-                        changed.push(
-                            stmt.execute(rusqlite::params_from_iter(row.as_ref().iter()))? as u64,
-                        );
-                    }
+                for (sql, params) in statements {
+                    changed += tx
+                        .prepare_cached(&sql)?
+                        .execute(rusqlite::params_from_iter(params.iter()))?
+                        as u64;
                 }
                 tx.commit()?;
             }
             Db::Postgres(client) => {
                 let mut tx = client.transaction()?;
-                let stmt = tx.prepare(&dollar(sql))?;
-                for row in rows {
-                    changed.push(tx.execute(&stmt, &pg_params(row.as_ref()))?);
+                for (sql, params) in statements {
+                    changed += tx.execute(&dollar(&sql), &pg_params(&params))?;
                 }
                 tx.commit()?;
             }
@@ -396,6 +456,48 @@ mod tests {
             dollar("SELECT a FROM t WHERE b = ?1 AND c = ?12 AND d = '?'"),
             "SELECT a FROM t WHERE b = $1 AND c = $12 AND d = '?'"
         );
+    }
+
+    #[test]
+    fn many_rows_share_one_statement() {
+        assert_eq!(placeholders(2, 3), "(?1, ?2, ?3), (?4, ?5, ?6)");
+        let mut db = Db::Sqlite(rusqlite::Connection::open_in_memory().unwrap());
+        db.execute("CREATE TABLE t (a TEXT PRIMARY KEY, b INTEGER)", &[])
+            .unwrap();
+        let rows: Vec<[Val; 2]> = (0..12_345)
+            .map(|i| [Val::Text(format!("k{i}")), Val::Int(i)])
+            .collect();
+        let added = db
+            .insert_many(
+                "INSERT INTO t (a, b) VALUES",
+                2,
+                "ON CONFLICT DO NOTHING",
+                &rows,
+            )
+            .unwrap();
+        assert_eq!(added, 12_345);
+        // Inserting again adds nothing; the keys are there.
+        let again = db
+            .insert_many(
+                "INSERT INTO t (a, b) VALUES",
+                2,
+                "ON CONFLICT DO NOTHING",
+                &rows[..10],
+            )
+            .unwrap();
+        assert_eq!(again, 0);
+        let changed = db
+            .update_in(
+                "UPDATE t SET b = ?1 WHERE a IN",
+                &[Val::Int(-1)],
+                (0..12_000).map(|i| Val::Text(format!("k{i}"))),
+            )
+            .unwrap();
+        assert_eq!(changed, 12_000);
+        let n = db
+            .query("SELECT COUNT(*) FROM t WHERE b = -1", &[])
+            .unwrap();
+        assert_eq!(n[0].int(0).unwrap(), 12_000);
     }
 
     #[test]

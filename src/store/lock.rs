@@ -214,7 +214,11 @@ impl Store {
                 Ok(None)
             }
             RunLock::File { path: own, .. } => {
-                let dir = own.parent().context("lock file without a folder")?;
+                // A bare file name (`--state state.sqlite`) lives in ".".
+                let dir = match own.parent() {
+                    Some(d) if !d.as_os_str().is_empty() => d,
+                    _ => std::path::Path::new("."),
+                };
                 let db_path = self.path.as_ref().context("no file")?;
                 let stem = db_path.file_stem().unwrap_or_default().to_string_lossy();
                 let prefix = format!("{stem}.");

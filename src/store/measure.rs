@@ -96,10 +96,11 @@ impl Store {
         assignments: impl IntoIterator<Item = &'a Assigned>,
     ) -> Result<usize> {
         let at = now();
-        let changed = self.db().execute_many(
+        let added = self.db().insert_many(
             "INSERT INTO assignments
-             (experiment, account_id, grp, period, stratum, rating, recorded_at)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) ON CONFLICT DO NOTHING",
+             (experiment, account_id, grp, period, stratum, rating, recorded_at) VALUES",
+            7,
+            "ON CONFLICT DO NOTHING",
             assignments.into_iter().map(|a| {
                 vals![
                     experiment,
@@ -112,7 +113,7 @@ impl Store {
                 ]
             }),
         )?;
-        Ok(changed.iter().sum::<u64>() as usize)
+        Ok(added as usize)
     }
 
     /// Add response events; an event already stored (same account, date,
@@ -123,10 +124,12 @@ impl Store {
         events: impl IntoIterator<Item = &'a Response>,
     ) -> Result<ImportCount> {
         let at = now();
-        let changed = self.db().execute_many(
-            "INSERT INTO responses (account_id, date, event, campaign, source, imported_at)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT DO NOTHING",
-            events.into_iter().map(|e| {
+        let events: Vec<&Response> = events.into_iter().collect();
+        let added = self.db().insert_many(
+            "INSERT INTO responses (account_id, date, event, campaign, source, imported_at) VALUES",
+            6,
+            "ON CONFLICT DO NOTHING",
+            events.iter().map(|e| {
                 vals![
                     &e.account_id,
                     e.date.to_string(),
@@ -136,11 +139,10 @@ impl Store {
                     at.as_str()
                 ]
             }),
-        )?;
-        let added = changed.iter().filter(|&&n| n == 1).count();
+        )? as usize;
         Ok(ImportCount {
             added,
-            already_present: changed.len() - added,
+            already_present: events.len() - added,
         })
     }
 
@@ -187,9 +189,10 @@ impl Store {
         accounts: impl IntoIterator<Item = &'a str>,
     ) -> Result<()> {
         let (at, p) = (now(), period.to_string());
-        self.db().execute_many(
-            "INSERT INTO campaign_sends (campaign, account_id, period, sent_at)
-             VALUES (?1, ?2, ?3, ?4) ON CONFLICT DO NOTHING",
+        self.db().insert_many(
+            "INSERT INTO campaign_sends (campaign, account_id, period, sent_at) VALUES",
+            4,
+            "ON CONFLICT DO NOTHING",
             accounts
                 .into_iter()
                 .map(|a| vals![campaign, a, p.as_str(), at.as_str()]),
