@@ -45,6 +45,20 @@ fn merge(ws: &Workspace, parts: &Path, n: u32) -> String {
     ok(ws.neighborly(&args.iter().map(String::as_str).collect::<Vec<_>>()))
 }
 
+/// A merge that must fail; what it said on stderr.
+fn merge_failing(ws: &Workspace, out: &Path, dirs: &[std::path::PathBuf]) -> String {
+    let o = std::process::Command::new(BIN)
+        .args(["merge", "--config"])
+        .arg(ws.config())
+        .args(["--period", "2026-10", "--out"])
+        .arg(out)
+        .args(dirs)
+        .output()
+        .unwrap();
+    assert!(!o.status.success(), "the merge succeeded");
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
 /// The manifest's rows without the columns that say where a file sits
 /// (`sequence`, `pdf`), sorted: what was decided for each household.
 fn decided(manifest: &Path) -> Vec<Vec<(String, String)>> {
@@ -203,19 +217,7 @@ fn shards_run_one_after_another_on_sqlite_merge_into_the_single_run() {
         args.extend(["--shard".into(), format!("{k}/3")]);
         ok(ws.neighborly(&args.iter().map(String::as_str).collect::<Vec<_>>()));
         if k == 1 {
-            let o = ws.neighborly(&[
-                "merge",
-                "--config",
-                &config,
-                "--period",
-                "2026-10",
-                "--out",
-                &out,
-                parts.join("shard-0").to_str().unwrap(),
-                parts.join("shard-1").to_str().unwrap(),
-            ]);
-            assert!(!o.status.success());
-            let err = String::from_utf8_lossy(&o.stderr);
+            let err = merge_failing(&ws, &parts, &[parts.join("shard-0"), parts.join("shard-1")]);
             assert!(err.contains("shard(s) 2/3 missing"), "{err}");
         }
     }
@@ -236,20 +238,15 @@ fn shards_run_one_after_another_on_sqlite_merge_into_the_single_run() {
     let mut args = run_args(&config, &state, other.to_str().unwrap());
     args.extend(["--shard".into(), "2/3".into()]);
     ok(ws.neighborly(&args.iter().map(String::as_str).collect::<Vec<_>>()));
-    let o = ws.neighborly(&[
-        "merge",
-        "--config",
-        &config,
-        "--period",
-        "2026-10",
-        "--out",
-        ws.path("mixed").to_str().unwrap(),
-        parts.join("shard-0").to_str().unwrap(),
-        parts.join("shard-1").to_str().unwrap(),
-        other.join("shard-2").to_str().unwrap(),
-    ]);
-    assert!(!o.status.success());
-    let err = String::from_utf8_lossy(&o.stderr);
+    let err = merge_failing(
+        &ws,
+        &ws.path("mixed"),
+        &[
+            parts.join("shard-0"),
+            parts.join("shard-1"),
+            other.join("shard-2"),
+        ],
+    );
     assert!(err.contains("different inputs"), "{err}");
 }
 
