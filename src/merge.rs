@@ -92,7 +92,17 @@ pub fn merge(
         }
     }
     summary.reports_per_second = summary.reports as f64 / summary.seconds.max(1e-9);
-    summary.forecast = output::forecast(&letters, &entering, &config.phase);
+    // The call rates the shards ran with (the fingerprint proved they are
+    // the same), not whatever config the merge was given.
+    let mut rules = config.phase.clone();
+    for row in &parts[0].summary.forecast {
+        match phase(&row.phase)? {
+            Phase::Tips => rules.call_rate_tips = row.call_rate,
+            Phase::Notice => rules.call_rate_notice = row.call_rate,
+            Phase::Comparison => rules.call_rate_comparison = row.call_rate,
+        }
+    }
+    summary.forecast = output::forecast(&letters, &entering, &rules);
 
     let with_pdf = |p: &Part, col: &str, v: &str| -> String {
         if v.is_empty() || col != "pdf" && col != "file" {
