@@ -34,6 +34,34 @@ pub enum Outbox {
     Folder(PathBuf),
 }
 
+/// Send one e-mail at most once, under `key` (a period, or `campaign:NAME`):
+/// recorded as `sending` before it leaves and `sent` once the relay took it
+/// (or its file was written); a permanent refusal closes the household's
+/// e-mail channel, so its next letter goes on paper.
+pub fn send_once(
+    outbox: &mut Outbox,
+    store: &crate::store::Store,
+    account: &str,
+    key: &str,
+    address: &str,
+    message_id: &str,
+    message: &lettre::Message,
+) -> Result<Delivery> {
+    store.record_send_for(account, key, "email", message_id, address, "sending")?;
+    let stem = crate::output::pdf_name(account);
+    let result = outbox.deliver(stem.trim_end_matches(".pdf"), message);
+    match &result {
+        Delivery::Sent | Delivery::Written => {
+            store.record_send_for(account, key, "email", message_id, address, "sent")?;
+        }
+        Delivery::Refused(e) => {
+            store.block_channel(account, "email", &format!("refused by the relay: {e}"))?;
+        }
+        Delivery::Failed(_) => {}
+    }
+    Ok(result)
+}
+
 /// What became of one message.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Delivery {

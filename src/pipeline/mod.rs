@@ -508,7 +508,8 @@ fn deliver(
     store: &Store,
     made: &[(usize, String, usize)],
 ) -> Result<Deliveries> {
-    use crate::channel::{deliver::Delivery, email, sms};
+    use crate::channel::deliver::{Delivery, send_once};
+    use crate::channel::{email, sms};
     let mut out = Deliveries::default();
     let sends = store.sends(plan.period)?;
     let mut outbox = None;
@@ -576,42 +577,21 @@ fn deliver(
         let bytes = std::fs::read(folder.staging.join(pdf))
             .with_context(|| format!("cannot read {pdf}"))?;
         let message = email::compose(&data, &env, &charts, &bytes)?;
-        store.record_send(
+        let result = send_once(
+            outbox,
+            store,
             &h.account_id,
-            plan.period,
-            "email",
-            &message_id,
+            &plan.period.to_string(),
             &letter.route.address,
-            "sending",
+            &message_id,
+            &message,
         )?;
-        let stem = crate::output::pdf_name(&h.account_id);
-        let result = outbox.deliver(stem.trim_end_matches(".pdf"), &message);
-        match &result {
-            Delivery::Sent | Delivery::Written => {
-                store.record_send(
-                    &h.account_id,
-                    plan.period,
-                    "email",
-                    &message_id,
-                    &letter.route.address,
-                    "sent",
-                )?;
-                out.emails_sent += 1;
-                out.outcome.insert(h.account_id.clone(), Ok(result.label()));
-            }
-            Delivery::Refused(e) => {
-                store.block_channel(
-                    &h.account_id,
-                    "email",
-                    &format!("refused by the relay: {e}"),
-                )?;
-                out.outcome
-                    .insert(h.account_id.clone(), Err(result.label()));
-            }
-            Delivery::Failed(_) => {
-                out.outcome
-                    .insert(h.account_id.clone(), Err(result.label()));
-            }
+        if let Delivery::Sent | Delivery::Written = result {
+            out.emails_sent += 1;
+            out.outcome.insert(h.account_id.clone(), Ok(result.label()));
+        } else {
+            out.outcome
+                .insert(h.account_id.clone(), Err(result.label()));
         }
     }
     let mut w = csv::Writer::from_path(folder.path("sms.csv"))?;

@@ -501,42 +501,24 @@ fn send_emails(
         let pdf = std::fs::read(folder.staging.join(&row.pdf))?;
         let pdf_name = output::pdf_name(&row.account_id);
         let message = channel::email::compose_letter(&data.text, data.lang, &env, &pdf_name, &pdf)?;
-        store.record_send_for(
+        let result = channel::deliver::send_once(
+            outbox,
+            store,
             &row.account_id,
             &key,
-            "email",
-            &message_id,
             &route.address,
-            "sending",
+            &message_id,
+            &message,
         )?;
-        let result = outbox.deliver(pdf_name.trim_end_matches(".pdf"), &message);
-        match result {
-            Delivery::Sent | Delivery::Written => {
-                store.record_send_for(
-                    &row.account_id,
-                    &key,
-                    "email",
-                    &message_id,
-                    &route.address,
-                    "sent",
-                )?;
-                row.delivery = result.label();
-                kept.push(row);
-            }
-            other => {
-                if let Delivery::Refused(e) = &other {
-                    store.block_channel(
-                        &row.account_id,
-                        "email",
-                        &format!("refused by the relay: {e}"),
-                    )?;
-                }
-                exceptions.push(Exception::new(
-                    row.account_id.clone(),
-                    Reason::NotDelivered,
-                    format!("email: {}", other.label()),
-                ));
-            }
+        if let Delivery::Sent | Delivery::Written = result {
+            row.delivery = result.label();
+            kept.push(row);
+        } else {
+            exceptions.push(Exception::new(
+                row.account_id.clone(),
+                Reason::NotDelivered,
+                format!("email: {}", result.label()),
+            ));
         }
     }
     *rows = kept;
