@@ -53,6 +53,28 @@ pub struct Piece<'a> {
     pub ident: String,
 }
 
+impl<'a> Piece<'a> {
+    /// The pieces of `households`, already in presort order, numbered from
+    /// 1 (a mail house's sequence counts the pieces it prints), each with
+    /// its own PDF's identifier.
+    pub fn numbered(
+        households: impl IntoIterator<Item = &'a crate::model::Household>,
+        ident: impl Fn(&crate::model::Household) -> String,
+    ) -> Vec<Piece<'a>> {
+        households
+            .into_iter()
+            .enumerate()
+            .map(|(k, h)| Piece {
+                sequence: k + 1,
+                account_id: &h.account_id,
+                zip: &h.zip,
+                language: h.language.code(),
+                ident: ident(h),
+            })
+            .collect()
+    }
+}
+
 /// A piece produced: its own PDF and its place in a print file.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct Produced {

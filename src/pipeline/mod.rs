@@ -380,20 +380,9 @@ fn render_all(
             continue;
         }
         // Sequences count within the group: the mail house's are 1..n.
-        let pieces: Vec<Piece> = group
-            .iter()
-            .enumerate()
-            .map(|(k, l)| {
-                let h = &plan.households[l.household];
-                Piece {
-                    sequence: k + 1,
-                    account_id: &h.account_id,
-                    zip: &h.zip,
-                    language: h.language.code(),
-                    ident: format!("{}/{}", h.account_id, plan.period),
-                }
-            })
-            .collect();
+        let pieces = Piece::numbered(group.iter().map(|l| &plan.households[l.household]), |h| {
+            format!("{}/{}", h.account_id, plan.period)
+        });
         let job = PrintJob {
             batch_template: crate::render::BATCH_PATH,
             title: format!("{} reports {}", config.utility.name, plan.period),

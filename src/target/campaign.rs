@@ -333,20 +333,9 @@ pub fn run(config: &Config, name: &str, opts: &RunOptions) -> Result<CampaignSum
         if group.is_empty() {
             continue;
         }
-        let pieces: Vec<Piece> = group
-            .iter()
-            .enumerate()
-            .map(|(k, &i)| {
-                let h = &population[i];
-                Piece {
-                    sequence: k + 1,
-                    account_id: &h.account_id,
-                    zip: &h.zip,
-                    language: h.language.code(),
-                    ident: format!("{name}/{}/{}", h.account_id, plan.period),
-                }
-            })
-            .collect();
+        let pieces = Piece::numbered(group.iter().map(|&i| &population[i]), |h| {
+            format!("{name}/{}/{}", h.account_id, plan.period)
+        });
         let job = PrintJob {
             batch_template: &format!("{vdir}/batch.typ"),
             title: format!("{} campaign {name} {}", config.utility.name, plan.period),
