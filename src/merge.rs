@@ -64,8 +64,6 @@ pub fn merge(
         out_dir: out.display().to_string(),
         ..Summary::default()
     };
-    let mut letters: BTreeMap<Phase, usize> = BTreeMap::new();
-    let mut entering: BTreeMap<Phase, usize> = BTreeMap::new();
     for p in &parts {
         let s = &p.summary;
         summary.households_in += s.households_in;
@@ -84,12 +82,6 @@ pub fn merge(
         add(&mut summary.by_rating, &s.by_rating);
         add(&mut summary.by_phase, &s.by_phase);
         add(&mut summary.entering_by_phase, &s.entering_by_phase);
-        for (code, n) in &s.by_phase {
-            *letters.entry(phase(code)?).or_default() += n;
-        }
-        for (code, n) in &s.entering_by_phase {
-            *entering.entry(phase(code)?).or_default() += n;
-        }
     }
     summary.reports_per_second = summary.reports as f64 / summary.seconds.max(1e-9);
     // The call rates the shards ran with (the fingerprint proved they are
@@ -102,7 +94,11 @@ pub fn merge(
             Phase::Comparison => rules.call_rate_comparison = row.call_rate,
         }
     }
-    summary.forecast = output::forecast(&letters, &entering, &rules);
+    summary.forecast = output::forecast(
+        &by_phase(&summary.by_phase)?,
+        &by_phase(&summary.entering_by_phase)?,
+        &rules,
+    );
 
     let with_pdf = |p: &Part, col: &str, v: &str| -> String {
         if v.is_empty() || col != "pdf" && col != "file" {
@@ -158,6 +154,14 @@ fn add(into: &mut BTreeMap<String, usize>, from: &BTreeMap<String, usize>) {
     for (k, v) in from {
         *into.entry(k.clone()).or_default() += v;
     }
+}
+
+/// Counts keyed by phase code, keyed by phase.
+fn by_phase(counts: &BTreeMap<String, usize>) -> Result<BTreeMap<Phase, usize>> {
+    counts
+        .iter()
+        .map(|(code, &n)| Ok((phase(code)?, n)))
+        .collect()
 }
 
 fn phase(code: &str) -> Result<Phase> {

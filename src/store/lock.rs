@@ -169,12 +169,23 @@ impl Store {
 
     /// `<db stem>.<scope>.lock` beside the SQLite file.
     fn lock_path(&self, scope: &str) -> Result<PathBuf> {
+        let (dir, prefix) = self.lock_files()?;
+        Ok(dir.join(format!("{prefix}{scope}.lock")))
+    }
+
+    /// The folder of the SQLite file's lock files (`.` for a bare file
+    /// name) and the prefix their names share, `<db stem>.`.
+    fn lock_files(&self) -> Result<(PathBuf, String)> {
         let db_path = self
             .path
             .as_ref()
             .context("the store has neither a file nor a URL")?;
+        let dir = match db_path.parent() {
+            Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
+            _ => PathBuf::from("."),
+        };
         let stem = db_path.file_stem().unwrap_or_default().to_string_lossy();
-        Ok(db_path.with_file_name(format!("{stem}.{scope}.lock")))
+        Ok((dir, format!("{stem}.")))
     }
 
     /// The holder of a live lock of `period` split other than in `count`
@@ -213,16 +224,9 @@ impl Store {
                 }
                 Ok(None)
             }
-            RunLock::File { path: own, .. } => {
-                // A bare file name (`--state state.sqlite`) lives in ".".
-                let dir = match own.parent() {
-                    Some(d) if !d.as_os_str().is_empty() => d,
-                    _ => std::path::Path::new("."),
-                };
-                let db_path = self.path.as_ref().context("no file")?;
-                let stem = db_path.file_stem().unwrap_or_default().to_string_lossy();
-                let prefix = format!("{stem}.");
-                for entry in std::fs::read_dir(dir)?.flatten() {
+            RunLock::File { .. } => {
+                let (dir, prefix) = self.lock_files()?;
+                for entry in std::fs::read_dir(&dir)?.flatten() {
                     let name = entry.file_name().to_string_lossy().into_owned();
                     let Some(scope) = name
                         .strip_prefix(&prefix)
