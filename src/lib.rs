@@ -9,35 +9,25 @@
 //! chosen segments with campaigns and [`measure`] evaluates what the letters
 //! did against the randomized control group ([`control`]).
 
+pub use neighborly_core::{
+    cohort, compare, config, control, exception, goal, imb, ingest, model, money, phase, plausible,
+    shard, wording,
+};
+pub use neighborly_render::{self as render, chart};
+pub use neighborly_store as store;
+
 pub mod brief;
 pub mod channel;
-pub mod chart;
 pub mod check;
-pub mod cohort;
-pub mod compare;
-pub mod config;
-pub mod control;
-pub mod exception;
-pub mod goal;
-pub mod imb;
 pub mod import;
-pub mod ingest;
 pub mod measure;
 pub mod merge;
-pub mod model;
-pub mod money;
 pub mod output;
-pub mod phase;
 pub mod pipeline;
-pub mod plausible;
 pub mod print;
 pub mod proof;
-pub mod render;
 pub mod report;
-pub mod shard;
-pub mod store;
 pub mod studio;
 pub mod synth;
 pub mod target;
 pub mod watch;
-pub mod wording;

@@ -318,7 +318,10 @@ impl Inputs {
 
 /// The state store: `--state` if given, else the config's.
 fn state_store(config: &Config, state: Option<PathBuf>) -> Result<neighborly::store::Store> {
-    neighborly::store::Store::open(&state.unwrap_or_else(|| config.state_location()))
+    neighborly::store::Store::open(
+        &state.unwrap_or_else(|| config.state_location()),
+        config.store.wait(),
+    )
 }
 
 fn main() -> ExitCode {
@@ -643,7 +646,10 @@ fn dispatch(cli: Cli) -> Result<()> {
         } => {
             let effect = match (effect_pct, effect_from, effect_state) {
                 (Some(pct), Some(from), Some(state)) => {
-                    let store = neighborly::store::Store::open(&state)?;
+                    let store = neighborly::store::Store::open(
+                        &state,
+                        neighborly::store::Store::DEFAULT_WAIT,
+                    )?;
                     let treated = store
                         .assignments(neighborly::control::REPORTS)?
                         .into_values()

@@ -100,11 +100,45 @@ pub struct RunFolder {
     pub target: PathBuf,
 }
 
+/// What a run folder holds, as its `run.json` says: one period's monthly
+/// reports, or one campaign's letters of a period.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RunOf {
+    pub campaign: Option<String>,
+    pub period: String,
+}
+
+impl RunOf {
+    /// What the finished folder `dir` holds; `None` when its `run.json` is
+    /// missing or does not say.
+    fn of_folder(dir: &Path) -> Option<RunOf> {
+        let text = std::fs::read_to_string(dir.join("run.json")).ok()?;
+        let json: serde_json::Value = serde_json::from_str(&text).ok()?;
+        Some(RunOf {
+            campaign: json
+                .get("campaign")
+                .and_then(|c| c.as_str())
+                .map(String::from),
+            period: json.get("period")?.as_str()?.to_string(),
+        })
+    }
+}
+
+impl std::fmt::Display for RunOf {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match &self.campaign {
+            Some(c) => write!(f, "campaign {c} of {}", self.period),
+            None => write!(f, "the reports of {}", self.period),
+        }
+    }
+}
+
 impl RunFolder {
     /// Prepare `<target>.partial`. Refuses to replace a folder that is not a
-    /// previous run (no `manifest.csv`), so a mistyped `--out` cannot wipe data.
-    pub fn create(target: &Path) -> Result<RunFolder> {
-        Ok(RunFolder::open(target, None)?.0)
+    /// previous run of the same thing (no `manifest.csv`, or a `run.json` of
+    /// another period or campaign), so a mistyped `--out` cannot wipe data.
+    pub fn create(target: &Path, run: &RunOf) -> Result<RunFolder> {
+        Ok(RunFolder::open(target, None, run)?.0)
     }
 
     /// [`RunFolder::create`], resuming: when `<target>.partial` holds an
@@ -112,13 +146,24 @@ impl RunFolder {
     /// templates, period) it is kept, with the print files it finished, and
     /// the second value counts them. A different fingerprint is refused:
     /// mixing two runs' files would mail a mixture.
-    pub fn open(target: &Path, fingerprint: Option<&str>) -> Result<(RunFolder, usize)> {
+    pub fn open(
+        target: &Path,
+        fingerprint: Option<&str>,
+        run: &RunOf,
+    ) -> Result<(RunFolder, usize)> {
+        let listed = |e| anyhow::Error::new(e).context(format!("cannot list {}", target.display()));
         if target.exists()
             && !target.join("manifest.csv").exists()
-            && target.read_dir()?.next().is_some()
+            && target.read_dir().map_err(listed)?.next().is_some()
         {
             bail!(
                 "{} exists and is not a neighborly run folder (no manifest.csv); choose another --out",
+                target.display()
+            );
+        }
+        if let Some(held) = RunOf::of_folder(target).filter(|held| held != run) {
+            bail!(
+                "{} holds {held}, not {run}; it was left as it is. Choose another --out",
                 target.display()
             );
         }
@@ -265,7 +310,7 @@ pub fn write_exceptions(path: &Path, exceptions: &mut [Exception]) -> Result<()>
     Ok(())
 }
 
-/// Call-center readiness per phase (DESIGN.md section 2).
+/// Call-center readiness per phase (INPUTS.md, "Phase ladder").
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct ForecastRow {
     pub phase: String,

@@ -22,7 +22,7 @@ use crate::wording::{TipContext, Wording, fill_str};
 pub const TIPS_PER_REPORT: usize = 3;
 /// Tips chosen for a tips or notice letter.
 pub const TIPS_PER_LETTER: usize = 5;
-/// Longest recipient line a #10 window shows legibly (DESIGN.md section 1).
+/// Longest recipient line a #10 window shows legibly (INPUTS.md, "Print-mail window").
 pub const ADDRESS_LINE_MAX: usize = 40;
 /// Most lines in the recipient block.
 pub const ADDRESS_LINES_MAX: usize = 5;

@@ -137,7 +137,7 @@ pub fn evaluate(config: &Config, opts: &EvaluateOptions) -> Result<Evaluation> {
             state.display()
         );
     }
-    let store = Store::open(&state)?;
+    let store = Store::open(&state, config.store.wait())?;
     let assigned = store.assignments(&experiment)?;
     if assigned.is_empty() {
         bail!(

@@ -15,7 +15,7 @@ use anyhow::{Context, Result, bail};
 use crate::config::Config;
 use crate::exception::{Exception, Reason};
 use crate::model::{Bill, Channel, Period};
-use crate::output::{self, ManifestRow, RunFolder, Summary};
+use crate::output::{self, ManifestRow, RunFolder, RunOf, Summary};
 use crate::phase::Phase;
 use crate::print::{Piece, PrintJob};
 use crate::render::Renderer;
@@ -111,7 +111,7 @@ pub fn open_store(config: &Config, opts: &RunOptions, read_only: bool) -> Result
     if read_only && !Store::is_url(&path) && !path.exists() {
         return Ok(None);
     }
-    Store::open(&path).map(Some)
+    Store::open(&path, config.store.wait()).map(Some)
 }
 
 pub fn render_date(config: &Config) -> chrono::NaiveDate {
@@ -166,6 +166,26 @@ pub fn run(config: &Config, opts: &RunOptions) -> Result<Summary> {
     let store = store.as_mut().context("state store unavailable")?;
     let shard = opts.shard.unwrap_or(Shard::WHOLE);
     let _lock = store.lock(period, shard)?;
+    if let Some(later) = store.later_period_than(period)? {
+        bail!(
+            "{period} has not been run on {}, but {later} has: its letters would be decided after \
+             {later}'s and move households' phases backward. Periods run in order; \
+             a period already run may be run again",
+            store.location()
+        );
+    }
+    // The folder is checked (and staged) before anything is recorded, so a
+    // mistyped --out leaves the store as it was.
+    let target = out_dir(config, opts, period);
+    let inputs = run_fingerprint(config, opts, period)?;
+    let (folder, resumed) = RunFolder::open(
+        &target,
+        Some(&format!("{inputs} {shard}")),
+        &RunOf {
+            campaign: None,
+            period: period.to_string(),
+        },
+    )?;
     let run_id = store.begin_run(period, shard, &config.fingerprint())?;
     store.assign(crate::control::REPORTS, &plan.enrolments)?;
     store.record(
@@ -183,9 +203,6 @@ pub fn run(config: &Config, opts: &RunOptions) -> Result<Summary> {
         }),
     )?;
 
-    let target = out_dir(config, opts, period);
-    let inputs = run_fingerprint(config, opts, period)?;
-    let (folder, resumed) = RunFolder::open(&target, Some(&format!("{inputs} {shard}")))?;
     summary.inputs_fingerprint = inputs;
     summary.shard = (!shard.is_whole()).then(|| shard.to_string());
     summary.resumed_files = resumed;

@@ -21,7 +21,7 @@ use crate::config::Config;
 use crate::control::{self, Group, Newcomer};
 use crate::exception::{Exception, Reason};
 use crate::model::{Channel, Household, Period, Status};
-use crate::output::{self, RunFolder};
+use crate::output::{self, RunFolder, RunOf};
 use crate::pipeline::{self, RunOptions};
 use crate::print::{Piece, PrintJob};
 use crate::render::Renderer;
@@ -285,7 +285,13 @@ pub fn run(config: &Config, name: &str, opts: &RunOptions) -> Result<CampaignSum
     let _lock = store.lock(plan.period, crate::shard::Shard::WHOLE)?;
     store.assign(&experiment, &enrolments)?;
     let target = out_dir(config, opts, name, plan.period);
-    let folder = RunFolder::create(&target)?;
+    let folder = RunFolder::create(
+        &target,
+        &RunOf {
+            campaign: Some(name.to_string()),
+            period: plan.period.to_string(),
+        },
+    )?;
     let today = pipeline::render_date(config);
     let renderer = Renderer::new(&config.templates_dir(), today)?;
     let letter_of = |i: usize| letter::build(&population[i], plan.period, config, &wording, today);

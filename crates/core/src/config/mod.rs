@@ -1,0 +1,725 @@
+//! Run configuration, read from `config/*.toml`.
+//!
+//! Every field has a default so a config file names only what a utility
+//! changes. Relative paths are resolved against the config file's folder, so a
+//! run does not depend on the directory it is started from.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result};
+use serde::Deserialize;
+
+use crate::model::Service;
+
+mod targeting;
+pub mod tariff;
+pub use targeting::{Between, Campaign, Campaigns, Control, RATING_NAMES, Segment, Segments};
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Config {
+    pub utility: Utility,
+    pub input: Input,
+    pub output: Output,
+    pub cohort: CohortRules,
+    pub phase: PhaseRules,
+    pub assistance: Assistance,
+    pub render: RenderSettings,
+    pub store: Store,
+    pub print: Print,
+    pub control: Control,
+    pub segments: Segments,
+    pub campaigns: Campaigns,
+    pub tariff: tariff::Tariffs,
+    pub reads: Reads,
+    pub channels: Channels,
+    pub email: Email,
+    pub sms: Sms,
+    #[serde(skip)]
+    pub base_dir: PathBuf,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            utility: Utility::default(),
+            input: Input::default(),
+            output: Output::default(),
+            cohort: CohortRules::default(),
+            phase: PhaseRules::default(),
+            assistance: Assistance::default(),
+            render: RenderSettings::default(),
+            store: Store::default(),
+            print: Print::default(),
+            control: Control::default(),
+            segments: Segments::new(),
+            campaigns: Campaigns::new(),
+            tariff: tariff::Tariffs::default(),
+            reads: Reads::default(),
+            channels: Channels::default(),
+            email: Email::default(),
+            sms: Sms::default(),
+            base_dir: PathBuf::from("."),
+        }
+    }
+}
+
+/// Who sends the report: printed in the letterhead, return address and footer.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Utility {
+    pub name: String,
+    pub service: Service,
+    pub return_address: Vec<String>,
+    pub phone: String,
+    pub website: String,
+    pub email: String,
+}
+
+impl Default for Utility {
+    fn default() -> Self {
+        Utility {
+            name: "Your Water Utility".into(),
+            service: Service::Water,
+            return_address: vec![],
+            phone: String::new(),
+            website: String::new(),
+            email: String::new(),
+        }
+    }
+}
+
+/// The input files. Monthly reads (`usage`), an interval CSV (`interval`)
+/// and a Green Button folder (`greenbutton`) may be given alone or together.
+#[derive(Debug, Clone, Deserialize, Default)]
+#[serde(deny_unknown_fields, default)]
+pub struct Input {
+    pub customers: PathBuf,
+    pub usage: PathBuf,
+    pub interval: Option<PathBuf>,
+    pub greenbutton: Option<PathBuf>,
+}
+
+/// `[channels]`: how a report reaches a household besides paper.
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct Channels {
+    /// For a household whose `channel` column is empty: `mail`, `email` or `sms`.
+    pub default: String,
+    /// Folded into each household's link token, so tokens cannot be guessed.
+    pub link_salt: String,
+}
+
+impl Default for Channels {
+    fn default() -> Self {
+        Channels {
+            default: "mail".into(),
+            link_salt: String::new(),
+        }
+    }
+}
+
+/// `[email]`: the sender, the relay and the unsubscribe address.
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct Email {
+    /// `Name <address>` the reports come from.
+    pub from: String,
+    pub reply_to: String,
+    /// `smtp://host:port` (STARTTLS when offered), `smtp://host?tls=required`
+    /// or `smtps://host` (TLS from the start); the user may be in the URL.
+    /// Empty: messages are only written with `--emails-to DIR`.
+    pub smtp_url: String,
+    /// The environment variable holding the relay's password (never the config).
+    pub password_env: String,
+    /// Messages a second at most.
+    pub per_second: f64,
+    /// Attempts after the first for a message the relay refused for now.
+    pub retries: u32,
+    /// The unsubscribe page; `{token}` becomes the household's token.
+    pub unsubscribe_url: String,
+    /// A mailbox for one-click unsubscribe by mail (`List-Unsubscribe`).
+    pub unsubscribe_mailto: String,
+}
+
+impl Default for Email {
+    fn default() -> Self {
+        Email {
+            from: String::new(),
+            reply_to: String::new(),
+            smtp_url: String::new(),
+            password_env: "NEIGHBORLY_SMTP_PASSWORD".into(),
+            per_second: 10.0,
+            retries: 3,
+            unsubscribe_url: String::new(),
+            unsubscribe_mailto: String::new(),
+        }
+    }
+}
+
+/// `[sms]`: the short link each text carries (`{token}` becomes the household's).
+#[derive(Debug, Clone, Deserialize, PartialEq, Default)]
+#[serde(deny_unknown_fields, default)]
+pub struct Sms {
+    pub link: String,
+}
+
+/// How reads are turned into bills and which reads are not believed.
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct Reads {
+    /// The utility's IANA time zone: interval data is billed by local month.
+    pub timezone: String,
+    /// Share of a month's hours interval data must cover to make a bill.
+    pub min_coverage: f64,
+    /// Hours of water flowing without a stop that make a possible leak.
+    pub continuous_flow_hours: u32,
+    /// A bill above this many times the household's own 12-month median
+    /// (per day) is held as implausible.
+    pub implausible_factor: f64,
+}
+
+impl Default for Reads {
+    fn default() -> Self {
+        Reads {
+            timezone: "UTC".into(),
+            min_coverage: 0.9,
+            continuous_flow_hours: 24,
+            implausible_factor: 10.0,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Output {
+    /// Run folder; `{period}` is replaced by the period, e.g. `out/2026-10`.
+    pub dir: String,
+    /// The file-creation mask for run folders, in octal: `077` (the
+    /// default) keeps everything to the owner; `027` lets the owner's group
+    /// read (a mail-room group collecting print files). Others never can.
+    pub umask: String,
+}
+
+impl Default for Output {
+    fn default() -> Self {
+        Output {
+            dir: "out/{period}".into(),
+            umask: "077".into(),
+        }
+    }
+}
+
+impl Output {
+    /// `umask` as a number (checked when the config is read).
+    pub fn umask_bits(&self) -> u32 {
+        u32::from_str_radix(self.umask.trim(), 8).unwrap_or(0o077)
+    }
+}
+
+/// How neighbors are chosen (INPUTS.md, "Neighbors").
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct CohortRules {
+    /// Fewest households a comparison may be computed over.
+    pub min_size: usize,
+    /// Fewest bills (months with a read) a household needs to be compared.
+    pub min_history_bills: usize,
+    /// Occupant bands for water cohorts: a household with n occupants falls in the
+    /// first band whose upper bound is >= n. The last band is open-ended.
+    pub occupant_bands: Vec<u32>,
+    /// Floor-area bands (sq ft) for electric cohorts, read the same way.
+    pub sqft_bands: Vec<u32>,
+    /// Assistance programs whose households are left out of neighbors' figures
+    /// (assistance-rate customers are often on a different tariff).
+    pub exclude_programs: Vec<String>,
+}
+
+impl Default for CohortRules {
+    fn default() -> Self {
+        CohortRules {
+            min_size: 20,
+            min_history_bills: 6,
+            occupant_bands: vec![1, 2, 4],
+            sqft_bands: vec![1000, 1800, 2800],
+            exclude_programs: vec![],
+        }
+    }
+}
+
+/// Pacing of bad news (INPUTS.md, "Phase ladder").
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct PhaseRules {
+    /// Periods a household stays in `tips` before it may get the `notice`.
+    pub min_periods_tips: u32,
+    /// Periods a household stays in `notice` before it may get the comparison.
+    pub min_periods_notice: u32,
+    /// Highest phase an assistance-eligible household is ever moved to.
+    pub assistance_max_phase: crate::model::Phase,
+    /// Expected calls to the call center per letter, by the phase it carries.
+    pub call_rate_tips: f64,
+    pub call_rate_notice: f64,
+    pub call_rate_comparison: f64,
+}
+
+impl Default for PhaseRules {
+    fn default() -> Self {
+        PhaseRules {
+            min_periods_tips: 1,
+            min_periods_notice: 1,
+            assistance_max_phase: crate::model::Phase::Notice,
+            call_rate_tips: 0.002,
+            call_rate_notice: 0.01,
+            call_rate_comparison: 0.03,
+        }
+    }
+}
+
+/// Customer assistance program invitation (INPUTS.md, "Assistance invitation").
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Assistance {
+    /// Show the invitation at all.
+    pub invite: bool,
+    /// Households enrolled in any of these programs are eligible (e.g. SNAP, LIHEAP).
+    pub eligible_programs: Vec<String>,
+    /// Households already enrolled in the utility's own CAP are not invited again.
+    pub cap_program: String,
+    pub phone: String,
+    pub website: String,
+}
+
+impl Default for Assistance {
+    fn default() -> Self {
+        Assistance {
+            invite: true,
+            eligible_programs: vec![
+                "snap".into(),
+                "liheap".into(),
+                "wic".into(),
+                "medicaid".into(),
+            ],
+            cap_program: "cap".into(),
+            phone: String::new(),
+            website: String::new(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RenderSettings {
+    /// Folder holding `report.typ`, the wording files and the fonts.
+    pub templates: PathBuf,
+    /// Render threads; 0 means one per core.
+    pub threads: usize,
+    /// Date printed as the document date (`YYYY-MM-DD`); empty means today.
+    /// Fixing it makes re-runs byte-for-byte reproducible.
+    pub date: String,
+}
+
+impl Default for RenderSettings {
+    fn default() -> Self {
+        RenderSettings {
+            templates: PathBuf::from("report-templates"),
+            threads: 0,
+            date: String::new(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Store {
+    /// SQLite database that remembers phases and opt-outs between runs.
+    pub path: PathBuf,
+    /// A PostgreSQL database instead (`postgres://user@host/db`), shared by
+    /// the shards of a run on several machines. The password may be left out
+    /// of the URL and given in `PGPASSWORD`.
+    pub url: String,
+    /// How long to wait for a store another process holds (a run, a
+    /// command, an analyst's open transaction) before giving up with a
+    /// message naming it. Long enough for another command's writes to end,
+    /// short enough that an operator is not left looking at a silent prompt.
+    pub wait_seconds: u64,
+}
+
+impl Store {
+    /// [`Store::wait_seconds`] as a duration.
+    pub fn wait(&self) -> std::time::Duration {
+        std::time::Duration::from_secs(self.wait_seconds)
+    }
+}
+
+impl Default for Store {
+    fn default() -> Self {
+        Store {
+            path: PathBuf::from("state/neighborly.sqlite"),
+            url: String::new(),
+            wait_seconds: 30,
+        }
+    }
+}
+
+/// Where the envelope windows are, measured from the sheet's top-left corner in
+/// inches. Defaults fit a standard #10 double-window envelope with a letter
+/// tri-folded so page 1's top third faces the windows (INPUTS.md, "Print-mail window").
+#[derive(Debug, Clone, Deserialize, serde::Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Print {
+    /// `us-letter` or `a4`.
+    pub paper: String,
+    pub recipient_window: Window,
+    pub return_window: Window,
+    /// Inches kept clear between each window's edge and its text, so the text
+    /// stays in view when the sheet shifts inside the envelope.
+    pub clearance: f64,
+    /// Pieces per merged print file.
+    pub pieces_per_file: usize,
+    /// USPS Intelligent Mail barcode under the address; absent means none.
+    pub imb: Option<Imb>,
+}
+
+/// The fixed parts of each piece's IMb tracking code (USPS-B-3200); the
+/// serial number is made per piece (see [`crate::imb::serial`]).
+#[derive(Debug, Clone, Deserialize, serde::Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct Imb {
+    /// Two digits, the second 0-4; `00` unless the mail house says otherwise.
+    #[serde(default = "default_barcode_id")]
+    pub barcode_id: String,
+    /// Service type identifier (STID), three digits, e.g. `300` for
+    /// First-Class Mail with Full-Service.
+    pub service_type: String,
+    /// The USPS-assigned mailer ID: six or nine digits.
+    pub mailer_id: String,
+}
+
+impl Imb {
+    /// A piece's serial number and bars (see [`crate::imb::for_piece`]).
+    pub fn for_piece(
+        &self,
+        period: crate::model::Period,
+        shard: crate::shard::Shard,
+        sequence: usize,
+        zip: &str,
+    ) -> std::result::Result<(String, String), crate::imb::ImbError> {
+        let fields = crate::imb::Fields {
+            barcode_id: &self.barcode_id,
+            service_type: &self.service_type,
+            mailer_id: &self.mailer_id,
+        };
+        crate::imb::for_piece(&fields, period, shard, sequence, zip)
+    }
+}
+
+fn default_barcode_id() -> String {
+    "00".into()
+}
+
+#[derive(Debug, Clone, Copy, Deserialize, serde::Serialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct Window {
+    pub x: f64,
+    pub y: f64,
+    pub width: f64,
+    pub height: f64,
+}
+
+impl Default for Print {
+    fn default() -> Self {
+        Print {
+            paper: "us-letter".into(),
+            recipient_window: Window {
+                x: 0.8,
+                y: 2.15,
+                width: 3.6,
+                height: 1.0,
+            },
+            return_window: Window {
+                x: 0.5,
+                y: 0.5,
+                width: 3.2,
+                height: 0.85,
+            },
+            clearance: 0.1,
+            pieces_per_file: 100,
+            imb: None,
+        }
+    }
+}
+
+/// Drop `.` and fold `dir/..` so paths print the way a person would write them.
+fn normalize(path: &Path) -> PathBuf {
+    use std::path::Component;
+    let mut out: Vec<Component> = Vec::new();
+    for c in path.components() {
+        match c {
+            Component::CurDir => {}
+            Component::ParentDir if matches!(out.last(), Some(Component::Normal(_))) => {
+                out.pop();
+            }
+            other => out.push(other),
+        }
+    }
+    if out.is_empty() {
+        PathBuf::from(".")
+    } else {
+        out.iter().collect()
+    }
+}
+
+impl Config {
+    /// Read and validate a config file.
+    pub fn load(path: &Path) -> Result<Config> {
+        let text = std::fs::read_to_string(path)
+            .with_context(|| format!("cannot read config {}", path.display()))?;
+        let mut config: Config = toml::from_str(&text).map_err(|e| {
+            let (line, col) = e
+                .span()
+                .map(|s| {
+                    let before = &text[..s.start];
+                    (
+                        before.matches('\n').count() + 1,
+                        s.start - before.rfind('\n').map_or(0, |i| i + 1) + 1,
+                    )
+                })
+                .unwrap_or((1, 1));
+            anyhow::anyhow!("{}:{line}:{col}: {}", path.display(), e.message())
+        })?;
+        config.base_dir = path.parent().map(Path::to_path_buf).unwrap_or_default();
+        config
+            .validate()
+            .with_context(|| format!("invalid config {}", path.display()))?;
+        config.validate_targeting().map_err(|(needle, message)| {
+            let line = text
+                .lines()
+                .position(|l| l.trim_start().starts_with(&needle))
+                .map_or(1, |i| i + 1);
+            anyhow::anyhow!("{}:{line}: {message}", path.display())
+        })?;
+        Ok(config)
+    }
+
+    /// Cross-references between segments and campaigns. Errors carry the
+    /// text that starts the offending line, so the caller can name it.
+    fn validate_targeting(&self) -> std::result::Result<(), (String, String)> {
+        match u32::from_str_radix(self.output.umask.trim(), 8) {
+            Ok(m) if m <= 0o777 && m & 0o007 == 0o007 => {}
+            _ => {
+                return Err((
+                    "umask".into(),
+                    format!(
+                        "output.umask {:?}: an octal mask that keeps others out (ends in 7), e.g. \"077\" or \"027\"",
+                        self.output.umask
+                    ),
+                ));
+            }
+        }
+        if self.control.share > 0.0 && self.control.salt.trim().is_empty() {
+            return Err(("salt".into(), "control.salt must not be empty".into()));
+        }
+        for name in self.segments.keys() {
+            targeting::check_name(name)
+                .map_err(|m| (format!("[segments.{name}"), format!("segments: {m}")))?;
+        }
+        for (name, c) in &self.campaigns {
+            let header = format!("[campaigns.{name}");
+            targeting::check_name(name).map_err(|m| (header.clone(), format!("campaigns: {m}")))?;
+            if !self.segments.contains_key(&c.segment) {
+                return Err((
+                    header,
+                    format!(
+                        "campaigns.{name}.segment names {:?}, which is not a [segments.*] table (known: {})",
+                        c.segment,
+                        self.segments.keys().cloned().collect::<Vec<_>>().join(", ")
+                    ),
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    /// The template folder of a campaign.
+    pub fn campaign_templates(&self, name: &str) -> Option<PathBuf> {
+        let c = self.campaigns.get(name)?;
+        let rel = c
+            .templates
+            .clone()
+            .unwrap_or_else(|| format!("campaigns/{name}"));
+        Some(self.templates_dir().join(rel))
+    }
+
+    fn validate(&self) -> Result<()> {
+        anyhow::ensure!(
+            self.cohort.min_size >= 2,
+            "cohort.min_size must be at least 2"
+        );
+        anyhow::ensure!(
+            !self.cohort.occupant_bands.is_empty(),
+            "cohort.occupant_bands must not be empty"
+        );
+        anyhow::ensure!(
+            !self.cohort.sqft_bands.is_empty(),
+            "cohort.sqft_bands must not be empty"
+        );
+        for rate in [
+            self.phase.call_rate_tips,
+            self.phase.call_rate_notice,
+            self.phase.call_rate_comparison,
+        ] {
+            anyhow::ensure!(
+                (0.0..=1.0).contains(&rate),
+                "call rates are per letter, between 0 and 1"
+            );
+        }
+        anyhow::ensure!(
+            matches!(self.print.paper.as_str(), "us-letter" | "a4"),
+            "print.paper must be us-letter or a4"
+        );
+        for (name, w) in [
+            ("recipient_window", self.print.recipient_window),
+            ("return_window", self.print.return_window),
+        ] {
+            anyhow::ensure!(
+                self.print.clearance >= 0.0 && 2.0 * self.print.clearance < w.width.min(w.height),
+                "print.clearance ({} in) leaves no room in print.{name}",
+                self.print.clearance
+            );
+        }
+        if let Some(imb) = &self.print.imb {
+            let serial = "0".repeat(15usize.saturating_sub(imb.mailer_id.len()));
+            crate::imb::tracking_code(&imb.barcode_id, &imb.service_type, &imb.mailer_id, &serial)
+                .map_err(|e| anyhow::anyhow!("print.imb: {}", e.0))?;
+        }
+        anyhow::ensure!(
+            self.print.pieces_per_file >= 1,
+            "print.pieces_per_file must be at least 1"
+        );
+        anyhow::ensure!(
+            matches!(self.channels.default.as_str(), "mail" | "email" | "sms"),
+            "channels.default must be mail, email or sms"
+        );
+        anyhow::ensure!(
+            self.email.per_second > 0.0,
+            "email.per_second must be above 0"
+        );
+        anyhow::ensure!(
+            self.reads.timezone.parse::<chrono_tz::Tz>().is_ok(),
+            "reads.timezone {:?} is not an IANA time zone (such as America/Chicago or UTC)",
+            self.reads.timezone
+        );
+        anyhow::ensure!(
+            self.reads.min_coverage > 0.0 && self.reads.min_coverage <= 1.0,
+            "reads.min_coverage is a share of the month, above 0 and at most 1"
+        );
+        anyhow::ensure!(
+            self.reads.implausible_factor > 1.0,
+            "reads.implausible_factor must be above 1"
+        );
+        if !self.render.date.is_empty() {
+            chrono::NaiveDate::parse_from_str(&self.render.date, "%Y-%m-%d")
+                .context("render.date must be YYYY-MM-DD")?;
+        }
+        Ok(())
+    }
+
+    /// Resolve a path from the config against the config file's folder.
+    /// The state store: `[store] url` when set, else `[store] path`
+    /// (resolved against the config's folder).
+    pub fn state_location(&self) -> PathBuf {
+        if self.store.url.is_empty() {
+            self.resolve(&self.store.path)
+        } else {
+            PathBuf::from(&self.store.url)
+        }
+    }
+
+    pub fn resolve(&self, path: &Path) -> PathBuf {
+        if path.is_absolute() {
+            path.to_path_buf()
+        } else {
+            normalize(&self.base_dir.join(path))
+        }
+    }
+
+    /// The customer and usage files: the command line's if given, else the config's.
+    pub fn input_files(
+        &self,
+        customers: Option<&PathBuf>,
+        usage: Option<&PathBuf>,
+    ) -> (PathBuf, PathBuf) {
+        (
+            customers
+                .cloned()
+                .unwrap_or_else(|| self.resolve(&self.input.customers)),
+            usage
+                .cloned()
+                .unwrap_or_else(|| self.resolve(&self.input.usage)),
+        )
+    }
+
+    /// The usage sources: the command line's where given, else the config's.
+    /// An empty `usage` in the config means none.
+    pub fn usage_sources(
+        &self,
+        usage: Option<&PathBuf>,
+        interval: Option<&PathBuf>,
+        greenbutton: Option<&PathBuf>,
+    ) -> (Option<PathBuf>, Option<PathBuf>, Option<PathBuf>) {
+        let usage = usage.cloned().or_else(|| {
+            (!self.input.usage.as_os_str().is_empty()).then(|| self.resolve(&self.input.usage))
+        });
+        let interval = interval
+            .cloned()
+            .or_else(|| self.input.interval.as_ref().map(|p| self.resolve(p)));
+        let greenbutton = greenbutton
+            .cloned()
+            .or_else(|| self.input.greenbutton.as_ref().map(|p| self.resolve(p)));
+        (usage, interval, greenbutton)
+    }
+
+    pub fn templates_dir(&self) -> PathBuf {
+        self.resolve(&self.render.templates)
+    }
+
+    /// A stable fingerprint of the settings that change what households receive.
+    pub fn fingerprint(&self) -> String {
+        use sha2::{Digest, Sha256};
+        let text = format!(
+            "{:?}{:?}{:?}{:?}{:?}{:?}",
+            self.utility, self.cohort, self.phase, self.assistance, self.control, self.reads
+        );
+        let digest = Sha256::digest(text.as_bytes());
+        digest.iter().take(8).map(|b| format!("{b:02x}")).collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn load(text: &str) -> Result<Config> {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("c.toml");
+        std::fs::write(&path, text).unwrap();
+        Config::load(&path)
+    }
+
+    #[test]
+    fn print_settings_are_checked() {
+        let ok = load("[print.imb]\nservice_type = \"300\"\nmailer_id = \"567094\"\n").unwrap();
+        assert_eq!(ok.print.imb.unwrap().barcode_id, "00");
+        let bad_mid = load("[print.imb]\nservice_type = \"300\"\nmailer_id = \"5670\"\n");
+        let message = format!("{:#}", bad_mid.unwrap_err());
+        assert!(
+            message.contains("print.imb: mailer ID \"5670\" must be 6 or 9 digits"),
+            "{message}"
+        );
+        let wide = load("[print]\nclearance = 0.6\n");
+        assert!(format!("{:#}", wide.unwrap_err()).contains("print.clearance"));
+        let typo = load("[print.imb]\nservice_type = \"300\"\nmailer = \"567094\"\n");
+        assert!(format!("{:#}", typo.unwrap_err()).contains("c.toml:3:1"));
+    }
+}

@@ -1,0 +1,126 @@
+//! Reading a CSV file in blocks cut at record boundaries, so each block can
+//! be parsed in pieces on all cores while memory stays bounded.
+//!
+//! A newline ends a record unless it is inside quotes; RFC 4180 quotes pair
+//! up (an escaped quote is two), so counting them from the start of a block,
+//! which always begins at a record boundary, tells which newlines are
+//! boundaries. Line numbers are counted too, so every row keeps its
+//! `file:line`.
+
+use std::io::{BufRead, Read};
+
+use anyhow::{Context, Result};
+
+/// Bytes read at a time.
+pub const BLOCK: usize = 8 << 20;
+
+/// Whole records, and the file line of the first.
+pub struct Piece<'a> {
+    pub bytes: &'a [u8],
+    pub first_line: u64,
+}
+
+/// The header row (line 1).
+pub fn read_header(input: &mut impl BufRead, file: &str) -> Result<csv::StringRecord> {
+    let mut header = Vec::new();
+    input
+        .read_until(b'\n', &mut header)
+        .with_context(|| format!("cannot read {file}"))?;
+    Ok(csv::ReaderBuilder::new()
+        .from_reader(header.as_slice())
+        .headers()
+        .with_context(|| format!("{file}: cannot read header row"))?
+        .clone())
+}
+
+/// Read the rest of `input` block by block and hand each block's pieces
+/// (about `pieces` of them) to `each`, in file order.
+pub fn for_each_block(
+    input: &mut impl BufRead,
+    file: &str,
+    block_size: usize,
+    pieces: usize,
+    mut each: impl FnMut(&[Piece<'_>]) -> Result<()>,
+) -> Result<()> {
+    let mut block: Vec<u8> = Vec::with_capacity(block_size + (1 << 16));
+    let mut next_line: u64 = 2;
+    loop {
+        let before = block.len();
+        input
+            .take((block_size - before.min(block_size)) as u64 + 1)
+            .read_to_end(&mut block)
+            .with_context(|| format!("cannot read {file}"))?;
+        let eof = block.len() == before;
+        let mut cuts = vec![0usize];
+        let mut quoted = false;
+        let target = block.len().div_ceil(pieces.max(1)).max(1);
+        let mut last_cut = 0;
+        for (k, &b) in block.iter().enumerate() {
+            match b {
+                b'"' => quoted = !quoted,
+                b'\n' if !quoted => {
+                    last_cut = k + 1;
+                    if k + 1 - cuts[cuts.len() - 1] >= target {
+                        cuts.push(k + 1);
+                    }
+                }
+                _ => {}
+            }
+        }
+        let end = if eof { block.len() } else { last_cut };
+        cuts.retain(|&c| c < end);
+        cuts.push(end);
+        let mut line = next_line;
+        let parts: Vec<Piece> = cuts
+            .windows(2)
+            .map(|w| {
+                let bytes = &block[w[0]..w[1]];
+                let piece = Piece {
+                    bytes,
+                    first_line: line,
+                };
+                line += bytes.iter().filter(|&&b| b == b'\n').count() as u64;
+                piece
+            })
+            .collect();
+        next_line = line;
+        each(&parts)?;
+        block.drain(..end);
+        if eof {
+            return Ok(());
+        }
+    }
+}
+
+/// Each record of a piece, with its file line and, when it cannot be used,
+/// why: a CSV error, or a field count other than the header's (checked here
+/// rather than by the reader, so one bad row cannot spoil the rows after it).
+pub fn for_each_row(
+    piece: &Piece<'_>,
+    fields: usize,
+    mut row: impl FnMut(u64, &csv::StringRecord, Option<String>),
+) {
+    let mut reader = csv::ReaderBuilder::new()
+        .has_headers(false)
+        .flexible(true)
+        .from_reader(piece.bytes);
+    let mut record = csv::StringRecord::new();
+    loop {
+        let result = reader.read_record(&mut record);
+        let at = match &result {
+            Ok(_) => record.position().map_or(1, |p| p.line()),
+            Err(e) => e.position().map_or(1, |p| p.line()),
+        };
+        let line = piece.first_line + at - 1;
+        let problem = match result {
+            Ok(false) => return,
+            Ok(true) if record.len() != fields => Some(format!(
+                "found record with {} fields, but the header has {fields}",
+                record.len()
+            )),
+            Ok(true) => None,
+            Err(e) => Some(e.to_string()),
+        };
+        row(line, &record, problem);
+    }
+}

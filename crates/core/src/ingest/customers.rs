@@ -1,0 +1,385 @@
+//! `customers.csv`: one row per household (INPUTS.md, "customers.csv").
+
+use std::collections::BTreeMap;
+use std::io::Read as IoRead;
+
+use anyhow::Result;
+
+use super::{Columns, Dataset, blocks};
+use crate::exception::{Exception, Reason};
+use crate::model::{Household, Language, Service, Status};
+
+const REQUIRED: [&str; 7] = [
+    "account_id",
+    "name",
+    "address_line1",
+    "city",
+    "state",
+    "zip",
+    "locality",
+];
+const KNOWN: [&str; 17] = [
+    "account_id",
+    "name",
+    "address_line1",
+    "address_line2",
+    "city",
+    "state",
+    "zip",
+    "locality",
+    "service",
+    "occupants",
+    "home_sqft",
+    "year_built",
+    "heating_fuel",
+    "language",
+    "programs",
+    "status",
+    "do_not_mail",
+];
+
+/// Stream the customer file. Rows that fail validation become exceptions;
+/// two rows with the same `account_id` both do, since neither can be trusted.
+pub fn read_customers(input: impl IoRead, file: &str, default_service: Service) -> Result<Dataset> {
+    let mut input = std::io::BufReader::with_capacity(1 << 20, super::LineLimit::new(input, file));
+    let headers = blocks::read_header(&mut input, file)?;
+    let cols = Columns::new(&headers, file, &REQUIRED)?;
+    let extra_cols: Vec<(String, usize)> = cols
+        .names()
+        .filter(|(n, _)| !KNOWN.contains(n))
+        .map(|(n, i)| (n.to_string(), i))
+        .collect();
+
+    let mut data = Dataset::default();
+    let mut first_line: rustc_hash::FxHashMap<String, (usize, u64)> = Default::default();
+    let mut duplicates: BTreeMap<String, Vec<u64>> = BTreeMap::new();
+    let pieces = 4 * rayon::current_num_threads();
+    // Rows are parsed on all cores, then taken in file order: the first row
+    // of an account wins, and a duplicate is judged against it.
+    blocks::for_each_block(&mut input, file, blocks::BLOCK, pieces, |parts| {
+        let parsed: Vec<Vec<(u64, Result<Household, Exception>)>> = {
+            use rayon::prelude::*;
+            parts
+                .par_iter()
+                .map(|p| parse_piece(p, file, &cols, &headers, &extra_cols, default_service))
+                .collect()
+        };
+        for (line, row) in parsed.into_iter().flatten() {
+            match row {
+                Ok(h) => {
+                    if let Some(&(_, first)) = first_line.get(&h.account_id) {
+                        duplicates
+                            .entry(h.account_id.clone())
+                            .or_insert_with(|| vec![first])
+                            .push(line);
+                    } else {
+                        first_line.insert(h.account_id.clone(), (data.households.len(), line));
+                        data.households.push(h);
+                    }
+                }
+                Err(ex) => data.exceptions.push(ex),
+            }
+        }
+        Ok(())
+    })?;
+    // A rejected row whose account another row was accepted under (before
+    // or after it) makes that account a duplicate: it ends in one place.
+    let (clashes, rest): (Vec<Exception>, Vec<Exception>) = std::mem::take(&mut data.exceptions)
+        .into_iter()
+        .partition(|e| !e.account_id.is_empty() && first_line.contains_key(&e.account_id));
+    data.exceptions = rest;
+    for e in clashes {
+        let line = e
+            .detail
+            .strip_prefix(&format!("{file}:"))
+            .and_then(|d| d.split(':').next())
+            .and_then(|n| n.parse::<u64>().ok())
+            .unwrap_or(0);
+        duplicates
+            .entry(e.account_id.clone())
+            .or_insert_with(|| vec![first_line[&e.account_id].1])
+            .push(line);
+    }
+    if !duplicates.is_empty() {
+        data.households
+            .retain(|h| !duplicates.contains_key(&h.account_id));
+        for (account, mut lines) in duplicates {
+            lines.sort_unstable();
+            let lines: Vec<String> = lines.iter().map(u64::to_string).collect();
+            data.exceptions.push(Exception::new(
+                account,
+                Reason::DuplicateAccount,
+                format!(
+                    "{file}:{}: account_id appears on lines {}",
+                    lines[0],
+                    lines.join(", ")
+                ),
+            ));
+        }
+    }
+    data.reads = vec![Vec::new(); data.households.len()];
+    Ok(data)
+}
+
+/// Parse one piece of a block: each row's line and household or exception.
+fn parse_piece(
+    piece: &blocks::Piece<'_>,
+    file: &str,
+    cols: &Columns,
+    headers: &csv::StringRecord,
+    extra_cols: &[(String, usize)],
+    default_service: Service,
+) -> Vec<(u64, Result<Household, Exception>)> {
+    let mut out = Vec::new();
+    blocks::for_each_row(piece, headers.len(), |line, record, problem| {
+        let row = match problem {
+            Some(detail) => Err(Exception::new(
+                record.get(0).unwrap_or("").trim(),
+                Reason::MalformedRow,
+                format!("{file}:{line}: {detail}"),
+            )),
+            None => parse_household(record, cols, extra_cols, file, line, default_service),
+        };
+        out.push((line, row));
+    });
+    out
+}
+
+fn parse_household(
+    r: &csv::StringRecord,
+    cols: &Columns,
+    extra_cols: &[(String, usize)],
+    file: &str,
+    line: u64,
+    default_service: Service,
+) -> Result<Household, Exception> {
+    let account_id = cols.get(r, "account_id").unwrap_or("").to_string();
+    let fail = |reason, msg: String| {
+        Exception::new(account_id.clone(), reason, format!("{file}:{line}: {msg}"))
+    };
+    let required = |name: &str| {
+        cols.get(r, name)
+            .ok_or_else(|| fail(Reason::MissingField, format!("missing {name}")))
+    };
+    required("account_id")?;
+    if let Some((i, v)) = r
+        .iter()
+        .enumerate()
+        .find(|(_, v)| v.len() > super::MAX_FIELD)
+    {
+        let name = cols
+            .names()
+            .find(|(_, k)| *k == i)
+            .map_or("?", |(n, _)| n)
+            .to_string();
+        return Err(fail(
+            Reason::BadValue,
+            format!(
+                "{name} is {} characters long (at most {}): not a value a letter can carry",
+                v.chars().count(),
+                super::MAX_FIELD
+            ),
+        ));
+    }
+    let parse_opt = |name: &str| -> Result<Option<u32>, Exception> {
+        cols.get(r, name)
+            .map(|v| {
+                v.parse::<u32>().map_err(|_| {
+                    fail(
+                        Reason::BadValue,
+                        format!("{name} {v:?} is not a whole number"),
+                    )
+                })
+            })
+            .transpose()
+    };
+    let zip = normalize_zip(required("zip")?).ok_or_else(|| {
+        fail(
+            Reason::BadZip,
+            format!(
+                "zip {:?} is not 5 or 9 digits",
+                cols.get(r, "zip").unwrap_or("")
+            ),
+        )
+    })?;
+    let service = match cols.get(r, "service") {
+        Some(s) => s.parse().map_err(|e| fail(Reason::BadValue, e))?,
+        None => default_service,
+    };
+    let language: Language = cols
+        .get(r, "language")
+        .unwrap_or("en")
+        .parse()
+        .map_err(|e| fail(Reason::BadValue, e))?;
+    let status: Status = cols
+        .get(r, "status")
+        .unwrap_or("active")
+        .parse()
+        .map_err(|e| fail(Reason::BadValue, e))?;
+    let do_not_mail = match cols.get(r, "do_not_mail") {
+        None => false,
+        Some(v) => parse_bool(v).ok_or_else(|| {
+            fail(
+                Reason::BadValue,
+                format!("do_not_mail {v:?} is not true/false"),
+            )
+        })?,
+    };
+    let year_built = parse_opt("year_built")?.map(|y| y as i32);
+    let household = Household {
+        name: required("name")?.to_string(),
+        address_line1: required("address_line1")?.to_string(),
+        address_line2: cols.get(r, "address_line2").map(str::to_string),
+        city: required("city")?.to_string(),
+        state: required("state")?.to_string(),
+        zip,
+        locality: required("locality")?.to_string(),
+        service,
+        occupants: parse_opt("occupants")?,
+        home_sqft: parse_opt("home_sqft")?,
+        year_built,
+        heating_fuel: cols.get(r, "heating_fuel").map(|s| s.to_ascii_lowercase()),
+        language,
+        programs: cols
+            .get(r, "programs")
+            .map(|p| {
+                p.split(';')
+                    .map(|s| s.trim().to_ascii_lowercase())
+                    .filter(|s| !s.is_empty())
+                    .collect()
+            })
+            .unwrap_or_default(),
+        status,
+        do_not_mail,
+        extra: extra_cols
+            .iter()
+            .filter_map(|(n, i)| r.get(*i).map(|v| (n.clone(), v.trim().to_string())))
+            .collect(),
+        source: format!("{file}:{line}"),
+        account_id,
+    };
+    Ok(household)
+}
+
+/// ZIP codes are text: `12345`, `123456789` or `12345-6789`; leading zeros matter.
+/// Returns the canonical `12345` or `12345-6789`.
+pub fn normalize_zip(raw: &str) -> Option<String> {
+    let digits: String = raw.chars().filter(|c| *c != '-').collect();
+    let dashes = raw.chars().filter(|c| *c == '-').count();
+    if !digits.chars().all(|c| c.is_ascii_digit()) {
+        return None;
+    }
+    match (digits.len(), dashes) {
+        (5, 0) => Some(digits),
+        (9, 0) => Some(format!("{}-{}", &digits[..5], &digits[5..])),
+        (9, 1) if raw.find('-') == Some(5) => Some(format!("{}-{}", &digits[..5], &digits[5..])),
+        _ => None,
+    }
+}
+
+pub fn parse_bool(v: &str) -> Option<bool> {
+    let v = v.trim();
+    // The spellings a CIS export uses, without allocating for the common ones.
+    let is = |word: &str| v.eq_ignore_ascii_case(word);
+    if ["true", "t", "yes", "y", "1"].iter().any(|w| is(w)) {
+        Some(true)
+    } else if ["false", "f", "no", "n", "0", ""].iter().any(|w| is(w)) {
+        Some(false)
+    } else {
+        None
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const HEADER: &str =
+        "account_id,name,address_line1,city,state,zip,locality,language,occupants,meter_route\n";
+
+    fn read(body: &str) -> Dataset {
+        read_customers(
+            format!("{HEADER}{body}").as_bytes(),
+            "customers.csv",
+            Service::Water,
+        )
+        .unwrap()
+    }
+
+    #[test]
+    fn keeps_zip_as_text_and_extra_columns() {
+        let d = read("A1,Ana Díaz,1 Elm St,Davis,CA,01234,north,es,3,R7\n");
+        assert_eq!(d.households[0].zip, "01234");
+        assert_eq!(d.households[0].language, Language::Es);
+        assert_eq!(d.households[0].extra["meter_route"], "R7");
+        assert_eq!(d.households[0].source, "customers.csv:2");
+    }
+
+    #[test]
+    fn each_bad_row_is_an_exception_with_its_line() {
+        let d = read(
+            "A1,Ann,1 Elm,Davis,CA,9561,north,en,2,R1\n\
+             A2,,2 Elm,Davis,CA,95616,north,en,2,R1\n\
+             A3,Bo,3 Elm,Davis,CA,95616,north,xx,2,R1\n\
+             A4,Cy,4 Elm,Davis,CA,95616-1234,north,en,two,R1\n\
+             A5,Di,5 Elm,Davis,CA,95616,north,en,2,R1\n\
+             A5,Di again,5 Elm,Davis,CA,95616,north,en,2,R1\n\
+             A6,Ed,6 Elm,Davis,CA,95616,north,en\n",
+        );
+        let got: Vec<(&str, Reason, &str)> = d
+            .exceptions
+            .iter()
+            .map(|e| (e.account_id.as_str(), e.reason, e.detail.as_str()))
+            .collect();
+        assert_eq!(got[0].0, "A1");
+        assert_eq!(got[0].1, Reason::BadZip);
+        assert!(got[0].2.starts_with("customers.csv:2:"), "{}", got[0].2);
+        assert_eq!((got[1].0, got[1].1), ("A2", Reason::MissingField));
+        assert!(got[1].2.starts_with("customers.csv:3:"));
+        assert_eq!((got[2].0, got[2].1), ("A3", Reason::BadValue));
+        assert_eq!((got[3].0, got[3].1), ("A4", Reason::BadValue));
+        assert_eq!((got[4].0, got[4].1), ("A6", Reason::MalformedRow));
+        assert!(got[4].2.starts_with("customers.csv:8:"), "{}", got[4].2);
+        assert_eq!((got[5].0, got[5].1), ("A5", Reason::DuplicateAccount));
+        assert!(got[5].2.contains("6, 7"), "{}", got[5].2);
+        assert!(d.households.is_empty());
+    }
+
+    #[test]
+    fn missing_required_column_is_fatal() {
+        let err = read_customers("account_id,name\nA,B\n".as_bytes(), "c.csv", Service::Water)
+            .unwrap_err();
+        assert!(err.to_string().contains("address_line1"), "{err}");
+    }
+
+    #[test]
+    fn zip_forms() {
+        assert_eq!(normalize_zip("95616").as_deref(), Some("95616"));
+        assert_eq!(normalize_zip("956161234").as_deref(), Some("95616-1234"));
+        assert_eq!(normalize_zip("95616-1234").as_deref(), Some("95616-1234"));
+        assert_eq!(normalize_zip("9561-61234"), None);
+        assert_eq!(normalize_zip("9561a"), None);
+    }
+
+    /// Found by fuzzing (fuzz/artifacts/customers/crash-0acc7f3d...): an
+    /// account on a good row and on a malformed one was both accepted and
+    /// an exception.
+    #[test]
+    fn an_account_on_a_good_and_a_broken_row_ends_in_one_place() {
+        for body in [
+            "A1,Ann,1 Elm,Davis,CA,95616,n\nA1,broken\nA2,Bo,2 Elm,Davis,CA,95616,n\n",
+            "A1,broken\nA1,Ann,1 Elm,Davis,CA,95616,n\nA2,Bo,2 Elm,Davis,CA,95616,n\n",
+        ] {
+            let text = format!("account_id,name,address_line1,city,state,zip,locality\n{body}");
+            let d = read_customers(text.as_bytes(), "c.csv", Service::Water).unwrap();
+            let accepted: Vec<&str> = d.households.iter().map(|h| h.account_id.as_str()).collect();
+            assert_eq!(accepted, ["A2"], "{body}");
+            assert_eq!(d.exceptions.len(), 1, "{:?}", d.exceptions);
+            assert_eq!(d.exceptions[0].reason, Reason::DuplicateAccount);
+            assert_eq!(
+                d.exceptions[0].detail,
+                "c.csv:2: account_id appears on lines 2, 3"
+            );
+        }
+    }
+}

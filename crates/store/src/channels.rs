@@ -1,0 +1,125 @@
+//! Sends by e-mail and text, and the addresses that must not be used again.
+//!
+//! A send is recorded as `sending` before the message leaves and `sent`
+//! once the relay accepted it, keyed by (account, period, channel): a
+//! re-run or a resumed run skips every `sent` one. A `sending` row left by
+//! a killed run is sent again (the relay saw it at most once more, in the
+//! moment between its acceptance and the record; the Message-ID is the same,
+//! so a relay or mailbox that deduplicates drops it).
+
+use std::collections::HashMap;
+
+use super::db::vals;
+use super::{Store, now};
+use anyhow::Result;
+use neighborly_core::model::Period;
+
+impl Store {
+    /// (account, channel) -> status of this period's sends.
+    pub fn sends(&self, period: Period) -> Result<HashMap<(String, String), String>> {
+        self.sends_for(&period.to_string())
+    }
+
+    /// The same for any key: a period (`2026-10`) or a campaign (`campaign:NAME`).
+    pub fn sends_for(&self, key: &str) -> Result<HashMap<(String, String), String>> {
+        self.db()
+            .query(
+                "SELECT account_id, channel, status FROM sends WHERE period = ?1",
+                &vals![key],
+            )?
+            .into_iter()
+            .map(|r| Ok(((r.text(0)?, r.text(1)?), r.text(2)?)))
+            .collect()
+    }
+
+    /// Record that a message is about to leave (or, with `sent`, that it left).
+    pub fn record_send(
+        &self,
+        account: &str,
+        period: Period,
+        channel: &str,
+        message_id: &str,
+        address: &str,
+        status: &str,
+    ) -> Result<()> {
+        self.record_send_for(
+            account,
+            &period.to_string(),
+            channel,
+            message_id,
+            address,
+            status,
+        )
+    }
+
+    /// [`Store::record_send`] under any key (a campaign's `campaign:NAME`).
+    pub fn record_send_for(
+        &self,
+        account: &str,
+        key: &str,
+        channel: &str,
+        message_id: &str,
+        address: &str,
+        status: &str,
+    ) -> Result<()> {
+        self.db().execute(
+            "INSERT INTO sends (account_id, period, channel, message_id, address, status, at)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
+             ON CONFLICT (account_id, period, channel)
+             DO UPDATE SET status = excluded.status, at = excluded.at",
+            &vals![account, key, channel, message_id, address, status, now()],
+        )?;
+        Ok(())
+    }
+
+    /// Stop using a channel for a household (bounce, failed number, unsubscribe).
+    /// The first reason recorded is kept.
+    pub fn block_channel(&self, account: &str, channel: &str, reason: &str) -> Result<bool> {
+        let n = self.db().execute(
+            "INSERT INTO channel_blocks (account_id, channel, reason, at)
+             VALUES (?1, ?2, ?3, ?4) ON CONFLICT DO NOTHING",
+            &vals![account, channel, reason, now()],
+        )?;
+        Ok(n == 1)
+    }
+
+    /// (account, channel) -> why that channel is not used.
+    pub fn channel_blocks(&self) -> Result<HashMap<(String, String), String>> {
+        self.db()
+            .query(
+                "SELECT account_id, channel, reason FROM channel_blocks",
+                &[],
+            )?
+            .into_iter()
+            .map(|r| Ok(((r.text(0)?, r.text(1)?), r.text(2)?)))
+            .collect()
+    }
+
+    /// The channel each household was last reached by in the periods
+    /// `from..=to` (e-mail or text sends; the rest were on paper).
+    pub fn delivered_channels(&self, from: Period, to: Period) -> Result<HashMap<String, String>> {
+        let rows = self.db().query(
+            "SELECT account_id, channel FROM sends
+             WHERE status = 'sent' AND period >= ?1 AND period <= ?2 ORDER BY period, at",
+            &vals![from.to_string(), to.to_string()],
+        )?;
+        let mut out = HashMap::new();
+        for r in rows {
+            out.insert(r.text(0)?, r.text(1)?);
+        }
+        Ok(out)
+    }
+
+    /// The account an address was last sent to on a channel, for bounce files
+    /// that name only the address.
+    pub fn account_of_address(&self, channel: &str, address: &str) -> Result<Option<String>> {
+        self.db()
+            .query_one(
+                "SELECT account_id FROM sends WHERE channel = ?1 AND lower(address) = lower(?2)
+                 ORDER BY at DESC LIMIT 1",
+                &vals![channel, address],
+            )?
+            .map(|r| r.text(0))
+            .transpose()
+    }
+}

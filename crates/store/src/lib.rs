@@ -1,0 +1,421 @@
+//! Store: what neighborly remembers between runs, in SQLite (one file, the
+//! default) or PostgreSQL (shared by the shards of a run on many machines).
+//!
+//! Per household and period it keeps the rating, the phase decided, the
+//! ladder state and whether the letter was mailed; per run its period, shard,
+//! config fingerprint and times; and opt-outs. Decisions are keyed by
+//! (account, period) and never overwritten, so re-running a period reproduces
+//! its phases even after later periods ran. A lock per (period, shard), held
+//! for the whole run, keeps two runs of the same part from writing at once:
+//! a lock file beside the SQLite file, a session advisory lock in
+//! PostgreSQL; both vanish with the process that held them. Control-group
+//! assignments and response events live beside them (`store/measure.rs`).
+
+mod channels;
+pub(crate) mod db;
+mod lock;
+mod measure;
+mod schema;
+pub use lock::RunLock;
+pub use measure::{Assigned, ImportCount, Response};
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::{Mutex, MutexGuard};
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, Result, bail};
+
+use db::{Db, Row, Val, vals};
+use neighborly_core::model::Period;
+use neighborly_core::phase::{Decision, Ladder, Phase};
+use neighborly_core::shard::Shard;
+
+/// A household's last mailed letter before a period.
+#[derive(Debug, Clone, PartialEq)]
+pub struct History {
+    pub period: Period,
+    pub ladder: Ladder,
+    pub tips: Vec<String>,
+    /// The use per day that letter set as the goal for the period after it.
+    pub goal: Option<f64>,
+}
+
+/// A decision already recorded for the period being run.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Recorded {
+    pub phase: Phase,
+    pub ladder: Ladder,
+    pub entered: bool,
+    pub tips: Vec<String>,
+    pub goal: Option<f64>,
+}
+
+/// One letter's decision as recorded: account, rating, phase decision,
+/// tips, and the goal it sets for the next period.
+pub type Recording<'a> = (
+    &'a str,
+    Option<&'a str>,
+    &'a Decision,
+    &'a [String],
+    Option<f64>,
+);
+
+pub struct Store {
+    db: Mutex<Db>,
+    /// The file or URL (password hidden), for messages.
+    location: String,
+    /// The SQLite file; `None` for PostgreSQL.
+    path: Option<PathBuf>,
+    /// The PostgreSQL URL: the run lock opens a session of its own with it.
+    url: Option<String>,
+}
+
+pub(crate) fn now() -> String {
+    chrono::Local::now()
+        .format("%Y-%m-%dT%H:%M:%S%z")
+        .to_string()
+}
+
+fn ladder_from(step: Option<String>, letters: i64) -> Ladder {
+    Ladder {
+        step: step.and_then(|s| s.parse().ok()),
+        letters: letters as u32,
+    }
+}
+
+fn split_tips(s: &str) -> Vec<String> {
+    s.split(',')
+        .filter(|t| !t.is_empty())
+        .map(str::to_string)
+        .collect()
+}
+
+/// WAL mode, then the migrations this file lacks, in one IMMEDIATE
+/// transaction with the version read inside: shards started together on one
+/// machine apply each migration once.
+fn migrate_sqlite(conn: &mut rusqlite::Connection, path: &Path) -> Result<()> {
+    conn.pragma_update(None, "journal_mode", "WAL")?;
+    let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+    let version: usize = tx.pragma_query_value(None, "user_version", |r| r.get(0))?;
+    if version > schema::SQLITE.len() {
+        bail!(
+            "{} was written by a newer neighborly (schema {version}, this one knows {})",
+            path.display(),
+            schema::SQLITE.len()
+        );
+    }
+    for (i, sql) in schema::SQLITE.iter().enumerate().skip(version) {
+        tx.execute_batch(sql)
+            .with_context(|| format!("migration {} failed", i + 1))?;
+        tx.pragma_update(None, "user_version", i + 1)?;
+    }
+    tx.commit()?;
+    Ok(())
+}
+
+/// Whether an error is SQLite's "database is locked" (busy).
+fn is_busy(e: &anyhow::Error) -> bool {
+    e.chain().any(|c| {
+        c.downcast_ref::<rusqlite::Error>()
+            .and_then(rusqlite::Error::sqlite_error_code)
+            == Some(rusqlite::ErrorCode::DatabaseBusy)
+    })
+}
+
+/// Every migrating process takes this lock first, so shards starting at
+/// once against an empty PostgreSQL database apply each migration once.
+const MIGRATION_LOCK: i64 = 0x6e65_6967_6862_6f72;
+
+impl Store {
+    /// Whether `--state` or `[store]` names a PostgreSQL URL rather than a file.
+    pub fn is_url(location: &Path) -> bool {
+        location.to_str().is_some_and(db::is_url)
+    }
+
+    /// How long [`Store::open`] callers without settings wait for a busy store.
+    pub const DEFAULT_WAIT: Duration = Duration::from_secs(30);
+
+    /// Open (creating if needed) and migrate the database: a SQLite file, or
+    /// a PostgreSQL database when `location` is a `postgres://` URL. A SQLite
+    /// file another process holds is waited for at most `wait` in all, then
+    /// refused with a message naming it.
+    pub fn open(location: &Path, wait: Duration) -> Result<Store> {
+        if let Some(url) = location.to_str().filter(|s| db::is_url(s)) {
+            return Store::open_postgres(url);
+        }
+        let path = location;
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir)
+                .with_context(|| format!("cannot create {}", dir.display()))?;
+        }
+        let mut conn = rusqlite::Connection::open(path)
+            .with_context(|| format!("cannot open state database {}", path.display()))?;
+        conn.busy_timeout(wait)?;
+        // Processes opening a new file together (shards on one machine) can
+        // meet before it is in WAL mode, where SQLite answers a lock
+        // deadlock with "database is locked" at once instead of waiting:
+        // try again, briefly, until the file is set up. One deadline covers
+        // every attempt, so a file held by another process is reported after
+        // `wait`, not after `wait` times the attempts.
+        let deadline = Instant::now() + wait;
+        let mut attempt = 0;
+        loop {
+            match migrate_sqlite(&mut conn, path) {
+                Err(e) if is_busy(&e) && Instant::now() < deadline => {
+                    attempt += 1;
+                    std::thread::sleep(Duration::from_millis(20 + 10 * attempt.min(20)));
+                }
+                Err(e) if is_busy(&e) => bail!(
+                    "state database {} is busy: another process has held it for {} s \
+                     (another neighborly command, or a tool with a transaction open); \
+                     try again when it ends, or raise [store] wait_seconds",
+                    path.display(),
+                    wait.as_secs()
+                ),
+                other => break other?,
+            }
+        }
+        Ok(Store {
+            db: Mutex::new(Db::Sqlite(conn)),
+            location: path.display().to_string(),
+            path: Some(path.to_path_buf()),
+            url: None,
+        })
+    }
+
+    fn open_postgres(url: &str) -> Result<Store> {
+        let mut client = db::connect_postgres(url)?;
+        {
+            let mut tx = client.transaction()?;
+            tx.execute("SELECT pg_advisory_xact_lock($1)", &[&MIGRATION_LOCK])?;
+            tx.batch_execute(
+                "CREATE TABLE IF NOT EXISTS neighborly_schema (version BIGINT NOT NULL)",
+            )?;
+            let version: i64 = tx
+                .query_opt("SELECT version FROM neighborly_schema", &[])?
+                .map_or(0, |r| r.get(0));
+            let version = version as usize;
+            let migrations = schema::postgres();
+            if version > migrations.len() {
+                bail!(
+                    "{} was written by a newer neighborly (schema {version}, this one knows {})",
+                    db::redact(url),
+                    migrations.len()
+                );
+            }
+            for (i, sql) in migrations.iter().enumerate().skip(version) {
+                tx.batch_execute(sql)
+                    .with_context(|| format!("migration {} failed", i + 1))?;
+            }
+            tx.execute("DELETE FROM neighborly_schema", &[])?;
+            tx.execute(
+                "INSERT INTO neighborly_schema (version) VALUES ($1)",
+                &[&(migrations.len().max(version) as i64)],
+            )?;
+            tx.commit()?;
+        }
+        Ok(Store {
+            db: Mutex::new(Db::Postgres(Box::new(client))),
+            location: db::redact(url),
+            path: None,
+            url: Some(url.to_string()),
+        })
+    }
+
+    /// The file, or the PostgreSQL URL without its password, for messages.
+    pub fn location(&self) -> &str {
+        &self.location
+    }
+
+    fn db(&self) -> MutexGuard<'_, Db> {
+        self.db.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    pub fn begin_run(&self, period: Period, shard: Shard, config_hash: &str) -> Result<i64> {
+        let shard = if shard.is_whole() {
+            String::new()
+        } else {
+            shard.to_string()
+        };
+        let row = self
+            .db()
+            .query_one(
+                "INSERT INTO runs (period, shard, config_hash, started_at) VALUES (?1, ?2, ?3, ?4) RETURNING id",
+                &vals![period.to_string(), shard, config_hash, now()],
+            )?
+            .context("no run id returned")?;
+        row.int(0)
+    }
+
+    pub fn finish_run(
+        &self,
+        run: i64,
+        households: usize,
+        mailed: usize,
+        exceptions: usize,
+    ) -> Result<()> {
+        self.db().execute(
+            "UPDATE runs SET finished_at = ?2, households = ?3, mailed = ?4, exceptions = ?5 WHERE id = ?1",
+            &vals![run, now(), households as i64, mailed as i64, exceptions as i64],
+        )?;
+        Ok(())
+    }
+
+    /// The latest period a finished run committed after `period`, when
+    /// `period` itself has no finished run: running it now would decide its
+    /// letters after the later ones, moving ladders backward. A re-run of a
+    /// period that has finished is fine: it reproduces what was recorded.
+    pub fn later_period_than(&self, period: Period) -> Result<Option<Period>> {
+        let row = self.db().query_one(
+            "SELECT MAX(period) FROM runs WHERE finished_at IS NOT NULL AND period > ?1
+             AND NOT EXISTS (SELECT 1 FROM runs WHERE period = ?1 AND finished_at IS NOT NULL)",
+            &vals![period.to_string()],
+        )?;
+        match row.map(|r| r.opt_text(0)).transpose()?.flatten() {
+            Some(p) => Ok(Some(p.parse().map_err(|e: String| anyhow::anyhow!(e))?)),
+            None => Ok(None),
+        }
+    }
+
+    /// Every account's last mailed letter before `period`.
+    pub fn history_before(&self, period: Period) -> Result<HashMap<String, History>> {
+        let rows = self.db().query(
+            "SELECT account_id, period, ladder_step, ladder_letters, tips, goal FROM decisions d
+             WHERE mailed = 1 AND period < ?1 AND period = (
+                SELECT MAX(period) FROM decisions e
+                WHERE e.account_id = d.account_id AND e.mailed = 1 AND e.period < ?1)",
+            &vals![period.to_string()],
+        )?;
+        let mut out = HashMap::new();
+        for r in rows {
+            let period = r.text(1)?.parse().map_err(|e: String| anyhow::anyhow!(e))?;
+            out.insert(
+                r.text(0)?,
+                History {
+                    period,
+                    ladder: ladder_from(r.opt_text(2)?, r.int(3)?),
+                    tips: split_tips(&r.text(4)?),
+                    goal: r.opt_real(5)?,
+                },
+            );
+        }
+        Ok(out)
+    }
+
+    /// Decisions already recorded for `period` (a re-run reproduces them).
+    pub fn recorded(&self, period: Period) -> Result<HashMap<String, Recorded>> {
+        let rows = self.db().query(
+            "SELECT account_id, phase, ladder_step, ladder_letters, entered, tips, goal FROM decisions WHERE period = ?1",
+            &vals![period.to_string()],
+        )?;
+        let mut out = HashMap::new();
+        for r in rows {
+            let phase = r.text(1)?.parse().map_err(|e: String| anyhow::anyhow!(e))?;
+            out.insert(
+                r.text(0)?,
+                Recorded {
+                    phase,
+                    ladder: ladder_from(r.opt_text(2)?, r.int(3)?),
+                    entered: r.int(4)? != 0,
+                    tips: split_tips(&r.text(5)?),
+                    goal: r.opt_real(6)?,
+                },
+            );
+        }
+        Ok(out)
+    }
+
+    /// Record new decisions; existing ones for the same (account, period) stay as they are.
+    pub fn record<'a>(
+        &mut self,
+        run: i64,
+        period: Period,
+        decisions: impl IntoIterator<Item = Recording<'a>>,
+    ) -> Result<()> {
+        let p = period.to_string();
+        self.db().insert_many(
+            "INSERT INTO decisions
+             (account_id, period, run_id, rating, phase, ladder_step, ladder_letters, entered, tips, goal)
+             VALUES",
+            10,
+            "ON CONFLICT DO NOTHING",
+            decisions.into_iter().map(|(account, rating, d, tips, goal)| {
+                vals![
+                    account,
+                    p.as_str(),
+                    run,
+                    rating,
+                    d.phase.code(),
+                    d.ladder.step.map(Phase::code),
+                    d.ladder.letters as i64,
+                    d.entered,
+                    tips.join(","),
+                    goal,
+                ]
+            }),
+        )?;
+        Ok(())
+    }
+
+    /// Mark letters as mailed (rendered and handed to print).
+    pub fn mark_mailed<'a>(
+        &mut self,
+        period: Period,
+        accounts: impl IntoIterator<Item = &'a str>,
+    ) -> Result<()> {
+        self.db().update_in(
+            "UPDATE decisions SET mailed = 1 WHERE period = ?1 AND account_id IN",
+            &vals![period.to_string()],
+            accounts.into_iter().map(Val::from),
+        )?;
+        Ok(())
+    }
+
+    pub fn opt_out(&self, account: &str, reason: &str) -> Result<bool> {
+        let n = self.db().execute(
+            "INSERT INTO opt_outs (account_id, reason, recorded_at) VALUES (?1, ?2, ?3)
+             ON CONFLICT DO NOTHING",
+            &vals![account, reason, now()],
+        )?;
+        Ok(n == 1)
+    }
+
+    pub fn opt_outs(&self) -> Result<HashMap<String, String>> {
+        self.db()
+            .query("SELECT account_id, reason FROM opt_outs", &[])?
+            .into_iter()
+            .map(|r| Ok((r.text(0)?, r.text(1)?)))
+            .collect()
+    }
+
+    /// A household's recorded phase for a period, for tests and support staff.
+    pub fn phase_of(&self, account: &str, period: Period) -> Result<Option<Phase>> {
+        let row = self.db().query_one(
+            "SELECT phase FROM decisions WHERE account_id = ?1 AND period = ?2",
+            &vals![account, period.to_string()],
+        )?;
+        Ok(match row {
+            Some(r) => r.text(0)?.parse().ok(),
+            None => None,
+        })
+    }
+
+    /// All decision rows as text, in key order: lets tests compare snapshots.
+    pub fn dump_decisions(&self) -> Result<Vec<String>> {
+        let rows = self.db().query(
+            "SELECT account_id, period, run_id, rating, phase, ladder_step, ladder_letters, entered, mailed, tips
+             FROM decisions ORDER BY account_id, period",
+            &[],
+        )?;
+        Ok(rows
+            .into_iter()
+            .map(|r: Row| {
+                r.0.iter()
+                    .map(|v| format!("{v:?}"))
+                    .collect::<Vec<_>>()
+                    .join("|")
+            })
+            .collect())
+    }
+}

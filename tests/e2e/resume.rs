@@ -1,0 +1,153 @@
+//! A run killed with SIGKILL part-way and started again with the same
+//! arguments finishes the same run: the print files it had finished are kept,
+//! and every output is byte for byte what an uninterrupted run writes.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use crate::common::*;
+
+const SMALL_FILES: &str = "\n[print]\npieces_per_file = 20\n";
+
+/// Every file under `dir` (relative path -> bytes), run.json aside: it holds
+/// the run's own timings.
+fn files(dir: &Path) -> BTreeMap<String, Vec<u8>> {
+    fn walk(root: &Path, dir: &Path, out: &mut BTreeMap<String, Vec<u8>>) {
+        for e in std::fs::read_dir(dir).unwrap().flatten() {
+            let p = e.path();
+            if p.is_dir() {
+                walk(root, &p, out);
+            } else {
+                let rel = p.strip_prefix(root).unwrap().to_string_lossy().into_owned();
+                if rel != "run.json" {
+                    out.insert(rel, std::fs::read(&p).unwrap());
+                }
+            }
+        }
+    }
+    let mut out = BTreeMap::new();
+    walk(dir, dir, &mut out);
+    out
+}
+
+#[test]
+fn a_killed_run_resumes_and_writes_what_an_uninterrupted_run_writes() {
+    let whole = Workspace::new(SMALL_FILES);
+    whole.synth(1200, false);
+    whole.run(&["--period", "2026-10"]);
+
+    let ws = Workspace::new(SMALL_FILES);
+    ws.synth(1200, false);
+    let config = ws.config();
+    let mut child = Command::new(BIN)
+        .current_dir(ws.dir.path())
+        .args([
+            "run",
+            "--config",
+            config.to_str().unwrap(),
+            "--period",
+            "2026-10",
+        ])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let staging = ws.path("out/2026-10.partial");
+    let deadline = Instant::now() + Duration::from_secs(120);
+    while finished_print_files(&staging) < 3 {
+        assert!(Instant::now() < deadline, "no print file finished in time");
+        assert!(
+            child.try_wait().unwrap().is_none(),
+            "the run ended before it was killed"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    child.kill().unwrap(); // SIGKILL: no chance to clean up
+    child.wait().unwrap();
+    let kept = finished_print_files(&staging);
+    // The files of the finished print files, as the killed run left them.
+    let mut finished: BTreeMap<String, std::time::SystemTime> = BTreeMap::new();
+    for e in std::fs::read_dir(staging.join("print")).unwrap().flatten() {
+        let name = e.file_name().to_string_lossy().into_owned();
+        let Some(stem) = name.strip_suffix(".done.json") else {
+            continue;
+        };
+        let outcomes: Vec<serde_json::Value> =
+            serde_json::from_slice(&std::fs::read(e.path()).unwrap()).unwrap();
+        let mut names = vec![format!("print/{stem}.pdf")];
+        names.extend(
+            outcomes
+                .iter()
+                .filter_map(|o| o["Ok"]["pdf"].as_str().map(String::from)),
+        );
+        for n in names {
+            let modified = std::fs::metadata(staging.join(&n))
+                .unwrap()
+                .modified()
+                .unwrap();
+            finished.insert(n, modified);
+        }
+    }
+    assert!(
+        !ws.path("out/2026-10").exists(),
+        "an interrupted run published its folder"
+    );
+
+    // Changed inputs: refused, with how to start over; nothing touched.
+    let usage = ws.path("data/usage.csv");
+    let original = std::fs::read(&usage).unwrap();
+    let mut changed = original.clone();
+    changed.extend_from_slice(b"\n");
+    std::fs::write(&usage, &changed).unwrap();
+    let err = ws.run_failing("2026-10");
+    assert!(
+        err.contains("holds an interrupted run of other inputs"),
+        "{err}"
+    );
+    assert!(err.contains("rm -r"), "{err}");
+    assert_eq!(finished_print_files(&staging), kept);
+    std::fs::write(&usage, &original).unwrap();
+
+    let out = ws.run(&["--period", "2026-10"]);
+    assert!(
+        out.contains(&format!(
+            "resumed an interrupted run: {kept} print file(s) were already finished and kept"
+        )),
+        "{out}"
+    );
+    // Those files were kept, not written again; every other report was.
+    let done = ws.path("out/2026-10");
+    for (name, modified) in &finished {
+        let now = std::fs::metadata(done.join(name))
+            .unwrap()
+            .modified()
+            .unwrap();
+        assert_eq!(&now, modified, "{name} was written again");
+    }
+    let reports = std::fs::read_dir(done.join("reports")).unwrap().count();
+    let kept_reports = finished
+        .keys()
+        .filter(|n| n.starts_with("reports/"))
+        .count();
+    assert!(
+        kept_reports > 0 && kept_reports < reports,
+        "{kept_reports} of {reports}"
+    );
+    eprintln!(
+        "resumed: {kept_reports} of {reports} reports kept, {} laid out again",
+        reports - kept_reports
+    );
+    let a = files(&whole.path("out/2026-10"));
+    let b = files(&ws.path("out/2026-10"));
+    assert_eq!(
+        a.keys().collect::<Vec<_>>(),
+        b.keys().collect::<Vec<_>>(),
+        "the same files"
+    );
+    for (name, bytes) in &a {
+        assert!(&b[name] == bytes, "{name} differs after the resume");
+    }
+    assert!(a.keys().filter(|k| k.starts_with("print/")).count() > kept);
+}

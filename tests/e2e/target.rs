@@ -1,0 +1,388 @@
+//! Segments and campaigns: the contact list is exactly who the rules name
+//! (checked against the customer file independently), rule typos fail with
+//! their line, and a campaign accounts for every segment member once, mails
+//! through the same print machinery, and never sends a letter twice.
+
+use std::collections::{HashMap, HashSet};
+
+use crate::common::glyphs::Rect;
+use crate::common::pdf_tools::check_pdfs;
+use crate::common::windows::*;
+use crate::common::*;
+
+/// The segments and campaigns of the shipped config.
+fn shipped_targeting() -> String {
+    let text = std::fs::read_to_string(repo().join("config/neighborly.toml")).unwrap();
+    let start = text.find("[segments.").unwrap();
+    text[start..].to_string()
+}
+
+/// Accounts of a customer file that the ingest accepts, judged here by the
+/// data contract's own rules: a name, a 5- or 9-digit ZIP, a unique id.
+fn valid_rows(path: &std::path::Path) -> Vec<HashMap<String, String>> {
+    let rows = read_csv(path);
+    let mut seen: HashMap<String, usize> = HashMap::new();
+    for r in &rows {
+        *seen.entry(r["account_id"].clone()).or_default() += 1;
+    }
+    rows.into_iter()
+        .filter(|r| seen[&r["account_id"]] == 1)
+        .filter(|r| !r["name"].trim().is_empty())
+        .filter(|r| {
+            let z = r["zip"].replace('-', "");
+            (z.len() == 5 || z.len() == 9) && z.chars().all(|c| c.is_ascii_digit())
+        })
+        .collect()
+}
+
+#[test]
+fn lead_copper_segment_lists_exactly_the_sample_homes_built_1982_to_1986() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("lead.csv");
+    let state = dir.path().join("none.sqlite");
+    let config = repo().join("config/neighborly.toml");
+    let printed = ok(std::process::Command::new(BIN)
+        .args(["segment", "lead-copper-1982-1986", "--config"])
+        .arg(&config)
+        .arg("--state")
+        .arg(&state)
+        .arg("--out")
+        .arg(&out)
+        .output()
+        .unwrap());
+    let expected: HashSet<String> = valid_rows(&repo().join("samples/customers.csv"))
+        .into_iter()
+        .filter(|r| {
+            r["year_built"]
+                .parse::<i32>()
+                .is_ok_and(|y| (1982..=1986).contains(&y))
+        })
+        .map(|r| r["account_id"].clone())
+        .collect();
+    let list = read_csv(&out);
+    let got: HashSet<String> = list.iter().map(|r| r["account_id"].clone()).collect();
+    assert!(!expected.is_empty());
+    assert_eq!(got, expected);
+    assert_eq!(got.len(), list.len(), "an account listed twice");
+    assert!(
+        printed.contains(&format!("{} of ", expected.len())),
+        "{printed}"
+    );
+    // The list carries the mailing fields and the field the rule used.
+    let row = &list[0];
+    for col in [
+        "name",
+        "address_line1",
+        "city",
+        "state",
+        "zip",
+        "language",
+        "year_built",
+    ] {
+        assert!(row.contains_key(col), "{col} missing: {row:?}");
+    }
+    assert!(!state.exists(), "segment must not create a state database");
+}
+
+#[test]
+fn cap_invite_segment_is_other_programs_and_not_yet_cap() {
+    let ws = Workspace::new(&shipped_targeting());
+    ws.synth(300, false);
+    let config = ws.config();
+    let out = ws.path("cap.csv");
+    ok(ws.neighborly(&[
+        "segment",
+        "cap-invite",
+        "--config",
+        config.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+    ]));
+    let expected: HashSet<String> = valid_rows(&ws.path("data/customers.csv"))
+        .into_iter()
+        .filter(|r| {
+            let programs: Vec<&str> = r["programs"].split(';').collect();
+            r["status"] == "active"
+                && !programs.contains(&"cap")
+                && programs
+                    .iter()
+                    .any(|p| ["snap", "liheap", "wic", "medicaid"].contains(p))
+        })
+        .map(|r| r["account_id"].clone())
+        .collect();
+    let got: HashSet<String> = read_csv(&out)
+        .into_iter()
+        .map(|r| r["account_id"].clone())
+        .collect();
+    assert!(!expected.is_empty());
+    assert_eq!(got, expected);
+}
+
+#[test]
+fn segment_typos_and_bad_values_fail_with_the_config_line() {
+    for (rule, needle) in [
+        (
+            "year_bilt = { from = 1982, to = 1986 }",
+            "unknown field `year_bilt`",
+        ),
+        ("language = [\"fr\"]", "unsupported language"),
+        ("year_built = { from = 1986, to = 1982 }", "is empty"),
+        ("rating = [\"terrible\"]", "unknown rating"),
+    ] {
+        let ws = Workspace::new(&format!("\n[segments.old-homes]\n{rule}\n"));
+        let config = ws.config();
+        let text = std::fs::read_to_string(&config).unwrap();
+        let line = text.lines().position(|l| l == rule).unwrap() + 1;
+        let o = ws.neighborly(&["segment", "old-homes", "--config", config.to_str().unwrap()]);
+        assert!(!o.status.success());
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert!(
+            err.contains(&format!("config.toml:{line}:")) && err.contains(needle),
+            "{rule}: {err}"
+        );
+    }
+    // A campaign naming an unknown segment is refused at its table's line.
+    let ws = Workspace::new("\n[campaigns.mail]\nsegment = \"nobody\"\n");
+    let config = ws.config();
+    let o = ws.neighborly(&["check", "--config", config.to_str().unwrap()]);
+    let err = String::from_utf8_lossy(&o.stderr);
+    let text = std::fs::read_to_string(&config).unwrap();
+    let line = text.lines().position(|l| l == "[campaigns.mail]").unwrap() + 1;
+    assert!(
+        !o.status.success() && err.contains(&format!("config.toml:{line}:")),
+        "{err}"
+    );
+}
+
+#[test]
+fn a_campaign_accounts_for_every_member_once_and_never_sends_twice() {
+    let ws = Workspace::new(&format!(
+        "{}\n[print]\npieces_per_file = 20\n[print.imb]\nservice_type = \"300\"\nmailer_id = \"567094\"\n",
+        shipped_targeting()
+    ));
+    ws.synth(500, true);
+    let config = ws.config();
+    let cfg = config.to_str().unwrap();
+    // Hold one member back by suppression and one by opt-out.
+    let members_csv = ws.path("members.csv");
+    ok(ws.neighborly(&[
+        "segment",
+        "lead-copper-1982-1986",
+        "--config",
+        cfg,
+        "--out",
+        members_csv.to_str().unwrap(),
+    ]));
+    let members: Vec<String> = read_csv(&members_csv)
+        .into_iter()
+        .map(|r| r["account_id"].clone())
+        .collect();
+    assert!(members.len() > 20, "{} members", members.len());
+    std::fs::write(ws.path("suppress.txt"), format!("{}\n", members[0])).unwrap();
+    ok(ws.neighborly(&["opt-out", &members[1], "--config", cfg]));
+
+    let dry = ok(ws.neighborly(&[
+        "campaign",
+        "lead-copper-sampling",
+        "--config",
+        cfg,
+        "--dry-run",
+    ]));
+    assert!(dry.contains("would be sent"), "{dry}");
+    assert!(
+        !ws.path("out/campaign-lead-copper-sampling-2026-10")
+            .exists()
+    );
+
+    let suppress = ws.path("suppress.txt");
+    let printed = ok(ws.neighborly(&[
+        "campaign",
+        "lead-copper-sampling",
+        "--config",
+        cfg,
+        "--suppress",
+        suppress.to_str().unwrap(),
+    ]));
+    let out = ws.path("out/campaign-lead-copper-sampling-2026-10");
+    let manifest = read_csv(&out.join("manifest.csv"));
+    let exceptions = read_csv(&out.join("exceptions.csv"));
+    let mut seen: HashMap<String, usize> = HashMap::new();
+    for r in manifest.iter().chain(&exceptions) {
+        *seen.entry(r["account_id"].clone()).or_default() += 1;
+    }
+    let expected: HashMap<String, usize> = members.iter().map(|m| (m.clone(), 1)).collect();
+    assert_eq!(seen, expected, "{printed}");
+    let reason = |a: &str| {
+        exceptions
+            .iter()
+            .find(|e| e["account_id"] == a)
+            .map(|e| e["reason"].clone())
+    };
+    assert_eq!(reason(&members[0]).as_deref(), Some("suppressed"));
+    assert_eq!(reason(&members[1]).as_deref(), Some("opted-out"));
+
+    // Print files: presorted, every piece one sheet, address in the window,
+    // the letter in both languages, and every PDF passes the checks.
+    let print = read_csv(&out.join("print-manifest.csv"));
+    assert_eq!(print.len(), manifest.len());
+    assert!(
+        print
+            .iter()
+            .all(|p| p["page_count"] == "2" && p["imb"].len() == 65)
+    );
+    let zips: Vec<&str> = print.iter().map(|p| p["zip"].as_str()).collect();
+    assert!(zips.windows(2).all(|w| w[0] <= w[1]), "not presorted");
+    assert_addresses_in_windows(
+        &out,
+        &ws.path("data/customers.csv"),
+        Rect::inches(0.8, 2.15, 3.6, 1.0),
+        Rect::inches(0.5, 0.5, 3.2, 0.85),
+        0.1,
+    );
+    let spanish = manifest.iter().find(|r| r["language"] == "es").unwrap();
+    let text = pdf_text(&out.join(&spanish["pdf"]));
+    assert!(text.contains("Su hogar puede ayudarnos"), "{text}");
+    assert!(text.contains("This letter in English"), "{text}");
+    let mut files = pdfs_in(&out.join("print"));
+    files.extend(pdfs_in(&out.join("reports")).into_iter().take(10));
+    check_pdfs(&files);
+
+    // Running the campaign again (same suppression list) sends nothing twice.
+    ok(ws.neighborly(&[
+        "campaign",
+        "lead-copper-sampling",
+        "--config",
+        cfg,
+        "--suppress",
+        suppress.to_str().unwrap(),
+    ]));
+    // The second run gets a folder of its own: the first one's print files
+    // are still there for the mail house.
+    let second = ws.path("out/campaign-lead-copper-sampling-2026-10-2");
+    assert_eq!(read_csv(&out.join("manifest.csv")).len(), manifest.len());
+    let again = read_csv(&second.join("manifest.csv"));
+    assert!(again.is_empty(), "{} letters sent again", again.len());
+    let exceptions = read_csv(&second.join("exceptions.csv"));
+    let already = exceptions
+        .iter()
+        .filter(|e| e["reason"] == "already-sent")
+        .count();
+    assert_eq!(already, manifest.len());
+}
+
+#[test]
+fn a_campaign_holdout_is_drawn_once_and_kept() {
+    let ws = Workspace::new(&shipped_targeting());
+    ws.synth(500, false);
+    let config = ws.config();
+    let cfg = config.to_str().unwrap();
+    ok(ws.neighborly(&["campaign", "cap-invite", "--config", cfg]));
+    let out = ws.path("out/campaign-cap-invite-2026-10");
+    let held: HashSet<String> = read_csv(&out.join("exceptions.csv"))
+        .into_iter()
+        .filter(|e| e["reason"] == "holdout")
+        .map(|e| e["account_id"].clone())
+        .collect();
+    let mailed: Vec<String> = read_csv(&out.join("manifest.csv"))
+        .into_iter()
+        .map(|r| r["account_id"].clone())
+        .collect();
+    let share = held.len() as f64 / (held.len() + mailed.len()) as f64;
+    assert!((0.1..=0.3).contains(&share), "holdout share {share}");
+    // Run again: nobody is mailed twice and the holdout stays as drawn.
+    ok(ws.neighborly(&["campaign", "cap-invite", "--config", cfg]));
+    let second = ws.path("out/campaign-cap-invite-2026-10-2");
+    assert!(read_csv(&second.join("manifest.csv")).is_empty());
+    let held_again: HashSet<String> = read_csv(&second.join("exceptions.csv"))
+        .into_iter()
+        .filter(|e| e["reason"] == "holdout")
+        .map(|e| e["account_id"].clone())
+        .collect();
+    assert_eq!(held, held_again);
+
+    // Its evaluation compares mailed and held-back households' responses:
+    // every mailed household enrols, no held-back one does.
+    let mut events = String::from("account_id,date,event,campaign\n");
+    for a in &mailed {
+        events.push_str(&format!("{a},2026-11-20,cap-enrolled,cap-invite\n"));
+    }
+    let file = ws.path("enrolments.csv");
+    std::fs::write(&file, events).unwrap();
+    ok(ws.neighborly(&[
+        "responses",
+        "import",
+        file.to_str().unwrap(),
+        "--config",
+        cfg,
+    ]));
+    let eval = ws.path("eval");
+    let printed = ok(ws.neighborly(&[
+        "evaluate",
+        "--config",
+        cfg,
+        "--campaign",
+        "cap-invite",
+        "--pre",
+        "2026-05..2026-10",
+        "--post",
+        "2026-11..2027-01",
+        "--out",
+        eval.to_str().unwrap(),
+    ]));
+    let rates = read_csv(&eval.join("responses.csv"));
+    let cap = rates.iter().find(|r| r["event"] == "cap-enrolled").unwrap();
+    assert_eq!(
+        cap["control_households"],
+        held.len().to_string(),
+        "{printed}"
+    );
+    assert_eq!(cap["treatment_responders"], mailed.len().to_string());
+    assert_eq!(cap["control_responders"], "0");
+    // No bills after October: savings cannot be estimated, and the page says so.
+    assert!(read_csv(&eval.join("evaluation.csv")).is_empty());
+    assert!(pdf_text(&eval.join("evaluation.pdf")).contains("cannot be estimated"));
+}
+
+#[test]
+fn campaign_letters_are_checked_proofed_and_previewed() {
+    let ws = Workspace::new(&shipped_targeting());
+    ws.synth(60, false);
+    let config = ws.config();
+    let cfg = config.to_str().unwrap();
+    let check = ok(ws.neighborly(&["check", "--config", cfg]));
+    assert!(check.contains("ok: campaign cap-invite"), "{check}");
+    let proof = ws.path("cap-proof.pdf");
+    ok(ws.neighborly(&[
+        "proof",
+        "--config",
+        cfg,
+        "--campaign",
+        "cap-invite",
+        "--out",
+        proof.to_str().unwrap(),
+    ]));
+    assert_eq!(page_count(&proof), 4);
+    let text = pdf_text(&proof);
+    assert!(
+        text.contains("You may be able to pay less for water"),
+        "{text}"
+    );
+    assert!(
+        text.contains("Es posible que pueda pagar menos por el agua"),
+        "{text}"
+    );
+    let preview = ws.path("preview.pdf");
+    ok(ws.neighborly(&[
+        "preview",
+        "--config",
+        cfg,
+        "--campaign",
+        "lead-copper-sampling",
+        "--account",
+        "W000001",
+        "--out",
+        preview.to_str().unwrap(),
+    ]));
+    assert_eq!(page_count(&preview), 2);
+    check_pdfs(&[proof, preview]);
+}
