@@ -13,7 +13,7 @@ use anyhow::Result;
 
 use crate::config::Config;
 use crate::model::Period;
-use crate::output::{ForecastRow, ManifestRow};
+use crate::output::{self, ForecastRow, ManifestRow};
 
 /// Write the brief for `period`; `name_of` gives an account's name.
 pub fn write<'a>(
@@ -24,29 +24,31 @@ pub fn write<'a>(
     forecast: &[ForecastRow],
     config: &Config,
 ) -> Result<()> {
-    let mut s = head(period, rows.len(), forecast, config)?;
-    for r in rows
-        .iter()
-        .filter(|r| r.entered_phase && (r.phase == "notice" || r.phase == "comparison"))
-    {
-        let name = name_of(r.account_id.as_str()).unwrap_or("");
-        // Names come from customer data: keep table cells intact.
-        let name = name.replace('|', "/");
-        writeln!(
-            s,
-            "| {} | {} | {} | {} | {} {} | {} | {} |",
-            r.account_id,
-            name,
-            r.phase,
-            r.rating,
-            r.usage_per_day,
-            r.unit,
-            r.neighbors_median_per_day,
-            r.language
-        )?;
-    }
-    std::fs::write(path, s)?;
-    Ok(())
+    output::writing(path, |path| {
+        let mut s = head(period, rows.len(), forecast, config)?;
+        for r in rows
+            .iter()
+            .filter(|r| r.entered_phase && (r.phase == "notice" || r.phase == "comparison"))
+        {
+            let name = name_of(r.account_id.as_str()).unwrap_or("");
+            // Names come from customer data: keep table cells intact.
+            let name = name.replace('|', "/");
+            writeln!(
+                s,
+                "| {} | {} | {} | {} | {} {} | {} | {} |",
+                r.account_id,
+                name,
+                r.phase,
+                r.rating,
+                r.usage_per_day,
+                r.unit,
+                r.neighbors_median_per_day,
+                r.language
+            )?;
+        }
+        std::fs::write(path, s)?;
+        Ok(())
+    })
 }
 
 /// The brief of a period run in shards: the combined letters and forecast,
@@ -59,18 +61,20 @@ pub fn merge(
     shard_briefs: &[String],
     config: &Config,
 ) -> Result<()> {
-    let mut s = head(period, letters, forecast, config)?;
-    for brief in shard_briefs {
-        let table = brief
-            .rsplit_once(TABLE_RULE)
-            .map(|(_, rest)| rest)
-            .unwrap_or("");
-        for line in table.lines().filter(|l| l.starts_with("| ")) {
-            writeln!(s, "{line}")?;
+    output::writing(path, |path| {
+        let mut s = head(period, letters, forecast, config)?;
+        for brief in shard_briefs {
+            let table = brief
+                .rsplit_once(TABLE_RULE)
+                .map(|(_, rest)| rest)
+                .unwrap_or("");
+            for line in table.lines().filter(|l| l.starts_with("| ")) {
+                writeln!(s, "{line}")?;
+            }
         }
-    }
-    std::fs::write(path, s)?;
-    Ok(())
+        std::fs::write(path, s)?;
+        Ok(())
+    })
 }
 
 /// The line under the households table's header: the rows follow it.

@@ -8,7 +8,7 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use anyhow::Result;
+use anyhow::{Context, Result};
 
 use clap::{Parser, Subcommand};
 use neighborly::config::Config;
@@ -249,6 +249,10 @@ enum Command {
         /// Localities to spread the homes over (5 named ones, then district-NN).
         #[arg(long, default_value_t = 5)]
         localities: usize,
+        /// Skewed locality sizes, as a territory's are: a few large, a long
+        /// tail of small ones (locality i drawn with density ~ 1/sqrt(i)).
+        #[arg(long)]
+        skewed: bool,
         /// Plant a saving of this many percent in treated households...
         #[arg(long, requires_all = ["effect_from", "effect_state"])]
         effect_pct: Option<f64>,
@@ -410,7 +414,8 @@ fn dispatch(cli: Cli) -> Result<()> {
                             &account,
                             show_windows,
                         )?;
-                        std::fs::write(&out, pdf)?;
+                        std::fs::write(&out, pdf)
+                            .with_context(|| format!("cannot write {}", out.display()))?;
                         (period, pages)
                     }
                 };
@@ -531,8 +536,10 @@ fn dispatch(cli: Cli) -> Result<()> {
             }
             let mut store = state_store(&config, state)?;
             let count = store.import_responses(&file.display().to_string(), &parsed.events)?;
+            let opted =
+                neighborly::measure::responses::apply_opt_outs(&store, &file, &parsed.events)?;
             println!(
-                "{} event(s) added, {} already present, {} row(s) rejected",
+                "{} event(s) added, {} already present, {} row(s) rejected; {opted} household(s) opted out",
                 count.added,
                 count.already_present,
                 parsed.rejected.len()
@@ -592,7 +599,7 @@ fn dispatch(cli: Cli) -> Result<()> {
             let renderer = neighborly::render::Renderer::new(&config.templates_dir(), today)?;
             let (pdf, pages) =
                 neighborly::target::campaign::proof(&config, &name, &renderer, period)?;
-            std::fs::write(&out, pdf)?;
+            std::fs::write(&out, pdf).with_context(|| format!("cannot write {}", out.display()))?;
             println!(
                 "campaign {name}: English and Spanish, {pages} pages written to {}",
                 out.display()
@@ -611,7 +618,7 @@ fn dispatch(cli: Cli) -> Result<()> {
             let renderer = neighborly::render::Renderer::new(&config.templates_dir(), today)?;
             let (pdf, variants, pages) =
                 neighborly::proof::proof(&config, &wording, &renderer, period)?;
-            std::fs::write(&out, pdf)?;
+            std::fs::write(&out, pdf).with_context(|| format!("cannot write {}", out.display()))?;
             println!(
                 "{variants} variants, {pages} pages written to {}",
                 out.display()
@@ -624,6 +631,7 @@ fn dispatch(cli: Cli) -> Result<()> {
             state,
         } => {
             let config = Config::load(&config)?;
+            neighborly::target::known_account(&config, None, &account)?;
             let store = state_store(&config, state)?;
             if store.opt_out(&account, &reason)? {
                 println!("{account} opted out ({reason}); no further reports will be mailed");
@@ -643,6 +651,7 @@ fn dispatch(cli: Cli) -> Result<()> {
             effect_from,
             effect_state,
             localities,
+            skewed,
         } => {
             let effect = match (effect_pct, effect_from, effect_state) {
                 (Some(pct), Some(from), Some(state)) => {
@@ -669,6 +678,7 @@ fn dispatch(cli: Cli) -> Result<()> {
                 effect,
                 service,
                 localities,
+                skewed,
             };
             neighborly::synth::generate(&out, &opts)?;
             println!(

@@ -84,11 +84,16 @@ pub fn finished_marker(staging: &Path, print_file_stem: &str) -> PathBuf {
 }
 
 fn finished_markers(staging: &Path) -> Vec<PathBuf> {
-    std::fs::read_dir(staging.join("print"))
+    files_ending(&staging.join("print"), ".done.json")
+}
+
+/// The files of `dir` whose names end in `suffix` (none when `dir` is missing).
+fn files_ending(dir: &Path, suffix: &str) -> Vec<PathBuf> {
+    std::fs::read_dir(dir)
         .map(|d| {
             d.flatten()
                 .map(|e| e.path())
-                .filter(|p| p.to_string_lossy().ends_with(".done.json"))
+                .filter(|p| p.to_string_lossy().ends_with(suffix))
                 .collect()
         })
         .unwrap_or_default()
@@ -215,7 +220,16 @@ impl RunFolder {
             std::fs::remove_file(&stamp)?;
         }
         for marker in finished_markers(&self.staging) {
-            std::fs::remove_file(marker)?;
+            std::fs::remove_file(&marker)
+                .with_context(|| format!("cannot remove {}", marker.display()))?;
+        }
+        // A process killed mid-write leaves `*.tmp` files; the resumed run
+        // wrote every file again, so none is part of the delivery.
+        for dir in ["reports", "print"].map(|d| self.staging.join(d)) {
+            for tmp in files_ending(&dir, ".tmp") {
+                std::fs::remove_file(&tmp)
+                    .with_context(|| format!("cannot remove {}", tmp.display()))?;
+            }
         }
         if self.target.exists() {
             std::fs::remove_dir_all(&self.target)
@@ -246,14 +260,20 @@ fn write_through_temp(path: &Path, bytes: &[u8], sync: bool) -> std::io::Result<
     let mut name = path.file_name().unwrap_or_default().to_os_string();
     name.push(".tmp");
     let tmp = path.with_file_name(name);
-    {
+    let written = (|| {
         let mut f = std::fs::File::create(&tmp)?;
         std::io::Write::write_all(&mut f, bytes)?;
         if sync {
             f.sync_all()?;
         }
+        drop(f);
+        std::fs::rename(&tmp, path)
+    })();
+    if written.is_err() {
+        // A full disk leaves a short temporary file: it must not ship.
+        let _ = std::fs::remove_file(&tmp);
     }
-    std::fs::rename(&tmp, path)
+    written
 }
 
 /// Flush everything written to the filesystem holding `dir` to the disk:
@@ -300,14 +320,23 @@ pub fn pdf_name(account: &str) -> String {
 }
 
 pub fn write_exceptions(path: &Path, exceptions: &mut [Exception]) -> Result<()> {
-    exceptions.sort_by(|a, b| (&a.account_id, a.reason).cmp(&(&b.account_id, b.reason)));
-    let mut w = csv::Writer::from_path(path)?;
-    w.write_record(["account_id", "reason", "detail"])?;
-    for e in exceptions.iter() {
-        w.write_record([e.account_id.as_str(), e.reason.code(), e.detail.as_str()])?;
-    }
-    w.flush()?;
-    Ok(())
+    writing(path, |path| {
+        exceptions.sort_by(|a, b| (&a.account_id, a.reason).cmp(&(&b.account_id, b.reason)));
+        let mut w = csv::Writer::from_path(path)?;
+        w.write_record(["account_id", "reason", "detail"])?;
+        for e in exceptions.iter() {
+            w.write_record([e.account_id.as_str(), e.reason.code(), e.detail.as_str()])?;
+        }
+        w.flush()?;
+        Ok(())
+    })
+}
+
+/// Write the file at `path` with `write`; any failure names the path (a
+/// full disk, a folder that vanished, a permission taken away): every
+/// output write of a run goes through here or says its path itself.
+pub fn writing<T>(path: &Path, write: impl FnOnce(&Path) -> Result<T>) -> Result<T> {
+    write(path).with_context(|| format!("cannot write {}", path.display()))
 }
 
 /// Call-center readiness per phase (INPUTS.md, "Phase ladder").
@@ -321,12 +350,14 @@ pub struct ForecastRow {
 }
 
 pub fn write_forecast(path: &Path, rows: &[ForecastRow]) -> Result<()> {
-    let mut w = csv::Writer::from_path(path)?;
-    for r in rows {
-        w.serialize(r)?;
-    }
-    w.flush()?;
-    Ok(())
+    writing(path, |path| {
+        let mut w = csv::Writer::from_path(path)?;
+        for r in rows {
+            w.serialize(r)?;
+        }
+        w.flush()?;
+        Ok(())
+    })
 }
 
 /// Counts for the closing summary and `run.json`.

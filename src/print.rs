@@ -19,7 +19,7 @@ use std::path::Path;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::mpsc;
 
-use anyhow::Result;
+use anyhow::{Context, Result};
 use serde::{Deserialize, Serialize};
 
 use crate::config::Config;
@@ -124,8 +124,10 @@ where
     D: FnMut(&[Piece<'_>], Vec<Outcome>) -> Result<()>,
 {
     preflight(pieces, config, renderer, job)?;
-    std::fs::create_dir_all(dir.join("print"))?;
-    std::fs::create_dir_all(dir.join("reports"))?;
+    for sub in ["print", "reports"].map(|d| dir.join(d)) {
+        std::fs::create_dir_all(&sub)
+            .with_context(|| format!("cannot create {}", sub.display()))?;
+    }
     let chunks: Vec<&[Piece]> = pieces.chunks(config.print.pieces_per_file).collect();
     let threads = match config.render.threads {
         0 => std::thread::available_parallelism().map_or(2, |n| n.get()),
@@ -136,7 +138,7 @@ where
     let resumed = AtomicUsize::new(0);
     let resumed_ref = &resumed;
     let stop = AtomicBool::new(false);
-    let (tx, rx) = mpsc::channel::<(usize, Vec<Outcome>)>();
+    let (tx, rx) = mpsc::channel::<(usize, Result<Vec<Outcome>>)>();
     let mut rows = Vec::with_capacity(pieces.len());
     std::thread::scope(|scope| -> Result<()> {
         for _ in 0..threads {
@@ -152,16 +154,11 @@ where
                         let outcomes = match finished(dir, &stem, chunk) {
                             Some(kept) => {
                                 resumed.fetch_add(1, Ordering::Relaxed);
-                                kept
+                                Ok(kept)
                             }
-                            None => {
-                                let made = print_file(dir, k, chunk, config, renderer, job);
-                                // Recorded last: a file with a marker is whole.
-                                if let Err(e) = mark_finished(dir, &stem, &made) {
-                                    tracing::warn!("cannot record print file {}: {e}", k + 1);
-                                }
-                                made
-                            }
+                            // Recorded last: a file with a marker is whole.
+                            None => print_file(dir, k, chunk, config, renderer, job)
+                                .and_then(|made| mark_finished(dir, &stem, &made).map(|()| made)),
                         };
                         if tx.send((k, outcomes)).is_err() {
                             break;
@@ -174,6 +171,15 @@ where
         let mut pending: BTreeMap<usize, Vec<Outcome>> = BTreeMap::new();
         let mut want = 0;
         for (k, outcomes) in rx {
+            // A file that could not be written stops the run: its letters
+            // must not be counted as mailed, nor as a household's failure.
+            let outcomes = match outcomes {
+                Ok(outcomes) => outcomes,
+                Err(e) => {
+                    stop.store(true, Ordering::Relaxed);
+                    return Err(e);
+                }
+            };
             pending.insert(k, outcomes);
             while let Some(outcomes) = pending.remove(&want) {
                 rows.extend(
@@ -192,11 +198,16 @@ where
         Ok(())
     })?;
     if job.mail {
-        let mut w = csv::Writer::from_path(dir.join("print-manifest.csv"))?;
-        for r in &rows {
-            w.serialize(r)?;
-        }
-        w.flush()?;
+        let path = dir.join("print-manifest.csv");
+        let written = (|| -> Result<()> {
+            let mut w = csv::Writer::from_path(&path)?;
+            for r in &rows {
+                w.serialize(r)?;
+            }
+            w.flush()?;
+            Ok(())
+        })();
+        written.with_context(|| format!("cannot write {}", path.display()))?;
     }
     tracing::debug!(
         kept = resumed.load(Ordering::Relaxed),
@@ -238,10 +249,11 @@ fn finished(dir: &Path, stem: &str, chunk: &[Piece<'_>]) -> Option<Vec<Outcome>>
 
 /// Record that print file `k` is whole: its files reach the disk first,
 /// then the marker.
-fn mark_finished(dir: &Path, stem: &str, outcomes: &[Outcome]) -> std::io::Result<()> {
-    let json = serde_json::to_vec(outcomes).map_err(std::io::Error::other)?;
-    output::sync_filesystem(dir)?;
-    output::write_durable(&marker(dir, stem), &json)
+fn mark_finished(dir: &Path, stem: &str, outcomes: &[Outcome]) -> Result<()> {
+    let json = serde_json::to_vec(outcomes)?;
+    output::sync_filesystem(dir).with_context(|| format!("cannot sync {}", dir.display()))?;
+    let path = marker(dir, stem);
+    output::write_durable(&path, &json).with_context(|| format!("cannot write {}", path.display()))
 }
 
 /// Pieces that must all fail alone before production stops as a template error.
@@ -287,7 +299,10 @@ where
     }
 }
 
-/// Lay out print file `k`, export it and its pieces' own PDFs.
+/// Lay out print file `k`, export it and its pieces' own PDFs. A piece the
+/// template cannot lay out, or that does not fill whole sheets, is left out
+/// of the file (its outcome says why); a file or PDF that cannot be written
+/// is an error for the whole run, naming its path.
 fn print_file<F>(
     dir: &Path,
     k: usize,
@@ -295,7 +310,7 @@ fn print_file<F>(
     config: &Config,
     renderer: &Renderer,
     job: &PrintJob<'_, F>,
-) -> Vec<Outcome>
+) -> Result<Vec<Outcome>>
 where
     F: Fn(&Piece<'_>) -> Result<serde_json::Value, String>,
 {
@@ -320,7 +335,7 @@ where
         let reports: Vec<serde_json::Value> = good.iter().map(|g| g.1.clone()).collect();
         renderer.layout_batch(job.batch_template, &title, job.author, &reports)
     };
-    let laid = match layout(&good) {
+    let mut laid = match layout(&good) {
         Ok(laid) => Some(laid),
         Err(_) => {
             // Find the households the template cannot lay out, alone, and
@@ -355,9 +370,43 @@ where
             }
         }
     };
+    // A piece must fill whole sheets printed on both sides; one that does
+    // not is left out before anything is written, so the print file holds
+    // exactly the pieces that are mailed.
+    if let Some(l) = &laid
+        && l.pieces.iter().any(|pages| pages.len() % 2 != 0)
+    {
+        let odd: Vec<bool> = l.pieces.iter().map(|p| p.len() % 2 != 0).collect();
+        let mut kept = Vec::with_capacity(good.len());
+        for (g, (odd, pages)) in good.into_iter().zip(odd.iter().zip(&l.pieces)) {
+            if *odd {
+                outcomes[g.0] = Some(Err(format!(
+                    "{} page(s): a piece must fill whole sheets printed on both sides",
+                    pages.len()
+                )));
+            } else {
+                kept.push(g);
+            }
+        }
+        good = kept;
+        laid = if good.is_empty() {
+            None
+        } else {
+            match layout(&good) {
+                Ok(laid) => Some(laid),
+                Err(e) => {
+                    for (i, ..) in &good {
+                        outcomes[*i] = Some(Err(e.to_string()));
+                    }
+                    good.clear();
+                    None
+                }
+            }
+        };
+    }
     let laid_out = started.elapsed();
     if let Some(laid) = laid {
-        let exported = export(dir, &file, &laid, &good, chunk, renderer, job);
+        let exported = export(dir, &file, &laid, &good, chunk, renderer, job)?;
         tracing::debug!(
             file,
             pieces = good.len(),
@@ -371,10 +420,10 @@ where
         }
     }
     Renderer::evict_cache();
-    outcomes
+    Ok(outcomes
         .into_iter()
         .map(|o| o.unwrap_or_else(|| Err("not laid out".into())))
-        .collect()
+        .collect())
 }
 
 /// The piece's data with its barcode (`imb`) when `[print.imb]` is set, and
@@ -410,45 +459,40 @@ fn export<F>(
     chunk: &[Piece<'_>],
     renderer: &Renderer,
     job: &PrintJob<'_, F>,
-) -> Vec<Outcome> {
+) -> Result<Vec<Outcome>> {
     let started = std::time::Instant::now();
     if job.mail {
-        let whole = renderer
-            .export(&laid.document, &format!("{}/{file}", job.period))
-            .map_err(|e| e.to_string())
-            .and_then(|pdf| {
-                output::write_atomic(&dir.join(file), &pdf)
-                    .map_err(|e| format!("cannot write {file}: {e}"))
-            });
-        if let Err(e) = whole {
-            return good.iter().map(|_| Err(e.clone())).collect();
+        let path = dir.join(file);
+        match renderer.export(&laid.document, &format!("{}/{file}", job.period)) {
+            Ok(pdf) => output::write_atomic(&path, &pdf)
+                .with_context(|| format!("cannot write {}", path.display()))?,
+            // Nothing was written: the file's households are exceptions.
+            Err(e) => return Ok(good.iter().map(|_| Err(e.to_string())).collect()),
         }
     }
     let whole_ms = started.elapsed().as_millis() as u64;
-    let outcomes: Vec<Outcome> = good
+    let outcomes = good
         .iter()
         .zip(&laid.pieces)
-        .map(|((i, data, (imb_serial, imb)), pages)| {
+        .map(|((i, data, (imb_serial, imb)), pages)| -> Result<Outcome> {
             let piece = &chunk[*i];
-            if pages.len() % 2 != 0 {
-                return Err(format!(
-                    "{} page(s): a piece must fill whole sheets printed on both sides",
-                    pages.len()
-                ));
-            }
             let text = |key: &str| data[key].as_str().unwrap_or_default();
             let info = SliceInfo {
                 title: text("title"),
                 author: data["return_address"][0].as_str().unwrap_or(job.author),
                 lang: text("lang"),
             };
+            // The piece is already in the print file: a single PDF that
+            // cannot be made or written stops the run rather than leave a
+            // mailed letter unfiled.
+            let name = format!("reports/{}", output::pdf_name(piece.account_id));
+            let path = dir.join(&name);
             let pdf = renderer
                 .export_slice(laid, pages.clone(), &info, &piece.ident)
-                .map_err(|e| e.to_string())?;
-            let name = format!("reports/{}", output::pdf_name(piece.account_id));
-            output::write_atomic(&dir.join(&name), &pdf)
-                .map_err(|e| format!("cannot write {name}: {e}"))?;
-            Ok(Produced {
+                .with_context(|| format!("cannot export {}", path.display()))?;
+            output::write_atomic(&path, &pdf)
+                .with_context(|| format!("cannot write {}", path.display()))?;
+            Ok(Ok(Produced {
                 pdf: name,
                 pages: pages.len(),
                 print: PrintRow {
@@ -462,14 +506,14 @@ fn export<F>(
                     imb_serial: imb_serial.clone(),
                     imb: imb.clone(),
                 },
-            })
+            }))
         })
-        .collect();
+        .collect::<Result<Vec<Outcome>>>()?;
     tracing::debug!(
         file,
         whole_ms,
         slices_ms = started.elapsed().as_millis() as u64 - whole_ms,
         "print file exported"
     );
-    outcomes
+    Ok(outcomes)
 }

@@ -35,6 +35,10 @@ pub struct SynthOptions {
     /// then `district-NN` (a large utility has hundreds, which is what
     /// lets a sharded run balance its shards).
     pub localities: usize,
+    /// Draw localities with skewed sizes (a few large, a long tail of small
+    /// ones) instead of evenly: the shape of a real service territory, where
+    /// a locality is a census block group or a meter route.
+    pub skewed: bool,
 }
 
 /// Treated households use `pct` percent less in every bill ending in or after `from`.
@@ -59,6 +63,7 @@ impl Default for SynthOptions {
             effect: None,
             service: crate::model::Service::Water,
             localities: LOCALITIES.len(),
+            skewed: false,
         }
     }
 }
@@ -181,7 +186,16 @@ pub fn generate(dir: &Path, opts: &SynthOptions) -> Result<()> {
         let (locality, zip): (std::borrow::Cow<str>, std::borrow::Cow<str>) = if n < small_count {
             (SMALL_LOCALITY.0.into(), SMALL_LOCALITY.1.into())
         } else {
-            match rng.gen_range(0..opts.localities.max(1)) {
+            let count = opts.localities.max(1);
+            let drawn = if opts.skewed {
+                // u^2 has density 1/(2 sqrt(x)): locality 0 of 2,000 gets
+                // about 2% of the homes, the last ones about 1/(2 x 2,000).
+                let u: f64 = rng.r#gen();
+                ((u * u * count as f64) as usize).min(count - 1)
+            } else {
+                rng.gen_range(0..count)
+            };
+            match drawn {
                 i if i < LOCALITIES.len() => (LOCALITIES[i].0.into(), LOCALITIES[i].1.into()),
                 i => (
                     format!("district-{i:03}").into(),

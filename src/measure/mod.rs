@@ -299,7 +299,9 @@ fn write(config: &Config, opts: &EvaluateOptions, e: &Evaluation) -> Result<()> 
             &format!("evaluation/{}/{}/{}", e.experiment, opts.pre, opts.post),
         )
         .map_err(|err| anyhow::anyhow!("{err}"))?;
-    std::fs::write(opts.out.join("evaluation.pdf"), rendered.pdf)?;
+    let pdf = opts.out.join("evaluation.pdf");
+    std::fs::write(&pdf, rendered.pdf)
+        .with_context(|| format!("cannot write {}", pdf.display()))?;
     Ok(())
 }
 

@@ -15,7 +15,7 @@ use serde::Serialize;
 use statrs::distribution::{ContinuousCDF, Normal};
 
 use crate::control::Group;
-use crate::store::Response;
+use crate::store::{Response, Store};
 
 /// Events the importer knows by name; others are accepted if they are
 /// lowercase words joined by `-`, so a utility can add its own.
@@ -28,6 +28,20 @@ pub const KNOWN_EVENTS: [&str; 7] = [
     "email-open",
     "portal-login",
 ];
+
+/// Opt-out events stop the household's letters, as `neighborly opt-out`
+/// does: a response file is how a call center's or a portal's opt-outs
+/// arrive in bulk. Returns how many households were newly opted out.
+pub fn apply_opt_outs(store: &Store, file: &Path, events: &[Response]) -> Result<usize> {
+    let mut opted = 0;
+    for e in events.iter().filter(|e| e.event == "opt-out") {
+        let reason = format!("opt-out event of {} in {}", e.date, file.display());
+        if store.opt_out(&e.account_id, &reason)? {
+            opted += 1;
+        }
+    }
+    Ok(opted)
+}
 
 /// Events read from a file, and the rows that could not be read (`file:line: why`).
 #[derive(Debug, Default)]

@@ -25,8 +25,9 @@ use crate::store::Store;
 use crate::wording::Wording;
 
 mod enrol;
+mod enroll;
 mod plan;
-pub use enrol::{Balance, enroll};
+pub use enroll::{Balance, enroll};
 pub use plan::{Letter, Plan, mail_hold, plan, read_suppressions};
 
 /// What a `run` or `preview` was asked for, beyond the config.
@@ -119,6 +120,25 @@ pub fn render_date(config: &Config) -> chrono::NaiveDate {
         .unwrap_or_else(|_| chrono::Local::now().date_naive())
 }
 
+/// The three commonest reasons among `exceptions`, with counts and the
+/// first one's detail (its `file:line` for data errors), for a run that
+/// could mail nothing. (A shard may legitimately have nothing to mail: its
+/// localities may all be exceptions; a whole run cannot.)
+fn top_reasons(exceptions: &[Exception]) -> String {
+    let mut by_reason: BTreeMap<Reason, (usize, &str)> = BTreeMap::new();
+    for e in exceptions {
+        by_reason.entry(e.reason).or_insert((0, &e.detail)).0 += 1;
+    }
+    let mut counted: Vec<_> = by_reason.into_iter().collect();
+    counted.sort_by(|a, b| b.1.0.cmp(&a.1.0).then(a.0.cmp(&b.0)));
+    counted
+        .iter()
+        .take(3)
+        .map(|(reason, (n, detail))| format!("{n} {reason} (first: {detail})"))
+        .collect::<Vec<_>>()
+        .join("; ")
+}
+
 /// Run the batch. Returns the summary; the run folder is complete when this returns Ok.
 pub fn run(config: &Config, opts: &RunOptions) -> Result<Summary> {
     let started = Instant::now();
@@ -161,10 +181,17 @@ pub fn run(config: &Config, opts: &RunOptions) -> Result<Summary> {
         return Ok(summary);
     }
 
+    let shard = opts.shard.unwrap_or(Shard::WHOLE);
+    if shard.is_whole() && plan.letters.is_empty() && plan.households_in > 0 {
+        bail!(
+            "no household of {} can be mailed for {period}: {}",
+            plan.households_in,
+            top_reasons(&plan.exceptions)
+        );
+    }
     let renderer = Renderer::new(&config.templates_dir(), render_date(config))?;
     preflight(&plan, config, &wording, &renderer)?;
     let store = store.as_mut().context("state store unavailable")?;
-    let shard = opts.shard.unwrap_or(Shard::WHOLE);
     let _lock = store.lock(period, shard)?;
     if let Some(later) = store.later_period_than(period)? {
         bail!(
@@ -250,10 +277,10 @@ pub fn run(config: &Config, opts: &RunOptions) -> Result<Summary> {
     summary.reports_per_second = rows.len() as f64 / summary.seconds.max(1e-9);
     summary.out_dir = target.display().to_string();
     summary.peak_rss_mb = output::peak_rss_mb();
-    std::fs::write(
-        folder.path("run.json"),
-        serde_json::to_vec_pretty(&summary)?,
-    )?;
+    let run_json = folder.path("run.json");
+    output::writing(&run_json, |p| {
+        Ok(std::fs::write(p, serde_json::to_vec_pretty(&summary)?)?)
+    })?;
     folder.commit()?;
     // The texts are handed to the gateway with the finished folder: a
     // resumed run lists them again; a later re-run of the period does not.
@@ -482,11 +509,13 @@ fn render_all(
         row.channel_note = letter.route.fallback.clone();
         rows.push(row);
     }
-    let mut manifest = csv::Writer::from_path(folder.path("manifest.csv"))?;
-    for row in &rows {
-        manifest.serialize(row)?;
-    }
-    manifest.flush()?;
+    output::writing(&folder.path("manifest.csv"), |path| {
+        let mut manifest = csv::Writer::from_path(path)?;
+        for row in &rows {
+            manifest.serialize(row)?;
+        }
+        Ok(manifest.flush()?)
+    })?;
     Ok((rows, deliveries))
 }
 
@@ -600,21 +629,23 @@ fn deliver(
                 .insert(h.account_id.clone(), Err(result.label()));
         }
     }
-    let mut w = csv::Writer::from_path(folder.path("sms.csv"))?;
-    if texts.is_empty() {
-        w.write_record([
-            "account_id",
-            "mobile",
-            "text",
-            "encoding",
-            "units",
-            "segments",
-        ])?;
-    }
-    for t in &texts {
-        w.serialize(t)?;
-    }
-    w.flush()?;
+    output::writing(&folder.path("sms.csv"), |path| {
+        let mut w = csv::Writer::from_path(path)?;
+        if texts.is_empty() {
+            w.write_record([
+                "account_id",
+                "mobile",
+                "text",
+                "encoding",
+                "units",
+                "segments",
+            ])?;
+        }
+        for t in &texts {
+            w.serialize(t)?;
+        }
+        Ok(w.flush()?)
+    })?;
     Ok(out)
 }
 
@@ -719,73 +750,77 @@ fn manifest_row(
 /// configured hours during the period, mailed or not, for staff to call or
 /// visit. Empty (a header) when none did or there is no interval data.
 fn write_leaks(path: &Path, plan: &Plan, rows: &[output::ManifestRow]) -> Result<()> {
-    let mailed: std::collections::HashSet<&str> =
-        rows.iter().map(|r| r.account_id.as_str()).collect();
-    let mut w = csv::Writer::from_path(path)?;
-    w.write_record([
-        "account_id",
-        "name",
-        "address_line1",
-        "zip",
-        "language",
-        "flow_from",
-        "flow_to",
-        "hours",
-        "lowest_flow_per_day",
-        "unit",
-        "report_mailed",
-    ])?;
-    for (i, run) in &plan.leaks {
-        let h = &plan.households[*i];
+    output::writing(path, |path| {
+        let mailed: std::collections::HashSet<&str> =
+            rows.iter().map(|r| r.account_id.as_str()).collect();
+        let mut w = csv::Writer::from_path(path)?;
         w.write_record([
-            h.account_id.as_str(),
-            h.name.as_str(),
-            h.address_line1.as_str(),
-            h.zip.as_str(),
-            h.language.code(),
-            &run.start.format("%Y-%m-%d %H:%M").to_string(),
-            &run.end.format("%Y-%m-%d %H:%M").to_string(),
-            &format!("{:.0}", run.hours),
-            &format!("{:.1}", run.base_per_day),
-            h.service.canonical_unit(),
-            if mailed.contains(h.account_id.as_str()) {
-                "true"
-            } else {
-                "false"
-            },
+            "account_id",
+            "name",
+            "address_line1",
+            "zip",
+            "language",
+            "flow_from",
+            "flow_to",
+            "hours",
+            "lowest_flow_per_day",
+            "unit",
+            "report_mailed",
         ])?;
-    }
-    w.flush()?;
-    Ok(())
+        for (i, run) in &plan.leaks {
+            let h = &plan.households[*i];
+            w.write_record([
+                h.account_id.as_str(),
+                h.name.as_str(),
+                h.address_line1.as_str(),
+                h.zip.as_str(),
+                h.language.code(),
+                &run.start.format("%Y-%m-%d %H:%M").to_string(),
+                &run.end.format("%Y-%m-%d %H:%M").to_string(),
+                &format!("{:.0}", run.hours),
+                &format!("{:.1}", run.base_per_day),
+                h.service.canonical_unit(),
+                if mailed.contains(h.account_id.as_str()) {
+                    "true"
+                } else {
+                    "false"
+                },
+            ])?;
+        }
+        w.flush()?;
+        Ok(())
+    })
 }
 
 fn write_cohorts(path: &Path, plan: &Plan) -> Result<()> {
-    let mut w = csv::Writer::from_path(path)?;
-    w.write_record([
-        "cohort_id",
-        "locality",
-        "size",
-        "mean_per_day",
-        "std_dev",
-        "efficient_per_day",
-        "median_per_day",
-    ])?;
-    // By id: the same order whether the period ran whole or in shards.
-    let mut cohorts: Vec<_> = plan.cohorts.iter().zip(&plan.stats).collect();
-    cohorts.sort_by(|a, b| a.0.id.cmp(&b.0.id));
-    for (c, s) in cohorts {
+    output::writing(path, |path| {
+        let mut w = csv::Writer::from_path(path)?;
         w.write_record([
-            c.id.clone(),
-            c.locality.clone(),
-            s.size.to_string(),
-            format!("{:.3}", s.mean),
-            format!("{:.3}", s.std_dev),
-            format!("{:.3}", s.efficient),
-            format!("{:.3}", s.median),
+            "cohort_id",
+            "locality",
+            "size",
+            "mean_per_day",
+            "std_dev",
+            "efficient_per_day",
+            "median_per_day",
         ])?;
-    }
-    w.flush()?;
-    Ok(())
+        // By id: the same order whether the period ran whole or in shards.
+        let mut cohorts: Vec<_> = plan.cohorts.iter().zip(&plan.stats).collect();
+        cohorts.sort_by(|a, b| a.0.id.cmp(&b.0.id));
+        for (c, s) in cohorts {
+            w.write_record([
+                c.id.clone(),
+                c.locality.clone(),
+                s.size.to_string(),
+                format!("{:.3}", s.mean),
+                format!("{:.3}", s.std_dev),
+                format!("{:.3}", s.efficient),
+                format!("{:.3}", s.median),
+            ])?;
+        }
+        w.flush()?;
+        Ok(())
+    })
 }
 
 /// Render one household's report to `out` (no store writes, no run folder).

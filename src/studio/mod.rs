@@ -17,6 +17,7 @@
 
 mod draft;
 mod page;
+mod pick;
 mod routes;
 mod view;
 

@@ -8,7 +8,7 @@ use std::fmt::Write;
 
 use super::Studio;
 use super::draft;
-use super::routes::{CampaignPick, Pick, render_draft, wording_name};
+use super::pick::{CampaignPick, Pick, RenderReply, render_draft, wording_name};
 use super::view;
 use crate::model::Language;
 use crate::wording::{PLACEHOLDERS, Sources, Wording, placeholders};
@@ -311,7 +311,7 @@ fn form_and_pages(
     help: &[(&str, &str)],
     sections: &Result<view::Sections, String>,
     texts: &BTreeMap<Language, BTreeMap<String, String>>,
-    first: &super::routes::RenderReply,
+    first: &RenderReply,
 ) -> String {
     let mut body = String::new();
     body += "<main id=\"main\"><div class=\"columns\"><section class=\"sentences\" aria-label=\"Sentences\">";

@@ -404,11 +404,13 @@ pub fn run(config: &Config, name: &str, opts: &RunOptions) -> Result<CampaignSum
         letter_of,
         &mut exceptions,
     )?;
-    let mut w = csv::Writer::from_path(folder.path("manifest.csv"))?;
-    for r in &rows {
-        w.serialize(r)?;
-    }
-    w.flush()?;
+    output::writing(&folder.path("manifest.csv"), |path| {
+        let mut w = csv::Writer::from_path(path)?;
+        for r in &rows {
+            w.serialize(r)?;
+        }
+        Ok(w.flush()?)
+    })?;
     summary.print_files = print_rows
         .iter()
         .map(|r| r.file.as_str())
@@ -418,10 +420,10 @@ pub fn run(config: &Config, name: &str, opts: &RunOptions) -> Result<CampaignSum
     summary.letters = rows.len();
     count(&mut summary, &exceptions);
     summary.out_dir = target.display().to_string();
-    std::fs::write(
-        folder.path("run.json"),
-        serde_json::to_vec_pretty(&summary)?,
-    )?;
+    let run_json = folder.path("run.json");
+    output::writing(&run_json, |p| {
+        Ok(std::fs::write(p, serde_json::to_vec_pretty(&summary)?)?)
+    })?;
     folder.commit()?;
     store.record_sends(
         name,

@@ -11,9 +11,9 @@ pub mod letter;
 pub mod segment;
 
 use std::collections::{BTreeMap, HashMap};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
-use anyhow::{Context, Result};
+use anyhow::{Context, Result, bail};
 
 use crate::config::{Config, Segment};
 use crate::model::{Bill, Household};
@@ -47,7 +47,19 @@ pub fn population(
             data_errors: data_errors(&plan.exceptions),
         });
     }
-    let (path, _) = config.input_files(opts.customers.as_ref(), None);
+    let (data, _) = read_customer_file(config, opts.customers.as_ref())?;
+    Ok(Population {
+        households: data.households,
+        data_errors: data_errors(&data.exceptions),
+    })
+}
+
+/// The whole customer file (`--customers`, else the config's), and its path.
+fn read_customer_file(
+    config: &Config,
+    customers: Option<&PathBuf>,
+) -> Result<(crate::ingest::Dataset, PathBuf)> {
+    let (path, _) = config.input_files(customers, None);
     let file = std::fs::File::open(&path)
         .with_context(|| format!("cannot open customer file {}", path.display()))?;
     let name = path.file_name().map_or_else(
@@ -55,10 +67,36 @@ pub fn population(
         |n| n.to_string_lossy().into_owned(),
     );
     let data = crate::ingest::read_customers(file, &name, config.utility.service)?;
-    Ok(Population {
-        households: data.households,
-        data_errors: data_errors(&data.exceptions),
-    })
+    Ok((data, path))
+}
+
+/// Check that `account` is an account of the customer file, as written there
+/// (rows rejected for bad data count: they are still customers). An
+/// operator's typo, or an id typed in the wrong case, would otherwise be
+/// recorded against nobody while the household goes on getting letters.
+pub fn known_account(config: &Config, customers: Option<&PathBuf>, account: &str) -> Result<()> {
+    let (data, path) = read_customer_file(config, customers)?;
+    let ids = data
+        .households
+        .iter()
+        .map(|h| h.account_id.as_str())
+        .chain(data.exceptions.iter().map(|e| e.account_id.as_str()));
+    let mut near = None;
+    for id in ids {
+        if id == account {
+            return Ok(());
+        }
+        if id.eq_ignore_ascii_case(account.trim()) {
+            near = Some(id.to_string());
+        }
+    }
+    match near {
+        Some(id) => bail!(
+            "no account {account:?} in {}; did you mean {id}? (account ids are matched exactly)",
+            path.display()
+        ),
+        None => bail!("no account {account:?} in {}", path.display()),
+    }
 }
 
 /// The households a segment may pick, and how many input rows were rejected.

@@ -468,3 +468,23 @@ fn an_out_folder_holding_another_period_is_refused_and_left_as_it_is() {
         "{decisions:?}"
     );
 }
+
+#[test]
+fn a_run_that_can_mail_nobody_fails_naming_the_reasons_and_records_nothing() {
+    let ws = Workspace::new("");
+    ws.synth(40, false);
+    // No household has a bill ending in this month.
+    let err = ws.run_failing("2027-06");
+    assert!(
+        err.contains("no household of") && err.contains("2027-06"),
+        "{err}"
+    );
+    assert!(err.contains("no-bill-for-period"), "{err}");
+    assert!(!ws.path("out/2027-06").exists() && !ws.path("out/2027-06.partial").exists());
+    let state = ws.path("state.sqlite");
+    if state.exists() {
+        let store =
+            neighborly::store::Store::open(&state, neighborly::store::Store::DEFAULT_WAIT).unwrap();
+        assert!(store.dump_decisions().unwrap().is_empty());
+    }
+}

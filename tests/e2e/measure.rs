@@ -234,7 +234,8 @@ fn response_imports_report_bad_rows_and_never_add_twice() {
          ,2026-03-05,call,\n\
          W000004,2026-03-05,Called Us,\n\
          W000005,2026-03-05,call,mystery\n\
-         W000002,2026-03-06,sample-returned,kit\n",
+         W000002,2026-03-06,sample-returned,kit\n\
+         W000006,2026-03-07,opt-out,\n",
     )
     .unwrap();
     let config = ws.config();
@@ -251,7 +252,7 @@ fn response_imports_report_bad_rows_and_never_add_twice() {
     let out = ok(first.clone());
     let err = String::from_utf8_lossy(&first.stderr);
     assert!(
-        out.contains("3 event(s) added, 0 already present, 4 row(s) rejected"),
+        out.contains("4 event(s) added, 0 already present, 4 row(s) rejected"),
         "{out}"
     );
     let name = file.display().to_string();
@@ -264,9 +265,15 @@ fn response_imports_report_bad_rows_and_never_add_twice() {
     assert!(err.contains("campaign \"mystery\""), "{err}");
     let again = ok(import());
     assert!(
-        again.contains("0 event(s) added, 3 already present"),
+        again.contains("0 event(s) added, 4 already present"),
         "{again}"
     );
+    // The opt-out event opts its household out, as `neighborly opt-out` does.
+    assert!(out.contains("1 household(s) opted out"), "{out}");
+    assert!(again.contains("0 household(s) opted out"), "{again}");
     let store = Store::open(&ws.path("state.sqlite"), Store::DEFAULT_WAIT).unwrap();
-    assert_eq!(store.response_count().unwrap(), 3);
+    assert_eq!(store.response_count().unwrap(), 4);
+    let opted = store.opt_outs().unwrap();
+    assert_eq!(opted.keys().collect::<Vec<_>>(), ["W000006"]);
+    assert!(opted["W000006"].contains("2026-03-07"), "{opted:?}");
 }

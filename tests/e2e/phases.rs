@@ -137,7 +137,15 @@ fn a_second_run_is_refused_while_one_holds_the_lock() {
     assert!(err.contains("another neighborly run is writing"), "{err}");
     assert!(err.contains("period 2026-10"), "{err}");
     assert!(!ws.path("out/2026-10").exists());
+    // Another period is refused too: its letters would be decided beside
+    // this one's, not after them.
+    let err = ws.run_failing("2026-09");
+    assert!(err.contains("a run of another period is writing"), "{err}");
+    assert!(err.contains("period 2026-10"), "{err}");
+    assert!(!ws.path("out/2026-09").exists());
     drop(_held);
+    // The lock file stays behind, free: the next run takes it.
+    assert!(ws.path("state.2026-10.lock").exists());
     ws.run(&["--period", "2026-10"]);
 }
 
@@ -206,6 +214,14 @@ fn opted_out_households_are_never_mailed_and_dry_run_changes_nothing() {
         config.to_str().unwrap(),
     ]);
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    // An id in the wrong case, or of no customer, is refused, not recorded
+    // against nobody.
+    for (typed, says) in [("h04", "did you mean H04?"), ("H99", "no account \"H99\"")] {
+        let o = ws.neighborly(&["opt-out", typed, "--config", config.to_str().unwrap()]);
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert!(!o.status.success() && err.contains(says), "{typed}: {err}");
+        assert!(err.contains("customers.csv"), "{err}");
+    }
 
     let o = ws.neighborly(&[
         "run",

@@ -59,6 +59,12 @@ fn with_sslmode_require_the_store_speaks_tls_and_checks_the_server() {
     let pg = Postgres::start_tls(&tls);
     pg.database("neighborly_tls");
     let ws = Workspace::new("");
+    // opt-out checks the account against the customer file.
+    let mut customers = String::from("account_id,name,address_line1,city,state,zip,locality\n");
+    for a in ["A1", "A2", "A3"] {
+        customers.push_str(&format!("{a},Home {a},1 Elm St,Davis,CA,95616,elm\n"));
+    }
+    std::fs::write(ws.path("data/customers.csv"), customers).unwrap();
     let ca = ws.path("ca.pem");
     std::fs::write(&ca, &tls.ca).unwrap();
     let url = format!(

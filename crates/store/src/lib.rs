@@ -4,8 +4,9 @@
 //! Per household and period it keeps the rating, the phase decided, the
 //! ladder state and whether the letter was mailed; per run its period, shard,
 //! config fingerprint and times; and opt-outs. Decisions are keyed by
-//! (account, period) and never overwritten, so re-running a period reproduces
-//! its phases even after later periods ran. A lock per (period, shard), held
+//! (account, period); a finished run's are never overwritten, so re-running
+//! a period reproduces its phases even after later periods ran, while an
+//! unfinished run's (it mailed nothing) are decided again by the next run. A lock per (period, shard), held
 //! for the whole run, keeps two runs of the same part from writing at once:
 //! a lock file beside the SQLite file, a session advisory lock in
 //! PostgreSQL; both vanish with the process that held them. Control-group
@@ -303,10 +304,16 @@ impl Store {
         Ok(out)
     }
 
-    /// Decisions already recorded for `period` (a re-run reproduces them).
+    /// Decisions already recorded for `period` by a run that finished (a
+    /// re-run reproduces them). An unfinished run's are left out: the plan
+    /// is a function of the inputs and what finished runs recorded, so a
+    /// resumed run decides the same again, and one with corrected inputs
+    /// decides anew.
     pub fn recorded(&self, period: Period) -> Result<HashMap<String, Recorded>> {
         let rows = self.db().query(
-            "SELECT account_id, phase, ladder_step, ladder_letters, entered, tips, goal FROM decisions WHERE period = ?1",
+            "SELECT d.account_id, d.phase, d.ladder_step, d.ladder_letters, d.entered, d.tips, d.goal
+             FROM decisions d JOIN runs r ON r.id = d.run_id
+             WHERE d.period = ?1 AND r.finished_at IS NOT NULL",
             &vals![period.to_string()],
         )?;
         let mut out = HashMap::new();
@@ -339,7 +346,14 @@ impl Store {
              (account_id, period, run_id, rating, phase, ladder_step, ladder_letters, entered, tips, goal)
              VALUES",
             10,
-            "ON CONFLICT DO NOTHING",
+            // A decision of a run that never finished carried no letter: a
+            // later run (with corrected inputs, say) decides again. A
+            // finished run's decisions are never replaced.
+            "ON CONFLICT (account_id, period) DO UPDATE SET
+             run_id = excluded.run_id, rating = excluded.rating, phase = excluded.phase,
+             ladder_step = excluded.ladder_step, ladder_letters = excluded.ladder_letters,
+             entered = excluded.entered, tips = excluded.tips, goal = excluded.goal
+             WHERE decisions.run_id IN (SELECT id FROM runs WHERE finished_at IS NULL)",
             decisions.into_iter().map(|(account, rating, d, tips, goal)| {
                 vals![
                     account,

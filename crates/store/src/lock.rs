@@ -33,13 +33,10 @@ pub enum RunLock {
     Postgres(Box<postgres::Client>),
 }
 
-impl Drop for RunLock {
-    fn drop(&mut self) {
-        if let RunLock::File { path, .. } = self {
-            let _ = std::fs::remove_file(path);
-        }
-    }
-}
+// The lock file is left in place when the lock is let go: deleting it
+// would let a process that opened it just before take a lock on the
+// unlinked file while a third creates and locks a new one, two runs at
+// once. A file nobody holds is free, whatever it says inside.
 
 /// Who holds a lock: enough for an operator to find the process.
 fn holder(period: Period, shard: Shard) -> String {
@@ -81,6 +78,27 @@ fn split_of(scope: &str, period: Period) -> Option<u32> {
     n.parse().ok()
 }
 
+/// A live lock that keeps a run of (period, split) from starting.
+enum Other {
+    /// The same period, split another way.
+    Split(String),
+    /// Another period.
+    Period(String),
+}
+
+/// Whether a live lock of `scope` keeps a run of `period` split in `count`
+/// parts from starting, and why; `who` is the holder as the lock records it.
+fn conflict(scope: &str, period: Period, count: u32, who: String) -> Option<Other> {
+    match split_of(scope, period) {
+        Some(split) if split == count => None,
+        Some(_) => Some(Other::Split(who)),
+        None => scope
+            .get(..7)
+            .and_then(|p| p.parse::<Period>().ok())
+            .map(|_| Other::Period(who)),
+    }
+}
+
 /// A 64-bit advisory-lock key for a scope, the same on every machine.
 fn lock_key(scope: &str) -> i64 {
     use sha2::{Digest, Sha256};
@@ -96,17 +114,28 @@ impl Store {
             Some(url) => self.lock_postgres(url, period, shard, &scope)?,
             None => self.lock_file(period, shard, &scope)?,
         };
-        if let Some(other) = self.other_split_held(&lock, period, shard.count)? {
-            drop(lock);
-            anyhow::bail!(
-                "a run of {period} split another way is writing to {} ({}); \
-                 every shard of a period must use the same N, and a whole-period run \
-                 cannot run beside shards: wait for it to finish",
-                self.location,
-                other.trim()
-            );
+        match self.other_run_held(&lock, period, shard.count)? {
+            None => Ok(lock),
+            Some(Other::Split(who)) => {
+                drop(lock);
+                anyhow::bail!(
+                    "a run of {period} split another way is writing to {} ({}); \
+                     every shard of a period must use the same N, and a whole-period run \
+                     cannot run beside shards: wait for it to finish",
+                    self.location,
+                    who.trim()
+                );
+            }
+            Some(Other::Period(who)) => {
+                drop(lock);
+                anyhow::bail!(
+                    "a run of another period is writing to {} ({}); periods run one at a \
+                     time, in order, so each one's letters follow the last: wait for it to finish",
+                    self.location,
+                    who.trim()
+                );
+            }
         }
-        Ok(lock)
     }
 
     fn refuse(&self, holder: &str) -> anyhow::Error {
@@ -188,14 +217,9 @@ impl Store {
         Ok((dir, format!("{stem}.")))
     }
 
-    /// The holder of a live lock of `period` split other than in `count`
-    /// parts, if any.
-    fn other_split_held(
-        &self,
-        lock: &RunLock,
-        period: Period,
-        count: u32,
-    ) -> Result<Option<String>> {
+    /// A live lock of `period` split other than in `count` parts, or of
+    /// another period, if any.
+    fn other_run_held(&self, lock: &RunLock, period: Period, count: u32) -> Result<Option<Other>> {
         match lock {
             RunLock::Postgres(_) => {
                 // A short second session reads pg_locks (the lock's own is
@@ -213,20 +237,22 @@ impl Store {
                     .collect();
                 for row in c.query("SELECT scope, holder FROM run_locks", &[])? {
                     let (scope, who): (String, String) = (row.get(0), row.get(1));
-                    let Some(split) = split_of(&scope, period) else {
-                        continue;
-                    };
                     let key = lock_key(&scope) as u64;
                     let parts = ((key >> 32) as u32, key as u32);
-                    if split != count && held.contains(&parts) {
-                        return Ok(Some(who));
+                    if !held.contains(&parts) {
+                        continue;
+                    }
+                    if let Some(other) = conflict(&scope, period, count, who) {
+                        return Ok(Some(other));
                     }
                 }
                 Ok(None)
             }
             RunLock::File { .. } => {
                 let (dir, prefix) = self.lock_files()?;
-                for entry in std::fs::read_dir(&dir)?.flatten() {
+                let entries = std::fs::read_dir(&dir)
+                    .with_context(|| format!("cannot list {}", dir.display()))?;
+                for entry in entries.flatten() {
                     let name = entry.file_name().to_string_lossy().into_owned();
                     let Some(scope) = name
                         .strip_prefix(&prefix)
@@ -234,18 +260,17 @@ impl Store {
                     else {
                         continue;
                     };
-                    if split_of(scope, period).is_none_or(|split| split == count) {
+                    if conflict(scope, period, count, String::new()).is_none() {
                         continue;
                     }
-                    // Live if its owner still holds it; a stale file (its
-                    // process died) is free and is let go at once.
+                    // Live if its owner still holds it; a file nobody holds
+                    // (its run ended or died) is free and is let go at once.
                     let Ok(file) = File::open(entry.path()) else {
                         continue;
                     };
                     if let Err(std::fs::TryLockError::WouldBlock) = file.try_lock() {
-                        return Ok(Some(
-                            std::fs::read_to_string(entry.path()).unwrap_or_default(),
-                        ));
+                        let who = std::fs::read_to_string(entry.path()).unwrap_or_default();
+                        return Ok(conflict(scope, period, count, who));
                     }
                 }
                 Ok(None)
@@ -265,5 +290,26 @@ mod tests {
         assert_eq!(split_of(&scope(p, "2/4".parse().unwrap()), p), Some(4));
         assert_eq!(split_of("2026-11.shard-0-of-4", p), None);
         assert_eq!(split_of("2026-10.junk", p), None);
+    }
+
+    #[test]
+    fn a_live_lock_of_another_split_or_period_conflicts() {
+        let p: Period = "2026-10".parse().unwrap();
+        let who = || "pid 1".to_string();
+        assert!(conflict("2026-10", p, 1, who()).is_none());
+        assert!(conflict("2026-10.shard-1-of-4", p, 4, who()).is_none());
+        assert!(matches!(
+            conflict("2026-10", p, 4, who()),
+            Some(Other::Split(_))
+        ));
+        assert!(matches!(
+            conflict("2026-09", p, 1, who()),
+            Some(Other::Period(_))
+        ));
+        assert!(matches!(
+            conflict("2026-11.shard-0-of-2", p, 2, who()),
+            Some(Other::Period(_))
+        ));
+        assert!(conflict("notes", p, 1, who()).is_none());
     }
 }

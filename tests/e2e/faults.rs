@@ -1,0 +1,202 @@
+//! Write failures are run failures: a file that cannot be written (here a
+//! file-size limit, `RLIMIT_FSIZE`, as a full disk would) stops the run with
+//! the path named; no household is blamed, no `*.tmp` is left, and the same
+//! command run again once the fault is gone writes what a clean run writes.
+
+use std::collections::BTreeMap;
+use std::os::unix::process::CommandExt;
+use std::path::Path;
+use std::process::Command;
+
+use crate::common::*;
+
+/// Every file under `dir` (relative path -> bytes), `run.json` aside: it
+/// holds the run's own timings.
+fn files(dir: &Path) -> BTreeMap<String, Vec<u8>> {
+    let mut out = BTreeMap::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(&d).unwrap().flatten() {
+            let p = e.path();
+            if p.is_dir() {
+                stack.push(p);
+            } else {
+                let rel = p.strip_prefix(dir).unwrap().to_string_lossy().into_owned();
+                if rel != "run.json" {
+                    out.insert(rel, std::fs::read(&p).unwrap());
+                }
+            }
+        }
+    }
+    out
+}
+
+/// The store's decisions without the run that made them (a failed run and
+/// its restart are two runs).
+fn decisions(ws: &Workspace) -> Vec<String> {
+    let store = neighborly::store::Store::open(
+        &ws.path("state.sqlite"),
+        neighborly::store::Store::DEFAULT_WAIT,
+    )
+    .unwrap();
+    store
+        .dump_decisions()
+        .unwrap()
+        .into_iter()
+        .map(|d| {
+            let mut f: Vec<&str> = d.split('|').collect();
+            f.remove(2);
+            f.join("|")
+        })
+        .collect()
+}
+
+/// A file-size limit every single PDF, CSV and the store of `clean`'s run
+/// stay under, and every print file is over.
+fn limit_between(clean: &Workspace, reference: &BTreeMap<String, Vec<u8>>) -> u64 {
+    let sizes = |print: bool| {
+        reference
+            .iter()
+            .filter(move |(n, _)| n.starts_with("print/") == print)
+            .map(|(_, b)| b.len() as u64)
+    };
+    let store = std::fs::metadata(clean.path("state.sqlite")).unwrap().len();
+    let small = sizes(false).max().unwrap().max(store);
+    let print = sizes(true).min().unwrap();
+    assert!(
+        small * 2 < print,
+        "no limit tells them apart: {small} vs {print}"
+    );
+    (small + print) / 2
+}
+
+/// `run --period 2026-10` under a file-size limit (`RLIMIT_FSIZE`).
+fn run_limited(ws: &Workspace, limit: u64) -> std::process::Output {
+    let config = ws.config();
+    let mut cmd = Command::new(BIN);
+    cmd.current_dir(ws.dir.path()).args([
+        "run",
+        "--config",
+        config.to_str().unwrap(),
+        "--period",
+        "2026-10",
+    ]);
+    // SAFETY: between fork and exec only async-signal-safe calls are made.
+    unsafe {
+        cmd.pre_exec(move || {
+            // Ignored, SIGXFSZ becomes EFBIG from write(2), as ENOSPC would.
+            libc::signal(libc::SIGXFSZ, libc::SIG_IGN);
+            let rl = libc::rlimit {
+                rlim_cur: limit,
+                rlim_max: libc::RLIM_INFINITY,
+            };
+            if libc::setrlimit(libc::RLIMIT_FSIZE, &rl) != 0 {
+                return Err(std::io::Error::last_os_error());
+            }
+            Ok(())
+        });
+    }
+    cmd.output().unwrap()
+}
+
+/// A clean run of 300 synthetic households' October, and its files.
+fn clean_run() -> (Workspace, BTreeMap<String, Vec<u8>>) {
+    let clean = Workspace::new("");
+    clean.synth(300, false);
+    clean.run(&["--period", "2026-10"]);
+    let files = files(&clean.path("out/2026-10"));
+    (clean, files)
+}
+
+/// `after` holds exactly `reference`'s files, byte for byte.
+fn assert_same_files(after: &BTreeMap<String, Vec<u8>>, reference: &BTreeMap<String, Vec<u8>>) {
+    assert_eq!(
+        after.keys().collect::<Vec<_>>(),
+        reference.keys().collect::<Vec<_>>()
+    );
+    for (name, bytes) in reference {
+        assert!(after[name] == *bytes, "{name} differs from a clean run's");
+    }
+}
+
+#[test]
+fn a_file_that_cannot_be_written_stops_the_run_and_the_restart_matches_a_clean_run() {
+    let (clean, reference) = clean_run();
+    let limit = limit_between(&clean, &reference);
+
+    let ws = Workspace::new("");
+    ws.synth(300, false);
+    let out = run_limited(&ws, limit);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "a failed write must fail the run");
+    assert!(
+        err.contains("cannot write") && err.contains("print/print-0"),
+        "the message names the file: {err}"
+    );
+    assert!(
+        !ws.path("out/2026-10").exists(),
+        "an unfinished run was delivered"
+    );
+    let staging = ws.path("out/2026-10.partial");
+    let left = files(&staging);
+    assert!(
+        !left.keys().any(|k| k.ends_with(".tmp")),
+        "temporary files left: {:?}",
+        left.keys()
+            .filter(|k| k.ends_with(".tmp"))
+            .collect::<Vec<_>>()
+    );
+    assert!(
+        !left.contains_key("exceptions.csv") && !left.contains_key("manifest.csv"),
+        "no household was blamed for the disk"
+    );
+
+    // The fault is gone: the same command finishes the same run.
+    ws.run(&["--period", "2026-10"]);
+    assert_same_files(&files(&ws.path("out/2026-10")), &reference);
+    assert_eq!(decisions(&ws), decisions(&clean));
+}
+
+#[test]
+fn decisions_of_a_run_that_failed_are_made_again_from_corrected_inputs() {
+    let (clean, reference) = clean_run();
+    let limit = limit_between(&clean, &reference);
+    let ws = Workspace::new("");
+    ws.synth(300, false);
+    let usage_path = ws.path("data/usage.csv");
+    let good = std::fs::read_to_string(&usage_path).unwrap();
+    // A mailed household's October read keyed in ten times too low.
+    let mailed = read_csv(&clean.path("out/2026-10/manifest.csv"))[0]["account_id"].clone();
+    let mut lines: Vec<String> = good.lines().map(String::from).collect();
+    let row = lines
+        .iter()
+        .position(|l| {
+            let f: Vec<&str> = l.split(',').collect();
+            f[0] == mailed && f[2].starts_with("2026-10")
+        })
+        .unwrap();
+    let mut fields: Vec<String> = lines[row].split(',').map(String::from).collect();
+    let quantity: f64 = fields[3].parse().unwrap();
+    fields[3] = format!("{:.2}", quantity / 10.0);
+    lines[row] = fields.join(",");
+    std::fs::write(&usage_path, lines.join("\n") + "\n").unwrap();
+
+    // The run decides from the bad read, then fails writing a print file.
+    let out = run_limited(&ws, limit);
+    assert!(!out.status.success());
+    assert_ne!(
+        decisions(&ws),
+        decisions(&clean),
+        "the bad read changed nothing"
+    );
+
+    // The read corrected: the unfinished folder is of other inputs, so the
+    // run is refused until it is removed, then decides again.
+    std::fs::write(&usage_path, &good).unwrap();
+    let err = ws.run_failing("2026-10");
+    assert!(err.contains("rm -r"), "{err}");
+    std::fs::remove_dir_all(ws.path("out/2026-10.partial")).unwrap();
+    ws.run(&["--period", "2026-10"]);
+    assert_same_files(&files(&ws.path("out/2026-10")), &reference);
+    assert_eq!(decisions(&ws), decisions(&clean));
+}
