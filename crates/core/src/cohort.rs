@@ -10,7 +10,7 @@
 //!
 //! Pure: no I/O, deterministic output order.
 
-use std::collections::BTreeMap;
+use rustc_hash::FxHashMap;
 
 use crate::config::CohortRules;
 use crate::model::{Household, Service};
@@ -128,8 +128,10 @@ fn ladder(h: &Household, rules: &CohortRules) -> Vec<Similarity> {
 /// Group candidates into cohorts. `candidates` are the households eligible to
 /// be neighbors this period; the result assigns each one a cohort or none.
 pub fn plan(candidates: &[&Household], rules: &CohortRules) -> CohortPlan {
-    // (service, locality, similarity) -> members. BTreeMap keeps ids deterministic.
-    let mut groups: BTreeMap<(Service, &str, Similarity), Vec<usize>> = BTreeMap::new();
+    // (service, locality, similarity) -> members. Only looked up, never
+    // walked: ids are handed out in candidate order, so a hash map keeps
+    // them deterministic and makes this linear in households.
+    let mut groups: FxHashMap<(Service, &str, Similarity), Vec<usize>> = FxHashMap::default();
     let ladders: Vec<Vec<Similarity>> = candidates.iter().map(|h| ladder(h, rules)).collect();
     for (i, (h, steps)) in candidates.iter().zip(&ladders).enumerate() {
         for s in steps {
@@ -146,7 +148,7 @@ pub fn plan(candidates: &[&Household], rules: &CohortRules) -> CohortPlan {
         .first()
         .is_some_and(|first| candidates.iter().any(|c| c.service != first.service));
     let mut plan = CohortPlan::default();
-    let mut ids: BTreeMap<(Service, &str, Similarity), usize> = BTreeMap::new();
+    let mut ids: FxHashMap<(Service, &str, Similarity), usize> = FxHashMap::default();
     for (h, steps) in candidates.iter().zip(ladders) {
         let key_of = |s: Similarity| (h.service, h.locality.as_str(), s);
         let chosen = steps
