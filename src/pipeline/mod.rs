@@ -305,6 +305,11 @@ fn run_fingerprint(config: &Config, opts: &RunOptions, period: Period) -> Result
     let mut h = Sha256::new();
     h.update(config.fingerprint().as_bytes());
     h.update(period.to_string().as_bytes());
+    // The date letters carry (today's when `render.date` is empty: a resume
+    // after midnight would date some letters one day, some the next) and the
+    // program that lays them out.
+    h.update(render_date(config).to_string().as_bytes());
+    h.update(env!("CARGO_PKG_VERSION").as_bytes());
     let mut files = sources(config, opts).files()?;
     files.extend(opts.suppress.clone());
     let mut templates = Vec::new();

@@ -110,6 +110,25 @@ fn a_killed_run_resumes_and_writes_what_an_uninterrupted_run_writes() {
     assert_eq!(finished_print_files(&staging), kept);
     std::fs::write(&usage, &original).unwrap();
 
+    // Changed settings that change letters (a barcode under every address,
+    // an explicit date) are refused the same way: every setting counts.
+    let config = ws.config();
+    let settings = std::fs::read_to_string(&config).unwrap();
+    for change in [
+        format!("{settings}\n[print.imb]\nservice_type = \"300\"\nmailer_id = \"567094\"\n"),
+        settings.replace("date = \"2026-11-05\"", "date = \"2026-11-06\""),
+    ] {
+        assert_ne!(change, settings);
+        std::fs::write(&config, &change).unwrap();
+        let err = ws.run_failing("2026-10");
+        assert!(
+            err.contains("holds an interrupted run of other inputs"),
+            "{err}"
+        );
+        assert_eq!(finished_print_files(&staging), kept);
+    }
+    std::fs::write(&config, &settings).unwrap();
+
     let out = ws.run(&["--period", "2026-10"]);
     assert!(
         out.contains(&format!(

@@ -684,13 +684,15 @@ impl Config {
         self.resolve(&self.render.templates)
     }
 
-    /// A stable fingerprint of the settings that change what households receive.
+    /// A stable fingerprint of every setting: what a resumed run must share
+    /// with the run it resumes.
     pub fn fingerprint(&self) -> String {
         use sha2::{Digest, Sha256};
-        let text = format!(
-            "{:?}{:?}{:?}{:?}{:?}{:?}",
-            self.utility, self.cohort, self.phase, self.assistance, self.control, self.reads
-        );
+        // Every validated setting, not a hand-kept list of the ones thought
+        // to matter: a tariff, the print geometry, the barcode or the render
+        // date change letters as surely as the cohort rules do. (The config
+        // holds no hash maps, so the text is the same in every process.)
+        let text = format!("{self:?}");
         let digest = Sha256::digest(text.as_bytes());
         digest.iter().take(8).map(|b| format!("{b:02x}")).collect()
     }
