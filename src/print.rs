@@ -335,6 +335,24 @@ where
         let reports: Vec<serde_json::Value> = good.iter().map(|g| g.1.clone()).collect();
         renderer.layout_batch(job.batch_template, &title, job.author, &reports)
     };
+    // The file laid out again with the pieces left in `good`; if that fails
+    // too, every one of them gets the error.
+    let relayout = |good: &mut Vec<(usize, serde_json::Value, (String, String))>,
+                    outcomes: &mut Vec<Option<Outcome>>| {
+        if good.is_empty() {
+            return None;
+        }
+        match layout(good) {
+            Ok(laid) => Some(laid),
+            Err(e) => {
+                for (i, ..) in good.iter() {
+                    outcomes[*i] = Some(Err(e.to_string()));
+                }
+                good.clear();
+                None
+            }
+        }
+    };
     let mut laid = match layout(&good) {
         Ok(laid) => Some(laid),
         Err(_) => {
@@ -354,20 +372,7 @@ where
                     }
                 }
             });
-            if good.is_empty() {
-                None
-            } else {
-                match layout(&good) {
-                    Ok(laid) => Some(laid),
-                    Err(e) => {
-                        for (i, ..) in &good {
-                            outcomes[*i] = Some(Err(e.to_string()));
-                        }
-                        good.clear();
-                        None
-                    }
-                }
-            }
+            relayout(&mut good, &mut outcomes)
         }
     };
     // A piece must fill whole sheets printed on both sides; one that does
@@ -389,20 +394,7 @@ where
             }
         }
         good = kept;
-        laid = if good.is_empty() {
-            None
-        } else {
-            match layout(&good) {
-                Ok(laid) => Some(laid),
-                Err(e) => {
-                    for (i, ..) in &good {
-                        outcomes[*i] = Some(Err(e.to_string()));
-                    }
-                    good.clear();
-                    None
-                }
-            }
-        };
+        laid = relayout(&mut good, &mut outcomes);
     }
     let laid_out = started.elapsed();
     if let Some(laid) = laid {

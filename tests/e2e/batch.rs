@@ -414,23 +414,7 @@ fn an_out_folder_holding_another_period_is_refused_and_left_as_it_is() {
     let held = ws.path("out/mailed");
     let held_str = held.to_str().unwrap().to_string();
     ws.run(&["--period", "2026-09", "--out", &held_str]);
-    let listing = |dir: &std::path::Path| -> BTreeMap<String, Vec<u8>> {
-        let mut files = BTreeMap::new();
-        let mut stack = vec![dir.to_path_buf()];
-        while let Some(d) = stack.pop() {
-            for e in std::fs::read_dir(&d).unwrap() {
-                let p = e.unwrap().path();
-                if p.is_dir() {
-                    stack.push(p);
-                } else {
-                    let name = p.strip_prefix(dir).unwrap().display().to_string();
-                    files.insert(name, std::fs::read(&p).unwrap());
-                }
-            }
-        }
-        files
-    };
-    let before = listing(&held);
+    let before = files(&held);
     assert!(
         before.keys().any(|k| k.starts_with("print/")),
         "{:?}",
@@ -454,7 +438,7 @@ fn an_out_folder_holding_another_period_is_refused_and_left_as_it_is() {
         err.contains("mailed") && err.contains("reports of 2026-09") && err.contains("2026-10"),
         "{err}"
     );
-    assert_eq!(listing(&held), before, "the earlier folder changed");
+    assert_eq!(files(&held), before, "the earlier folder changed");
     // Nothing was decided for the refused period.
     let store = neighborly::store::Store::open(
         &ws.path("state.sqlite"),

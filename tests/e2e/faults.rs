@@ -5,50 +5,18 @@
 
 use std::collections::BTreeMap;
 use std::os::unix::process::CommandExt;
-use std::path::Path;
 use std::process::Command;
 
 use crate::common::*;
 
-/// Every file under `dir` (relative path -> bytes), `run.json` aside: it
-/// holds the run's own timings.
-fn files(dir: &Path) -> BTreeMap<String, Vec<u8>> {
-    let mut out = BTreeMap::new();
-    let mut stack = vec![dir.to_path_buf()];
-    while let Some(d) = stack.pop() {
-        for e in std::fs::read_dir(&d).unwrap().flatten() {
-            let p = e.path();
-            if p.is_dir() {
-                stack.push(p);
-            } else {
-                let rel = p.strip_prefix(dir).unwrap().to_string_lossy().into_owned();
-                if rel != "run.json" {
-                    out.insert(rel, std::fs::read(&p).unwrap());
-                }
-            }
-        }
-    }
-    out
-}
-
-/// The store's decisions without the run that made them (a failed run and
-/// its restart are two runs).
+/// The store's decisions, without the run that made them.
 fn decisions(ws: &Workspace) -> Vec<String> {
     let store = neighborly::store::Store::open(
         &ws.path("state.sqlite"),
         neighborly::store::Store::DEFAULT_WAIT,
     )
     .unwrap();
-    store
-        .dump_decisions()
-        .unwrap()
-        .into_iter()
-        .map(|d| {
-            let mut f: Vec<&str> = d.split('|').collect();
-            f.remove(2);
-            f.join("|")
-        })
-        .collect()
+    crate::common::decisions(&store)
 }
 
 /// A file-size limit every single PDF, CSV and the store of `clean`'s run

@@ -3,34 +3,12 @@
 //! and every output is byte for byte what an uninterrupted run writes.
 
 use std::collections::BTreeMap;
-use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use crate::common::*;
 
 const SMALL_FILES: &str = "\n[print]\npieces_per_file = 20\n";
-
-/// Every file under `dir` (relative path -> bytes), run.json aside: it holds
-/// the run's own timings.
-fn files(dir: &Path) -> BTreeMap<String, Vec<u8>> {
-    fn walk(root: &Path, dir: &Path, out: &mut BTreeMap<String, Vec<u8>>) {
-        for e in std::fs::read_dir(dir).unwrap().flatten() {
-            let p = e.path();
-            if p.is_dir() {
-                walk(root, &p, out);
-            } else {
-                let rel = p.strip_prefix(root).unwrap().to_string_lossy().into_owned();
-                if rel != "run.json" {
-                    out.insert(rel, std::fs::read(&p).unwrap());
-                }
-            }
-        }
-    }
-    let mut out = BTreeMap::new();
-    walk(dir, dir, &mut out);
-    out
-}
 
 #[test]
 fn a_killed_run_resumes_and_writes_what_an_uninterrupted_run_writes() {

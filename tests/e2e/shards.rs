@@ -171,20 +171,6 @@ fn assert_union_equals_single(single: &Path, parts: &Path, n: u32, barcodes: boo
     assert_eq!(rows(single), rows(parts));
 }
 
-/// Decisions as recorded, without the run that recorded them.
-fn decisions(store: &Store) -> Vec<String> {
-    store
-        .dump_decisions()
-        .unwrap()
-        .into_iter()
-        .map(|d| {
-            let mut f: Vec<&str> = d.split('|').collect();
-            f.remove(2);
-            f.join("|")
-        })
-        .collect()
-}
-
 /// The period run whole, with its own store: what the shards must equal.
 fn single_run(ws: &Workspace) -> std::path::PathBuf {
     let single = ws.path("single");

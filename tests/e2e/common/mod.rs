@@ -214,3 +214,39 @@ pub fn finished_print_files(staging: &Path) -> usize {
         })
         .unwrap_or(0)
 }
+
+/// Every file under `dir` (relative path -> bytes), `run.json` aside: it
+/// holds the run's own timings.
+pub fn files(dir: &Path) -> std::collections::BTreeMap<String, Vec<u8>> {
+    let mut out = std::collections::BTreeMap::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(&d).unwrap().flatten() {
+            let p = e.path();
+            if p.is_dir() {
+                stack.push(p);
+            } else {
+                let rel = p.strip_prefix(dir).unwrap().to_string_lossy().into_owned();
+                if rel != "run.json" {
+                    out.insert(rel, std::fs::read(&p).unwrap());
+                }
+            }
+        }
+    }
+    out
+}
+
+/// Decisions as recorded, without the run that recorded them (a failed run
+/// and its restart are two runs; a single run and its shards are several).
+pub fn decisions(store: &neighborly::store::Store) -> Vec<String> {
+    store
+        .dump_decisions()
+        .unwrap()
+        .into_iter()
+        .map(|d| {
+            let mut f: Vec<&str> = d.split('|').collect();
+            f.remove(2);
+            f.join("|")
+        })
+        .collect()
+}
