@@ -79,6 +79,11 @@ enum Command {
         /// Run part $JOB_COMPLETION_INDEX of N (a Kubernetes Indexed Job's pod).
         #[arg(long)]
         shards: Option<u32>,
+        /// Run a period whose folder holds a finished run again: that folder
+        /// is moved aside to OUT.replaced-N, never deleted (its print files
+        /// may be at the mail house).
+        #[arg(long)]
+        replace: bool,
     },
     /// Combine the shard folders of one period (run --shard K/N) into the
     /// files a single run writes; print files stay in the shard folders.
@@ -353,6 +358,7 @@ fn dispatch(cli: Cli) -> Result<()> {
             emails_to,
             shard,
             shards,
+            replace,
         } => {
             let config = Config::load(&inputs.config)?;
             let shard = match (shard, shards) {
@@ -366,6 +372,7 @@ fn dispatch(cli: Cli) -> Result<()> {
                 dry_run,
                 emails_to,
                 shard,
+                replace,
                 progress: std::io::IsTerminal::is_terminal(&std::io::stderr()),
                 ..inputs.options()
             };

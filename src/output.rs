@@ -103,6 +103,9 @@ fn files_ending(dir: &Path, suffix: &str) -> Vec<PathBuf> {
 pub struct RunFolder {
     pub staging: PathBuf,
     pub target: PathBuf,
+    /// The target holds a finished run that this one replaces: it is moved
+    /// aside when this one is committed.
+    replace: bool,
 }
 
 /// What a run folder holds, as its `run.json` says: one period's monthly
@@ -143,7 +146,7 @@ impl RunFolder {
     /// previous run of the same thing (no `manifest.csv`, or a `run.json` of
     /// another period or campaign), so a mistyped `--out` cannot wipe data.
     pub fn create(target: &Path, run: &RunOf) -> Result<RunFolder> {
-        Ok(RunFolder::open(target, None, run)?.0)
+        Ok(RunFolder::open(target, None, run, false)?.0)
     }
 
     /// [`RunFolder::create`], resuming: when `<target>.partial` holds an
@@ -151,10 +154,15 @@ impl RunFolder {
     /// templates, period) it is kept, with the print files it finished, and
     /// the second value counts them. A different fingerprint is refused:
     /// mixing two runs' files would mail a mixture.
+    ///
+    /// A target that holds a finished run is refused unless `replace`: its
+    /// print files may already be at the mail house, so it is moved aside
+    /// (`<target>.replaced-N`) when this run is committed, never deleted.
     pub fn open(
         target: &Path,
         fingerprint: Option<&str>,
         run: &RunOf,
+        replace: bool,
     ) -> Result<(RunFolder, usize)> {
         let listed = |e| anyhow::Error::new(e).context(format!("cannot list {}", target.display()));
         if target.exists()
@@ -172,6 +180,15 @@ impl RunFolder {
                 target.display()
             );
         }
+        let finished = target.join("manifest.csv").exists();
+        if finished && !replace {
+            bail!(
+                "{} holds the finished run of {run}, whose print files may already be at the \
+                 mail house; it was left as it is. To run it again, add --replace: the \
+                 earlier folder is moved aside, not deleted",
+                target.display()
+            );
+        }
         let mut name = target
             .file_name()
             .map(|n| n.to_os_string())
@@ -181,6 +198,7 @@ impl RunFolder {
         let folder = RunFolder {
             staging: staging.clone(),
             target: target.to_path_buf(),
+            replace: finished,
         };
         let stamp = staging.join(RESUME);
         if let (Some(fp), Ok(earlier)) = (fingerprint, std::fs::read_to_string(&stamp)) {
@@ -231,14 +249,34 @@ impl RunFolder {
                     .with_context(|| format!("cannot remove {}", tmp.display()))?;
             }
         }
-        if self.target.exists() {
-            std::fs::remove_dir_all(&self.target)
+        if self.replace && self.target.exists() {
+            let aside = aside_name(&self.target);
+            std::fs::rename(&self.target, &aside).with_context(|| {
+                format!(
+                    "cannot move {} aside to {}",
+                    self.target.display(),
+                    aside.display()
+                )
+            })?;
+            tracing::info!("the earlier run was moved to {}", aside.display());
+        } else if self.target.exists() {
+            // Only an empty folder (one made for the run) can be here.
+            std::fs::remove_dir(&self.target)
                 .with_context(|| format!("cannot replace {}", self.target.display()))?;
         }
         std::fs::rename(&self.staging, &self.target)
             .with_context(|| format!("cannot move {} into place", self.staging.display()))?;
         Ok(self.target)
     }
+}
+
+/// `<target>.replaced-N`, the first N not taken: where a replaced run goes.
+fn aside_name(target: &Path) -> PathBuf {
+    let name = target.file_name().unwrap_or_default().to_string_lossy();
+    (1..)
+        .map(|n| target.with_file_name(format!("{name}.replaced-{n}")))
+        .find(|p| !p.exists())
+        .expect("a free name")
 }
 
 /// Write a file so that a reader, or a run resumed after a crash, sees the

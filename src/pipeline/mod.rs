@@ -47,6 +47,8 @@ pub struct RunOptions {
     pub emails_to: Option<PathBuf>,
     /// The part of the period this process runs; `None` is the whole period.
     pub shard: Option<Shard>,
+    /// The period's folder may hold a finished run: move it aside.
+    pub replace: bool,
 }
 
 impl RunOptions {
@@ -212,6 +214,7 @@ pub fn run(config: &Config, opts: &RunOptions) -> Result<Summary> {
             campaign: None,
             period: period.to_string(),
         },
+        opts.replace,
     )?;
     let run_id = store.begin_run(period, shard, &config.fingerprint())?;
     store.assign(crate::control::REPORTS, &plan.enrolments)?;

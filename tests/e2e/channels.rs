@@ -168,7 +168,7 @@ fn each_email_household_gets_one_valid_message_and_a_rerun_sends_none() {
     );
 
     // The same period again: nothing is sent twice.
-    let again = ws.run(&["--period", "2026-10"]);
+    let again = ws.run(&["--period", "2026-10", "--replace"]);
     assert!(
         again.contains(&format!("e-mails: 0 sent, {} already sent", emailed.len())),
         "{again}"

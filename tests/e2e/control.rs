@@ -105,7 +105,7 @@ fn control_households_are_never_mailed_and_keep_their_group_for_good() {
     }
 
     // A re-run of the period changes nothing.
-    ws.run(&["--period", "2026-09"]);
+    ws.run(&["--period", "2026-09", "--replace"]);
     assert_eq!(assignments(&ws), first);
 
     // Doubling the share later moves nobody already assigned.

@@ -81,7 +81,17 @@ fn a_persistent_high_user_gets_tips_notice_comparison_and_reruns_are_idempotent(
     let before = store.dump_decisions().unwrap();
     let opt_before = store.opt_outs().unwrap();
     drop(store);
-    ws.run(&["--period", "2026-08"]);
+    // Its folder may be at the mail house: a re-run needs --replace, and
+    // moves the earlier folder aside instead of deleting it.
+    let earlier = files(&ws.path("out/2026-08"));
+    let err = ws.run_failing("2026-08");
+    assert!(
+        err.contains("--replace") && err.contains("finished run"),
+        "{err}"
+    );
+    assert_eq!(files(&ws.path("out/2026-08")), earlier);
+    ws.run(&["--period", "2026-08", "--replace"]);
+    assert_eq!(files(&ws.path("out/2026-08.replaced-1")), earlier);
     let manifest = read_csv(&ws.path("out/2026-08/manifest.csv"));
     let row = manifest.iter().find(|r| r["account_id"] == "H00").unwrap();
     assert_eq!(row["phase"], "notice");
@@ -118,7 +128,7 @@ fn a_period_earlier_than_one_already_run_is_refused_and_decides_nothing() {
     drop(store);
 
     // The period already run may be run again, and the next one follows.
-    ws.run(&["--period", "2026-09"]);
+    ws.run(&["--period", "2026-09", "--replace"]);
     ws.run(&["--period", "2026-10"]);
     let manifest = read_csv(&ws.path("out/2026-10/manifest.csv"));
     let row = manifest.iter().find(|r| r["account_id"] == "H00").unwrap();
