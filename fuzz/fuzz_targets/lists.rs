@@ -14,7 +14,7 @@ fn store() -> &'static std::sync::Mutex<Store> {
     STORE.get_or_init(|| {
         let path = std::env::temp_dir().join(format!("neighborly-fuzz-{}.sqlite", std::process::id()));
         let _ = std::fs::remove_file(&path);
-        std::sync::Mutex::new(Store::open(&path).unwrap())
+        std::sync::Mutex::new(Store::open(&path, Store::DEFAULT_WAIT).unwrap())
     })
 }
 
