@@ -371,15 +371,52 @@ fn preflight(plan: &Plan, config: &Config, wording: &Wording, renderer: &Rendere
         });
         Renderer::evict_cache();
         match result {
+            Ok(_) => {
+                last = None;
+                break;
+            }
+            Err(e) => last = Some(e),
+        }
+    }
+    if let Some(e) = last {
+        bail!(
+            "a report template failed for the first {} household(s); nothing was recorded or printed:\n{e}",
+            plan.letters.len().min(PREFLIGHT)
+        );
+    }
+    preflight_email(plan, config, wording, renderer)
+}
+
+/// The e-mail pictures (`email-charts.typ`) for the first e-mail letters,
+/// before anything is recorded: found broken only at the first e-mail, after
+/// the whole batch was laid out and every decision recorded, the run would
+/// have to be cleaned up by hand.
+fn preflight_email(
+    plan: &Plan,
+    config: &Config,
+    wording: &Wording,
+    renderer: &Renderer,
+) -> Result<()> {
+    let mut last = None;
+    let emails = plan
+        .letters
+        .iter()
+        .filter(|l| l.route.channel == Channel::Email)
+        .take(PREFLIGHT);
+    for letter in emails {
+        let data =
+            report::build(&plan.input(letter), config, wording).map_err(anyhow::Error::msg)?;
+        match email_charts(&data, renderer) {
             Ok(_) => return Ok(()),
             Err(e) => last = Some(e),
         }
     }
     match last {
-        Some(e) => bail!(
-            "a report template failed for the first {} household(s); nothing was recorded or printed:\n{e}",
-            plan.letters.len().min(PREFLIGHT)
-        ),
+        Some(e) => Err(e.context(format!(
+            "the e-mail pictures ({}) failed for the first e-mail household(s); \
+             nothing was recorded or sent",
+            EMAIL_CHARTS.trim_start_matches('/')
+        ))),
         None => Ok(()),
     }
 }

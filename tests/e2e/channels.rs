@@ -371,3 +371,48 @@ fn a_campaign_letter_goes_by_email_to_members_who_chose_it() {
         );
     }
 }
+
+#[test]
+fn a_broken_email_picture_template_stops_the_run_before_anything_is_recorded() {
+    let ws = workspace("");
+    crate::common::copy_dir(
+        &crate::common::repo().join("report-templates"),
+        &ws.path("templates"),
+    );
+    let config = std::fs::read_to_string(ws.config()).unwrap().replace(
+        &crate::common::repo()
+            .join("report-templates")
+            .display()
+            .to_string(),
+        "templates",
+    );
+    std::fs::write(ws.config(), config).unwrap();
+    std::fs::write(ws.path("templates/email-charts.typ"), "#let broken = (\n").unwrap();
+    let eml = ws.path("eml");
+    let o = ws.neighborly(&[
+        "run",
+        "--config",
+        ws.config().to_str().unwrap(),
+        "--period",
+        "2026-10",
+        "--emails-to",
+        eml.to_str().unwrap(),
+    ]);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        !o.status.success(),
+        "a broken e-mail template must stop the run"
+    );
+    assert!(
+        err.contains("email-charts.typ") && err.contains("nothing was recorded"),
+        "{err}"
+    );
+    assert!(!ws.path("out/2026-10").exists() && !ws.path("out/2026-10.partial").exists());
+    assert!(!eml.exists() || std::fs::read_dir(&eml).unwrap().next().is_none());
+    let state = ws.path("state.sqlite");
+    if state.exists() {
+        let store =
+            neighborly::store::Store::open(&state, neighborly::store::Store::DEFAULT_WAIT).unwrap();
+        assert!(store.dump_decisions().unwrap().is_empty());
+    }
+}
