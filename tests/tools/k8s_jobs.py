@@ -1,6 +1,6 @@
 """Print the Jobs under a folder of Kubernetes manifests as JSON: for each,
 its file, name, completion mode, completions, parallelism and container args.
-Used by tests/deploy.rs to run the pods' own commands locally."""
+Used by tests/e2e/deploy.rs to run the pods' own commands locally."""
 import json
 import pathlib
 import sys

@@ -1,5 +1,5 @@
 //! The schema, as numbered migrations, in SQLite's types; PostgreSQL's are
-//! derived from them. `tests/shards.rs` applies both and compares the
+//! derived from them. `tests/e2e/store_postgres.rs` applies both and compares the
 //! columns.
 
 /// SQLite's migrations; `PRAGMA user_version` counts them.
