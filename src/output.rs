@@ -165,10 +165,8 @@ impl RunFolder {
         replace: bool,
     ) -> Result<(RunFolder, usize)> {
         let listed = |e| anyhow::Error::new(e).context(format!("cannot list {}", target.display()));
-        if target.exists()
-            && !target.join("manifest.csv").exists()
-            && target.read_dir().map_err(listed)?.next().is_some()
-        {
+        let finished = target.join("manifest.csv").exists();
+        if target.exists() && !finished && target.read_dir().map_err(listed)?.next().is_some() {
             bail!(
                 "{} exists and is not a neighborly run folder (no manifest.csv); choose another --out",
                 target.display()
@@ -180,7 +178,6 @@ impl RunFolder {
                 target.display()
             );
         }
-        let finished = target.join("manifest.csv").exists();
         if finished && !replace {
             bail!(
                 "{} holds the finished run of {run}, whose print files may already be at the \
@@ -388,13 +385,18 @@ pub struct ForecastRow {
 }
 
 pub fn write_forecast(path: &Path, rows: &[ForecastRow]) -> Result<()> {
+    write_rows(path, rows)
+}
+
+/// `rows` as a CSV file with a header from their fields (manifests,
+/// forecast); a failure names the path.
+pub fn write_rows<T: Serialize>(path: &Path, rows: &[T]) -> Result<()> {
     writing(path, |path| {
         let mut w = csv::Writer::from_path(path)?;
         for r in rows {
             w.serialize(r)?;
         }
-        w.flush()?;
-        Ok(())
+        Ok(w.flush()?)
     })
 }
 

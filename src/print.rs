@@ -198,16 +198,7 @@ where
         Ok(())
     })?;
     if job.mail {
-        let path = dir.join("print-manifest.csv");
-        let written = (|| -> Result<()> {
-            let mut w = csv::Writer::from_path(&path)?;
-            for r in &rows {
-                w.serialize(r)?;
-            }
-            w.flush()?;
-            Ok(())
-        })();
-        written.with_context(|| format!("cannot write {}", path.display()))?;
+        output::write_rows(&dir.join("print-manifest.csv"), &rows)?;
     }
     tracing::debug!(
         kept = resumed.load(Ordering::Relaxed),
@@ -381,10 +372,9 @@ where
     if let Some(l) = &laid
         && l.pieces.iter().any(|pages| pages.len() % 2 != 0)
     {
-        let odd: Vec<bool> = l.pieces.iter().map(|p| p.len() % 2 != 0).collect();
         let mut kept = Vec::with_capacity(good.len());
-        for (g, (odd, pages)) in good.into_iter().zip(odd.iter().zip(&l.pieces)) {
-            if *odd {
+        for (g, pages) in good.into_iter().zip(&l.pieces) {
+            if pages.len() % 2 != 0 {
                 outcomes[g.0] = Some(Err(format!(
                     "{} page(s): a piece must fill whole sheets printed on both sides",
                     pages.len()

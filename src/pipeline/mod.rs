@@ -356,6 +356,17 @@ const PREFLIGHT: usize = 3;
 /// one of the first letters, or the run stops with the template's file and
 /// line, having written nothing (no decisions, no run folder).
 fn preflight(plan: &Plan, config: &Config, wording: &Wording, renderer: &Renderer) -> Result<()> {
+    preflight_report(plan, config, wording, renderer)?;
+    preflight_email(plan, config, wording, renderer)
+}
+
+/// The report and print templates with the first letters' data.
+fn preflight_report(
+    plan: &Plan,
+    config: &Config,
+    wording: &Wording,
+    renderer: &Renderer,
+) -> Result<()> {
     let mut last = None;
     for letter in plan.letters.iter().take(PREFLIGHT) {
         let result = report::build(&plan.input(letter), config, wording).and_then(|data| {
@@ -371,20 +382,17 @@ fn preflight(plan: &Plan, config: &Config, wording: &Wording, renderer: &Rendere
         });
         Renderer::evict_cache();
         match result {
-            Ok(_) => {
-                last = None;
-                break;
-            }
+            Ok(_) => return Ok(()),
             Err(e) => last = Some(e),
         }
     }
-    if let Some(e) = last {
-        bail!(
+    match last {
+        Some(e) => bail!(
             "a report template failed for the first {} household(s); nothing was recorded or printed:\n{e}",
             plan.letters.len().min(PREFLIGHT)
-        );
+        ),
+        None => Ok(()),
     }
-    preflight_email(plan, config, wording, renderer)
 }
 
 /// The e-mail pictures (`email-charts.typ`) for the first e-mail letters,
@@ -554,13 +562,7 @@ fn render_all(
         row.channel_note = letter.route.fallback.clone();
         rows.push(row);
     }
-    output::writing(&folder.path("manifest.csv"), |path| {
-        let mut manifest = csv::Writer::from_path(path)?;
-        for row in &rows {
-            manifest.serialize(row)?;
-        }
-        Ok(manifest.flush()?)
-    })?;
+    output::write_rows(&folder.path("manifest.csv"), &rows)?;
     Ok((rows, deliveries))
 }
 

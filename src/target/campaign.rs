@@ -404,13 +404,7 @@ pub fn run(config: &Config, name: &str, opts: &RunOptions) -> Result<CampaignSum
         letter_of,
         &mut exceptions,
     )?;
-    output::writing(&folder.path("manifest.csv"), |path| {
-        let mut w = csv::Writer::from_path(path)?;
-        for r in &rows {
-            w.serialize(r)?;
-        }
-        Ok(w.flush()?)
-    })?;
+    output::write_rows(&folder.path("manifest.csv"), &rows)?;
     summary.print_files = print_rows
         .iter()
         .map(|r| r.file.as_str())

@@ -440,12 +440,7 @@ fn an_out_folder_holding_another_period_is_refused_and_left_as_it_is() {
     );
     assert_eq!(files(&held), before, "the earlier folder changed");
     // Nothing was decided for the refused period.
-    let store = neighborly::store::Store::open(
-        &ws.path("state.sqlite"),
-        neighborly::store::Store::DEFAULT_WAIT,
-    )
-    .unwrap();
-    let decisions = store.dump_decisions().unwrap();
+    let decisions = ws.decisions();
     assert!(decisions.iter().any(|d| d.contains("2026-09")));
     assert!(
         !decisions.iter().any(|d| d.contains("2026-10")),
@@ -465,10 +460,5 @@ fn a_run_that_can_mail_nobody_fails_naming_the_reasons_and_records_nothing() {
     );
     assert!(err.contains("no-bill-for-period"), "{err}");
     assert!(!ws.path("out/2027-06").exists() && !ws.path("out/2027-06.partial").exists());
-    let state = ws.path("state.sqlite");
-    if state.exists() {
-        let store =
-            neighborly::store::Store::open(&state, neighborly::store::Store::DEFAULT_WAIT).unwrap();
-        assert!(store.dump_decisions().unwrap().is_empty());
-    }
+    assert!(ws.decisions().is_empty());
 }

@@ -9,16 +9,6 @@ use std::process::Command;
 
 use crate::common::*;
 
-/// The store's decisions, without the run that made them.
-fn decisions(ws: &Workspace) -> Vec<String> {
-    let store = neighborly::store::Store::open(
-        &ws.path("state.sqlite"),
-        neighborly::store::Store::DEFAULT_WAIT,
-    )
-    .unwrap();
-    crate::common::decisions(&store)
-}
-
 /// A file-size limit every single PDF, CSV and the store of `clean`'s run
 /// stay under, and every print file is over.
 fn limit_between(clean: &Workspace, reference: &BTreeMap<String, Vec<u8>>) -> u64 {
@@ -122,7 +112,7 @@ fn a_file_that_cannot_be_written_stops_the_run_and_the_restart_matches_a_clean_r
     // The fault is gone: the same command finishes the same run.
     ws.run(&["--period", "2026-10"]);
     assert_same_files(&files(&ws.path("out/2026-10")), &reference);
-    assert_eq!(decisions(&ws), decisions(&clean));
+    assert_eq!(ws.decisions(), clean.decisions());
 }
 
 #[test]
@@ -153,8 +143,8 @@ fn decisions_of_a_run_that_failed_are_made_again_from_corrected_inputs() {
     let out = run_limited(&ws, limit);
     assert!(!out.status.success());
     assert_ne!(
-        decisions(&ws),
-        decisions(&clean),
+        ws.decisions(),
+        clean.decisions(),
         "the bad read changed nothing"
     );
 
@@ -166,5 +156,5 @@ fn decisions_of_a_run_that_failed_are_made_again_from_corrected_inputs() {
     std::fs::remove_dir_all(ws.path("out/2026-10.partial")).unwrap();
     ws.run(&["--period", "2026-10"]);
     assert_same_files(&files(&ws.path("out/2026-10")), &reference);
-    assert_eq!(decisions(&ws), decisions(&clean));
+    assert_eq!(ws.decisions(), clean.decisions());
 }

@@ -78,24 +78,25 @@ fn split_of(scope: &str, period: Period) -> Option<u32> {
     n.parse().ok()
 }
 
-/// A live lock that keeps a run of (period, split) from starting.
+/// Why a live lock keeps a run of (period, split) from starting.
+#[derive(Debug, PartialEq)]
 enum Other {
     /// The same period, split another way.
-    Split(String),
+    Split,
     /// Another period.
-    Period(String),
+    Period,
 }
 
-/// Whether a live lock of `scope` keeps a run of `period` split in `count`
-/// parts from starting, and why; `who` is the holder as the lock records it.
-fn conflict(scope: &str, period: Period, count: u32, who: String) -> Option<Other> {
+/// Whether a live lock of `scope` would keep a run of `period` split in
+/// `count` parts from starting, and why.
+fn conflict(scope: &str, period: Period, count: u32) -> Option<Other> {
     match split_of(scope, period) {
         Some(split) if split == count => None,
-        Some(_) => Some(Other::Split(who)),
+        Some(_) => Some(Other::Split),
         None => scope
             .get(..7)
             .and_then(|p| p.parse::<Period>().ok())
-            .map(|_| Other::Period(who)),
+            .map(|_| Other::Period),
     }
 }
 
@@ -116,7 +117,7 @@ impl Store {
         };
         match self.other_run_held(&lock, period, shard.count)? {
             None => Ok(lock),
-            Some(Other::Split(who)) => {
+            Some((Other::Split, who)) => {
                 drop(lock);
                 anyhow::bail!(
                     "a run of {period} split another way is writing to {} ({}); \
@@ -126,7 +127,7 @@ impl Store {
                     who.trim()
                 );
             }
-            Some(Other::Period(who)) => {
+            Some((Other::Period, who)) => {
                 drop(lock);
                 anyhow::bail!(
                     "a run of another period is writing to {} ({}); periods run one at a \
@@ -218,8 +219,13 @@ impl Store {
     }
 
     /// A live lock of `period` split other than in `count` parts, or of
-    /// another period, if any.
-    fn other_run_held(&self, lock: &RunLock, period: Period, count: u32) -> Result<Option<Other>> {
+    /// another period, if any, with its holder.
+    fn other_run_held(
+        &self,
+        lock: &RunLock,
+        period: Period,
+        count: u32,
+    ) -> Result<Option<(Other, String)>> {
         match lock {
             RunLock::Postgres(_) => {
                 // A short second session reads pg_locks (the lock's own is
@@ -242,8 +248,8 @@ impl Store {
                     if !held.contains(&parts) {
                         continue;
                     }
-                    if let Some(other) = conflict(&scope, period, count, who) {
-                        return Ok(Some(other));
+                    if let Some(other) = conflict(&scope, period, count) {
+                        return Ok(Some((other, who)));
                     }
                 }
                 Ok(None)
@@ -260,9 +266,9 @@ impl Store {
                     else {
                         continue;
                     };
-                    if conflict(scope, period, count, String::new()).is_none() {
+                    let Some(other) = conflict(scope, period, count) else {
                         continue;
-                    }
+                    };
                     // Live if its owner still holds it; a file nobody holds
                     // (its run ended or died) is free and is let go at once.
                     let Ok(file) = File::open(entry.path()) else {
@@ -270,7 +276,7 @@ impl Store {
                     };
                     if let Err(std::fs::TryLockError::WouldBlock) = file.try_lock() {
                         let who = std::fs::read_to_string(entry.path()).unwrap_or_default();
-                        return Ok(conflict(scope, period, count, who));
+                        return Ok(Some((other, who)));
                     }
                 }
                 Ok(None)
@@ -295,21 +301,11 @@ mod tests {
     #[test]
     fn a_live_lock_of_another_split_or_period_conflicts() {
         let p: Period = "2026-10".parse().unwrap();
-        let who = || "pid 1".to_string();
-        assert!(conflict("2026-10", p, 1, who()).is_none());
-        assert!(conflict("2026-10.shard-1-of-4", p, 4, who()).is_none());
-        assert!(matches!(
-            conflict("2026-10", p, 4, who()),
-            Some(Other::Split(_))
-        ));
-        assert!(matches!(
-            conflict("2026-09", p, 1, who()),
-            Some(Other::Period(_))
-        ));
-        assert!(matches!(
-            conflict("2026-11.shard-0-of-2", p, 2, who()),
-            Some(Other::Period(_))
-        ));
-        assert!(conflict("notes", p, 1, who()).is_none());
+        assert_eq!(conflict("2026-10", p, 1), None);
+        assert_eq!(conflict("2026-10.shard-1-of-4", p, 4), None);
+        assert_eq!(conflict("2026-10", p, 4), Some(Other::Split));
+        assert_eq!(conflict("2026-09", p, 1), Some(Other::Period));
+        assert_eq!(conflict("2026-11.shard-0-of-2", p, 2), Some(Other::Period));
+        assert_eq!(conflict("notes", p, 1), None);
     }
 }

@@ -107,6 +107,18 @@ website = "maplevalleywater.example/help"
 }
 
 impl Workspace {
+    /// The decisions in the workspace's store, without the runs that made
+    /// them ([`decisions`]); none when no store file was created.
+    pub fn decisions(&self) -> Vec<String> {
+        let state = self.path("state.sqlite");
+        if !state.exists() {
+            return Vec::new();
+        }
+        let store =
+            neighborly::store::Store::open(&state, neighborly::store::Store::DEFAULT_WAIT).unwrap();
+        decisions(&store)
+    }
+
     /// A workspace whose config points at its own copy of the templates
     /// (`templates/`), for tests that edit them.
     pub fn with_own_templates() -> Workspace {
