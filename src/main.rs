@@ -497,12 +497,13 @@ fn dispatch(cli: Cli) -> Result<()> {
             let config = Config::load(&config)?;
             let (_, interval, greenbutton) =
                 config.usage_sources(None, interval.as_ref(), greenbutton.as_ref());
-            let summary = neighborly::import::import(
-                interval,
-                greenbutton,
-                &pipeline::read_rules(&config),
-                &out,
-            )?;
+            let sources = neighborly::ingest::Sources {
+                interval: interval.clone(),
+                greenbutton: greenbutton.clone(),
+                ..Default::default()
+            };
+            let rules = pipeline::read_rules(&config, &sources)?;
+            let summary = neighborly::import::import(interval, greenbutton, &rules, &out)?;
             print!("{}", summary.render_text());
         }
         Command::Bounces {

@@ -439,6 +439,9 @@ pub struct Summary {
     /// SHA-256 of the settings, period, input files and templates: the
     /// shards of one period must agree on it.
     pub inputs_fingerprint: String,
+    /// What the inputs said that is no household's exception (`file:line:
+    /// why`), also in `data-quality.csv`.
+    pub notices: Vec<String>,
 }
 
 impl Summary {
@@ -483,6 +486,16 @@ impl Summary {
             s.push_str(&format!(
                 "possible leaks: {} household(s), listed in leaks.csv\n",
                 self.possible_leaks
+            ));
+        }
+        const SHOWN: usize = 10;
+        for n in self.notices.iter().take(SHOWN) {
+            s.push_str(&format!("notice: {n}\n"));
+        }
+        if self.notices.len() > SHOWN {
+            s.push_str(&format!(
+                "notice: {} more, listed in data-quality.csv\n",
+                self.notices.len() - SHOWN
             ));
         }
         s.push_str(&format!("ratings: {}\n", list(&self.by_rating)));

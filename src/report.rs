@@ -188,9 +188,47 @@ fn thousands(n: i64, lang: Language) -> String {
     if n < 0 { format!("-{digits}") } else { digits }
 }
 
-/// The recipient block: at most 5 lines of at most 40 characters. A long name
-/// wraps onto a second line when there is room; anything still too long is
-/// cut at a word boundary rather than spilling outside the window.
+/// Why a household's name and address cannot be printed in the envelope
+/// window, if they cannot: an address line over [`ADDRESS_LINE_MAX`]
+/// characters, or a name that does not fit the lines the address leaves.
+/// Such a letter is held (`address-too-long`): a cut address is a letter
+/// the mail house cannot deliver, or delivers to the wrong door.
+pub fn address_misfit(h: &Household) -> Option<String> {
+    let city_line = format!("{} {} {}", h.city, h.state, h.zip);
+    let address = [
+        ("address_line1", Some(h.address_line1.as_str())),
+        ("address_line2", h.address_line2.as_deref()),
+        ("city, state and zip", Some(city_line.as_str())),
+    ];
+    for (what, line) in address {
+        let Some(line) = line else { continue };
+        let n = line.chars().count();
+        if n > ADDRESS_LINE_MAX {
+            return Some(format!(
+                "{}: {what} {line:?} is {n} characters; the envelope window shows {ADDRESS_LINE_MAX}",
+                h.source
+            ));
+        }
+    }
+    let room = ADDRESS_LINES_MAX - address.iter().filter(|(_, l)| l.is_some()).count();
+    let long_word = h
+        .name
+        .split_whitespace()
+        .any(|w| w.chars().count() > ADDRESS_LINE_MAX);
+    let lines = wrap(&h.name, ADDRESS_LINE_MAX).len();
+    (long_word || lines > room).then(|| {
+        format!(
+            "{}: name {:?} needs {lines} line(s) of {ADDRESS_LINE_MAX} characters; the window has room for {room}",
+            h.source, h.name
+        )
+    })
+}
+
+/// The recipient block: at most 5 lines of at most 40 characters, a long
+/// name wrapped onto a second line when there is room. Letters whose
+/// address does not fit ([`address_misfit`]) are held before this is made;
+/// for any other caller, what does not fit is cut rather than spilling
+/// outside the window.
 pub fn recipient_block(h: &Household) -> Vec<String> {
     let mut lines: Vec<String> = Vec::new();
     let city_line = format!("{} {} {}", h.city, h.state, h.zip);

@@ -10,7 +10,7 @@ use neighborly::ingest::read_customers;
 use neighborly::model::Service;
 
 fuzz_target!(|data: &[u8]| {
-    let Ok(d) = read_customers(data, "customers.csv", Service::Water) else {
+    let Ok(d) = read_customers(data, "customers.csv", Service::Water, &Default::default()) else {
         return;
     };
     let mut accepted = HashSet::new();

@@ -27,7 +27,7 @@ fuzz_target!(|data: &[u8]| {
     match which % 3 {
         0 => {
             if let Ok(list) = neighborly::pipeline::read_suppressions(&path) {
-                assert!(list.iter().all(|a| !a.is_empty() && !a.contains('\n')));
+                assert!(list.entries.iter().all(|(a, line)| !a.is_empty() && !a.contains('\n') && *line > 0));
             }
         }
         1 => {

@@ -14,8 +14,8 @@ const CUSTOMERS: &str = "account_id,name,address_line1,city,state,zip,locality\n
                          C,Cy,3 Elm,Davis,CA,95616,n\n";
 
 fuzz_target!(|data: &[u8]| {
-    let mut d = read_customers(CUSTOMERS.as_bytes(), "customers.csv", Service::Water).unwrap();
-    if read_usage(data, "usage.csv", &mut d).is_err() {
+    let mut d = read_customers(CUSTOMERS.as_bytes(), "customers.csv", Service::Water, &Default::default()).unwrap();
+    if read_usage(data, "usage.csv", &mut d, &Default::default()).is_err() {
         return;
     }
     assert_eq!(d.reads.len(), d.households.len());

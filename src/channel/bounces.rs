@@ -34,79 +34,82 @@ pub fn import(path: &Path, store: &Store) -> Result<BounceCount> {
         .unwrap_or_default();
     let file =
         std::fs::File::open(path).with_context(|| format!("cannot open {}", path.display()))?;
-    let mut reader = csv::ReaderBuilder::new()
-        .flexible(true)
-        .from_reader(crate::ingest::LineLimit::new(file, &name));
-    let headers = reader.headers()?.clone();
-    let cols = crate::ingest::Columns::new(&headers, &name, &["kind"])?;
     let mut count = BounceCount::default();
-    for (i, row) in reader.records().enumerate() {
-        let line = i + 2;
-        let row = match row {
-            Ok(r) => r,
-            Err(e) if e.is_io_error() => anyhow::bail!("{e}"),
-            Err(e) => {
-                count.rejected.push(format!("{name}:{line}: {e}"));
-                continue;
-            }
-        };
-        let get = |c: &str| cols.get(&row, c).unwrap_or("").to_string();
-        let address = get("address");
-        let channel = match get("channel").to_ascii_lowercase().as_str() {
-            "" if address.contains('@') => "email".to_string(),
-            "" if !address.is_empty() => "sms".to_string(),
-            c @ ("email" | "sms") => c.to_string(),
-            other => {
-                count.rejected.push(format!(
-                    "{name}:{line}: unknown channel {other:?} (email or sms)"
-                ));
-                continue;
-            }
-        };
-        let kind = get("kind").to_ascii_lowercase();
-        let reason = match kind.as_str() {
-            "soft" => {
-                count.soft += 1;
-                continue;
-            }
-            "hard" => "hard bounce",
-            "failed" => "number failed",
-            "unsubscribe" => "unsubscribed",
-            "stop" => "replied STOP",
-            other => {
-                count.rejected.push(format!(
-                    "{name}:{line}: unknown kind {other:?} (hard, soft, failed, unsubscribe, stop)"
-                ));
-                continue;
-            }
-        };
-        let address_for_lookup = match channel.as_str() {
-            "sms" => crate::channel::e164(&address).unwrap_or(address.clone()),
-            _ => address.clone(),
-        };
-        let account = match get("account_id") {
-            a if !a.is_empty() => a,
-            _ => match store.account_of_address(&channel, &address_for_lookup)? {
-                Some(a) => a,
-                None => {
-                    count.rejected.push(format!(
-                        "{name}:{line}: no {channel} was sent to {address:?}; give account_id"
-                    ));
-                    continue;
-                }
-            },
-        };
-        let mut why = reason.to_string();
-        for extra in [get("date"), get("reason")] {
-            if !extra.is_empty() {
-                why.push_str(&format!(" {extra}"));
-            }
+    crate::ingest::each_record(file, &name, &["kind"], |cols, line, row, problem| {
+        if let Some(why) = problem {
+            count.rejected.push(format!("{name}:{line}: {why}"));
+            return Ok(());
         }
-        if store.block_channel(&account, &channel, &why)? {
-            count.closed += 1;
-        } else {
-            count.already_closed += 1;
+        bounce(store, &name, line, cols, row, &mut count)
+    })?;
+    Ok(count)
+}
+
+/// Close the channel one bounce row names, or say why the row is not used.
+fn bounce(
+    store: &Store,
+    name: &str,
+    line: u64,
+    cols: &crate::ingest::Columns,
+    row: &csv::StringRecord,
+    count: &mut BounceCount,
+) -> Result<()> {
+    let get = |c: &str| cols.get(row, c).unwrap_or("").to_string();
+    let address = get("address");
+    let channel = match get("channel").to_ascii_lowercase().as_str() {
+        "" if address.contains('@') => "email".to_string(),
+        "" if !address.is_empty() => "sms".to_string(),
+        c @ ("email" | "sms") => c.to_string(),
+        other => {
+            count.rejected.push(format!(
+                "{name}:{line}: unknown channel {other:?} (email or sms)"
+            ));
+            return Ok(());
+        }
+    };
+    let kind = get("kind").to_ascii_lowercase();
+    let reason = match kind.as_str() {
+        "soft" => {
+            count.soft += 1;
+            return Ok(());
+        }
+        "hard" => "hard bounce",
+        "failed" => "number failed",
+        "unsubscribe" => "unsubscribed",
+        "stop" => "replied STOP",
+        other => {
+            count.rejected.push(format!(
+                "{name}:{line}: unknown kind {other:?} (hard, soft, failed, unsubscribe, stop)"
+            ));
+            return Ok(());
+        }
+    };
+    let address_for_lookup = match channel.as_str() {
+        "sms" => crate::channel::e164(&address).unwrap_or(address.clone()),
+        _ => address.clone(),
+    };
+    let account = match get("account_id") {
+        a if !a.is_empty() => a,
+        _ => match store.account_of_address(&channel, &address_for_lookup)? {
+            Some(a) => a,
+            None => {
+                count.rejected.push(format!(
+                    "{name}:{line}: no {channel} was sent to {address:?}; give account_id"
+                ));
+                return Ok(());
+            }
+        },
+    };
+    let mut why = reason.to_string();
+    for extra in [get("date"), get("reason")] {
+        if !extra.is_empty() {
+            why.push_str(&format!(" {extra}"));
         }
     }
-    Ok(count)
+    if store.block_channel(&account, &channel, &why)? {
+        count.closed += 1;
+    } else {
+        count.already_closed += 1;
+    }
+    Ok(())
 }

@@ -151,10 +151,11 @@ pub fn evaluate(config: &Config, opts: &EvaluateOptions) -> Result<Evaluation> {
         greenbutton: opts.greenbutton.clone(),
         ..Default::default()
     };
+    let sources = crate::pipeline::sources(config, &run);
     let data = crate::ingest::load(
-        &crate::pipeline::sources(config, &run),
+        &sources,
         config.utility.service,
-        &crate::pipeline::read_rules(config),
+        &crate::pipeline::read_rules(config, &sources)?,
     )?;
 
     // Households assigned by the end of the pre window, with bills in both windows.

@@ -65,70 +65,59 @@ pub fn read(path: &Path, campaigns: &BTreeSet<String>) -> Result<Parsed> {
     let name = path.display().to_string();
     let file =
         std::fs::File::open(path).with_context(|| format!("cannot open responses file {name}"))?;
-    let mut reader = csv::ReaderBuilder::new()
-        .flexible(true)
-        .from_reader(crate::ingest::LineLimit::new(file, &name));
-    let headers = reader
-        .headers()
-        .with_context(|| format!("{name}:1: cannot read the header row"))?
-        .clone();
-    let col = |c: &str| headers.iter().position(|h| h.trim() == c);
-    let (Some(acc), Some(date), Some(event)) = (col("account_id"), col("date"), col("event"))
-    else {
-        anyhow::bail!("{name}:1: the header must name account_id, date and event");
-    };
-    let campaign = col("campaign");
     let mut out = Parsed::default();
-    let mut record = csv::StringRecord::new();
-    loop {
-        let line = reader.position().line();
-        match reader.read_record(&mut record) {
-            Ok(false) => break,
-            Ok(true) => {}
-            // Unreadable, or a line too long: the file is refused (a read
-            // error repeats, so going on would never end).
-            Err(e) if e.is_io_error() => anyhow::bail!("{e}"),
-            Err(e) => {
-                out.rejected.push(format!("{name}:{line}: {e}"));
-                continue;
+    crate::ingest::each_record(
+        file,
+        &name,
+        &["account_id", "date", "event"],
+        |cols, line, record, problem| {
+            let event = match problem {
+                Some(why) => Err(why),
+                None => parse_event(cols, record, campaigns),
+            };
+            match event {
+                Ok(e) => out.events.push(e),
+                Err(why) => out.rejected.push(format!("{name}:{line}: {why}")),
             }
-        }
-        let field = |i: usize| record.get(i).unwrap_or("").trim();
-        let problem = |m: String| format!("{name}:{line}: {m}");
-        let account_id = field(acc);
-        if account_id.is_empty() {
-            out.rejected.push(problem("account_id is empty".into()));
-            continue;
-        }
-        let Ok(day) = chrono::NaiveDate::parse_from_str(field(date), "%Y-%m-%d") else {
-            out.rejected
-                .push(problem(format!("date {:?} is not YYYY-MM-DD", field(date))));
-            continue;
-        };
-        let ev = field(event).to_ascii_lowercase();
-        if !event_name_ok(&ev) {
-            out.rejected.push(problem(format!(
-                "event {:?} is not a lowercase-hyphenated name (e.g. {})",
-                field(event),
-                KNOWN_EVENTS.join(", ")
-            )));
-            continue;
-        }
-        let camp = campaign.map(field).unwrap_or("").to_string();
-        if !camp.is_empty() && !campaigns.contains(&camp) {
-            out.rejected.push(problem(format!(
-                "campaign {camp:?} is not a [campaigns.*] of the config"
-            )));
-            continue;
-        }
-        out.events.push(Response {
-            account_id: account_id.to_string(),
-            date: day,
-            event: ev,
-            campaign: camp,
-        });
-    }
+            Ok(())
+        },
+    )?;
     Ok(out)
+}
+
+/// One row as an event, or why it is not one.
+fn parse_event(
+    cols: &crate::ingest::Columns,
+    record: &csv::StringRecord,
+    campaigns: &BTreeSet<String>,
+) -> Result<Response, String> {
+    let field = |c: &str| cols.get(record, c).unwrap_or("");
+    let account_id = field("account_id");
+    if account_id.is_empty() {
+        return Err("account_id is empty".into());
+    }
+    let day = crate::ingest::parse_iso_date(field("date"))
+        .ok_or_else(|| format!("date {:?} is not YYYY-MM-DD", field("date")))?;
+    let ev = field("event").to_ascii_lowercase();
+    if !event_name_ok(&ev) {
+        return Err(format!(
+            "event {:?} is not a lowercase-hyphenated name (e.g. {})",
+            field("event"),
+            KNOWN_EVENTS.join(", ")
+        ));
+    }
+    let camp = field("campaign").to_string();
+    if !camp.is_empty() && !campaigns.contains(&camp) {
+        return Err(format!(
+            "campaign {camp:?} is not a [campaigns.*] of the config"
+        ));
+    }
+    Ok(Response {
+        account_id: account_id.to_string(),
+        date: day,
+        event: ev,
+        campaign: camp,
+    })
 }
 
 /// One row of `responses.csv`.

@@ -28,7 +28,7 @@ mod enrol;
 mod enroll;
 mod plan;
 pub use enroll::{Balance, enroll};
-pub use plan::{Letter, Plan, mail_hold, plan, read_suppressions};
+pub use plan::{Letter, Plan, mail_hold, plan, read_suppressions, suppressed, unprintable};
 
 /// What a `run` or `preview` was asked for, beyond the config.
 #[derive(Debug, Clone, Default)]
@@ -79,15 +79,28 @@ pub fn sources(config: &Config, opts: &RunOptions) -> crate::ingest::Sources {
 }
 
 /// `[reads]` as the ingest stage takes it (the config is checked on load).
-pub fn read_rules(config: &Config) -> crate::ingest::ReadRules {
-    crate::ingest::ReadRules {
-        zone: crate::ingest::Zone::named(&config.reads.timezone)
-            .unwrap_or(crate::ingest::Zone::Named(chrono_tz::UTC)),
+pub fn read_rules(
+    config: &Config,
+    sources: &crate::ingest::Sources,
+) -> Result<crate::ingest::ReadRules> {
+    let zone = match &config.reads.timezone {
+        Some(name) => crate::ingest::Zone::named(name).map_err(anyhow::Error::msg)?,
+        None if sources.interval.is_some() || sources.greenbutton.is_some() => bail!(
+            "{}: [reads] timezone is not set, and interval data is billed by the utility's \
+             local calendar month: add it, e.g. [reads] timezone = \"America/Los_Angeles\" \
+             (an IANA name; \"UTC\" if the meters' months really are UTC)",
+            config.file.display()
+        ),
+        None => crate::ingest::Zone::Named(chrono_tz::UTC),
+    };
+    Ok(crate::ingest::ReadRules {
+        zone,
         intervals: crate::ingest::IntervalRules {
             min_coverage: config.reads.min_coverage,
             leak_hours: config.reads.continuous_flow_hours,
         },
-    }
+        mapping: config.mapping.clone(),
+    })
 }
 
 /// The run folder for a period: `--out`, or the config's pattern; a shard
@@ -154,6 +167,7 @@ pub fn run(config: &Config, opts: &RunOptions) -> Result<Summary> {
         households_in: plan.households_in,
         dry_run: opts.dry_run,
         possible_leaks: plan.leaks.len(),
+        notices: plan.notices.clone(),
         ..Summary::default()
     };
     let mut letters_by_phase: BTreeMap<Phase, usize> = BTreeMap::new();

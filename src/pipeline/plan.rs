@@ -66,6 +66,9 @@ pub struct Plan {
     /// Households whose water never stopped flowing for the configured
     /// hours during the period, mailed or not: `leaks.csv` for staff.
     pub leaks: Vec<(usize, ingest::FlowRun)>,
+    /// What the inputs said that is no household's exception (`file:line:
+    /// why`): a suppression entry matching nobody, a truncated file...
+    pub notices: Vec<String>,
 }
 
 impl Plan {
@@ -109,22 +112,29 @@ impl Plan {
     }
 }
 
-/// Accounts to hold back this run: one id per line (or the first CSV column);
-/// blank lines, `#` comments and an `account_id` header are ignored.
-pub fn read_suppressions(path: &Path) -> Result<HashSet<String>> {
-    use std::io::BufRead;
+/// Accounts to hold back this run (INPUTS.md, "Account lists").
+pub fn read_suppressions(path: &Path) -> Result<ingest::AccountList> {
     let file = std::fs::File::open(path)
         .with_context(|| format!("cannot read suppression list {}", path.display()))?;
-    let name = path.display().to_string();
-    let mut out = HashSet::new();
-    for line in std::io::BufReader::new(ingest::LineLimit::new(file, &name)).lines() {
-        let line = line.with_context(|| format!("cannot read suppression list {name}"))?;
-        let account = line.split(',').next().unwrap_or("").trim();
-        if !account.is_empty() && !account.starts_with('#') && account != "account_id" {
-            out.insert(account.to_string());
-        }
-    }
-    Ok(out)
+    ingest::read_account_list(file, &path.display().to_string())
+}
+
+/// The suppression list matched against every household of the customer
+/// file, accepted or set aside: an entry naming a household with a bad row
+/// is not "unmatched".
+pub fn suppressed(
+    path: Option<&Path>,
+    households: &[Household],
+    exceptions: &[Exception],
+) -> Result<ingest::Matched> {
+    let Some(path) = path else {
+        return Ok(ingest::Matched::default());
+    };
+    let accounts = households
+        .iter()
+        .map(|h| h.account_id.as_str())
+        .chain(exceptions.iter().map(|e| e.account_id.as_str()));
+    Ok(read_suppressions(path)?.resolve(accounts))
 }
 
 /// Why a household that could be mailed is not: do-not-mail, the
@@ -152,6 +162,16 @@ pub fn mail_hold(
     }
 }
 
+/// A paper letter whose name and address do not fit the envelope window
+/// is held rather than cut (`address-too-long`); e-mail and texts need no
+/// window.
+pub fn unprintable(h: &Household, route: &crate::channel::Route) -> Option<(Reason, String)> {
+    if route.channel != crate::model::Channel::Mail {
+        return None;
+    }
+    report::address_misfit(h).map(|why| (Reason::AddressTooLong, why))
+}
+
 /// Decide who gets which letter. `store` supplies phase history and opt-outs;
 /// without one every household is new.
 pub fn plan(
@@ -169,7 +189,11 @@ pub fn plan(
         files,
         incomplete,
         runs,
-    } = ingest::load(&sources, config.utility.service, &super::read_rules(config))?;
+    } = ingest::load(
+        &sources,
+        config.utility.service,
+        &super::read_rules(config, &sources)?,
+    )?;
     tracing::debug!(ms = t.elapsed().as_millis() as u64, "plan: files read");
     let bills: Vec<Vec<Bill>> = {
         use rayon::prelude::*;
@@ -184,6 +208,11 @@ pub fn plan(
         None => latest_period(&bills)
             .context("the usage data has no usable reads, so there is no period to report on")?,
     };
+    let ingest::Matched {
+        accounts: suppressed,
+        unmatched,
+    } = suppressed(opts.suppress.as_deref(), &households, &exceptions)?;
+    let mut notices = unmatched;
     let (households, bills) = match opts.shard.filter(|s| !s.is_whole()) {
         Some(shard) => keep_shard(shard, households, bills, &mut exceptions),
         None => (households, bills),
@@ -196,10 +225,6 @@ pub fn plan(
         .map(|b| b.into_iter().filter(|b| b.period <= period).collect())
         .collect();
 
-    let suppressed = match &opts.suppress {
-        Some(p) => read_suppressions(p)?,
-        None => HashSet::new(),
-    };
     let opted_out = match store {
         Some(s) => s.opt_outs()?,
         None => HashMap::new(),
@@ -263,25 +288,58 @@ pub fn plan(
         }
     }
 
-    let refs: Vec<&Household> = candidates.iter().map(|&i| &households[i]).collect();
+    let usage_of = |i: usize| {
+        // Compared at 0.001 unit/day: the same use expressed in different
+        // units (gal vs ccf) must tie rather than differ in the last digit.
+        let u = bills[i]
+            .iter()
+            .find(|b| b.period == period)
+            .map(Bill::per_day)
+            .unwrap_or(0.0);
+        (u * 1000.0).round() / 1000.0
+    };
     tracing::debug!(
         ms = t.elapsed().as_millis() as u64,
         "plan: candidates chosen"
     );
-    let cohort_plan = cohort::plan(&refs, &config.cohort);
-    // Compared at 0.001 unit/day: the same use expressed in different units
-    // (gal vs ccf) must tie rather than differ in the last binary digit.
-    let usage_per_day: Vec<f64> = candidates
-        .iter()
-        .map(|&i| {
-            bills[i]
-                .iter()
-                .find(|b| b.period == period)
-                .map(Bill::per_day)
-                .unwrap_or(0.0)
-        })
-        .map(|u| (u * 1000.0).round() / 1000.0)
-        .collect();
+    let form = |candidates: &[usize]| {
+        let refs: Vec<&Household> = candidates.iter().map(|&i| &households[i]).collect();
+        let usage: Vec<f64> = candidates.iter().map(|&i| usage_of(i)).collect();
+        (cohort::plan(&refs, &config.cohort), usage)
+    };
+    let (mut cohort_plan, mut usage_per_day) = form(&candidates);
+    // Homes far above their neighbors are held, and the cohorts formed
+    // again without them: they must not move anyone's percentile.
+    let outliers = crate::plausible::above_neighbors(
+        &cohort_plan,
+        &usage_per_day,
+        config.reads.neighborhood_factor,
+    );
+    if !outliers.is_empty() {
+        for &(k, median, size) in &outliers {
+            let h = &households[candidates[k]];
+            let unit = h.service.canonical_unit();
+            exceptions.push(Exception::new(
+                h.account_id.clone(),
+                Reason::ImplausibleRead,
+                format!(
+                    "{:.1} {unit} a day in {period} is {:.0} times the median of its {size} \
+                     comparable homes ({median:.1}); check the meter, a register read given \
+                     as use, or the unit",
+                    usage_per_day[k],
+                    usage_per_day[k] / median
+                ),
+            ));
+        }
+        let held: HashSet<usize> = outliers.iter().map(|o| o.0).collect();
+        candidates = candidates
+            .into_iter()
+            .enumerate()
+            .filter(|(k, _)| !held.contains(k))
+            .map(|(_, i)| i)
+            .collect();
+        (cohort_plan, usage_per_day) = form(&candidates);
+    }
     tracing::debug!(ms = t.elapsed().as_millis() as u64, "plan: cohorts formed");
     let (comparisons, stats) = compare::compare(&cohort_plan, &usage_per_day);
 
@@ -329,13 +387,14 @@ pub fn plan(
     {
         let h = &households[i];
         compared[i] = comparison.clone();
+        let route = crate::channel::route(h, default_channel, &channel_blocks, &reachable);
         let hold = if groups.get(&i) == Some(&crate::control::Group::Control) {
             Some((
                 Reason::ControlGroup,
                 control_detail.remove(&i).unwrap_or_default(),
             ))
         } else {
-            mail_hold(h, &suppressed, &opted_out)
+            mail_hold(h, &suppressed, &opted_out).or_else(|| unprintable(h, &route))
         };
         if let Some((reason, detail)) = hold {
             exceptions.push(Exception::new(h.account_id.clone(), reason, detail));
@@ -422,7 +481,7 @@ pub fn plan(
             goal,
             last_goal,
             leak,
-            route: crate::channel::route(h, default_channel, &channel_blocks, &reachable),
+            route,
         });
     }
     tracing::debug!(ms = t.elapsed().as_millis() as u64, "plan: letters decided");
@@ -459,6 +518,7 @@ pub fn plan(
         enrolments,
         groups,
         leaks,
+        notices,
     })
 }
 

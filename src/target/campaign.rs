@@ -248,10 +248,8 @@ pub fn run(config: &Config, name: &str, opts: &RunOptions) -> Result<CampaignSum
         earlier.into_iter().map(|(k, a)| (k, a.group)).collect();
     groups.extend(enrolments.iter().map(|a| (a.account_id.clone(), a.group)));
     let holds = Holds {
-        suppressed: match &opts.suppress {
-            Some(p) => pipeline::read_suppressions(p)?,
-            None => HashSet::new(),
-        },
+        suppressed: pipeline::suppressed(opts.suppress.as_deref(), &population, &plan.exceptions)?
+            .accounts,
         opted_out,
         sent,
         groups: &groups,
@@ -318,6 +316,20 @@ pub fn run(config: &Config, name: &str, opts: &RunOptions) -> Result<CampaignSum
             (i, r)
         })
         .collect();
+    mail.retain(
+        |i| match pipeline::unprintable(&population[*i], &routes[i]) {
+            Some((reason, detail)) => {
+                exceptions.push(Exception::new(
+                    population[*i].account_id.clone(),
+                    reason,
+                    detail,
+                ));
+                false
+            }
+            None => true,
+        },
+    );
+    summary.letters = mail.len();
     let order: HashMap<&str, usize> = mail
         .iter()
         .enumerate()

@@ -66,7 +66,12 @@ fn read_customer_file(
         || path.display().to_string(),
         |n| n.to_string_lossy().into_owned(),
     );
-    let data = crate::ingest::read_customers(file, &name, config.utility.service)?;
+    let data = crate::ingest::read_customers(
+        file,
+        &name,
+        config.utility.service,
+        &config.mapping.customers,
+    )?;
     Ok((data, path))
 }
 

@@ -83,7 +83,8 @@ fn month_totals(rows: &[BTreeMap<String, String>], account: &str) -> BTreeMap<St
 
 #[test]
 fn each_green_button_sample_imports_to_independently_summed_months() {
-    let ws = Workspace::new("[reads]\nmin_coverage = 0.005\n");
+    // The files state their own zone; the config's is the fallback.
+    let ws = Workspace::new("[reads]\nmin_coverage = 0.005\ntimezone = \"America/New_York\"\n");
     let dir = repo().join("tests/data/greenbutton");
     let rows = import(&ws, &["--greenbutton", dir.to_str().unwrap()]);
     let mut checked = 0;
@@ -500,7 +501,7 @@ fn an_implausible_read_is_an_exception_and_moves_no_median() {
 
 #[test]
 fn a_malformed_green_button_file_loses_no_other_account() {
-    let ws = Workspace::new("[reads]\nmin_coverage = 0.5\n");
+    let ws = Workspace::new("[reads]\nmin_coverage = 0.5\ntimezone = \"UTC\"\n");
     let dir = ws.path("data/gb");
     std::fs::create_dir_all(&dir).unwrap();
     let good = repo().join(
@@ -512,9 +513,17 @@ fn a_malformed_green_button_file_loses_no_other_account() {
     let mut lines: Vec<String> = text.lines().map(str::to_string).collect();
     lines[199] = format!("{}<value", lines[199]);
     std::fs::write(dir.join("BAD1.xml"), lines.join("\n")).unwrap();
+    // CUT1: the file as a download that stopped at 300,000 bytes.
+    std::fs::write(dir.join("CUT1.xml"), &text.as_bytes()[..300_000]).unwrap();
+    let cut_line = text.as_bytes()[..300_000]
+        .iter()
+        .filter(|&&b| b == b'\n')
+        .count()
+        + 1;
     let customers = "account_id,name,address_line1,city,state,zip,locality,service\n\
                      GOOD1,Ann,1 Elm,Davis,CA,95616,elm,electric\n\
-                     BAD1,Bo,2 Elm,Davis,CA,95616,elm,electric\n";
+                     BAD1,Bo,2 Elm,Davis,CA,95616,elm,electric\n\
+                     CUT1,Cy,3 Elm,Davis,CA,95616,elm,electric\n";
     std::fs::write(ws.path("data/customers.csv"), customers).unwrap();
     let data = neighborly::ingest::load(
         &neighborly::ingest::Sources {
@@ -530,14 +539,51 @@ fn a_malformed_green_button_file_loses_no_other_account() {
                 min_coverage: 0.9,
                 leak_hours: 24,
             },
+            mapping: Default::default(),
         },
     )
     .unwrap();
     assert_eq!(data.households.len(), 1);
     assert_eq!(data.households[0].account_id, "GOOD1");
     assert_eq!(data.reads[0].len(), 12);
-    assert_eq!(data.exceptions.len(), 1);
-    let e = &data.exceptions[0];
+    assert_eq!(data.exceptions.len(), 2, "{:?}", data.exceptions);
+    let cut = data
+        .exceptions
+        .iter()
+        .find(|e| e.account_id == "CUT1")
+        .unwrap();
+    assert_eq!(cut.reason.code(), "malformed-xml");
+    assert!(
+        cut.detail.starts_with(&format!(
+            "CUT1.xml:{cut_line}: the document ends before <feed>"
+        )) && cut.detail.contains("cut short"),
+        "{}",
+        cut.detail
+    );
+    // `import` says the same of the cut file, and imports the good one.
+    std::fs::write(ws.path("data/customers.csv"), customers).unwrap();
+    let config = ws.config();
+    let out = ws.path("imported.csv");
+    let said = ok(ws.neighborly(&[
+        "import",
+        "--config",
+        config.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+        "--greenbutton",
+        dir.to_str().unwrap(),
+    ]));
+    assert!(
+        said.contains(&format!(
+            "not imported: CUT1: CUT1.xml:{cut_line}: the document ends"
+        )),
+        "{said}"
+    );
+    let e = data
+        .exceptions
+        .iter()
+        .find(|e| e.account_id == "BAD1")
+        .unwrap();
     assert_eq!(e.account_id, "BAD1");
     assert_eq!(e.reason.code(), "malformed-xml");
     // The parser notices at the enclosing block's end; the message points
@@ -554,7 +600,7 @@ fn a_malformed_green_button_file_loses_no_other_account() {
 
 #[test]
 fn a_bulk_feed_maps_its_usage_points_to_accounts() {
-    let ws = Workspace::new("");
+    let ws = Workspace::new("[reads]\ntimezone = \"America/Los_Angeles\"\n");
     let dir = ws.path("data/bulk");
     std::fs::create_dir_all(&dir).unwrap();
     let samples = repo().join("tests/data/greenbutton");
@@ -582,4 +628,26 @@ fn a_bulk_feed_maps_its_usage_points_to_accounts() {
     assert_eq!(accounts.into_iter().collect::<Vec<_>>(), ["E-5", "E-7"]);
     assert_eq!(month_totals(&rows, "E-5").len(), 12);
     assert_eq!(month_totals(&rows, "E-7").len(), 12);
+}
+
+/// Interval data is billed by local month: without the utility's zone it
+/// is refused, by `import` and by `run`, naming the setting to add.
+#[test]
+fn interval_data_without_a_time_zone_is_refused() {
+    let ws = Workspace::new("");
+    let dir = repo().join("tests/data/greenbutton");
+    let config = ws.config();
+    for args in [vec!["import", "--out", "x.csv"], vec!["run", "--dry-run"]] {
+        let mut all = args.clone();
+        all.extend(["--config", config.to_str().unwrap()]);
+        all.extend(["--greenbutton", dir.to_str().unwrap()]);
+        let o = ws.neighborly(&all);
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert_eq!(o.status.code(), Some(1), "{args:?}: {err}");
+        assert!(
+            err.contains("config.toml: [reads] timezone is not set")
+                && err.contains("timezone = \"America/Los_Angeles\""),
+            "{args:?}: {err}"
+        );
+    }
 }

@@ -33,6 +33,9 @@ pub enum Reason {
     LowCoverage,
     /// A read far outside the household's own history, or physically absurd.
     ImplausibleRead,
+    /// A cumulative register reading below the one before it on the same
+    /// meter, with no rollover or meter exchange to explain it.
+    ReadingBackwards,
     Vacant,
     Closed,
     DoNotMail,
@@ -46,6 +49,8 @@ pub enum Reason {
     Holdout,
     /// A campaign letter already went to this household in an earlier run.
     AlreadySent,
+    /// The name or address does not fit the envelope window: never cut.
+    AddressTooLong,
     RenderFailed,
     /// An e-mail the relay refused or could not take.
     NotDelivered,
@@ -70,6 +75,7 @@ impl Reason {
             Reason::OverlappingInterval => "overlapping-interval",
             Reason::LowCoverage => "low-coverage",
             Reason::ImplausibleRead => "implausible-read",
+            Reason::ReadingBackwards => "reading-backwards",
             Reason::Vacant => "vacant",
             Reason::Closed => "closed",
             Reason::DoNotMail => "do-not-mail",
@@ -78,6 +84,7 @@ impl Reason {
             Reason::NoBillForPeriod => "no-bill-for-period",
             Reason::InsufficientHistory => "insufficient-history",
             Reason::ControlGroup => "control-group",
+            Reason::AddressTooLong => "address-too-long",
             Reason::Holdout => "holdout",
             Reason::AlreadySent => "already-sent",
             Reason::RenderFailed => "render-failed",
@@ -105,6 +112,8 @@ impl Reason {
                 | Reason::OverlappingInterval
                 | Reason::LowCoverage
                 | Reason::ImplausibleRead
+                | Reason::AddressTooLong
+                | Reason::ReadingBackwards
         )
     }
 }

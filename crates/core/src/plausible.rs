@@ -3,6 +3,7 @@
 //! exception (`implausible-read`) so that it is never compared and never
 //! moves a neighbor's percentile; staff check the meter or the export.
 
+use crate::cohort::{Assignment, CohortPlan};
 use crate::model::{Bill, Period, Service};
 
 /// Use per day no single home reaches: a meter or export error. Water:
@@ -73,9 +74,72 @@ pub fn implausible(
     })
 }
 
+/// Candidates whose use per day is above `factor` times the median of
+/// their cohort (by position in `usage`), with that median and the cohort's
+/// size. A home that uses ten times what its neighbors do is more often a
+/// meter register read as use, a unit slip or a meter multiplier than a
+/// real home: held for review, it never moves its neighbors' percentiles.
+/// Consistent over months, such reads pass [`implausible`]; only the
+/// neighbors show them.
+pub fn above_neighbors(plan: &CohortPlan, usage: &[f64], factor: f64) -> Vec<(usize, f64, usize)> {
+    let medians: Vec<f64> = plan
+        .cohorts
+        .iter()
+        .map(|c| {
+            let mut v: Vec<f64> = c.members.iter().map(|&m| usage[m]).collect();
+            median(&mut v)
+        })
+        .collect();
+    plan.assignments
+        .iter()
+        .enumerate()
+        .filter_map(|(i, a)| match a {
+            Assignment::Cohort(c) => {
+                let m = medians[*c];
+                (m > 0.0 && usage[i] > factor * m).then(|| (i, m, plan.cohorts[*c].members.len()))
+            }
+            Assignment::TooFew { .. } => None,
+        })
+        .collect()
+}
+
+/// The median of `v` (reordered); 0 when empty.
+fn median(v: &mut [f64]) -> f64 {
+    let n = v.len();
+    if n == 0 {
+        return 0.0;
+    }
+    let (_, &mut upper, _) = v.select_nth_unstable_by(n / 2, f64::total_cmp);
+    if n % 2 == 1 {
+        upper
+    } else {
+        let lower = v[..n / 2].iter().copied().fold(f64::MIN, f64::max);
+        (lower + upper) / 2.0
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_register_read_as_use_stands_out_from_its_neighbors() {
+        let plan = CohortPlan {
+            cohorts: vec![crate::cohort::Cohort {
+                id: "elm/all".into(),
+                locality: "elm".into(),
+                similarity: crate::cohort::Similarity::Locality,
+                members: (0..5).collect(),
+            }],
+            assignments: vec![Assignment::Cohort(0); 5],
+        };
+        // Median of [100, 120, 150, 200, 13684] is 150: only the register stands out.
+        let usage = [120.0, 100.0, 13684.0, 150.0, 200.0];
+        assert_eq!(above_neighbors(&plan, &usage, 10.0), [(2, 150.0, 5)]);
+        assert!(above_neighbors(&plan, &usage, 100.0).is_empty());
+        let mut even = [4.0, 1.0, 3.0, 2.0];
+        assert_eq!(median(&mut even), 2.5);
+    }
 
     fn bill(p: &str, per_day: f64) -> Bill {
         let period: Period = p.parse().unwrap();

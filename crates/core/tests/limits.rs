@@ -61,7 +61,13 @@ const HEADER: &str = "account_id,name,address_line1,city,state,zip,locality\n";
 #[test]
 fn a_2_gb_line_is_refused_after_reading_a_few_megabytes() {
     let mut customers = Huge::new(&format!("{HEADER}A1,"), b'x', TWO_GB);
-    let err = ingest::read_customers(&mut customers, "customers.csv", Service::Water).unwrap_err();
+    let err = ingest::read_customers(
+        &mut customers,
+        "customers.csv",
+        Service::Water,
+        &Default::default(),
+    )
+    .unwrap_err();
     let message = format!("{err:#}");
     assert!(
         message.contains("customers.csv:2: a line longer than 1048576 bytes"),
@@ -73,6 +79,7 @@ fn a_2_gb_line_is_refused_after_reading_a_few_megabytes() {
         format!("{HEADER}A1,Ann,1 Elm,Davis,CA,95616,n\n").as_bytes(),
         "customers.csv",
         Service::Water,
+        &Default::default(),
     )
     .unwrap();
     let mut usage = Huge::new(
@@ -80,7 +87,8 @@ fn a_2_gb_line_is_refused_after_reading_a_few_megabytes() {
         b'0',
         TWO_GB,
     );
-    let err = ingest::read_usage(&mut usage, "usage.csv", &mut data).unwrap_err();
+    let err =
+        ingest::read_usage(&mut usage, "usage.csv", &mut data, &Default::default()).unwrap_err();
     assert!(
         format!("{err:#}").contains("usage.csv:2: a line longer than"),
         "{err:#}"
@@ -118,6 +126,7 @@ fn a_million_columns_is_refused_with_its_line() {
         format!("{header}\n").as_bytes(),
         "customers.csv",
         Service::Water,
+        &Default::default(),
     )
     .unwrap_err();
     assert!(
@@ -208,7 +217,13 @@ fn a_10000_character_name_is_an_exception_and_its_neighbors_are_kept() {
     let name = "N".repeat(10_000);
     let customers =
         format!("{HEADER}A1,{name},1 Elm,Davis,CA,95616,n\nA2,Bo,2 Elm,Davis,CA,95616,n\n");
-    let d = ingest::read_customers(customers.as_bytes(), "customers.csv", Service::Water).unwrap();
+    let d = ingest::read_customers(
+        customers.as_bytes(),
+        "customers.csv",
+        Service::Water,
+        &Default::default(),
+    )
+    .unwrap();
     assert_eq!(d.households.len(), 1);
     assert_eq!(d.households[0].account_id, "A2");
     assert_eq!(d.exceptions.len(), 1);

@@ -32,11 +32,17 @@ pub struct Config {
     pub campaigns: Campaigns,
     pub tariff: tariff::Tariffs,
     pub reads: Reads,
+    /// How the customer and usage files are written, when a billing
+    /// system's export is not in the contract's own form.
+    pub mapping: crate::ingest::mapping::Mapping,
     pub channels: Channels,
     pub email: Email,
     pub sms: Sms,
     #[serde(skip)]
     pub base_dir: PathBuf,
+    /// The file the settings were read from, for messages about them.
+    #[serde(skip)]
+    pub file: PathBuf,
 }
 
 impl Default for Config {
@@ -56,10 +62,12 @@ impl Default for Config {
             campaigns: Campaigns::new(),
             tariff: tariff::Tariffs::default(),
             reads: Reads::default(),
+            mapping: Default::default(),
             channels: Channels::default(),
             email: Email::default(),
             sms: Sms::default(),
             base_dir: PathBuf::from("."),
+            file: PathBuf::from("neighborly.toml"),
         }
     }
 }
@@ -168,8 +176,10 @@ pub struct Sms {
 #[derive(Debug, Clone, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields, default)]
 pub struct Reads {
-    /// The utility's IANA time zone: interval data is billed by local month.
-    pub timezone: String,
+    /// The utility's IANA time zone: interval data is billed by local
+    /// month. No default: a UTC month is off by hours at every month's end
+    /// in any other zone, so interval data is refused without it.
+    pub timezone: Option<String>,
     /// Share of a month's hours interval data must cover to make a bill.
     pub min_coverage: f64,
     /// Hours of water flowing without a stop that make a possible leak.
@@ -177,15 +187,19 @@ pub struct Reads {
     /// A bill above this many times the household's own 12-month median
     /// (per day) is held as implausible.
     pub implausible_factor: f64,
+    /// A household using more than this many times its cohort's median
+    /// per day is held as implausible (a register read as use, a unit slip).
+    pub neighborhood_factor: f64,
 }
 
 impl Default for Reads {
     fn default() -> Self {
         Reads {
-            timezone: "UTC".into(),
+            timezone: None,
             min_coverage: 0.9,
             continuous_flow_hours: 24,
             implausible_factor: 10.0,
+            neighborhood_factor: 10.0,
         }
     }
 }
@@ -489,6 +503,7 @@ impl Config {
             anyhow::anyhow!("{}:{line}:{col}: {}", path.display(), e.message())
         })?;
         config.base_dir = path.parent().map(Path::to_path_buf).unwrap_or_default();
+        config.file = path.to_path_buf();
         config
             .validate()
             .with_context(|| format!("invalid config {}", path.display()))?;
@@ -605,11 +620,12 @@ impl Config {
             self.email.per_second > 0.0,
             "email.per_second must be above 0"
         );
-        anyhow::ensure!(
-            self.reads.timezone.parse::<chrono_tz::Tz>().is_ok(),
-            "reads.timezone {:?} is not an IANA time zone (such as America/Chicago or UTC)",
-            self.reads.timezone
-        );
+        if let Some(zone) = &self.reads.timezone {
+            anyhow::ensure!(
+                zone.parse::<chrono_tz::Tz>().is_ok(),
+                "reads.timezone {zone:?} is not an IANA time zone (such as America/Chicago or UTC)"
+            );
+        }
         anyhow::ensure!(
             self.reads.min_coverage > 0.0 && self.reads.min_coverage <= 1.0,
             "reads.min_coverage is a share of the month, above 0 and at most 1"
@@ -617,6 +633,10 @@ impl Config {
         anyhow::ensure!(
             self.reads.implausible_factor > 1.0,
             "reads.implausible_factor must be above 1"
+        );
+        anyhow::ensure!(
+            self.reads.neighborhood_factor > 1.0,
+            "reads.neighborhood_factor must be above 1"
         );
         if !self.render.date.is_empty() {
             chrono::NaiveDate::parse_from_str(&self.render.date, "%Y-%m-%d")

@@ -21,12 +21,17 @@ pub struct Piece<'a> {
 }
 
 /// The header row (line 1).
-pub fn read_header(input: &mut impl BufRead, file: &str) -> Result<csv::StringRecord> {
+pub fn read_header(
+    input: &mut impl BufRead,
+    file: &str,
+    delimiter: u8,
+) -> Result<csv::StringRecord> {
     let mut header = Vec::new();
     input
         .read_until(b'\n', &mut header)
         .with_context(|| format!("cannot read {file}"))?;
     Ok(csv::ReaderBuilder::new()
+        .delimiter(delimiter)
         .from_reader(header.as_slice())
         .headers()
         .with_context(|| format!("{file}: cannot read header row"))?
@@ -98,20 +103,31 @@ pub fn for_each_block(
 pub fn for_each_row(
     piece: &Piece<'_>,
     fields: usize,
+    delimiter: u8,
     mut row: impl FnMut(u64, &csv::StringRecord, Option<String>),
 ) {
     let mut reader = csv::ReaderBuilder::new()
         .has_headers(false)
+        .delimiter(delimiter)
         .flexible(true)
         .from_reader(piece.bytes);
     let mut record = csv::StringRecord::new();
+    // Lines are counted here, not taken from the reader: with CRLF line
+    // endings its count and its record offsets trail by one line (the `\r`
+    // ends a record, the `\n` is taken as the start of the next).
+    let (mut seen, mut line) = (0usize, piece.first_line);
     loop {
         let result = reader.read_record(&mut record);
         let at = match &result {
-            Ok(_) => record.position().map_or(1, |p| p.line()),
-            Err(e) => e.position().map_or(1, |p| p.line()),
+            Ok(_) => record.position().map(|p| p.byte()),
+            Err(e) => e.position().map(|p| p.byte()),
         };
-        let line = piece.first_line + at - 1;
+        let mut at = (at.unwrap_or(0) as usize).clamp(seen, piece.bytes.len());
+        while matches!(piece.bytes.get(at), Some(b'\r' | b'\n')) {
+            at += 1;
+        }
+        line += memchr::memchr_iter(b'\n', &piece.bytes[seen..at]).count() as u64;
+        seen = at;
         let problem = match result {
             Ok(false) => return,
             Ok(true) if record.len() != fields => Some(format!(

@@ -5,6 +5,7 @@ use std::io::Read as IoRead;
 
 use anyhow::Result;
 
+use super::mapping::CustomersFormat;
 use super::{Columns, Dataset, blocks};
 use crate::exception::{Exception, Reason};
 use crate::model::{Household, Language, Service, Status};
@@ -40,10 +41,16 @@ const KNOWN: [&str; 17] = [
 
 /// Stream the customer file. Rows that fail validation become exceptions;
 /// two rows with the same `account_id` both do, since neither can be trusted.
-pub fn read_customers(input: impl IoRead, file: &str, default_service: Service) -> Result<Dataset> {
+pub fn read_customers(
+    input: impl IoRead,
+    file: &str,
+    default_service: Service,
+    format: &CustomersFormat,
+) -> Result<Dataset> {
+    let input = super::decoded(input, format.encoding);
     let mut input = std::io::BufReader::with_capacity(1 << 20, super::LineLimit::new(input, file));
-    let headers = blocks::read_header(&mut input, file)?;
-    let cols = Columns::new(&headers, file, &REQUIRED)?;
+    let headers = blocks::read_header(&mut input, file, format.delimiter.0)?;
+    let cols = Columns::renamed(&headers, file, &REQUIRED, &format.columns.renamed())?;
     let extra_cols: Vec<(String, usize)> = cols
         .names()
         .filter(|(n, _)| !KNOWN.contains(n))
@@ -61,7 +68,17 @@ pub fn read_customers(input: impl IoRead, file: &str, default_service: Service) 
             use rayon::prelude::*;
             parts
                 .par_iter()
-                .map(|p| parse_piece(p, file, &cols, &headers, &extra_cols, default_service))
+                .map(|p| {
+                    let context = Context {
+                        file,
+                        cols: &cols,
+                        fields: headers.len(),
+                        extra_cols: &extra_cols,
+                        default_service,
+                        format,
+                    };
+                    parse_piece(p, &context)
+                })
                 .collect()
         };
         for (line, row) in parsed.into_iter().flatten() {
@@ -121,38 +138,56 @@ pub fn read_customers(input: impl IoRead, file: &str, default_service: Service) 
     Ok(data)
 }
 
+/// What every row of the file is read with.
+struct Context<'a> {
+    file: &'a str,
+    cols: &'a Columns,
+    fields: usize,
+    extra_cols: &'a [(String, usize)],
+    default_service: Service,
+    format: &'a CustomersFormat,
+}
+
 /// Parse one piece of a block: each row's line and household or exception.
 fn parse_piece(
     piece: &blocks::Piece<'_>,
-    file: &str,
-    cols: &Columns,
-    headers: &csv::StringRecord,
-    extra_cols: &[(String, usize)],
-    default_service: Service,
+    cx: &Context<'_>,
 ) -> Vec<(u64, Result<Household, Exception>)> {
     let mut out = Vec::new();
-    blocks::for_each_row(piece, headers.len(), |line, record, problem| {
-        let row = match problem {
-            Some(detail) => Err(Exception::new(
-                record.get(0).unwrap_or("").trim(),
-                Reason::MalformedRow,
-                format!("{file}:{line}: {detail}"),
-            )),
-            None => parse_household(record, cols, extra_cols, file, line, default_service),
-        };
-        out.push((line, row));
-    });
+    let file = cx.file;
+    blocks::for_each_row(
+        piece,
+        cx.fields,
+        cx.format.delimiter.0,
+        |line, record, problem| {
+            let row = match problem {
+                Some(detail) => Err(Exception::new(
+                    record.get(0).unwrap_or("").trim(),
+                    Reason::MalformedRow,
+                    format!("{file}:{line}: {detail}"),
+                )),
+                None => parse_household(record, cx, line),
+            };
+            out.push((line, row));
+        },
+    );
     out
 }
 
 fn parse_household(
     r: &csv::StringRecord,
-    cols: &Columns,
-    extra_cols: &[(String, usize)],
-    file: &str,
+    cx: &Context<'_>,
     line: u64,
-    default_service: Service,
 ) -> Result<Household, Exception> {
+    let Context {
+        file,
+        cols,
+        extra_cols,
+        default_service,
+        format,
+        ..
+    } = *cx;
+    let values = &format.values;
     let account_id = cols.get(r, "account_id").unwrap_or("").to_string();
     let fail = |reason, msg: String| {
         Exception::new(account_id.clone(), reason, format!("{file}:{line}: {msg}"))
@@ -203,31 +238,30 @@ fn parse_household(
         )
     })?;
     let service = match cols.get(r, "service") {
-        Some(s) => s.parse().map_err(|e| fail(Reason::BadValue, e))?,
+        Some(s) => coded(s, &values.service).map_err(|e| fail(Reason::BadValue, e))?,
         None => default_service,
     };
-    let language: Language = cols
-        .get(r, "language")
-        .unwrap_or("en")
-        .parse()
+    let language: Language = coded(cols.get(r, "language").unwrap_or("en"), &values.language)
         .map_err(|e| fail(Reason::BadValue, e))?;
-    let status: Status = cols
-        .get(r, "status")
-        .unwrap_or("active")
-        .parse()
+    let status: Status = coded(cols.get(r, "status").unwrap_or("active"), &values.status)
         .map_err(|e| fail(Reason::BadValue, e))?;
     let do_not_mail = match cols.get(r, "do_not_mail") {
         None => false,
-        Some(v) => parse_bool(v).ok_or_else(|| {
-            fail(
-                Reason::BadValue,
-                format!("do_not_mail {v:?} is not true/false"),
-            )
-        })?,
+        Some(v) => values
+            .do_not_mail
+            .get(v)
+            .copied()
+            .or_else(|| parse_bool(v))
+            .ok_or_else(|| {
+                fail(
+                    Reason::BadValue,
+                    format!("do_not_mail {v:?} is not true/false"),
+                )
+            })?,
     };
     let year_built = parse_opt("year_built")?.map(|y| y as i32);
     let household = Household {
-        name: required("name")?.to_string(),
+        name: super::names::printed(required("name")?, format.names, format.name_case),
         address_line1: required("address_line1")?.to_string(),
         address_line2: cols.get(r, "address_line2").map(str::to_string),
         city: required("city")?.to_string(),
@@ -259,6 +293,19 @@ fn parse_household(
         account_id,
     };
     Ok(household)
+}
+
+/// A value through the export's codes (`[mapping.customers.values]`), else
+/// as the contract spells it. A code the mapping lists and the contract's
+/// own spellings are both accepted.
+fn coded<T: Copy + std::str::FromStr<Err = String>>(
+    v: &str,
+    codes: &std::collections::BTreeMap<String, T>,
+) -> Result<T, String> {
+    match codes.get(v) {
+        Some(t) => Ok(*t),
+        None => v.parse(),
+    }
 }
 
 /// ZIP codes are text: `12345`, `123456789` or `12345-6789`; leading zeros matter.
@@ -302,6 +349,7 @@ mod tests {
             format!("{HEADER}{body}").as_bytes(),
             "customers.csv",
             Service::Water,
+            &CustomersFormat::default(),
         )
         .unwrap()
     }
@@ -347,8 +395,13 @@ mod tests {
 
     #[test]
     fn missing_required_column_is_fatal() {
-        let err = read_customers("account_id,name\nA,B\n".as_bytes(), "c.csv", Service::Water)
-            .unwrap_err();
+        let err = read_customers(
+            "account_id,name\nA,B\n".as_bytes(),
+            "c.csv",
+            Service::Water,
+            &CustomersFormat::default(),
+        )
+        .unwrap_err();
         assert!(err.to_string().contains("address_line1"), "{err}");
     }
 
@@ -371,7 +424,13 @@ mod tests {
             "A1,broken\nA1,Ann,1 Elm,Davis,CA,95616,n\nA2,Bo,2 Elm,Davis,CA,95616,n\n",
         ] {
             let text = format!("account_id,name,address_line1,city,state,zip,locality\n{body}");
-            let d = read_customers(text.as_bytes(), "c.csv", Service::Water).unwrap();
+            let d = read_customers(
+                text.as_bytes(),
+                "c.csv",
+                Service::Water,
+                &CustomersFormat::default(),
+            )
+            .unwrap();
             let accepted: Vec<&str> = d.households.iter().map(|h| h.account_id.as_str()).collect();
             assert_eq!(accepted, ["A2"], "{body}");
             assert_eq!(d.exceptions.len(), 1, "{:?}", d.exceptions);
@@ -381,5 +440,28 @@ mod tests {
                 "c.csv:2: account_id appears on lines 2, 3"
             );
         }
+    }
+
+    /// Windows line endings, a quoted line break and a short row: every
+    /// `file:line` is the line the record starts on.
+    #[test]
+    fn lines_are_right_with_crlf() {
+        let text = "account_id,name,address_line1,city,state,zip,locality\r\n\
+                    A1,Ann,1 Elm,Davis,CA,95616,n\r\n\
+                    A2,Bo,\"2\r\nElm\",Davis,CA,95616,n\r\n\
+                    A3,Cy,3 Elm,Davis,CA,9561,n\r\n\
+                    A4,Di\r\n\
+                    A5,Ed,5 Elm,Davis,CA,95616,n\r\n";
+        let d = read_customers(
+            text.as_bytes(),
+            "c.csv",
+            Service::Water,
+            &CustomersFormat::default(),
+        )
+        .unwrap();
+        let sources: Vec<&str> = d.households.iter().map(|h| h.source.as_str()).collect();
+        assert_eq!(sources, ["c.csv:2", "c.csv:3", "c.csv:7"]);
+        let details: Vec<&str> = d.exceptions.iter().map(|e| &e.detail[..7]).collect();
+        assert_eq!(details, ["c.csv:5", "c.csv:6"]);
     }
 }

@@ -503,6 +503,18 @@ fn parse(input: impl IoRead) -> Result<Feed, ParseError> {
         }
         buf.clear();
     }
+    // quick-xml stops quietly at the end of the bytes; a document cut short
+    // (a download or a copy that stopped) still has elements open, and
+    // whatever it held after the cut is missing, not absent.
+    if let (Some(tag), Some(at)) = (path.first(), opened.first()) {
+        return Err(fail(
+            &feed,
+            reader.get_ref().newlines + 1,
+            format!(
+                "the document ends before <{tag}> (opened on line {at}) is closed: the file is cut short"
+            ),
+        ));
+    }
     if feed.usage_points.is_empty() && feed.readings.is_empty() {
         return Err((
             1,

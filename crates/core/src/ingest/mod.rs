@@ -10,6 +10,9 @@ mod blocks;
 mod customers;
 pub mod greenbutton;
 pub mod interval;
+mod list;
+pub mod mapping;
+mod names;
 pub mod series;
 mod usage;
 pub mod zone;
@@ -23,6 +26,7 @@ use crate::exception::{Exception, Reason};
 use crate::model::{Household, Read, Service};
 
 pub use customers::read_customers;
+pub use list::{AccountList, Matched, read_account_list};
 pub use series::{FlowRun, Incomplete, IntervalRules, Series};
 pub use usage::read_usage;
 pub use zone::Zone;
@@ -72,12 +76,15 @@ impl Sources {
     }
 }
 
-/// How interval data becomes monthly bills.
-#[derive(Debug, Clone, Copy)]
+/// How the input files are written, and how interval data becomes
+/// monthly bills.
+#[derive(Debug, Clone)]
 pub struct ReadRules {
     /// The utility's zone (Green Button files may state their own).
     pub zone: Zone,
     pub intervals: IntervalRules,
+    /// How the customer and usage files are written (`[mapping]`).
+    pub mapping: mapping::Mapping,
 }
 
 /// Read the customer file and every usage source.
@@ -86,7 +93,12 @@ pub fn load(sources: &Sources, default_service: Service, rules: &ReadRules) -> R
     let file = std::fs::File::open(customers)
         .with_context(|| format!("cannot open customer file {}", customers.display()))?;
     let started = std::time::Instant::now();
-    let mut data = read_customers(file, &display_name(customers), default_service)?;
+    let mut data = read_customers(
+        file,
+        &display_name(customers),
+        default_service,
+        &rules.mapping.customers,
+    )?;
     tracing::debug!(
         ms = started.elapsed().as_millis() as u64,
         households = data.households.len(),
@@ -106,7 +118,7 @@ pub fn load(sources: &Sources, default_service: Service, rules: &ReadRules) -> R
     if let Some(usage) = &sources.usage {
         let file = std::fs::File::open(usage)
             .with_context(|| format!("cannot open usage file {}", usage.display()))?;
-        read_usage(file, &display_name(usage), &mut data)?;
+        read_usage(file, &display_name(usage), &mut data, &rules.mapping.usage)?;
     }
     let series = read_series(sources, rules, &mut data.files)?;
     merge_series(&mut data, series);
@@ -254,6 +266,22 @@ fn display_name(path: &Path) -> String {
         .unwrap_or_else(|| path.display().to_string())
 }
 
+/// `input` as UTF-8: decoded as it streams when the export is in another
+/// encoding (`[mapping.*] encoding`), a byte-order mark dropped.
+pub fn decoded<'a>(
+    input: impl std::io::Read + 'a,
+    encoding: mapping::Encoding,
+) -> Box<dyn std::io::Read + 'a> {
+    match encoding.decoder() {
+        None => Box::new(input),
+        Some(enc) => Box::new(
+            encoding_rs_io::DecodeReaderBytesBuilder::new()
+                .encoding(Some(enc))
+                .build(input),
+        ),
+    }
+}
+
 /// The longest line an input file may have. A CSV row, a suppression list
 /// entry or an XML element longer than this is not data: the file is
 /// refused with the line where it happened, and memory stays bounded.
@@ -330,16 +358,35 @@ pub struct Columns {
 
 impl Columns {
     pub fn new(headers: &csv::StringRecord, file: &str, required: &[&str]) -> Result<Self> {
-        let index: rustc_hash::FxHashMap<String, usize> = headers
+        Columns::renamed(headers, file, required, &[])
+    }
+
+    /// Columns of a file whose export names some of them otherwise:
+    /// `renamed` holds (contract name, the export's header) pairs from
+    /// `[mapping.*.columns]`. A mapped header the file lacks is an error.
+    pub fn renamed(
+        headers: &csv::StringRecord,
+        file: &str,
+        required: &[&str],
+        renamed: &[(&str, &str)],
+    ) -> Result<Self> {
+        let norm = |h: &str| h.trim().trim_start_matches('\u{feff}').to_ascii_lowercase();
+        let mut index: rustc_hash::FxHashMap<String, usize> = headers
             .iter()
             .enumerate()
-            .map(|(i, h)| {
-                (
-                    h.trim().trim_start_matches('\u{feff}').to_ascii_lowercase(),
-                    i,
-                )
-            })
+            .map(|(i, h)| (norm(h), i))
             .collect();
+        let found = || headers.iter().collect::<Vec<_>>().join(", ");
+        for (ours, theirs) in renamed {
+            let Some(&at) = index.get(&norm(theirs)) else {
+                anyhow::bail!(
+                    "{file}:1: the mapping names column {theirs:?} for {ours}, but the header has no such column (found: {})",
+                    found()
+                );
+            };
+            index.retain(|_, v| *v != at);
+            index.insert((*ours).to_string(), at);
+        }
         let missing: Vec<&str> = required
             .iter()
             .copied()
@@ -349,7 +396,7 @@ impl Columns {
             missing.is_empty(),
             "{file}:1: header lacks required column(s): {} (found: {})",
             missing.join(", "),
-            headers.iter().collect::<Vec<_>>().join(", ")
+            found()
         );
         Ok(Columns { index })
     }
@@ -368,6 +415,32 @@ impl Columns {
     pub fn names(&self) -> impl Iterator<Item = (&str, usize)> {
         self.index.iter().map(|(k, v)| (k.as_str(), *v))
     }
+}
+
+/// Read a CSV file with a header row, calling `each` for every record with
+/// its line (right with CRLF endings and quoted line breaks) and, when the
+/// record cannot be used, why. For the smaller files (responses, bounces,
+/// lists); the household files use [`blocks`] directly to parse on all cores.
+pub fn each_record(
+    input: impl std::io::Read,
+    file: &str,
+    required: &[&str],
+    mut each: impl FnMut(&Columns, u64, &csv::StringRecord, Option<String>) -> Result<()>,
+) -> Result<()> {
+    let mut input = std::io::BufReader::new(LineLimit::new(input, file));
+    let headers = blocks::read_header(&mut input, file, b',')?;
+    let cols = Columns::new(&headers, file, required)?;
+    blocks::for_each_block(&mut input, file, blocks::BLOCK, 1, |parts| {
+        let mut result = Ok(());
+        for piece in parts {
+            blocks::for_each_row(piece, headers.len(), b',', |line, record, problem| {
+                if result.is_ok() {
+                    result = each(&cols, line, record, problem);
+                }
+            });
+        }
+        result
+    })
 }
 
 /// The trimmed value at a column position, `None` when absent or empty.

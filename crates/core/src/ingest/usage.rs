@@ -1,4 +1,5 @@
-//! `usage.csv`: one row per meter read (INPUTS.md, "usage.csv").
+//! `usage.csv`: one row per meter read (INPUTS.md, "usage.csv"), as billed
+//! quantities or as cumulative register readings.
 
 use std::collections::BTreeMap;
 use std::io::Read as IoRead;
@@ -7,6 +8,7 @@ use anyhow::Result;
 use chrono::NaiveDate;
 
 use super::customers::parse_bool;
+use super::mapping::UsageFormat;
 use super::{Columns, Dataset, blocks};
 use crate::exception::{Exception, Reason};
 use crate::model::{Read, Unit};
@@ -18,11 +20,28 @@ const REQUIRED: [&str; 5] = [
     "quantity",
     "unit",
 ];
+/// A file of register readings: use is the difference between reads.
+const REQUIRED_REGISTER: [&str; 3] = ["account_id", "reading", "unit"];
+
+/// One reading of a meter's cumulative register.
+#[derive(Debug, Clone)]
+struct Register {
+    meter: String,
+    date: NaiveDate,
+    /// In the canonical unit of the service.
+    reading: f64,
+    /// The register's capacity in the canonical unit (`10^dials` in the
+    /// read's unit), when the export gives its digits.
+    capacity: Option<f64>,
+    estimated: bool,
+    line: u32,
+}
 
 /// What one piece of a block held.
 #[derive(Default)]
 struct PieceResult {
     reads: Vec<(usize, Read)>,
+    registers: Vec<(usize, Register)>,
     /// (household, exception), first problem first.
     defects: Vec<(usize, Exception)>,
     /// (account, line) of every row for an account the customer file lacks.
@@ -33,19 +52,38 @@ struct PieceResult {
 /// exceptions (first problem wins); reads for accounts the customer file does
 /// not have are reported once per account. Blocks of the file are parsed on
 /// all cores (`ingest/blocks.rs`).
-pub fn read_usage(input: impl IoRead, file: &str, data: &mut Dataset) -> Result<()> {
-    read_usage_in_blocks(input, file, data, blocks::BLOCK)
+pub fn read_usage(
+    input: impl IoRead,
+    file: &str,
+    data: &mut Dataset,
+    format: &UsageFormat,
+) -> Result<()> {
+    read_usage_in_blocks(input, file, data, format, blocks::BLOCK)
 }
 
 fn read_usage_in_blocks(
     input: impl IoRead,
     file: &str,
     data: &mut Dataset,
+    format: &UsageFormat,
     block_size: usize,
 ) -> Result<()> {
+    let input = super::decoded(input, format.encoding);
     let mut input = std::io::BufReader::with_capacity(1 << 20, super::LineLimit::new(input, file));
-    let headers = blocks::read_header(&mut input, file)?;
-    let cols = Columns::new(&headers, file, &REQUIRED)?;
+    let headers = blocks::read_header(&mut input, file, format.delimiter.0)?;
+    let renamed = format.columns.renamed();
+    let probe = Columns::renamed(&headers, file, &[], &renamed)?;
+    let register = probe.at("reading").is_some() && probe.at("quantity").is_none();
+    let cols = if register {
+        let cols = Columns::renamed(&headers, file, &REQUIRED_REGISTER, &renamed)?;
+        anyhow::ensure!(
+            cols.at("read_date").is_some() || cols.at("period_end").is_some(),
+            "{file}:1: a file of register readings needs read_date (or period_end)"
+        );
+        cols
+    } else {
+        Columns::renamed(&headers, file, &REQUIRED, &renamed)?
+    };
 
     let index: rustc_hash::FxHashMap<&str, usize> = data
         .households
@@ -63,18 +101,31 @@ fn read_usage_in_blocks(
     let mut defects: BTreeMap<usize, Exception> = BTreeMap::new();
     let mut unknown: BTreeMap<String, (u64, usize)> = BTreeMap::new();
     let mut new_reads: Vec<Vec<Read>> = vec![Vec::new(); households.len()];
+    let mut registers: Vec<Vec<Register>> = Vec::new();
+    if register {
+        registers = vec![Vec::new(); households.len()];
+    }
     let pieces = 4 * rayon::current_num_threads();
+    let cx = Context {
+        file,
+        at: At::new(&cols),
+        fields: headers.len(),
+        index: &index,
+        households,
+        format,
+        register,
+    };
     blocks::for_each_block(&mut input, file, block_size, pieces, |parts| {
         let results: Vec<PieceResult> = {
             use rayon::prelude::*;
-            parts
-                .par_iter()
-                .map(|p| parse_piece(p, file, &cols, &headers, &index, households))
-                .collect()
+            parts.par_iter().map(|p| parse_piece(p, &cx)).collect()
         };
         for r in results {
             for (i, read) in r.reads {
                 new_reads[i].push(read);
+            }
+            for (i, reg) in r.registers {
+                registers[i].push(reg);
             }
             for (i, e) in r.defects {
                 defects.entry(i).or_insert(e);
@@ -87,6 +138,20 @@ fn read_usage_in_blocks(
         }
         Ok(())
     })?;
+    for (i, regs) in registers.into_iter().enumerate() {
+        match reads_from_registers(regs) {
+            Ok(reads) => new_reads[i].extend(reads),
+            Err((line, why)) => {
+                defects.entry(i).or_insert_with(|| {
+                    Exception::new(
+                        households[i].account_id.clone(),
+                        Reason::ReadingBackwards,
+                        format!("{file}:{line}: {why}"),
+                    )
+                });
+            }
+        }
+    }
     for (reads, new) in data.reads.iter_mut().zip(new_reads) {
         reads.extend(new);
     }
@@ -101,6 +166,66 @@ fn read_usage_in_blocks(
     Ok(())
 }
 
+/// Use from register readings: the difference between consecutive reads of
+/// each meter, over the days from the day after the earlier read to the
+/// later one. A new meter id starts a new sequence (a meter exchange: the old
+/// meter's last read and the new meter's first close and open it); a
+/// register that wraps through zero counts its capacity when the export
+/// gives the dials and the earlier read was in the top half; any other read
+/// below the one before is an error, with its line.
+fn reads_from_registers(mut regs: Vec<Register>) -> Result<Vec<Read>, (u32, String)> {
+    regs.sort_by(|a, b| (&a.meter, a.date, a.line).cmp(&(&b.meter, b.date, b.line)));
+    let mut out = Vec::new();
+    for pair in regs.windows(2) {
+        let (before, after) = (&pair[0], &pair[1]);
+        if before.meter != after.meter {
+            continue;
+        }
+        if after.date == before.date {
+            return Err((
+                after.line,
+                format!(
+                    "two readings of meter {} on {} (the other on line {})",
+                    before.meter, after.date, before.line
+                ),
+            ));
+        }
+        let used = if after.reading >= before.reading {
+            after.reading - before.reading
+        } else {
+            match after.capacity {
+                Some(cap) if before.reading >= cap / 2.0 && after.reading < cap / 2.0 => {
+                    after.reading + cap - before.reading
+                }
+                _ => {
+                    return Err((
+                        after.line,
+                        format!(
+                            "meter {} reads {} on {}, below {} on {} (line {}): a register does not run backwards; \
+                             give dials for a rollover, or a new meter_id for an exchanged meter",
+                            after.meter,
+                            after.reading,
+                            after.date,
+                            before.reading,
+                            before.date,
+                            before.line
+                        ),
+                    ));
+                }
+            }
+        };
+        out.push(Read {
+            start: before.date + chrono::Days::new(1),
+            end: after.date,
+            quantity: used,
+            estimated: after.estimated || before.estimated,
+            file: 0,
+            line: after.line,
+        });
+    }
+    Ok(out)
+}
+
 /// The usage file's columns, found once per piece: 14 reads a household
 /// make name lookups per field a measurable share of the plan stage.
 struct At {
@@ -110,6 +235,10 @@ struct At {
     quantity: Option<usize>,
     unit: Option<usize>,
     estimated: Option<usize>,
+    reading: Option<usize>,
+    read_date: Option<usize>,
+    meter: Option<usize>,
+    dials: Option<usize>,
 }
 
 impl At {
@@ -121,48 +250,78 @@ impl At {
             quantity: cols.at("quantity"),
             unit: cols.at("unit"),
             estimated: cols.at("estimated"),
+            reading: cols.at("reading"),
+            read_date: cols.at("read_date").or(cols.at("period_end")),
+            meter: cols.at("meter_id"),
+            dials: cols.at("dials"),
         }
     }
 }
 
-fn parse_read(
+/// What every row of the file is read with.
+struct Context<'a> {
+    file: &'a str,
+    at: At,
+    fields: usize,
+    index: &'a rustc_hash::FxHashMap<&'a str, usize>,
+    households: &'a [crate::model::Household],
+    format: &'a UsageFormat,
+    register: bool,
+}
+
+type Problem = (Reason, String);
+
+fn date(
     r: &csv::StringRecord,
-    at: &At,
-    service: crate::model::Service,
-) -> Result<Read, (Reason, String)> {
-    let date = |name: &str, col: Option<usize>| -> Result<NaiveDate, (Reason, String)> {
-        let v = super::field(r, col)
-            .ok_or_else(|| (Reason::MissingField, format!("missing {name}")))?;
-        super::parse_iso_date(v).ok_or_else(|| {
+    name: &str,
+    col: Option<usize>,
+    format: &UsageFormat,
+) -> Result<NaiveDate, Problem> {
+    let v =
+        super::field(r, col).ok_or_else(|| (Reason::MissingField, format!("missing {name}")))?;
+    match &format.date_format {
+        None => super::parse_iso_date(v).ok_or_else(|| {
             (
                 Reason::BadDate,
                 format!("{name} {v:?} is not an ISO date (YYYY-MM-DD)"),
             )
-        })
-    };
-    let start = date("period_start", at.start)?;
-    let end = date("period_end", at.end)?;
-    if end < start {
-        return Err((
-            Reason::EndBeforeStart,
-            format!("period_end {end} is before period_start {start}"),
-        ));
+        }),
+        Some(f) => f.parse(v).ok_or_else(|| {
+            (
+                Reason::BadDate,
+                format!("{name} {v:?} is not a date in the mapping's form {:?}", f.0),
+            )
+        }),
     }
-    let raw = super::field(r, at.quantity)
-        .ok_or_else(|| (Reason::MissingField, "missing quantity".to_string()))?;
-    let quantity: f64 = raw
-        .parse()
+}
+
+/// A number >= 0 from a column.
+fn amount(r: &csv::StringRecord, name: &str, col: Option<usize>) -> Result<f64, Problem> {
+    let raw =
+        super::field(r, col).ok_or_else(|| (Reason::MissingField, format!("missing {name}")))?;
+    raw.parse()
         .ok()
         .filter(|q: &f64| q.is_finite() && *q >= 0.0)
         .ok_or_else(|| {
             (
                 Reason::BadQuantity,
-                format!("quantity {raw:?} is not a non-negative number"),
+                format!("{name} {raw:?} is not a non-negative number"),
             )
-        })?;
-    let unit_raw = super::field(r, at.unit)
+        })
+}
+
+/// The read's unit, as a factor to the service's canonical unit.
+fn unit_factor(
+    r: &csv::StringRecord,
+    cx: &Context<'_>,
+    service: crate::model::Service,
+) -> Result<f64, Problem> {
+    let unit_raw = super::field(r, cx.at.unit)
         .ok_or_else(|| (Reason::MissingField, "missing unit".to_string()))?;
-    let unit: Unit = unit_raw.parse().map_err(|e| (Reason::UnknownUnit, e))?;
+    let unit: Unit = match cx.format.values.unit.get(unit_raw) {
+        Some(u) => *u,
+        None => unit_raw.parse().map_err(|e| (Reason::UnknownUnit, e))?,
+    };
     let (unit_service, factor) = unit.to_canonical();
     if unit_service != service {
         return Err((
@@ -174,71 +333,132 @@ fn parse_read(
             ),
         ));
     }
-    let estimated = match super::field(r, at.estimated) {
-        None => false,
-        Some(v) => parse_bool(v).ok_or_else(|| {
-            (
-                Reason::BadValue,
-                format!("estimated {v:?} is not true/false"),
-            )
-        })?,
-    };
+    Ok(factor)
+}
+
+fn estimated(r: &csv::StringRecord, cx: &Context<'_>) -> Result<bool, Problem> {
+    match super::field(r, cx.at.estimated) {
+        None => Ok(false),
+        Some(v) => cx
+            .format
+            .values
+            .estimated
+            .get(v)
+            .copied()
+            .or_else(|| parse_bool(v))
+            .ok_or_else(|| {
+                (
+                    Reason::BadValue,
+                    format!("estimated {v:?} is not true/false"),
+                )
+            }),
+    }
+}
+
+fn parse_read(
+    r: &csv::StringRecord,
+    cx: &Context<'_>,
+    service: crate::model::Service,
+) -> Result<Read, Problem> {
+    let start = date(r, "period_start", cx.at.start, cx.format)?;
+    let end = date(r, "period_end", cx.at.end, cx.format)?;
+    if end < start {
+        return Err((
+            Reason::EndBeforeStart,
+            format!("period_end {end} is before period_start {start}"),
+        ));
+    }
+    let quantity = amount(r, "quantity", cx.at.quantity)?;
+    let factor = unit_factor(r, cx, service)?;
     Ok(Read {
         start,
         end,
         quantity: quantity * factor,
-        estimated,
+        estimated: estimated(r, cx)?,
         file: 0,
         line: 0,
     })
 }
 
+fn parse_register(
+    r: &csv::StringRecord,
+    cx: &Context<'_>,
+    service: crate::model::Service,
+) -> Result<Register, Problem> {
+    let date = date(r, "read_date", cx.at.read_date, cx.format)?;
+    let reading = amount(r, "reading", cx.at.reading)?;
+    let factor = unit_factor(r, cx, service)?;
+    let capacity = match super::field(r, cx.at.dials) {
+        None => None,
+        Some(v) => Some(
+            v.parse::<i32>()
+                .ok()
+                .filter(|d| (1..=15).contains(d))
+                .map(|d| 10f64.powi(d) * factor)
+                .ok_or_else(|| (Reason::BadValue, format!("dials {v:?} is not 1 to 15")))?,
+        ),
+    };
+    Ok(Register {
+        meter: super::field(r, cx.at.meter).unwrap_or("").to_string(),
+        date,
+        reading: reading * factor,
+        capacity,
+        estimated: estimated(r, cx)?,
+        line: 0,
+    })
+}
+
 /// Parse one piece of a block (whole records).
-fn parse_piece(
-    piece: &blocks::Piece<'_>,
-    file: &str,
-    cols: &Columns,
-    headers: &csv::StringRecord,
-    index: &rustc_hash::FxHashMap<&str, usize>,
-    households: &[crate::model::Household],
-) -> PieceResult {
+fn parse_piece(piece: &blocks::Piece<'_>, cx: &Context<'_>) -> PieceResult {
     let mut out = PieceResult::default();
-    let at = At::new(cols);
+    let file = cx.file;
     let mut defective: rustc_hash::FxHashSet<usize> = Default::default();
-    blocks::for_each_row(piece, headers.len(), |line, record, problem| {
-        if let Some(detail) = problem {
-            let account = record.get(0).unwrap_or("").trim();
-            if let Some(&i) = index.get(account)
-                && defective.insert(i)
-            {
-                let detail = format!("{file}:{line}: {detail}");
-                out.defects
-                    .push((i, Exception::new(account, Reason::MalformedRow, detail)));
+    blocks::for_each_row(
+        piece,
+        cx.fields,
+        cx.format.delimiter.0,
+        |line, record, problem| {
+            if let Some(detail) = problem {
+                let account = record.get(0).unwrap_or("").trim();
+                if let Some(&i) = cx.index.get(account)
+                    && defective.insert(i)
+                {
+                    let detail = format!("{file}:{line}: {detail}");
+                    out.defects
+                        .push((i, Exception::new(account, Reason::MalformedRow, detail)));
+                }
+                return;
             }
-            return;
-        }
-        let account = super::field(record, at.account).unwrap_or("");
-        let Some(&i) = index.get(account) else {
-            out.unknown.push((account.to_string(), line));
-            return;
-        };
-        if defective.contains(&i) {
-            return;
-        }
-        match parse_read(record, &at, households[i].service) {
-            Ok(mut read) => {
-                read.line = u32::try_from(line).unwrap_or(u32::MAX);
-                out.reads.push((i, read))
+            let account = super::field(record, cx.at.account).unwrap_or("");
+            let Some(&i) = cx.index.get(account) else {
+                out.unknown.push((account.to_string(), line));
+                return;
+            };
+            if defective.contains(&i) {
+                return;
             }
-            Err((reason, msg)) => {
+            let service = cx.households[i].service;
+            let line32 = u32::try_from(line).unwrap_or(u32::MAX);
+            let parsed = if cx.register {
+                parse_register(record, cx, service).map(|mut reg| {
+                    reg.line = line32;
+                    out.registers.push((i, reg));
+                })
+            } else {
+                parse_read(record, cx, service).map(|mut read| {
+                    read.line = line32;
+                    out.reads.push((i, read));
+                })
+            };
+            if let Err((reason, msg)) = parsed {
                 defective.insert(i);
                 out.defects.push((
                     i,
                     Exception::new(account, reason, format!("{file}:{line}: {msg}")),
                 ));
             }
-        }
-    });
+        },
+    );
     out
 }
 
@@ -251,9 +471,15 @@ mod tests {
     fn dataset(usage: &str) -> Dataset {
         let customers = "account_id,name,address_line1,city,state,zip,locality\n\
                          A,Ann,1 Elm,Davis,CA,95616,n\nB,Bo,2 Elm,Davis,CA,95616,n\n";
-        let mut d = read_customers(customers.as_bytes(), "customers.csv", Service::Water).unwrap();
+        let mut d = read_customers(
+            customers.as_bytes(),
+            "customers.csv",
+            Service::Water,
+            &Default::default(),
+        )
+        .unwrap();
         let body = format!("account_id,period_start,period_end,quantity,unit\n{usage}");
-        read_usage(body.as_bytes(), "usage.csv", &mut d).unwrap();
+        read_usage(body.as_bytes(), "usage.csv", &mut d, &Default::default()).unwrap();
         d
     }
 
@@ -305,10 +531,22 @@ mod tests {
         let read = |block: usize| {
             let customers = "account_id,name,address_line1,city,state,zip,locality\n\
                              A,Ann,1 Elm,Davis,CA,95616,n\nB,Bo,2 Elm,Davis,CA,95616,n\n";
-            let mut d =
-                read_customers(customers.as_bytes(), "customers.csv", Service::Water).unwrap();
+            let mut d = read_customers(
+                customers.as_bytes(),
+                "customers.csv",
+                Service::Water,
+                &Default::default(),
+            )
+            .unwrap();
             let text = format!("account_id,period_start,period_end,quantity,unit\n{body}");
-            read_usage_in_blocks(text.as_bytes(), "usage.csv", &mut d, block).unwrap();
+            read_usage_in_blocks(
+                text.as_bytes(),
+                "usage.csv",
+                &mut d,
+                &Default::default(),
+                block,
+            )
+            .unwrap();
             d
         };
         let (whole, small) = (read(1 << 20), read(64));
@@ -337,5 +575,90 @@ mod tests {
         assert_eq!(d.exceptions.len(), 1);
         assert_eq!(d.exceptions[0].reason, Reason::UnknownAccount);
         assert!(d.exceptions[0].detail.contains("2 usage row(s)"));
+    }
+
+    fn registers(body: &str) -> Dataset {
+        let customers = "account_id,name,address_line1,city,state,zip,locality\n\
+                         A,Ann,1 Elm,Davis,CA,95616,n\nB,Bo,2 Elm,Davis,CA,95616,n\n";
+        let mut d = read_customers(
+            customers.as_bytes(),
+            "customers.csv",
+            Service::Water,
+            &Default::default(),
+        )
+        .unwrap();
+        let text = format!("account_id,meter_id,read_date,reading,unit,dials,estimated\n{body}");
+        read_usage(text.as_bytes(), "usage.csv", &mut d, &Default::default()).unwrap();
+        d
+    }
+
+    /// Register reads become use by differences: across a rollover of a
+    /// 4-dial register and a meter exchange (the old meter's last read and
+    /// the new one's first on the same day), in any row order.
+    #[test]
+    fn register_readings_become_use() {
+        let d = registers(
+            "A,M1,2026-03-31,9950,kgal,4,\n\
+             A,M1,2026-01-31,9900,kgal,4,\n\
+             A,M1,2026-02-28,9930,kgal,4,y\n\
+             A,M1,2026-04-30,12,kgal,4,\n\
+             A,M1,2026-05-15,20,kgal,4,\n\
+             A,M2,2026-05-15,0,kgal,4,\n\
+             A,M2,2026-05-31,4,kgal,4,\n\
+             B,M9,2026-01-31,100,gal,,\n",
+        );
+        assert!(d.exceptions.is_empty(), "{:?}", d.exceptions);
+        let got: Vec<(String, String, f64, bool, u32)> = d.reads[0]
+            .iter()
+            .map(|r| {
+                (
+                    r.start.to_string(),
+                    r.end.to_string(),
+                    r.quantity,
+                    r.estimated,
+                    r.line,
+                )
+            })
+            .collect();
+        let want = [
+            ("2026-02-01", "2026-02-28", 30_000.0, true, 4),
+            ("2026-03-01", "2026-03-31", 20_000.0, true, 2),
+            ("2026-04-01", "2026-04-30", 62_000.0, false, 5),
+            ("2026-05-01", "2026-05-15", 8_000.0, false, 6),
+            ("2026-05-16", "2026-05-31", 4_000.0, false, 8),
+        ];
+        assert_eq!(got.len(), want.len(), "{got:?}");
+        for (g, w) in got.iter().zip(want) {
+            assert_eq!(
+                (g.0.as_str(), g.1.as_str(), g.3, g.4),
+                (w.0, w.1, w.3, w.4),
+                "{g:?}"
+            );
+            assert!((g.2 - w.2).abs() < 1e-6, "{g:?}");
+        }
+        // B's single read gives no use yet.
+        assert!(d.reads[1].is_empty());
+    }
+
+    #[test]
+    fn a_register_going_backwards_is_its_households_exception() {
+        let d = registers(
+            "B,M9,2026-01-31,100,gal,,\n\
+             A,M1,2026-01-31,500,gal,,\n\
+             A,M1,2026-02-28,450,gal,,\n\
+             A,M1,2026-03-31,300,gal,4,\n",
+        );
+        assert_eq!(d.households.len(), 1);
+        assert_eq!(d.exceptions.len(), 1);
+        let e = &d.exceptions[0];
+        assert_eq!(
+            (e.account_id.as_str(), e.reason),
+            ("A", Reason::ReadingBackwards)
+        );
+        assert!(
+            e.detail.starts_with("usage.csv:4: meter M1 reads 450"),
+            "{}",
+            e.detail
+        );
     }
 }
