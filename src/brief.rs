@@ -35,7 +35,7 @@ pub fn write<'a>(
             let name = name.replace('|', "/");
             writeln!(
                 s,
-                "| {} | {} | {} | {} | {} {} | {} | {} |",
+                "| {} | {} | {} | {} | {} {} | {} | {} | {} |",
                 r.account_id,
                 name,
                 r.phase,
@@ -43,7 +43,8 @@ pub fn write<'a>(
                 r.usage_per_day,
                 r.unit,
                 r.neighbors_median_per_day,
-                r.language
+                r.language,
+                compared_with(r)
             )?;
         }
         std::fs::write(path, s)?;
@@ -77,8 +78,19 @@ pub fn merge(
     })
 }
 
+/// Whom the letter compared the household with, as an agent would say it:
+/// a caller told "homes like yours" must hear the truth when the cohort was
+/// the whole area.
+fn compared_with(r: &ManifestRow) -> String {
+    match r.cohort_id.rsplit_once('/') {
+        None => "no comparison".into(),
+        Some((_, "all")) => format!("all {} homes in the area", r.cohort_size),
+        Some((_, traits)) => format!("{} homes with {traits}", r.cohort_size),
+    }
+}
+
 /// The line under the households table's header: the rows follow it.
-const TABLE_RULE: &str = "|---|---|---|---|---:|---:|---|\n";
+const TABLE_RULE: &str = "|---|---|---|---|---:|---:|---|---|\n";
 
 /// Everything up to the households table's rows.
 fn head(
@@ -121,7 +133,7 @@ fn head(
     writeln!(s)?;
     writeln!(
         s,
-        "| account | name | letter | rating | use per day | neighbors' median | language |"
+        "| account | name | letter | rating | use per day | neighbors' median | language | compared with |"
     )?;
     s.push_str(TABLE_RULE);
     Ok(s)

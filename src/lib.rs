@@ -26,6 +26,7 @@ pub mod output;
 pub mod pipeline;
 pub mod print;
 pub mod proof;
+pub mod quality;
 pub mod report;
 pub mod studio;
 pub mod synth;

@@ -147,6 +147,19 @@ enum Command {
         #[arg(long)]
         campaign: Option<String>,
     },
+    /// Judge the input files without a run: data-quality.csv and
+    /// data-quality.html (rejected rows by reason, estimated reads, coverage
+    /// by locality, implausible reads, cohorts compared with a whole locality).
+    CheckData {
+        #[command(flatten)]
+        inputs: Inputs,
+        /// Accounts to hold back, as `run --suppress` would.
+        #[arg(long)]
+        suppress: Option<PathBuf>,
+        /// Folder for the two files (created).
+        #[arg(long, default_value = "data-quality")]
+        out: PathBuf,
+    },
     /// Record that a household wants no more reports.
     OptOut {
         account: String,
@@ -378,6 +391,30 @@ fn dispatch(cli: Cli) -> Result<()> {
             };
             let summary = pipeline::run(&config, &opts)?;
             print!("{}", summary.render_text());
+        }
+        Command::CheckData {
+            inputs,
+            suppress,
+            out,
+        } => {
+            let config = Config::load(&inputs.config)?;
+            let opts = RunOptions {
+                suppress,
+                dry_run: true,
+                ..inputs.options()
+            };
+            let wording = neighborly::wording::load_or_error(&config.templates_dir())?;
+            let store = pipeline::open_store(&config, &opts, true)?;
+            let plan = pipeline::plan(&config, &opts, &wording, store.as_ref())?;
+            let quality = neighborly::quality::Quality::of(&plan, &plan.exceptions);
+            std::fs::create_dir_all(&out)
+                .with_context(|| format!("cannot create {}", out.display()))?;
+            let (csv, html) = (out.join("data-quality.csv"), out.join("data-quality.html"));
+            quality.write(&csv, &html, &config.utility.name)?;
+            for r in quality.rows().iter().filter(|r| r.section != "locality") {
+                println!("{}: {}: {} {}", r.section, r.item, r.count, r.detail);
+            }
+            println!("written to {} and {}", csv.display(), html.display());
         }
         Command::Merge {
             config,

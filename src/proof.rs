@@ -249,6 +249,7 @@ pub fn variant_data(
         goal,
         last_goal,
         leak: leak.as_ref(),
+        similarity_dropped: false,
     };
     let mut config = config.clone();
     config.assistance.invite = config.assistance.invite || variant.invite;

@@ -46,6 +46,9 @@ pub struct ReportInput<'a> {
     pub last_goal: Option<f64>,
     /// Water that never stopped flowing during the period.
     pub leak: Option<&'a crate::model::FlowRun>,
+    /// Compared with every home of its locality, since too few homes shared
+    /// its traits: the letter says so instead of "similar homes".
+    pub similarity_dropped: bool,
 }
 
 /// The money a letter shows, computed through the service's tariff.
@@ -335,7 +338,7 @@ pub fn build(
     let usage = this_bill.map(Bill::per_day).unwrap_or(0.0);
 
     let mut vars: BTreeMap<&str, String> = BTreeMap::new();
-    vars.insert("name", h.name.clone());
+    vars.insert("name", h.greeting_name().to_string());
     vars.insert("utility", config.utility.name.clone());
     vars.insert("phone", config.utility.phone.clone());
     vars.insert("website", config.utility.website.clone());
@@ -572,7 +575,15 @@ pub fn build(
         figures,
         charts,
         tips,
-        text: wording.resolve(lang, &vars),
+        text: {
+            let mut text = wording.resolve(lang, &vars);
+            if input.similarity_dropped
+                && let Some(all) = text.pointer("/comparison/explain_all").cloned()
+            {
+                text["comparison"]["explain"] = all;
+            }
+            text
+        },
         household,
         proof_label: input.proof_label.clone(),
         print: config.print.clone(),

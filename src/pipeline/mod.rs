@@ -253,6 +253,7 @@ pub fn run(config: &Config, opts: &RunOptions) -> Result<Summary> {
     if resumed > 0 {
         tracing::info!(resumed, "resuming an interrupted run");
     }
+    let quality = crate::quality::Quality::of(&plan, &plan.exceptions);
     let mut exceptions = std::mem::take(&mut plan.exceptions);
     let render_started = Instant::now();
     let (rows, deliveries) = render_all(
@@ -272,6 +273,11 @@ pub fn run(config: &Config, opts: &RunOptions) -> Result<Summary> {
     store.mark_mailed(period, rows.iter().map(|r| r.account_id.as_str()))?;
     output::write_exceptions(&folder.path("exceptions.csv"), &mut exceptions)?;
     write_cohorts(&folder.path("cohorts.csv"), &plan)?;
+    quality.write(
+        &folder.path("data-quality.csv"),
+        &folder.path("data-quality.html"),
+        &config.utility.name,
+    )?;
     write_leaks(&folder.path("leaks.csv"), &plan, &rows)?;
     output::write_forecast(&folder.path("forecast.csv"), &summary.forecast)?;
     let by_account = plan.letters_by_account();

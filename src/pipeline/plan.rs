@@ -43,6 +43,8 @@ pub struct Letter {
     pub leak: Option<ingest::FlowRun>,
     /// Paper, e-mail or text, and why paper when another was asked for.
     pub route: crate::channel::Route,
+    /// Compared with every home of its locality: too few shared its traits.
+    pub similarity_dropped: bool,
 }
 
 /// Everything decided before rendering.
@@ -69,6 +71,9 @@ pub struct Plan {
     /// What the inputs said that is no household's exception (`file:line:
     /// why`): a suppression entry matching nobody, a truncated file...
     pub notices: Vec<String>,
+    /// Households compared with their whole locality because too few homes
+    /// shared their traits, by household index.
+    pub similarity_dropped: Vec<usize>,
 }
 
 impl Plan {
@@ -108,6 +113,7 @@ impl Plan {
             goal: letter.goal,
             last_goal: letter.last_goal,
             leak: letter.leak.as_ref(),
+            similarity_dropped: letter.similarity_dropped,
         }
     }
 }
@@ -212,7 +218,7 @@ pub fn plan(
         accounts: suppressed,
         unmatched,
     } = suppressed(opts.suppress.as_deref(), &households, &exceptions)?;
-    let mut notices = unmatched;
+    let notices = unmatched;
     let (households, bills) = match opts.shard.filter(|s| !s.is_whole()) {
         Some(shard) => keep_shard(shard, households, bills, &mut exceptions),
         None => (households, bills),
@@ -380,10 +386,14 @@ pub fn plan(
         Vec<String>,
     );
     let mut tip_memo: rustc_hash::FxHashMap<TipKey, Vec<String>> = Default::default();
-    for ((&i, comparison), assignment) in candidates
+    let dropped: HashSet<usize> = cohort_plan.relaxed.iter().copied().collect();
+    let similarity_dropped: Vec<usize> =
+        cohort_plan.relaxed.iter().map(|&k| candidates[k]).collect();
+    for (k, ((&i, comparison), assignment)) in candidates
         .iter()
         .zip(comparisons)
         .zip(&cohort_plan.assignments)
+        .enumerate()
     {
         let h = &households[i];
         compared[i] = comparison.clone();
@@ -482,6 +492,7 @@ pub fn plan(
             last_goal,
             leak,
             route,
+            similarity_dropped: dropped.contains(&k),
         });
     }
     tracing::debug!(ms = t.elapsed().as_millis() as u64, "plan: letters decided");
@@ -519,6 +530,7 @@ pub fn plan(
         groups,
         leaks,
         notices,
+        similarity_dropped,
     })
 }
 

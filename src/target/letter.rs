@@ -253,7 +253,7 @@ pub fn build(
     let u = &config.utility;
     let a = &config.assistance;
     let vars: BTreeMap<&str, String> = BTreeMap::from([
-        ("name", h.name.clone()),
+        ("name", h.greeting_name().to_string()),
         ("account_id", h.account_id.clone()),
         ("address", address),
         (

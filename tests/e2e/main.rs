@@ -12,6 +12,7 @@ mod busy;
 mod channels;
 mod control;
 mod deploy;
+mod exports;
 mod faults;
 mod measure;
 mod money;

@@ -79,6 +79,9 @@ pub struct CohortPlan {
     pub cohorts: Vec<Cohort>,
     /// One entry per candidate, in candidate order.
     pub assignments: Vec<Assignment>,
+    /// Candidates compared with their whole locality because too few homes
+    /// shared their traits (the similarity criterion was dropped).
+    pub relaxed: Vec<usize>,
 }
 
 /// Band a value into `bands` (ascending upper bounds; the last band is open).
@@ -149,12 +152,24 @@ pub fn plan(candidates: &[&Household], rules: &CohortRules) -> CohortPlan {
         .is_some_and(|first| candidates.iter().any(|c| c.service != first.service));
     let mut plan = CohortPlan::default();
     let mut ids: FxHashMap<(Service, &str, Similarity), usize> = FxHashMap::default();
-    for (h, steps) in candidates.iter().zip(ladders) {
+    for (i, (h, steps)) in candidates.iter().zip(ladders).enumerate() {
         let key_of = |s: Similarity| (h.service, h.locality.as_str(), s);
+        // The locality is the last step; a home with traits may only fall
+        // back to it when the settings allow.
+        let finer = steps.len() > 1;
+        let allowed = if finer && !rules.relax_similarity {
+            steps.len() - 1
+        } else {
+            steps.len()
+        };
         let chosen = steps
             .into_iter()
+            .take(allowed)
             .map(key_of)
             .find(|k| groups[k].len() >= rules.min_size);
+        if finer && chosen.as_ref().is_some_and(|k| k.2 == Similarity::Locality) {
+            plan.relaxed.push(i);
+        }
         let assignment = match chosen {
             Some(key) => {
                 let next = plan.cohorts.len();
@@ -250,6 +265,23 @@ mod tests {
         assert_eq!(id(5), "none:2");
         let all = plan.cohorts.iter().find(|c| c.id == "north/all").unwrap();
         assert_eq!(all.members, vec![0, 1, 2, 3]);
+        assert_eq!(
+            plan.relaxed,
+            [3],
+            "only the 5-person home dropped its trait"
+        );
+
+        // Forbidden, the 5-person home gets no comparison instead.
+        let strict = super::plan(
+            &refs,
+            &CohortRules {
+                relax_similarity: false,
+                ..rules
+            },
+        );
+        assert!(matches!(strict.assignments[3], Assignment::TooFew { .. }));
+        assert!(matches!(strict.assignments[0], Assignment::Cohort(_)));
+        assert!(strict.relaxed.is_empty());
     }
 
     #[test]

@@ -362,6 +362,18 @@ pub struct Household {
     pub source: String,
 }
 
+impl Household {
+    /// Whom the letter greets: the `salutation` column when the export has
+    /// one ("Ms. Garcia", "Maria"), else the name.
+    pub fn greeting_name(&self) -> &str {
+        self.extra
+            .get("salutation")
+            .map(String::as_str)
+            .filter(|s| !s.is_empty())
+            .unwrap_or(&self.name)
+    }
+}
+
 /// One meter read, already converted to the service's canonical unit.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Read {

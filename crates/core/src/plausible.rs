@@ -132,6 +132,7 @@ mod tests {
                 members: (0..5).collect(),
             }],
             assignments: vec![Assignment::Cohort(0); 5],
+            relaxed: vec![],
         };
         // Median of [100, 120, 150, 200, 13684] is 150: only the register stands out.
         let usage = [120.0, 100.0, 13684.0, 150.0, 200.0];

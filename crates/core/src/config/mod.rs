@@ -247,6 +247,10 @@ pub struct CohortRules {
     /// Assistance programs whose households are left out of neighbors' figures
     /// (assistance-rate customers are often on a different tariff).
     pub exclude_programs: Vec<String>,
+    /// When a home's similar neighbors are too few, compare it with every
+    /// home of its locality (the letter says so). `false`: no comparison
+    /// instead, a tips letter with its own history.
+    pub relax_similarity: bool,
 }
 
 impl Default for CohortRules {
@@ -257,6 +261,7 @@ impl Default for CohortRules {
             occupant_bands: vec![1, 2, 4],
             sqft_bands: vec![1000, 1800, 2800],
             exclude_programs: vec![],
+            relax_similarity: true,
         }
     }
 }

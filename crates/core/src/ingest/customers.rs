@@ -288,6 +288,14 @@ fn parse_household(
         extra: extra_cols
             .iter()
             .filter_map(|(n, i)| r.get(*i).map(|v| (n.clone(), v.trim().to_string())))
+            .map(|(n, v)| match n.as_str() {
+                // Re-cased like the name, never reordered.
+                "salutation" => {
+                    let v = super::names::printed(&v, Default::default(), format.name_case);
+                    (n, v)
+                }
+                _ => (n, v),
+            })
             .collect(),
         source: format!("{file}:{line}"),
         account_id,

@@ -377,14 +377,16 @@ impl Columns {
             .map(|(i, h)| (norm(h), i))
             .collect();
         let found = || headers.iter().collect::<Vec<_>>().join(", ");
+        // One export column may feed two contract columns (a read date that
+        // is both a bill's end and a register's date).
         for (ours, theirs) in renamed {
-            let Some(&at) = index.get(&norm(theirs)) else {
+            let Some(at) = headers.iter().position(|h| norm(h) == norm(theirs)) else {
                 anyhow::bail!(
                     "{file}:1: the mapping names column {theirs:?} for {ours}, but the header has no such column (found: {})",
                     found()
                 );
             };
-            index.retain(|_, v| *v != at);
+            index.remove(&norm(theirs));
             index.insert((*ours).to_string(), at);
         }
         let missing: Vec<&str> = required

@@ -13,15 +13,10 @@ use super::{Columns, Dataset, blocks};
 use crate::exception::{Exception, Reason};
 use crate::model::{Read, Unit};
 
-const REQUIRED: [&str; 5] = [
-    "account_id",
-    "period_start",
-    "period_end",
-    "quantity",
-    "unit",
-];
-/// A file of register readings: use is the difference between reads.
-const REQUIRED_REGISTER: [&str; 3] = ["account_id", "reading", "unit"];
+/// Every row names its account and unit; a billed quantity needs its
+/// period, a register reading its date.
+const REQUIRED: [&str; 2] = ["account_id", "unit"];
+const FOR_QUANTITY: [&str; 2] = ["period_start", "period_end"];
 
 /// One reading of a meter's cumulative register.
 #[derive(Debug, Clone)]
@@ -71,20 +66,30 @@ fn read_usage_in_blocks(
     let input = super::decoded(input, format.encoding);
     let mut input = std::io::BufReader::with_capacity(1 << 20, super::LineLimit::new(input, file));
     let headers = blocks::read_header(&mut input, file, format.delimiter.0)?;
-    let renamed = format.columns.renamed();
-    let probe = Columns::renamed(&headers, file, &[], &renamed)?;
-    let register = probe.at("reading").is_some() && probe.at("quantity").is_none();
-    let cols = if register {
-        let cols = Columns::renamed(&headers, file, &REQUIRED_REGISTER, &renamed)?;
+    let cols = Columns::renamed(&headers, file, &REQUIRED, &format.columns.renamed())?;
+    // Rows hold billed quantities, register readings, or either (a row with
+    // an empty quantity and a reading is a register read).
+    let quantities = cols.at("quantity").is_some();
+    let readings = cols.at("reading").is_some();
+    anyhow::ensure!(
+        quantities || readings,
+        "{file}:1: header lacks required column(s): quantity (or reading, for register reads)"
+    );
+    if quantities {
+        let missing: Vec<&str> = FOR_QUANTITY
+            .into_iter()
+            .filter(|c| cols.at(c).is_none())
+            .collect();
         anyhow::ensure!(
-            cols.at("read_date").is_some() || cols.at("period_end").is_some(),
-            "{file}:1: a file of register readings needs read_date (or period_end)"
+            missing.is_empty(),
+            "{file}:1: header lacks required column(s): {}",
+            missing.join(", ")
         );
-        cols
-    } else {
-        Columns::renamed(&headers, file, &REQUIRED, &renamed)?
-    };
-
+    }
+    anyhow::ensure!(
+        !readings || cols.at("read_date").is_some() || cols.at("period_end").is_some(),
+        "{file}:1: register readings need read_date (or period_end)"
+    );
     let index: rustc_hash::FxHashMap<&str, usize> = data
         .households
         .iter()
@@ -102,7 +107,7 @@ fn read_usage_in_blocks(
     let mut unknown: BTreeMap<String, (u64, usize)> = BTreeMap::new();
     let mut new_reads: Vec<Vec<Read>> = vec![Vec::new(); households.len()];
     let mut registers: Vec<Vec<Register>> = Vec::new();
-    if register {
+    if readings {
         registers = vec![Vec::new(); households.len()];
     }
     let pieces = 4 * rayon::current_num_threads();
@@ -113,7 +118,6 @@ fn read_usage_in_blocks(
         index: &index,
         households,
         format,
-        register,
     };
     blocks::for_each_block(&mut input, file, block_size, pieces, |parts| {
         let results: Vec<PieceResult> = {
@@ -266,7 +270,6 @@ struct Context<'a> {
     index: &'a rustc_hash::FxHashMap<&'a str, usize>,
     households: &'a [crate::model::Household],
     format: &'a UsageFormat,
-    register: bool,
 }
 
 type Problem = (Reason, String);
@@ -439,7 +442,10 @@ fn parse_piece(piece: &blocks::Piece<'_>, cx: &Context<'_>) -> PieceResult {
             }
             let service = cx.households[i].service;
             let line32 = u32::try_from(line).unwrap_or(u32::MAX);
-            let parsed = if cx.register {
+            let register = cx.at.reading.is_some()
+                && super::field(record, cx.at.quantity).is_none()
+                && super::field(record, cx.at.reading).is_some();
+            let parsed = if register {
                 parse_register(record, cx, service).map(|mut reg| {
                     reg.line = line32;
                     out.registers.push((i, reg));
