@@ -83,8 +83,9 @@ fn month_totals(rows: &[BTreeMap<String, String>], account: &str) -> BTreeMap<St
 
 #[test]
 fn each_green_button_sample_imports_to_independently_summed_months() {
-    // The files state their own zone; the config's is the fallback.
-    let ws = Workspace::new("[reads]\nmin_coverage = 0.005\ntimezone = \"America/New_York\"\n");
+    // The files state their own zone; the config's (UTC here, as the gas
+    // periods below are dated) is the fallback.
+    let ws = Workspace::new("[reads]\nmin_coverage = 0.005\ntimezone = \"UTC\"\n");
     let dir = repo().join("tests/data/greenbutton");
     let rows = import(&ws, &["--greenbutton", dir.to_str().unwrap()]);
     let mut checked = 0;
@@ -575,7 +576,7 @@ fn a_malformed_green_button_file_loses_no_other_account() {
     ]));
     assert!(
         said.contains(&format!(
-            "not imported: CUT1: CUT1.xml:{cut_line}: the document ends"
+            "not imported: CUT1: malformed-xml: CUT1.xml:{cut_line}: the document ends"
         )),
         "{said}"
     );
