@@ -51,6 +51,10 @@ pub struct ManifestRow {
     pub delivery: String,
     /// Why paper when the household asked for another channel.
     pub channel_note: String,
+    /// The first and last day of the bill the letter reports on: a month,
+    /// or two or three for a household billed that often.
+    pub bill_start: String,
+    pub bill_end: String,
 }
 
 /// Make every file and folder this process creates private to its owner

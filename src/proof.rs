@@ -145,6 +145,7 @@ fn sample(variant: &Variant, period: Period) -> (Household, Vec<Bill>, Compariso
                 quantity: per_day * 30.0,
                 days: 30,
                 estimated: false,
+                start: p.last_day() - chrono::Days::new(29),
                 end: p.last_day(),
                 file: 0,
                 line: 0,

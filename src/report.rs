@@ -54,6 +54,8 @@ pub struct ReportInput<'a> {
 /// The money a letter shows, computed through the service's tariff.
 #[derive(Debug, Clone, PartialEq)]
 pub struct MoneyFigures {
+    /// The service charge of this period's bill (one per month it covers).
+    pub fixed: f64,
     /// This period's bill: fixed charge plus the use through the tiers.
     pub cost: f64,
     /// The use part of that bill, tier by tier (what the bill lines show).
@@ -75,7 +77,8 @@ pub fn money(input: &ReportInput, config: &Config, wording: &Wording) -> Option<
     let t = config.tariff.of(h.service)?;
     let bill = input.bills.iter().find(|b| b.period == input.period)?;
     let charges = crate::money::charges(t, h, bill.quantity, bill.days, bill.end)?;
-    let cost = t.fixed
+    let fixed = crate::money::fixed(t, bill.days);
+    let cost = fixed
         + charges
             .iter()
             .map(crate::money::Charge::amount)
@@ -101,10 +104,12 @@ pub fn money(input: &ReportInput, config: &Config, wording: &Wording) -> Option<
         })
     };
     let goal_cost = input.goal.and_then(|g| {
-        let (end, days) = crate::money::month_bill_days(input.period.offset(1));
+        let months = crate::money::bill_months(bill.days) as i32;
+        let (end, days) = crate::money::next_bill_days(input.period, months);
         crate::money::cost(t, h, g * days as f64, days, end)
     });
     Some(MoneyFigures {
+        fixed,
         cost,
         charges,
         savings_year,
@@ -323,7 +328,27 @@ pub fn build(
             .cloned()
             .unwrap_or_else(|| p.month.to_string())
     };
-    let period_label = format!("{} {}", month_name(input.period, false), input.period.year);
+    let this_bill = input.bills.iter().find(|b| b.period == input.period);
+    // A bill of two or three months is named by its months.
+    let bill_months = this_bill.map_or(1, Bill::months);
+    let period_label = match input.period.offset(1 - bill_months) {
+        _ if bill_months == 1 => {
+            format!("{} {}", month_name(input.period, false), input.period.year)
+        }
+        first if first.year == input.period.year => format!(
+            "{}–{} {}",
+            month_name(first, false),
+            month_name(input.period, false),
+            input.period.year
+        ),
+        first => format!(
+            "{} {}–{} {}",
+            month_name(first, false),
+            first.year,
+            month_name(input.period, false),
+            input.period.year
+        ),
+    };
     let unit_key = match h.service {
         Service::Water => "units.water_per_day",
         Service::Electric => "units.electric_per_day",
@@ -334,7 +359,6 @@ pub fn build(
         .unwrap_or(h.service.canonical_unit())
         .to_string();
     let with_unit = |v: f64| format!("{} {unit}", format_quantity(v, h.service, lang));
-    let this_bill = input.bills.iter().find(|b| b.period == input.period);
     let usage = this_bill.map(Bill::per_day).unwrap_or(0.0);
 
     let mut vars: BTreeMap<&str, String> = BTreeMap::new();
@@ -465,11 +489,18 @@ pub fn build(
     }
 
     // Own history: the 13 months ending with this period against a year earlier.
-    let per_day: BTreeMap<Period, f64> = input
+    // Bills as billed: a bill of two or three months shows its use per day
+    // in each month it covers (a month with a bill of its own keeps it).
+    let mut per_day: BTreeMap<Period, f64> = input
         .bills
         .iter()
         .map(|b| (b.period, b.per_day()))
         .collect();
+    for b in input.bills.iter().filter(|b| b.months() > 1) {
+        for p in b.periods() {
+            per_day.entry(p).or_insert(b.per_day());
+        }
+    }
     let labels: Vec<String> = (0..13)
         .map(|i| month_name(input.period.offset(i - 12), true))
         .collect();
@@ -577,10 +608,19 @@ pub fn build(
         tips,
         text: {
             let mut text = wording.resolve(lang, &vars);
-            if input.similarity_dropped
-                && let Some(all) = text.pointer("/comparison/explain_all").cloned()
-            {
-                text["comparison"]["explain"] = all;
+            let mut swap = |table: &str, key: &str, with: &str| {
+                if let Some(v) = text.pointer(&format!("/{table}/{with}")).cloned() {
+                    text[table][key] = v;
+                }
+            };
+            if input.similarity_dropped {
+                swap("comparison", "explain", "explain_all");
+            }
+            // The goal speaks of the next bill, not next month.
+            if bill_months > 1 {
+                for key in ["headline", "less", "cost", "met", "missed"] {
+                    swap("goal", key, &format!("{key}_bill"));
+                }
             }
             text
         },
@@ -618,7 +658,7 @@ fn bill_lines(
         }
     ));
     let unit = h.service.canonical_unit();
-    let mut lines = vec![(get("money.fixed"), amount(t.fixed))];
+    let mut lines = vec![(get("money.fixed"), amount(m.fixed))];
     // A bill spanning two seasons meets the same rate twice: one line each rate.
     let mut merged: Vec<crate::money::Charge> = Vec::new();
     for c in &m.charges {

@@ -756,11 +756,13 @@ fn manifest_row(
     let h = &plan.households[letter.household];
     let c = letter.comparison.as_ref();
     let money = report::money(&plan.input(letter), config, wording);
-    let usage = plan.bills[letter.household]
+    let bill = plan.bills[letter.household]
         .iter()
-        .find(|b| b.period == plan.period)
-        .map(Bill::per_day);
+        .find(|b| b.period == plan.period);
+    let usage = bill.map(Bill::per_day);
     ManifestRow {
+        bill_start: bill.map(|b| b.start.to_string()).unwrap_or_default(),
+        bill_end: bill.map(|b| b.end.to_string()).unwrap_or_default(),
         sequence,
         account_id: h.account_id.clone(),
         cohort_id: c

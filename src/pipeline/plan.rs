@@ -168,6 +168,21 @@ pub fn mail_hold(
     }
 }
 
+/// Why a household billed every two or three months has no bill ending in
+/// `period`, when its cycle says so: its next bill, and its report, come
+/// later. None when a bill was due (then it is missing).
+fn off_cycle(bills: &[Bill], period: Period) -> Option<String> {
+    let last = bills.iter().rev().find(|b| b.period < period)?;
+    let months = last.months();
+    let due = last.period.offset(months);
+    (months > 1 && due > period).then(|| {
+        format!(
+            "billed every {months} months: the last bill ended {}, the next is due in {due}",
+            last.end
+        )
+    })
+}
+
 /// A paper letter whose name and address do not fit the envelope window
 /// is held rather than cut (`address-too-long`); e-mail and texts need no
 /// window.
@@ -251,10 +266,13 @@ pub fn plan(
     for (i, h) in households.iter().enumerate() {
         let reject =
             |reason, detail: String| Some(Exception::new(h.account_id.clone(), reason, detail));
-        let n_bills = bills[i]
+        // History is counted in months billed, so a household billed every
+        // two or three months needs no more of it than a monthly one.
+        let n_bills: i32 = bills[i]
             .iter()
             .filter(|b| b.period.index() > period.index() - 24)
-            .count();
+            .map(Bill::months)
+            .sum();
         let has_bill = bills[i].iter().any(|b| b.period == period);
         let short = incomplete
             .get(&h.account_id)
@@ -273,16 +291,17 @@ pub fn plan(
                 Reason::LowCoverage,
                 short.map(|x| x.detail.clone()).unwrap_or_default(),
             ),
-            Status::Active if !has_bill => {
-                reject(Reason::NoBillForPeriod, format!("no read ends in {period}"))
-            }
+            Status::Active if !has_bill => match off_cycle(&bills[i], period) {
+                Some(why) => reject(Reason::OffCycle, why),
+                None => reject(Reason::NoBillForPeriod, format!("no read ends in {period}")),
+            },
             Status::Active if absurd.is_some() => {
                 reject(Reason::ImplausibleRead, absurd.unwrap_or_default())
             }
-            Status::Active if n_bills < config.cohort.min_history_bills => reject(
+            Status::Active if (n_bills as usize) < config.cohort.min_history_bills => reject(
                 Reason::InsufficientHistory,
                 format!(
-                    "{n_bills} bill(s) in the last 24 months, {} needed",
+                    "{n_bills} month(s) billed in the last 24 months, {} needed",
                     config.cohort.min_history_bills
                 ),
             ),
@@ -347,7 +366,20 @@ pub fn plan(
         (cohort_plan, usage_per_day) = form(&candidates);
     }
     tracing::debug!(ms = t.elapsed().as_millis() as u64, "plan: cohorts formed");
-    let (comparisons, stats) = compare::compare(&cohort_plan, &usage_per_day);
+    // A bill of two or three months meets its neighbors over those months.
+    let span_of = |i: usize| {
+        bills[i]
+            .iter()
+            .find(|b| b.period == period)
+            .map_or(1, Bill::months)
+    };
+    let spans: Vec<i32> = candidates.iter().map(|&i| span_of(i)).collect();
+    let (comparisons, stats) =
+        compare::compare_spans(&cohort_plan, &usage_per_day, &spans, |k, months| {
+            let stretch = (period.offset(1 - months).first_day(), period.last_day());
+            let (per_day, covered) = Bill::per_day_over(&bills[candidates[k]], stretch);
+            (covered >= 0.5).then(|| (per_day * 1000.0).round() / 1000.0)
+        });
 
     tracing::debug!(ms = t.elapsed().as_millis() as u64, "plan: compared");
     let history = match store {
@@ -413,8 +445,10 @@ pub fn plan(
         let eligible = report::assistance_eligible(h, config);
         let rating = comparison.as_ref().map(|c| c.rating);
         let last = history.get(&h.account_id);
+        // The goal the letter of the previous bill set: a month ago, or two
+        // or three for a household billed that often.
         let last_goal = last
-            .filter(|l| l.period == period.offset(-1))
+            .filter(|l| l.period == period.offset(-spans[k]))
             .and_then(|l| l.goal);
         let usage = bills[i]
             .iter()

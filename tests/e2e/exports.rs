@@ -8,7 +8,13 @@
 
 use std::collections::BTreeMap;
 
+use chrono::NaiveDate;
+
 use crate::common::*;
+
+fn day(y: i32, m: u32, d: u32) -> NaiveDate {
+    NaiveDate::from_ymd_opt(y, m, d).unwrap()
+}
 
 const MAPPING: &str = r#"
 [cohort]
@@ -132,6 +138,10 @@ fn a_cis_export_reads_through_its_mapping_to_independently_computed_letters() {
     );
     add("D01", "BADDATE, DORA", "", "95616", "E", "A");
     add("P01", "PUMP, PAT", "", "95616", "E", "A"); // register values given as use
+    add("B01", "EVERY, OTHER", "", "95616", "E", "A");
+    add("B02", "OTHER, CYCLE", "", "95616", "S", "A");
+    add("T01", "QUARTER, ONE", "", "95616", "E", "A");
+    add("T02", "QUARTER, TWO", "", "95616", "S", "A");
     std::fs::write(ws.path("data/customers.csv"), cp1252(&customers)).unwrap();
 
     // Usage: UTF-8 with a byte-order mark, CRLF; quantities and registers.
@@ -145,31 +155,38 @@ fn a_cis_export_reads_through_its_mapping_to_independently_computed_letters() {
         usage_line += 1;
         usage_line
     };
-    // Expected October use per day, computed here.
-    let mut per_day: BTreeMap<String, f64> = BTreeMap::new();
-    let mut october_kgal: BTreeMap<String, f64> = BTreeMap::new();
+    // Every household's bills as this test means them: (first day, last
+    // day, kgal), from which every expected figure is computed.
+    let mut bills: BTreeMap<String, Vec<(NaiveDate, NaiveDate, f64)>> = BTreeMap::new();
     let quantity_of = |k: usize, m: u32| 4.0 + k as f64 * 0.25 + m as f64 * 0.1;
-    let quantity_rows = |id: &str, k: usize, row: &mut dyn FnMut(String) -> usize| {
-        for m in 1..=10u32 {
-            let q = quantity_of(k, m);
-            let est = if m == 10 && k % 5 == 0 { "E" } else { "A" };
-            row(format!(
-                "TGAL,{id},{},{},{q},{est},,,",
-                mdy(2026, m, 1),
-                mdy(2026, m, last_day(2026, m))
-            ));
-        }
-        (quantity_of(k, 10), 31.0)
-    };
+    // Bills of `months` months ending in the months `ends`.
+    let mut billed =
+        |id: &str, k: usize, months: u32, ends: &[u32], row: &mut dyn FnMut(String) -> usize| {
+            for &m in ends {
+                let (from, to) = (
+                    day(2026, m + 1 - months, 1),
+                    day(2026, m, last_day(2026, m)),
+                );
+                let q = quantity_of(k, m) * months as f64;
+                let est = if m == 10 && k % 5 == 0 { "E" } else { "A" };
+                row(format!(
+                    "TGAL,{id},{},{},{q},{est},,,",
+                    mdy(2026, m + 1 - months, 1),
+                    mdy(2026, m, last_day(2026, m))
+                ));
+                bills.entry(id.to_string()).or_default().push((from, to, q));
+            }
+        };
+    let monthly: Vec<u32> = (1..=10).collect();
     for k in 1..=20 {
-        let id = format!("Q{k:02}");
-        let (q, days) = quantity_rows(&id, k, &mut row);
-        per_day.insert(id.clone(), q * 1000.0 / days);
-        october_kgal.insert(id, q);
+        billed(&format!("Q{k:02}"), k, 1, &monthly, &mut row);
     }
-    let (q, days) = quantity_rows("L01", 7, &mut row);
-    per_day.insert("L01".into(), q * 1000.0 / days);
-    october_kgal.insert("L01".into(), q);
+    billed("L01", 7, 1, &monthly, &mut row);
+    billed("B01", 9, 2, &[2, 4, 6, 8, 10], &mut row); // bi-monthly, reported
+    billed("B02", 9, 2, &[3, 5, 7, 9], &mut row); // bi-monthly, off cycle
+    billed("T01", 11, 3, &[3, 6, 9], &mut row); // quarterly; July-September...
+    // ...and a quarterly bill ending in October, as its cycle turns.
+    billed("T02", 12, 3, &[4, 7, 10], &mut row);
     // R01: a 4-dial register in kgal, read at each month's end, rolling
     // over between September and October (9998 -> 3: 5 kgal).
     let r01 = [
@@ -181,9 +198,15 @@ fn a_cis_export_reads_through_its_mapping_to_independently_computed_letters() {
             "TGAL,R01,,{},,A,M-1,{reading},4",
             mdy(y, m, last_day(y, m))
         ));
+        if k > 0 {
+            let used = if k == 10 { 5.0 } else { reading - r01[k - 1] };
+            bills.entry("R01".into()).or_default().push((
+                day(2026, m, 1),
+                day(2026, m, last_day(2026, m)),
+                used,
+            ));
+        }
     }
-    per_day.insert("R01".into(), 5.0 * 1000.0 / 31.0);
-    october_kgal.insert("R01".into(), 5.0);
     // R02: meter M-2 exchanged for M-3 on October 15 (rows out of order).
     for m in 0..=9u32 {
         let (y, mm) = if m == 0 { (2025, 12) } else { (2026, m) };
@@ -192,13 +215,21 @@ fn a_cis_export_reads_through_its_mapping_to_independently_computed_letters() {
             mdy(y, mm, last_day(y, mm)),
             500.0 + 6.0 * m as f64
         ));
+        if m > 0 {
+            bills.entry("R02".into()).or_default().push((
+                day(2026, m, 1),
+                day(2026, m, last_day(2026, m)),
+                6.0,
+            ));
+        }
     }
     row(format!("TGAL,R02,,{},,A,M-3,7.5,", mdy(2026, 10, 31)));
     row(format!("TGAL,R02,,{},,A,M-3,0,", mdy(2026, 10, 15)));
     row(format!("TGAL,R02,,{},,A,M-2,557.5,", mdy(2026, 10, 15)));
     // October: 3.5 kgal on M-2 (Oct 1-15) and 7.5 on M-3 (Oct 16-31).
-    per_day.insert("R02".into(), 11.0 * 1000.0 / 31.0);
-    october_kgal.insert("R02".into(), 11.0);
+    let r02 = bills.get_mut("R02").unwrap();
+    r02.push((day(2026, 10, 1), day(2026, 10, 15), 3.5));
+    r02.push((day(2026, 10, 16), day(2026, 10, 31), 7.5));
     // R03: a register that runs backwards in June, with no dials.
     for m in 1..=10u32 {
         let reading = if m == 6 { 100.0 } else { 200.0 + m as f64 };
@@ -300,39 +331,116 @@ fn a_cis_export_reads_through_its_mapping_to_independently_computed_letters() {
     let (reason, detail) = &exceptions["P01"];
     assert_eq!(reason, "implausible-read", "{detail}");
     assert!(detail.contains("times the median of its"), "{detail}");
-    assert_eq!(exceptions.len(), 7, "{exceptions:?}");
+    expect(
+        "B02",
+        "off-cycle",
+        "billed every 2 months: the last bill ended 2026-09-30, the next is due in 2026-11".into(),
+    );
+    expect(
+        "T01",
+        "off-cycle",
+        "billed every 3 months: the last bill ended 2026-09-30, the next is due in 2026-12".into(),
+    );
+    assert_eq!(exceptions.len(), 9, "{exceptions:?}");
 
-    // The cohort: everyone compared (the suppressed and the long address
-    // too: they are held after comparing), on use rounded to 0.001.
-    let mut cohort: Vec<f64> = per_day
-        .values()
-        .map(|u| (u * 1000.0).round() / 1000.0)
+    // Use per day over a stretch, from a household's bills, each counted
+    // for its days inside; None below half the stretch covered.
+    let over = |id: &str, from: NaiveDate, to: NaiveDate| -> Option<f64> {
+        let (mut used, mut covered) = (0.0, 0i64);
+        for &(start, end, kgal) in &bills[id] {
+            let (a, b) = (start.max(from), end.min(to));
+            if b < a {
+                continue;
+            }
+            let inside = (b - a).num_days() + 1;
+            used += kgal * 1000.0 * inside as f64 / ((end - start).num_days() + 1) as f64;
+            covered += inside;
+        }
+        let days = (to - from).num_days() + 1;
+        (covered * 2 >= days).then(|| used / covered as f64)
+    };
+    let round = |v: f64| (v * 1000.0).round() / 1000.0;
+    let own = |id: &str| {
+        let first = bills[id]
+            .iter()
+            .filter(|b| b.1 > day(2026, 9, 30))
+            .map(|b| b.0)
+            .min()
+            .unwrap();
+        over(id, first, day(2026, 10, 31)).unwrap()
+    };
+    let compared: Vec<&str> = bills
+        .keys()
+        .map(String::as_str)
+        .filter(|id| !["B02", "T01", "R03"].contains(id))
         .collect();
-    cohort.sort_by(f64::total_cmp);
-    let (median, efficient) = (quantile(&cohort, 0.5), quantile(&cohort, 0.2));
+    assert_eq!(compared.len(), 25);
+    let months_of = |id: &str| match id {
+        "B01" => 2,
+        "T02" => 3,
+        _ => 1,
+    };
+    // The distribution a bill of `months` months is compared with.
+    let cohort = |months: u32| {
+        let from = day(2026, 11 - months, 1);
+        let mut v: Vec<f64> = compared
+            .iter()
+            .filter_map(|id| {
+                if months == 1 || months_of(id) == months {
+                    Some(own(id))
+                } else {
+                    over(id, from, day(2026, 10, 31))
+                }
+            })
+            .map(round)
+            .collect();
+        v.sort_by(f64::total_cmp);
+        v
+    };
     let manifest = read_csv(&out.join("manifest.csv"));
-    assert_eq!(manifest.len(), 21, "20 quantity homes less Q20, R01, R02");
+    assert_eq!(
+        manifest.len(),
+        23,
+        "25 compared less Q20 (suppressed) and L01 (address)"
+    );
     for r in &manifest {
-        let id = &r["account_id"];
+        let id = r["account_id"].as_str();
+        let months = months_of(id);
+        let sorted = cohort(months);
+        let (median, efficient) = (quantile(&sorted, 0.5), quantile(&sorted, 0.2));
         let got = |k: &str| {
             r[k].parse::<f64>()
                 .unwrap_or_else(|_| panic!("{id} {k}: {r:?}"))
         };
         assert!(
-            (got("usage_per_day") - per_day[id]).abs() < 0.0005,
+            (got("usage_per_day") - own(id)).abs() < 0.0005,
             "{id}: {r:?}"
         );
         assert!(
             (got("neighbors_median_per_day") - median).abs() < 0.0005,
-            "{id}: {r:?}"
+            "{id}: {median} {r:?}"
         );
         assert!(
             (got("efficient_per_day") - efficient).abs() < 0.0005,
-            "{id}: {r:?}"
+            "{id}: {efficient} {r:?}"
         );
-        assert_eq!(r["cohort_size"], cohort.len().to_string(), "{id}");
+        assert_eq!(r["cohort_size"], sorted.len().to_string(), "{id}");
         assert_eq!(r["cohort_id"], "ELM/all", "{id}");
-        let cost = 10.0 + 5.0 * october_kgal[id];
+        let first = bills[id]
+            .iter()
+            .filter(|b| b.1 > day(2026, 9, 30))
+            .map(|b| b.0)
+            .min()
+            .unwrap();
+        assert_eq!(r["bill_start"], first.to_string(), "{id}");
+        assert_eq!(r["bill_end"], "2026-10-31", "{id}");
+        // The service charge is a month's, once per month billed; the rate flat.
+        let kgal: f64 = bills[id]
+            .iter()
+            .filter(|b| b.1 > day(2026, 9, 30))
+            .map(|b| b.2)
+            .sum();
+        let cost = 10.0 * months as f64 + 5.0 * kgal;
         assert_eq!(r["cost"], format!("{cost:.2}"), "{id}");
     }
 
@@ -353,4 +461,14 @@ fn a_cis_export_reads_through_its_mapping_to_independently_computed_letters() {
     assert!(!munoz.contains("MUÑOZ"), "{munoz}");
     let cruz = pdf("R02");
     assert!(cruz.contains("Maria de la Cruz Washington"), "{cruz}");
+    // A bill of several months is named by its months; its goal is for the
+    // next bill.
+    let every_other = pdf("B01");
+    assert!(
+        every_other.contains("September–October 2026"),
+        "{every_other}"
+    );
+    assert!(!every_other.contains("next month"), "{every_other}");
+    let quarter = pdf("T02");
+    assert!(quarter.contains("agosto–octubre 2026"), "{quarter}");
 }

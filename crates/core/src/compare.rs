@@ -99,24 +99,63 @@ pub fn percentile_rank(sorted: &[f64], value: f64) -> f64 {
 /// Compare every candidate with its cohort. `usage[i]` is candidate `i`'s usage
 /// per day; the result has one entry per candidate (`None`: no cohort).
 pub fn compare(plan: &CohortPlan, usage: &[f64]) -> (Vec<Option<Comparison>>, Vec<CohortStats>) {
+    compare_spans(plan, usage, &[], |_, _| None)
+}
+
+/// Compare every candidate with its cohort over the months its bill covers.
+/// `span[i]` is how many months candidate `i`'s bill for the period covers
+/// (1 when `span` is empty). A monthly bill is compared with each
+/// neighbor's own bill for the period. A bill of two or three months is
+/// compared with the neighbors' use per day over those same months,
+/// `over(m, months)` (None: the neighbor's bills cover too little of them,
+/// and it is left out of that comparison). So at most three distributions
+/// are computed per cohort, whatever the households' read dates.
+pub fn compare_spans(
+    plan: &CohortPlan,
+    usage: &[f64],
+    span: &[i32],
+    over: impl Fn(usize, i32) -> Option<f64> + Sync,
+) -> (Vec<Option<Comparison>>, Vec<CohortStats>) {
+    let span_of = |i: usize| span.get(i).copied().unwrap_or(1).max(1);
     let stats: Vec<(Vec<f64>, CohortStats)> = plan
         .cohorts
         .par_iter()
         .map(|c| {
             let mut values: Vec<f64> = c.members.iter().map(|&m| usage[m]).collect();
             values.sort_by(f64::total_cmp);
-            let stats = CohortStats {
-                size: values.len(),
-                mean: values.iter().mean(),
-                std_dev: if values.len() > 1 {
-                    values.iter().std_dev()
-                } else {
-                    0.0
-                },
-                efficient: quantile_type7(&values, 0.2),
-                median: quantile_type7(&values, 0.5),
-            };
+            let stats = summary(&values);
             (values, stats)
+        })
+        .collect();
+    // The longer spans each cohort's households need, and their values.
+    let mut wanted: Vec<(usize, i32)> = plan
+        .assignments
+        .iter()
+        .enumerate()
+        .filter_map(|(i, a)| match a {
+            Assignment::Cohort(c) if span_of(i) > 1 => Some((*c, span_of(i))),
+            _ => None,
+        })
+        .collect();
+    wanted.sort_unstable();
+    wanted.dedup();
+    let longer: rustc_hash::FxHashMap<(usize, i32), (Vec<f64>, CohortStats)> = wanted
+        .par_iter()
+        .map(|&(c, k)| {
+            let mut values: Vec<f64> = plan.cohorts[c]
+                .members
+                .iter()
+                .filter_map(|&m| {
+                    if span_of(m) == k {
+                        Some(usage[m])
+                    } else {
+                        over(m, k)
+                    }
+                })
+                .collect();
+            values.sort_by(f64::total_cmp);
+            let stats = summary(&values);
+            ((c, k), (values, stats))
         })
         .collect();
     let comparisons = plan
@@ -125,7 +164,10 @@ pub fn compare(plan: &CohortPlan, usage: &[f64]) -> (Vec<Option<Comparison>>, Ve
         .enumerate()
         .map(|(i, a)| match a {
             Assignment::Cohort(c) => {
-                let (sorted, s) = &stats[*c];
+                let (sorted, s) = match span_of(i) {
+                    1 => &stats[*c],
+                    k => &longer[&(*c, k)],
+                };
                 Some(Comparison {
                     cohort: *c,
                     cohort_size: s.size,
@@ -140,6 +182,21 @@ pub fn compare(plan: &CohortPlan, usage: &[f64]) -> (Vec<Option<Comparison>>, Ve
         })
         .collect();
     (comparisons, stats.into_iter().map(|(_, s)| s).collect())
+}
+
+/// A cohort's figures from its ascending values (at least the household's own).
+fn summary(values: &[f64]) -> CohortStats {
+    CohortStats {
+        size: values.len(),
+        mean: values.iter().mean(),
+        std_dev: if values.len() > 1 {
+            values.iter().std_dev()
+        } else {
+            0.0
+        },
+        efficient: quantile_type7(values, 0.2),
+        median: quantile_type7(values, 0.5),
+    }
 }
 
 #[cfg(test)]
@@ -170,5 +227,35 @@ mod tests {
         assert_eq!(Rating::of(5.0, 5.0, 8.0), Rating::Great);
         assert_eq!(Rating::of(8.0, 5.0, 8.0), Rating::Good);
         assert_eq!(Rating::of(8.01, 5.0, 8.0), Rating::AboveTypical);
+    }
+
+    #[test]
+    fn a_bimonthly_bill_meets_its_neighbors_over_the_same_two_months() {
+        let plan = CohortPlan {
+            cohorts: vec![crate::cohort::Cohort {
+                id: "elm/all".into(),
+                locality: "elm".into(),
+                similarity: crate::cohort::Similarity::Locality,
+                members: vec![0, 1, 2, 3],
+            }],
+            assignments: vec![Assignment::Cohort(0); 4],
+            relaxed: vec![],
+        };
+        // Monthly homes use 100, 200, 300 a day in October; over September
+        // and October 90, 180, 270. Home 3 is billed every two months.
+        let usage = [100.0, 200.0, 300.0, 150.0];
+        let two_months = [90.0, 180.0, 270.0];
+        let (c, _) = compare_spans(&plan, &usage, &[1, 1, 1, 2], |m, k| {
+            assert_eq!(k, 2);
+            two_months.get(m).copied()
+        });
+        let monthly = c[0].as_ref().unwrap();
+        assert_eq!((monthly.median_per_day, monthly.cohort_size), (175.0, 4));
+        let bimonthly = c[3].as_ref().unwrap();
+        assert_eq!(
+            (bimonthly.median_per_day, bimonthly.cohort_size),
+            (165.0, 4)
+        );
+        assert_eq!(bimonthly.percentile, 100.0 / 3.0);
     }
 }

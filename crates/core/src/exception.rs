@@ -42,6 +42,9 @@ pub enum Reason {
     Suppressed,
     OptedOut,
     NoBillForPeriod,
+    /// Billed every two or three months, and no bill ends in this period:
+    /// its report comes with its next bill.
+    OffCycle,
     InsufficientHistory,
     /// The household is in the control group that receives nothing, so savings can be measured.
     ControlGroup,
@@ -82,6 +85,7 @@ impl Reason {
             Reason::Suppressed => "suppressed",
             Reason::OptedOut => "opted-out",
             Reason::NoBillForPeriod => "no-bill-for-period",
+            Reason::OffCycle => "off-cycle",
             Reason::InsufficientHistory => "insufficient-history",
             Reason::ControlGroup => "control-group",
             Reason::AddressTooLong => "address-too-long",

@@ -415,6 +415,8 @@ pub struct Bill {
     pub quantity: f64,
     pub days: i64,
     pub estimated: bool,
+    /// The first day the bill covers (its reads' earliest start).
+    pub start: NaiveDate,
     /// The last day the bill covers (its reads' latest end): tariffs split a
     /// bill that spans two seasons by its days.
     pub end: NaiveDate,
@@ -426,6 +428,42 @@ pub struct Bill {
 impl Bill {
     pub fn per_day(&self) -> f64 {
         self.quantity / self.days as f64
+    }
+
+    /// How many calendar months the bill covers, counted back from its end
+    /// month: 1 for a monthly bill whatever its dates, 2 bi-monthly, 3
+    /// quarterly (by its days, as [`crate::money::bill_months`]).
+    pub fn months(&self) -> i32 {
+        crate::money::bill_months(self.days) as i32
+    }
+
+    /// The periods the bill covers, oldest first (its end month last).
+    pub fn periods(&self) -> impl Iterator<Item = Period> + '_ {
+        (1 - self.months()..=0).map(|k| self.period.offset(k))
+    }
+
+    /// Use per day over `stretch` (both ends inclusive) from the bills that
+    /// overlap it, each counted for its days inside, and the share of the
+    /// stretch's days those bills cover.
+    pub fn per_day_over(bills: &[Bill], stretch: (NaiveDate, NaiveDate)) -> (f64, f64) {
+        let (from, to) = stretch;
+        let mut used = 0.0;
+        let mut covered = 0i64;
+        for b in bills {
+            let start = b.start.max(from);
+            let end = b.end.min(to);
+            if end < start || b.days <= 0 {
+                continue;
+            }
+            let inside = (end - start).num_days() + 1;
+            used += b.quantity * inside as f64 / b.days as f64;
+            covered += inside;
+        }
+        let days = (to - from).num_days() + 1;
+        if covered == 0 {
+            return (0.0, 0.0);
+        }
+        (used / covered as f64, covered as f64 / days.max(1) as f64)
     }
 }
 
@@ -440,6 +478,7 @@ pub fn bills_from_reads(reads: &[Read]) -> Vec<Bill> {
             quantity: 0.0,
             days: 0,
             estimated: false,
+            start: r.start,
             end: r.end,
             file: r.file,
             line: r.line,
@@ -448,6 +487,7 @@ pub fn bills_from_reads(reads: &[Read]) -> Vec<Bill> {
             (b.file, b.line) = (r.file, r.line);
         }
         b.end = b.end.max(r.end);
+        b.start = b.start.min(r.start);
         b.quantity += r.quantity;
         b.days += r.days();
         b.estimated |= r.estimated;

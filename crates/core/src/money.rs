@@ -99,13 +99,16 @@ pub fn charges(
                     .position(|s| s.months.contains(&day.month()));
                 *by_tiers.entry(season).or_default() += 1;
             }
+            // Tiers are a month's: a bill of two or three months gets
+            // two or three months' worth of each tier.
+            let months = bill_months(days);
             for (season, n) in &by_tiers {
                 let share = *n as f64 / days as f64;
                 let tiers = match season {
                     Some(i) => plain(&t.seasons[*i].tiers),
                     None => plain(&t.tiers),
                 };
-                through(q * share, &tiers, share, &mut out);
+                through(q * share, &tiers, share * months, &mut out);
             }
         }
     }
@@ -115,7 +118,27 @@ pub fn charges(
 /// The cost of a bill, fixed charge included (see [`charges`]).
 pub fn cost(t: &Tariff, h: &Household, quantity: f64, days: i64, end: NaiveDate) -> Option<f64> {
     let lines = charges(t, h, quantity, days, end)?;
-    Some(t.fixed + lines.iter().map(Charge::amount).sum::<f64>())
+    Some(fixed(t, days) + lines.iter().map(Charge::amount).sum::<f64>())
+}
+
+/// How many months of service a bill of `days` days is: 1 for 28-45 days,
+/// 2 for a bi-monthly bill (about 61), 3 for a quarterly one (about 91).
+/// Tier widths and the service charge are a month's and count this many
+/// times; a monthly bill of 28 or 31 days counts once.
+pub fn bill_months(days: i64) -> f64 {
+    (days as f64 / (365.25 / 12.0)).round().max(1.0)
+}
+
+/// The service charge of a bill of `days` days (one per month billed).
+pub fn fixed(t: &Tariff, days: i64) -> f64 {
+    t.fixed * bill_months(days)
+}
+
+/// The last day and the length of the bill after `period`'s, for a
+/// household billed every `months` months: the goal's next bill.
+pub fn next_bill_days(period: Period, months: i32) -> (NaiveDate, i64) {
+    let end = period.offset(months.max(1)).last_day();
+    (end, (end - period.last_day()).num_days())
 }
 
 /// The bills of the 12 months ending with `period`.
@@ -194,12 +217,6 @@ pub fn whole_number(n: u64, lang: Language) -> String {
         out.push(c);
     }
     out
-}
-
-/// The last day of a period and its length: a next month's bill, for goals.
-pub fn month_bill_days(p: Period) -> (NaiveDate, i64) {
-    let end = p.last_day();
-    (end, i64::from(end.day()))
 }
 
 #[cfg(test)]

@@ -149,6 +149,7 @@ mod tests {
             quantity: per_day * 30.0,
             days: 30,
             estimated: false,
+            start: period.last_day() - chrono::Days::new(29),
             end: period.last_day(),
             file: 0,
             line: 7,
