@@ -218,7 +218,7 @@ impl Quality {
         }
         s.push_str("</tbody></table>");
         s.push_str("<h2>Coverage by locality</h2>");
-        s.push_str("<table><thead><tr><th>locality</th><th class=\"n\">households</th><th class=\"n\">with a bill</th><th class=\"n\">compared</th><th class=\"n\">compared with the whole locality</th><th class=\"n\">letters</th></tr></thead><tbody>");
+        s.push_str("<table><thead><tr><th>locality</th><th class=\"n\">households read</th><th class=\"n\">with a bill</th><th class=\"n\">compared</th><th class=\"n\">compared with the whole locality</th><th class=\"n\">letters</th></tr></thead><tbody>");
         for (name, l) in &self.localities {
             let flag = if l.dropped_similarity > 0 {
                 " class=\"relaxed\""

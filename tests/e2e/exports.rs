@@ -142,6 +142,8 @@ fn a_cis_export_reads_through_its_mapping_to_independently_computed_letters() {
     add("B02", "OTHER, CYCLE", "", "95616", "S", "A");
     add("T01", "QUARTER, ONE", "", "95616", "E", "A");
     add("T02", "QUARTER, TWO", "", "95616", "S", "A");
+    // A route name that looks like markup, on a closed account.
+    customers.push_str("Elm & <Oak>,Z01,E,\"ZED, ZOE\",1 OAK ST,,DAVIS,CA,95616,I\r\n");
     std::fs::write(ws.path("data/customers.csv"), cp1252(&customers)).unwrap();
 
     // Usage: UTF-8 with a byte-order mark, CRLF; quantities and registers.
@@ -341,7 +343,7 @@ fn a_cis_export_reads_through_its_mapping_to_independently_computed_letters() {
         "off-cycle",
         "billed every 3 months: the last bill ended 2026-09-30, the next is due in 2026-12".into(),
     );
-    assert_eq!(exceptions.len(), 9, "{exceptions:?}");
+    assert_eq!(exceptions.len(), 10, "{exceptions:?}");
 
     // Use per day over a stretch, from a household's bills, each counted
     // for its days inside; None below half the stretch covered.
@@ -443,6 +445,68 @@ fn a_cis_export_reads_through_its_mapping_to_independently_computed_letters() {
         let cost = 10.0 * months as f64 + 5.0 * kgal;
         assert_eq!(r["cost"], format!("{cost:.2}"), "{id}");
     }
+
+    // The data-quality report counts what exceptions.csv holds, and
+    // check-data, without a run, says the same.
+    let quality = read_csv(&out.join("data-quality.csv"));
+    let count = |section: &str, item: &str| {
+        quality
+            .iter()
+            .find(|r| r["section"] == section && r["item"] == item)
+            .map(|r| r["count"].parse::<usize>().unwrap())
+    };
+    let mut by_reason: BTreeMap<&str, usize> = BTreeMap::new();
+    for (reason, _) in exceptions.values() {
+        *by_reason.entry(reason.as_str()).or_default() += 1;
+    }
+    for (reason, n) in &by_reason {
+        assert_eq!(
+            count("exception", reason),
+            Some(*n),
+            "{reason}: {quality:?}"
+        );
+    }
+    assert_eq!(
+        count("summary", "households in"),
+        Some(line_of.len() - 2 + 1)
+    );
+    assert_eq!(count("summary", "letters"), Some(manifest.len()));
+    assert_eq!(
+        count("summary", "estimated reads"),
+        Some(4),
+        "Q05, Q10, Q15, Q20"
+    );
+    // Every ELM household read: all but X01, D01 and R03, set aside while
+    // reading.
+    assert_eq!(count("locality", "ELM"), Some(29));
+    assert!(
+        quality
+            .iter()
+            .any(|r| r["section"] == "notice" && r["detail"].contains("hold.txt:3:")),
+        "{quality:?}"
+    );
+    let config = ws.config();
+    let checked = ws.path("checked");
+    ok(ws.neighborly(&[
+        "check-data",
+        "--config",
+        config.to_str().unwrap(),
+        "--period",
+        "2026-10",
+        "--suppress",
+        hold.to_str().unwrap(),
+        "--out",
+        checked.to_str().unwrap(),
+    ]));
+    assert_eq!(
+        std::fs::read_to_string(checked.join("data-quality.csv")).unwrap(),
+        std::fs::read_to_string(out.join("data-quality.csv")).unwrap()
+    );
+    let page = std::fs::read_to_string(out.join("data-quality.html")).unwrap();
+    assert!(
+        page.contains("Elm &amp; &lt;Oak&gt;") && !page.contains("<Oak>"),
+        "escaped"
+    );
 
     // Names print as people write them, in the letter's window and greeting.
     let pdf = |id: &str| {
