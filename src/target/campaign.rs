@@ -150,6 +150,8 @@ struct Holds<'a> {
     opted_out: HashMap<String, String>,
     sent: HashMap<String, String>,
     groups: &'a HashMap<String, Group>,
+    /// The monthly reports' control group, when the campaign must spare it.
+    reports_control: &'a HashSet<String>,
 }
 
 impl Holds<'_> {
@@ -166,6 +168,14 @@ impl Holds<'_> {
         }
         if let Some(p) = self.sent.get(id) {
             return Some((Reason::AlreadySent, format!("sent in the {p} run")));
+        }
+        if self.reports_control.contains(id) {
+            return Some((
+                Reason::ControlGroup,
+                "in the monthly reports' control group, which campaigns do not reach \
+                 (include_control = true for a letter every customer must get)"
+                    .into(),
+            ));
         }
         if self.groups.get(id) == Some(&Group::Control) {
             return Some((Reason::Holdout, "in the campaign's holdout group".into()));
@@ -207,11 +217,32 @@ pub fn run(config: &Config, name: &str, opts: &RunOptions) -> Result<CampaignSum
         ),
         None => Default::default(),
     };
+    // The monthly reports' control group, recorded and drawn by this plan.
+    let reports_control: HashSet<String> = if campaign.include_control {
+        HashSet::new()
+    } else {
+        let recorded = match &store {
+            Some(s) => s.assignments(control::REPORTS)?,
+            None => HashMap::new(),
+        };
+        recorded
+            .into_iter()
+            .filter(|(_, a)| a.group == Group::Control)
+            .map(|(k, _)| k)
+            .chain(
+                plan.enrolments
+                    .iter()
+                    .filter(|a| a.group == Group::Control)
+                    .map(|a| a.account_id.clone()),
+            )
+            .collect()
+    };
     let active: Vec<usize> = selection
         .members
         .iter()
         .copied()
         .filter(|&i| population[i].status == Status::Active)
+        .filter(|&i| !reports_control.contains(&population[i].account_id))
         .filter(|&i| !earlier.contains_key(&population[i].account_id))
         .collect();
     let newcomers: Vec<Newcomer> = active
@@ -253,6 +284,7 @@ pub fn run(config: &Config, name: &str, opts: &RunOptions) -> Result<CampaignSum
         opted_out,
         sent,
         groups: &groups,
+        reports_control: &reports_control,
     };
     let mut exceptions = Vec::new();
     let mut mail: Vec<usize> = Vec::new();

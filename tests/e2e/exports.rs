@@ -170,7 +170,11 @@ fn a_cis_export_reads_through_its_mapping_to_independently_computed_letters() {
                     day(2026, m, last_day(2026, m)),
                 );
                 let q = quantity_of(k, m) * months as f64;
-                let est = if m == 10 && k.is_multiple_of(5) { "E" } else { "A" };
+                let est = if m == 10 && k.is_multiple_of(5) {
+                    "E"
+                } else {
+                    "A"
+                };
                 row(format!(
                     "TGAL,{id},{},{},{q},{est},,,",
                     mdy(2026, m + 1 - months, 1),

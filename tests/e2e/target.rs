@@ -386,3 +386,100 @@ fn campaign_letters_are_checked_proofed_and_previewed() {
     assert_eq!(page_count(&preview), 2);
     check_pdfs(&[proof, preview]);
 }
+
+/// A campaign chosen by rating never mails the monthly reports' control
+/// group, which must receive nothing; a campaign that says
+/// `include_control = true` (a notice every customer must get) does.
+#[test]
+fn a_rating_campaign_never_reaches_the_reports_control_group() {
+    let ws = Workspace::new(
+        r#"
+[control]
+share = 0.3
+salt = "campaign-control"
+
+[segments.rated]
+rating = ["great", "good", "above-typical"]
+
+[campaigns.rated-letter]
+segment = "rated"
+templates = "campaigns/lead-copper-sampling"
+
+[campaigns.rated-notice]
+segment = "rated"
+templates = "campaigns/lead-copper-sampling"
+include_control = true
+"#,
+    );
+    ws.synth(300, false);
+    ws.run(&[]);
+    let store = neighborly::store::Store::open(
+        &ws.path("state.sqlite"),
+        neighborly::store::Store::DEFAULT_WAIT,
+    )
+    .unwrap();
+    let control: HashSet<String> = store
+        .assignments(neighborly::control::REPORTS)
+        .unwrap()
+        .into_iter()
+        .filter(|(_, a)| a.group == neighborly::control::Group::Control)
+        .map(|(k, _)| k)
+        .collect();
+    drop(store);
+    assert!(control.len() > 20, "{} in control", control.len());
+    let config = ws.config();
+    let cfg = config.to_str().unwrap();
+
+    let members_csv = ws.path("rated.csv");
+    ok(ws.neighborly(&[
+        "segment",
+        "rated",
+        "--config",
+        cfg,
+        "--out",
+        members_csv.to_str().unwrap(),
+    ]));
+    let members: HashSet<String> = read_csv(&members_csv)
+        .into_iter()
+        .map(|r| r["account_id"].clone())
+        .collect();
+    let control_members: HashSet<String> = control.intersection(&members).cloned().collect();
+    assert!(control_members.len() > 20, "{control_members:?}");
+
+    ok(ws.neighborly(&["campaign", "rated-letter", "--config", cfg]));
+    let out = ws.path("out/campaign-rated-letter-2026-10");
+    let mailed: HashSet<String> = read_csv(&out.join("manifest.csv"))
+        .into_iter()
+        .map(|r| r["account_id"].clone())
+        .collect();
+    assert!(mailed.len() > 100, "{} letters", mailed.len());
+    assert!(mailed.is_disjoint(&control), "control households mailed");
+    let spared: HashSet<String> = read_csv(&out.join("exceptions.csv"))
+        .into_iter()
+        .filter(|r| r["reason"] == "control-group")
+        .map(|r| r["account_id"].clone())
+        .collect();
+    assert_eq!(
+        spared, control_members,
+        "every control member is accounted for"
+    );
+
+    ok(ws.neighborly(&["campaign", "rated-notice", "--config", cfg]));
+    let out = ws.path("out/campaign-rated-notice-2026-10");
+    let notified: HashSet<String> = read_csv(&out.join("manifest.csv"))
+        .into_iter()
+        .map(|r| r["account_id"].clone())
+        .collect();
+    let reached = control_members.intersection(&notified).count();
+    assert!(reached > 20, "include_control reaches them: {reached}");
+    let held: Vec<String> = read_csv(&out.join("exceptions.csv"))
+        .into_iter()
+        .filter(|r| control_members.contains(&r["account_id"]))
+        .map(|r| r["reason"].clone())
+        .collect();
+    assert_eq!(reached + held.len(), control_members.len());
+    assert!(
+        held.iter().all(|r| r != "control-group"),
+        "held only for their own reasons (do-not-mail, holdout...): {held:?}"
+    );
+}

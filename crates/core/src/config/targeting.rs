@@ -173,6 +173,11 @@ pub struct Campaign {
     /// shown first in the evaluation.
     #[serde(default)]
     pub goal_event: String,
+    /// Mail the monthly reports' control group too (a regulatory notice
+    /// every customer must get). Off by default: a control household that
+    /// gets any letter no longer measures what the reports do.
+    #[serde(default)]
+    pub include_control: bool,
 }
 
 /// Names of segments and campaigns end up in file names and store keys.
