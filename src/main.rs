@@ -160,11 +160,30 @@ enum Command {
         #[arg(long, default_value = "data-quality")]
         out: PathBuf,
     },
-    /// Record that a household wants no more reports.
+    /// Record that a household (or every account of --file) wants no more reports.
     OptOut {
-        account: String,
+        #[arg(required_unless_present = "file")]
+        account: Option<String>,
+        /// A list of accounts, one per line (as a suppression list).
+        #[arg(long, conflicts_with = "account")]
+        file: Option<PathBuf>,
         #[arg(long, default_value = "customer request")]
         reason: String,
+        /// Who records it (an agent's name); default: the login name.
+        #[arg(long)]
+        by: Option<String>,
+        #[arg(long, default_value = "config/neighborly.toml")]
+        config: PathBuf,
+        #[arg(long)]
+        state: Option<PathBuf>,
+    },
+    /// Undo an opt-out: the household's reports resume with the next run.
+    OptIn {
+        account: String,
+        #[arg(long, default_value = "customer asked for reports again")]
+        reason: String,
+        #[arg(long)]
+        by: Option<String>,
         #[arg(long, default_value = "config/neighborly.toml")]
         config: PathBuf,
         #[arg(long)]
@@ -671,17 +690,57 @@ fn dispatch(cli: Cli) -> Result<()> {
         }
         Command::OptOut {
             account,
+            file,
             reason,
+            by,
             config,
             state,
         } => {
             let config = Config::load(&config)?;
-            neighborly::target::known_account(&config, None, &account)?;
+            let list = match (&account, &file) {
+                (_, Some(f)) => {
+                    let input = std::fs::File::open(f)
+                        .with_context(|| format!("cannot read {}", f.display()))?;
+                    neighborly::ingest::read_account_list(input, &f.display().to_string())?
+                }
+                (Some(a), None) => neighborly::ingest::AccountList {
+                    file: "the command line".into(),
+                    entries: vec![(a.clone(), 1)],
+                },
+                (None, None) => anyhow::bail!("give an account or --file"),
+            };
+            let accounts = neighborly::target::resolve_accounts(&config, None, &list)?;
             let store = state_store(&config, state)?;
-            if store.opt_out(&account, &reason)? {
-                println!("{account} opted out ({reason}); no further reports will be mailed");
-            } else {
-                println!("{account} had already opted out");
+            let by = by.unwrap_or_else(operator);
+            for a in &accounts {
+                if store.opt_out(a, &reason, &by)? {
+                    println!("{a} opted out ({reason}); no further reports will be mailed");
+                } else {
+                    println!("{a} had already opted out");
+                }
+            }
+        }
+        Command::OptIn {
+            account,
+            reason,
+            by,
+            config,
+            state,
+        } => {
+            let config = Config::load(&config)?;
+            let list = neighborly::ingest::AccountList {
+                file: "the command line".into(),
+                entries: vec![(account, 1)],
+            };
+            let accounts = neighborly::target::resolve_accounts(&config, None, &list)?;
+            let store = state_store(&config, state)?;
+            let by = by.unwrap_or_else(operator);
+            for a in &accounts {
+                if store.opt_in(a, &reason, &by)? {
+                    println!("{a} opted in again ({reason}); reports resume with the next run");
+                } else {
+                    println!("{a} had not opted out");
+                }
             }
         }
         Command::Synth {
@@ -733,4 +792,11 @@ fn dispatch(cli: Cli) -> Result<()> {
         }
     }
     Ok(())
+}
+
+/// Who is at the keyboard, for the record of an opt-out: the login name.
+fn operator() -> String {
+    std::env::var("USER")
+        .or_else(|_| std::env::var("LOGNAME"))
+        .unwrap_or_else(|_| "unknown".into())
 }

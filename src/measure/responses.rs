@@ -36,7 +36,7 @@ pub fn apply_opt_outs(store: &Store, file: &Path, events: &[Response]) -> Result
     let mut opted = 0;
     for e in events.iter().filter(|e| e.event == "opt-out") {
         let reason = format!("opt-out event of {} in {}", e.date, file.display());
-        if store.opt_out(&e.account_id, &reason)? {
+        if store.opt_out(&e.account_id, &reason, "responses import")? {
             opted += 1;
         }
     }

@@ -10,7 +10,7 @@ pub mod campaign;
 pub mod letter;
 pub mod segment;
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result, bail};
@@ -75,33 +75,54 @@ fn read_customer_file(
     Ok((data, path))
 }
 
-/// Check that `account` is an account of the customer file, as written there
-/// (rows rejected for bad data count: they are still customers). An
-/// operator's typo, or an id typed in the wrong case, would otherwise be
-/// recorded against nobody while the household goes on getting letters.
-pub fn known_account(config: &Config, customers: Option<&PathBuf>, account: &str) -> Result<()> {
+/// The customer-file accounts a list names (the command line's one id, or
+/// an `--file` list), matched as INPUTS.md's "Account lists" says: exactly,
+/// else the one account equal ignoring case. Rows rejected for bad data
+/// count: they are still customers. Any entry that matches nobody refuses
+/// the whole request, naming each such entry with its line, so that an
+/// operator's typo is never recorded against nobody while the household
+/// goes on getting letters.
+pub fn resolve_accounts(
+    config: &Config,
+    customers: Option<&PathBuf>,
+    list: &crate::ingest::AccountList,
+) -> Result<Vec<String>> {
     let (data, path) = read_customer_file(config, customers)?;
     let ids = data
         .households
         .iter()
         .map(|h| h.account_id.as_str())
         .chain(data.exceptions.iter().map(|e| e.account_id.as_str()));
-    let mut near = None;
-    for id in ids {
-        if id == account {
-            return Ok(());
-        }
-        if id.eq_ignore_ascii_case(account.trim()) {
-            near = Some(id.to_string());
-        }
+    let matched = list.resolve(ids);
+    if !matched.unmatched.is_empty() {
+        bail!(
+            "nothing recorded: {} in {}:\n{}",
+            if matched.unmatched.len() == 1 {
+                "an account is not".to_string()
+            } else {
+                format!("{} accounts are not", matched.unmatched.len())
+            },
+            path.display(),
+            matched.unmatched.join("\n")
+        );
     }
-    match near {
-        Some(id) => bail!(
-            "no account {account:?} in {}; did you mean {id}? (account ids are matched exactly)",
-            path.display()
-        ),
-        None => bail!("no account {account:?} in {}", path.display()),
-    }
+    // In the list's order, each once.
+    let mut seen = HashSet::new();
+    let folded = |a: &str| a.to_ascii_uppercase();
+    let by_folded: HashMap<String, &String> =
+        matched.accounts.iter().map(|a| (folded(a), a)).collect();
+    Ok(list
+        .entries
+        .iter()
+        .filter_map(|(entry, _)| {
+            matched
+                .accounts
+                .get(entry)
+                .or_else(|| by_folded.get(&folded(entry)).copied())
+        })
+        .filter(|a| seen.insert(a.to_string()))
+        .cloned()
+        .collect())
 }
 
 /// The households a segment may pick, and how many input rows were rejected.

@@ -386,13 +386,55 @@ impl Store {
         Ok(())
     }
 
-    pub fn opt_out(&self, account: &str, reason: &str) -> Result<bool> {
+    /// Record that `account` wants no more letters, why and who said so
+    /// (an agent's name, a file). False when it had already opted out.
+    pub fn opt_out(&self, account: &str, reason: &str, by: &str) -> Result<bool> {
+        let at = now();
         let n = self.db().execute(
-            "INSERT INTO opt_outs (account_id, reason, recorded_at) VALUES (?1, ?2, ?3)
+            "INSERT INTO opt_outs (account_id, reason, recorded_at, recorded_by) VALUES (?1, ?2, ?3, ?4)
              ON CONFLICT DO NOTHING",
-            &vals![account, reason, now()],
+            &vals![account, reason, at.clone(), by],
         )?;
+        if n == 1 {
+            self.log_opt(account, "opt-out", reason, by, &at)?;
+        }
         Ok(n == 1)
+    }
+
+    /// Undo an opt-out: letters resume with the next run. False when the
+    /// household had not opted out.
+    pub fn opt_in(&self, account: &str, reason: &str, by: &str) -> Result<bool> {
+        let n = self.db().execute(
+            "DELETE FROM opt_outs WHERE account_id = ?1",
+            &vals![account],
+        )?;
+        if n == 1 {
+            self.log_opt(account, "opt-in", reason, by, &now())?;
+        }
+        Ok(n == 1)
+    }
+
+    fn log_opt(&self, account: &str, action: &str, reason: &str, by: &str, at: &str) -> Result<()> {
+        self.db().execute(
+            "INSERT INTO opt_out_log (account_id, action, reason, recorded_by, at)
+             VALUES (?1, ?2, ?3, ?4, ?5)",
+            &vals![account, action, reason, by, at],
+        )?;
+        Ok(())
+    }
+
+    /// Every opt-out and opt-in of a household, oldest first: (action,
+    /// reason, by, when).
+    pub fn opt_out_history(&self, account: &str) -> Result<Vec<(String, String, String, String)>> {
+        self.db()
+            .query(
+                "SELECT action, reason, recorded_by, at FROM opt_out_log
+                 WHERE account_id = ?1 ORDER BY id",
+                &vals![account],
+            )?
+            .into_iter()
+            .map(|r| Ok((r.text(0)?, r.text(1)?, r.text(2)?, r.text(3)?)))
+            .collect()
     }
 
     pub fn opt_outs(&self) -> Result<HashMap<String, String>> {

@@ -87,6 +87,17 @@ pub const SQLITE: &[&str] = &[
         scope TEXT PRIMARY KEY,
         holder TEXT NOT NULL
     );",
+    // 6: who recorded an opt-out, and every opt-out and opt-in as it came.
+    "ALTER TABLE opt_outs ADD COLUMN recorded_by TEXT NOT NULL DEFAULT '';
+    CREATE TABLE opt_out_log (
+        id INTEGER PRIMARY KEY,
+        account_id TEXT NOT NULL,
+        action TEXT NOT NULL,
+        reason TEXT NOT NULL,
+        recorded_by TEXT NOT NULL,
+        at TEXT NOT NULL
+    );
+    CREATE INDEX opt_out_log_account ON opt_out_log (account_id);",
 ];
 
 /// The same migrations in PostgreSQL's types: the run id a `BIGSERIAL`,
