@@ -16,6 +16,7 @@ pub use neighborly_core::{
 pub use neighborly_render::{self as render, chart};
 pub use neighborly_store as store;
 
+pub mod account;
 pub mod brief;
 pub mod channel;
 pub mod check;

@@ -177,6 +177,21 @@ enum Command {
         #[arg(long)]
         state: Option<PathBuf>,
     },
+    /// One household's whole story for a call-center agent: the customer
+    /// record, letters by period with their figures, campaigns, e-mails,
+    /// texts and bounces, control group, opt-outs, responses.
+    Account {
+        account: String,
+        #[arg(long, default_value = "config/neighborly.toml")]
+        config: PathBuf,
+        #[arg(long)]
+        state: Option<PathBuf>,
+        #[arg(long)]
+        customers: Option<PathBuf>,
+        /// The same as JSON, for a CRM or a script.
+        #[arg(long)]
+        json: bool,
+    },
     /// Undo an opt-out: the household's reports resume with the next run.
     OptIn {
         account: String,
@@ -718,6 +733,21 @@ fn dispatch(cli: Cli) -> Result<()> {
                 } else {
                     println!("{a} had already opted out");
                 }
+            }
+        }
+        Command::Account {
+            account,
+            config,
+            state,
+            customers,
+            json,
+        } => {
+            let config = Config::load(&config)?;
+            let view = neighborly::account::look_up(&config, &account, state, customers.as_ref())?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&view)?);
+            } else {
+                print!("{}", view.render_text());
             }
         }
         Command::OptIn {

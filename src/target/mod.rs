@@ -55,7 +55,7 @@ pub fn population(
 }
 
 /// The whole customer file (`--customers`, else the config's), and its path.
-fn read_customer_file(
+pub fn read_customer_file(
     config: &Config,
     customers: Option<&PathBuf>,
 ) -> Result<(crate::ingest::Dataset, PathBuf)> {
@@ -88,6 +88,15 @@ pub fn resolve_accounts(
     list: &crate::ingest::AccountList,
 ) -> Result<Vec<String>> {
     let (data, path) = read_customer_file(config, customers)?;
+    resolve_in(&data, &path, list)
+}
+
+/// [`resolve_accounts`] over a customer file already read from `path`.
+pub fn resolve_in(
+    data: &crate::ingest::Dataset,
+    path: &Path,
+    list: &crate::ingest::AccountList,
+) -> Result<Vec<String>> {
     let ids = data
         .households
         .iter()

@@ -7,6 +7,7 @@
 
 mod common;
 
+mod account;
 mod batch;
 mod busy;
 mod channels;

@@ -12,11 +12,13 @@
 //! PostgreSQL; both vanish with the process that held them. Control-group
 //! assignments and response events live beside them (`store/measure.rs`).
 
+mod account;
 mod channels;
 pub(crate) mod db;
 mod lock;
 mod measure;
 mod schema;
+pub use account::{AccountRecord, LetterRecord};
 pub use lock::RunLock;
 pub use measure::{Assigned, ImportCount, Response};
 

@@ -97,7 +97,9 @@ pub const SQLITE: &[&str] = &[
         recorded_by TEXT NOT NULL,
         at TEXT NOT NULL
     );
-    CREATE INDEX opt_out_log_account ON opt_out_log (account_id);",
+    CREATE INDEX opt_out_log_account ON opt_out_log (account_id);
+    CREATE INDEX assignments_account ON assignments (account_id);
+    CREATE INDEX campaign_sends_account ON campaign_sends (account_id);",
 ];
 
 /// The same migrations in PostgreSQL's types: the run id a `BIGSERIAL`,

@@ -1,0 +1,202 @@
+//! One household's whole story, as the store holds it: for a call-center
+//! agent's lookup (`neighborly account ID`). Every query is by account id
+//! on a key or an index, so the lookup stays fast at a million households.
+
+use serde::Serialize;
+
+use super::Store;
+use super::db::vals;
+use anyhow::Result;
+
+/// Everything recorded about one account.
+#[derive(Debug, Default, Serialize)]
+pub struct AccountRecord {
+    pub letters: Vec<LetterRecord>,
+    pub groups: Vec<GroupRecord>,
+    /// The opt-out in force, if any.
+    pub opted_out: Option<OptEvent>,
+    /// Every opt-out and opt-in, oldest first.
+    pub opt_history: Vec<OptEvent>,
+    pub campaigns: Vec<CampaignRecord>,
+    pub messages: Vec<MessageRecord>,
+    pub blocked: Vec<BlockRecord>,
+    pub responses: Vec<ResponseRecord>,
+}
+
+/// A monthly report decided for a period.
+#[derive(Debug, Serialize)]
+pub struct LetterRecord {
+    pub period: String,
+    pub phase: String,
+    pub rating: Option<String>,
+    /// The letter stepped up the ladder this period.
+    pub entered: bool,
+    /// Rendered and handed to print (or sent); false for a run that stopped.
+    pub mailed: bool,
+    pub tips: Vec<String>,
+    /// The use per day the letter set as the next bill's goal.
+    pub goal_per_day: Option<f64>,
+}
+
+/// Membership of an experiment: the monthly reports' control group or a
+/// campaign's holdout.
+#[derive(Debug, Serialize)]
+pub struct GroupRecord {
+    pub experiment: String,
+    pub group: String,
+    pub since: String,
+    pub stratum: String,
+}
+
+#[derive(Debug, Serialize)]
+pub struct OptEvent {
+    pub action: String,
+    pub reason: String,
+    pub by: String,
+    pub at: String,
+}
+
+#[derive(Debug, Serialize)]
+pub struct CampaignRecord {
+    pub campaign: String,
+    pub period: String,
+    pub sent_at: String,
+}
+
+/// An e-mail or text, by the period (or `campaign:NAME`) it carried.
+#[derive(Debug, Serialize)]
+pub struct MessageRecord {
+    pub key: String,
+    pub channel: String,
+    pub address: String,
+    pub status: String,
+    pub at: String,
+}
+
+#[derive(Debug, Serialize)]
+pub struct BlockRecord {
+    pub channel: String,
+    pub reason: String,
+    pub at: String,
+}
+
+#[derive(Debug, Serialize)]
+pub struct ResponseRecord {
+    pub date: String,
+    pub event: String,
+    pub campaign: String,
+}
+
+impl Store {
+    /// What the store holds about `account` (as the customer file writes it).
+    pub fn account(&self, account: &str) -> Result<AccountRecord> {
+        let mut db = self.db();
+        let q = |db: &mut super::db::Db, sql: &str| db.query(sql, &vals![account]);
+        let mut out = AccountRecord::default();
+        for r in q(
+            &mut db,
+            "SELECT period, phase, rating, entered, mailed, tips, goal FROM decisions
+             WHERE account_id = ?1 ORDER BY period",
+        )? {
+            let tips = r.text(5)?;
+            out.letters.push(LetterRecord {
+                period: r.text(0)?,
+                phase: r.text(1)?,
+                rating: r.opt_text(2)?,
+                entered: r.int(3)? != 0,
+                mailed: r.int(4)? != 0,
+                tips: tips
+                    .split(',')
+                    .filter(|t| !t.is_empty())
+                    .map(str::to_string)
+                    .collect(),
+                goal_per_day: r.opt_real(6)?,
+            });
+        }
+        for r in q(
+            &mut db,
+            "SELECT experiment, grp, period, stratum FROM assignments
+             WHERE account_id = ?1 ORDER BY period, experiment",
+        )? {
+            out.groups.push(GroupRecord {
+                experiment: r.text(0)?,
+                group: r.text(1)?,
+                since: r.text(2)?,
+                stratum: r.text(3)?,
+            });
+        }
+        for r in q(
+            &mut db,
+            "SELECT action, reason, recorded_by, at FROM opt_out_log
+             WHERE account_id = ?1 ORDER BY id",
+        )? {
+            out.opt_history.push(OptEvent {
+                action: r.text(0)?,
+                reason: r.text(1)?,
+                by: r.text(2)?,
+                at: r.text(3)?,
+            });
+        }
+        // The opt-out in force (one recorded before the log existed has no
+        // entry there).
+        if let Some(r) = q(
+            &mut db,
+            "SELECT reason, recorded_by, recorded_at FROM opt_outs WHERE account_id = ?1",
+        )?
+        .into_iter()
+        .next()
+        {
+            out.opted_out = Some(OptEvent {
+                action: "opt-out".into(),
+                reason: r.text(0)?,
+                by: r.text(1)?,
+                at: r.text(2)?,
+            });
+        }
+        for r in q(
+            &mut db,
+            "SELECT campaign, period, sent_at FROM campaign_sends
+             WHERE account_id = ?1 ORDER BY sent_at",
+        )? {
+            out.campaigns.push(CampaignRecord {
+                campaign: r.text(0)?,
+                period: r.text(1)?,
+                sent_at: r.text(2)?,
+            });
+        }
+        for r in q(
+            &mut db,
+            "SELECT period, channel, address, status, at FROM sends
+             WHERE account_id = ?1 ORDER BY at",
+        )? {
+            out.messages.push(MessageRecord {
+                key: r.text(0)?,
+                channel: r.text(1)?,
+                address: r.text(2)?,
+                status: r.text(3)?,
+                at: r.text(4)?,
+            });
+        }
+        for r in q(
+            &mut db,
+            "SELECT channel, reason, at FROM channel_blocks WHERE account_id = ?1 ORDER BY at",
+        )? {
+            out.blocked.push(BlockRecord {
+                channel: r.text(0)?,
+                reason: r.text(1)?,
+                at: r.text(2)?,
+            });
+        }
+        for r in q(
+            &mut db,
+            "SELECT date, event, campaign FROM responses WHERE account_id = ?1 ORDER BY date, event",
+        )? {
+            out.responses.push(ResponseRecord {
+                date: r.text(0)?,
+                event: r.text(1)?,
+                campaign: r.text(2)?,
+            });
+        }
+        Ok(out)
+    }
+}
