@@ -215,6 +215,7 @@ pub fn variant_data(
             phase: variant.phase,
             assistance_eligible: eligible,
             leak: variant.leak,
+            invite: eligible && (config.assistance.invite || variant.invite),
         },
         &[],
         wording,

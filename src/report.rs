@@ -20,6 +20,10 @@ use crate::wording::{TipContext, Wording, fill_str};
 /// Tips shown per report: three on the front; tips and notice letters,
 /// whose back has no comparison tips, add two more there.
 pub const TIPS_PER_REPORT: usize = 3;
+/// The most a tip's saving may be of the household's own use per day this
+/// bill: `fix-leaks` saves an average home 27 gal a day, half of what a
+/// one-person home uses.
+pub const TIP_SAVING_MAX_SHARE: f64 = 0.2;
 /// Tips chosen for a tips or notice letter.
 pub const TIPS_PER_LETTER: usize = 5;
 /// Longest recipient line a #10 window shows legibly (INPUTS.md, "Print-mail window").
@@ -97,6 +101,9 @@ pub fn money(input: &ReportInput, config: &Config, wording: &Wording) -> Option<
     } else {
         input.tips.iter().find_map(|id| {
             let per_day = wording.tips.iter().find(|r| &r.id == id)?.saves_per_day?;
+            // A tip's saving is an average home's; a small home is never
+            // promised more than a share of its own use.
+            let per_day = per_day.min(TIP_SAVING_MAX_SHARE * bill.per_day());
             let year = crate::money::yearly_saving(t, h, input.bills, input.period, |b| {
                 b.quantity - per_day * b.days as f64
             })?;
@@ -693,6 +700,24 @@ pub struct Situation {
     pub assistance_eligible: bool,
     /// The report carries a possible-leak block.
     pub leak: bool,
+    /// The report carries the assistance invitation.
+    pub invite: bool,
+}
+
+/// How many tips a letter prints, decided here so that the manifest and
+/// the store list exactly the tips on the page. A comparison has three on
+/// its back (two beside a leak block, one beside a leak and an
+/// invitation); tips and notice letters three on the front and two more on
+/// the back, unless a leak block, or a notice's invitation, takes that room.
+pub fn tips_printed(phase: Phase, leak: bool, invite: bool) -> usize {
+    match phase {
+        Phase::Comparison if leak && invite => 1,
+        Phase::Comparison if leak => 2,
+        Phase::Comparison => TIPS_PER_REPORT,
+        Phase::Notice if leak || invite => TIPS_PER_REPORT,
+        Phase::Tips if leak => TIPS_PER_REPORT,
+        Phase::Notice | Phase::Tips => TIPS_PER_LETTER,
+    }
 }
 
 /// Choose the tips for a letter: the best-matching rules, avoiding last period's.
@@ -708,6 +733,7 @@ pub fn pick_tips(
         phase,
         assistance_eligible,
         leak,
+        invite,
     } = situation;
     let context = TipContext {
         leak,
@@ -721,15 +747,7 @@ pub fn pick_tips(
         assistance_eligible,
     };
     wording
-        .pick_tips(
-            &context,
-            last_tips,
-            if phase == Phase::Comparison {
-                TIPS_PER_REPORT
-            } else {
-                TIPS_PER_LETTER
-            },
-        )
+        .pick_tips(&context, last_tips, tips_printed(phase, leak, invite))
         .into_iter()
         .map(|t| t.id.clone())
         .collect()

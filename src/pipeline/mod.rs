@@ -779,7 +779,7 @@ fn manifest_row(
         percentile: c
             .map(|c| format!("{:.1}", c.percentile))
             .unwrap_or_default(),
-        rating: c.map(|c| c.rating.code().to_string()).unwrap_or_default(),
+        rating: c.map_or("none", |c| c.rating.code()).to_string(),
         phase: letter.decision.phase.code().to_string(),
         entered_phase: letter.decision.entered,
         assistance_invite: letter.assistance_eligible && config.assistance.invite,
@@ -794,10 +794,12 @@ fn manifest_row(
             .as_ref()
             .map(|m| format!("{:.2}", m.cost))
             .unwrap_or_default(),
+        // Whatever saving the page prints (like the efficient neighbors, or
+        // the first tip's), in whole units as it prints it.
         savings_per_year: money
             .as_ref()
-            .and_then(|m| m.savings_year)
-            .map(|s| format!("{s:.2}"))
+            .and_then(|m| m.savings_year.or(m.tip.as_ref().map(|t| t.1)))
+            .map(|s| format!("{:.0}", s.round()))
             .unwrap_or_default(),
         goal_per_day: letter.goal.map(|g| format!("{g:.3}")).unwrap_or_default(),
         last_goal: match (letter.last_goal, usage) {

@@ -498,6 +498,7 @@ pub fn plan(
                                 phase: decision.phase,
                                 assistance_eligible: eligible,
                                 leak: leak.is_some(),
+                                invite: eligible && config.assistance.invite,
                             },
                             last_tips,
                             wording,

@@ -401,6 +401,7 @@ pub(super) fn tips(s: &Studio) -> String {
                     phase: l.decision.phase,
                     assistance_eligible: l.assistance_eligible,
                     leak: l.leak.is_some(),
+                    invite: l.assistance_eligible && s.config.assistance.invite,
                 },
                 &[],
                 &wording,

@@ -63,6 +63,7 @@ pub fn data(
                     phase: letter.decision.phase,
                     assistance_eligible: letter.assistance_eligible,
                     leak: letter.leak.is_some(),
+                    invite: letter.assistance_eligible && config.assistance.invite,
                 },
                 &[],
                 wording,
