@@ -15,6 +15,10 @@ use crate::config::Config;
 use crate::model::Period;
 use crate::output::{self, ForecastRow, ManifestRow};
 
+/// The previous run's forecast per phase, with the calls its entering
+/// letters drew so far.
+pub type LastRun = (Period, Vec<(crate::store::RecordedForecast, usize)>);
+
 /// Write the brief for `period`; `name_of` gives an account's name.
 pub fn write<'a>(
     path: &Path,
@@ -22,10 +26,14 @@ pub fn write<'a>(
     name_of: impl Fn(&str) -> Option<&'a str>,
     rows: &[ManifestRow],
     forecast: &[ForecastRow],
+    last: Option<&LastRun>,
     config: &Config,
 ) -> Result<()> {
     output::writing(path, |path| {
         let mut s = head(period, rows.len(), forecast, config)?;
+        if let Some(last) = last {
+            last_run(&mut s, last, config)?;
+        }
         for r in rows
             .iter()
             .filter(|r| r.entered_phase && (r.phase == "notice" || r.phase == "comparison"))
@@ -91,6 +99,34 @@ fn compared_with(r: &ManifestRow) -> String {
 
 /// The line under the households table's header: the rows follow it.
 const TABLE_RULE: &str = "|---|---|---|---|---:|---:|---|---|\n";
+
+/// How the last run's forecast came out: set beside this run's, so the
+/// call center can see whether to trust it.
+fn last_run(s: &mut String, (period, rows): &LastRun, config: &Config) -> Result<()> {
+    writeln!(
+        s,
+        "## Last run ({period}): forecast and the calls that came\n\n\
+         Calls imported as response events, within {} days of the letter.\n",
+        config.phase.call_window_days
+    )?;
+    writeln!(
+        s,
+        "| letter | entering | rate used | expected calls | calls so far |"
+    )?;
+    writeln!(s, "|---|---:|---:|---:|---:|")?;
+    for (f, came) in rows {
+        writeln!(
+            s,
+            "| {} | {} | {:.2}% | {:.1} | {came} |",
+            f.phase.code(),
+            f.entering,
+            100.0 * f.call_rate,
+            f.expected_calls
+        )?;
+    }
+    writeln!(s)?;
+    Ok(())
+}
 
 /// Everything up to the households table's rows.
 fn head(

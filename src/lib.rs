@@ -10,8 +10,8 @@
 //! did against the randomized control group ([`control`]).
 
 pub use neighborly_core::{
-    cohort, compare, config, control, exception, goal, imb, ingest, model, money, phase, plausible,
-    shard, wording,
+    calls, cohort, compare, config, control, exception, goal, imb, ingest, model, money, phase,
+    plausible, shard, wording,
 };
 pub use neighborly_render::{self as render, chart};
 pub use neighborly_store as store;

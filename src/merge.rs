@@ -98,6 +98,7 @@ pub fn merge(
         &by_phase(&summary.by_phase)?,
         &by_phase(&summary.entering_by_phase)?,
         &rules,
+        &[],
     );
 
     let with_pdf = |p: &Part, col: &str, v: &str| -> String {

@@ -384,8 +384,23 @@ pub struct ForecastRow {
     pub phase: String,
     pub households: usize,
     pub entering: usize,
+    /// The rate the forecast used: learned when enough letters back it,
+    /// else the configured one.
     pub call_rate: f64,
     pub expected_calls: f64,
+    /// `[phase] call_rate_*`.
+    #[serde(default)]
+    pub configured_rate: f64,
+    /// Learned from calls to earlier letters: the share of entering
+    /// households that called, its 95% interval, and the letters behind it.
+    #[serde(default)]
+    pub learned_rate: Option<f64>,
+    #[serde(default)]
+    pub learned_low: Option<f64>,
+    #[serde(default)]
+    pub learned_high: Option<f64>,
+    #[serde(default)]
+    pub learned_from_letters: usize,
 }
 
 pub fn write_forecast(path: &Path, rows: &[ForecastRow]) -> Result<()> {
@@ -506,9 +521,21 @@ impl Summary {
         s.push_str(&format!("phases: {}\n", list(&self.by_phase)));
         for f in &self.forecast {
             s.push_str(&format!(
-                "  forecast {}: {} letters, {} entering, {:.1} expected calls\n",
+                "  forecast {}: {} letters, {} entering, {:.1} expected calls",
                 f.phase, f.households, f.entering, f.expected_calls
             ));
+            if let (Some(r), Some(lo), Some(hi)) = (f.learned_rate, f.learned_low, f.learned_high) {
+                s.push_str(&format!(
+                    " (rate {:.2}%: learned {:.2}%, 95% CI {:.2}-{:.2}%, from {} letters; configured {:.2}%)",
+                    100.0 * f.call_rate,
+                    100.0 * r,
+                    100.0 * lo,
+                    100.0 * hi,
+                    f.learned_from_letters,
+                    100.0 * f.configured_rate
+                ));
+            }
+            s.push('\n');
         }
         if !self.dry_run {
             s.push_str(&format!(
@@ -547,14 +574,20 @@ pub fn forecast(
     letters: &BTreeMap<Phase, usize>,
     entering: &BTreeMap<Phase, usize>,
     rules: &crate::config::PhaseRules,
+    learned: &[crate::calls::LearnedRate],
 ) -> Vec<ForecastRow> {
     Phase::ALL
         .iter()
         .map(|p| {
-            let rate = match p {
+            let configured = match p {
                 Phase::Tips => rules.call_rate_tips,
                 Phase::Notice => rules.call_rate_notice,
                 Phase::Comparison => rules.call_rate_comparison,
+            };
+            let learned = learned.iter().find(|l| l.phase == *p && l.letters > 0);
+            let rate = match learned {
+                Some(l) if l.letters >= rules.min_letters_for_rate => l.rate,
+                _ => configured,
             };
             let e = entering.get(p).copied().unwrap_or(0);
             ForecastRow {
@@ -563,6 +596,11 @@ pub fn forecast(
                 entering: e,
                 call_rate: rate,
                 expected_calls: e as f64 * rate,
+                configured_rate: configured,
+                learned_rate: learned.map(|l| l.rate),
+                learned_low: learned.map(|l| l.low),
+                learned_high: learned.map(|l| l.high),
+                learned_from_letters: learned.map_or(0, |l| l.letters),
             }
         })
         .collect()

@@ -188,7 +188,14 @@ pub fn run(config: &Config, opts: &RunOptions) -> Result<Summary> {
             .entry(l.decision.phase.code().to_string())
             .or_default() += 1;
     }
-    summary.forecast = output::forecast(&letters_by_phase, &entering, &config.phase);
+    let learned = match &store {
+        Some(s) => s.learned_call_rates(
+            render_date(config),
+            i64::from(config.phase.call_window_days),
+        )?,
+        None => Vec::new(),
+    };
+    summary.forecast = output::forecast(&letters_by_phase, &entering, &config.phase, &learned);
     if opts.dry_run {
         summary.reports = plan.letters.len();
         summary.count_exceptions(&plan.exceptions);
@@ -230,7 +237,7 @@ pub fn run(config: &Config, opts: &RunOptions) -> Result<Summary> {
         },
         opts.replace,
     )?;
-    let run_id = store.begin_run(period, shard, &config.fingerprint())?;
+    let run_id = store.begin_run(period, shard, &config.fingerprint(), render_date(config))?;
     store.assign(crate::control::REPORTS, &plan.enrolments)?;
     store.record(
         run_id,
@@ -280,6 +287,29 @@ pub fn run(config: &Config, opts: &RunOptions) -> Result<Summary> {
     )?;
     write_leaks(&folder.path("leaks.csv"), &plan, &rows)?;
     output::write_forecast(&folder.path("forecast.csv"), &summary.forecast)?;
+    let window = i64::from(config.phase.call_window_days);
+    let last_run = store.last_forecast_and_calls(period, window)?;
+    store.record_forecast(
+        period,
+        &if shard.is_whole() {
+            String::new()
+        } else {
+            shard.to_string()
+        },
+        &summary
+            .forecast
+            .iter()
+            .filter_map(|f| {
+                Some(crate::store::RecordedForecast {
+                    phase: f.phase.parse().ok()?,
+                    letters: f.households,
+                    entering: f.entering,
+                    call_rate: f.call_rate,
+                    expected_calls: f.expected_calls,
+                })
+            })
+            .collect::<Vec<_>>(),
+    )?;
     let by_account = plan.letters_by_account();
     crate::brief::write(
         &folder.path("agent-brief.md"),
@@ -291,6 +321,7 @@ pub fn run(config: &Config, opts: &RunOptions) -> Result<Summary> {
         },
         &rows,
         &summary.forecast,
+        last_run.as_ref(),
         config,
     )?;
 

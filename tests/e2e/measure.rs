@@ -277,3 +277,92 @@ fn response_imports_report_bad_rows_and_never_add_twice() {
     assert_eq!(opted.keys().collect::<Vec<_>>(), ["W000006"]);
     assert!(opted["W000006"].contains("2026-03-07"), "{opted:?}");
 }
+
+/// Calls planted at 5% of September's entering notice letters are
+/// attributed to them, give a learned notice rate whose interval holds 5%,
+/// and the October forecast uses it; the brief sets September's forecast
+/// beside the calls that came.
+#[test]
+fn call_rates_are_learned_from_calls_and_used_in_the_next_forecast() {
+    let ws = Workspace::new(
+        "[control]\nshare = 0.0\n[phase]\ncall_window_days = 30\nmin_letters_for_rate = 40\n",
+    );
+    ws.synth(400, false);
+    let config = ws.config();
+    let cfg = config.to_str().unwrap();
+    let text = std::fs::read_to_string(&config).unwrap();
+    // Each month's letters are laid out early the next month.
+    let run = |period: &str, mailed: &str| {
+        std::fs::write(
+            &config,
+            text.replace("date = \"2026-11-05\"", &format!("date = \"{mailed}\"")),
+        )
+        .unwrap();
+        ws.run(&["--period", period])
+    };
+    run("2026-08", "2026-09-05");
+    run("2026-09", "2026-10-05");
+    let september = read_csv(&ws.path("out/2026-09/manifest.csv"));
+    let entering: Vec<&String> = september
+        .iter()
+        .filter(|r| r["phase"] == "notice" && r["entered_phase"] == "true")
+        .map(|r| &r["account_id"])
+        .collect();
+    assert!(entering.len() >= 60, "{} entering notices", entering.len());
+    let callers: Vec<&&String> = entering.iter().step_by(20).collect();
+    let mut events = String::from("account_id,date,event\n");
+    for a in &callers {
+        events.push_str(&format!("{a},2026-10-12,call\n"));
+    }
+    // A call long after any letter is no letter's.
+    events.push_str(&format!("{},2026-12-30,call\n", september[0]["account_id"]));
+    std::fs::write(ws.path("calls.csv"), events).unwrap();
+    let calls = ws.path("calls.csv");
+    ok(ws.neighborly(&[
+        "responses",
+        "import",
+        calls.to_str().unwrap(),
+        "--config",
+        cfg,
+    ]));
+
+    let said = run("2026-10", "2026-11-05");
+    let forecast = read_csv(&ws.path("out/2026-10/forecast.csv"));
+    let notice = forecast.iter().find(|r| r["phase"] == "notice").unwrap();
+    let f = |k: &str| notice[k].parse::<f64>().unwrap();
+    let (n, k) = (entering.len() as f64, callers.len() as f64);
+    assert_eq!(f("learned_from_letters"), n, "{notice:?}");
+    assert!((f("learned_rate") - k / n).abs() < 1e-9, "{notice:?}");
+    assert!(
+        f("learned_low") < 0.05 && 0.05 < f("learned_high"),
+        "{notice:?}"
+    );
+    assert!(
+        (f("call_rate") - k / n).abs() < 1e-9,
+        "the learned rate is used"
+    );
+    assert!((f("configured_rate") - 0.01).abs() < 1e-12);
+    assert!(
+        (f("expected_calls") - f("entering") * k / n).abs() < 1e-9,
+        "{notice:?}"
+    );
+    assert!(said.contains("learned"), "{said}");
+    // Comparison letters have no calls behind them yet: configured rate.
+    let comparison = forecast
+        .iter()
+        .find(|r| r["phase"] == "comparison")
+        .unwrap();
+    assert_eq!(comparison["call_rate"], "0.03");
+
+    let brief = std::fs::read_to_string(ws.path("out/2026-10/agent-brief.md")).unwrap();
+    assert!(
+        brief.contains("## Last run (2026-09): forecast and the calls that came"),
+        "{brief}"
+    );
+    let expected = format!("| notice | {} | 1.00% |", entering.len());
+    let line = brief
+        .lines()
+        .find(|l| l.starts_with(&expected))
+        .unwrap_or_else(|| panic!("{expected}\n{brief}"));
+    assert!(line.ends_with(&format!("| {} |", callers.len())), "{line}");
+}

@@ -6,7 +6,8 @@
 //! errors name `file:line`), cohort formation ([`cohort`]), percentile
 //! comparisons ([`compare`]), the phase ladder ([`phase`]), the randomized
 //! control group ([`control`]), bills and savings in money ([`money`]), goals
-//! ([`goal`]), plausibility holds ([`plausible`]), the editable wording
+//! ([`goal`]), plausibility holds ([`plausible`]), call rates learned from
+//! calls ([`calls`]), the editable wording
 //! ([`wording`]), the split of a run into shards ([`shard`]) and the mail
 //! barcode's serials ([`imb`]).
 //!
@@ -14,6 +15,7 @@
 //! no SQL. That keeps it quick to build and test, and keeps every decision a
 //! letter carries a function of its inputs.
 
+pub mod calls;
 pub mod cohort;
 pub mod compare;
 pub mod config;

@@ -13,12 +13,14 @@
 //! assignments and response events live beside them (`store/measure.rs`).
 
 mod account;
+mod calls;
 mod channels;
 pub(crate) mod db;
 mod lock;
 mod measure;
 mod schema;
 pub use account::{AccountRecord, LetterRecord};
+pub use calls::RecordedForecast;
 pub use lock::RunLock;
 pub use measure::{Assigned, ImportCount, Response};
 
@@ -235,7 +237,14 @@ impl Store {
         self.db.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    pub fn begin_run(&self, period: Period, shard: Shard, config_hash: &str) -> Result<i64> {
+    /// Start a run of `period` whose letters are dated `mailed_on`.
+    pub fn begin_run(
+        &self,
+        period: Period,
+        shard: Shard,
+        config_hash: &str,
+        mailed_on: chrono::NaiveDate,
+    ) -> Result<i64> {
         let shard = if shard.is_whole() {
             String::new()
         } else {
@@ -244,8 +253,8 @@ impl Store {
         let row = self
             .db()
             .query_one(
-                "INSERT INTO runs (period, shard, config_hash, started_at) VALUES (?1, ?2, ?3, ?4) RETURNING id",
-                &vals![period.to_string(), shard, config_hash, now()],
+                "INSERT INTO runs (period, shard, config_hash, started_at, mailed_on) VALUES (?1, ?2, ?3, ?4, ?5) RETURNING id",
+                &vals![period.to_string(), shard, config_hash, now(), mailed_on.to_string()],
             )?
             .context("no run id returned")?;
         row.int(0)

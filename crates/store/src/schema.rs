@@ -99,7 +99,18 @@ pub const SQLITE: &[&str] = &[
     );
     CREATE INDEX opt_out_log_account ON opt_out_log (account_id);
     CREATE INDEX assignments_account ON assignments (account_id);
-    CREATE INDEX campaign_sends_account ON campaign_sends (account_id);",
+    CREATE INDEX campaign_sends_account ON campaign_sends (account_id);
+    ALTER TABLE runs ADD COLUMN mailed_on TEXT NOT NULL DEFAULT '';
+    CREATE TABLE forecasts (
+        period TEXT NOT NULL,
+        shard TEXT NOT NULL,
+        phase TEXT NOT NULL,
+        letters INTEGER NOT NULL,
+        entering INTEGER NOT NULL,
+        call_rate REAL NOT NULL,
+        expected_calls REAL NOT NULL,
+        PRIMARY KEY (period, shard, phase)
+    );",
 ];
 
 /// The same migrations in PostgreSQL's types: the run id a `BIGSERIAL`,

@@ -280,6 +280,11 @@ pub struct PhaseRules {
     pub call_rate_tips: f64,
     pub call_rate_notice: f64,
     pub call_rate_comparison: f64,
+    /// A call counts for the letter mailed before it within this many days.
+    pub call_window_days: u32,
+    /// Entering letters (whose call window has closed) a phase's learned
+    /// rate needs before the forecast uses it instead of the configured one.
+    pub min_letters_for_rate: usize,
 }
 
 impl Default for PhaseRules {
@@ -291,6 +296,8 @@ impl Default for PhaseRules {
             call_rate_tips: 0.002,
             call_rate_notice: 0.01,
             call_rate_comparison: 0.03,
+            call_window_days: 30,
+            min_letters_for_rate: 200,
         }
     }
 }
