@@ -60,6 +60,12 @@ pub struct Evaluation {
     /// or assigned after the pre window.
     pub left_out: usize,
     pub unit: String,
+    /// The pre-period balance of the groups: standardized difference of
+    /// their mean use per day (treated minus control, in pooled standard
+    /// deviations). Randomized groups sit near 0.
+    pub balance: Option<f64>,
+    /// What a reader must know before trusting the estimate.
+    pub warnings: Vec<String>,
 }
 
 impl Evaluation {
@@ -93,9 +99,17 @@ impl Evaluation {
             ));
         }
         s.push_str(&format!(
-            "left out: {} assigned household(s): joined after the pre period, or no bill in one of the windows\n",
+            "left out: {} assigned household(s): joined after the pre period, or no use in one of the windows\n",
             self.left_out
         ));
+        if let Some(b) = self.balance {
+            s.push_str(&format!(
+                "pre-period balance: standardized difference {b:+.3} (|d| under {BALANCE_LIMIT} is balanced)\n"
+            ));
+        }
+        for w in &self.warnings {
+            s.push_str(&format!("warning: {w}\n"));
+        }
         s
     }
 }
@@ -169,9 +183,10 @@ pub fn evaluate(config: &Config, opts: &EvaluateOptions) -> Result<Evaluation> {
             continue;
         }
         let bills = bills_from_reads(reads);
+        // Savings are estimated in logs: a window with no use is left out.
         if let (Some(pre), Some(post)) = (
-            window_use(&bills, &opts.pre),
-            window_use(&bills, &opts.post),
+            window_use(&bills, &opts.pre).filter(|u| *u > 0.0),
+            window_use(&bills, &opts.post).filter(|u| *u > 0.0),
         ) {
             units.push(HouseholdUse {
                 group: a.group,
@@ -210,6 +225,24 @@ pub fn evaluate(config: &Config, opts: &EvaluateOptions) -> Result<Evaluation> {
     {
         rates.sort_by_key(|r| r.event != goal);
     }
+    let balance = standardized_difference(&units);
+    let mut warnings = Vec::new();
+    if let Some(w) = season_mismatch(&opts.pre, &opts.post) {
+        warnings.push(w);
+    }
+    if let Some(b) = balance.filter(|b| b.abs() >= BALANCE_LIMIT) {
+        warnings.push(format!(
+            "the groups differ before the letters: their pre-period use is {b:+.2} standard \
+             deviations apart (randomized groups are within {BALANCE_LIMIT}); check the assignment"
+        ));
+    }
+    let reached = store.control_reached(&experiment, opts.campaign.as_deref())?;
+    if reached > 0 {
+        warnings.push(format!(
+            "{reached} control household(s) received a letter or a message: they still count as \
+             control (intention to treat), which makes the estimate smaller than the letters' effect"
+        ));
+    }
     let evaluation = Evaluation {
         experiment,
         estimates,
@@ -218,9 +251,52 @@ pub fn evaluate(config: &Config, opts: &EvaluateOptions) -> Result<Evaluation> {
         months,
         left_out,
         unit: config.utility.service.canonical_unit().to_string(),
+        balance,
+        warnings,
     };
     write(config, opts, &evaluation)?;
     Ok(evaluation)
+}
+
+/// Above this standardized difference of pre-period use, the groups are
+/// called unbalanced (the usual threshold of the matching literature).
+pub const BALANCE_LIMIT: f64 = 0.1;
+
+/// Treated minus control mean pre-period use, over the pooled standard
+/// deviation; None without two households in each group.
+fn standardized_difference(units: &[HouseholdUse]) -> Option<f64> {
+    let stats = |g: Group| {
+        let xs: Vec<f64> = units
+            .iter()
+            .filter(|u| u.group == g)
+            .map(|u| u.pre)
+            .collect();
+        let n = xs.len() as f64;
+        (n >= 2.0).then(|| {
+            let mean = xs.iter().sum::<f64>() / n;
+            let var = xs.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / (n - 1.0);
+            (mean, var)
+        })
+    };
+    let ((mt, vt), (mc, vc)) = (stats(Group::Treatment)?, stats(Group::Control)?);
+    let pooled = ((vt + vc) / 2.0).sqrt();
+    (pooled > 0.0).then(|| (mt - mc) / pooled)
+}
+
+/// A warning when the two windows do not cover the same calendar months:
+/// seasons differ, and only the control group stands between the letters'
+/// effect and the weather's.
+fn season_mismatch(pre: &Months, post: &Months) -> Option<String> {
+    let months =
+        |w: &Months| -> std::collections::BTreeSet<u32> { w.iter().map(|p| p.month).collect() };
+    (months(pre) != months(post)).then(|| {
+        format!(
+            "the pre window ({pre}) and the post window ({post}) cover different calendar \
+             months: the estimate compares each household's change in percent with the control \
+             group's over the same months, which holds when the groups are randomized; windows of \
+             the same months (12 months each, or the same months a year apart) are surest"
+        )
+    })
 }
 
 fn monthly(bills_of: &[(Group, Vec<Bill>)], opts: &EvaluateOptions) -> Vec<MonthRow> {
@@ -370,6 +446,9 @@ pub fn example_page(config: &Config, last: Period) -> Result<serde_json::Value> 
         months,
         left_out: 4,
         unit: config.utility.service.canonical_unit().to_string(),
+        balance: Some(0.02),
+        // The page's warning list is laid out too.
+        warnings: vec!["the pre window and the post window cover different calendar months".into()],
     };
     let opts = EvaluateOptions {
         customers: None,

@@ -21,6 +21,8 @@ pub struct Page {
     pub rows: Vec<super::Estimate>,
     pub rates: Vec<super::RateRow>,
     pub left_out: usize,
+    /// What a reader must know before trusting the estimate.
+    pub warnings: Vec<String>,
     /// None when no month has data in either group.
     pub chart_svg: Option<String>,
     pub chart_alt: String,
@@ -112,6 +114,7 @@ pub fn build(config: &Config, opts: &EvaluateOptions, e: &Evaluation) -> Result<
             .collect(),
         rates: e.rates.clone(),
         left_out: e.left_out,
+        warnings: e.warnings.clone(),
         chart_svg,
         chart_alt,
     })

@@ -2,13 +2,20 @@
 //! chapter 17), intention to treat: every household *assigned* to receive
 //! letters counts as treated, mailed or not.
 //!
-//! Each household contributes one number, its post-period use per day minus
-//! its pre-period use per day (total quantity over total days of the bills in
-//! each window). The estimate is the treated households' mean change minus
-//! the control households' mean change; its 95% interval and p-value come
-//! from Welch's t (unequal variances), which the household-level differences
-//! make valid without modelling month-to-month correlation. Savings in
-//! percent divide by the control group's post-period mean, taken as known.
+//! Each household contributes one number, the log of its post-period use
+//! per day over its pre-period use per day (total quantity over total days
+//! of the bills in each window). That is the two-way fixed-effects model
+//! `ln use = household + window + saving x treated x post` on windows, with
+//! errors clustered by household: the household effect cancels in the
+//! difference, and the window effect (the season, the weather of those
+//! months) is the control group's mean change. In logs, a home that uses
+//! twice as much and swings twice as much between seasons changes by the
+//! same amount as any other, so windows that cover different months (a
+//! summer before, a winter after) leave a precise estimate instead of one
+//! drowned in seasonal swings. The estimate is the treated households' mean
+//! log change minus the control households'; its 95% interval and p-value
+//! come from Welch's t on those household-level changes. Savings in percent
+//! are `1 - exp(estimate)`.
 
 use serde::Serialize;
 use statrs::distribution::{ContinuousCDF, StudentsT};
@@ -62,10 +69,11 @@ pub fn estimate(label: &str, units: &[&HouseholdUse]) -> Option<Estimate> {
         units.iter().copied().filter(|u| u.group == g).collect()
     };
     let (treated, control) = (arm(Group::Treatment), arm(Group::Control));
+    debug_assert!(units.iter().all(|u| u.pre > 0.0 && u.post > 0.0));
     if treated.len() < 2 || control.len() < 2 {
         return None;
     }
-    let diffs = |us: &[&HouseholdUse]| us.iter().map(|u| u.post - u.pre).collect::<Vec<_>>();
+    let diffs = |us: &[&HouseholdUse]| us.iter().map(|u| (u.post / u.pre).ln()).collect::<Vec<_>>();
     let (mt, vt) = mean_var(&diffs(&treated));
     let (mc, vc) = mean_var(&diffs(&control));
     let (nt, nc) = (treated.len() as f64, control.len() as f64);
@@ -81,16 +89,19 @@ pub fn estimate(label: &str, units: &[&HouseholdUse]) -> Option<Estimate> {
     } else {
         (0.0, if did == 0.0 { 1.0 } else { 0.0 })
     };
-    let pct = |x: f64| -100.0 * x / control_post;
+    // A log change of x is a saving of 1 - e^x.
+    let pct = |x: f64| -100.0 * x.exp_m1();
+    let treatment_post = mean(treated.iter().map(|u| u.post));
     Some(Estimate {
         group: label.to_string(),
         treatment_households: treated.len(),
         control_households: control.len(),
         treatment_pre_per_day: mean(treated.iter().map(|u| u.pre)),
-        treatment_post_per_day: mean(treated.iter().map(|u| u.post)),
+        treatment_post_per_day: treatment_post,
         control_pre_per_day: mean(control.iter().map(|u| u.pre)),
         control_post_per_day: control_post,
-        savings_per_day: -did,
+        // What the treated would have used without letters, less what they used.
+        savings_per_day: treatment_post * (-did).exp_m1(),
         savings_pct: pct(did),
         ci_low_pct: pct(did + t_crit * se),
         ci_high_pct: pct(did - t_crit * se),
@@ -138,23 +149,29 @@ mod tests {
 
     #[test]
     fn difference_in_differences_by_hand() {
-        // Treated change: -8, -12 (mean -10); control change: -1, +1 (mean 0).
+        // Treated change in logs: ln 0.9 twice; control: ln 0.99, ln 1.01.
         let units = [
-            unit(Group::Treatment, 100.0, 92.0),
-            unit(Group::Treatment, 110.0, 98.0),
+            unit(Group::Treatment, 100.0, 90.0),
+            unit(Group::Treatment, 200.0, 180.0),
             unit(Group::Control, 100.0, 99.0),
             unit(Group::Control, 100.0, 101.0),
         ];
         let refs: Vec<&HouseholdUse> = units.iter().collect();
         let e = estimate("all", &refs).unwrap();
-        assert!((e.savings_per_day - 10.0).abs() < 1e-12);
-        assert!((e.control_post_per_day - 100.0).abs() < 1e-12);
-        assert!((e.savings_pct - 10.0).abs() < 1e-12);
-        // se = sqrt(8/2 + 2/2) = sqrt(5); df = 25 / (16 + 1) = 1.4706;
-        // the t quantile t(0.975, 25/17) = 6.18811, found by integrating
-        // the density numerically (Simpson's rule) and bisecting.
-        let half = 6.18811 * 5f64.sqrt();
-        assert!((e.ci_high_pct - (10.0 + half)).abs() < 0.01, "{e:?}");
-        assert!((e.ci_low_pct - (10.0 - half)).abs() < 0.01, "{e:?}");
+        let did = 0.9f64.ln() - (0.99f64.ln() + 1.01f64.ln()) / 2.0;
+        assert!(
+            (e.savings_pct - 100.0 * (1.0 - did.exp())).abs() < 1e-9,
+            "{e:?}"
+        );
+        // The treated used 135 a day; without letters, 135 / e^did.
+        assert!((e.savings_per_day - (135.0 / did.exp() - 135.0)).abs() < 1e-9);
+        // Treated variance 0; control variance of (ln .99, ln 1.01):
+        // Welch's df = 1, t(0.975, 1) = 12.7062.
+        let vc = (0.99f64.ln() - 1.01f64.ln()).powi(2) / 2.0;
+        let se = (vc / 2.0).sqrt();
+        let high = 100.0 * (1.0 - (did - 12.7062 * se).exp());
+        let low = 100.0 * (1.0 - (did + 12.7062 * se).exp());
+        assert!((e.ci_high_pct - high).abs() < 0.01, "{e:?} {high}");
+        assert!((e.ci_low_pct - low).abs() < 0.01, "{e:?} {low}");
     }
 }

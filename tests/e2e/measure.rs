@@ -30,26 +30,38 @@ fn synth(ws: &Workspace, out: &str, extra: &[&str]) {
 }
 
 fn evaluate(ws: &Workspace, usage: &str, out: &str) -> HashMap<String, HashMap<String, String>> {
+    evaluate_windows(ws, usage, out, PRE, POST).0
+}
+
+/// `evaluate` over the given windows: evaluation.csv by group, and what it printed.
+fn evaluate_windows(
+    ws: &Workspace,
+    usage: &str,
+    out: &str,
+    pre: &str,
+    post: &str,
+) -> (HashMap<String, HashMap<String, String>>, String) {
     let config = ws.config();
     let usage = ws.path(usage);
     let out_dir = ws.path(out);
-    ok(ws.neighborly(&[
+    let said = ok(ws.neighborly(&[
         "evaluate",
         "--config",
         config.to_str().unwrap(),
         "--usage",
         usage.to_str().unwrap(),
         "--pre",
-        PRE,
+        pre,
         "--post",
-        POST,
+        post,
         "--out",
         out_dir.to_str().unwrap(),
     ]));
-    read_csv(&out_dir.join("evaluation.csv"))
+    let rows = read_csv(&out_dir.join("evaluation.csv"))
         .into_iter()
         .map(|r| (r["group"].clone(), r))
-        .collect()
+        .collect();
+    (rows, said)
 }
 
 fn num(row: &HashMap<String, String>, col: &str) -> f64 {
@@ -57,8 +69,9 @@ fn num(row: &HashMap<String, String>, col: &str) -> f64 {
 }
 
 /// Savings in percent computed from the raw usage file: per household, use
-/// per day in each window (gallons over days), then the difference in
-/// differences over the groups the store recorded.
+/// per day in each window (gallons over days) and the log of their ratio,
+/// then the difference of the groups' mean log changes, as a saving
+/// (1 - e^difference).
 fn independent_savings_pct(usage: &Path, groups: &HashMap<String, Group>) -> f64 {
     let gallons = |unit: &str| match unit {
         "gal" => 1.0,
@@ -87,21 +100,17 @@ fn independent_savings_pct(usage: &Path, groups: &HashMap<String, Group>) -> f64
         e[slot + 1] += days;
     }
     let mut diffs: HashMap<Group, Vec<f64>> = HashMap::new();
-    let mut control_post = Vec::new();
     for (account, group) in groups {
         let Some(s) = sums.get(account) else { continue };
-        if s[1] == 0.0 || s[3] == 0.0 {
+        if s[0] == 0.0 || s[2] == 0.0 {
             continue;
         }
         let (pre, post) = (s[0] / s[1], s[2] / s[3]);
-        diffs.entry(*group).or_default().push(post - pre);
-        if *group == Group::Control {
-            control_post.push(post);
-        }
+        diffs.entry(*group).or_default().push((post / pre).ln());
     }
     let mean = |v: &[f64]| v.iter().sum::<f64>() / v.len() as f64;
     let did = mean(&diffs[&Group::Treatment]) - mean(&diffs[&Group::Control]);
-    -100.0 * did / mean(&control_post)
+    100.0 * (1.0 - did.exp())
 }
 
 #[test]
@@ -187,6 +196,27 @@ fn evaluate_recovers_a_planted_saving_and_response_rate_and_finds_none_when_none
         num(all, "treatment_households") + num(all, "control_households"),
         groups.len() as f64
     );
+    // Six-month windows in different seasons (summer before, winter after)
+    // still recover it, and the output warns about the windows.
+    let (seasons, said) = evaluate_windows(
+        &ws,
+        "planted/usage.csv",
+        "eval-seasons",
+        "2025-04..2025-09",
+        "2025-10..2026-03",
+    );
+    let all6 = &seasons["all"];
+    let (low6, high6) = (num(all6, "ci_low_pct"), num(all6, "ci_high_pct"));
+    assert!(low6 > 0.0 && low6 <= 2.0 && 2.0 <= high6, "{all6:?}");
+    assert!(
+        said.contains("warning: the pre window (2025-04..2025-09) and the post window"),
+        "{said}"
+    );
+    assert!(
+        said.contains("pre-period balance: standardized difference"),
+        "{said}"
+    );
+    assert!(!said.contains("control household(s) received"), "{said}");
     // By rating at enrolment and by pre-period quintile, too.
     assert!(planted.contains_key("rating:above-typical"));
     assert!((1..=5).all(|q| planted.contains_key(&format!("pre-use-quintile:{q}"))));

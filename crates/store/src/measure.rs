@@ -170,6 +170,29 @@ impl Store {
     }
 
     /// Accounts a campaign letter was sent to, with the period of the run.
+    /// Control households of `experiment` that anything reached: for the
+    /// monthly reports, a mailed report, a campaign letter or a message; for
+    /// a campaign, that campaign's letter.
+    pub fn control_reached(&self, experiment: &str, campaign: Option<&str>) -> Result<usize> {
+        let row = match campaign {
+            Some(c) => self.db().query_one(
+                "SELECT COUNT(DISTINCT a.account_id) FROM assignments a
+                 JOIN campaign_sends c ON c.account_id = a.account_id AND c.campaign = ?2
+                 WHERE a.experiment = ?1 AND a.grp = 'control'",
+                &vals![experiment, c],
+            )?,
+            None => self.db().query_one(
+                "SELECT COUNT(DISTINCT a.account_id) FROM assignments a
+                 WHERE a.experiment = ?1 AND a.grp = 'control' AND (
+                   EXISTS (SELECT 1 FROM decisions d WHERE d.account_id = a.account_id AND d.mailed = 1)
+                   OR EXISTS (SELECT 1 FROM campaign_sends c WHERE c.account_id = a.account_id)
+                   OR EXISTS (SELECT 1 FROM sends s WHERE s.account_id = a.account_id AND s.status = 'sent'))",
+                &vals![experiment],
+            )?,
+        };
+        Ok(row.map(|r| r.int(0)).transpose()?.unwrap_or(0) as usize)
+    }
+
     pub fn campaign_sends(&self, campaign: &str) -> Result<HashMap<String, String>> {
         self.db()
             .query(
