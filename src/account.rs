@@ -67,10 +67,7 @@ pub fn look_up(
     state: Option<PathBuf>,
     customers: Option<&PathBuf>,
 ) -> Result<AccountView> {
-    let list = crate::ingest::AccountList {
-        file: "the command line".into(),
-        entries: vec![(account.to_string(), 1)],
-    };
+    let list = crate::ingest::AccountList::one(account);
     let (data, path) = crate::target::read_customer_file(config, customers)?;
     let id = crate::target::resolve_in(&data, &path, &list)?
         .into_iter()
@@ -171,6 +168,42 @@ fn printed(folder: &Path, account: &str, period: Period) -> Result<Option<Printe
         }));
     }
     Ok(None)
+}
+
+/// Opting out, or back in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Opt {
+    Out,
+    In,
+}
+
+/// Record an opt-out (or an opt-in) for every account of `list`, matched
+/// against the customer file first: an entry of no customer records
+/// nothing at all. Returns one line per account for the operator.
+pub fn record_opt(
+    config: &Config,
+    store: &Store,
+    list: &crate::ingest::AccountList,
+    opt: Opt,
+    reason: &str,
+    by: &str,
+) -> Result<Vec<String>> {
+    let accounts = crate::target::resolve_accounts(config, None, list)?;
+    accounts
+        .iter()
+        .map(|a| {
+            Ok(match opt {
+                Opt::Out if store.opt_out(a, reason, by)? => {
+                    format!("{a} opted out ({reason}); no further reports will be mailed")
+                }
+                Opt::Out => format!("{a} had already opted out"),
+                Opt::In if store.opt_in(a, reason, by)? => {
+                    format!("{a} opted in again ({reason}); reports resume with the next run")
+                }
+                Opt::In => format!("{a} had not opted out"),
+            })
+        })
+        .collect()
 }
 
 impl AccountView {

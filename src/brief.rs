@@ -15,9 +15,7 @@ use crate::config::Config;
 use crate::model::Period;
 use crate::output::{self, ForecastRow, ManifestRow};
 
-/// The previous run's forecast per phase, with the calls its entering
-/// letters drew so far.
-pub type LastRun = (Period, Vec<(crate::store::RecordedForecast, usize)>);
+pub use crate::store::LastRun;
 
 /// Write the brief for `period`; `name_of` gives an account's name.
 pub fn write<'a>(

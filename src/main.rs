@@ -718,22 +718,20 @@ fn dispatch(cli: Cli) -> Result<()> {
                         .with_context(|| format!("cannot read {}", f.display()))?;
                     neighborly::ingest::read_account_list(input, &f.display().to_string())?
                 }
-                (Some(a), None) => neighborly::ingest::AccountList {
-                    file: "the command line".into(),
-                    entries: vec![(a.clone(), 1)],
-                },
+                (Some(a), None) => neighborly::ingest::AccountList::one(a),
                 (None, None) => anyhow::bail!("give an account or --file"),
             };
-            let accounts = neighborly::target::resolve_accounts(&config, None, &list)?;
             let store = state_store(&config, state)?;
             let by = by.unwrap_or_else(operator);
-            for a in &accounts {
-                if store.opt_out(a, &reason, &by)? {
-                    println!("{a} opted out ({reason}); no further reports will be mailed");
-                } else {
-                    println!("{a} had already opted out");
-                }
-            }
+            let said = neighborly::account::record_opt(
+                &config,
+                &store,
+                &list,
+                neighborly::account::Opt::Out,
+                &reason,
+                &by,
+            )?;
+            println!("{}", said.join("\n"));
         }
         Command::Account {
             account,
@@ -758,20 +756,16 @@ fn dispatch(cli: Cli) -> Result<()> {
             state,
         } => {
             let config = Config::load(&config)?;
-            let list = neighborly::ingest::AccountList {
-                file: "the command line".into(),
-                entries: vec![(account, 1)],
-            };
-            let accounts = neighborly::target::resolve_accounts(&config, None, &list)?;
             let store = state_store(&config, state)?;
-            let by = by.unwrap_or_else(operator);
-            for a in &accounts {
-                if store.opt_in(a, &reason, &by)? {
-                    println!("{a} opted in again ({reason}); reports resume with the next run");
-                } else {
-                    println!("{a} had not opted out");
-                }
-            }
+            let said = neighborly::account::record_opt(
+                &config,
+                &store,
+                &neighborly::ingest::AccountList::one(&account),
+                neighborly::account::Opt::In,
+                &reason,
+                &by.unwrap_or_else(operator),
+            )?;
+            println!("{}", said.join("\n"));
         }
         Command::Synth {
             out,

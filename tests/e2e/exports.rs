@@ -305,34 +305,38 @@ fn a_cis_export_reads_through_its_mapping_to_independently_computed_letters() {
         assert_eq!(r, reason, "{id}: {d}");
         assert!(d.starts_with(&starts), "{id}: {d} should start {starts}");
     };
-    expect(
-        "C01",
-        "closed",
-        format!("customers.csv:{}:", line_of["C01"]),
-    );
-    expect(
-        "X01",
-        "bad-value",
-        format!("customers.csv:{}:", line_of["X01"]),
-    );
-    expect(
-        "L01",
-        "address-too-long",
-        format!("customers.csv:{}: address_line2", line_of["L01"]),
-    );
-    expect(
-        "R03",
-        "reading-backwards",
-        format!("usage.csv:{}: meter M-4 reads 100", line_of["R03-usage"]),
-    );
-    expect(
-        "D01",
-        "bad-date",
-        format!(
-            "usage.csv:{}: period_end \"8/32/2026\"",
-            line_of["D01-usage"]
+    for (id, reason, starts) in [
+        (
+            "C01",
+            "closed",
+            format!("customers.csv:{}:", line_of["C01"]),
         ),
-    );
+        (
+            "X01",
+            "bad-value",
+            format!("customers.csv:{}:", line_of["X01"]),
+        ),
+        (
+            "L01",
+            "address-too-long",
+            format!("customers.csv:{}: address_line2", line_of["L01"]),
+        ),
+        (
+            "R03",
+            "reading-backwards",
+            format!("usage.csv:{}: meter M-4 reads 100", line_of["R03-usage"]),
+        ),
+        (
+            "D01",
+            "bad-date",
+            format!(
+                "usage.csv:{}: period_end \"8/32/2026\"",
+                line_of["D01-usage"]
+            ),
+        ),
+    ] {
+        expect(id, reason, starts);
+    }
     expect("Q20", "suppressed", String::new());
     let (reason, detail) = &exceptions["P01"];
     assert_eq!(reason, "implausible-read", "{detail}");

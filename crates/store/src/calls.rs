@@ -13,6 +13,13 @@ use neighborly_core::phase::Phase;
 use super::Store;
 use super::db::{Val, vals};
 
+/// A run's recorded forecast per phase, with the calls its entering
+/// letters drew so far: the period, then (forecast, calls) per phase.
+pub type LastRun = (Period, Vec<(RecordedForecast, usize)>);
+
+/// Per account: its mailed letters, or its call days.
+type ByAccount<T> = HashMap<String, Vec<T>>;
+
 /// One phase of a run's recorded forecast.
 #[derive(Debug, Clone, PartialEq)]
 pub struct RecordedForecast {
@@ -73,13 +80,7 @@ impl Store {
     }
 
     /// Every mailed letter of the households that called, and their calls.
-    #[allow(clippy::type_complexity)]
-    fn callers(
-        &self,
-    ) -> Result<(
-        HashMap<String, Vec<Mailed>>,
-        HashMap<String, Vec<NaiveDate>>,
-    )> {
+    fn callers(&self) -> Result<(ByAccount<Mailed>, ByAccount<NaiveDate>)> {
         let mut mailed: HashMap<String, Vec<Mailed>> = HashMap::new();
         for r in self.db().query(
             "SELECT d.account_id, d.period, d.phase, d.entered, r.mailed_on
@@ -149,7 +150,7 @@ impl Store {
         &self,
         period: Period,
         window_days: i64,
-    ) -> Result<Option<(Period, Vec<(RecordedForecast, usize)>)>> {
+    ) -> Result<Option<LastRun>> {
         let Some(last) = self
             .db()
             .query_one(

@@ -352,6 +352,17 @@ mod tests {
     const HEADER: &str =
         "account_id,name,address_line1,city,state,zip,locality,language,occupants,meter_route\n";
 
+    /// A whole customer file, as `c.csv`.
+    fn read_text(text: &str) -> Dataset {
+        read_customers(
+            text.as_bytes(),
+            "c.csv",
+            Service::Water,
+            &CustomersFormat::default(),
+        )
+        .unwrap()
+    }
+
     fn read(body: &str) -> Dataset {
         read_customers(
             format!("{HEADER}{body}").as_bytes(),
@@ -432,13 +443,7 @@ mod tests {
             "A1,broken\nA1,Ann,1 Elm,Davis,CA,95616,n\nA2,Bo,2 Elm,Davis,CA,95616,n\n",
         ] {
             let text = format!("account_id,name,address_line1,city,state,zip,locality\n{body}");
-            let d = read_customers(
-                text.as_bytes(),
-                "c.csv",
-                Service::Water,
-                &CustomersFormat::default(),
-            )
-            .unwrap();
+            let d = read_text(&text);
             let accepted: Vec<&str> = d.households.iter().map(|h| h.account_id.as_str()).collect();
             assert_eq!(accepted, ["A2"], "{body}");
             assert_eq!(d.exceptions.len(), 1, "{:?}", d.exceptions);
@@ -460,13 +465,7 @@ mod tests {
                     A3,Cy,3 Elm,Davis,CA,9561,n\r\n\
                     A4,Di\r\n\
                     A5,Ed,5 Elm,Davis,CA,95616,n\r\n";
-        let d = read_customers(
-            text.as_bytes(),
-            "c.csv",
-            Service::Water,
-            &CustomersFormat::default(),
-        )
-        .unwrap();
+        let d = read_text(text);
         let sources: Vec<&str> = d.households.iter().map(|h| h.source.as_str()).collect();
         assert_eq!(sources, ["c.csv:2", "c.csv:3", "c.csv:7"]);
         let details: Vec<&str> = d.exceptions.iter().map(|e| &e.detail[..7]).collect();

@@ -57,6 +57,14 @@ pub fn read_account_list(input: impl std::io::Read, file: &str) -> Result<Accoun
 }
 
 impl AccountList {
+    /// One account typed on the command line.
+    pub fn one(account: &str) -> AccountList {
+        AccountList {
+            file: "the command line".into(),
+            entries: vec![(account.to_string(), 1)],
+        }
+    }
+
     /// Match the entries against `accounts` (the customer file's ids): an
     /// exact match first, else the one account equal to it ignoring ASCII
     /// case (`w000004` finds `W000004`). An entry matching none, or several

@@ -474,7 +474,8 @@ mod tests {
     use crate::ingest::read_customers;
     use crate::model::Service;
 
-    fn dataset(usage: &str) -> Dataset {
+    /// Households A and B, and a usage file of `header` and `body`.
+    fn read(header: &str, body: &str) -> Dataset {
         let customers = "account_id,name,address_line1,city,state,zip,locality\n\
                          A,Ann,1 Elm,Davis,CA,95616,n\nB,Bo,2 Elm,Davis,CA,95616,n\n";
         let mut d = read_customers(
@@ -484,9 +485,13 @@ mod tests {
             &Default::default(),
         )
         .unwrap();
-        let body = format!("account_id,period_start,period_end,quantity,unit\n{usage}");
-        read_usage(body.as_bytes(), "usage.csv", &mut d, &Default::default()).unwrap();
+        let text = format!("{header}\n{body}");
+        read_usage(text.as_bytes(), "usage.csv", &mut d, &Default::default()).unwrap();
         d
+    }
+
+    fn dataset(usage: &str) -> Dataset {
+        read("account_id,period_start,period_end,quantity,unit", usage)
     }
 
     #[test]
@@ -584,18 +589,10 @@ mod tests {
     }
 
     fn registers(body: &str) -> Dataset {
-        let customers = "account_id,name,address_line1,city,state,zip,locality\n\
-                         A,Ann,1 Elm,Davis,CA,95616,n\nB,Bo,2 Elm,Davis,CA,95616,n\n";
-        let mut d = read_customers(
-            customers.as_bytes(),
-            "customers.csv",
-            Service::Water,
-            &Default::default(),
+        read(
+            "account_id,meter_id,read_date,reading,unit,dials,estimated",
+            body,
         )
-        .unwrap();
-        let text = format!("account_id,meter_id,read_date,reading,unit,dials,estimated\n{body}");
-        read_usage(text.as_bytes(), "usage.csv", &mut d, &Default::default()).unwrap();
-        d
     }
 
     /// Register reads become use by differences: across a rollover of a
