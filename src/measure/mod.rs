@@ -66,6 +66,8 @@ pub struct Evaluation {
     pub balance: Option<f64>,
     /// What a reader must know before trusting the estimate.
     pub warnings: Vec<String>,
+    /// Response rates within each subgroup (assistance, language, locality).
+    pub by_subgroup: Vec<RateRow>,
 }
 
 impl Evaluation {
@@ -102,6 +104,20 @@ impl Evaluation {
             "left out: {} assigned household(s): joined after the pre period, or no use in one of the windows\n",
             self.left_out
         ));
+        // The boomerang check: praise must not license more use.
+        if let Some(g) = self.estimates.iter().find(|e| e.group == "rating:great") {
+            s.push_str(&format!(
+                "boomerang check: households rated Great at enrolment saved {:.2}% (95% CI {:.2}% to {:.2}%){}\n",
+                g.savings_pct,
+                g.ci_low_pct,
+                g.ci_high_pct,
+                if g.ci_high_pct < 0.0 {
+                    ": they used MORE than their control counterparts"
+                } else {
+                    ""
+                }
+            ));
+        }
         if let Some(b) = self.balance {
             s.push_str(&format!(
                 "pre-period balance: standardized difference {b:+.3} (|d| under {BALANCE_LIMIT} is balanced)\n"
@@ -191,6 +207,7 @@ pub fn evaluate(config: &Config, opts: &EvaluateOptions) -> Result<Evaluation> {
             units.push(HouseholdUse {
                 group: a.group,
                 rating: a.rating.clone().unwrap_or_else(|| "none".into()),
+                subgroups: subgroups(h, config),
                 pre,
                 post,
             });
@@ -215,6 +232,12 @@ pub fn evaluate(config: &Config, opts: &EvaluateOptions) -> Result<Evaluation> {
         })
         .collect();
     let mut rates = responses::rates(&groups, &events);
+    let subgroup_of: HashMap<String, Vec<String>> = data
+        .households
+        .iter()
+        .map(|h| (h.account_id.clone(), subgroups(h, config)))
+        .collect();
+    let by_subgroup = responses::rates_by_subgroup(&groups, &subgroup_of, &events);
     let channels = store.delivered_channels(opts.post.from, opts.post.to)?;
     let by_channel = responses::rates_by_channel(&groups, &channels, &events);
     if let Some(goal) = opts
@@ -253,9 +276,28 @@ pub fn evaluate(config: &Config, opts: &EvaluateOptions) -> Result<Evaluation> {
         unit: config.utility.service.canonical_unit().to_string(),
         balance,
         warnings,
+        by_subgroup,
     };
     write(config, opts, &evaluation)?;
     Ok(evaluation)
+}
+
+/// The subgroups a household is measured in for fairness: whether it takes
+/// part in an assistance program (the households the program must never
+/// shame), its language and its locality.
+fn subgroups(h: &crate::model::Household, config: &Config) -> Vec<String> {
+    let a = &config.assistance;
+    let assisted = h.programs.iter().any(|p| {
+        a.eligible_programs
+            .iter()
+            .any(|e| e.eq_ignore_ascii_case(p))
+            || p.eq_ignore_ascii_case(&a.cap_program)
+    });
+    vec![
+        format!("assistance:{}", if assisted { "yes" } else { "no" }),
+        format!("language:{}", h.language.code()),
+        format!("locality:{}", h.locality),
+    ]
 }
 
 /// Above this standardized difference of pre-period use, the groups are
@@ -363,6 +405,16 @@ fn write(config: &Config, opts: &EvaluateOptions, e: &Evaluation) -> Result<()> 
         &e.by_channel,
         &["channel", "event", "treatment_rate_pct", "control_rate_pct"],
     )?;
+    write_csv(
+        &opts.out.join("responses-by-group.csv"),
+        &e.by_subgroup,
+        &[
+            "subgroup",
+            "event",
+            "treatment_rate_pct",
+            "control_rate_pct",
+        ],
+    )?;
     write_csv(&opts.out.join("monthly.csv"), &e.months, &["period"])?;
     let page = page::build(config, opts, e).map_err(anyhow::Error::msg)?;
     let renderer = Renderer::new(
@@ -409,6 +461,7 @@ pub fn example_page(config: &Config, last: Period) -> Result<serde_json::Value> 
                     Group::Control
                 },
                 rating: ratings[i % ratings.len()].to_string(),
+                subgroups: vec![format!("language:{}", if i % 3 == 0 { "es" } else { "en" })],
                 pre: base,
                 post: base * if treated { 0.97 } else { 0.995 } + (i % 7) as f64,
             }
@@ -429,8 +482,10 @@ pub fn example_page(config: &Config, last: Period) -> Result<serde_json::Value> 
         experiment: "monthly-reports".into(),
         estimates: savings::evaluate(&units),
         by_channel: vec![],
+        by_subgroup: vec![],
         rates: vec![RateRow {
             channel: "all".into(),
+            subgroup: "all".into(),
             event: "cap-enrolled".into(),
             treatment_households: 60,
             control_households: 60,

@@ -44,6 +44,11 @@ fn label(group: &str) -> String {
                 _ => "(no comparison)",
             }
         ),
+        Some(("assistance", "yes")) => "In an assistance program".to_string(),
+        Some(("assistance", _)) => "In no assistance program".to_string(),
+        Some(("language", "es")) => "Letters in Spanish".to_string(),
+        Some(("language", l)) => format!("Letters in {}", if l == "en" { "English" } else { l }),
+        Some(("locality", l)) => format!("Locality {l}"),
         Some(("pre-use-quintile", q)) => format!(
             "Pre-period use, {} fifth",
             ["lowest", "second", "middle", "fourth", "highest"]
@@ -104,9 +109,11 @@ pub fn build(config: &Config, opts: &EvaluateOptions, e: &Evaluation) -> Result<
         unit,
         headline,
         estimate: e.overall().cloned(),
+        // Localities are many: evaluation.csv has them, the page does not.
         rows: e
             .estimates
             .iter()
+            .filter(|r| !r.group.starts_with("locality:"))
             .map(|r| super::Estimate {
                 group: label(&r.group),
                 ..r.clone()

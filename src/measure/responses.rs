@@ -126,6 +126,9 @@ pub struct RateRow {
     /// `all`, or the channel that reached the treated households compared
     /// (`mail`, `email`, `sms`) against the whole control group.
     pub channel: String,
+    /// `all`, or the subgroup compared within (`assistance:yes`,
+    /// `language:es`, `locality:NAME`).
+    pub subgroup: String,
     pub event: String,
     pub treatment_households: usize,
     pub control_households: usize,
@@ -172,6 +175,7 @@ pub fn rates(groups: &HashMap<String, Group>, events: &[Response]) -> Vec<RateRo
         };
         out.push(RateRow {
             channel: "all".into(),
+            subgroup: "all".into(),
             event: event.to_string(),
             treatment_households: nt,
             control_households: nc,
@@ -211,6 +215,40 @@ pub fn rates_by_channel(
         }
         for mut row in rates(&subset, events) {
             row.channel = channel.into();
+            out.push(row);
+        }
+    }
+    out
+}
+
+/// Rates per subgroup of households (`subgroup` says which, e.g.
+/// `assistance:yes`, `language:es`): each subgroup's treated households
+/// against its own control households, so fairness is measured like with
+/// like. Subgroups without households in both arms are left out.
+pub fn rates_by_subgroup(
+    groups: &HashMap<String, Group>,
+    subgroup_of: &HashMap<String, Vec<String>>,
+    events: &[Response],
+) -> Vec<RateRow> {
+    let mut members: BTreeMap<&str, HashMap<String, Group>> = BTreeMap::new();
+    for (account, group) in groups {
+        for key in subgroup_of.get(account).into_iter().flatten() {
+            members
+                .entry(key.as_str())
+                .or_default()
+                .insert(account.clone(), *group);
+        }
+    }
+    let mut out = Vec::new();
+    for (key, subset) in members {
+        let both = [Group::Treatment, Group::Control]
+            .iter()
+            .all(|g| subset.values().any(|x| x == g));
+        if !both {
+            continue;
+        }
+        for mut row in rates(&subset, events) {
+            row.subgroup = key.to_string();
             out.push(row);
         }
     }

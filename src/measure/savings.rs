@@ -29,6 +29,9 @@ pub struct HouseholdUse {
     pub group: Group,
     /// Rating when it was assigned (`none` without a comparison).
     pub rating: String,
+    /// The subgroups fairness is measured in: `assistance:yes|no`,
+    /// `language:en|es`, `locality:NAME`.
+    pub subgroups: Vec<String>,
     pub pre: f64,
     pub post: f64,
 }
@@ -118,6 +121,15 @@ pub fn evaluate(units: &[HouseholdUse]) -> Vec<Estimate> {
         let subset: Vec<&HouseholdUse> = units.iter().filter(|u| u.rating == rating).collect();
         out.extend(estimate(&format!("rating:{rating}"), &subset));
     }
+    // Fairness: the same estimate within each subgroup.
+    let mut keys: Vec<&String> = units.iter().flat_map(|u| &u.subgroups).collect();
+    keys.sort();
+    keys.dedup();
+    for key in keys {
+        let subset: Vec<&HouseholdUse> =
+            units.iter().filter(|u| u.subgroups.contains(key)).collect();
+        out.extend(estimate(key, &subset));
+    }
     let mut pre: Vec<f64> = units.iter().map(|u| u.pre).collect();
     pre.sort_by(f64::total_cmp);
     if !pre.is_empty() {
@@ -142,6 +154,7 @@ mod tests {
         HouseholdUse {
             group,
             rating: "good".into(),
+            subgroups: vec![],
             pre,
             post,
         }

@@ -217,6 +217,31 @@ fn evaluate_recovers_a_planted_saving_and_response_rate_and_finds_none_when_none
         "{said}"
     );
     assert!(!said.contains("control household(s) received"), "{said}");
+    // Fairness: the saving within assistance participants and not, and by
+    // language, each holds the planted 2%; so do kit requests by subgroup.
+    for group in [
+        "assistance:yes",
+        "assistance:no",
+        "language:en",
+        "language:es",
+    ] {
+        let row = &planted[group];
+        let (low, high) = (num(row, "ci_low_pct"), num(row, "ci_high_pct"));
+        assert!(low <= 2.0 && 2.0 <= high, "{group}: {row:?}");
+        assert!(num(row, "treatment_households") > 100.0, "{group}: {row:?}");
+    }
+    assert!(planted.keys().any(|k| k.starts_with("locality:")));
+    let by_group = read_csv(&ws.path("eval-planted/responses-by-group.csv"));
+    let es_kits = by_group
+        .iter()
+        .find(|r| r["subgroup"] == "language:es" && r["event"] == "kit-requested")
+        .unwrap();
+    let (low, high) = (num(es_kits, "ci_low_pct"), num(es_kits, "ci_high_pct"));
+    assert!(low <= 6.0 && 6.0 <= high, "{es_kits:?}");
+    assert!(
+        said.contains("boomerang check: households rated Great"),
+        "{said}"
+    );
     // By rating at enrolment and by pre-period quintile, too.
     assert!(planted.contains_key("rating:above-typical"));
     assert!((1..=5).all(|q| planted.contains_key(&format!("pre-use-quintile:{q}"))));
