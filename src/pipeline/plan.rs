@@ -69,7 +69,7 @@ pub struct Plan {
     /// hours during the period, mailed or not: `leaks.csv` for staff.
     pub leaks: Vec<(usize, ingest::FlowRun)>,
     /// What the inputs said that is no household's exception (`file:line:
-    /// why`): a suppression entry matching nobody, a truncated file...
+    /// why`): a suppression entry that matches nobody.
     pub notices: Vec<String>,
     /// Households compared with their whole locality because too few homes
     /// shared their traits, by household index.
@@ -172,8 +172,16 @@ pub fn mail_hold(
 /// `period`, when its cycle says so: its next bill, and its report, come
 /// later. None when a bill was due (then it is missing).
 fn off_cycle(bills: &[Bill], period: Period) -> Option<String> {
-    let last = bills.iter().rev().find(|b| b.period < period)?;
-    let months = last.months();
+    let mut recent = bills.iter().rev().filter(|b| b.period < period).take(3);
+    let last = recent.next()?;
+    // The cycle is the middle length of the last three bills: one long
+    // catch-up bill does not make a monthly household bi-monthly.
+    let mut lengths: Vec<i32> = std::iter::once(last)
+        .chain(recent)
+        .map(Bill::months)
+        .collect();
+    lengths.sort_unstable();
+    let months = lengths[lengths.len() / 2];
     let due = last.period.offset(months);
     (months > 1 && due > period).then(|| {
         format!(
@@ -659,5 +667,44 @@ fn latest_period(bills: &[Vec<Bill>]) -> Option<Period> {
             Some(prev)
         }
         _ => Some(last),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Bills of `days` days each, ending on the months' last days.
+    fn bills(ends: &[(&str, i64)]) -> Vec<Bill> {
+        ends.iter()
+            .map(|(p, days)| {
+                let period: Period = p.parse().unwrap();
+                let end = period.last_day();
+                Bill {
+                    period,
+                    quantity: 100.0 * *days as f64,
+                    days: *days,
+                    estimated: false,
+                    start: end - chrono::Days::new(*days as u64 - 1),
+                    end,
+                    file: 0,
+                    line: 0,
+                }
+            })
+            .collect()
+    }
+
+    #[test]
+    fn off_cycle_follows_the_households_own_cycle() {
+        let october: Period = "2026-10".parse().unwrap();
+        // Bi-monthly, last bill in September: the next is due in November.
+        let every_other = bills(&[("2026-05", 61), ("2026-07", 61), ("2026-09", 61)]);
+        let why = off_cycle(&every_other, october).unwrap();
+        assert!(why.starts_with("billed every 2 months"), "{why}");
+        // Its bill due in October is missing: not off-cycle.
+        assert!(off_cycle(&every_other[..2], "2026-09".parse().unwrap()).is_none());
+        // A monthly home with one long catch-up bill is still monthly.
+        let monthly = bills(&[("2026-07", 31), ("2026-08", 31), ("2026-09", 61)]);
+        assert!(off_cycle(&monthly, october).is_none());
     }
 }
