@@ -35,13 +35,19 @@ pub fn import(path: &Path, store: &Store) -> Result<BounceCount> {
     let file =
         std::fs::File::open(path).with_context(|| format!("cannot open {}", path.display()))?;
     let mut count = BounceCount::default();
-    crate::ingest::each_record(file, &name, &["kind"], |cols, line, row, problem| {
-        if let Some(why) = problem {
-            count.rejected.push(format!("{name}:{line}: {why}"));
-            return Ok(());
-        }
-        bounce(store, &name, line, cols, row, &mut count)
-    })?;
+    crate::ingest::each_record(
+        file,
+        &name,
+        &["kind"],
+        &Default::default(),
+        |cols, line, row, problem| {
+            if let Some(why) = problem {
+                count.rejected.push(format!("{name}:{line}: {why}"));
+                return Ok(());
+            }
+            bounce(store, &name, line, cols, row, &mut count)
+        },
+    )?;
     Ok(count)
 }
 

@@ -70,6 +70,7 @@ pub fn read(path: &Path, campaigns: &BTreeSet<String>) -> Result<Parsed> {
         file,
         &name,
         &["account_id", "date", "event"],
+        &crate::ingest::Dialect::default(),
         |cols, line, record, problem| {
             let event = match problem {
                 Some(why) => Err(why),

@@ -13,8 +13,8 @@ use std::io::Read as IoRead;
 use anyhow::Result;
 use chrono::NaiveDateTime;
 
-use super::Columns;
 use super::customers::parse_bool;
+use super::mapping::IntervalFormat;
 use super::series::{Accumulator, IntervalRules, Series};
 use super::zone::Zone;
 use crate::exception::Reason;
@@ -28,84 +28,86 @@ pub fn read_intervals(
     zone: Zone,
     rules: &IntervalRules,
 ) -> Result<BTreeMap<String, Series>> {
-    let mut reader = csv::ReaderBuilder::new()
-        .flexible(true)
-        .has_headers(true)
-        .from_reader(std::io::BufReader::with_capacity(
-            1 << 20,
-            super::LineLimit::new(input, file),
-        ));
-    let headers = reader
-        .headers()
-        .map_err(|e| anyhow::anyhow!("{file}:1: {e}"))?
-        .clone();
-    let cols = Columns::new(&headers, file, &["account_id", "start", "quantity", "unit"])?;
+    read_intervals_as(
+        input,
+        file,
+        file_index,
+        zone,
+        rules,
+        &IntervalFormat::default(),
+    )
+}
+
+/// [`read_intervals`] for an export written otherwise (`[mapping.interval]`).
+pub fn read_intervals_as(
+    input: impl IoRead,
+    file: &str,
+    file_index: u32,
+    zone: Zone,
+    rules: &IntervalRules,
+    format: &IntervalFormat,
+) -> Result<BTreeMap<String, Series>> {
+    let renamed = format.columns.renamed();
+    let dialect = super::Dialect {
+        encoding: format.encoding,
+        delimiter: format.delimiter.0,
+        renamed: &renamed,
+    };
+    let mut meters: BTreeMap<String, Accumulator> = BTreeMap::new();
+    // Column positions, found once from the header.
+    let mut at: Option<[Option<usize>; 7]> = None;
+    let cols = super::each_record(
+        input,
+        file,
+        &["account_id", "start", "quantity", "unit"],
+        &dialect,
+        |cols, line, record, problem| {
+            let [a_acc, rest @ ..] = *at.get_or_insert_with(|| {
+                [
+                    "account_id",
+                    "start",
+                    "duration_s",
+                    "end",
+                    "quantity",
+                    "unit",
+                    "estimated",
+                ]
+                .map(|n| cols.at(n))
+            });
+            let account = match problem {
+                // A broken row: its account (if the row got that far) is defective.
+                Some(_) => record.get(0).map(str::trim).filter(|a| !a.is_empty()),
+                None => super::field(record, a_acc),
+            };
+            let Some(account) = account else {
+                return Ok(());
+            };
+            let acc = match meters.get_mut(account) {
+                Some(a) => a,
+                None => meters
+                    .entry(account.to_string())
+                    .or_insert_with(|| Accumulator::new(zone, file, file_index, rules)),
+            };
+            if acc.is_defective() {
+                return Ok(());
+            }
+            if let Some(why) = problem {
+                acc.defect(Reason::MalformedRow, line, why);
+                return Ok(());
+            }
+            match parse_row(record, acc, rest, format) {
+                Ok((service, start, seconds, quantity, estimated)) => {
+                    acc.push(service, start, seconds, quantity, estimated, line)
+                }
+                Err((reason, message)) => acc.defect(reason, line, message),
+            }
+            Ok(())
+        },
+    )?;
     anyhow::ensure!(
         cols.at("duration_s").is_some() || cols.at("end").is_some(),
         "{file}:1: header needs duration_s or end beside start"
     );
-    let at = |n: &str| cols.at(n);
-    let (a_acc, a_start, a_dur, a_end, a_qty, a_unit, a_est) = (
-        at("account_id"),
-        at("start"),
-        at("duration_s"),
-        at("end"),
-        at("quantity"),
-        at("unit"),
-        at("estimated"),
-    );
-    let mut meters: BTreeMap<String, Accumulator> = BTreeMap::new();
-    let mut record = csv::StringRecord::new();
-    loop {
-        let line = reader.position().line();
-        match reader.read_record(&mut record) {
-            Ok(false) => break,
-            Ok(true) => {}
-            // A line too long, or the file unreadable: the file is refused.
-            Err(e) if e.is_io_error() => return Err(anyhow::anyhow!("{e}")),
-            Err(e) => {
-                // A broken row: its account (if the row got that far) is defective.
-                let account = record.get(0).unwrap_or("").trim().to_string();
-                if !account.is_empty() {
-                    meters
-                        .entry(account)
-                        .or_insert_with(|| Accumulator::new(zone, file, file_index, rules))
-                        .defect(Reason::MalformedRow, line, format!("{e}"));
-                }
-                continue;
-            }
-        }
-        let Some(account) = super::field(&record, a_acc) else {
-            continue;
-        };
-        let acc = match meters.get_mut(account) {
-            Some(a) => a,
-            None => meters
-                .entry(account.to_string())
-                .or_insert_with(|| Accumulator::new(zone, file, file_index, rules)),
-        };
-        if acc.is_defective() {
-            continue;
-        }
-        if record.len() != headers.len() {
-            acc.defect(
-                Reason::MalformedRow,
-                line,
-                format!(
-                    "{} field(s) where the header has {}",
-                    record.len(),
-                    headers.len()
-                ),
-            );
-            continue;
-        }
-        match parse_row(&record, acc, [a_start, a_dur, a_end, a_qty, a_unit, a_est]) {
-            Ok((service, start, seconds, quantity, estimated)) => {
-                acc.push(service, start, seconds, quantity, estimated, line)
-            }
-            Err((reason, message)) => acc.defect(reason, line, message),
-        }
-    }
     Ok(meters
         .into_iter()
         .map(|(k, a)| (k, a.finish(rules)))
@@ -118,6 +120,7 @@ fn parse_row(
     r: &csv::StringRecord,
     acc: &Accumulator,
     [start, dur, end, qty, unit, est]: [Option<usize>; 6],
+    format: &IntervalFormat,
 ) -> Result<Row, (Reason, String)> {
     let missing = |n: &str| (Reason::MissingField, format!("missing {n}"));
     let raw = super::field(r, start).ok_or_else(|| missing("start"))?;
@@ -149,18 +152,25 @@ fn parse_row(
             )
         })?;
     let u = super::field(r, unit).ok_or_else(|| missing("unit"))?;
-    let (service, factor) = u
-        .parse::<Unit>()
-        .map_err(|e| (Reason::UnknownUnit, e))?
-        .to_canonical();
+    let unit = match format.values.unit.get(u) {
+        Some(unit) => *unit,
+        None => u.parse::<Unit>().map_err(|e| (Reason::UnknownUnit, e))?,
+    };
+    let (service, factor) = unit.to_canonical();
     let estimated = match super::field(r, est) {
         None => false,
-        Some(v) => parse_bool(v).ok_or_else(|| {
-            (
-                Reason::BadValue,
-                format!("estimated {v:?} is not true/false"),
-            )
-        })?,
+        Some(v) => format
+            .values
+            .estimated
+            .get(v)
+            .copied()
+            .or_else(|| parse_bool(v))
+            .ok_or_else(|| {
+                (
+                    Reason::BadValue,
+                    format!("estimated {v:?} is not true/false"),
+                )
+            })?,
     };
     Ok((service, start, seconds, quantity * factor, estimated))
 }
@@ -226,5 +236,28 @@ mod tests {
         assert_eq!(d("B").0, Reason::BadDate);
         assert!(d("B").1.starts_with("i.csv:4: start"), "{}", d("B").1);
         assert_eq!(s["C"].defect, None);
+    }
+
+    /// A head-end export with its own names, `;`, codes and CRLF: read
+    /// through `[mapping.interval]`, each bad row named by its own line.
+    #[test]
+    fn a_mapped_export_with_crlf_names_its_lines() {
+        let format: IntervalFormat = toml::from_str(
+            "delimiter = \";\"\ncolumns = { account_id = \"METER ACCT\", start = \"TS\", \
+             duration_s = \"SECS\", quantity = \"VAL\", unit = \"UOM\" }\n\
+             values.unit = { KWH = \"kWh\" }\n",
+        )
+        .unwrap();
+        let csv = "METER ACCT;TS;SECS;VAL;UOM\r\n\
+                   A;2026-01-01T00:00:00Z;3600;1;KWH\r\n\
+                   B;2026-01-01T00:00:00Z;3600\r\n\
+                   A;2026-01-01T01:00:00Z;3600;-1;KWH\r\n";
+        let zone = Zone::named("UTC").unwrap();
+        let s = read_intervals_as(csv.as_bytes(), "i.csv", 1, zone, &RULES, &format).unwrap();
+        let d = |a: &str| s[a].defect.clone().unwrap();
+        assert_eq!(d("B").0, Reason::MalformedRow);
+        assert!(d("B").1.starts_with("i.csv:3:"), "{}", d("B").1);
+        assert_eq!(d("A").0, Reason::BadQuantity);
+        assert!(d("A").1.starts_with("i.csv:4:"), "{}", d("A").1);
     }
 }

@@ -21,6 +21,18 @@ use crate::model::{Language, Service, Status, Unit};
 pub struct Mapping {
     pub customers: CustomersFormat,
     pub usage: UsageFormat,
+    pub interval: IntervalFormat,
+}
+
+/// `[mapping.interval]`: a head-end export. Its times keep their own forms
+/// (epoch seconds, RFC 3339, local wall time).
+#[derive(Debug, Clone, Default, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct IntervalFormat {
+    pub encoding: Encoding,
+    pub delimiter: Delimiter,
+    pub columns: IntervalColumns,
+    pub values: UsageValues,
 }
 
 /// `[mapping.customers]`.
@@ -81,6 +93,13 @@ columns!(
         service, occupants, home_sqft, year_built, heating_fuel, language, programs,
         status, do_not_mail, salutation, channel, email, email_consent, mobile,
         sms_consent,
+    }
+);
+
+columns!(
+    /// `[mapping.interval.columns]`.
+    IntervalColumns {
+        account_id, start, duration_s, end, quantity, unit, estimated,
     }
 );
 

@@ -138,12 +138,13 @@ pub fn read_series(
         let index = u32::try_from(files.len()).unwrap_or(u32::MAX);
         files.push(display_name(path));
         let name = display_name(path);
-        out.extend(interval::read_intervals(
+        out.extend(interval::read_intervals_as(
             file,
             &name,
             index,
             rules.zone,
             &rules.intervals,
+            &rules.mapping.interval,
         )?);
     }
     if let Some(dir) = &sources.greenbutton {
@@ -427,22 +428,47 @@ pub fn each_record(
     input: impl std::io::Read,
     file: &str,
     required: &[&str],
+    dialect: &Dialect<'_>,
     mut each: impl FnMut(&Columns, u64, &csv::StringRecord, Option<String>) -> Result<()>,
-) -> Result<()> {
-    let mut input = std::io::BufReader::new(LineLimit::new(input, file));
-    let headers = blocks::read_header(&mut input, file, b',')?;
-    let cols = Columns::new(&headers, file, required)?;
+) -> Result<Columns> {
+    let input = decoded(input, dialect.encoding);
+    let mut input = std::io::BufReader::with_capacity(1 << 20, LineLimit::new(input, file));
+    let headers = blocks::read_header(&mut input, file, dialect.delimiter)?;
+    let cols = Columns::renamed(&headers, file, required, dialect.renamed)?;
     blocks::for_each_block(&mut input, file, blocks::BLOCK, 1, |parts| {
         let mut result = Ok(());
         for piece in parts {
-            blocks::for_each_row(piece, headers.len(), b',', |line, record, problem| {
-                if result.is_ok() {
-                    result = each(&cols, line, record, problem);
-                }
-            });
+            blocks::for_each_row(
+                piece,
+                headers.len(),
+                dialect.delimiter,
+                |line, record, problem| {
+                    if result.is_ok() {
+                        result = each(&cols, line, record, problem);
+                    }
+                },
+            );
         }
         result
-    })
+    })?;
+    Ok(cols)
+}
+
+/// How a CSV file is written: its encoding, delimiter and renamed columns.
+pub struct Dialect<'a> {
+    pub encoding: mapping::Encoding,
+    pub delimiter: u8,
+    pub renamed: &'a [(&'a str, &'a str)],
+}
+
+impl Default for Dialect<'_> {
+    fn default() -> Self {
+        Dialect {
+            encoding: mapping::Encoding::Utf8,
+            delimiter: b',',
+            renamed: &[],
+        }
+    }
 }
 
 /// The trimmed value at a column position, `None` when absent or empty.
