@@ -5,7 +5,7 @@ use std::io::Read as IoRead;
 
 use anyhow::Result;
 
-use super::mapping::CustomersFormat;
+use super::mapping::{CustomersFormat, coded, yes_no_coded};
 use super::{Columns, Dataset, blocks};
 use crate::exception::{Exception, Reason};
 use crate::model::{Household, Language, Service, Status};
@@ -247,17 +247,12 @@ fn parse_household(
         .map_err(|e| fail(Reason::BadValue, e))?;
     let do_not_mail = match cols.get(r, "do_not_mail") {
         None => false,
-        Some(v) => values
-            .do_not_mail
-            .get(v)
-            .copied()
-            .or_else(|| parse_bool(v))
-            .ok_or_else(|| {
-                fail(
-                    Reason::BadValue,
-                    format!("do_not_mail {v:?} is not true/false"),
-                )
-            })?,
+        Some(v) => yes_no_coded(v, &values.do_not_mail).ok_or_else(|| {
+            fail(
+                Reason::BadValue,
+                format!("do_not_mail {v:?} is not true/false"),
+            )
+        })?,
     };
     let year_built = parse_opt("year_built")?.map(|y| y as i32);
     let household = Household {
@@ -301,19 +296,6 @@ fn parse_household(
         account_id,
     };
     Ok(household)
-}
-
-/// A value through the export's codes (`[mapping.customers.values]`), else
-/// as the contract spells it. A code the mapping lists and the contract's
-/// own spellings are both accepted.
-fn coded<T: Copy + std::str::FromStr<Err = String>>(
-    v: &str,
-    codes: &std::collections::BTreeMap<String, T>,
-) -> Result<T, String> {
-    match codes.get(v) {
-        Some(t) => Ok(*t),
-        None => v.parse(),
-    }
 }
 
 /// ZIP codes are text: `12345`, `123456789` or `12345-6789`; leading zeros matter.

@@ -13,8 +13,7 @@ use std::io::Read as IoRead;
 use anyhow::Result;
 use chrono::NaiveDateTime;
 
-use super::customers::parse_bool;
-use super::mapping::IntervalFormat;
+use super::mapping::{IntervalFormat, coded, yes_no_coded};
 use super::series::{Accumulator, IntervalRules, Series};
 use super::zone::Zone;
 use crate::exception::Reason;
@@ -152,25 +151,16 @@ fn parse_row(
             )
         })?;
     let u = super::field(r, unit).ok_or_else(|| missing("unit"))?;
-    let unit = match format.values.unit.get(u) {
-        Some(unit) => *unit,
-        None => u.parse::<Unit>().map_err(|e| (Reason::UnknownUnit, e))?,
-    };
+    let unit: Unit = coded(u, &format.values.unit).map_err(|e| (Reason::UnknownUnit, e))?;
     let (service, factor) = unit.to_canonical();
     let estimated = match super::field(r, est) {
         None => false,
-        Some(v) => format
-            .values
-            .estimated
-            .get(v)
-            .copied()
-            .or_else(|| parse_bool(v))
-            .ok_or_else(|| {
-                (
-                    Reason::BadValue,
-                    format!("estimated {v:?} is not true/false"),
-                )
-            })?,
+        Some(v) => yes_no_coded(v, &format.values.estimated).ok_or_else(|| {
+            (
+                Reason::BadValue,
+                format!("estimated {v:?} is not true/false"),
+            )
+        })?,
     };
     Ok((service, start, seconds, quantity * factor, estimated))
 }

@@ -135,6 +135,28 @@ pub struct UsageValues {
     pub estimated: BTreeMap<String, bool>,
 }
 
+/// A value through the export's codes (`[mapping.*.values]`), else as the
+/// contract spells it: a code the mapping lists and the contract's own
+/// spellings are both accepted.
+pub fn coded<T: Copy + FromStr<Err = String>>(
+    v: &str,
+    codes: &BTreeMap<String, T>,
+) -> Result<T, String> {
+    match codes.get(v) {
+        Some(t) => Ok(*t),
+        None => v.parse(),
+    }
+}
+
+/// A yes/no value through the export's codes, else the contract's
+/// spellings; None when it is neither.
+pub fn yes_no_coded(v: &str, codes: &BTreeMap<String, bool>) -> Option<bool> {
+    codes
+        .get(v)
+        .copied()
+        .or_else(|| super::customers::parse_bool(v))
+}
+
 /// Read `{ A = "active", I = "closed" }`: every target must be a value the
 /// contract knows, or the config is refused at that line.
 fn codes<'de, D, T>(d: D) -> Result<BTreeMap<String, T>, D::Error>

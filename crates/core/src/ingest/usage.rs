@@ -7,8 +7,7 @@ use std::io::Read as IoRead;
 use anyhow::Result;
 use chrono::NaiveDate;
 
-use super::customers::parse_bool;
-use super::mapping::UsageFormat;
+use super::mapping::{UsageFormat, coded, yes_no_coded};
 use super::{Columns, Dataset, blocks};
 use crate::exception::{Exception, Reason};
 use crate::model::{Read, Unit};
@@ -321,10 +320,8 @@ fn unit_factor(
 ) -> Result<f64, Problem> {
     let unit_raw = super::field(r, cx.at.unit)
         .ok_or_else(|| (Reason::MissingField, "missing unit".to_string()))?;
-    let unit: Unit = match cx.format.values.unit.get(unit_raw) {
-        Some(u) => *u,
-        None => unit_raw.parse().map_err(|e| (Reason::UnknownUnit, e))?,
-    };
+    let unit: Unit =
+        coded(unit_raw, &cx.format.values.unit).map_err(|e| (Reason::UnknownUnit, e))?;
     let (unit_service, factor) = unit.to_canonical();
     if unit_service != service {
         return Err((
@@ -342,19 +339,12 @@ fn unit_factor(
 fn estimated(r: &csv::StringRecord, cx: &Context<'_>) -> Result<bool, Problem> {
     match super::field(r, cx.at.estimated) {
         None => Ok(false),
-        Some(v) => cx
-            .format
-            .values
-            .estimated
-            .get(v)
-            .copied()
-            .or_else(|| parse_bool(v))
-            .ok_or_else(|| {
-                (
-                    Reason::BadValue,
-                    format!("estimated {v:?} is not true/false"),
-                )
-            }),
+        Some(v) => yes_no_coded(v, &cx.format.values.estimated).ok_or_else(|| {
+            (
+                Reason::BadValue,
+                format!("estimated {v:?} is not true/false"),
+            )
+        }),
     }
 }
 
