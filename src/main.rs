@@ -440,7 +440,7 @@ fn dispatch(cli: Cli) -> Result<()> {
             let wording = neighborly::wording::load_or_error(&config.templates_dir())?;
             let store = pipeline::open_store(&config, &opts, true)?;
             let plan = pipeline::plan(&config, &opts, &wording, store.as_ref())?;
-            let quality = neighborly::quality::Quality::of(&plan, &plan.exceptions);
+            let quality = neighborly::quality::Quality::of(&plan);
             std::fs::create_dir_all(&out)
                 .with_context(|| format!("cannot create {}", out.display()))?;
             let (csv, html) = (out.join("data-quality.csv"), out.join("data-quality.html"));

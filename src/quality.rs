@@ -13,7 +13,7 @@ use anyhow::Result;
 use html_escape::encode_text as esc;
 use serde::Serialize;
 
-use crate::exception::{Exception, Reason};
+use crate::exception::Reason;
 use crate::pipeline::Plan;
 
 /// Examples kept per exception reason.
@@ -57,9 +57,9 @@ pub struct Quality {
 }
 
 impl Quality {
-    /// The quality of the inputs `plan` was made from; `exceptions` are the
-    /// plan's (a run takes them from the plan before rendering).
-    pub fn of(plan: &Plan, exceptions: &[Exception]) -> Quality {
+    /// The quality of the inputs `plan` was made from (a run takes it
+    /// before rendering adds exceptions of its own).
+    pub fn of(plan: &Plan) -> Quality {
         let mut q = Quality {
             period: plan.period.to_string(),
             households_in: plan.households_in,
@@ -67,7 +67,7 @@ impl Quality {
             notices: plan.notices.clone(),
             ..Quality::default()
         };
-        for e in exceptions {
+        for e in &plan.exceptions {
             let entry = q.exceptions.entry(e.reason).or_default();
             entry.0 += 1;
             if entry.1.len() < EXAMPLES {

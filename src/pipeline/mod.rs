@@ -260,7 +260,7 @@ pub fn run(config: &Config, opts: &RunOptions) -> Result<Summary> {
     if resumed > 0 {
         tracing::info!(resumed, "resuming an interrupted run");
     }
-    let quality = crate::quality::Quality::of(&plan, &plan.exceptions);
+    let quality = crate::quality::Quality::of(&plan);
     let mut exceptions = std::mem::take(&mut plan.exceptions);
     let render_started = Instant::now();
     let (rows, deliveries) = render_all(

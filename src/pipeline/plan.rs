@@ -239,9 +239,9 @@ pub fn plan(
     };
     let ingest::Matched {
         accounts: suppressed,
-        unmatched,
+        unmatched: notices,
     } = suppressed(opts.suppress.as_deref(), &households, &exceptions)?;
-    let notices = unmatched;
+    let suppressed: HashSet<String> = suppressed.into_iter().collect();
     let (households, bills) = match opts.shard.filter(|s| !s.is_whole()) {
         Some(shard) => keep_shard(shard, households, bills, &mut exceptions),
         None => (households, bills),

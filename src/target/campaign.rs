@@ -280,7 +280,9 @@ pub fn run(config: &Config, name: &str, opts: &RunOptions) -> Result<CampaignSum
     groups.extend(enrolments.iter().map(|a| (a.account_id.clone(), a.group)));
     let holds = Holds {
         suppressed: pipeline::suppressed(opts.suppress.as_deref(), &population, &plan.exceptions)?
-            .accounts,
+            .accounts
+            .into_iter()
+            .collect(),
         opted_out,
         sent,
         groups: &groups,

@@ -10,7 +10,7 @@ pub mod campaign;
 pub mod letter;
 pub mod segment;
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result, bail};
@@ -115,23 +115,7 @@ pub fn resolve_in(
             matched.unmatched.join("\n")
         );
     }
-    // In the list's order, each once.
-    let mut seen = HashSet::new();
-    let folded = |a: &str| a.to_ascii_uppercase();
-    let by_folded: HashMap<String, &String> =
-        matched.accounts.iter().map(|a| (folded(a), a)).collect();
-    Ok(list
-        .entries
-        .iter()
-        .filter_map(|(entry, _)| {
-            matched
-                .accounts
-                .get(entry)
-                .or_else(|| by_folded.get(&folded(entry)).copied())
-        })
-        .filter(|a| seen.insert(a.to_string()))
-        .cloned()
-        .collect())
+    Ok(matched.accounts)
 }
 
 /// The households a segment may pick, and how many input rows were rejected.

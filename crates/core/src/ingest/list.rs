@@ -21,8 +21,9 @@ pub struct AccountList {
 /// What a list matched among the households of a run.
 #[derive(Debug, Default)]
 pub struct Matched {
-    /// Account ids as the customer file writes them.
-    pub accounts: HashSet<String>,
+    /// Account ids as the customer file writes them, in the list's order,
+    /// each once.
+    pub accounts: Vec<String>,
     /// `file:line: why` for each entry that matched no household.
     pub unmatched: Vec<String>,
 }
@@ -77,25 +78,32 @@ impl AccountList {
             folded.entry(a.to_ascii_uppercase()).or_default().push(a);
         }
         let mut out = Matched::default();
+        let mut seen: HashSet<&str> = HashSet::new();
         for (entry, line) in &self.entries {
-            if exact.contains(entry.as_str()) {
-                out.accounts.insert(entry.clone());
-                continue;
-            }
-            match folded.get(&entry.to_ascii_uppercase()).map(Vec::as_slice) {
-                Some([one]) => {
-                    out.accounts.insert(one.to_string());
-                }
-                Some(many) => out.unmatched.push(format!(
-                    "{}:{line}: {entry:?} matches {} accounts that differ only in case ({}); write it as the customer file does",
-                    self.file,
-                    many.len(),
-                    many.join(", ")
-                )),
-                None => out.unmatched.push(format!(
-                    "{}:{line}: {entry:?} is no household of the customer file",
-                    self.file
-                )),
+            let found = match exact.get(entry.as_str()) {
+                Some(&one) => Some(one),
+                None => match folded.get(&entry.to_ascii_uppercase()).map(Vec::as_slice) {
+                    Some([one]) => Some(*one),
+                    Some(many) => {
+                        out.unmatched.push(format!(
+                            "{}:{line}: {entry:?} matches {} accounts that differ only in case ({}); write it as the customer file does",
+                            self.file,
+                            many.len(),
+                            many.join(", ")
+                        ));
+                        None
+                    }
+                    None => {
+                        out.unmatched.push(format!(
+                            "{}:{line}: {entry:?} is no household of the customer file",
+                            self.file
+                        ));
+                        None
+                    }
+                },
+            };
+            if let Some(a) = found.filter(|a| seen.insert(a)) {
+                out.accounts.push(a.to_string());
             }
         }
         out
@@ -113,9 +121,7 @@ mod tests {
         let lines: Vec<u64> = list.entries.iter().map(|e| e.1).collect();
         assert_eq!(lines, [1, 5, 6, 7]);
         let m = list.resolve(["W1", "W2", "W3", "W4"]);
-        let mut got: Vec<&str> = m.accounts.iter().map(String::as_str).collect();
-        got.sort_unstable();
-        assert_eq!(got, ["W1", "W2", "W3"]);
+        assert_eq!(m.accounts, ["W1", "W2", "W3"], "in the list's order");
         assert_eq!(
             m.unmatched,
             ["hold.txt:6: \"W9\" is no household of the customer file"]
