@@ -188,11 +188,14 @@ pub fn run(config: &Config, opts: &RunOptions) -> Result<Summary> {
             .entry(l.decision.phase.code().to_string())
             .or_default() += 1;
     }
+    // Read once for the learned rates here and the last run's calls below.
+    let callers = match &store {
+        Some(s) => s.callers()?,
+        None => Default::default(),
+    };
+    let window = i64::from(config.phase.call_window_days);
     let learned = match &store {
-        Some(s) => s.learned_call_rates(
-            render_date(config),
-            i64::from(config.phase.call_window_days),
-        )?,
+        Some(s) => s.learned_call_rates(&callers, render_date(config), window)?,
         None => Vec::new(),
     };
     summary.forecast = output::forecast(&letters_by_phase, &entering, &config.phase, &learned);
@@ -287,8 +290,7 @@ pub fn run(config: &Config, opts: &RunOptions) -> Result<Summary> {
     )?;
     write_leaks(&folder.path("leaks.csv"), &plan, &rows)?;
     output::write_forecast(&folder.path("forecast.csv"), &summary.forecast)?;
-    let window = i64::from(config.phase.call_window_days);
-    let last_run = store.last_forecast_and_calls(period, window)?;
+    let last_run = store.last_forecast_and_calls(&callers, period, window)?;
     store.record_forecast(
         period,
         &if shard.is_whole() {

@@ -17,8 +17,14 @@ use super::db::{Val, vals};
 /// letters drew so far: the period, then (forecast, calls) per phase.
 pub type LastRun = (Period, Vec<(RecordedForecast, usize)>);
 
-/// Per account: its mailed letters, or its call days.
-type ByAccount<T> = HashMap<String, Vec<T>>;
+/// The households that called: their mailed letters and their call days,
+/// by account. Read once per run ([`Store::callers`]) for both the learned
+/// rates and the last run's calls.
+#[derive(Debug, Default)]
+pub struct Callers {
+    mailed: HashMap<String, Vec<Mailed>>,
+    calls: HashMap<String, Vec<NaiveDate>>,
+}
 
 /// One phase of a run's recorded forecast.
 #[derive(Debug, Clone, PartialEq)]
@@ -38,6 +44,7 @@ impl Store {
     /// by one, so this stays quick at a million letters.
     pub fn learned_call_rates(
         &self,
+        callers: &Callers,
         as_of: NaiveDate,
         window_days: i64,
     ) -> Result<Vec<LearnedRate>> {
@@ -54,10 +61,9 @@ impl Store {
                 letters.insert(p, r.int(1)? as usize);
             }
         }
-        let (mailed, calls) = self.callers()?;
         let mut did_call: HashMap<Phase, usize> = HashMap::new();
-        for (account, letters_of) in &mailed {
-            let Some(days) = calls.get(account) else {
+        for (account, letters_of) in &callers.mailed {
+            let Some(days) = callers.calls.get(account) else {
                 continue;
             };
             for i in called(letters_of, days, window_days) {
@@ -80,7 +86,7 @@ impl Store {
     }
 
     /// Every mailed letter of the households that called, and their calls.
-    fn callers(&self) -> Result<(ByAccount<Mailed>, ByAccount<NaiveDate>)> {
+    pub fn callers(&self) -> Result<Callers> {
         let mut mailed: HashMap<String, Vec<Mailed>> = HashMap::new();
         for r in self.db().query(
             "SELECT d.account_id, d.period, d.phase, d.entered, r.mailed_on
@@ -112,7 +118,7 @@ impl Store {
                 calls.entry(r.text(0)?).or_default().push(d);
             }
         }
-        Ok((mailed, calls))
+        Ok(Callers { mailed, calls })
     }
 
     /// Keep a run's forecast, to compare with the calls that come.
@@ -148,6 +154,7 @@ impl Store {
     /// period that called within the window so far.
     pub fn last_forecast_and_calls(
         &self,
+        callers: &Callers,
         period: Period,
         window_days: i64,
     ) -> Result<Option<LastRun>> {
@@ -181,9 +188,8 @@ impl Store {
         }
         // Calls so far to that period's entering letters.
         let mut came: HashMap<Phase, usize> = HashMap::new();
-        let (mailed, calls) = self.callers()?;
-        for (account, days) in &calls {
-            let Some(letters) = mailed.get(account) else {
+        for (account, days) in &callers.calls {
+            let Some(letters) = callers.mailed.get(account) else {
                 continue;
             };
             for day in days {

@@ -20,7 +20,7 @@ mod lock;
 mod measure;
 mod schema;
 pub use account::{AccountRecord, LetterRecord};
-pub use calls::{LastRun, RecordedForecast};
+pub use calls::{Callers, LastRun, RecordedForecast};
 pub use lock::RunLock;
 pub use measure::{Assigned, ImportCount, Response};
 
