@@ -314,11 +314,22 @@ impl AccountView {
             }
         }
         for c in &st.campaigns {
-            let _ = writeln!(
-                s,
-                "campaign {} ({}) sent {}",
-                c.campaign, c.period, c.sent_at
-            );
+            match (&c.reissue, &c.by) {
+                (Some(reason), by) => writeln!(
+                    s,
+                    "campaign {} ({}) re-issued {} by {}: {reason}",
+                    c.campaign,
+                    c.period,
+                    c.sent_at,
+                    by.as_deref().unwrap_or("")
+                ),
+                (None, _) => writeln!(
+                    s,
+                    "campaign {} ({}) sent {}",
+                    c.campaign, c.period, c.sent_at
+                ),
+            }
+            .ok();
         }
         for m in &st.messages {
             let _ = writeln!(

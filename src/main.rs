@@ -222,6 +222,16 @@ enum Command {
         /// sending it through [email] smtp_url.
         #[arg(long)]
         emails_to: Option<PathBuf>,
+        /// Send the corrected letter again to households already sent it,
+        /// recorded with this reason (once per household and reason).
+        #[arg(long, value_name = "REASON")]
+        reissue: Option<String>,
+        /// With --reissue: only these accounts, one per line.
+        #[arg(long, requires = "reissue")]
+        accounts: Option<PathBuf>,
+        /// With --reissue: who asked for it (default: the login name).
+        #[arg(long, requires = "reissue")]
+        by: Option<String>,
     },
     /// Write the contact list of a [segments.NAME] rule set and print its counts.
     Segment {
@@ -534,6 +544,9 @@ fn dispatch(cli: Cli) -> Result<()> {
             suppress,
             dry_run,
             emails_to,
+            reissue,
+            accounts,
+            by,
         } => {
             let config = Config::load(&inputs.config)?;
             let opts = RunOptions {
@@ -543,7 +556,25 @@ fn dispatch(cli: Cli) -> Result<()> {
                 emails_to,
                 ..inputs.options()
             };
-            let summary = neighborly::target::campaign::run(&config, &name, &opts)?;
+            let reissue = match reissue {
+                Some(reason) if reason.trim().is_empty() => {
+                    anyhow::bail!("--reissue needs a reason")
+                }
+                Some(reason) => Some(neighborly::target::campaign::Reissue {
+                    reason: reason.trim().to_string(),
+                    by: by.unwrap_or_else(operator),
+                    accounts: accounts
+                        .map(|f| -> Result<_> {
+                            let input = std::fs::File::open(&f)
+                                .with_context(|| format!("cannot read {}", f.display()))?;
+                            neighborly::ingest::read_account_list(input, &f.display().to_string())
+                        })
+                        .transpose()?,
+                }),
+                None => None,
+            };
+            let summary =
+                neighborly::target::campaign::run(&config, &name, &opts, reissue.as_ref())?;
             print!("{}", summary.render_text());
         }
         Command::Segment { name, inputs, out } => {

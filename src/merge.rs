@@ -84,22 +84,7 @@ pub fn merge(
         add(&mut summary.entering_by_phase, &s.entering_by_phase);
     }
     summary.reports_per_second = summary.reports as f64 / summary.seconds.max(1e-9);
-    // The call rates the shards ran with (the fingerprint proved they are
-    // the same), not whatever config the merge was given.
-    let mut rules = config.phase.clone();
-    for row in &parts[0].summary.forecast {
-        match phase(&row.phase)? {
-            Phase::Tips => rules.call_rate_tips = row.call_rate,
-            Phase::Notice => rules.call_rate_notice = row.call_rate,
-            Phase::Comparison => rules.call_rate_comparison = row.call_rate,
-        }
-    }
-    summary.forecast = output::forecast(
-        &by_phase(&summary.by_phase)?,
-        &by_phase(&summary.entering_by_phase)?,
-        &rules,
-        &[],
-    );
+    summary.forecast = merged_forecast(&parts, &summary)?;
 
     let with_pdf = |p: &Part, col: &str, v: &str| -> String {
         if v.is_empty() || col != "pdf" && col != "file" {
@@ -158,6 +143,30 @@ fn add(into: &mut BTreeMap<String, usize>, from: &BTreeMap<String, usize>) {
 }
 
 /// Counts keyed by phase code, keyed by phase.
+/// The period's forecast from its shards': letters and entering households
+/// summed, and the rates (configured, learned, its interval) as the first
+/// shard read them, not whatever config the merge was given (the
+/// fingerprint proved the shards' settings the same).
+fn merged_forecast(parts: &[Part], summary: &Summary) -> Result<Vec<output::ForecastRow>> {
+    let letters = by_phase(&summary.by_phase)?;
+    let entering = by_phase(&summary.entering_by_phase)?;
+    parts[0]
+        .summary
+        .forecast
+        .iter()
+        .map(|row| {
+            let p = phase(&row.phase)?;
+            let e = entering.get(&p).copied().unwrap_or(0);
+            Ok(output::ForecastRow {
+                households: letters.get(&p).copied().unwrap_or(0),
+                entering: e,
+                expected_calls: e as f64 * row.call_rate,
+                ..row.clone()
+            })
+        })
+        .collect()
+}
+
 fn by_phase(counts: &BTreeMap<String, usize>) -> Result<BTreeMap<Phase, usize>> {
     counts
         .iter()

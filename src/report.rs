@@ -198,6 +198,15 @@ pub fn format_quantity(value: f64, service: Service, lang: Language) -> String {
     }
 }
 
+/// A quantity rounded as the page prints it, written for a CSV file (no
+/// grouping, a decimal point): whole gallons, kWh and therms to 0.1.
+pub fn plain_quantity(value: f64, service: Service) -> String {
+    match service {
+        Service::Water => format!("{}", value.round() as i64),
+        Service::Electric | Service::Gas => format!("{value:.1}"),
+    }
+}
+
 fn thousands(n: i64, lang: Language) -> String {
     let digits = crate::money::whole_number(n.unsigned_abs(), lang);
     if n < 0 { format!("-{digits}") } else { digits }

@@ -793,6 +793,8 @@ fn manifest_row(
         .iter()
         .find(|b| b.period == plan.period);
     let usage = bill.map(Bill::per_day);
+    // Figures as the page prints them; cohorts.csv keeps the statistics to 0.001.
+    let printed = |v: f64| report::plain_quantity(v, h.service);
     ManifestRow {
         bill_start: bill.map(|b| b.start.to_string()).unwrap_or_default(),
         bill_end: bill.map(|b| b.end.to_string()).unwrap_or_default(),
@@ -802,13 +804,9 @@ fn manifest_row(
             .map(|c| plan.cohorts[c.cohort].id.clone())
             .unwrap_or_default(),
         cohort_size: c.map(|c| c.cohort_size.to_string()).unwrap_or_default(),
-        usage_per_day: usage.map(|u| format!("{u:.3}")).unwrap_or_default(),
-        neighbors_median_per_day: c
-            .map(|c| format!("{:.3}", c.median_per_day))
-            .unwrap_or_default(),
-        efficient_per_day: c
-            .map(|c| format!("{:.3}", c.efficient_per_day))
-            .unwrap_or_default(),
+        usage_per_day: usage.map(printed).unwrap_or_default(),
+        neighbors_median_per_day: c.map(|c| printed(c.median_per_day)).unwrap_or_default(),
+        efficient_per_day: c.map(|c| printed(c.efficient_per_day)).unwrap_or_default(),
         percentile: c
             .map(|c| format!("{:.1}", c.percentile))
             .unwrap_or_default(),
@@ -834,7 +832,7 @@ fn manifest_row(
             .and_then(|m| m.savings_year.or(m.tip.as_ref().map(|t| t.1)))
             .map(|s| format!("{:.0}", s.round()))
             .unwrap_or_default(),
-        goal_per_day: letter.goal.map(|g| format!("{g:.3}")).unwrap_or_default(),
+        goal_per_day: letter.goal.map(printed).unwrap_or_default(),
         last_goal: match (letter.last_goal, usage) {
             (Some(g), Some(u))
                 if crate::goal::met(u, g, |v| report::format_per_day(v, h.service)) =>

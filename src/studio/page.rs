@@ -41,7 +41,7 @@ fn shell(title: &str, body: &str, data: &serde_json::Value) -> String {
          <title>{title}</title><style>{STYLE}</style></head><body>\
          <a class=\"skip\" href=\"#main\">Skip to the sentences</a>\
          <header><h1>neighborly studio</h1><nav aria-label=\"Studio\"><a href=\"/\">Report wording</a> \
-         <a href=\"/tips\">Tip rules</a> <a href=\"/proof.pdf\" download>Download the proof book (PDF)</a></nav></header>\
+         <a href=\"/tips\">Tip rules</a> <a href=\"/account\">Account look-up</a> <a href=\"/proof.pdf\" download>Download the proof book (PDF)</a></nav></header>\
          {body}<script id=\"studio-data\" type=\"application/json\">{json}</script>\
          <script>{SCRIPT}</script></body></html>",
         title = esc(title)
@@ -363,6 +363,48 @@ fn form_and_pages(
 }
 
 /// Tip rules: conditions editable, texts, and the households each one picks.
+/// An account's whole story (what `neighborly account ID` prints), for
+/// answering a household's question about the letter it got: every letter
+/// by period and campaign, messages, groups, opt-outs and responses.
+pub(super) fn account(s: &Studio, id: Option<&str>) -> String {
+    let id = id.map(str::trim).unwrap_or("");
+    let mut body = format!(
+        "<main id=\"main\"><h2>Account look-up</h2>\
+         <form method=\"get\" action=\"/account\" role=\"search\">\
+         <label for=\"account-id\">Account number</label> \
+         <input id=\"account-id\" name=\"id\" value=\"{}\" autocomplete=\"off\" required> \
+         <button type=\"submit\">Look up</button></form>",
+        esc(id)
+    );
+    if !id.is_empty() {
+        let found =
+            crate::account::look_up(&s.config, id, s.run.state.clone(), s.run.customers.as_ref());
+        match found {
+            Ok(view) => {
+                let _ = write!(
+                    body,
+                    "<section aria-label=\"Account {}\"><pre class=\"account\">{}</pre></section>",
+                    esc(&view.account_id),
+                    esc(&view.render_text())
+                );
+            }
+            Err(e) => {
+                let _ = write!(
+                    body,
+                    "<p class=\"problem\" role=\"alert\">{}</p>",
+                    esc(&format!("{e:#}"))
+                );
+            }
+        }
+    }
+    body.push_str("</main>");
+    shell(
+        "neighborly studio: account look-up",
+        &body,
+        &serde_json::json!({"token": s.token}),
+    )
+}
+
 pub(super) fn tips(s: &Studio) -> String {
     let mut body = String::from(
         "<main id=\"main\"><h2>Tip rules</h2><p>A tip applies when every condition it names holds. \

@@ -24,6 +24,7 @@ pub(super) fn router(studio: Arc<Studio>) -> Router {
     Router::new()
         .route("/", get(index))
         .route("/tips", get(tips))
+        .route("/account", get(account))
         .route("/api/render", post(render))
         .route("/api/save", post(save))
         .route("/api/tip", post(save_tip))
@@ -127,6 +128,15 @@ async fn blocking<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> 
 
 async fn index(State(s): Shared, Query(pick): Query<Pick>) -> Response {
     Html(blocking(move || page::index(&s, &pick)).await).into_response()
+}
+
+#[derive(Deserialize)]
+struct AccountQuery {
+    id: Option<String>,
+}
+
+async fn account(State(s): Shared, Query(q): Query<AccountQuery>) -> Response {
+    Html(blocking(move || page::account(&s, q.id.as_deref())).await).into_response()
 }
 
 async fn tips(State(s): Shared) -> Response {

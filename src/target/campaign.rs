@@ -8,6 +8,11 @@
 //! and recorded like the control group, is held back to measure the letter;
 //! a household that already received this campaign is never sent it again,
 //! so running a campaign again reaches only the segment's newcomers.
+//!
+//! A letter found wrong after it went out is corrected in its template and
+//! re-issued (`--reissue REASON`): sent again to the households that got it
+//! (all, or a list), each recorded with the reason, once per reason, under an
+//! e-mail key of its own so the relay's first send does not stop it.
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::{Path, PathBuf};
@@ -42,12 +47,27 @@ pub struct CampaignRow {
     pub delivery: String,
     /// Why paper when the household asked for another channel.
     pub channel_note: String,
+    /// Why the letter was sent again; empty for a first send.
+    pub reissue: String,
+}
+
+/// A corrected letter for households a campaign already reached.
+pub struct Reissue {
+    /// Why; recorded with each letter. One reason re-issues a household
+    /// once, so running the same re-issue again sends nothing twice.
+    pub reason: String,
+    /// Who asked for it.
+    pub by: String,
+    /// Only these households (default: every one the campaign reached).
+    pub accounts: Option<crate::ingest::AccountList>,
 }
 
 /// What a campaign run did (also `run.json`).
 #[derive(Debug, Default, Serialize)]
 pub struct CampaignSummary {
     pub campaign: String,
+    /// The re-issue's reason, for a re-issue.
+    pub reissue: Option<String>,
     pub segment: String,
     pub period: String,
     pub segment_members: usize,
@@ -61,8 +81,12 @@ pub struct CampaignSummary {
 
 impl CampaignSummary {
     pub fn render_text(&self) -> String {
+        let members = match &self.reissue {
+            Some(reason) => format!("re-issue ({reason}) to households sent"),
+            None => "segment members".into(),
+        };
         let mut s = format!(
-            "campaign {} (segment {}), period {}\nsegment members: {}\nletters {}: {}\nexceptions: {}\n",
+            "campaign {} (segment {}), period {}\n{members}: {}\nletters {}: {}\nexceptions: {}\n",
             self.campaign,
             self.segment,
             self.period,
@@ -148,7 +172,12 @@ fn out_dir(config: &Config, opts: &RunOptions, name: &str, period: Period) -> Pa
 struct Holds<'a> {
     suppressed: HashSet<String>,
     opted_out: HashMap<String, String>,
+    /// Households already sent this letter, with the period: the campaign's
+    /// first sends, or for a re-issue those already re-issued for its reason.
     sent: HashMap<String, String>,
+    /// A re-issue goes to households the letter reached, who were never
+    /// held back, so the control and holdout checks do not apply.
+    reissue: bool,
     groups: &'a HashMap<String, Group>,
     /// The monthly reports' control group, when the campaign must spare it.
     reports_control: &'a HashSet<String>,
@@ -167,7 +196,15 @@ impl Holds<'_> {
             Status::Active => {}
         }
         if let Some(p) = self.sent.get(id) {
-            return Some((Reason::AlreadySent, format!("sent in the {p} run")));
+            let what = if self.reissue {
+                "re-issued for this reason"
+            } else {
+                "sent"
+            };
+            return Some((Reason::AlreadySent, format!("{what} in the {p} run")));
+        }
+        if self.reissue {
+            return pipeline::mail_hold(h, &self.suppressed, &self.opted_out);
         }
         if self.reports_control.contains(id) {
             return Some((
@@ -182,33 +219,178 @@ impl Holds<'_> {
         }
         pipeline::mail_hold(h, &self.suppressed, &self.opted_out)
     }
+
+    /// The members to mail, and an exception for each one held back.
+    fn split(&self, population: &[Household], members: &[usize]) -> (Vec<usize>, Vec<Exception>) {
+        let mut mail = Vec::new();
+        let mut exceptions = Vec::new();
+        for &i in members {
+            let h = &population[i];
+            match self.reason(h) {
+                Some((reason, detail)) => {
+                    exceptions.push(Exception::new(h.account_id.clone(), reason, detail))
+                }
+                None => mail.push(i),
+            }
+        }
+        (mail, exceptions)
+    }
 }
 
-/// Run a campaign: select, hold back, render, write the run folder.
-pub fn run(config: &Config, name: &str, opts: &RunOptions) -> Result<CampaignSummary> {
+/// Who a campaign run mails, and why each other member gets nothing.
+struct Chosen {
+    population: Vec<Household>,
+    /// Members: the segment, or for a re-issue the households sent.
+    members: usize,
+    /// Indices into `population` to mail.
+    mail: Vec<usize>,
+    exceptions: Vec<Exception>,
+    /// Holdout draws to record before anything is mailed.
+    enrolments: Vec<Assigned>,
+    /// A re-issue's number for each household mailed (1 for the first).
+    issue: HashMap<String, u32>,
+}
+
+/// Run a campaign: select, hold back, render, write the run folder; or,
+/// with `reissue`, send the corrected letter to households already sent.
+pub fn run(
+    config: &Config,
+    name: &str,
+    opts: &RunOptions,
+    reissue: Option<&Reissue>,
+) -> Result<CampaignSummary> {
     crate::output::apply_umask(config.output.umask_bits());
     let campaign = config
         .campaigns
         .get(name)
         .with_context(|| format!("no [campaigns.{name}] in the config"))?;
     let wording = load_wording(config, name)?;
-    let vdir = virtual_dir(config, name)?;
     let report_wording = crate::wording::load_or_error(&config.templates_dir())?;
     let mut store = pipeline::open_store(config, opts, opts.dry_run)?;
     let plan = pipeline::plan(config, opts, &report_wording, store.as_ref())?;
+    let mut chosen = match reissue {
+        None => choose(config, opts, name, &plan, store.as_ref())?,
+        Some(r) => choose_reissue(config, opts, name, &plan, store.as_ref(), r)?,
+    };
+    let mut summary = CampaignSummary {
+        campaign: name.to_string(),
+        reissue: reissue.map(|r| r.reason.clone()),
+        segment: campaign.segment.clone(),
+        period: plan.period.to_string(),
+        segment_members: chosen.members,
+        letters: chosen.mail.len(),
+        dry_run: opts.dry_run,
+        ..CampaignSummary::default()
+    };
+    if opts.dry_run {
+        count(&mut summary, &chosen.exceptions);
+        return Ok(summary);
+    }
+
+    let store = store.as_mut().context("state store unavailable")?;
+    let _lock = store.lock(plan.period, crate::shard::Shard::WHOLE)?;
+    store.assign(&control::campaign_experiment(name), &chosen.enrolments)?;
+    let target = out_dir(config, opts, name, plan.period);
+    let folder = RunFolder::create(
+        &target,
+        &RunOf {
+            campaign: Some(name.to_string()),
+            period: plan.period.to_string(),
+        },
+    )?;
+    let today = pipeline::render_date(config);
+    let routes = routes(config, opts, store, &mut chosen)?;
+    let letter_of =
+        |i: usize| letter::build(&chosen.population[i], plan.period, config, &wording, today);
+    let index: HashMap<&str, usize> = chosen
+        .mail
+        .iter()
+        .map(|&i| (chosen.population[i].account_id.as_str(), i))
+        .collect();
+    let printed = print_letters(
+        config,
+        name,
+        plan.period,
+        &folder,
+        &chosen,
+        &routes,
+        &index,
+        &letter_of,
+        reissue,
+    )?;
+    let (mut rows, mut exceptions) = (printed.rows, chosen.exceptions);
+    exceptions.extend(printed.failed);
+    // A re-issue's e-mails are keyed apart from the first send's, and
+    // carry message ids of their own.
+    let issue = &chosen.issue;
+    let key = match reissue {
+        None => format!("campaign:{name}"),
+        Some(r) => format!("campaign:{name}:reissue:{}", r.reason),
+    };
+    let tag_of = |account: &str| match reissue {
+        None => name.to_string(),
+        Some(_) => format!("{name}.r{}", issue.get(account).copied().unwrap_or(1)),
+    };
+    send_emails(
+        plan.period,
+        config,
+        opts,
+        store,
+        &folder,
+        &mut rows,
+        &routes,
+        &index,
+        letter_of,
+        &key,
+        tag_of,
+        &mut exceptions,
+    )?;
+    output::write_rows(&folder.path("manifest.csv"), &rows)?;
+    summary.print_files = printed.files;
+    output::write_exceptions(&folder.path("exceptions.csv"), &mut exceptions)?;
+    summary.letters = rows.len();
+    count(&mut summary, &exceptions);
+    summary.out_dir = target.display().to_string();
+    let run_json = folder.path("run.json");
+    output::writing(&run_json, |p| {
+        Ok(std::fs::write(p, serde_json::to_vec_pretty(&summary)?)?)
+    })?;
+    folder.commit()?;
+    let sent = rows.iter().map(|r| r.account_id.as_str());
+    match reissue {
+        None => store.record_sends(name, plan.period, sent)?,
+        Some(r) => store.record_reissues(
+            name,
+            plan.period,
+            &r.reason,
+            &r.by,
+            sent.map(|a| (a, issue.get(a).copied().unwrap_or(1))),
+        )?,
+    }
+    Ok(summary)
+}
+
+/// The segment's members, less a holdout drawn once per household per
+/// locality among active members, and less everyone held back.
+fn choose(
+    config: &Config,
+    opts: &RunOptions,
+    name: &str,
+    plan: &pipeline::Plan,
+    store: Option<&crate::store::Store>,
+) -> Result<Chosen> {
+    let campaign = &config.campaigns[name];
     let population = super::population(
         config,
         opts,
-        Some(&plan),
+        Some(plan),
         super::rule(config, &campaign.segment)?,
     )?
     .households;
-    let book = super::FigureBook::new(Some(&plan));
+    let book = super::FigureBook::new(Some(plan));
     let selection = super::select(config, &population, &book, &campaign.segment)?;
     let experiment = control::campaign_experiment(name);
-
-    // Holdout: drawn once per household, per locality, among active members.
-    let (earlier, counts, sent, opted_out) = match &store {
+    let (earlier, counts, sent, opted_out) = match store {
         Some(s) => (
             s.assignments(&experiment)?,
             s.stratum_counts(&experiment)?,
@@ -217,25 +399,10 @@ pub fn run(config: &Config, name: &str, opts: &RunOptions) -> Result<CampaignSum
         ),
         None => Default::default(),
     };
-    // The monthly reports' control group, recorded and drawn by this plan.
-    let reports_control: HashSet<String> = if campaign.include_control {
+    let reports_control = if campaign.include_control {
         HashSet::new()
     } else {
-        let recorded = match &store {
-            Some(s) => s.assignments(control::REPORTS)?,
-            None => HashMap::new(),
-        };
-        recorded
-            .into_iter()
-            .filter(|(_, a)| a.group == Group::Control)
-            .map(|(k, _)| k)
-            .chain(
-                plan.enrolments
-                    .iter()
-                    .filter(|a| a.group == Group::Control)
-                    .map(|a| a.account_id.clone()),
-            )
-            .collect()
+        reports_control(plan, store)?
     };
     let active: Vec<usize> = selection
         .members
@@ -279,56 +446,178 @@ pub fn run(config: &Config, name: &str, opts: &RunOptions) -> Result<CampaignSum
         earlier.into_iter().map(|(k, a)| (k, a.group)).collect();
     groups.extend(enrolments.iter().map(|a| (a.account_id.clone(), a.group)));
     let holds = Holds {
-        suppressed: pipeline::suppressed(opts.suppress.as_deref(), &population, &plan.exceptions)?
-            .accounts
-            .into_iter()
-            .collect(),
+        suppressed: suppressed(opts, &population, plan)?,
         opted_out,
         sent,
+        reissue: false,
         groups: &groups,
         reports_control: &reports_control,
     };
-    let mut exceptions = Vec::new();
-    let mut mail: Vec<usize> = Vec::new();
-    for &i in &selection.members {
-        let h = &population[i];
-        match holds.reason(h) {
-            Some((reason, detail)) => {
-                exceptions.push(Exception::new(h.account_id.clone(), reason, detail))
-            }
-            None => mail.push(i),
-        }
-    }
-    let mut summary = CampaignSummary {
-        campaign: name.to_string(),
-        segment: campaign.segment.clone(),
-        period: plan.period.to_string(),
-        segment_members: selection.members.len(),
-        letters: mail.len(),
-        dry_run: opts.dry_run,
-        ..CampaignSummary::default()
-    };
-    if opts.dry_run {
-        count(&mut summary, &exceptions);
-        return Ok(summary);
-    }
+    let (mail, exceptions) = holds.split(&population, &selection.members);
+    Ok(Chosen {
+        members: selection.members.len(),
+        mail,
+        exceptions,
+        enrolments,
+        issue: HashMap::new(),
+        population,
+    })
+}
 
-    let store = store.as_mut().context("state store unavailable")?;
-    let _lock = store.lock(plan.period, crate::shard::Shard::WHOLE)?;
-    store.assign(&experiment, &enrolments)?;
-    let target = out_dir(config, opts, name, plan.period);
-    let folder = RunFolder::create(
-        &target,
-        &RunOf {
-            campaign: Some(name.to_string()),
-            period: plan.period.to_string(),
-        },
-    )?;
-    let today = pipeline::render_date(config);
-    let renderer = Renderer::new(&config.templates_dir(), today)?;
-    let letter_of = |i: usize| letter::build(&population[i], plan.period, config, &wording, today);
-    // Each member's channel: e-mail where it asked and can be reached, else
-    // paper (campaign letters have no text version).
+/// The monthly reports' control group, as recorded and as this plan draws it.
+fn reports_control(
+    plan: &pipeline::Plan,
+    store: Option<&crate::store::Store>,
+) -> Result<HashSet<String>> {
+    let recorded = match store {
+        Some(s) => s.assignments(control::REPORTS)?,
+        None => HashMap::new(),
+    };
+    Ok(recorded
+        .into_iter()
+        .filter(|(_, a)| a.group == Group::Control)
+        .map(|(k, _)| k)
+        .chain(
+            plan.enrolments
+                .iter()
+                .filter(|a| a.group == Group::Control)
+                .map(|a| a.account_id.clone()),
+        )
+        .collect())
+}
+
+fn suppressed(
+    opts: &RunOptions,
+    population: &[Household],
+    plan: &pipeline::Plan,
+) -> Result<HashSet<String>> {
+    Ok(
+        pipeline::suppressed(opts.suppress.as_deref(), population, &plan.exceptions)?
+            .accounts
+            .into_iter()
+            .collect(),
+    )
+}
+
+/// A re-issue's members: the households the campaign reached (or those of
+/// the list, every one of which must have been sent it), less those already
+/// re-issued for this reason and those held back now (opted out since,
+/// closed, suppressed...). A list naming an unknown household, or one never
+/// sent the campaign, refuses the whole re-issue.
+fn choose_reissue(
+    config: &Config,
+    opts: &RunOptions,
+    name: &str,
+    plan: &pipeline::Plan,
+    store: Option<&crate::store::Store>,
+    reissue: &Reissue,
+) -> Result<Chosen> {
+    let store = store.context("a re-issue needs the state store: it records who was sent what")?;
+    let population = population_for_preview(config, opts, plan)?;
+    let sent = store.campaign_sends(name)?;
+    if sent.is_empty() {
+        bail!("campaign {name} has sent no letter yet: there is nothing to re-issue");
+    }
+    let mut exceptions = Vec::new();
+    let accounts: Vec<String> = match &reissue.accounts {
+        Some(list) => {
+            let matched = list.resolve(population.iter().map(|h| h.account_id.as_str()));
+            let never: Vec<String> = list
+                .entries
+                .iter()
+                .filter(|(a, _)| {
+                    matched.accounts.iter().any(|m| m.eq_ignore_ascii_case(a))
+                        && !sent.keys().any(|s| s.eq_ignore_ascii_case(a))
+                })
+                .map(|(a, line)| {
+                    format!(
+                        "{}:{line}: {a}: campaign {name} was never sent to it",
+                        list.file
+                    )
+                })
+                .collect();
+            if !matched.unmatched.is_empty() || !never.is_empty() {
+                bail!(
+                    "nothing re-issued:\n{}",
+                    matched
+                        .unmatched
+                        .into_iter()
+                        .chain(never)
+                        .collect::<Vec<_>>()
+                        .join("\n")
+                );
+            }
+            matched.accounts
+        }
+        None => {
+            let mut all: Vec<String> = sent.keys().cloned().collect();
+            all.sort();
+            let known: HashSet<&str> = population.iter().map(|h| h.account_id.as_str()).collect();
+            all.retain(|a| {
+                let here = known.contains(a.as_str());
+                if !here {
+                    exceptions.push(Exception::new(
+                        a.clone(),
+                        Reason::UnknownAccount,
+                        "sent the campaign, but no longer in the customer file",
+                    ));
+                }
+                here
+            });
+            all
+        }
+    };
+    let earlier = store.campaign_reissues(name)?;
+    let already: HashMap<String, String> = earlier
+        .iter()
+        .filter_map(|(a, r)| {
+            r.iter()
+                .find(|r| r.reason == reissue.reason)
+                .map(|r| (a.clone(), r.period.clone()))
+        })
+        .collect();
+    let issue = accounts
+        .iter()
+        .map(|a| (a.clone(), earlier.get(a).map_or(0, |r| r.len() as u32) + 1))
+        .collect();
+    let at: HashMap<&str, usize> = population
+        .iter()
+        .enumerate()
+        .map(|(i, h)| (h.account_id.as_str(), i))
+        .collect();
+    let members: Vec<usize> = accounts.iter().map(|a| at[a.as_str()]).collect();
+    let (no_groups, no_control) = (HashMap::new(), HashSet::new());
+    let holds = Holds {
+        suppressed: suppressed(opts, &population, plan)?,
+        opted_out: store.opt_outs()?,
+        sent: already,
+        reissue: true,
+        groups: &no_groups,
+        reports_control: &no_control,
+    };
+    // Households sent the campaign that left the customer file count too.
+    let gone = exceptions.len();
+    let (mail, held) = holds.split(&population, &members);
+    exceptions.extend(held);
+    Ok(Chosen {
+        members: members.len() + gone,
+        mail,
+        exceptions,
+        enrolments: Vec::new(),
+        issue,
+        population,
+    })
+}
+
+/// Each mailed member's channel: e-mail where it asked and can be reached,
+/// else paper (campaign letters have no text version). A member whose
+/// envelope cannot be printed leaves `mail` for the exceptions.
+fn routes(
+    config: &Config,
+    opts: &RunOptions,
+    store: &crate::store::Store,
+    chosen: &mut Chosen,
+) -> Result<HashMap<usize, Route>> {
     let blocks = store.channel_blocks()?;
     let default_channel: Channel = config
         .channels
@@ -336,7 +625,9 @@ pub fn run(config: &Config, name: &str, opts: &RunOptions) -> Result<CampaignSum
         .parse()
         .map_err(anyhow::Error::msg)?;
     let reachable = opts.reachable(config);
-    let routes: HashMap<usize, Route> = mail
+    let population = &chosen.population;
+    let routes: HashMap<usize, Route> = chosen
+        .mail
         .iter()
         .map(|&i| {
             let mut r = channel::route(&population[i], default_channel, &blocks, &reachable);
@@ -350,7 +641,8 @@ pub fn run(config: &Config, name: &str, opts: &RunOptions) -> Result<CampaignSum
             (i, r)
         })
         .collect();
-    mail.retain(
+    let exceptions = &mut chosen.exceptions;
+    chosen.mail.retain(
         |i| match pipeline::unprintable(&population[*i], &routes[i]) {
             Some((reason, detail)) => {
                 exceptions.push(Exception::new(
@@ -363,21 +655,54 @@ pub fn run(config: &Config, name: &str, opts: &RunOptions) -> Result<CampaignSum
             None => true,
         },
     );
-    summary.letters = mail.len();
-    let order: HashMap<&str, usize> = mail
+    Ok(routes)
+}
+
+/// What the print pass made.
+struct Printed {
+    rows: Vec<CampaignRow>,
+    failed: Vec<Exception>,
+    /// Print files written.
+    files: usize,
+}
+
+/// Lay out every letter, paper first (presorted print files) then e-mail
+/// (single PDFs only); rows in mailing order.
+#[allow(clippy::too_many_arguments)]
+fn print_letters(
+    config: &Config,
+    name: &str,
+    period: Period,
+    folder: &RunFolder,
+    chosen: &Chosen,
+    routes: &HashMap<usize, Route>,
+    index: &HashMap<&str, usize>,
+    letter_of: &(dyn Fn(usize) -> letter::LetterData + Sync),
+    reissue: Option<&Reissue>,
+) -> Result<Printed> {
+    let vdir = virtual_dir(config, name)?;
+    let renderer = Renderer::new(&config.templates_dir(), pipeline::render_date(config))?;
+    let population = &chosen.population;
+    let order: HashMap<&str, usize> = chosen
+        .mail
         .iter()
         .enumerate()
         .map(|(k, &i)| (population[i].account_id.as_str(), k))
         .collect();
-    let index: HashMap<&str, usize> = mail
-        .iter()
-        .map(|&i| (population[i].account_id.as_str(), i))
-        .collect();
-    let mut rows: Vec<CampaignRow> = Vec::new();
+    let mut out = Printed {
+        rows: Vec::new(),
+        failed: Vec::new(),
+        files: 0,
+    };
     let mut print_rows = Vec::new();
-    let mut failed = 0;
+    // A re-issue's pieces are keyed apart from the first letters'.
+    let key = match reissue {
+        Some(_) => format!("{name}-reissue"),
+        None => name.to_string(),
+    };
     for paper in [true, false] {
-        let group: Vec<usize> = mail
+        let group: Vec<usize> = chosen
+            .mail
             .iter()
             .copied()
             .filter(|i| (routes[i].channel == Channel::Mail) == paper)
@@ -386,13 +711,13 @@ pub fn run(config: &Config, name: &str, opts: &RunOptions) -> Result<CampaignSum
             continue;
         }
         let pieces = Piece::numbered(group.iter().map(|&i| &population[i]), |h| {
-            format!("{name}/{}/{}", h.account_id, plan.period)
+            format!("{key}/{}/{period}", h.account_id)
         });
         let job = PrintJob {
             batch_template: &format!("{vdir}/batch.typ"),
-            title: format!("{} campaign {name} {}", config.utility.name, plan.period),
+            title: format!("{} campaign {name} {period}", config.utility.name),
             author: &config.utility.name,
-            period: plan.period,
+            period,
             data: |p: &Piece| -> Result<serde_json::Value, String> {
                 serde_json::to_value(letter_of(index[p.account_id])).map_err(|e| e.to_string())
             },
@@ -409,7 +734,7 @@ pub fn run(config: &Config, name: &str, opts: &RunOptions) -> Result<CampaignSum
                 for (piece, outcome) in chunk.iter().zip(outcomes) {
                     let route = &routes[&index[piece.account_id]];
                     match outcome {
-                        Ok(p) => rows.push(CampaignRow {
+                        Ok(p) => out.rows.push(CampaignRow {
                             sequence: order[piece.account_id] + 1,
                             account_id: piece.account_id.to_string(),
                             language: piece.language.to_string(),
@@ -419,58 +744,33 @@ pub fn run(config: &Config, name: &str, opts: &RunOptions) -> Result<CampaignSum
                             channel: route.channel.code().to_string(),
                             delivery: if paper { "print".into() } else { String::new() },
                             channel_note: route.fallback.clone(),
+                            reissue: reissue.map(|r| r.reason.clone()).unwrap_or_default(),
                         }),
-                        Err(e) => {
-                            failed += 1;
-                            exceptions.push(Exception::new(piece.account_id, Reason::RenderFailed, e))
-                        }
+                        Err(e) => out.failed.push(Exception::new(
+                            piece.account_id,
+                            Reason::RenderFailed,
+                            e,
+                        )),
                     }
                 }
-                if rows.is_empty() && failed > 0 {
+                if out.rows.is_empty() && !out.failed.is_empty() {
                     bail!(
-                        "campaign {name}: the letter template failed for the first {failed} household(s):\n{}",
-                        exceptions.last().map_or("", |e| e.detail.as_str())
+                        "campaign {name}: the letter template failed for the first {} household(s):\n{}",
+                        out.failed.len(),
+                        out.failed.last().map_or("", |e| e.detail.as_str())
                     );
                 }
                 Ok(())
             },
         )?);
     }
-    rows.sort_by_key(|r| r.sequence);
-    send_emails(
-        name,
-        plan.period,
-        config,
-        opts,
-        store,
-        &folder,
-        &mut rows,
-        &routes,
-        &index,
-        letter_of,
-        &mut exceptions,
-    )?;
-    output::write_rows(&folder.path("manifest.csv"), &rows)?;
-    summary.print_files = print_rows
+    out.rows.sort_by_key(|r| r.sequence);
+    out.files = print_rows
         .iter()
         .map(|r| r.file.as_str())
         .collect::<HashSet<_>>()
         .len();
-    output::write_exceptions(&folder.path("exceptions.csv"), &mut exceptions)?;
-    summary.letters = rows.len();
-    count(&mut summary, &exceptions);
-    summary.out_dir = target.display().to_string();
-    let run_json = folder.path("run.json");
-    output::writing(&run_json, |p| {
-        Ok(std::fs::write(p, serde_json::to_vec_pretty(&summary)?)?)
-    })?;
-    folder.commit()?;
-    store.record_sends(
-        name,
-        plan.period,
-        rows.iter().map(|r| r.account_id.as_str()),
-    )?;
-    Ok(summary)
+    Ok(out)
 }
 
 /// Send each e-mail member its letter once (recorded in the store under the
@@ -478,7 +778,6 @@ pub fn run(config: &Config, name: &str, opts: &RunOptions) -> Result<CampaignSum
 /// take leaves the manifest for the exceptions (`not-delivered`).
 #[allow(clippy::too_many_arguments)]
 fn send_emails(
-    name: &str,
     period: Period,
     config: &Config,
     opts: &RunOptions,
@@ -488,14 +787,15 @@ fn send_emails(
     routes: &HashMap<usize, Route>,
     index: &HashMap<&str, usize>,
     letter_of: impl Fn(usize) -> letter::LetterData,
+    key: &str,
+    tag_of: impl Fn(&str) -> String,
     exceptions: &mut Vec<Exception>,
 ) -> Result<()> {
     use channel::deliver::{Delivery, Outbox};
     if rows.iter().all(|r| r.channel != "email") {
         return Ok(());
     }
-    let key = format!("campaign:{name}");
-    let sends = store.sends_for(&key)?;
+    let sends = store.sends_for(key)?;
     let mut outbox = Outbox::open(config, opts.emails_to.as_deref())?;
     let mut kept = Vec::with_capacity(rows.len());
     for mut row in rows.drain(..) {
@@ -523,8 +823,11 @@ fn send_emails(
             continue;
         };
         let token = channel::token(&config.channels.link_salt, &row.account_id);
-        let message_id =
-            channel::deliver::message_id(period, &format!("{name}.{token}"), &config.email.from);
+        let message_id = channel::deliver::message_id(
+            period,
+            &format!("{}.{token}", tag_of(&row.account_id)),
+            &config.email.from,
+        );
         let unsubscribe = config.email.unsubscribe_url.replace("{token}", &token);
         let env = channel::email::Envelope {
             from: &config.email.from,
@@ -542,7 +845,7 @@ fn send_emails(
             outbox,
             store,
             &row.account_id,
-            &key,
+            key,
             &route.address,
             &message_id,
             &message,

@@ -200,6 +200,7 @@ fn reports_show_the_cost_and_the_yearly_saving_computed_through_the_tiers() {
         ws.run(&["--period", period]);
     }
     let manifest = read_csv(&ws.path("out/2026-10/manifest.csv"));
+    let cohorts = read_csv(&ws.path("out/2026-10/cohorts.csv"));
     let mut checked_cost = 0;
     let mut checked_savings = 0;
     for row in &manifest {
@@ -224,7 +225,18 @@ fn reports_show_the_cost_and_the_yearly_saving_computed_through_the_tiers() {
         // Use like the efficient neighbors: every month of the last year cut
         // by the same ratio, through the tiers, scaled to 365 days.
         let usage = q / days as f64;
-        let ratio: f64 = row["efficient_per_day"].parse::<f64>().unwrap() / usage;
+        // The cohort's efficient use unrounded (the manifest prints whole gallons).
+        let efficient: f64 = cohorts
+            .iter()
+            .find(|c| c["cohort_id"] == row["cohort_id"])
+            .unwrap()["efficient_per_day"]
+            .parse()
+            .unwrap();
+        assert_eq!(
+            row["efficient_per_day"].parse::<f64>().unwrap(),
+            efficient.round()
+        );
+        let ratio = efficient / usage;
         let (mut saved, mut total_days) = (0.0, 0);
         for ((y, m), (q, d, e)) in &bills {
             let months = (2026 - y) * 12 + 10 - *m as i32;

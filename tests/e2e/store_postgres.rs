@@ -50,7 +50,7 @@ fn postgresql_schema_matches_sqlite_column_for_column() {
         .query_one("SELECT version FROM neighborly_schema", &[])
         .unwrap()
         .get(0);
-    assert_eq!(version, 6);
+    assert_eq!(version, 7);
 }
 
 #[test]

@@ -641,3 +641,54 @@ fn a_sentence_missing_in_spanish_is_shown_and_filled_in_the_studio() {
     };
     assert!(ok, "{out}");
 }
+
+/// The studio's account look-up shows what `neighborly account` prints, an
+/// id typed in lowercase finds the account, and an id is shown as text,
+/// never markup.
+#[test]
+fn an_account_is_looked_up_in_the_studio() {
+    let ws = workspace();
+    ws.run(&["--period", "2026-10"]);
+    let manifest = read_csv(&ws.path("out/2026-10/manifest.csv"));
+    let row = &manifest[0];
+    let id = row["account_id"].clone();
+    let cfg = ws.config();
+    ok(ws.neighborly(&[
+        "opt-out",
+        &id,
+        "--config",
+        cfg.to_str().unwrap(),
+        "--reason",
+        "asked on the phone",
+        "--by",
+        "agent 3",
+    ]));
+    let (_studio, url) = studio(&ws);
+    let door = Door::of(&url);
+    let (addr, headers) = (door.addr.as_str(), door.headers());
+    let (status, page) = http(
+        addr,
+        "GET",
+        &format!("/account?id={}", id.to_lowercase()),
+        &headers[..1],
+        "",
+    );
+    assert_eq!(status, 200, "{page}");
+    assert!(page.contains(&format!("account {id}")), "{page}");
+    assert!(
+        page.contains(&format!("  2026-10 {}", row["phase"])),
+        "{page}"
+    );
+    assert!(page.contains("by agent 3: asked on the phone"), "{page}");
+    let (status, page) = http(
+        addr,
+        "GET",
+        "/account?id=%3Cscript%3Ex%3C%2Fscript%3E",
+        &headers[..1],
+        "",
+    );
+    assert_eq!(status, 200);
+    assert!(page.contains("&lt;script&gt;x&lt;/script&gt;"), "{page}");
+    assert!(!page.contains("<script>x</script>"), "{page}");
+    assert!(page.contains("is not in"), "{page}");
+}

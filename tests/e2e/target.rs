@@ -483,3 +483,189 @@ include_control = true
         "held only for their own reasons (do-not-mail, holdout...): {held:?}"
     );
 }
+
+/// A letter found wrong after it went out is corrected and re-issued: to a
+/// list of the households sent it, or to all of them; each re-issue is
+/// recorded with its reason and sent once per reason, e-mails included
+/// (with message ids of their own), and a household that opted out since
+/// is not written to again.
+#[test]
+fn a_corrected_campaign_letter_is_reissued_once_per_reason() {
+    let ws = Workspace::with_own_templates();
+    let mut config = std::fs::read_to_string(ws.config()).unwrap();
+    config.push_str(&format!(
+        "\n[channels]\nlink_salt = \"test-salt\"\n\
+         [email]\nfrom = \"Maple Valley Water <letters@maplevalleywater.example>\"\n\
+         unsubscribe_url = \"https://maplevalleywater.example/unsubscribe?t={{token}}\"\n\
+         unsubscribe_mailto = \"unsubscribe@maplevalleywater.example\"\n{}",
+        shipped_targeting()
+    ));
+    std::fs::write(ws.config(), config).unwrap();
+    ws.synth(500, false);
+    // Every other household asked for e-mail.
+    let customers = ws.path("data/customers.csv");
+    let mut reader = csv::Reader::from_path(&customers).unwrap();
+    let mut headers = reader.headers().unwrap().clone();
+    headers.push_field("channel");
+    headers.push_field("email");
+    let mut writer = csv::Writer::from_path(ws.path("customers.tmp")).unwrap();
+    writer.write_record(&headers).unwrap();
+    for (i, r) in reader.records().enumerate() {
+        let mut r = r.unwrap();
+        if i % 2 == 0 {
+            r.push_field("email");
+            r.push_field(&format!("home{i}@example.org"));
+        } else {
+            r.push_field("");
+            r.push_field("");
+        }
+        writer.write_record(&r).unwrap();
+    }
+    writer.flush().unwrap();
+    std::fs::rename(ws.path("customers.tmp"), &customers).unwrap();
+
+    let cfg = ws.config();
+    let cfg = cfg.to_str().unwrap();
+    let eml = ws.path("eml");
+    let eml_arg = eml.to_str().unwrap();
+    let campaign = |extra: &[&str]| {
+        let mut args = vec![
+            "campaign",
+            "lead-copper-sampling",
+            "--config",
+            cfg,
+            "--emails-to",
+            eml_arg,
+        ];
+        args.extend_from_slice(extra);
+        ws.neighborly(&args)
+    };
+    ok(campaign(&[]));
+    let first = read_csv(&ws.path("out/campaign-lead-copper-sampling-2026-10/manifest.csv"));
+    let emailed: Vec<&HashMap<String, String>> =
+        first.iter().filter(|r| r["channel"] == "email").collect();
+    let papered: Vec<&HashMap<String, String>> =
+        first.iter().filter(|r| r["channel"] == "mail").collect();
+    assert!(emailed.len() >= 2 && papered.len() >= 2, "{first:?}");
+    let first_id = |account: &str| {
+        let raw = std::fs::read_to_string(eml.join(format!("{account}.eml"))).unwrap();
+        raw.lines()
+            .find(|l| l.to_ascii_lowercase().starts_with("message-id:"))
+            .unwrap()
+            .to_string()
+    };
+    let first_email_id = first_id(&emailed[0]["account_id"]);
+
+    // The letter had a wrong line; comms staff correct the template.
+    let wording = ws.path("templates/campaigns/lead-copper-sampling/wording/en.toml");
+    let text = std::fs::read_to_string(&wording).unwrap();
+    std::fs::write(
+        &wording,
+        text.replace(
+            "The test is free, takes about five minutes",
+            "The test is free, takes about ten minutes",
+        ),
+    )
+    .unwrap();
+
+    // A list naming a household never sent the letter refuses the whole re-issue.
+    let never = read_csv(&customers)
+        .into_iter()
+        .map(|r| r["account_id"].clone())
+        .find(|a| first.iter().all(|r| &r["account_id"] != a))
+        .unwrap();
+    let list = ws.path("reissue.txt");
+    std::fs::write(&list, format!("{}\n{never}\n", papered[0]["account_id"])).unwrap();
+    let o = campaign(&[
+        "--reissue",
+        "kit pickup time",
+        "--accounts",
+        list.to_str().unwrap(),
+    ]);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(!o.status.success(), "{err}");
+    assert!(err.contains(&format!("reissue.txt:2: {never}")), "{err}");
+    assert!(
+        !ws.path("out/campaign-lead-copper-sampling-2026-10-2")
+            .exists()
+    );
+
+    // A list of one paper and one e-mail household (lowercase, as an agent types it).
+    let chosen = [
+        papered[0]["account_id"].clone(),
+        emailed[0]["account_id"].clone(),
+    ];
+    std::fs::write(
+        &list,
+        format!("{}\n{}\n", chosen[0], chosen[1].to_lowercase()),
+    )
+    .unwrap();
+    let said = ok(campaign(&[
+        "--reissue",
+        "kit pickup time",
+        "--accounts",
+        list.to_str().unwrap(),
+        "--by",
+        "agent-7",
+    ]));
+    assert!(said.contains("re-issue (kit pickup time)"), "{said}");
+    let second = ws.path("out/campaign-lead-copper-sampling-2026-10-2");
+    let rows = read_csv(&second.join("manifest.csv"));
+    let mut got: Vec<String> = rows.iter().map(|r| r["account_id"].clone()).collect();
+    got.sort();
+    let mut want = chosen.to_vec();
+    want.sort();
+    assert_eq!(got, want);
+    assert!(rows.iter().all(|r| r["reissue"] == "kit pickup time"));
+    for r in &rows {
+        let text = pdf_text(&second.join(&r["pdf"]));
+        if r["language"] == "en" {
+            assert!(text.contains("takes about ten minutes"), "{text}");
+        }
+    }
+    let e = rows.iter().find(|r| r["channel"] == "email").unwrap();
+    assert_eq!(e["delivery"], "written");
+    let reissued_id = first_id(&chosen[1]);
+    assert_ne!(
+        reissued_id, first_email_id,
+        "the re-issue reused the first message id"
+    );
+    assert_eq!(read_csv(&second.join("print-manifest.csv")).len(), 1);
+
+    // The same re-issue again sends nothing; the agent's lookup shows it.
+    ok(campaign(&[
+        "--reissue",
+        "kit pickup time",
+        "--accounts",
+        list.to_str().unwrap(),
+    ]));
+    let third = ws.path("out/campaign-lead-copper-sampling-2026-10-3");
+    assert!(read_csv(&third.join("manifest.csv")).is_empty());
+    let again = read_csv(&third.join("exceptions.csv"));
+    assert_eq!(again.len(), 2);
+    assert!(
+        again.iter().all(|e| e["reason"] == "already-sent"),
+        "{again:?}"
+    );
+    let view = ok(ws.neighborly(&["account", &chosen[0], "--config", cfg]));
+    assert!(
+        view.contains("lead-copper-sampling (2026-10) re-issued")
+            && view.contains("by agent-7: kit pickup time"),
+        "{view}"
+    );
+
+    // A re-issue to everyone sent it, for another reason: every first
+    // letter again, but not the household that opted out since.
+    ok(ws.neighborly(&["opt-out", &papered[1]["account_id"], "--config", cfg]));
+    ok(campaign(&["--reissue", "wrong phone number"]));
+    let fourth = ws.path("out/campaign-lead-copper-sampling-2026-10-4");
+    let rows = read_csv(&fourth.join("manifest.csv"));
+    let exceptions = read_csv(&fourth.join("exceptions.csv"));
+    assert_eq!(rows.len() + exceptions.len(), first.len());
+    assert_eq!(exceptions.len(), 1, "{exceptions:?}");
+    assert_eq!(exceptions[0]["account_id"], papered[1]["account_id"]);
+    assert_eq!(exceptions[0]["reason"], "opted-out");
+    // The e-mail household re-issued twice got a third distinct message.
+    let third_id = first_id(&chosen[1]);
+    assert!(third_id != reissued_id && third_id != first_email_id);
+}

@@ -56,11 +56,16 @@ pub struct OptEvent {
     pub at: String,
 }
 
+/// A campaign letter: the first send, or a corrected letter sent again.
 #[derive(Debug, Serialize)]
 pub struct CampaignRecord {
     pub campaign: String,
     pub period: String,
     pub sent_at: String,
+    /// Why it was sent again, for a re-issue.
+    pub reissue: Option<String>,
+    /// Who re-issued it.
+    pub by: Option<String>,
 }
 
 /// An e-mail or text, by the period (or `campaign:NAME`) it carried.
@@ -162,8 +167,24 @@ impl Store {
                 campaign: r.text(0)?,
                 period: r.text(1)?,
                 sent_at: r.text(2)?,
+                reissue: None,
+                by: None,
             });
         }
+        for r in q(
+            &mut db,
+            "SELECT campaign, period, sent_at, reason, recorded_by FROM campaign_reissues
+             WHERE account_id = ?1 ORDER BY sent_at",
+        )? {
+            out.campaigns.push(CampaignRecord {
+                campaign: r.text(0)?,
+                period: r.text(1)?,
+                sent_at: r.text(2)?,
+                reissue: Some(r.text(3)?),
+                by: Some(r.text(4)?),
+            });
+        }
+        out.campaigns.sort_by(|a, b| a.sent_at.cmp(&b.sent_at));
         for r in q(
             &mut db,
             "SELECT period, channel, address, status, at FROM sends

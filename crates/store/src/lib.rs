@@ -22,7 +22,7 @@ mod schema;
 pub use account::{AccountRecord, LetterRecord};
 pub use calls::{Callers, LastRun, RecordedForecast};
 pub use lock::RunLock;
-pub use measure::{Assigned, ImportCount, Response};
+pub use measure::{Assigned, ImportCount, Reissued, Response};
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};

@@ -32,6 +32,15 @@ pub struct Response {
     pub campaign: String,
 }
 
+/// One corrected letter a household was sent again.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Reissued {
+    pub reason: String,
+    /// 1 for the first re-issue to this household, then 2, 3...
+    pub issue: u32,
+    pub period: String,
+}
+
 /// What an import did.
 #[derive(Debug, Clone, Copy, Default, PartialEq)]
 pub struct ImportCount {
@@ -169,7 +178,6 @@ impl Store {
             .collect()
     }
 
-    /// Accounts a campaign letter was sent to, with the period of the run.
     /// Control households of `experiment` that anything reached: for the
     /// monthly reports, a mailed report, a campaign letter or a message; for
     /// a campaign, that campaign's letter.
@@ -193,6 +201,7 @@ impl Store {
         Ok(row.map(|r| r.int(0)).transpose()?.unwrap_or(0) as usize)
     }
 
+    /// Accounts a campaign letter was sent to, with the period of the run.
     pub fn campaign_sends(&self, campaign: &str) -> Result<HashMap<String, String>> {
         self.db()
             .query(
@@ -219,6 +228,46 @@ impl Store {
             accounts
                 .into_iter()
                 .map(|a| vals![campaign, a, p.as_str(), at.as_str()]),
+        )?;
+        Ok(())
+    }
+
+    /// A campaign's re-issues: for each household, the reasons it was sent
+    /// a corrected letter for, with the re-issue's number and period.
+    pub fn campaign_reissues(&self, campaign: &str) -> Result<HashMap<String, Vec<Reissued>>> {
+        let mut out: HashMap<String, Vec<Reissued>> = HashMap::new();
+        for r in self.db().query(
+            "SELECT account_id, reason, issue, period FROM campaign_reissues
+             WHERE campaign = ?1 ORDER BY account_id, issue",
+            &vals![campaign],
+        )? {
+            out.entry(r.text(0)?).or_default().push(Reissued {
+                reason: r.text(1)?,
+                issue: r.int(2)? as u32,
+                period: r.text(3)?,
+            });
+        }
+        Ok(out)
+    }
+
+    /// Record that corrected letters went out for `reason` (first record wins,
+    /// so a re-run of the same re-issue records nothing twice).
+    pub fn record_reissues<'a>(
+        &mut self,
+        campaign: &str,
+        period: Period,
+        reason: &str,
+        by: &str,
+        accounts: impl IntoIterator<Item = (&'a str, u32)>,
+    ) -> Result<()> {
+        let (at, p) = (now(), period.to_string());
+        self.db().insert_many(
+            "INSERT INTO campaign_reissues (campaign, account_id, reason, issue, period, recorded_by, sent_at) VALUES",
+            7,
+            "ON CONFLICT DO NOTHING",
+            accounts.into_iter().map(|(a, issue)| {
+                vals![campaign, a, reason, issue as i64, p.as_str(), by, at.as_str()]
+            }),
         )?;
         Ok(())
     }

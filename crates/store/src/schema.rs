@@ -111,6 +111,18 @@ pub const SQLITE: &[&str] = &[
         expected_calls REAL NOT NULL,
         PRIMARY KEY (period, shard, phase)
     );",
+    // 7: corrected campaign letters sent again, once per household and reason.
+    "CREATE TABLE campaign_reissues (
+        campaign TEXT NOT NULL,
+        account_id TEXT NOT NULL,
+        reason TEXT NOT NULL,
+        issue INTEGER NOT NULL,
+        period TEXT NOT NULL,
+        recorded_by TEXT NOT NULL,
+        sent_at TEXT NOT NULL,
+        PRIMARY KEY (campaign, account_id, reason)
+    ) WITHOUT ROWID;
+    CREATE INDEX campaign_reissues_account ON campaign_reissues (account_id);",
 ];
 
 /// The same migrations in PostgreSQL's types: the run id a `BIGSERIAL`,
