@@ -11,7 +11,7 @@
 
 pub use neighborly_core::{
     calls, cohort, compare, config, control, exception, goal, imb, ingest, model, money, phase,
-    plausible, shard, wording,
+    plausible, shard, weather, wording,
 };
 pub use neighborly_render::{self as render, chart};
 pub use neighborly_store as store;
@@ -21,6 +21,7 @@ pub mod brief;
 pub mod channel;
 pub mod check;
 pub mod import;
+pub mod insight;
 pub mod measure;
 pub mod merge;
 pub mod output;

@@ -269,6 +269,11 @@ enum Command {
         #[command(subcommand)]
         action: BouncesAction,
     },
+    /// Weather-normalized models: a CalTRACK 2.0 model per household.
+    Weather {
+        #[command(subcommand)]
+        action: WeatherAction,
+    },
     /// Load response events (account_id, date, event[, campaign]) into the state store.
     Responses {
         #[command(subcommand)]
@@ -349,6 +354,28 @@ enum ResponsesAction {
         config: PathBuf,
         #[arg(long)]
         state: Option<PathBuf>,
+    },
+}
+
+#[derive(Subcommand)]
+enum WeatherAction {
+    /// Fit each household's model on a baseline window (models.csv) and,
+    /// with a reporting window, measure its weather-normalized savings
+    /// (savings.csv).
+    Fit {
+        #[command(flatten)]
+        inputs: Inputs,
+        /// Temperature CSV (station, time, temp_f or temp_c); default [weather] file.
+        #[arg(long)]
+        weather: Option<PathBuf>,
+        /// Baseline days, YYYY-MM-DD..YYYY-MM-DD (whole bills inside it).
+        #[arg(long)]
+        baseline: neighborly::insight::Window,
+        /// Reporting days, YYYY-MM-DD..YYYY-MM-DD.
+        #[arg(long)]
+        reporting: Option<neighborly::insight::Window>,
+        #[arg(long, default_value = "weather")]
+        out: PathBuf,
     },
 }
 
@@ -629,6 +656,29 @@ fn dispatch(cli: Cli) -> Result<()> {
                 count.soft,
                 count.rejected.len()
             );
+        }
+        Command::Weather {
+            action:
+                WeatherAction::Fit {
+                    inputs,
+                    weather,
+                    baseline,
+                    reporting,
+                    out,
+                },
+        } => {
+            let config = Config::load(&inputs.config)?;
+            let summary = neighborly::insight::fit_command(
+                &config,
+                &inputs.options(),
+                &neighborly::insight::FitRequest {
+                    weather,
+                    baseline,
+                    reporting,
+                    out,
+                },
+            )?;
+            print!("{}", summary.render_text());
         }
         Command::Responses {
             action:

@@ -98,6 +98,7 @@ pub fn read_rules(
         intervals: crate::ingest::IntervalRules {
             min_coverage: config.reads.min_coverage,
             leak_hours: config.reads.continuous_flow_hours,
+            keep_days: false,
         },
         mapping: config.mapping.clone(),
     })

@@ -218,6 +218,7 @@ pub fn plan(
         files,
         incomplete,
         runs,
+        ..
     } = ingest::load(
         &sources,
         config.utility.service,

@@ -27,3 +27,4 @@ mod store_postgres;
 mod studio;
 mod target;
 mod templates;
+mod weather;

@@ -539,6 +539,7 @@ fn a_malformed_green_button_file_loses_no_other_account() {
             intervals: neighborly::ingest::IntervalRules {
                 min_coverage: 0.9,
                 leak_hours: 24,
+                keep_days: false,
             },
             mapping: Default::default(),
         },

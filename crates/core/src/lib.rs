@@ -29,4 +29,5 @@ pub mod money;
 pub mod phase;
 pub mod plausible;
 pub mod shard;
+pub mod weather;
 pub mod wording;

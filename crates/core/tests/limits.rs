@@ -98,6 +98,7 @@ fn a_2_gb_line_is_refused_after_reading_a_few_megabytes() {
     let rules = IntervalRules {
         min_coverage: 0.9,
         leak_hours: 24,
+        keep_days: false,
     };
     let mut intervals = Huge::new(
         "account_id,start,duration_s,quantity,unit\nA1,",
@@ -140,6 +141,7 @@ fn xml_nested_deep_or_with_a_2_gb_text_is_malformed_xml() {
     let rules = IntervalRules {
         min_coverage: 0.9,
         leak_hours: 24,
+        keep_days: false,
     };
     let zone = Zone::named("UTC").unwrap();
     let mapping = ingest::greenbutton::Mapping::default();

@@ -186,8 +186,12 @@ def main():
             "n": int(m.result.nobs),
             "p_values": {k: fnum(v) for k, v in m.result.pvalues.items()},
         })
-        savings, _ = eemeter.metered_savings(res, reporting_meter, temps)
+        savings, bands = eemeter.metered_savings(
+            res, reporting_meter, temps, confidence_level=0.90)
         ok = savings.dropna()
+        if bands:
+            out["fsu_error_band_90"] = fnum(bands["FSU Error Band"])
+            out["ols_error_band_90"] = fnum(bands["OLS Error Band"])
         out["reporting_predicted_total"] = fnum(ok.counterfactual_usage.sum())
         out["reporting_observed_total"] = fnum(ok.reporting_observed.sum())
         out["reporting_n"] = int(len(ok))

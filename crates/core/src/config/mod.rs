@@ -38,6 +38,7 @@ pub struct Config {
     pub channels: Channels,
     pub email: Email,
     pub sms: Sms,
+    pub weather: WeatherSettings,
     #[serde(skip)]
     pub base_dir: PathBuf,
     /// The file the settings were read from, for messages about them.
@@ -66,6 +67,7 @@ impl Default for Config {
             channels: Channels::default(),
             email: Email::default(),
             sms: Sms::default(),
+            weather: WeatherSettings::default(),
             base_dir: PathBuf::from("."),
             file: PathBuf::from("neighborly.toml"),
         }
@@ -201,6 +203,32 @@ impl Default for Reads {
             implausible_factor: 10.0,
             neighborhood_factor: 10.0,
         }
+    }
+}
+
+/// `[weather]`: temperatures and the household models fitted on them.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct WeatherSettings {
+    /// The temperature file (`--weather` overrides it).
+    pub file: Option<PathBuf>,
+    /// The zone whose local days the daily mean temperatures are of
+    /// (default `[reads] timezone`): a bill's days are local days.
+    pub timezone: Option<String>,
+    /// The station of a household whose locality and ZIP `stations` does not name.
+    pub station: Option<String>,
+    /// Station by locality or ZIP code (a locality is looked up first).
+    pub stations: std::collections::BTreeMap<String, String>,
+}
+
+impl WeatherSettings {
+    /// The station whose temperatures a household lives with.
+    pub fn station_of(&self, locality: &str, zip: &str) -> Option<&str> {
+        self.stations
+            .get(locality)
+            .or_else(|| self.stations.get(zip.get(..5).unwrap_or(zip)))
+            .or(self.station.as_ref())
+            .map(String::as_str)
     }
 }
 
@@ -636,6 +664,12 @@ impl Config {
             anyhow::ensure!(
                 zone.parse::<chrono_tz::Tz>().is_ok(),
                 "reads.timezone {zone:?} is not an IANA time zone (such as America/Chicago or UTC)"
+            );
+        }
+        if let Some(zone) = &self.weather.timezone {
+            anyhow::ensure!(
+                zone.parse::<chrono_tz::Tz>().is_ok(),
+                "weather.timezone {zone:?} is not an IANA time zone (such as America/Chicago or UTC)"
             );
         }
         anyhow::ensure!(

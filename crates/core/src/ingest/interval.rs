@@ -187,6 +187,7 @@ mod tests {
     use super::*;
 
     const RULES: IntervalRules = IntervalRules {
+        keep_days: false,
         min_coverage: 0.9,
         leak_hours: 24,
     };

@@ -45,6 +45,9 @@ pub struct Dataset {
     pub incomplete: HashMap<String, Vec<Incomplete>>,
     /// Uninterrupted water flow found in interval data, by account.
     pub runs: HashMap<String, Vec<FlowRun>>,
+    /// Use per local day from interval data, by account, when the read
+    /// rules keep days.
+    pub days: HashMap<String, Vec<series::DayUse>>,
 }
 
 /// Where a run's reads come from: `usage.csv` (monthly reads), an interval
@@ -221,6 +224,9 @@ fn merge_series(data: &mut Dataset, series: Vec<(String, Series)>) {
                 .entry(account.clone())
                 .or_default()
                 .extend(s.incomplete);
+        }
+        if !s.days.is_empty() {
+            data.days.entry(account.clone()).or_default().extend(s.days);
         }
         if !s.runs.is_empty() {
             data.runs.entry(account).or_default().extend(s.runs);

@@ -29,6 +29,18 @@ pub struct IntervalRules {
     pub min_coverage: f64,
     /// Hours of uninterrupted water flow that count as a possible leak.
     pub leak_hours: u32,
+    /// Keep each meter's use per local day too (for weather models, which
+    /// fit daily data); a monthly run does not need it.
+    pub keep_days: bool,
+}
+
+/// One local day of a meter's use, from the intervals inside it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DayUse {
+    pub date: NaiveDate,
+    pub quantity: f64,
+    /// The intervals cover every second of the day.
+    pub complete: bool,
 }
 
 /// A month left out for low coverage.
@@ -54,6 +66,8 @@ pub struct Series {
     pub reads: Vec<Read>,
     pub incomplete: Vec<Incomplete>,
     pub runs: Vec<FlowRun>,
+    /// Use per local day, when [`IntervalRules::keep_days`] asks for it.
+    pub days: Vec<DayUse>,
     /// The first defect: the meter's data is not used.
     pub defect: Option<(Reason, String)>,
 }
@@ -84,6 +98,8 @@ pub struct Accumulator {
     last: Option<(i64, i64, u64)>,
     run: Option<Run>,
     leak_seconds: i64,
+    /// Use and seconds covered per local day, when kept.
+    days: Option<BTreeMap<NaiveDate, (f64, i64)>>,
 }
 
 impl Accumulator {
@@ -97,6 +113,7 @@ impl Accumulator {
             last: None,
             run: None,
             leak_seconds: i64::from(rules.leak_hours) * 3600,
+            days: rules.keep_days.then(BTreeMap::new),
         }
     }
 
@@ -232,6 +249,7 @@ impl Accumulator {
             });
             return;
         }
+        self.add_to_days(start, end, quantity);
         // Split at local month boundaries (an interval crosses at most one).
         let mut from = start;
         while from < end {
@@ -257,6 +275,27 @@ impl Accumulator {
             month.sum += quantity * share;
             month.covered += to - from;
             month.estimated |= estimated;
+            from = to;
+        }
+    }
+
+    /// Spread an interval over the local days it covers, by seconds.
+    fn add_to_days(&mut self, start: i64, end: i64, quantity: f64) {
+        let Some(days) = self.days.as_mut() else {
+            return;
+        };
+        let mut from = start;
+        while from < end {
+            let date = self.zone.local(from).date();
+            let next = date
+                .succ_opt()
+                .and_then(|d| d.and_hms_opt(0, 0, 0))
+                .and_then(|t| self.zone.utc(t, None))
+                .unwrap_or(end);
+            let to = end.min(next.max(from + 1));
+            let day = days.entry(date).or_default();
+            day.0 += quantity * (to - from) as f64 / (end - start) as f64;
+            day.1 += to - from;
             from = to;
         }
     }
@@ -308,6 +347,7 @@ impl Accumulator {
                 reads: vec![],
                 runs: vec![],
                 incomplete: vec![],
+                days: vec![],
                 ..self.series
             };
         }
@@ -347,6 +387,14 @@ impl Accumulator {
             });
         }
         self.series.reads.sort_by_key(|r| (r.end, r.start));
+        for (date, (quantity, covered)) in self.days.take().unwrap_or_default() {
+            let seconds = self.zone.month_seconds(date, date + chrono::Days::new(1));
+            self.series.days.push(DayUse {
+                date,
+                quantity,
+                complete: covered >= seconds,
+            });
+        }
         self.series
     }
 }
@@ -356,6 +404,7 @@ mod tests {
     use super::*;
 
     const RULES: IntervalRules = IntervalRules {
+        keep_days: false,
         min_coverage: 0.9,
         leak_hours: 24,
     };
