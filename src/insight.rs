@@ -166,8 +166,15 @@ pub fn fit_command(config: &Config, opts: &RunOptions, req: &FitRequest) -> Resu
         out: req.out.clone(),
         ..FitSummary::default()
     };
-    for (i, h) in data.households.iter().enumerate() {
-        let (row, saved) = household(config, &weather, &data, i, h, req);
+    let fitted: Vec<(ModelRow, Option<SavingsRow>)> = {
+        use rayon::prelude::*;
+        data.households
+            .par_iter()
+            .enumerate()
+            .map(|(i, h)| household(config, &weather, &data, i, h, req))
+            .collect()
+    };
+    for (row, saved) in fitted {
         *summary
             .by_model
             .entry(if row.model.is_empty() {

@@ -10,7 +10,7 @@
 use std::path::Path;
 
 use anyhow::Result;
-use chrono::{Duration, NaiveDate};
+use chrono::{Datelike, Duration, NaiveDate};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use statrs::distribution::LogNormal;
@@ -126,7 +126,7 @@ const LAST_ES: [&str; 10] = [
 
 pub const HOSTILE_NAME: &str = "#read(\"/etc/passwd\") *Bold* $x^2$ <tag> @ref";
 
-/// Write `customers.csv` and `usage.csv` into `dir`.
+/// Write `customers.csv`, `usage.csv` and the town's hourly `weather.csv` into `dir`.
 pub fn generate(dir: &Path, opts: &SynthOptions) -> Result<()> {
     std::fs::create_dir_all(dir)?;
     let mut rng = ChaCha8Rng::seed_from_u64(opts.seed);
@@ -440,6 +440,42 @@ pub fn generate(dir: &Path, opts: &SynthOptions) -> Result<()> {
     }
     customers.flush()?;
     usage.flush()?;
+    let first_day = first_period.offset(-2).first_day();
+    let last_day = opts.last_period.offset(1).last_day();
+    write_weather(&dir.join("weather.csv"), first_day, last_day, opts.seed)
+}
+
+/// The station every synthetic household lives with.
+pub const STATION: &str = "maple-valley";
+
+/// Hourly temperatures of a Central Valley town (°F, UTC hours): a year's
+/// cycle from about 46 °F in January to 76 °F in July, afternoons 20 °F
+/// warmer than nights, and spells of warm or cold days; drawn from their own
+/// generator, so the customers and reads are the same with or without them.
+fn write_weather(path: &Path, first: NaiveDate, last: NaiveDate, seed: u64) -> Result<()> {
+    use std::f64::consts::TAU;
+    let mut rng = ChaCha8Rng::seed_from_u64(seed ^ 0x5EA7_4E12);
+    let mut w = csv::Writer::from_path(path)?;
+    w.write_record(["station", "time", "temp_f"])?;
+    let mut spell = 0.0;
+    let mut day = first;
+    while day <= last {
+        let doy = day.ordinal0() as f64;
+        spell = 0.8 * spell + rng.gen_range(-3.0..3.0);
+        let mean = 61.0 - 15.0 * ((doy - 15.0) / 365.25 * TAU).cos() + spell;
+        for hour in 0..24 {
+            // Local (UTC-8) afternoons at 15:00 are the warmest.
+            let local = (hour as f64 - 8.0).rem_euclid(24.0);
+            let t = mean + 10.0 * ((local - 9.0) / 24.0 * TAU).sin() + rng.gen_range(-1.0..1.0);
+            w.write_record([
+                STATION,
+                &format!("{day}T{hour:02}:00:00Z"),
+                &format!("{t:.1}"),
+            ])?;
+        }
+        day += Duration::days(1);
+    }
+    w.flush()?;
     Ok(())
 }
 

@@ -30,6 +30,9 @@ use statrs::distribution::{ContinuousCDF, StudentsT};
 
 use super::Station;
 
+/// Adjusted R² closer than this are equal.
+const TIE: f64 = 1e-12;
+
 /// Balance points tried, °F.
 pub const BALANCE_POINTS: std::ops::RangeInclusive<u32> = 30..=90;
 
@@ -202,94 +205,146 @@ struct Totals {
     parameters: f64,
 }
 
-/// Weighted least squares of `y` on an intercept and `x` columns.
+/// A weighted least-squares fit of use per day on an intercept and one or
+/// two degree-day columns.
 struct Fit {
+    /// Intercept, then the slopes.
     beta: Vec<f64>,
-    p: Vec<f64>,
+    /// Each slope over its standard error.
+    t: Vec<f64>,
     r2_adj: f64,
 }
 
-fn wls(rows: &[Row], x: &[&dyn Fn(&Row) -> f64]) -> Option<Fit> {
-    let k = x.len() + 1;
-    let n = rows.len();
-    if n <= k {
-        return None;
-    }
-    let feature = |r: &Row, j: usize| if j == 0 { 1.0 } else { x[j - 1](r) };
-    let mut xtx = vec![vec![0.0; k]; k];
-    let mut xty = vec![0.0; k];
-    for r in rows {
-        for a in 0..k {
-            let fa = feature(r, a) * r.weight;
-            xty[a] += fa * r.y;
-            for (b, cell) in xtx[a].iter_mut().enumerate() {
-                *cell += fa * feature(r, b);
-            }
-        }
-    }
-    let inv = invert(xtx)?;
-    let beta: Vec<f64> = (0..k)
-        .map(|a| (0..k).map(|b| inv[a][b] * xty[b]).sum())
-        .collect();
-    let wsum: f64 = rows.iter().map(|r| r.weight).sum();
-    let ybar = rows.iter().map(|r| r.weight * r.y).sum::<f64>() / wsum;
-    let (mut ssr, mut tss) = (0.0, 0.0);
-    for r in rows {
-        let fit: f64 = (0..k).map(|j| beta[j] * feature(r, j)).sum();
-        ssr += r.weight * (r.y - fit).powi(2);
-        tss += r.weight * (r.y - ybar).powi(2);
-    }
-    let df = (n - k) as f64;
-    let r2 = if tss > 0.0 { 1.0 - ssr / tss } else { 0.0 };
-    let sigma2 = ssr / df;
-    let t = StudentsT::new(0.0, 1.0, df).ok()?;
-    let p = (0..k)
-        .map(|j| {
-            let se = (sigma2 * inv[j][j]).sqrt();
-            if se > 0.0 {
-                2.0 * (1.0 - t.cdf((beta[j] / se).abs()))
-            } else {
-                0.0
-            }
-        })
-        .collect();
-    Some(Fit {
-        beta,
-        p,
-        r2_adj: 1.0 - (n as f64 - 1.0) / df * (1.0 - r2),
-    })
+/// Weighted sums over the rows, so that each of the ~2,000 candidates is a
+/// 2x2 solve rather than a pass over the data: totals of weight, use, use
+/// squared, and per balance point of each degree-day column, its square and
+/// its product with use; the heating-cooling products per pair are made on
+/// demand.
+struct Sums<'r> {
+    rows: &'r [Row],
+    w: f64,
+    y: f64,
+    yy: f64,
+    h: Vec<f64>,
+    hh: Vec<f64>,
+    hy: Vec<f64>,
+    c: Vec<f64>,
+    cc: Vec<f64>,
+    cy: Vec<f64>,
 }
 
-/// Gauss-Jordan inverse of a small symmetric matrix; `None` when singular.
-fn invert(mut m: Vec<Vec<f64>>) -> Option<Vec<Vec<f64>>> {
-    let k = m.len();
-    let scale = m.iter().flatten().fold(0.0f64, |a, v| a.max(v.abs()));
-    let mut inv: Vec<Vec<f64>> = (0..k)
-        .map(|i| (0..k).map(|j| if i == j { 1.0 } else { 0.0 }).collect())
-        .collect();
-    for c in 0..k {
-        let pivot = (c..k).max_by(|&a, &b| m[a][c].abs().total_cmp(&m[b][c].abs()))?;
-        if m[pivot][c].abs() <= 1e-12 * scale.max(1.0) {
-            return None;
-        }
-        m.swap(c, pivot);
-        inv.swap(c, pivot);
-        let d = m[c][c];
-        for j in 0..k {
-            m[c][j] /= d;
-            inv[c][j] /= d;
-        }
-        for r in 0..k {
-            if r != c {
-                let f = m[r][c];
-                for j in 0..k {
-                    m[r][j] -= f * m[c][j];
-                    inv[r][j] -= f * inv[c][j];
-                }
+impl<'r> Sums<'r> {
+    fn of(rows: &'r [Row]) -> Sums<'r> {
+        let n = BALANCE_POINTS.count();
+        let mut s = Sums {
+            rows,
+            w: 0.0,
+            y: 0.0,
+            yy: 0.0,
+            h: vec![0.0; n],
+            hh: vec![0.0; n],
+            hy: vec![0.0; n],
+            c: vec![0.0; n],
+            cc: vec![0.0; n],
+            cy: vec![0.0; n],
+        };
+        for r in rows {
+            let (w, y) = (r.weight, r.y);
+            s.w += w;
+            s.y += w * y;
+            s.yy += w * y * y;
+            for b in 0..n {
+                let (h, c) = (r.hdd[b], r.cdd[b]);
+                s.h[b] += w * h;
+                s.hh[b] += w * h * h;
+                s.hy[b] += w * h * y;
+                s.c[b] += w * c;
+                s.cc[b] += w * c * c;
+                s.cy[b] += w * c * y;
             }
         }
+        s
     }
-    Some(inv)
+
+    /// Σ w·(h - h̄)(c - c̄) for one pair.
+    fn hc(&self, h: usize, c: usize) -> f64 {
+        let raw: f64 = self
+            .rows
+            .iter()
+            .map(|r| r.weight * r.hdd[h] * r.cdd[c])
+            .sum();
+        raw - self.h[h] * self.c[c] / self.w
+    }
+
+    /// The centered column: (Σw·x, Σw·(x - x̄)², Σw·(x - x̄)(y - ȳ)).
+    fn column(&self, kind: Column, b: usize) -> (f64, f64, f64) {
+        let (x, xx, xy) = match kind {
+            Column::Heating => (self.h[b], self.hh[b], self.hy[b]),
+            Column::Cooling => (self.c[b], self.cc[b], self.cy[b]),
+        };
+        (x, xx - x * x / self.w, xy - x * self.y / self.w)
+    }
+
+    /// Fit the intercept and the given columns (none, one or two).
+    fn fit(&self, columns: &[(Column, usize)]) -> Option<Fit> {
+        let n = self.rows.len();
+        let k = columns.len() + 1;
+        if n <= k {
+            return None;
+        }
+        let tss = self.yy - self.y * self.y / self.w;
+        let cols: Vec<(f64, f64, f64)> = columns.iter().map(|&(c, b)| self.column(c, b)).collect();
+        // The slopes solve C·β = v with C the centered cross-products.
+        let (slopes, inverse_diag) = match cols.as_slice() {
+            [] => (vec![], vec![]),
+            [(_, sxx, sxy)] => {
+                if *sxx <= 1e-12 * self.w {
+                    return None;
+                }
+                (vec![sxy / sxx], vec![1.0 / sxx])
+            }
+            [(_, s11, s1y), (_, s22, s2y)] => {
+                let s12 = self.hc(columns[0].1, columns[1].1);
+                let det = s11 * s22 - s12 * s12;
+                if det <= 1e-12 * (s11 * s22).max(1e-300) {
+                    return None;
+                }
+                (
+                    vec![(s22 * s1y - s12 * s2y) / det, (s11 * s2y - s12 * s1y) / det],
+                    vec![s22 / det, s11 / det],
+                )
+            }
+            _ => unreachable!("at most two degree-day columns"),
+        };
+        let explained: f64 = slopes.iter().zip(&cols).map(|(b, c)| b * c.2).sum();
+        let ssr = (tss - explained).max(0.0);
+        let intercept =
+            (self.y - slopes.iter().zip(&cols).map(|(b, c)| b * c.0).sum::<f64>()) / self.w;
+        let df = (n - k) as f64;
+        let sigma2 = ssr / df;
+        let t = slopes
+            .iter()
+            .zip(&inverse_diag)
+            .map(|(b, d)| {
+                let se = (sigma2 * d).sqrt();
+                if se > 0.0 { b / se } else { f64::INFINITY }
+            })
+            .collect();
+        let r2 = if tss > 0.0 { 1.0 - ssr / tss } else { 0.0 };
+        let mut beta = vec![intercept];
+        beta.extend(slopes);
+        Some(Fit {
+            beta,
+            t,
+            r2_adj: 1.0 - (n as f64 - 1.0) / df * (1.0 - r2),
+        })
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Column {
+    Heating,
+    Cooling,
 }
 
 /// A candidate: its kind and the balance points' positions in the grid.
@@ -329,42 +384,32 @@ fn candidates(rules: &Rules) -> Vec<Candidate> {
     out
 }
 
-/// Enough degree days at this balance point to estimate a slope.
-fn supported(rows: &[Row], rules: &Rules, dd: impl Fn(&Row) -> f64) -> bool {
-    let total: f64 = rows.iter().map(|r| dd(r) * r.weight).sum();
-    let with = rows.iter().filter(|r| dd(r) > 0.0).count();
-    total >= rules.min_total_degree_days && with >= rules.min_days_with_degree_days
+/// Which balance points have degree days enough to estimate a slope: a
+/// total (times days, for bills) of at least `min_total_degree_days`, on
+/// at least `min_days_with_degree_days` observations.
+fn supported(rows: &[Row], rules: &Rules, column: impl Fn(&Row) -> &[f64]) -> Vec<bool> {
+    (0..BALANCE_POINTS.count())
+        .map(|b| {
+            let total: f64 = rows.iter().map(|r| column(r)[b] * r.weight).sum();
+            let with = rows.iter().filter(|r| column(r)[b] > 0.0).count();
+            total >= rules.min_total_degree_days && with >= rules.min_days_with_degree_days
+        })
+        .collect()
 }
 
-/// Fit one candidate: its qualified model, or `None`.
-fn try_candidate(rows: &[Row], rules: &Rules, c: Candidate) -> Option<(Fit, Candidate)> {
-    let hdd = c.heating.map(|h| move |r: &Row| r.hdd[h]);
-    let cdd = c.cooling.map(|k| move |r: &Row| r.cdd[k]);
-    if let Some(f) = &hdd
-        && !supported(rows, rules, f)
-    {
-        return None;
+/// The |t| a slope needs for its two-sided p-value to be at most
+/// `max_p`, by the number of coefficients (1 to 3): one quantile per fit
+/// rather than a distribution function per candidate.
+fn critical_t(rows: usize, max_p: f64) -> [f64; 4] {
+    let mut out = [f64::INFINITY; 4];
+    for (k, c) in out.iter_mut().enumerate().skip(1) {
+        if rows > k
+            && let Ok(t) = StudentsT::new(0.0, 1.0, (rows - k) as f64)
+        {
+            *c = t.inverse_cdf(1.0 - max_p / 2.0);
+        }
     }
-    if let Some(f) = &cdd
-        && !supported(rows, rules, f)
-    {
-        return None;
-    }
-    let mut x: Vec<&dyn Fn(&Row) -> f64> = Vec::new();
-    if let Some(f) = &hdd {
-        x.push(f);
-    }
-    if let Some(f) = &cdd {
-        x.push(f);
-    }
-    let mut fit = wls(rows, &x)?;
-    if fit.beta.iter().any(|b| *b < 0.0) || fit.p[1..].iter().any(|p| *p > rules.max_p_value) {
-        return None;
-    }
-    if c.model_type == ModelType::InterceptOnly {
-        fit.r2_adj = 0.0;
-    }
-    Some((fit, c))
+    out
 }
 
 /// Fit a household's model on its baseline use, or `None` when no
@@ -377,12 +422,38 @@ pub fn fit(usage: &[Usage], station: &Station, rules: &Rules) -> Option<Model> {
     if rows.is_empty() {
         return None;
     }
+    let sums = Sums::of(&rows);
+    let critical = critical_t(rows.len(), rules.max_p_value);
+    let heating_ok = supported(&rows, rules, |r| &r.hdd);
+    let cooling_ok = supported(&rows, rules, |r| &r.cdd);
     let mut best: Option<(Fit, Candidate)> = None;
     for c in candidates(rules) {
-        if let Some(found) = try_candidate(&rows, rules, c)
-            && best.as_ref().is_none_or(|b| found.0.r2_adj > b.0.r2_adj)
+        if c.heating.is_some_and(|h| !heating_ok[h]) || c.cooling.is_some_and(|k| !cooling_ok[k]) {
+            continue;
+        }
+        let columns: Vec<(Column, usize)> = c
+            .heating
+            .map(|h| (Column::Heating, h))
+            .into_iter()
+            .chain(c.cooling.map(|k| (Column::Cooling, k)))
+            .collect();
+        let Some(mut found) = sums.fit(&columns) else {
+            continue;
+        };
+        let needed = critical[columns.len() + 1];
+        if found.beta.iter().any(|b| *b < 0.0) || found.t.iter().any(|t| t.abs() < needed) {
+            continue;
+        }
+        if c.model_type == ModelType::InterceptOnly {
+            found.r2_adj = 0.0;
+        }
+        // Balance points below every day's temperature (or above) fit
+        // equally well; rounding must not choose among them: the first wins.
+        if best
+            .as_ref()
+            .is_none_or(|b| found.r2_adj > b.0.r2_adj + TIE)
         {
-            best = Some(found);
+            best = Some((found, c));
         }
     }
     let (fit, c) = best?;
