@@ -18,11 +18,8 @@ use crate::config::Config;
 use crate::ingest::{Dataset, Zone};
 use crate::model::{Household, Read, Service};
 use crate::pipeline::RunOptions;
-use crate::weather::caltrack::{self, Granularity, Model, Rules, Usage};
+use crate::weather::caltrack::{self, Granularity, MIN_BASELINE_COVERAGE, Model, Rules, Usage};
 use crate::weather::{Station, Weather};
-
-/// Share of the baseline window the used data must cover (CalTRACK 2.0).
-pub const MIN_BASELINE_COVERAGE: f64 = 0.9;
 
 /// `YYYY-MM-DD..YYYY-MM-DD`, both days included.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -343,4 +340,39 @@ pub fn model_of(
         ));
     }
     Ok(model)
+}
+
+/// Each letter candidate's weather block, by household index (`None`
+/// everywhere when no `[weather] file` is set): fitted on all cores, since
+/// every household's model is its own.
+pub fn for_letters(
+    config: &Config,
+    period: crate::model::Period,
+    households: &[Household],
+    bills: &[Vec<crate::model::Bill>],
+    candidates: &[usize],
+) -> Result<Vec<Option<crate::weather::insight::Insight>>> {
+    let mut out = vec![None; households.len()];
+    if config.weather.file.is_none() {
+        return Ok(out);
+    }
+    let weather = read(config, None)?;
+    let floor = config.weather.floor();
+    let found: Vec<(usize, Option<crate::weather::insight::Insight>)> = {
+        use rayon::prelude::*;
+        candidates
+            .par_iter()
+            .map(|&i| {
+                let h = &households[i];
+                let insight = station(config, &weather, h).and_then(|(_, s)| {
+                    crate::weather::insight::insight(&bills[i], period, h.service, s, floor)
+                });
+                (i, insight)
+            })
+            .collect()
+    };
+    for (i, insight) in found {
+        out[i] = insight;
+    }
+    Ok(out)
 }

@@ -55,6 +55,9 @@ pub struct ManifestRow {
     /// or two or three for a household billed that often.
     pub bill_start: String,
     pub bill_end: String,
+    /// The weather block's model (`hdd_only`, `cdd_only`, `hdd_cdd`), empty
+    /// when the letter carries no weather block.
+    pub weather_model: String,
 }
 
 /// Make every file and folder this process creates private to its owner

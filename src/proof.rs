@@ -28,6 +28,8 @@ pub struct Variant {
     pub invite: bool,
     /// Water that never stopped flowing (interval data, water only).
     pub leak: bool,
+    /// The weather block (never beside a leak block or an invitation).
+    pub weather: bool,
 }
 
 impl Variant {
@@ -58,9 +60,28 @@ impl Variant {
                                 language,
                                 invite,
                                 leak,
+                                weather: false,
                             });
                         }
                     }
+                }
+            }
+            // The weather block takes the back's room of a tip or two: a
+            // comparison and a tips letter of each service and language show it.
+            for language in Language::ALL {
+                for (phase, rating) in [
+                    (Phase::Comparison, Some(Rating::Good)),
+                    (Phase::Tips, Some(Rating::AboveTypical)),
+                ] {
+                    out.push(Variant {
+                        service,
+                        phase,
+                        rating,
+                        language,
+                        invite: false,
+                        leak: false,
+                        weather: true,
+                    });
                 }
             }
         }
@@ -70,9 +91,10 @@ impl Variant {
     /// The label printed on proof pages and in `check` output.
     pub fn label(&self) -> String {
         format!(
-            "{}{} · {} · {} · {} · {}",
+            "{}{}{} · {} · {} · {} · {}",
             self.service.as_str(),
             if self.leak { " + leak" } else { "" },
+            if self.weather { " + weather" } else { "" },
             self.phase.code(),
             self.rating.map_or("no-comparison", Rating::code),
             self.language.code(),
@@ -185,6 +207,85 @@ fn sample(variant: &Variant, period: Period) -> (Household, Vec<Bill>, Compariso
     (household, bills, comparison, cohort)
 }
 
+/// 25 months of bills that follow the weather, ending at `usage` a day,
+/// and the temperatures they follow: a year that swings from about 44 °F
+/// to 80 °F, this month 3 °F warmer than a year earlier, and the household
+/// using 8% less than a year ago for the same weather. Water and
+/// electricity rise with warm days (watering, cooling), electricity and gas
+/// with cold ones (heating).
+fn weather_sample(
+    service: Service,
+    period: Period,
+    usage: f64,
+) -> (Vec<Bill>, crate::weather::Station) {
+    use crate::weather::{DayTemp, Station};
+    let first = period.offset(-25).first_day();
+    let mut station = Station::default();
+    let warm_month = period;
+    for (i, day) in first
+        .iter_days()
+        .take_while(|d| *d <= period.last_day())
+        .enumerate()
+    {
+        use chrono::Datelike;
+        let season = ((day.ordinal0() as f64 - 15.0) / 365.25 * std::f64::consts::TAU).cos();
+        let wiggle = ((i * 7919) % 7) as f64 - 3.0;
+        let warmer = if Period::of(day) == warm_month {
+            3.0
+        } else {
+            0.0
+        };
+        station.days.insert(
+            day,
+            DayTemp::from_mean(62.0 - 18.0 * season + wiggle + warmer),
+        );
+    }
+    let (heat, cool) = match service {
+        Service::Water => (0.0, 4.0),
+        Service::Electric => (0.5, 0.9),
+        Service::Gas => (0.12, 0.0),
+    };
+    let base = match service {
+        Service::Water => 110.0,
+        Service::Electric => 16.0,
+        Service::Gas => 0.9,
+    };
+    let raw: Vec<(Period, f64)> = (0..25)
+        .map(|i| {
+            let p = period.offset(i - 24);
+            let days: Vec<f64> = p
+                .first_day()
+                .iter_days()
+                .take_while(|d| *d <= p.last_day())
+                .filter_map(|d| station.days.get(&d).and_then(|t| t.mean()))
+                .collect();
+            let n = days.len() as f64;
+            let per_day = base
+                + heat * days.iter().map(|t| (58.0 - t).max(0.0)).sum::<f64>() / n
+                + cool * days.iter().map(|t| (t - 66.0).max(0.0)).sum::<f64>() / n;
+            (p, per_day * if i < 13 { 1.08 } else { 1.0 })
+        })
+        .collect();
+    let scale = usage / raw.last().map_or(1.0, |r| r.1);
+    let bills = raw
+        .into_iter()
+        .map(|(p, per_day)| {
+            let days = (p.last_day() - p.first_day()).num_days() + 1;
+            Bill {
+                period: p,
+                quantity: per_day * scale * days as f64,
+                days,
+                estimated: false,
+                start: p.first_day(),
+                end: p.last_day(),
+                file: 0,
+                line: 0,
+            }
+        })
+        .collect();
+    (bills, station)
+}
+
 /// The template data of one variant, labelled when `proof` is set.
 pub fn variant_data(
     variant: &Variant,
@@ -193,7 +294,22 @@ pub fn variant_data(
     wording: &Wording,
     proof: bool,
 ) -> Result<serde_json::Value, String> {
-    let (household, bills, comparison, cohort) = sample(variant, period);
+    let (household, mut bills, comparison, cohort) = sample(variant, period);
+    let insight = if variant.weather {
+        let (weathered, station) =
+            weather_sample(variant.service, period, comparison.usage_per_day);
+        bills = weathered;
+        let floor = crate::weather::insight::Floor {
+            min_r2: 0.5,
+            min_bills: 9,
+        };
+        Some(
+            crate::weather::insight::insight(&bills, period, variant.service, &station, floor)
+                .ok_or("the weather sample's model does not clear its floor")?,
+        )
+    } else {
+        None
+    };
     // Three and a half days of flow that never stopped, early in the month.
     let leak = variant.leak.then(|| {
         let start = period.first_day() + chrono::Days::new(2);
@@ -216,6 +332,7 @@ pub fn variant_data(
             assistance_eligible: eligible,
             leak: variant.leak,
             invite: eligible && (config.assistance.invite || variant.invite),
+            weather: variant.weather,
         },
         &[],
         wording,
@@ -252,6 +369,7 @@ pub fn variant_data(
         last_goal,
         leak: leak.as_ref(),
         similarity_dropped: false,
+        insight: insight.as_ref(),
     };
     let mut config = config.clone();
     config.assistance.invite = config.assistance.invite || variant.invite;

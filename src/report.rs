@@ -53,6 +53,8 @@ pub struct ReportInput<'a> {
     /// Compared with every home of its locality, since too few homes shared
     /// its traits: the letter says so instead of "similar homes".
     pub similarity_dropped: bool,
+    /// The weather block's figures, when the letter carries one.
+    pub insight: Option<&'a crate::weather::insight::Insight>,
 }
 
 /// The money a letter shows, computed through the service's tariff.
@@ -164,6 +166,105 @@ pub struct ReportData {
     pub show_windows: bool,
     /// Water never stopped flowing during the period: the leak block.
     pub leak: bool,
+    /// What the weather did to this bill and where the year's use went.
+    pub weather: Option<WeatherBlock>,
+}
+
+/// The weather block's data: which `weather.*` sentences to print (their
+/// figures are filled in the wording) and the year's use by part.
+#[derive(Serialize)]
+pub struct WeatherBlock {
+    pub sentences: Vec<&'static str>,
+    pub parts: Vec<WeatherPart>,
+}
+
+/// One part of the year's use: `base`, `heating` or `cooling`.
+#[derive(Serialize)]
+pub struct WeatherPart {
+    pub key: &'static str,
+    /// Its share of the year, 0 to 1 (the bar's width).
+    pub share: f64,
+    /// The share in whole percent (the parts add up to 100).
+    pub percent: u32,
+    /// Its use per day, with unit.
+    pub per_day: String,
+}
+
+/// The weather block of a letter carrying one, and the placeholders its
+/// sentences use (`degrees`, `last_period`, `weather_change`, `own_change`).
+fn weather_block(
+    insight: &crate::weather::insight::Insight,
+    service: Service,
+    lang: Language,
+    with_unit: &dyn Fn(f64) -> String,
+    period_name: &dyn Fn(Period) -> String,
+    vars: &mut BTreeMap<&str, String>,
+) -> WeatherBlock {
+    let mut sentences = Vec::new();
+    // A change that prints as zero is no change.
+    let shown = |v: f64| format_quantity(v.abs(), service, lang);
+    let zero = |v: f64| shown(v).chars().all(|c| matches!(c, '0' | '.' | ','));
+    if let Some(c) = &insight.change {
+        vars.insert("last_period", period_name(c.last_period));
+        vars.insert("degrees", format!("{:.0} °F", c.warmer_by.abs()));
+        vars.insert("weather_change", with_unit(c.weather_change.abs()));
+        vars.insert("own_change", with_unit(c.own_change.abs()));
+        sentences.push(match c.warmer_by {
+            t if t.abs() < 1.0 => "same_temperature",
+            t if t > 0.0 => "warmer",
+            _ => "colder",
+        });
+        sentences.push(match c.weather_change {
+            w if zero(w) => "weather_same",
+            w if w > 0.0 => "weather_more",
+            _ => "weather_less",
+        });
+        sentences.push(match c.own_change {
+            o if zero(o) => "own_same",
+            o if o > 0.0 => "own_more",
+            _ => "own_less",
+        });
+    }
+    let split = &insight.split;
+    let total = split.total();
+    let raw = [
+        ("base", split.base),
+        ("heating", split.heating),
+        ("cooling", split.cooling),
+    ];
+    let kept: Vec<(&'static str, f64)> = raw
+        .into_iter()
+        .filter(|(_, v)| total > 0.0 && v / total >= 0.005)
+        .collect();
+    let percents = whole_percents(&kept.iter().map(|(_, v)| v / total).collect::<Vec<_>>());
+    let parts = kept
+        .iter()
+        .zip(percents)
+        .map(|(&(key, v), percent)| WeatherPart {
+            key,
+            share: v / total,
+            percent,
+            per_day: with_unit(v),
+        })
+        .collect();
+    WeatherBlock { sentences, parts }
+}
+
+/// Shares as whole percents that add up to 100 (largest remainders first).
+fn whole_percents(shares: &[f64]) -> Vec<u32> {
+    let sum: f64 = shares.iter().sum();
+    if sum <= 0.0 {
+        return vec![0; shares.len()];
+    }
+    let exact: Vec<f64> = shares.iter().map(|s| s / sum * 100.0).collect();
+    let mut out: Vec<u32> = exact.iter().map(|e| e.floor() as u32).collect();
+    let mut order: Vec<usize> = (0..shares.len()).collect();
+    order.sort_by(|&a, &b| (exact[b] - exact[b].floor()).total_cmp(&(exact[a] - exact[a].floor())));
+    let short = 100 - out.iter().sum::<u32>() as usize;
+    for &i in order.iter().take(short) {
+        out[i] += 1;
+    }
+    out
 }
 
 #[derive(Serialize)]
@@ -467,6 +568,16 @@ pub fn build(
         }
     });
 
+    let weather = input.insight.map(|insight| {
+        weather_block(
+            insight,
+            h.service,
+            lang,
+            &with_unit,
+            &|p| format!("{} {}", month_name(p, false), p.year),
+            &mut vars,
+        )
+    });
     let mut charts = BTreeMap::new();
     // The side-by-side numbers appear only in the comparison letter.
     let compared = input.phase == Phase::Comparison && input.comparison.is_some();
@@ -646,6 +757,7 @@ pub fn build(
         imb: None,
         show_windows: false,
         leak: input.leak.is_some(),
+        weather,
     })
 }
 
@@ -711,6 +823,8 @@ pub struct Situation {
     pub leak: bool,
     /// The report carries the assistance invitation.
     pub invite: bool,
+    /// The report carries the weather block (on the back).
+    pub weather: bool,
 }
 
 /// How many tips a letter prints, decided here so that the manifest and
@@ -718,8 +832,12 @@ pub struct Situation {
 /// its back (two beside a leak block, one beside a leak and an
 /// invitation); tips and notice letters three on the front and two more on
 /// the back, unless a leak block, or a notice's invitation, takes that room.
-pub fn tips_printed(phase: Phase, leak: bool, invite: bool) -> usize {
+/// The weather block (shown only without those two) takes the room of one
+/// tip on a comparison's back and of both back tips on the others.
+pub fn tips_printed(phase: Phase, leak: bool, invite: bool, weather: bool) -> usize {
     match phase {
+        Phase::Comparison if weather => TIPS_PER_REPORT - 1,
+        Phase::Notice | Phase::Tips if weather => TIPS_PER_REPORT,
         Phase::Comparison if leak && invite => 1,
         Phase::Comparison if leak => 2,
         Phase::Comparison => TIPS_PER_REPORT,
@@ -743,6 +861,7 @@ pub fn pick_tips(
         assistance_eligible,
         leak,
         invite,
+        weather,
     } = situation;
     let context = TipContext {
         leak,
@@ -756,7 +875,11 @@ pub fn pick_tips(
         assistance_eligible,
     };
     wording
-        .pick_tips(&context, last_tips, tips_printed(phase, leak, invite))
+        .pick_tips(
+            &context,
+            last_tips,
+            tips_printed(phase, leak, invite, weather),
+        )
         .into_iter()
         .map(|t| t.id.clone())
         .collect()

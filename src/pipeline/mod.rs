@@ -354,7 +354,8 @@ pub fn run(config: &Config, opts: &RunOptions) -> Result<Summary> {
 }
 
 /// What a run's outputs depend on: the settings, the period, and the bytes
-/// of the input files, the suppression list and every template file. An
+/// of the input files, the suppression list, the weather file and every
+/// template file. An
 /// interrupted run is resumed only when this is unchanged.
 fn run_fingerprint(config: &Config, opts: &RunOptions, period: Period) -> Result<String> {
     use sha2::{Digest, Sha256};
@@ -369,6 +370,8 @@ fn run_fingerprint(config: &Config, opts: &RunOptions, period: Period) -> Result
     h.update(env!("CARGO_PKG_VERSION").as_bytes());
     let mut files = sources(config, opts).files()?;
     files.extend(opts.suppress.clone());
+    // The temperatures behind the weather block.
+    files.extend(config.weather.file.as_ref().map(|p| config.resolve(p)));
     let mut templates = Vec::new();
     collect_files(&config.templates_dir(), &mut templates);
     templates.sort();
@@ -846,6 +849,11 @@ fn manifest_row(
         channel: "mail".into(),
         delivery: "print".into(),
         channel_note: String::new(),
+        weather_model: letter
+            .insight
+            .as_ref()
+            .map(|i| i.model.model_type.code().to_string())
+            .unwrap_or_default(),
     }
 }
 

@@ -45,6 +45,10 @@ pub struct Letter {
     pub route: crate::channel::Route,
     /// Compared with every home of its locality: too few shared its traits.
     pub similarity_dropped: bool,
+    /// The weather block: what the weather did to this bill and where the
+    /// year's use went, when the household's model earns it and the back
+    /// page has room (no leak block, no invitation).
+    pub insight: Option<crate::weather::insight::Insight>,
 }
 
 /// Everything decided before rendering.
@@ -114,6 +118,7 @@ impl Plan {
             last_goal: letter.last_goal,
             leak: letter.leak.as_ref(),
             similarity_dropped: letter.similarity_dropped,
+            insight: letter.insight.as_ref(),
         }
     }
 }
@@ -415,6 +420,12 @@ pub fn plan(
     )?;
     let mut compared: Vec<Option<Comparison>> = vec![None; households.len()];
     let mut letters = Vec::new();
+    let mut insights =
+        crate::insight::for_letters(config, period, &households, &bills, &candidates)?;
+    tracing::debug!(
+        ms = t.elapsed().as_millis() as u64,
+        "plan: weather models fitted"
+    );
     type TipKey = (
         crate::model::Service,
         Option<compare::Rating>,
@@ -422,6 +433,7 @@ pub fn plan(
         Option<i32>,
         Option<u32>,
         Option<String>,
+        bool,
         bool,
         bool,
         Vec<String>,
@@ -464,6 +476,11 @@ pub fn plan(
             .find(|b| b.period == period)
             .map_or(0.0, Bill::per_day);
         let leak = leak_in(&runs, &h.account_id, period);
+        let invite = eligible && config.assistance.invite;
+        let insight = insights
+            .get_mut(i)
+            .and_then(Option::take)
+            .filter(|_| leak.is_none() && !invite);
         let (decision, tips, goal) = match recorded.get(&h.account_id) {
             Some(r) => (
                 Decision {
@@ -494,6 +511,7 @@ pub fn plan(
                     h.heating_fuel.clone(),
                     eligible,
                     leak.is_some(),
+                    insight.is_some(),
                     last_tips.to_vec(),
                 );
                 let tips = tip_memo
@@ -507,7 +525,8 @@ pub fn plan(
                                 phase: decision.phase,
                                 assistance_eligible: eligible,
                                 leak: leak.is_some(),
-                                invite: eligible && config.assistance.invite,
+                                invite,
+                                weather: insight.is_some(),
                             },
                             last_tips,
                             wording,
@@ -537,6 +556,7 @@ pub fn plan(
             leak,
             route,
             similarity_dropped: dropped.contains(&k),
+            insight,
         });
     }
     tracing::debug!(ms = t.elapsed().as_millis() as u64, "plan: letters decided");

@@ -108,6 +108,12 @@ fn picker(pick: &Pick, studio: &Studio) -> String {
         &[("no", "No"), ("yes", "Yes")],
         &v(&pick.invite, "no"),
     );
+    s += &select(
+        "weather",
+        "Weather block",
+        &[("no", "No"), ("yes", "Yes")],
+        &v(&pick.weather, "no"),
+    );
     // The choices above shape the monthly report only; a campaign letter
     // has a language and nothing else (the page hides them then).
     s.push_str("</span>");
@@ -444,6 +450,7 @@ pub(super) fn tips(s: &Studio) -> String {
                     assistance_eligible: l.assistance_eligible,
                     leak: l.leak.is_some(),
                     invite: l.assistance_eligible && s.config.assistance.invite,
+                    weather: l.insight.is_some(),
                 },
                 &[],
                 &wording,

@@ -28,6 +28,9 @@ pub struct Pick {
     /// `yes`: a water report with the possible-leak block.
     #[serde(default)]
     pub leak: Option<String>,
+    /// `yes`: a report with the weather block.
+    #[serde(default)]
+    pub weather: Option<String>,
     #[serde(default)]
     pub account: Option<String>,
     /// A configured campaign's letter instead of the monthly report.
@@ -107,6 +110,7 @@ impl Pick {
             language,
             invite,
             leak: self.leak.as_deref() == Some("yes"),
+            weather: self.weather.as_deref() == Some("yes"),
         };
         if !Variant::all().contains(&variant) {
             return Err(format!(

@@ -64,6 +64,7 @@ pub fn data(
                     assistance_eligible: letter.assistance_eligible,
                     leak: letter.leak.is_some(),
                     invite: letter.assistance_eligible && config.assistance.invite,
+                    weather: letter.insight.is_some(),
                 },
                 &[],
                 wording,

@@ -55,6 +55,22 @@ pub const PLACEHOLDERS: &[(&str, &str)] = &[
     ),
     ("tip_title", "the title of the tip whose saving is shown"),
     (
+        "degrees",
+        "how much warmer or colder this bill's days were than a year earlier, e.g. 3 °F (weather block)",
+    ),
+    (
+        "last_period",
+        "the same billing month a year earlier, e.g. October 2025 (weather block)",
+    ),
+    (
+        "weather_change",
+        "how much the weather alone changed the use per day, with unit (weather block)",
+    ),
+    (
+        "own_change",
+        "how much the household itself changed its use per day, with unit (weather block)",
+    ),
+    (
         "tip_savings",
         "what that tip saves in a year (with a tariff)",
     ),

@@ -207,7 +207,7 @@ impl Default for Reads {
 }
 
 /// `[weather]`: temperatures and the household models fitted on them.
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct WeatherSettings {
     /// The temperature file (`--weather` overrides it).
@@ -219,9 +219,35 @@ pub struct WeatherSettings {
     pub station: Option<String>,
     /// Station by locality or ZIP code (a locality is looked up first).
     pub stations: std::collections::BTreeMap<String, String>,
+    /// The letter's weather block needs a model with at least this
+    /// adjusted R² ...
+    pub min_r2: f64,
+    /// ... fitted on at least this many of the last 12 months' bills.
+    pub min_bills: usize,
+}
+
+impl Default for WeatherSettings {
+    fn default() -> Self {
+        WeatherSettings {
+            file: None,
+            timezone: None,
+            station: None,
+            stations: Default::default(),
+            min_r2: 0.5,
+            min_bills: 9,
+        }
+    }
 }
 
 impl WeatherSettings {
+    /// The floor a model must clear before a letter quotes it.
+    pub fn floor(&self) -> crate::weather::insight::Floor {
+        crate::weather::insight::Floor {
+            min_r2: self.min_r2,
+            min_bills: self.min_bills,
+        }
+    }
+
     /// The station whose temperatures a household lives with.
     pub fn station_of(&self, locality: &str, zip: &str) -> Option<&str> {
         self.stations
@@ -666,6 +692,14 @@ impl Config {
                 "reads.timezone {zone:?} is not an IANA time zone (such as America/Chicago or UTC)"
             );
         }
+        anyhow::ensure!(
+            (0.0..=1.0).contains(&self.weather.min_r2),
+            "weather.min_r2 is an adjusted R-squared, between 0 and 1"
+        );
+        anyhow::ensure!(
+            (3..=12).contains(&self.weather.min_bills),
+            "weather.min_bills is a count of the last 12 months' bills, 3 to 12"
+        );
         if let Some(zone) = &self.weather.timezone {
             anyhow::ensure!(
                 zone.parse::<chrono_tz::Tz>().is_ok(),

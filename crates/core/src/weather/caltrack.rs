@@ -30,6 +30,10 @@ use statrs::distribution::{ContinuousCDF, StudentsT};
 
 use super::Station;
 
+/// Share of the baseline window's days the used data must cover (CalTRACK
+/// 2.0's sufficiency floor).
+pub const MIN_BASELINE_COVERAGE: f64 = 0.9;
+
 /// Adjusted R² closer than this are equal.
 const TIE: f64 = 1e-12;
 

@@ -11,6 +11,7 @@
 //! never stop the reading.
 
 pub mod caltrack;
+pub mod insight;
 
 use std::collections::{BTreeMap, HashMap};
 
@@ -37,6 +38,15 @@ pub struct DayTemp {
 }
 
 impl DayTemp {
+    /// A day known only by its mean temperature (a daily file, a sample).
+    pub fn from_mean(t: f64) -> DayTemp {
+        DayTemp {
+            sum: t,
+            hours: 1,
+            length: 1,
+        }
+    }
+
     /// The day's mean temperature (°F), when more than half its hours were read.
     pub fn mean(&self) -> Option<f64> {
         (self.hours * 2 > self.length).then(|| self.sum / self.hours as f64)
@@ -121,14 +131,7 @@ pub fn read_weather(input: impl std::io::Read, file: &str, zone: Zone) -> Result
     for (name, days) in daily {
         let station = stations.entry(name).or_default();
         for (date, t) in days {
-            station.days.insert(
-                date,
-                DayTemp {
-                    sum: t,
-                    hours: 1,
-                    length: 1,
-                },
-            );
+            station.days.insert(date, DayTemp::from_mean(t));
         }
     }
     problems.sort_by_key(|p| line_of(p));
