@@ -314,7 +314,7 @@ fn every_variant_s_text_fits_its_segments() {
         );
         seen += 1;
     }
-    assert_eq!(seen, 96);
+    assert_eq!(seen, 108);
 }
 
 #[test]

@@ -36,8 +36,8 @@ fn shipped_templates_pass_check() {
     let (ok, text) = check(&ws);
     assert!(ok, "{text}");
     for line in [
-        "96 report variants compiled (report.typ)",
-        "96 variants in one print document, 192 pages (batch.typ)",
+        "108 report variants compiled (report.typ)",
+        "108 variants in one print document, 216 pages (batch.typ)",
         "evaluation page with example figures (evaluation.typ)",
         // No campaign in this config: their files are parsed, not compiled.
         "compiled, 7 parsed (not used by any document above)",
@@ -182,16 +182,28 @@ fn proof_contains_every_variant_label() {
     let text = pdf_text(&out);
     let variants = neighborly::proof::Variant::all();
     // 3 services x 6 phase-rating pairs x 2 languages x invitation or not,
-    // and water once more with a possible-leak block.
-    assert_eq!(variants.len(), 96);
+    // water once more with a possible-leak block, and per service and
+    // language a comparison and a tips letter with the weather block.
+    assert_eq!(variants.len(), 108);
+    assert_eq!(variants.iter().filter(|v| v.weather).count(), 12);
     for v in &variants {
         let label = v.label();
         assert!(text.contains(&label), "proof lacks {label}");
     }
-    assert_eq!(page_count(&out), 192);
+    assert_eq!(page_count(&out), 216);
     assert!(
         text.contains("Informe de Agua del Hogar") && text.contains("Help with your water bill")
     );
+    // The weather block in both languages, each service naming its parts.
+    for phrase in [
+        "Where your water went over the last 12 months",
+        "En qué se fue su electricidad en los últimos 12 meses",
+        "Where your gas went over the last 12 months",
+        "Outdoor watering",
+        "Calefacción",
+    ] {
+        assert!(text.contains(phrase), "proof lacks {phrase:?}");
+    }
     // Each service speaks its own language, in both languages.
     for phrase in [
         "Home Energy Report",
