@@ -1,7 +1,7 @@
 //! The call-center brief: who is about to receive harder news, and what to say.
 //!
-//! Seed 004: a utility mailed comparisons to everyone at once and its agents
-//! were unprepared. Every run therefore leaves `agent-brief.md` beside the
+//! A comparison mailed to everyone at once floods a call center whose agents
+//! were not told it was coming. Every run therefore leaves `agent-brief.md` beside the
 //! forecast, listing the accounts that entered the *notice* or *comparison*
 //! step this run, with talking points comms staff maintain in
 //! `report-templates/agent-talking-points.md`.
@@ -17,21 +17,99 @@ use crate::output::{self, ForecastRow, ManifestRow};
 
 pub use crate::store::LastRun;
 
+/// What the weather did this period, over the letters that explain it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct WeatherNote {
+    /// Letters carrying the weather block with a year-earlier comparison.
+    pub letters: usize,
+    /// Medians over those letters: °F warmer than a year earlier, and the
+    /// use per day the weather alone and the households themselves changed.
+    pub warmer_by: f64,
+    pub weather_change: f64,
+    pub own_change: f64,
+    /// The unit per day, e.g. gal/day.
+    pub unit: String,
+}
+
+impl WeatherNote {
+    /// The medians over `changes` (none: no note).
+    pub fn of(changes: &[crate::weather::insight::YearChange], unit: &str) -> Option<WeatherNote> {
+        let median = |f: &dyn Fn(&crate::weather::insight::YearChange) -> f64| {
+            let mut v: Vec<f64> = changes.iter().map(f).collect();
+            v.sort_by(f64::total_cmp);
+            let n = v.len();
+            if n % 2 == 1 {
+                v[n / 2]
+            } else {
+                (v[n / 2 - 1] + v[n / 2]) / 2.0
+            }
+        };
+        (!changes.is_empty()).then(|| WeatherNote {
+            letters: changes.len(),
+            warmer_by: median(&|c| c.warmer_by),
+            weather_change: median(&|c| c.weather_change),
+            own_change: median(&|c| c.own_change),
+            unit: unit.to_string(),
+        })
+    }
+
+    /// One talking point: the month's weather in figures, for a caller who
+    /// asks why the bill went up (or down).
+    fn talking_point(&self, period: Period) -> String {
+        let dir = |v: f64, up: &str, down: &str| {
+            if v >= 0.0 {
+                up.to_string()
+            } else {
+                down.to_string()
+            }
+        };
+        format!(
+            "- **Weather this period.** {} letters explain the weather (\"Weather and your use\" on the back). \
+             For the median household, {period} was {:.0} °F {} than a year earlier; the weather alone {} its use by about \
+             {:.1} {}, and its own habits {} it by about {:.1} {}. A caller whose bill rose in a {} month is told how \
+             much of the change the weather explains, from the letter's own figures.",
+            self.letters,
+            self.warmer_by.abs(),
+            dir(self.warmer_by, "warmer", "colder"),
+            dir(self.weather_change, "raised", "lowered"),
+            self.weather_change.abs(),
+            self.unit,
+            dir(self.own_change, "raised", "lowered"),
+            self.own_change.abs(),
+            self.unit,
+            dir(self.warmer_by, "warm", "cold"),
+        )
+    }
+}
+
+/// What the brief says beyond its table: the forecast, the last run's
+/// calls and the weather.
+pub struct Context<'a> {
+    pub forecast: &'a [ForecastRow],
+    pub last: Option<&'a LastRun>,
+    pub weather: Option<WeatherNote>,
+}
+
 /// Write the brief for `period`; `name_of` gives an account's name.
 pub fn write<'a>(
     path: &Path,
     period: Period,
     name_of: impl Fn(&str) -> Option<&'a str>,
     rows: &[ManifestRow],
-    forecast: &[ForecastRow],
-    last: Option<&LastRun>,
+    context: &Context,
     config: &Config,
 ) -> Result<()> {
     output::writing(path, |path| {
-        let mut s = head(period, rows.len(), forecast, config)?;
-        if let Some(last) = last {
-            last_run(&mut s, last, config)?;
+        // The weather point and the last run's calls go above the table.
+        let mut extra = String::new();
+        if let Some(note) = &context.weather {
+            writeln!(extra, "{}", note.talking_point(period))?;
+            writeln!(extra)?;
         }
+        if let Some(last) = context.last {
+            last_run(&mut extra, last, config)?;
+        }
+        let mut s = head(period, rows.len(), context.forecast, config, &extra)?;
         for r in rows
             .iter()
             .filter(|r| r.entered_phase && (r.phase == "notice" || r.phase == "comparison"))
@@ -69,7 +147,7 @@ pub fn merge(
     config: &Config,
 ) -> Result<()> {
     output::writing(path, |path| {
-        let mut s = head(period, letters, forecast, config)?;
+        let mut s = head(period, letters, forecast, config, "")?;
         for brief in shard_briefs {
             let table = brief
                 .rsplit_once(TABLE_RULE)
@@ -132,6 +210,7 @@ fn head(
     letters: usize,
     forecast: &[ForecastRow],
     config: &Config,
+    extra: &str,
 ) -> Result<String> {
     let mut s = String::new();
     writeln!(
@@ -163,6 +242,7 @@ fn head(
         writeln!(s, "{}", text.trim_end())?;
         writeln!(s)?;
     }
+    s.push_str(extra);
     writeln!(s, "## Households that entered a harder letter this run")?;
     writeln!(s)?;
     writeln!(

@@ -292,6 +292,13 @@ enum Command {
         /// Evaluate a campaign against its holdout instead of the monthly reports.
         #[arg(long)]
         campaign: Option<String>,
+        /// `did` (difference in differences of each household's change) or
+        /// `caltrack` (each household's change against its own weather model).
+        #[arg(long, value_enum, default_value = "did")]
+        method: neighborly::measure::Method,
+        /// Temperature CSV for --method caltrack; default [weather] file.
+        #[arg(long)]
+        weather: Option<PathBuf>,
         #[arg(long, default_value = "evaluation")]
         out: PathBuf,
     },
@@ -711,6 +718,8 @@ fn dispatch(cli: Cli) -> Result<()> {
             post,
             campaign,
             out,
+            method,
+            weather,
         } => {
             let config = Config::load(&inputs.config)?;
             let opts = neighborly::measure::EvaluateOptions {
@@ -723,6 +732,8 @@ fn dispatch(cli: Cli) -> Result<()> {
                 post,
                 campaign,
                 out: out.clone(),
+                method,
+                weather,
             };
             let evaluation = neighborly::measure::evaluate(&config, &opts)?;
             print!("{}", evaluation.render_text());

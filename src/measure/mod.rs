@@ -36,6 +36,30 @@ pub struct EvaluateOptions {
     pub post: Months,
     pub campaign: Option<String>,
     pub out: PathBuf,
+    pub method: Method,
+    /// The temperature file for `Method::Caltrack` (default `[weather] file`).
+    pub weather: Option<PathBuf>,
+}
+
+/// How savings are estimated.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, clap::ValueEnum)]
+pub enum Method {
+    /// Difference in differences of each household's log change in use.
+    #[default]
+    Did,
+    /// Each household's CalTRACK model of the pre window predicts its post
+    /// window from that window's weather; the treated households' change
+    /// against their own prediction less the control households'.
+    Caltrack,
+}
+
+impl Method {
+    pub fn code(self) -> &'static str {
+        match self {
+            Method::Did => "did",
+            Method::Caltrack => "caltrack",
+        }
+    }
 }
 
 /// Mean use per day of each group in one month.
@@ -51,6 +75,8 @@ pub struct MonthRow {
 #[derive(Debug)]
 pub struct Evaluation {
     pub experiment: String,
+    /// `did` or `caltrack`.
+    pub method: &'static str,
     pub estimates: Vec<Estimate>,
     pub rates: Vec<RateRow>,
     /// The rates with treated households split by the channel that reached them.
@@ -76,7 +102,7 @@ impl Evaluation {
     }
 
     pub fn render_text(&self) -> String {
-        let mut s = format!("experiment {}\n", self.experiment);
+        let mut s = format!("experiment {} (method {})\n", self.experiment, self.method);
         match self.overall() {
             Some(e) => s.push_str(&format!(
                 "savings: {:.2}% (95% CI {:.2}% to {:.2}%, p = {:.4}), {} treated vs {} control households\n",
@@ -188,6 +214,10 @@ pub fn evaluate(config: &Config, opts: &EvaluateOptions) -> Result<Evaluation> {
         &crate::pipeline::read_rules(config, &sources)?,
     )?;
 
+    let weather = match opts.method {
+        Method::Did => None,
+        Method::Caltrack => Some(crate::insight::read(config, opts.weather.as_deref())?),
+    };
     // Households assigned by the end of the pre window, with bills in both windows.
     let mut units = Vec::new();
     let mut bills_of = Vec::new();
@@ -200,10 +230,13 @@ pub fn evaluate(config: &Config, opts: &EvaluateOptions) -> Result<Evaluation> {
         }
         let bills = bills_from_reads(reads);
         // Savings are estimated in logs: a window with no use is left out.
-        if let (Some(pre), Some(post)) = (
-            window_use(&bills, &opts.pre).filter(|u| *u > 0.0),
-            window_use(&bills, &opts.post).filter(|u| *u > 0.0),
-        ) {
+        // With CalTRACK, the "before" is the household's own model of the
+        // pre window run on the post window's weather.
+        let pair = match &weather {
+            None => window_use(&bills, &opts.pre).zip(window_use(&bills, &opts.post)),
+            Some(w) => weather_normalized(config, w, h, &bills, opts),
+        };
+        if let Some((pre, post)) = pair.filter(|(a, b)| *a > 0.0 && *b > 0.0) {
             units.push(HouseholdUse {
                 group: a.group,
                 rating: a.rating.clone().unwrap_or_else(|| "none".into()),
@@ -250,7 +283,8 @@ pub fn evaluate(config: &Config, opts: &EvaluateOptions) -> Result<Evaluation> {
     }
     let balance = standardized_difference(&units);
     let mut warnings = Vec::new();
-    if let Some(w) = season_mismatch(&opts.pre, &opts.post) {
+    // The weather models carry each household across seasons.
+    if let Some(w) = season_mismatch(&opts.pre, &opts.post).filter(|_| weather.is_none()) {
         warnings.push(w);
     }
     if let Some(b) = balance.filter(|b| b.abs() >= BALANCE_LIMIT) {
@@ -268,6 +302,7 @@ pub fn evaluate(config: &Config, opts: &EvaluateOptions) -> Result<Evaluation> {
     }
     let evaluation = Evaluation {
         experiment,
+        method: opts.method.code(),
         estimates,
         rates,
         by_channel,
@@ -280,6 +315,53 @@ pub fn evaluate(config: &Config, opts: &EvaluateOptions) -> Result<Evaluation> {
     };
     write(config, opts, &evaluation)?;
     Ok(evaluation)
+}
+
+/// A household's post-window use per day as its CalTRACK model of the pre
+/// window predicts it from the post window's weather, and as observed:
+/// `None` without a station, a model (INPUTS.md, "Weather models") or a
+/// post bill the weather covers.
+fn weather_normalized(
+    config: &Config,
+    weather: &crate::weather::Weather,
+    h: &crate::model::Household,
+    bills: &[Bill],
+    opts: &EvaluateOptions,
+) -> Option<(f64, f64)> {
+    use crate::weather::caltrack::{Granularity, Usage};
+    let (_, station) = crate::insight::station(config, weather, h)?;
+    let usage = |window: &Months| -> Vec<Usage> {
+        bills
+            .iter()
+            .filter(|b| window.contains(b.period))
+            .map(|b| Usage {
+                start: b.start,
+                end: b.end,
+                quantity: b.quantity,
+            })
+            .collect()
+    };
+    let window = crate::insight::Window {
+        first: opts.pre.from.first_day(),
+        last: opts.pre.to.last_day(),
+    };
+    let model = crate::insight::model_of(
+        &usage(&opts.pre),
+        station,
+        Granularity::Billing,
+        h.service,
+        window,
+    )
+    .ok()?;
+    let (mut predicted, mut observed, mut days) = (0.0, 0.0, 0.0);
+    for u in usage(&opts.post) {
+        if let Some(p) = model.predict(u.start, u.end, station, Granularity::Billing) {
+            predicted += p.total();
+            observed += u.quantity;
+            days += u.days() as f64;
+        }
+    }
+    (days > 0.0).then(|| (predicted / days, observed / days))
 }
 
 /// The subgroups a household is measured in for fairness: whether it takes
@@ -480,6 +562,7 @@ pub fn example_page(config: &Config, last: Period) -> Result<serde_json::Value> 
         .collect();
     let evaluation = Evaluation {
         experiment: "monthly-reports".into(),
+        method: Method::Did.code(),
         estimates: savings::evaluate(&units),
         by_channel: vec![],
         by_subgroup: vec![],
@@ -515,6 +598,8 @@ pub fn example_page(config: &Config, last: Period) -> Result<serde_json::Value> 
         post,
         campaign: None,
         out: PathBuf::new(),
+        method: Method::Did,
+        weather: None,
     };
     let page = page::build(config, &opts, &evaluation).map_err(anyhow::Error::msg)?;
     Ok(serde_json::to_value(page)?)

@@ -11,6 +11,8 @@ pub const TEMPLATE: &str = "/evaluation.typ";
 #[derive(Serialize)]
 pub struct Page {
     pub title: String,
+    /// `did` or `caltrack`: the page says how the saving was estimated.
+    pub method: String,
     pub utility: String,
     pub experiment: String,
     pub pre: String,
@@ -101,6 +103,7 @@ pub fn build(config: &Config, opts: &EvaluateOptions, e: &Evaluation) -> Result<
         opts.pre.from, opts.post.to, opts.post.from
     );
     Ok(Page {
+        method: e.method.to_string(),
         title: format!("{}: evaluation of {what}", config.utility.name),
         utility: config.utility.name.clone(),
         experiment: e.experiment.clone(),

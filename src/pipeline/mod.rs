@@ -323,8 +323,11 @@ pub fn run(config: &Config, opts: &RunOptions) -> Result<Summary> {
                 .map(|l| plan.households[l.household].name.as_str())
         },
         &rows,
-        &summary.forecast,
-        last_run.as_ref(),
+        &crate::brief::Context {
+            forecast: &summary.forecast,
+            last: last_run.as_ref(),
+            weather: weather_note(&plan, config),
+        },
         config,
     )?;
 
@@ -855,6 +858,17 @@ fn manifest_row(
             .map(|i| i.model.model_type.code().to_string())
             .unwrap_or_default(),
     }
+}
+
+/// The period's weather over the letters that explain it, for the brief.
+fn weather_note(plan: &Plan, config: &Config) -> Option<crate::brief::WeatherNote> {
+    let changes: Vec<crate::weather::insight::YearChange> = plan
+        .letters
+        .iter()
+        .filter_map(|l| l.insight.as_ref().and_then(|i| i.change))
+        .collect();
+    let unit = format!("{}/day", config.utility.service.canonical_unit());
+    crate::brief::WeatherNote::of(&changes, &unit)
 }
 
 /// `leaks.csv`: every household whose water never stopped flowing for the

@@ -41,10 +41,22 @@ fn evaluate_windows(
     pre: &str,
     post: &str,
 ) -> (HashMap<String, HashMap<String, String>>, String) {
+    evaluate_with(ws, usage, out, pre, post, &[])
+}
+
+/// `evaluate_windows` with more arguments (`--method caltrack ...`).
+fn evaluate_with(
+    ws: &Workspace,
+    usage: &str,
+    out: &str,
+    pre: &str,
+    post: &str,
+    extra: &[&str],
+) -> (HashMap<String, HashMap<String, String>>, String) {
     let config = ws.config();
     let usage = ws.path(usage);
     let out_dir = ws.path(out);
-    let said = ok(ws.neighborly(&[
+    let mut args = vec![
         "evaluate",
         "--config",
         config.to_str().unwrap(),
@@ -56,7 +68,9 @@ fn evaluate_windows(
         post,
         "--out",
         out_dir.to_str().unwrap(),
-    ]));
+    ];
+    args.extend_from_slice(extra);
+    let said = ok(ws.neighborly(&args));
     let rows = read_csv(&out_dir.join("evaluation.csv"))
         .into_iter()
         .map(|r| (r["group"].clone(), r))
@@ -115,7 +129,10 @@ fn independent_savings_pct(usage: &Path, groups: &HashMap<String, Group>) -> f64
 
 #[test]
 fn evaluate_recovers_a_planted_saving_and_response_rate_and_finds_none_when_none_was_planted() {
-    let ws = Workspace::new("[control]\nshare = 0.2\nsalt = \"measure-test\"\n");
+    let ws = Workspace::new(
+        "[control]\nshare = 0.2\nsalt = \"measure-test\"\n\
+         [weather]\nstation = \"maple-valley\"\ntimezone = \"America/Los_Angeles\"\n",
+    );
     synth(&ws, "data", &[]);
     // Set up the control group before the first letters (after the 2025-09 bills).
     let config = ws.config();
@@ -262,6 +279,45 @@ fn evaluate_recovers_a_planted_saving_and_response_rate_and_finds_none_when_none
     );
     assert!(text.contains(&headline), "{headline:?} not in {text}");
     assert!(text.contains("difference in differences"), "{text}");
+
+    // Weather-normalized (CalTRACK): each household against its own model of
+    // the pre year run on the post year's weather; the planted 2% again, and
+    // the page says which method.
+    let weather = ws.path("data/weather.csv");
+    let weather = weather.to_str().unwrap();
+    let caltrack = ["--method", "caltrack", "--weather", weather];
+    let (normalized, said) = evaluate_with(
+        &ws,
+        "planted/usage.csv",
+        "eval-caltrack",
+        PRE,
+        POST,
+        &caltrack,
+    );
+    let all = &normalized["all"];
+    let (low, high) = (num(all, "ci_low_pct"), num(all, "ci_high_pct"));
+    assert!(low > 0.0 && low <= 2.0 && 2.0 <= high, "{all:?}\n{said}");
+    assert!(said.contains("(method caltrack)"), "{said}");
+    // Households without a model that meets CalTRACK's rules are left out.
+    let counted = num(all, "treatment_households") + num(all, "control_households");
+    assert!(
+        counted > 0.5 * groups.len() as f64,
+        "{counted} of {}",
+        groups.len()
+    );
+    let text = pdf_text(&ws.path("eval-caltrack/evaluation.pdf"));
+    assert!(text.contains("weather-normalized (CalTRACK 2.0)"), "{text}");
+    let (unplanted, _) = evaluate_with(
+        &ws,
+        "data/usage.csv",
+        "eval-caltrack-none",
+        PRE,
+        POST,
+        &caltrack,
+    );
+    let all = &unplanted["all"];
+    let (low, high) = (num(all, "ci_low_pct"), num(all, "ci_high_pct"));
+    assert!(low < 0.0 && 0.0 < high, "{all:?}");
 
     let none = evaluate(&ws, "data/usage.csv", "eval-none");
     let all = &none["all"];

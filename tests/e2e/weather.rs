@@ -298,6 +298,21 @@ fn letters_carry_the_weather_block_where_the_model_fits() {
         assert_eq!(r["assistance_invite"], "false");
     }
 
+    // The call-center brief sums the month's weather up in one talking point.
+    let brief = std::fs::read_to_string(ws.path("out/2026-10/agent-brief.md")).unwrap();
+    // Over the letters with a bill a year earlier to compare with.
+    let said: usize = brief
+        .split("**Weather this period.** ")
+        .nth(1)
+        .and_then(|rest| rest.split(' ').next())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("{brief}"));
+    assert!(
+        said > 0 && said <= with.len(),
+        "{said} of {}: {brief}",
+        with.len()
+    );
+
     // The same model, fitted by `weather fit` on each household's own year
     // of bills, decides the block.
     let cfg = ws.config();
