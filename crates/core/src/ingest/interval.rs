@@ -165,8 +165,9 @@ fn parse_row(
     Ok((service, start, seconds, quantity * factor, estimated))
 }
 
-/// Epoch seconds, RFC 3339 with an offset, or local wall time in `zone`.
-fn parse_time(raw: &str, zone: Zone, after: Option<i64>) -> Result<i64, String> {
+/// Epoch seconds, RFC 3339 with an offset, or local wall time in `zone`
+/// (interval and weather files alike).
+pub(crate) fn parse_time(raw: &str, zone: Zone, after: Option<i64>) -> Result<i64, String> {
     if let Ok(secs) = raw.parse::<i64>() {
         return Ok(secs);
     }

@@ -16,7 +16,7 @@ pub mod insight;
 use std::collections::{BTreeMap, HashMap};
 
 use anyhow::Result;
-use chrono::{NaiveDate, NaiveDateTime};
+use chrono::NaiveDate;
 
 use crate::ingest::Zone;
 
@@ -188,18 +188,11 @@ fn reading(
     Ok((station, when, t))
 }
 
-/// RFC 3339 with an offset, or local wall time in `zone`.
+/// RFC 3339 with an offset, local wall time in `zone`, or epoch seconds,
+/// as interval files write them.
 fn time(raw: &str, zone: Zone) -> Result<i64, String> {
-    let text = raw.replacen(' ', "T", 1);
-    if let Ok(t) = chrono::DateTime::parse_from_rfc3339(&text) {
-        return Ok(t.timestamp());
-    }
-    let local = ["%Y-%m-%dT%H:%M:%S", "%Y-%m-%dT%H:%M"]
-        .iter()
-        .find_map(|f| NaiveDateTime::parse_from_str(&text, f).ok())
-        .ok_or_else(|| format!("time {raw:?} is not RFC 3339, YYYY-MM-DD HH:MM or YYYY-MM-DD"))?;
-    zone.utc(local, None)
-        .ok_or_else(|| format!("time {raw:?} does not exist (the clock skips it when DST starts)"))
+    crate::ingest::interval::parse_time(raw, zone, None)
+        .map_err(|why| format!("time {raw:?}: {why}"))
 }
 
 #[cfg(test)]
