@@ -212,11 +212,19 @@ struct Totals {
 /// A weighted least-squares fit of use per day on an intercept and one or
 /// two degree-day columns.
 struct Fit {
-    /// Intercept, then the slopes.
-    beta: Vec<f64>,
+    /// Intercept, then the slopes (heating before cooling).
+    beta: [f64; 3],
     /// Each slope over its standard error.
-    t: Vec<f64>,
+    t: [f64; 2],
+    /// How many slopes.
+    slopes: usize,
     r2_adj: f64,
+}
+
+impl Fit {
+    fn slopes(&self) -> &[f64] {
+        &self.beta[1..=self.slopes]
+    }
 }
 
 /// Weighted sums over the rows, so that each of the ~2,000 candidates is a
@@ -291,55 +299,60 @@ impl<'r> Sums<'r> {
 
     /// Fit the intercept and the given columns (none, one or two).
     fn fit(&self, columns: &[(Column, usize)]) -> Option<Fit> {
+        // Fixed-size arrays throughout: this runs ~2,000 times a household.
         let n = self.rows.len();
-        let k = columns.len() + 1;
+        let m = columns.len();
+        let k = m + 1;
         if n <= k {
             return None;
         }
         let tss = self.yy - self.y * self.y / self.w;
-        let cols: Vec<(f64, f64, f64)> = columns.iter().map(|&(c, b)| self.column(c, b)).collect();
+        let mut cols = [(0.0, 0.0, 0.0); 2];
+        for (slot, &(c, b)) in cols.iter_mut().zip(columns) {
+            *slot = self.column(c, b);
+        }
         // The slopes solve C·β = v with C the centered cross-products.
-        let (slopes, inverse_diag) = match cols.as_slice() {
-            [] => (vec![], vec![]),
-            [(_, sxx, sxy)] => {
-                if *sxx <= 1e-12 * self.w {
+        let mut slopes = [0.0; 2];
+        let mut inverse_diag = [0.0; 2];
+        match m {
+            0 => {}
+            1 => {
+                let (_, sxx, sxy) = cols[0];
+                if sxx <= 1e-12 * self.w {
                     return None;
                 }
-                (vec![sxy / sxx], vec![1.0 / sxx])
+                slopes[0] = sxy / sxx;
+                inverse_diag[0] = 1.0 / sxx;
             }
-            [(_, s11, s1y), (_, s22, s2y)] => {
+            2 => {
+                let ((_, s11, s1y), (_, s22, s2y)) = (cols[0], cols[1]);
                 let s12 = self.hc(columns[0].1, columns[1].1);
                 let det = s11 * s22 - s12 * s12;
                 if det <= 1e-12 * (s11 * s22).max(1e-300) {
                     return None;
                 }
-                (
-                    vec![(s22 * s1y - s12 * s2y) / det, (s11 * s2y - s12 * s1y) / det],
-                    vec![s22 / det, s11 / det],
-                )
+                slopes = [(s22 * s1y - s12 * s2y) / det, (s11 * s2y - s12 * s1y) / det];
+                inverse_diag = [s22 / det, s11 / det];
             }
             _ => unreachable!("at most two degree-day columns"),
-        };
-        let explained: f64 = slopes.iter().zip(&cols).map(|(b, c)| b * c.2).sum();
+        }
+        let explained: f64 = (0..m).map(|j| slopes[j] * cols[j].2).sum();
         let ssr = (tss - explained).max(0.0);
-        let intercept =
-            (self.y - slopes.iter().zip(&cols).map(|(b, c)| b * c.0).sum::<f64>()) / self.w;
+        let intercept = (self.y - (0..m).map(|j| slopes[j] * cols[j].0).sum::<f64>()) / self.w;
         let df = (n - k) as f64;
         let sigma2 = ssr / df;
-        let t = slopes
-            .iter()
-            .zip(&inverse_diag)
-            .map(|(b, d)| {
-                let se = (sigma2 * d).sqrt();
-                if se > 0.0 { b / se } else { f64::INFINITY }
-            })
-            .collect();
+        let mut t = [f64::INFINITY; 2];
+        for j in 0..m {
+            let se = (sigma2 * inverse_diag[j]).sqrt();
+            if se > 0.0 {
+                t[j] = slopes[j] / se;
+            }
+        }
         let r2 = if tss > 0.0 { 1.0 - ssr / tss } else { 0.0 };
-        let mut beta = vec![intercept];
-        beta.extend(slopes);
         Some(Fit {
-            beta,
+            beta: [intercept, slopes[0], slopes[1]],
             t,
+            slopes: m,
             r2_adj: 1.0 - (n as f64 - 1.0) / df * (1.0 - r2),
         })
     }
@@ -405,6 +418,21 @@ fn supported(rows: &[Row], rules: &Rules, column: impl Fn(&Row) -> &[f64]) -> Ve
 /// `max_p`, by the number of coefficients (1 to 3): one quantile per fit
 /// rather than a distribution function per candidate.
 fn critical_t(rows: usize, max_p: f64) -> [f64; 4] {
+    // The quantile is an iterative search: a run of a million households
+    // asks for the same few, so each thread keeps those it has computed.
+    thread_local! {
+        static KNOWN: std::cell::RefCell<std::collections::HashMap<(usize, u64), [f64; 4]>> =
+            Default::default();
+    }
+    KNOWN.with(|known| {
+        *known
+            .borrow_mut()
+            .entry((rows, max_p.to_bits()))
+            .or_insert_with(|| critical_t_uncached(rows, max_p))
+    })
+}
+
+fn critical_t_uncached(rows: usize, max_p: f64) -> [f64; 4] {
     let mut out = [f64::INFINITY; 4];
     for (k, c) in out.iter_mut().enumerate().skip(1) {
         if rows > k
@@ -435,17 +463,26 @@ pub fn fit(usage: &[Usage], station: &Station, rules: &Rules) -> Option<Model> {
         if c.heating.is_some_and(|h| !heating_ok[h]) || c.cooling.is_some_and(|k| !cooling_ok[k]) {
             continue;
         }
-        let columns: Vec<(Column, usize)> = c
-            .heating
-            .map(|h| (Column::Heating, h))
-            .into_iter()
-            .chain(c.cooling.map(|k| (Column::Cooling, k)))
-            .collect();
-        let Some(mut found) = sums.fit(&columns) else {
+        let mut columns = [(Column::Heating, 0); 2];
+        let mut m = 0;
+        for column in [
+            c.heating.map(|h| (Column::Heating, h)),
+            c.cooling.map(|k| (Column::Cooling, k)),
+        ]
+        .into_iter()
+        .flatten()
+        {
+            columns[m] = column;
+            m += 1;
+        }
+        let Some(mut found) = sums.fit(&columns[..m]) else {
             continue;
         };
-        let needed = critical[columns.len() + 1];
-        if found.beta.iter().any(|b| *b < 0.0) || found.t.iter().any(|t| t.abs() < needed) {
+        let needed = critical[m + 1];
+        if found.beta[0] < 0.0
+            || found.slopes().iter().any(|b| *b < 0.0)
+            || found.t[..m].iter().any(|t| t.abs() < needed)
+        {
             continue;
         }
         if c.model_type == ModelType::InterceptOnly {
@@ -462,7 +499,7 @@ pub fn fit(usage: &[Usage], station: &Station, rules: &Rules) -> Option<Model> {
     }
     let (fit, c) = best?;
     let bp = |i: usize| *BALANCE_POINTS.start() + i as u32;
-    let mut betas = fit.beta[1..].iter().copied();
+    let mut betas = fit.slopes().iter().copied();
     let beta_hdd = c.heating.and_then(|_| betas.next());
     let beta_cdd = c.cooling.and_then(|_| betas.next());
     let mut model = Model {
