@@ -27,15 +27,22 @@ pub struct WeatherNote {
     pub warmer_by: f64,
     pub weather_change: f64,
     pub own_change: f64,
-    /// The unit per day, e.g. gal/day.
-    pub unit: String,
 }
 
 impl WeatherNote {
-    /// The medians over `changes` (none: no note).
-    pub fn of(changes: &[crate::weather::insight::YearChange], unit: &str) -> Option<WeatherNote> {
-        let median = |f: &dyn Fn(&crate::weather::insight::YearChange) -> f64| {
-            let mut v: Vec<f64> = changes.iter().map(f).collect();
+    /// The medians over the manifest's weather columns (`weather_warmer_f`,
+    /// `weather_change_per_day`, `own_change_per_day`) of the letters that
+    /// have them, as the pages print them; no letter, no note. A merged
+    /// period reads its merged manifest, so shards and a whole run agree.
+    pub fn of<'r>(rows: impl Iterator<Item = [&'r str; 3]>) -> Option<WeatherNote> {
+        let parsed: Vec<[f64; 3]> = rows
+            .filter_map(|r| {
+                let [a, b, c] = r.map(|v| v.parse::<f64>().ok());
+                Some([a?, b?, c?])
+            })
+            .collect();
+        let median = |k: usize| {
+            let mut v: Vec<f64> = parsed.iter().map(|r| r[k]).collect();
             v.sort_by(f64::total_cmp);
             let n = v.len();
             if n % 2 == 1 {
@@ -44,18 +51,17 @@ impl WeatherNote {
                 (v[n / 2 - 1] + v[n / 2]) / 2.0
             }
         };
-        (!changes.is_empty()).then(|| WeatherNote {
-            letters: changes.len(),
-            warmer_by: median(&|c| c.warmer_by),
-            weather_change: median(&|c| c.weather_change),
-            own_change: median(&|c| c.own_change),
-            unit: unit.to_string(),
+        (!parsed.is_empty()).then(|| WeatherNote {
+            letters: parsed.len(),
+            warmer_by: median(0),
+            weather_change: median(1),
+            own_change: median(2),
         })
     }
 
     /// One talking point: the month's weather in figures, for a caller who
     /// asks why the bill went up (or down).
-    fn talking_point(&self, period: Period) -> String {
+    fn talking_point(&self, period: Period, unit: &str) -> String {
         let dir = |v: f64, up: &str, down: &str| {
             if v >= 0.0 {
                 up.to_string()
@@ -73,10 +79,10 @@ impl WeatherNote {
             dir(self.warmer_by, "warmer", "colder"),
             dir(self.weather_change, "raised", "lowered"),
             self.weather_change.abs(),
-            self.unit,
+            unit,
             dir(self.own_change, "raised", "lowered"),
             self.own_change.abs(),
-            self.unit,
+            unit,
             dir(self.warmer_by, "warm", "cold"),
         )
     }
@@ -103,7 +109,11 @@ pub fn write<'a>(
         // The weather point and the last run's calls go above the table.
         let mut extra = String::new();
         if let Some(note) = &context.weather {
-            writeln!(extra, "{}", note.talking_point(period))?;
+            writeln!(
+                extra,
+                "{}",
+                note.talking_point(period, &unit_per_day(config))
+            )?;
             writeln!(extra)?;
         }
         if let Some(last) = context.last {
@@ -136,18 +146,28 @@ pub fn write<'a>(
     })
 }
 
-/// The brief of a period run in shards: the combined letters and forecast,
-/// and every shard's table of households, in shard order.
+/// The unit per day the brief speaks in.
+fn unit_per_day(config: &Config) -> String {
+    format!("{}/day", config.utility.service.canonical_unit())
+}
+
+/// The brief of a period run in shards: the combined letters, forecast and
+/// weather, and every shard's table of households, in shard order.
 pub fn merge(
     path: &Path,
     period: Period,
     letters: usize,
     forecast: &[ForecastRow],
+    weather: Option<&WeatherNote>,
     shard_briefs: &[String],
     config: &Config,
 ) -> Result<()> {
     output::writing(path, |path| {
-        let mut s = head(period, letters, forecast, config, "")?;
+        let extra = match weather {
+            Some(note) => format!("{}\n\n", note.talking_point(period, &unit_per_day(config))),
+            None => String::new(),
+        };
+        let mut s = head(period, letters, forecast, config, &extra)?;
         for brief in shard_briefs {
             let table = brief
                 .rsplit_once(TABLE_RULE)

@@ -119,11 +119,22 @@ pub fn merge(
                 .with_context(|| format!("cannot read {}/agent-brief.md", p.dir.display()))
         })
         .collect::<Result<Vec<_>>>()?;
+    // The weather talking point from the merged manifest's weather columns.
+    let manifest = crate::output::read_rows(&out.join("manifest.csv"))?;
+    let weather = crate::brief::WeatherNote::of(manifest.iter().map(|r| {
+        [
+            "weather_warmer_f",
+            "weather_change_per_day",
+            "own_change_per_day",
+        ]
+        .map(|k| r.get(k).map_or("", String::as_str))
+    }));
     crate::brief::merge(
         &out.join("agent-brief.md"),
         period,
         summary.reports,
         &summary.forecast,
+        weather.as_ref(),
         &briefs,
         config,
     )?;

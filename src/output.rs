@@ -58,6 +58,13 @@ pub struct ManifestRow {
     /// The weather block's model (`hdd_only`, `cdd_only`, `hdd_cdd`), empty
     /// when the letter carries no weather block.
     pub weather_model: String,
+    /// The block's figures against the same bill a year earlier, as the
+    /// page rounds them (signed: positive is warmer, more use): °F warmer,
+    /// the use per day the weather alone changed, and the household's own
+    /// change. Empty without a bill a year earlier.
+    pub weather_warmer_f: String,
+    pub weather_change_per_day: String,
+    pub own_change_per_day: String,
 }
 
 /// Make every file and folder this process creates private to its owner
@@ -404,6 +411,16 @@ pub struct ForecastRow {
     pub learned_high: Option<f64>,
     #[serde(default)]
     pub learned_from_letters: usize,
+}
+
+/// A CSV file this program wrote, as rows of column name to value; a
+/// failure names the path.
+pub fn read_rows(path: &Path) -> Result<Vec<std::collections::HashMap<String, String>>> {
+    let mut r =
+        csv::Reader::from_path(path).with_context(|| format!("cannot read {}", path.display()))?;
+    r.deserialize()
+        .collect::<std::result::Result<_, _>>()
+        .with_context(|| format!("cannot read {}", path.display()))
 }
 
 pub fn write_forecast(path: &Path, rows: &[ForecastRow]) -> Result<()> {

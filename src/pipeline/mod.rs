@@ -326,7 +326,13 @@ pub fn run(config: &Config, opts: &RunOptions) -> Result<Summary> {
         &crate::brief::Context {
             forecast: &summary.forecast,
             last: last_run.as_ref(),
-            weather: weather_note(&plan, config),
+            weather: crate::brief::WeatherNote::of(rows.iter().map(|r| {
+                [
+                    r.weather_warmer_f.as_str(),
+                    r.weather_change_per_day.as_str(),
+                    r.own_change_per_day.as_str(),
+                ]
+            })),
         },
         config,
     )?;
@@ -802,6 +808,7 @@ fn manifest_row(
     let usage = bill.map(Bill::per_day);
     // Figures as the page prints them; cohorts.csv keeps the statistics to 0.001.
     let printed = |v: f64| report::plain_quantity(v, h.service);
+    let change = letter.insight.as_ref().and_then(|i| i.change);
     ManifestRow {
         bill_start: bill.map(|b| b.start.to_string()).unwrap_or_default(),
         bill_end: bill.map(|b| b.end.to_string()).unwrap_or_default(),
@@ -857,18 +864,14 @@ fn manifest_row(
             .as_ref()
             .map(|i| i.model.model_type.code().to_string())
             .unwrap_or_default(),
+        weather_warmer_f: change
+            .map(|c| format!("{:.0}", c.warmer_by))
+            .unwrap_or_default(),
+        weather_change_per_day: change
+            .map(|c| printed(c.weather_change))
+            .unwrap_or_default(),
+        own_change_per_day: change.map(|c| printed(c.own_change)).unwrap_or_default(),
     }
-}
-
-/// The period's weather over the letters that explain it, for the brief.
-fn weather_note(plan: &Plan, config: &Config) -> Option<crate::brief::WeatherNote> {
-    let changes: Vec<crate::weather::insight::YearChange> = plan
-        .letters
-        .iter()
-        .filter_map(|l| l.insight.as_ref().and_then(|i| i.change))
-        .collect();
-    let unit = format!("{}/day", config.utility.service.canonical_unit());
-    crate::brief::WeatherNote::of(&changes, &unit)
 }
 
 /// `leaks.csv`: every household whose water never stopped flowing for the

@@ -280,6 +280,21 @@ fn letters_carry_the_weather_block_where_the_model_fits() {
             continue;
         }
         assert!(text.contains(month) && text.contains(last), "{text}");
+        // The manifest's figures are the page's.
+        if r["language"] == "en" && !r["weather_change_per_day"].is_empty() {
+            let gallons = |k: &str| r[k].trim_start_matches('-').to_string();
+            for (k, none) in [
+                ("weather_change_per_day", "changed your use very little"),
+                ("own_change_per_day", "used about as much as a year ago"),
+            ] {
+                let said = if gallons(k) == "0" {
+                    none.to_string()
+                } else {
+                    format!("about {} gal/day", gallons(k))
+                };
+                assert!(text.contains(&said), "{k} {}: {said:?} not in {text}", r[k]);
+            }
+        }
         // The parts' percentages, as printed, add up to 100.
         let (from, to) = if r["language"] == "es" {
             ("12 meses", "Calculado")
@@ -307,10 +322,13 @@ fn letters_carry_the_weather_block_where_the_model_fits() {
         .and_then(|rest| rest.split(' ').next())
         .and_then(|n| n.parse().ok())
         .unwrap_or_else(|| panic!("{brief}"));
+    let compared = with
+        .iter()
+        .filter(|r| !r["weather_change_per_day"].is_empty())
+        .count();
     assert!(
-        said > 0 && said <= with.len(),
-        "{said} of {}: {brief}",
-        with.len()
+        said > 0 && said == compared,
+        "{said} vs {compared}: {brief}"
     );
 
     // The same model, fitted by `weather fit` on each household's own year
