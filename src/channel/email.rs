@@ -171,6 +171,33 @@ fn goal_lines(d: &ReportData) -> Vec<String> {
     g
 }
 
+/// The weather block as lines: its headline, its sentences, then the
+/// year's use part by part with share and amount, and the caption.
+fn weather_lines(d: &ReportData) -> Vec<String> {
+    let Some(w) = &d.weather else { return vec![] };
+    let text = &d.text;
+    let sentences: Vec<&str> = w
+        .sentences
+        .iter()
+        .map(|k| t(text, &format!("weather.{k}")))
+        .collect();
+    let mut out = vec![t(text, "weather.headline").to_string()];
+    if !sentences.is_empty() {
+        out.push(sentences.join(" "));
+    }
+    out.push(t(text, "weather.split_title").to_string());
+    for p in &w.parts {
+        out.push(format!(
+            "{}: {}% ({})",
+            t(text, &format!("weather.{}", p.key)),
+            p.percent,
+            p.per_day
+        ));
+    }
+    out.push(t(text, "weather.split_caption").to_string());
+    out
+}
+
 fn para(s: &str) -> String {
     format!(
         "<p style=\"margin:0 0 10px 0;font-size:15px;line-height:1.45;color:{INK};\">{}</p>",
@@ -271,6 +298,12 @@ pub fn html(d: &ReportData, charts: &[Chart], env: &Envelope<'_>) -> String {
         "<p style=\"margin:4px 0 10px 0;font-size:12px;color:{MUTED};\">{}</p>",
         esc(t(text, "history.caption"))
     ));
+    if let [headline, rest @ ..] = weather_lines(d).as_slice() {
+        body.push_str(&heading(headline, 17));
+        for line in rest {
+            body.push_str(&para(line));
+        }
+    }
     let goal = goal_lines(d);
     if !goal.is_empty() {
         body.push_str(&format!(
@@ -379,6 +412,11 @@ pub fn plain(d: &ReportData, env: &Envelope<'_>) -> String {
         out.push(h.alt.clone());
     }
     out.push(String::new());
+    let weather = weather_lines(d);
+    if !weather.is_empty() {
+        out.extend(weather);
+        out.push(String::new());
+    }
     out.extend(goal_lines(d));
     if !d.tips.is_empty() {
         out.push(String::new());

@@ -411,3 +411,39 @@ fn a_broken_email_picture_template_stops_the_run_before_anything_is_recorded() {
     assert!(!eml.exists() || std::fs::read_dir(&eml).unwrap().next().is_none());
     assert!(ws.decisions().is_empty());
 }
+
+/// An e-mailed report carries the weather block its PDF carries, in the
+/// HTML and the plain text alike.
+#[test]
+fn an_emailed_report_carries_the_weather_block() {
+    let ws = workspace(
+        "[reads]\ntimezone = \"America/Los_Angeles\"\n\
+         [weather]\nfile = \"data/weather.csv\"\nstation = \"maple-valley\"\n",
+    );
+    let eml = ws.path("eml");
+    ws.run(&["--period", "2026-10", "--emails-to", eml.to_str().unwrap()]);
+    let rows = manifest(&ws, "2026-10");
+    let row = rows
+        .iter()
+        .find(|r| {
+            r["channel"] == "email" && !r["weather_model"].is_empty() && r["language"] == "en"
+        })
+        .expect("an English e-mail household with the weather block");
+    let raw = std::fs::read(eml.join(format!("{}.eml", row["account_id"]))).unwrap();
+    let m = parse(&raw);
+    let (html, text) = (m.body_html(0).unwrap(), m.body_text(0).unwrap());
+    let pdf = crate::common::pdf_text(&ws.path(&format!("out/2026-10/{}", row["pdf"])));
+    for body in [html.as_ref(), text.as_ref()] {
+        assert!(body.contains("Weather and your use"), "{body}");
+        assert!(
+            body.contains("Where your water went over the last 12 months"),
+            "{body}"
+        );
+    }
+    // The parts' shares, as the PDF prints them.
+    let part = text
+        .lines()
+        .find(|l| l.starts_with("Indoor use: "))
+        .expect("the indoor part");
+    assert!(pdf.contains(part), "{part:?} not in {pdf}");
+}
