@@ -287,6 +287,11 @@ pub fn run(
         return Ok(summary);
     }
 
+    // The letter is laid out for the sample households before anything is
+    // recorded: a broken template stops the run with no holdout drawn.
+    let renderer = Renderer::new(&config.templates_dir(), pipeline::render_date(config))?;
+    proof(config, name, &renderer, plan.period)
+        .with_context(|| format!("campaign {name}: nothing was sent or recorded"))?;
     let store = store.as_mut().context("state store unavailable")?;
     let _lock = store.lock(plan.period, crate::shard::Shard::WHOLE)?;
     store.assign(&control::campaign_experiment(name), &chosen.enrolments)?;
@@ -309,6 +314,7 @@ pub fn run(
         .collect();
     let printed = print_letters(
         config,
+        &renderer,
         name,
         plan.period,
         &folder,
@@ -671,6 +677,7 @@ struct Printed {
 #[allow(clippy::too_many_arguments)]
 fn print_letters(
     config: &Config,
+    renderer: &Renderer,
     name: &str,
     period: Period,
     folder: &RunFolder,
@@ -681,7 +688,6 @@ fn print_letters(
     reissue: Option<&Reissue>,
 ) -> Result<Printed> {
     let vdir = virtual_dir(config, name)?;
-    let renderer = Renderer::new(&config.templates_dir(), pipeline::render_date(config))?;
     let population = &chosen.population;
     let order: HashMap<&str, usize> = chosen
         .mail
@@ -728,7 +734,7 @@ fn print_letters(
             &folder.staging,
             &pieces,
             config,
-            &renderer,
+            renderer,
             &job,
             |chunk, outcomes| {
                 for (piece, outcome) in chunk.iter().zip(outcomes) {

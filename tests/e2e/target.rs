@@ -669,3 +669,38 @@ fn a_corrected_campaign_letter_is_reissued_once_per_reason() {
     let third_id = first_id(&chosen[1]);
     assert!(third_id != reissued_id && third_id != first_email_id);
 }
+
+/// A campaign whose letter template is broken stops before anything is
+/// recorded: no holdout drawn, no run folder, the template's line named.
+#[test]
+fn a_broken_campaign_template_stops_the_run_before_any_record() {
+    let ws = Workspace::with_own_templates();
+    let mut config = std::fs::read_to_string(ws.config()).unwrap();
+    config.push_str(&format!("\n{}", shipped_targeting()));
+    std::fs::write(ws.config(), config).unwrap();
+    ws.synth(300, false);
+    let layout = ws.path("templates/campaigns/cap-invite/layout.typ");
+    let mut text = std::fs::read_to_string(&layout).unwrap();
+    text.push_str("\n#let broken = (\n");
+    std::fs::write(&layout, text).unwrap();
+    let cfg = ws.config();
+    let o = ws.neighborly(&["campaign", "cap-invite", "--config", cfg.to_str().unwrap()]);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(!o.status.success(), "{err}");
+    assert!(err.contains("nothing was sent or recorded"), "{err}");
+    assert!(err.contains("layout.typ:"), "{err}");
+    assert!(!ws.path("out/campaign-cap-invite-2026-10").exists());
+    let store = neighborly::store::Store::open(
+        &ws.path("state.sqlite"),
+        neighborly::store::Store::DEFAULT_WAIT,
+    )
+    .unwrap();
+    let drawn = store
+        .assignments(&neighborly::control::campaign_experiment("cap-invite"))
+        .unwrap();
+    assert!(
+        drawn.is_empty(),
+        "{} holdout assignments recorded",
+        drawn.len()
+    );
+}
