@@ -44,12 +44,7 @@ impl WeatherNote {
         let median = |k: usize| {
             let mut v: Vec<f64> = parsed.iter().map(|r| r[k]).collect();
             v.sort_by(f64::total_cmp);
-            let n = v.len();
-            if n % 2 == 1 {
-                v[n / 2]
-            } else {
-                (v[n / 2 - 1] + v[n / 2]) / 2.0
-            }
+            crate::compare::quantile_type7(&v, 0.5)
         };
         (!parsed.is_empty()).then(|| WeatherNote {
             letters: parsed.len(),

@@ -16,7 +16,7 @@ use serde::Serialize;
 
 use crate::config::Config;
 use crate::ingest::{Dataset, Zone};
-use crate::model::{Household, Read, Service};
+use crate::model::{Household, Service};
 use crate::pipeline::RunOptions;
 use crate::weather::caltrack::{self, Granularity, MIN_BASELINE_COVERAGE, Model, Rules, Usage};
 use crate::weather::{Station, Weather};
@@ -219,16 +219,8 @@ pub fn usage_of(data: &Dataset, i: usize) -> (Granularity, Vec<Usage>) {
         ),
         _ => (
             Granularity::Billing,
-            data.reads[i].iter().map(bill).collect(),
+            data.reads[i].iter().map(Usage::from).collect(),
         ),
-    }
-}
-
-fn bill(r: &Read) -> Usage {
-    Usage {
-        start: r.start,
-        end: r.end,
-        quantity: r.quantity,
     }
 }
 

@@ -334,11 +334,7 @@ fn weather_normalized(
         bills
             .iter()
             .filter(|b| window.contains(b.period))
-            .map(|b| Usage {
-                start: b.start,
-                end: b.end,
-                quantity: b.quantity,
-            })
+            .map(Usage::from)
             .collect()
     };
     let window = crate::insight::Window {

@@ -249,54 +249,35 @@ impl Accumulator {
             });
             return;
         }
-        self.add_to_days(start, end, quantity);
         // Split at local month boundaries (an interval crosses at most one).
-        let mut from = start;
-        while from < end {
-            let local = self.zone.local(from);
-            let period = Period::of(local.date());
-            let boundary = self
-                .zone
-                .utc(
-                    period
-                        .offset(1)
-                        .first_day()
-                        .and_hms_opt(0, 0, 0)
-                        .expect("midnight"),
-                    None,
-                )
-                .unwrap_or(end);
-            let to = end.min(boundary.max(from + 1));
-            let share = (to - from) as f64 / seconds as f64;
-            let month = self.months.entry(period).or_default();
-            if month.covered == 0 && month.sum == 0.0 {
-                month.line = line32;
-            }
-            month.sum += quantity * share;
-            month.covered += to - from;
-            month.estimated |= estimated;
-            from = to;
-        }
-    }
-
-    /// Spread an interval over the local days it covers, by seconds.
-    fn add_to_days(&mut self, start: i64, end: i64, quantity: f64) {
-        let Some(days) = self.days.as_mut() else {
-            return;
-        };
-        let mut from = start;
-        while from < end {
-            let date = self.zone.local(from).date();
-            let next = date
-                .succ_opt()
-                .and_then(|d| d.and_hms_opt(0, 0, 0))
-                .and_then(|t| self.zone.utc(t, None))
-                .unwrap_or(end);
-            let to = end.min(next.max(from + 1));
-            let day = days.entry(date).or_default();
-            day.0 += quantity * (to - from) as f64 / (end - start) as f64;
-            day.1 += to - from;
-            from = to;
+        let months = &mut self.months;
+        split_local(
+            self.zone,
+            start,
+            end,
+            |d| Some(Period::of(d).offset(1).first_day()),
+            |date, piece| {
+                let month = months.entry(Period::of(date)).or_default();
+                if month.covered == 0 && month.sum == 0.0 {
+                    month.line = line32;
+                }
+                month.sum += quantity * (piece as f64 / seconds as f64);
+                month.covered += piece;
+                month.estimated |= estimated;
+            },
+        );
+        if let Some(days) = self.days.as_mut() {
+            split_local(
+                self.zone,
+                start,
+                end,
+                |d| d.succ_opt(),
+                |date, piece| {
+                    let day = days.entry(date).or_default();
+                    day.0 += quantity * piece as f64 / seconds as f64;
+                    day.1 += piece;
+                },
+            );
         }
     }
 
@@ -396,6 +377,29 @@ impl Accumulator {
             });
         }
         self.series
+    }
+}
+
+/// Walk `start..end` (UTC seconds) in pieces that end at the local
+/// midnights `next` names after each piece's local date (a month's or a
+/// day's end), giving each piece's date and length.
+fn split_local(
+    zone: Zone,
+    start: i64,
+    end: i64,
+    next: impl Fn(NaiveDate) -> Option<NaiveDate>,
+    mut each: impl FnMut(NaiveDate, i64),
+) {
+    let mut from = start;
+    while from < end {
+        let date = zone.local(from).date();
+        let boundary = next(date)
+            .and_then(|d| d.and_hms_opt(0, 0, 0))
+            .and_then(|t| zone.utc(t, None))
+            .unwrap_or(end);
+        let to = end.min(boundary.max(from + 1));
+        each(date, to - from);
+        from = to;
     }
 }
 

@@ -104,6 +104,28 @@ pub struct Usage {
     pub quantity: f64,
 }
 
+/// A bill as the model takes it.
+impl From<&crate::model::Bill> for Usage {
+    fn from(b: &crate::model::Bill) -> Usage {
+        Usage {
+            start: b.start,
+            end: b.end,
+            quantity: b.quantity,
+        }
+    }
+}
+
+/// A read (a billing period) as the model takes it.
+impl From<&crate::model::Read> for Usage {
+    fn from(r: &crate::model::Read) -> Usage {
+        Usage {
+            start: r.start,
+            end: r.end,
+            quantity: r.quantity,
+        }
+    }
+}
+
 impl Usage {
     pub fn days(&self) -> i64 {
         (self.end - self.start).num_days() + 1

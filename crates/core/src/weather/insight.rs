@@ -47,14 +47,6 @@ pub struct YearChange {
     pub own_change: f64,
 }
 
-fn usage(b: &Bill) -> Usage {
-    Usage {
-        start: b.start,
-        end: b.end,
-        quantity: b.quantity,
-    }
-}
-
 /// The mean of the days' mean temperatures from `b.start` to `b.end`.
 fn mean_temperature(b: &Bill, station: &Station) -> Option<f64> {
     let temps: Vec<f64> = b
@@ -83,7 +75,7 @@ pub fn insight(
         .filter(|b| b.start >= year_start && b.end <= this.end)
         .collect();
     let rules = Rules::caltrack(Granularity::Billing, service != Service::Gas);
-    let used: Vec<Usage> = year.iter().map(|b| usage(b)).collect();
+    let used: Vec<Usage> = year.iter().map(|b| Usage::from(*b)).collect();
     let model = caltrack::fit(&used, station, &rules)?;
     if model.model_type == ModelType::InterceptOnly
         || model.n_days < caltrack::MIN_BASELINE_COVERAGE * 365.0
