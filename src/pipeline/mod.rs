@@ -99,6 +99,7 @@ pub fn read_rules(
             min_coverage: config.reads.min_coverage,
             leak_hours: config.reads.continuous_flow_hours,
             keep_days: false,
+            keep_span: None,
         },
         mapping: config.mapping.clone(),
     })

@@ -540,6 +540,7 @@ fn a_malformed_green_button_file_loses_no_other_account() {
                 min_coverage: 0.9,
                 leak_hours: 24,
                 keep_days: false,
+                keep_span: None,
             },
             mapping: Default::default(),
         },

@@ -7,7 +7,8 @@
 //! comparisons ([`compare`]), the phase ladder ([`phase`]), the randomized
 //! control group ([`control`]), bills and savings in money ([`money`]), goals
 //! ([`goal`]), plausibility holds ([`plausible`]), call rates learned from
-//! calls ([`calls`]), the editable wording
+//! calls ([`calls`]), bill-to-date alerts ([`alert`]), peak events
+//! ([`peak`]), the editable wording
 //! ([`wording`]), the split of a run into shards ([`shard`]) and the mail
 //! barcode's serials ([`imb`]).
 //!
@@ -15,6 +16,7 @@
 //! no SQL. That keeps it quick to build and test, and keeps every decision a
 //! letter carries a function of its inputs.
 
+pub mod alert;
 pub mod calls;
 pub mod cohort;
 pub mod compare;
@@ -26,6 +28,7 @@ pub mod imb;
 pub mod ingest;
 pub mod model;
 pub mod money;
+pub mod peak;
 pub mod phase;
 pub mod plausible;
 pub mod shard;

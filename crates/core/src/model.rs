@@ -395,6 +395,23 @@ impl Read {
     }
 }
 
+/// One meter interval as read: kept only where a command needs hours, not
+/// months (a peak event's window and its baseline days).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Interval {
+    /// UTC epoch seconds.
+    pub start: i64,
+    pub seconds: i64,
+    /// In the service's canonical unit.
+    pub quantity: f64,
+}
+
+impl Interval {
+    pub fn end(&self) -> i64 {
+        self.start + self.seconds
+    }
+}
+
 /// Water that never stopped flowing for at least the configured hours
 /// (`[reads] continuous_flow_hours`): a possible leak.
 #[derive(Debug, Clone, Copy, PartialEq)]

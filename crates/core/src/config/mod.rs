@@ -11,7 +11,9 @@ use serde::Deserialize;
 
 use crate::model::Service;
 
+mod messages;
 mod targeting;
+pub use messages::{Alerts, Peak};
 pub mod tariff;
 pub use targeting::{Between, Campaign, Campaigns, Control, RATING_NAMES, Segment, Segments};
 
@@ -39,6 +41,8 @@ pub struct Config {
     pub email: Email,
     pub sms: Sms,
     pub weather: WeatherSettings,
+    pub alerts: Alerts,
+    pub peak: Peak,
     #[serde(skip)]
     pub base_dir: PathBuf,
     /// The file the settings were read from, for messages about them.
@@ -68,6 +72,8 @@ impl Default for Config {
             email: Email::default(),
             sms: Sms::default(),
             weather: WeatherSettings::default(),
+            alerts: Alerts::default(),
+            peak: Peak::default(),
             base_dir: PathBuf::from("."),
             file: PathBuf::from("neighborly.toml"),
         }
@@ -699,6 +705,26 @@ impl Config {
         anyhow::ensure!(
             (3..=12).contains(&self.weather.min_bills),
             "weather.min_bills is a count of the last 12 months' bills, 3 to 12"
+        );
+        anyhow::ensure!(
+            self.alerts.min_dollars >= 0.0 && self.alerts.min_dollars.is_finite(),
+            "alerts.min_dollars must be 0 or more"
+        );
+        anyhow::ensure!(
+            (1..=60).contains(&self.alerts.recent_days),
+            "alerts.recent_days is a count of days, 1 to 60"
+        );
+        anyhow::ensure!(
+            (1..=60).contains(&self.alerts.min_days),
+            "alerts.min_days is a count of days, 1 to 60"
+        );
+        anyhow::ensure!(
+            self.peak.baseline_highest >= 1 && self.peak.baseline_highest <= self.peak.baseline_days,
+            "peak.baseline_highest must be at least 1 and at most peak.baseline_days"
+        );
+        anyhow::ensure!(
+            self.peak.baseline_days <= 45,
+            "peak.baseline_days is at most 45"
         );
         if let Some(zone) = &self.weather.timezone {
             anyhow::ensure!(

@@ -37,7 +37,7 @@ impl Default for Control {
     }
 }
 
-fn share<'de, D: Deserializer<'de>>(d: D) -> Result<f64, D::Error> {
+pub(super) fn share<'de, D: Deserializer<'de>>(d: D) -> Result<f64, D::Error> {
     let v = f64::deserialize(d)?;
     if !(0.0..=0.5).contains(&v) {
         return Err(de::Error::custom(format!(

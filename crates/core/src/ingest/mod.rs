@@ -48,6 +48,8 @@ pub struct Dataset {
     /// Use per local day from interval data, by account, when the read
     /// rules keep days.
     pub days: HashMap<String, Vec<series::DayUse>>,
+    /// Intervals as read, by account, inside the read rules' `keep_span`.
+    pub intervals: HashMap<String, Vec<crate::model::Interval>>,
 }
 
 /// Where a run's reads come from: `usage.csv` (monthly reads), an interval
@@ -227,6 +229,12 @@ fn merge_series(data: &mut Dataset, series: Vec<(String, Series)>) {
         }
         if !s.days.is_empty() {
             data.days.entry(account.clone()).or_default().extend(s.days);
+        }
+        if !s.intervals.is_empty() {
+            data.intervals
+                .entry(account.clone())
+                .or_default()
+                .extend(s.intervals);
         }
         if !s.runs.is_empty() {
             data.runs.entry(account).or_default().extend(s.runs);

@@ -20,7 +20,7 @@ use chrono::{NaiveDate, NaiveDateTime};
 use super::zone::Zone;
 use crate::exception::Reason;
 pub use crate::model::FlowRun;
-use crate::model::{Period, Read, Service};
+use crate::model::{Interval, Period, Read, Service};
 
 /// The settings interval data is read with (`[reads]` in the config).
 #[derive(Debug, Clone, Copy)]
@@ -32,6 +32,9 @@ pub struct IntervalRules {
     /// Keep each meter's use per local day too (for weather models, which
     /// fit daily data); a monthly run does not need it.
     pub keep_days: bool,
+    /// Keep the intervals that overlap this stretch (UTC seconds, end
+    /// excluded) as they were read: a peak event compares hours.
+    pub keep_span: Option<(i64, i64)>,
 }
 
 /// One local day of a meter's use, from the intervals inside it.
@@ -68,6 +71,8 @@ pub struct Series {
     pub runs: Vec<FlowRun>,
     /// Use per local day, when [`IntervalRules::keep_days`] asks for it.
     pub days: Vec<DayUse>,
+    /// The intervals inside [`IntervalRules::keep_span`], in time order.
+    pub intervals: Vec<Interval>,
     /// The first defect: the meter's data is not used.
     pub defect: Option<(Reason, String)>,
 }
@@ -100,6 +105,7 @@ pub struct Accumulator {
     leak_seconds: i64,
     /// Use and seconds covered per local day, when kept.
     days: Option<BTreeMap<NaiveDate, (f64, i64)>>,
+    keep_span: Option<(i64, i64)>,
 }
 
 impl Accumulator {
@@ -114,6 +120,7 @@ impl Accumulator {
             run: None,
             leak_seconds: i64::from(rules.leak_hours) * 3600,
             days: rules.keep_days.then(BTreeMap::new),
+            keep_span: rules.keep_span,
         }
     }
 
@@ -234,6 +241,16 @@ impl Accumulator {
         }
         self.last = Some((start, end, line));
         self.track_flow(service, start, end, quantity);
+        if let Some((from, to)) = self.keep_span
+            && start < to
+            && end > from
+        {
+            self.series.intervals.push(Interval {
+                start,
+                seconds,
+                quantity,
+            });
+        }
 
         if seconds > 25 * 3600 {
             // A billing period: one read of its own, by local dates.
@@ -329,6 +346,7 @@ impl Accumulator {
                 runs: vec![],
                 incomplete: vec![],
                 days: vec![],
+                intervals: vec![],
                 ..self.series
             };
         }
@@ -409,6 +427,7 @@ mod tests {
 
     const RULES: IntervalRules = IntervalRules {
         keep_days: false,
+        keep_span: None,
         min_coverage: 0.9,
         leak_hours: 24,
     };
