@@ -7,23 +7,28 @@
 //! assignments and responses between runs, and [`pipeline`] tying the stages
 //! together for the command line. Above the pipeline, [`target`] reaches
 //! chosen segments with campaigns and [`measure`] evaluates what the letters
-//! did against the randomized control group ([`control`]).
+//! did against the randomized control group ([`control`]). Between the
+//! reports, [`alerts`] warns of high bills and [`events`] speaks before and
+//! after peak events, both through [`outreach`].
 
 pub use neighborly_core::{
-    calls, cohort, compare, config, control, exception, goal, imb, ingest, model, money, phase,
+    alert, calls, cohort, compare, config, control, exception, goal, imb, ingest, model, money, peak, phase,
     plausible, shard, weather, wording,
 };
 pub use neighborly_render::{self as render, chart};
 pub use neighborly_store as store;
 
 pub mod account;
+pub mod alerts;
 pub mod brief;
 pub mod channel;
+pub mod events;
 pub mod check;
 pub mod import;
 pub mod insight;
 pub mod measure;
 pub mod merge;
+pub mod outreach;
 pub mod output;
 pub mod pipeline;
 pub mod print;

@@ -233,6 +233,53 @@ enum Command {
         #[arg(long, requires = "reissue")]
         by: Option<String>,
     },
+    /// Bill-to-date alerts: households whose bill is heading well above its
+    /// usual get one e-mail or text per bill period (run it daily).
+    Alert {
+        #[command(flatten)]
+        inputs: Inputs,
+        /// The last day whose use counts, YYYY-MM-DD (a daily run gives yesterday).
+        #[arg(long)]
+        as_of: chrono::NaiveDate,
+        /// Folder for alerts.csv, alerts-sms.csv and alerts.json; default from
+        /// the config (out/alerts-YYYY-MM-DD).
+        #[arg(long)]
+        out: Option<PathBuf>,
+        /// Accounts to hold back, one per line.
+        #[arg(long)]
+        suppress: Option<PathBuf>,
+        /// Project and write alerts.csv; send, draw and record nothing.
+        #[arg(long)]
+        dry_run: bool,
+        /// Write each e-mail here as an .eml file instead of sending it.
+        #[arg(long)]
+        emails_to: Option<PathBuf>,
+    },
+    /// Peak-event messages: `notify` before the event (its hours and three
+    /// actions), `results` after it (each household's use in the window
+    /// against its own baseline).
+    PeakEvent {
+        #[command(flatten)]
+        inputs: Inputs,
+        /// The event's local hours, YYYY-MM-DDTHH:MM..HH:MM.
+        #[arg(long)]
+        window: neighborly::peak::EventWindow,
+        #[arg(long, value_enum)]
+        stage: neighborly::events::Stage,
+        /// Folder for peak-STAGE.csv, its texts and summary; default from the
+        /// config (out/peak-YYYYMMDDTHHMM-HHMM).
+        #[arg(long)]
+        out: Option<PathBuf>,
+        /// Accounts to hold back, one per line.
+        #[arg(long)]
+        suppress: Option<PathBuf>,
+        /// Work out who would get what; send, draw and record nothing.
+        #[arg(long)]
+        dry_run: bool,
+        /// Write each e-mail here as an .eml file instead of sending it.
+        #[arg(long)]
+        emails_to: Option<PathBuf>,
+    },
     /// Write the contact list of a [segments.NAME] rule set and print its counts.
     Segment {
         name: String,
@@ -284,14 +331,22 @@ enum Command {
         #[command(flatten)]
         inputs: Inputs,
         /// Months before the letters, YYYY-MM..YYYY-MM.
-        #[arg(long)]
-        pre: Months,
+        #[arg(long, required_unless_present = "event")]
+        pre: Option<Months>,
         /// Months after the letters started, YYYY-MM..YYYY-MM.
-        #[arg(long)]
-        post: Months,
+        #[arg(long, required_unless_present = "event")]
+        post: Option<Months>,
         /// Evaluate a campaign against its holdout instead of the monthly reports.
-        #[arg(long)]
+        #[arg(long, conflicts_with_all = ["alerts", "event"])]
         campaign: Option<String>,
+        /// Evaluate bill-to-date alerts against their holdout (intention to
+        /// treat: every household drawn when it first qualified).
+        #[arg(long, conflicts_with = "event")]
+        alerts: bool,
+        /// Evaluate a peak event's messages: use in its hours, messaged
+        /// households against the holdout (YYYY-MM-DDTHH:MM..HH:MM).
+        #[arg(long, value_name = "WINDOW")]
+        event: Option<neighborly::peak::EventWindow>,
         /// `did` (difference in differences of each household's change) or
         /// `caltrack` (each household's change against its own weather model).
         #[arg(long, value_enum, default_value = "did")]
@@ -611,6 +666,50 @@ fn dispatch(cli: Cli) -> Result<()> {
                 neighborly::target::campaign::run(&config, &name, &opts, reissue.as_ref())?;
             print!("{}", summary.render_text());
         }
+        Command::Alert {
+            inputs,
+            as_of,
+            out,
+            suppress,
+            dry_run,
+            emails_to,
+        } => {
+            let config = Config::load(&inputs.config)?;
+            let opts = neighborly::alerts::AlertOptions {
+                as_of,
+                run: RunOptions {
+                    out,
+                    suppress,
+                    dry_run,
+                    emails_to,
+                    ..inputs.options()
+                },
+            };
+            print!("{}", neighborly::alerts::run(&config, &opts)?.render_text());
+        }
+        Command::PeakEvent {
+            inputs,
+            window,
+            stage,
+            out,
+            suppress,
+            dry_run,
+            emails_to,
+        } => {
+            let config = Config::load(&inputs.config)?;
+            let opts = neighborly::events::EventOptions {
+                window,
+                stage,
+                run: RunOptions {
+                    out,
+                    suppress,
+                    dry_run,
+                    emails_to,
+                    ..inputs.options()
+                },
+            };
+            print!("{}", neighborly::events::run(&config, &opts)?.render_text());
+        }
         Command::Segment { name, inputs, out } => {
             let config = Config::load(&inputs.config)?;
             let out = out.unwrap_or_else(|| PathBuf::from(format!("segment-{name}.csv")));
@@ -717,11 +816,22 @@ fn dispatch(cli: Cli) -> Result<()> {
             pre,
             post,
             campaign,
+            alerts,
+            event,
             out,
             method,
             weather,
         } => {
             let config = Config::load(&inputs.config)?;
+            if let Some(window) = event {
+                let e = neighborly::events::evaluate(&config, &inputs.options(), &window, &out)?;
+                print!("{}", e.render_text());
+                println!("written to {}", out.display());
+                return Ok(());
+            }
+            let (Some(pre), Some(post)) = (pre, post) else {
+                anyhow::bail!("--pre and --post are needed (except with --event)");
+            };
             let opts = neighborly::measure::EvaluateOptions {
                 customers: inputs.customers,
                 usage: inputs.usage,
@@ -731,6 +841,7 @@ fn dispatch(cli: Cli) -> Result<()> {
                 pre,
                 post,
                 campaign,
+                alerts,
                 out: out.clone(),
                 method,
                 weather,

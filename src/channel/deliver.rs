@@ -169,16 +169,22 @@ fn url_user(url: &str) -> Option<String> {
     (!user.is_empty()).then(|| user.to_string())
 }
 
-/// `<period.token@domain>`: the same for a household and period on every
-/// attempt, so a relay or mailbox can tell a repeat.
+/// `<report.period.token@domain>`: the same for a household and period on
+/// every attempt, so a relay or mailbox can tell a repeat.
 pub fn message_id(period: Period, token: &str, from: &str) -> String {
+    message_id_for("report", &period.to_string(), token, from)
+}
+
+/// `<kind.key.token@domain>` for any message kind (`alert` and a bill
+/// period's first day, `peak` and an event): stable across attempts.
+pub fn message_id_for(kind: &str, key: &str, token: &str, from: &str) -> String {
     let domain = from
         .rsplit('@')
         .next()
         .map(|d| d.trim_end_matches('>').trim())
         .filter(|d| !d.is_empty())
         .unwrap_or("neighborly.invalid");
-    format!("<report.{period}.{token}@{domain}>")
+    format!("<{kind}.{key}.{token}@{domain}>")
 }
 
 /// One row of `sms.csv`.

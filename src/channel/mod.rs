@@ -12,6 +12,7 @@
 pub mod bounces;
 pub mod deliver;
 pub mod email;
+pub mod notice;
 pub mod sms;
 
 use std::collections::HashMap;

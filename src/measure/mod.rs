@@ -35,6 +35,8 @@ pub struct EvaluateOptions {
     pub pre: Months,
     pub post: Months,
     pub campaign: Option<String>,
+    /// The bill-to-date alerts' experiment instead of the monthly reports'.
+    pub alerts: bool,
     pub out: PathBuf,
     pub method: Method,
     /// The temperature file for `Method::Caltrack` (default `[weather] file`).
@@ -181,6 +183,7 @@ pub fn evaluate(config: &Config, opts: &EvaluateOptions) -> Result<Evaluation> {
             }
             control::campaign_experiment(name)
         }
+        None if opts.alerts => crate::alerts::EXPERIMENT.to_string(),
         None => control::REPORTS.to_string(),
     };
     let state = opts
@@ -225,7 +228,9 @@ pub fn evaluate(config: &Config, opts: &EvaluateOptions) -> Result<Evaluation> {
         let Some(a) = assigned.get(&h.account_id) else {
             continue;
         };
-        if a.period > opts.pre.to {
+        // Alerts draw a household when it first qualifies, which is after
+        // the pre window by design; letters' groups are drawn before it.
+        if a.period > opts.pre.to && !(opts.alerts && a.period <= opts.post.to) {
             continue;
         }
         let bills = bills_from_reads(reads);
@@ -253,7 +258,7 @@ pub fn evaluate(config: &Config, opts: &EvaluateOptions) -> Result<Evaluation> {
     let months = monthly(&bills_of, opts);
     let groups: HashMap<String, Group> = assigned
         .values()
-        .filter(|a| a.period <= opts.pre.to)
+        .filter(|a| a.period <= opts.pre.to || (opts.alerts && a.period <= opts.post.to))
         .map(|a| (a.account_id.clone(), a.group))
         .collect();
     let events: Vec<_> = store
@@ -593,6 +598,7 @@ pub fn example_page(config: &Config, last: Period) -> Result<serde_json::Value> 
         pre,
         post,
         campaign: None,
+        alerts: false,
         out: PathBuf::new(),
         method: Method::Did,
         weather: None,

@@ -81,6 +81,7 @@ pub fn build(config: &Config, opts: &EvaluateOptions, e: &Evaluation) -> Result<
     };
     let what = match &opts.campaign {
         Some(c) => format!("campaign {c}"),
+        None if opts.alerts => "bill-to-date alerts".to_string(),
         None => "the monthly home reports".to_string(),
     };
     let headline = match e.overall() {

@@ -67,7 +67,7 @@ fn balance(plan: &Plan, config: &Config, newly_assigned: usize) -> Balance {
 /// the first mailing, then check the balance.
 pub fn enroll(config: &Config, opts: &RunOptions) -> Result<Balance> {
     let wording = crate::wording::load_or_error(&config.templates_dir())?;
-    let mut store = open_store(config, opts, false)?
+    let store = open_store(config, opts, false)?
         .ok_or_else(|| anyhow::anyhow!("state store unavailable"))?;
     let plan = plan(config, opts, &wording, Some(&store))?;
     let _lock = store.lock(plan.period, crate::shard::Shard::WHOLE)?;

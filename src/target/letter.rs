@@ -193,6 +193,44 @@ pub struct LetterData {
     pub proof_label: Option<String>,
 }
 
+/// A day without its year, as a person writes it: `November 5`,
+/// `5 de noviembre`; with the weekday, `Wednesday, August 12`,
+/// `miércoles 12 de agosto`.
+pub fn short_date(day: chrono::NaiveDate, lang: Language, weekday: bool) -> String {
+    use chrono::Datelike;
+    const EN: [&str; 7] = [
+        "Monday",
+        "Tuesday",
+        "Wednesday",
+        "Thursday",
+        "Friday",
+        "Saturday",
+        "Sunday",
+    ];
+    const ES: [&str; 7] = [
+        "lunes",
+        "martes",
+        "miércoles",
+        "jueves",
+        "viernes",
+        "sábado",
+        "domingo",
+    ];
+    let full = long_date(day, lang);
+    let without_year = match lang {
+        Language::En => full.rsplit_once(", ").map_or(full.clone(), |(d, _)| d.to_string()),
+        Language::Es => full.rsplit_once(" de ").map_or(full.clone(), |(d, _)| d.to_string()),
+    };
+    if !weekday {
+        return without_year;
+    }
+    let w = day.weekday().num_days_from_monday() as usize;
+    match lang {
+        Language::En => format!("{}, {without_year}", EN[w]),
+        Language::Es => format!("{} {without_year}", ES[w]),
+    }
+}
+
 /// The letter's date as a person writes it in the language.
 pub fn long_date(day: chrono::NaiveDate, lang: Language) -> String {
     use chrono::Datelike;

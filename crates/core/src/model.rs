@@ -112,9 +112,12 @@ impl FromStr for Unit {
 }
 
 /// Report language. English is the default; every wording file covers both.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, PartialOrd, Ord)]
+#[derive(
+    Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize, PartialOrd, Ord,
+)]
 #[serde(rename_all = "lowercase")]
 pub enum Language {
+    #[default]
     En,
     Es,
 }

@@ -32,6 +32,25 @@ impl Store {
             .collect()
     }
 
+    /// (account, key) of every message sent under keys that start with
+    /// `prefix` (`alert:`), on any channel: one such message per key.
+    pub fn sent_under(&self, prefix: &str) -> Result<std::collections::HashSet<(String, String)>> {
+        // Keys from `prefix` up to (not including) the prefix with its last
+        // character moved one up: a range both databases index.
+        let mut past = prefix.to_string();
+        let last = past.pop().map_or(0, u32::from);
+        past.push(char::from_u32(last + 1).unwrap_or(char::MAX));
+        self.db()
+            .query(
+                "SELECT account_id, period FROM sends
+                 WHERE status = 'sent' AND period >= ?1 AND period < ?2",
+                &vals![prefix, past],
+            )?
+            .into_iter()
+            .map(|r| Ok((r.text(0)?, r.text(1)?)))
+            .collect()
+    }
+
     /// Record that a message is about to leave (or, with `sent`, that it left).
     pub fn record_send(
         &self,

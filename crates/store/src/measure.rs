@@ -100,7 +100,7 @@ impl Store {
     /// Record new assignments. An account already assigned in the experiment
     /// keeps its first assignment: the insert is ignored. Returns how many were new.
     pub fn assign<'a>(
-        &mut self,
+        &self,
         experiment: &str,
         assignments: impl IntoIterator<Item = &'a Assigned>,
     ) -> Result<usize> {
