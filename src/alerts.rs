@@ -315,7 +315,10 @@ fn assess(
     let (Some(projected_cost), Some(usual_cost)) =
         (cost(projection.projected_use), cost(usual.quantity))
     else {
-        return done(row, "no-tariff: the tariff has no price for this household".into());
+        return done(
+            row,
+            "no-tariff: the tariff has no price for this household".into(),
+        );
     };
     row.projected_cost = format!("{projected_cost:.2}");
     row.usual_cost = format!("{usual_cost:.2}");

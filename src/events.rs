@@ -138,8 +138,7 @@ pub fn run(config: &Config, opts: &EventOptions) -> Result<EventSummary> {
     let zone = zone(config)?;
     let (data, outcomes) = match opts.stage {
         Stage::Notify => {
-            let (data, _) =
-                crate::target::read_customer_file(config, opts.run.customers.as_ref())?;
+            let (data, _) = crate::target::read_customer_file(config, opts.run.customers.as_ref())?;
             (data, HashMap::new())
         }
         Stage::Results => results_data(config, opts, zone)?,
@@ -184,7 +183,11 @@ pub fn run(config: &Config, opts: &EventOptions) -> Result<EventSummary> {
         }
         let messaged = opts.stage == Stage::Notify || matches!(outcome, Some((Some(_), _)));
         (row.channel, row.delivery) = if !messaged {
-            (String::new(), "no-figures: the interval data does not cover the window and its baseline days".into())
+            (
+                String::new(),
+                "no-figures: the interval data does not cover the window and its baseline days"
+                    .into(),
+            )
         } else if groups.get(&h.account_id) == Some(&Group::Control) {
             (String::new(), "held-out".into())
         } else if let Some(why) = outreach.hold(h) {
@@ -254,10 +257,7 @@ fn event_data(
     let mut rules = crate::pipeline::read_rules(config, &sources)?;
     let first = peak::first_day_needed(window, &config.peak.rules());
     let at = |d: NaiveDate| zone.utc(d.and_time(NaiveTime::MIN), None).unwrap_or(0);
-    rules.intervals.keep_span = Some((
-        at(first),
-        at(window.date + chrono::Days::new(2)),
-    ));
+    rules.intervals.keep_span = Some((at(first), at(window.date + chrono::Days::new(2))));
     rules.intervals.min_coverage = f64::INFINITY;
     crate::ingest::load(&sources, config.utility.service, &rules)
 }
@@ -286,9 +286,7 @@ fn results_data(config: &Config, opts: &EventOptions, zone: Zone) -> Result<(Dat
             let used = peak::use_in(iv, from, to);
             let base = peak::baseline(iv, zone, &opts.window, &excluded, &rules);
             let days = base.as_ref().map(|b| b.days.clone()).unwrap_or_default();
-            let o = used
-                .zip(base)
-                .map(|(u, b)| peak::outcome(u, b.quantity));
+            let o = used.zip(base).map(|(u, b)| peak::outcome(u, b.quantity));
             (account.clone(), (o, days))
         })
         .collect();
@@ -298,10 +296,12 @@ fn results_data(config: &Config, opts: &EventOptions, zone: Zone) -> Result<(Dat
 fn out_dir(config: &Config, opts: &EventOptions) -> PathBuf {
     match &opts.run.out {
         Some(p) => p.clone(),
-        None => config.resolve(Path::new(&config.output.dir.replace(
-            "{period}",
-            &format!("peak-{}", compact(&opts.window)),
-        ))),
+        None => config.resolve(Path::new(
+            &config
+                .output
+                .dir
+                .replace("{period}", &format!("peak-{}", compact(&opts.window))),
+        )),
     }
 }
 

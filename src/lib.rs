@@ -12,8 +12,8 @@
 //! after peak events, both through [`outreach`].
 
 pub use neighborly_core::{
-    alert, calls, cohort, compare, config, control, exception, goal, imb, ingest, model, money, peak, phase,
-    plausible, shard, weather, wording,
+    alert, calls, cohort, compare, config, control, exception, goal, imb, ingest, model, money,
+    peak, phase, plausible, shard, weather, wording,
 };
 pub use neighborly_render::{self as render, chart};
 pub use neighborly_store as store;
@@ -22,14 +22,14 @@ pub mod account;
 pub mod alerts;
 pub mod brief;
 pub mod channel;
-pub mod events;
 pub mod check;
+pub mod events;
 pub mod import;
 pub mod insight;
 pub mod measure;
 pub mod merge;
-pub mod outreach;
 pub mod output;
+pub mod outreach;
 pub mod pipeline;
 pub mod print;
 pub mod proof;

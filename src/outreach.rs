@@ -183,7 +183,10 @@ impl<'a> Outreach<'a> {
         let token = channel::token(&config.channels.link_salt, &h.account_id);
         if route.channel == Channel::Sms {
             let link = config.sms.link.replace("{token}", &token);
-            let text = sms::measure(&message.sms.replace("{link}", &link));
+            // A no-break space (Spanish amounts) is outside the GSM
+            // alphabet and would cost a text half its length.
+            let body = message.sms.replace("{link}", &link).replace('\u{a0}', " ");
+            let text = sms::measure(&body);
             let id = crate::channel::deliver::message_id_for(kind, id_key, &token, "sms");
             self.texts.push((
                 SmsRow {

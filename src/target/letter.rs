@@ -218,8 +218,12 @@ pub fn short_date(day: chrono::NaiveDate, lang: Language, weekday: bool) -> Stri
     ];
     let full = long_date(day, lang);
     let without_year = match lang {
-        Language::En => full.rsplit_once(", ").map_or(full.clone(), |(d, _)| d.to_string()),
-        Language::Es => full.rsplit_once(" de ").map_or(full.clone(), |(d, _)| d.to_string()),
+        Language::En => full
+            .rsplit_once(", ")
+            .map_or(full.clone(), |(d, _)| d.to_string()),
+        Language::Es => full
+            .rsplit_once(" de ")
+            .map_or(full.clone(), |(d, _)| d.to_string()),
     };
     if !weekday {
         return without_year;

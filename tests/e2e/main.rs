@@ -8,6 +8,7 @@
 mod common;
 
 mod account;
+mod alerts;
 mod batch;
 mod busy;
 mod channels;

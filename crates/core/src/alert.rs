@@ -211,10 +211,7 @@ pub fn project(
         .collect();
     let plain = used + recent_per_day * rest.len() as f64;
     let adjusted = weather.and_then(|w| {
-        let expected: f64 = recent
-            .iter()
-            .map(|(d, _)| w.on(*d))
-            .sum::<Option<f64>>()?;
+        let expected: f64 = recent.iter().map(|(d, _)| w.on(*d)).sum::<Option<f64>>()?;
         let ahead: f64 = rest.iter().map(|d| w.typical(*d)).sum::<Option<f64>>()?;
         (expected > 0.0).then(|| used + ahead * recent_per_day * recent.len() as f64 / expected)
     });
@@ -326,7 +323,10 @@ const WEATHER_CAUSE_PCT: f64 = 10.0;
 /// The likely causes of a household's high projection.
 pub fn causes(projection: &Projection, runs: &[FlowRun]) -> Vec<Cause> {
     let mut out = Vec::new();
-    if let Some(w) = projection.weather.filter(|w| w.change_pct >= WEATHER_CAUSE_PCT) {
+    if let Some(w) = projection
+        .weather
+        .filter(|w| w.change_pct >= WEATHER_CAUSE_PCT)
+    {
         out.push(Cause::Weather(w));
     }
     let (start, end) = (projection.period.start, projection.period.end);
@@ -381,7 +381,10 @@ mod tests {
             }
         );
         // A missed bill: the cycle rolls on.
-        assert_eq!(current_period(&bills, d(2026, 11, 20)).start, d(2026, 11, 5));
+        assert_eq!(
+            current_period(&bills, d(2026, 11, 20)).start,
+            d(2026, 11, 5)
+        );
         // Calendar-month bills, or none: the date's month.
         let monthly = [bill(d(2026, 9, 1), d(2026, 9, 30), 300.0)];
         let october = BillPeriod::calendar_month(d(2026, 10, 20));

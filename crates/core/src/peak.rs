@@ -341,10 +341,21 @@ mod tests {
         let excluded = BTreeSet::from([event_day]);
         let days = similar_days(&w, &excluded, &rules);
         // Weekdays back from 11 August, without 29 July: 11, 10, 7, 6, 5, 4, 3, 31 Jul, 30 Jul, 28 Jul.
-        let want: Vec<NaiveDate> = [(8, 11), (8, 10), (8, 7), (8, 6), (8, 5), (8, 4), (8, 3), (7, 31), (7, 30), (7, 28)]
-            .iter()
-            .map(|(m, d)| NaiveDate::from_ymd_opt(2026, *m, *d).unwrap())
-            .collect();
+        let want: Vec<NaiveDate> = [
+            (8, 11),
+            (8, 10),
+            (8, 7),
+            (8, 6),
+            (8, 5),
+            (8, 4),
+            (8, 3),
+            (7, 31),
+            (7, 30),
+            (7, 28),
+        ]
+        .iter()
+        .map(|(m, d)| NaiveDate::from_ymd_opt(2026, *m, *d).unwrap())
+        .collect();
         assert_eq!(days, want);
         let b = baseline(&iv, zone, &w, &excluded, &rules).unwrap();
         // The three highest of the ten by the rule the data was made with.

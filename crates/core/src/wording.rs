@@ -80,7 +80,10 @@ pub const PLACEHOLDERS: &[(&str, &str)] = &[
         "next period's charges at the goal (with a tariff)",
     ),
     ("last_goal", "the goal the last letter set for this period"),
-    ("link", "the household's short link (sms.* and the texts of alert.* and peak.*)"),
+    (
+        "link",
+        "the household's short link (sms.* and the texts of alert.* and peak.*)",
+    ),
     (
         "leak_from",
         "when water started flowing without a stop (leak.* only)",
@@ -103,20 +106,62 @@ pub const PLACEHOLDERS: &[(&str, &str)] = &[
         "per",
         "the unit the rate is for, from money.per (money.tier only)",
     ),
-    ("as_of", "the last day an alert's figures include (alert.* only)"),
-    ("bill_start", "the first day of the household's bill period (alert.* only)"),
-    ("bill_end", "the last day of the household's bill period (alert.* only)"),
-    ("used_so_far", "use from the period's first day to the as-of date, with unit (alert.* only)"),
-    ("projected_use", "the period's projected use, with unit (alert.* only)"),
-    ("projected_cost", "the period's projected bill (alert.* only)"),
-    ("usual_cost", "the household's usual bill for such a period (alert.* only)"),
-    ("over_usual", "how far the projected bill is above the usual one, in percent (alert.* only)"),
-    ("event_day", "the peak event's day, e.g. Wednesday, August 12 (peak.* only)"),
-    ("event_hours", "the peak event's hours, e.g. 4:00 PM to 8:00 PM (peak.* only)"),
-    ("window_use", "the household's use in the event's hours, with unit (peak.* only)"),
-    ("baseline_use", "its usual use in those hours on similar days, with unit (peak.* only)"),
-    ("reduction", "baseline less use in the event's hours, with unit (peak.* only)"),
-    ("reduction_pct", "that reduction in percent of the baseline (peak.* only)"),
+    (
+        "as_of",
+        "the last day an alert's figures include (alert.* only)",
+    ),
+    (
+        "bill_start",
+        "the first day of the household's bill period (alert.* only)",
+    ),
+    (
+        "bill_end",
+        "the last day of the household's bill period (alert.* only)",
+    ),
+    (
+        "used_so_far",
+        "use from the period's first day to the as-of date, with unit (alert.* only)",
+    ),
+    (
+        "projected_use",
+        "the period's projected use, with unit (alert.* only)",
+    ),
+    (
+        "projected_cost",
+        "the period's projected bill (alert.* only)",
+    ),
+    (
+        "usual_cost",
+        "the household's usual bill for such a period (alert.* only)",
+    ),
+    (
+        "over_usual",
+        "how far the projected bill is above the usual one, in percent (alert.* only)",
+    ),
+    (
+        "event_day",
+        "the peak event's day, e.g. Wednesday, August 12 (peak.* only)",
+    ),
+    (
+        "event_hours",
+        "the peak event's hours, e.g. 4:00 PM to 8:00 PM (peak.* only)",
+    ),
+    (
+        "window_use",
+        "the household's use in the event's hours, with unit (peak.* only)",
+    ),
+    (
+        "baseline_use",
+        "its usual use in those hours on similar days, with unit (peak.* only)",
+    ),
+    (
+        "reduction",
+        "baseline less use in the event's hours, with unit (peak.* only)",
+    ),
+    (
+        "reduction_pct",
+        "that reduction in percent of the baseline (peak.* only)",
+    ),
     ("n", "number of people (similar.* only)"),
     ("sqft", "floor-area band (similar.* only)"),
     ("fuel", "heating fuel (similar.* only)"),

@@ -719,7 +719,8 @@ impl Config {
             "alerts.min_days is a count of days, 1 to 60"
         );
         anyhow::ensure!(
-            self.peak.baseline_highest >= 1 && self.peak.baseline_highest <= self.peak.baseline_days,
+            self.peak.baseline_highest >= 1
+                && self.peak.baseline_highest <= self.peak.baseline_days,
             "peak.baseline_highest must be at least 1 and at most peak.baseline_days"
         );
         anyhow::ensure!(
