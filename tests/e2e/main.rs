@@ -14,6 +14,7 @@ mod busy;
 mod channels;
 mod control;
 mod deploy;
+mod events;
 mod exports;
 mod faults;
 mod measure;
