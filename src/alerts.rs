@@ -470,6 +470,63 @@ fn notice(
     }
 }
 
+/// A message shown by `check` and `proof --messages`, with what it is.
+pub struct Example {
+    /// `alert-water-en`, `peak-results-thanks-electric-es`...
+    pub label: String,
+    pub notice: Notice,
+}
+
+/// An alert in every language and service, from made-up figures (a colder
+/// month for electricity and gas, a continuous flow for water).
+pub fn examples(config: &Config, wording: &Wording) -> Vec<Example> {
+    let as_of = NaiveDate::from_ymd_opt(2026, 11, 18).expect("a date");
+    let period = BillPeriod {
+        start: NaiveDate::from_ymd_opt(2026, 11, 5).expect("a date"),
+        end: NaiveDate::from_ymd_opt(2026, 12, 4).expect("a date"),
+    };
+    let mut out = Vec::new();
+    for service in [Service::Water, Service::Electric, Service::Gas] {
+        for lang in Language::ALL {
+            let mut h = crate::target::campaign::sample_household(lang);
+            h.service = service;
+            let (used, projected) = match service {
+                Service::Water => (5210.0, 12024.0),
+                Service::Electric => (612.4, 1413.2),
+                Service::Gas => (58.3, 134.5),
+            };
+            let cause = match service {
+                Service::Water => Cause::Flow { hours: 52.0 },
+                _ => Cause::Weather(alert::WeatherSoFar {
+                    change_pct: 24.0,
+                    warmer_f: -6.2,
+                }),
+            };
+            let high = High {
+                period,
+                projection: Projection {
+                    period,
+                    days_so_far: 14,
+                    used_so_far: used,
+                    recent_per_day: used / 14.0,
+                    projected_use: projected,
+                    weather_adjusted: service != Service::Water,
+                    weather: None,
+                },
+                projected_cost: 182.4,
+                usual_cost: 121.9,
+                pct: 49.6,
+                causes: vec![cause],
+            };
+            out.push(Example {
+                label: format!("alert-{}-{}", service.as_str(), lang.code()),
+                notice: notice(config, wording, &h, &high, as_of),
+            });
+        }
+    }
+    out
+}
+
 pub(crate) fn string_list(v: &serde_json::Value) -> Vec<String> {
     v.as_array()
         .into_iter()

@@ -70,6 +70,49 @@ pub fn check(config: &Config) -> Report {
     report
 }
 
+/// Every alert and peak-event message, in both languages and every
+/// service: each sentence filled, and each text within its segments (one
+/// GSM-7 segment in English; Spanish may need UCS-2, two segments).
+fn messages(config: &Config, wording: &Wording, report: &mut Report) {
+    let link = "https://example.org/r/0123456789abcdef";
+    let mut examples = crate::alerts::examples(config, wording);
+    examples.extend(crate::events::examples(config, wording));
+    let before = report.problems.len();
+    for e in &examples {
+        let n = &e.notice;
+        let text = crate::channel::sms::with_link(&n.sms, link);
+        let mut fields = vec![&n.subject, &n.headline, &n.greeting, &n.closing, &text.body];
+        fields.extend(&n.figures);
+        fields.extend(&n.list);
+        fields.extend(&n.second);
+        if let Some(f) = fields.iter().find(|f| f.is_empty() || f.contains('{')) {
+            report.problems.push(format!(
+                "message {}: a sentence is empty or has an unfilled placeholder: {f:?}",
+                e.label
+            ));
+        }
+        let most = if n.lang == crate::model::Language::En {
+            1
+        } else {
+            2
+        };
+        if text.segments > most
+            || (n.lang == crate::model::Language::En && text.encoding != "gsm-7")
+        {
+            report.problems.push(format!(
+                "message {}: its text takes {} {} segment(s) ({} units; at most {most}): {}",
+                e.label, text.segments, text.encoding, text.units, text.body
+            ));
+        }
+    }
+    if report.problems.len() == before {
+        report.passed.push(format!(
+            "{} alert and peak-event messages in 2 languages, texts within their segments",
+            examples.len()
+        ));
+    }
+}
+
 /// The report variants, the batch document and the evaluation page.
 fn documents(
     config: &Config,
@@ -109,6 +152,21 @@ fn documents(
             .passed
             .push("evaluation page with example figures (evaluation.typ)".into()),
         Err(e) => report.problems.push(format!("evaluation page:\n{e:#}")),
+    }
+    messages(config, wording, report);
+    let event = crate::events::example_evaluation();
+    let page = crate::events::event_page(config, &event, &crate::events::example_window())
+        .and_then(|page| Ok(serde_json::to_vec(&page)?))
+        .and_then(|json| {
+            renderer
+                .layout_template(crate::events::EVENT_TEMPLATE, json)
+                .map_err(|e| anyhow::anyhow!("{e}"))
+        });
+    match page {
+        Ok(_) => report
+            .passed
+            .push("peak event page with example figures (event.typ)".into()),
+        Err(e) => report.problems.push(format!("peak event page:\n{e:#}")),
     }
     // The e-mail's chart pictures, from a compared variant (both charts).
     let variant = crate::proof::Variant::all()[0];

@@ -459,6 +459,47 @@ fn notice(
     n
 }
 
+/// Every peak-event message in every language and service, from made-up
+/// figures: the notice, a thank-you and an encouragement.
+pub fn examples(config: &Config, wording: &Wording) -> Vec<crate::alerts::Example> {
+    let window: EventWindow = "2026-08-12T16:00..20:00".parse().expect("a window");
+    let mut out = Vec::new();
+    for service in [
+        crate::model::Service::Water,
+        crate::model::Service::Electric,
+        crate::model::Service::Gas,
+    ] {
+        for lang in Language::ALL {
+            let mut h = crate::target::campaign::sample_household(lang);
+            h.service = service;
+            for (stage, outcome, name) in [
+                (Stage::Notify, None, "notify"),
+                (
+                    Stage::Results,
+                    Some(peak::outcome(4.1, 5.3)),
+                    "results-thanks",
+                ),
+                (
+                    Stage::Results,
+                    Some(peak::outcome(5.6, 5.3)),
+                    "results-encourage",
+                ),
+            ] {
+                let opts = EventOptions {
+                    window,
+                    stage,
+                    run: RunOptions::default(),
+                };
+                out.push(crate::alerts::Example {
+                    label: format!("peak-{name}-{}-{}", service.as_str(), lang.code()),
+                    notice: notice(config, wording, &h, &opts, outcome),
+                });
+            }
+        }
+    }
+    out
+}
+
 /// `evaluate --event`: the treated households' use in the window against
 /// the holdout's, `DIR/event.csv` and the one-page `DIR/event.pdf`.
 pub fn evaluate(
@@ -601,6 +642,28 @@ fn write_evaluation(
         .map_err(|err| anyhow::anyhow!("{err}"))?;
     let pdf = out.join("event.pdf");
     crate::output::writing(&pdf, |p| Ok(crate::output::write_atomic(p, &rendered.pdf)?))
+}
+
+/// The window `check` lays the event page out for.
+pub fn example_window() -> EventWindow {
+    "2026-08-12T16:00..20:00".parse().expect("a window")
+}
+
+/// Made-up event figures, so `check` lays out every part of the page.
+pub fn example_evaluation() -> EventEvaluation {
+    let treated: Vec<f64> = (0..300).map(|k| 5.0 + f64::from(k % 7) * 0.3).collect();
+    let control: Vec<f64> = (0..100).map(|k| 5.6 + f64::from(k % 7) * 0.3).collect();
+    let hour = |k: usize, scale: f64| Some(scale * if (16..20).contains(&k) { 1.4 } else { 0.7 });
+    EventEvaluation {
+        window: example_window().to_string(),
+        estimate: peak::estimate(&treated, &control),
+        left_out: 3,
+        unit: "kWh".into(),
+        profile: [
+            std::array::from_fn(|k| hour(k, 0.92)),
+            std::array::from_fn(|k| hour(k, 1.0)),
+        ],
+    }
 }
 
 /// The event page's template, inside the templates folder.

@@ -146,6 +146,11 @@ enum Command {
         /// Proof this campaign's letter (English and Spanish) instead of the reports.
         #[arg(long)]
         campaign: Option<String>,
+        /// Also write every alert and peak-event message, in both languages
+        /// and every service, into this folder: each e-mail as HTML (open it
+        /// in a browser) and as plain text with its text message.
+        #[arg(long, value_name = "DIR")]
+        messages: Option<PathBuf>,
     },
     /// Judge the input files without a run: data-quality.csv and
     /// data-quality.html (rejected rows by reason, estimated reads, coverage
@@ -874,6 +879,7 @@ fn dispatch(cli: Cli) -> Result<()> {
             out,
             period,
             campaign: Some(name),
+            ..
         } => {
             let config = Config::load(&config)?;
             let today = pipeline::render_date(&config);
@@ -892,9 +898,14 @@ fn dispatch(cli: Cli) -> Result<()> {
             out,
             period,
             campaign: None,
+            messages,
         } => {
             let config = Config::load(&config)?;
             let wording = neighborly::wording::load_or_error(&config.templates_dir())?;
+            if let Some(dir) = messages {
+                let n = neighborly::outreach::write_examples(&config, &wording, &dir)?;
+                println!("{n} messages written to {}", dir.display());
+            }
             let today = pipeline::render_date(&config);
             let period = period.unwrap_or_else(|| neighborly::proof::default_period(today));
             let renderer = neighborly::render::Renderer::new(&config.templates_dir(), today)?;

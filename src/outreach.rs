@@ -183,10 +183,7 @@ impl<'a> Outreach<'a> {
         let token = channel::token(&config.channels.link_salt, &h.account_id);
         if route.channel == Channel::Sms {
             let link = config.sms.link.replace("{token}", &token);
-            // A no-break space (Spanish amounts) is outside the GSM
-            // alphabet and would cost a text half its length.
-            let body = message.sms.replace("{link}", &link).replace('\u{a0}', " ");
-            let text = sms::measure(&body);
+            let text = sms::with_link(&message.sms, &link);
             let id = crate::channel::deliver::message_id_for(kind, id_key, &token, "sms");
             self.texts.push((
                 SmsRow {
@@ -274,4 +271,50 @@ impl<'a> Outreach<'a> {
         }
         Ok(self.texts.len())
     }
+}
+
+/// Write every example message (`alerts::examples`, `events::examples`)
+/// into `dir`: `LABEL.html` as a mail program shows it, `LABEL.txt` with the
+/// plain-text part and the text message. Returns how many.
+pub fn write_examples(
+    config: &Config,
+    wording: &crate::wording::Wording,
+    dir: &Path,
+) -> Result<usize> {
+    std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    let mut examples = crate::alerts::examples(config, wording);
+    examples.extend(crate::events::examples(config, wording));
+    let env = Envelope {
+        from: &config.email.from,
+        reply_to: &config.email.reply_to,
+        to: "someone@example.org",
+        message_id: "<example@example.org>",
+        unsubscribe_url: "https://example.org/unsubscribe?t=0123456789abcdef",
+        unsubscribe_mailto: "",
+    };
+    for e in &examples {
+        let html = dir.join(format!("{}.html", e.label));
+        crate::output::writing(&html, |p| {
+            Ok(crate::output::write_atomic(
+                p,
+                notice::html(&e.notice, &env).as_bytes(),
+            )?)
+        })?;
+        let link = config.sms.link.replace("{token}", "0123456789abcdef");
+        let text = sms::with_link(&e.notice.sms, &link);
+        let body = format!(
+            "Subject: {}\n\n{}\n\n--- text message ({} segment(s), {}, {} units) ---\n{}\n",
+            e.notice.subject,
+            notice::plain(&e.notice, &env),
+            text.segments,
+            text.encoding,
+            text.units,
+            text.body
+        );
+        let txt = dir.join(format!("{}.txt", e.label));
+        crate::output::writing(&txt, |p| {
+            Ok(crate::output::write_atomic(p, body.as_bytes())?)
+        })?;
+    }
+    Ok(examples.len())
 }

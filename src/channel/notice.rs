@@ -77,7 +77,7 @@ pub fn html(n: &Notice, env: &Envelope<'_>) -> String {
     if !n.figures.is_empty() {
         body.push_str(&format!(
             "<table role=\"presentation\" width=\"100%\" cellpadding=\"0\" cellspacing=\"0\" \
-             style=\"background:{SOFT};margin:0 0 8px 0;\"><tr><td style=\"padding:14px 16px;\">"
+             style=\"background:{SOFT};margin:0 0 8px 0;\"><tr><td style=\"padding:14px 16px 2px 16px;\">"
         ));
         for f in &n.figures {
             body.push_str(&para(f));

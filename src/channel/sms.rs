@@ -62,6 +62,13 @@ pub fn compose(text: &serde_json::Value, variant: &str, invite: bool, link: &str
     measure(&body.replace("{link}", link))
 }
 
+/// A message's text with the household's link: a no-break space (Spanish
+/// amounts, `91 $`) is outside the GSM alphabet and would cost a text
+/// half its length, so it becomes a plain space.
+pub fn with_link(body: &str, link: &str) -> Text {
+    measure(&body.replace("{link}", link).replace('\u{a0}', " "))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
