@@ -258,6 +258,25 @@ pub(super) fn index(s: &Studio, pick: &Pick) -> String {
             Ok(vec![("Every sentence".to_string(), keys)])
         }
     };
+    // Alerts and peak-event messages print on no page; their sentences
+    // live in the same files and are edited here too (`proof --messages`
+    // shows them as e-mails).
+    let sections = sections.map(|mut sections| {
+        let keys: Vec<String> = texts
+            .get(&Language::En)
+            .into_iter()
+            .flat_map(|t| t.keys())
+            .filter(|k| k.starts_with("alert.") || k.starts_with("peak."))
+            .cloned()
+            .collect();
+        if !keys.is_empty() {
+            sections.push((
+                "Between reports: bill alerts and peak events (e-mail and text)".to_string(),
+                keys,
+            ));
+        }
+        sections
+    });
     let first = render_draft(s, pick, &[]);
     body += &form_and_pages(PLACEHOLDERS, &sections, &texts, &first);
     let data = serde_json::json!({

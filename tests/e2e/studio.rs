@@ -692,3 +692,55 @@ fn an_account_is_looked_up_in_the_studio() {
     assert!(!page.contains("<script>x</script>"), "{page}");
     assert!(page.contains("is not in"), "{page}");
 }
+
+/// The alert and peak-event sentences are on the studio's page; one edited
+/// there is saved to its wording file and is what the alert e-mail says.
+#[test]
+fn an_alert_sentence_is_edited_in_the_studio_and_reaches_the_message() {
+    let ws = workspace();
+    let (_studio, url) = studio(&ws);
+    let door = Door::of(&url);
+    let (addr, headers) = (door.addr.as_str(), door.headers());
+    let (status, page) = http(addr, "GET", "/", &headers[..1], "");
+    assert_eq!(status, 200);
+    assert!(
+        page.contains("Between reports: bill alerts and peak events"),
+        "{page}"
+    );
+    for key in [
+        "es:alert.headline",
+        "en:peak.notify_headline",
+        "en:alert.actions[1]",
+    ] {
+        assert!(
+            page.contains(&format!("name=\"{key}\"")),
+            "{key} not on the page"
+        );
+    }
+    let es = ws.path("templates/wording/es.toml");
+    let before = std::fs::read_to_string(&es).unwrap();
+    let headline = "Su factura de este periodo va {over_usual} por encima de lo habitual";
+    let body = serde_json::json!({
+        "edits": [{ "lang": "es", "key": "alert.headline", "value": headline }],
+        "base": { "wording/es.toml": neighborly::studio::fingerprint(&before) },
+    });
+    let (status, reply) = http(addr, "POST", "/api/save", &headers, &body.to_string());
+    assert_eq!(status, 200, "{reply}");
+    assert!(std::fs::read_to_string(&es).unwrap().contains(headline));
+    let out = ws.path("messages");
+    let cfg = ws.config();
+    ok(ws.neighborly(&[
+        "proof",
+        "--config",
+        cfg.to_str().unwrap(),
+        "--out",
+        ws.path("proof.pdf").to_str().unwrap(),
+        "--messages",
+        out.to_str().unwrap(),
+    ]));
+    let html = std::fs::read_to_string(out.join("alert-water-es.html")).unwrap();
+    assert!(
+        html.contains("Su factura de este periodo va 50% por encima de lo habitual"),
+        "{html}"
+    );
+}

@@ -39,11 +39,32 @@ fn shipped_templates_pass_check() {
         "108 report variants compiled (report.typ)",
         "108 variants in one print document, 216 pages (batch.typ)",
         "evaluation page with example figures (evaluation.typ)",
+        "24 alert and peak-event messages in 2 languages, texts within their segments",
+        "peak event page with example figures (event.typ)",
         // No campaign in this config: their files are parsed, not compiled.
         "compiled, 7 parsed (not used by any document above)",
     ] {
         assert!(text.contains(line), "{line:?} not in:\n{text}");
     }
+}
+
+#[test]
+fn an_alert_text_too_long_for_its_segments_is_reported() {
+    let ws = with_templates();
+    let es = ws.path("templates/wording/es.toml");
+    edit(
+        &es,
+        "Ideas: {link} Responda STOP para salir.\"\nunsubscribe = \"Para dejar de recibir estas alertas",
+        "Ideas para ahorrar agua, luz y dinero en su hogar están aquí: {link} Responda STOP para salir.\"\nunsubscribe = \"Para dejar de recibir estas alertas",
+    );
+    let (ok, text) = check(&ws);
+    assert!(!ok);
+    assert!(
+        text.contains(
+            "message alert-water-es: its text takes 4 ucs-2 segment(s) (216 units; at most 2)"
+        ),
+        "{text}"
+    );
 }
 
 #[test]
