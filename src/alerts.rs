@@ -122,6 +122,21 @@ struct High {
     causes: Vec<Cause>,
 }
 
+/// `--as-of`: a date `YYYY-MM-DD`, or `yesterday`, the last whole local day
+/// in `[reads] timezone` (what a schedule that runs every morning gives).
+pub fn as_of(config: &Config, value: &str) -> Result<NaiveDate> {
+    if value.trim() != "yesterday" {
+        return NaiveDate::parse_from_str(value.trim(), "%Y-%m-%d")
+            .with_context(|| format!("--as-of {value:?} is not a date YYYY-MM-DD or `yesterday`"));
+    }
+    let zone = match &config.reads.timezone {
+        Some(z) => crate::ingest::Zone::named(z).map_err(anyhow::Error::msg)?,
+        None => crate::ingest::Zone::Named(chrono_tz::UTC),
+    };
+    let today = zone.local(chrono::Utc::now().timestamp()).date();
+    today.pred_opt().context("no day before today")
+}
+
 /// Run the alerts of one day.
 pub fn run(config: &Config, opts: &AlertOptions) -> Result<AlertSummary> {
     crate::output::apply_umask(config.output.umask_bits());

@@ -243,9 +243,10 @@ enum Command {
     Alert {
         #[command(flatten)]
         inputs: Inputs,
-        /// The last day whose use counts, YYYY-MM-DD (a daily run gives yesterday).
+        /// The last day whose use counts: YYYY-MM-DD, or `yesterday` (the
+        /// last whole day in [reads] timezone, for a daily schedule).
         #[arg(long)]
-        as_of: chrono::NaiveDate,
+        as_of: String,
         /// Folder for alerts.csv, alerts-sms.csv and alerts.json; default from
         /// the config (out/alerts-YYYY-MM-DD).
         #[arg(long)]
@@ -681,7 +682,7 @@ fn dispatch(cli: Cli) -> Result<()> {
         } => {
             let config = Config::load(&inputs.config)?;
             let opts = neighborly::alerts::AlertOptions {
-                as_of,
+                as_of: neighborly::alerts::as_of(&config, &as_of)?,
                 run: RunOptions {
                     out,
                     suppress,

@@ -19,6 +19,8 @@ pub struct Page {
     pub post: String,
     pub unit: String,
     pub headline: String,
+    /// How the groups were drawn: the first sentence of the method.
+    pub assignment: String,
     pub estimate: Option<super::Estimate>,
     pub rows: Vec<super::Estimate>,
     pub rates: Vec<super::RateRow>,
@@ -103,7 +105,13 @@ pub fn build(config: &Config, opts: &EvaluateOptions, e: &Evaluation) -> Result<
         "Line chart of average daily use per month, {} to {}, for the treatment and control groups; letters start in {}.",
         opts.pre.from, opts.post.to, opts.post.from
     );
+    let assignment = if opts.alerts {
+        "Households were drawn at random, within each locality, the first time their bill looked high: sent alerts (treatment) or never alerted (control). Every drawn household is counted whether or not an alert reached it (intention to treat)."
+    } else {
+        "Households were assigned at random, within each group of similar neighboring homes, to receive letters (treatment) or nothing (control), and every assigned household is counted whether or not a letter reached it (intention to treat)."
+    };
     Ok(Page {
+        assignment: assignment.to_string(),
         method: e.method.to_string(),
         title: format!("{}: evaluation of {what}", config.utility.name),
         utility: config.utility.name.clone(),
