@@ -241,12 +241,16 @@ fn zone(config: &Config) -> Result<Zone> {
     }
 }
 
-/// The intervals around an event, read for every household.
+/// The intervals an event's figures need, read for every household: the
+/// event's whole day (its hourly profile) and the window's hours on each of
+/// `similar` days (the baseline). Nothing else is kept, so a territory's
+/// month of hourly data costs a few hours per household.
 fn event_data(
     config: &Config,
     run: &RunOptions,
     window: &EventWindow,
     zone: Zone,
+    similar: &[NaiveDate],
 ) -> Result<Dataset> {
     let mut sources = crate::pipeline::sources(config, run);
     anyhow::ensure!(
@@ -255,9 +259,17 @@ fn event_data(
     );
     sources.usage = None;
     let mut rules = crate::pipeline::read_rules(config, &sources)?;
-    let first = peak::first_day_needed(window, &config.peak.rules());
-    let at = |d: NaiveDate| zone.utc(d.and_time(NaiveTime::MIN), None).unwrap_or(0);
-    rules.intervals.keep_span = Some((at(first), at(window.date + chrono::Days::new(2))));
+    let at = |d: NaiveDate| zone.utc(d.and_time(NaiveTime::MIN), None);
+    let day = at(window.date)
+        .zip(at(window.date + chrono::Days::new(1)))
+        .context("the event's day has no local midnight")?;
+    let mut spans: Vec<(i64, i64)> = similar
+        .iter()
+        .filter_map(|d| window.on(*d).utc(zone))
+        .chain([day])
+        .collect();
+    spans.sort_unstable();
+    rules.intervals.keep_spans = Some(spans.into());
     rules.intervals.min_coverage = f64::INFINITY;
     crate::ingest::load(&sources, config.utility.service, &rules)
 }
@@ -267,13 +279,15 @@ type Outcomes = HashMap<String, (Option<Outcome>, Vec<NaiveDate>)>;
 /// Every household with intervals: its outcome (when the window and its
 /// baseline are covered) and the days its baseline averaged.
 fn results_data(config: &Config, opts: &EventOptions, zone: Zone) -> Result<(Dataset, Outcomes)> {
-    let data = event_data(config, &opts.run, &opts.window, zone)?;
     let store = crate::pipeline::open_store(config, &opts.run, true)?;
     let keys = match &store {
         Some(s) => s.sent_under("peak:")?.into_iter().map(|(_, k)| k).collect(),
         None => Vec::new(),
     };
+    drop(store);
     let excluded = earlier_events(keys.into_iter(), opts.window.date);
+    let similar = peak::similar_days(&opts.window, &excluded, &config.peak.rules());
+    let data = event_data(config, &opts.run, &opts.window, zone, &similar)?;
     let (from, to) = opts
         .window
         .utc(zone)
@@ -516,7 +530,7 @@ pub fn evaluate(
         !assigned.is_empty(),
         "no household is assigned in {EXPERIMENT}: send an event's notify stage first"
     );
-    let data = event_data(config, run, window, zone)?;
+    let data = event_data(config, run, window, zone, &[])?;
     let (from, to) = window
         .utc(zone)
         .context("the event's hours do not exist on its day (a DST change)")?;

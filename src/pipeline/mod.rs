@@ -99,7 +99,7 @@ pub fn read_rules(
             min_coverage: config.reads.min_coverage,
             leak_hours: config.reads.continuous_flow_hours,
             keep_days: false,
-            keep_span: None,
+            keep_spans: None,
         },
         mapping: config.mapping.clone(),
     })

@@ -540,7 +540,7 @@ fn a_malformed_green_button_file_loses_no_other_account() {
                 min_coverage: 0.9,
                 leak_hours: 24,
                 keep_days: false,
-                keep_span: None,
+                keep_spans: None,
             },
             mapping: Default::default(),
         },

@@ -23,7 +23,7 @@
 
 use std::collections::BTreeSet;
 
-use chrono::{Datelike, Days, NaiveDate, NaiveTime, Weekday};
+use chrono::{Datelike, NaiveDate, NaiveTime, Weekday};
 use statrs::distribution::{ContinuousCDF, StudentsT};
 
 use crate::ingest::Zone;
@@ -145,13 +145,6 @@ pub fn similar_days(
         }
     }
     out
-}
-
-/// The first day whose intervals a baseline may need.
-pub fn first_day_needed(window: &EventWindow, rules: &BaselineRules) -> NaiveDate {
-    // Similar days thin out by at most 5 in 7, and earlier events skip a few more.
-    let back = (rules.days as u64 * 7).div_ceil(2) + 14;
-    window.date - Days::new(back)
 }
 
 /// The household's baseline (see the module's rules).

@@ -99,7 +99,7 @@ fn a_2_gb_line_is_refused_after_reading_a_few_megabytes() {
         min_coverage: 0.9,
         leak_hours: 24,
         keep_days: false,
-        keep_span: None,
+        keep_spans: None,
     };
     let mut intervals = Huge::new(
         "account_id,start,duration_s,quantity,unit\nA1,",
@@ -143,7 +143,7 @@ fn xml_nested_deep_or_with_a_2_gb_text_is_malformed_xml() {
         min_coverage: 0.9,
         leak_hours: 24,
         keep_days: false,
-        keep_span: None,
+        keep_spans: None,
     };
     let zone = Zone::named("UTC").unwrap();
     let mapping = ingest::greenbutton::Mapping::default();

@@ -189,7 +189,7 @@ mod tests {
 
     const RULES: IntervalRules = IntervalRules {
         keep_days: false,
-        keep_span: None,
+        keep_spans: None,
         min_coverage: 0.9,
         leak_hours: 24,
     };

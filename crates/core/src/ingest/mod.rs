@@ -48,7 +48,7 @@ pub struct Dataset {
     /// Use per local day from interval data, by account, when the read
     /// rules keep days.
     pub days: HashMap<String, Vec<series::DayUse>>,
-    /// Intervals as read, by account, inside the read rules' `keep_span`.
+    /// Intervals as read, by account, inside the read rules' `keep_spans`.
     pub intervals: HashMap<String, Vec<crate::model::Interval>>,
 }
 

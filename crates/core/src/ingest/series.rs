@@ -23,7 +23,7 @@ pub use crate::model::FlowRun;
 use crate::model::{Interval, Period, Read, Service};
 
 /// The settings interval data is read with (`[reads]` in the config).
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub struct IntervalRules {
     /// Share of a month's hours the intervals must cover for a bill.
     pub min_coverage: f64,
@@ -32,9 +32,10 @@ pub struct IntervalRules {
     /// Keep each meter's use per local day too (for weather models, which
     /// fit daily data); a monthly run does not need it.
     pub keep_days: bool,
-    /// Keep the intervals that overlap this stretch (UTC seconds, end
-    /// excluded) as they were read: a peak event compares hours.
-    pub keep_span: Option<(i64, i64)>,
+    /// Keep the intervals that overlap these stretches (UTC seconds, end
+    /// excluded; sorted, not overlapping) as they were read: a peak event
+    /// compares a few hours on a few days, and keeps only those.
+    pub keep_spans: Option<std::sync::Arc<[(i64, i64)]>>,
 }
 
 /// One local day of a meter's use, from the intervals inside it.
@@ -71,7 +72,7 @@ pub struct Series {
     pub runs: Vec<FlowRun>,
     /// Use per local day, when [`IntervalRules::keep_days`] asks for it.
     pub days: Vec<DayUse>,
-    /// The intervals inside [`IntervalRules::keep_span`], in time order.
+    /// The intervals inside [`IntervalRules::keep_spans`], in time order.
     pub intervals: Vec<Interval>,
     /// The first defect: the meter's data is not used.
     pub defect: Option<(Reason, String)>,
@@ -105,7 +106,7 @@ pub struct Accumulator {
     leak_seconds: i64,
     /// Use and seconds covered per local day, when kept.
     days: Option<BTreeMap<NaiveDate, (f64, i64)>>,
-    keep_span: Option<(i64, i64)>,
+    keep_spans: Option<std::sync::Arc<[(i64, i64)]>>,
 }
 
 impl Accumulator {
@@ -120,7 +121,7 @@ impl Accumulator {
             run: None,
             leak_seconds: i64::from(rules.leak_hours) * 3600,
             days: rules.keep_days.then(BTreeMap::new),
-            keep_span: rules.keep_span,
+            keep_spans: rules.keep_spans.clone(),
         }
     }
 
@@ -241,9 +242,10 @@ impl Accumulator {
         }
         self.last = Some((start, end, line));
         self.track_flow(service, start, end, quantity);
-        if let Some((from, to)) = self.keep_span
-            && start < to
-            && end > from
+        if let Some(spans) = &self.keep_spans
+            && spans
+                .get(spans.partition_point(|s| s.1 <= start))
+                .is_some_and(|s| s.0 < end)
         {
             self.series.intervals.push(Interval {
                 start,
@@ -427,7 +429,7 @@ mod tests {
 
     const RULES: IntervalRules = IntervalRules {
         keep_days: false,
-        keep_span: None,
+        keep_spans: None,
         min_coverage: 0.9,
         leak_hours: 24,
     };
