@@ -111,7 +111,10 @@ pub fn html(n: &Notice, env: &Envelope<'_>) -> String {
 /// The plain-text body.
 pub fn plain(n: &Notice, env: &Envelope<'_>) -> String {
     let mut out = vec![n.headline.clone(), String::new(), n.greeting.clone()];
-    out.extend(n.figures.iter().cloned());
+    for f in &n.figures {
+        out.push(String::new());
+        out.push(f.clone());
+    }
     for (title, items) in [(&n.list_title, &n.list), (&n.second_title, &n.second)] {
         if items.is_empty() {
             continue;

@@ -169,7 +169,7 @@ pub fn baseline(
     covered.sort_by(|a, b| b.0.total_cmp(&a.0).then(b.1.cmp(&a.1)));
     covered.truncate(rules.highest);
     let quantity = covered.iter().map(|c| c.0).sum::<f64>() / covered.len() as f64;
-    covered.sort_by(|a, b| b.1.cmp(&a.1));
+    covered.sort_by_key(|c| std::cmp::Reverse(c.1));
     Some(Baseline {
         quantity,
         days: covered.into_iter().map(|c| c.1).collect(),
