@@ -153,8 +153,7 @@ pub fn run(config: &Config, opts: &AlertOptions) -> Result<AlertSummary> {
         .collect();
     let dry = opts.run.dry_run;
     let store = crate::pipeline::open_store(config, &opts.run, dry)?;
-    let store = if dry { None } else { store };
-    let _lock = match &store {
+    let _lock = match store.as_ref().filter(|_| !dry) {
         Some(s) => Some(s.lock(Period::of(opts.as_of), crate::shard::Shard::WHOLE)?),
         None => None,
     };

@@ -145,8 +145,7 @@ pub fn run(config: &Config, opts: &EventOptions) -> Result<EventSummary> {
     };
     let dry = opts.run.dry_run;
     let store = crate::pipeline::open_store(config, &opts.run, dry)?;
-    let store = if dry { None } else { store };
-    let _lock = match &store {
+    let _lock = match store.as_ref().filter(|_| !dry) {
         Some(s) => Some(s.lock(Period::of(opts.window.date), crate::shard::Shard::WHOLE)?),
         None => None,
     };

@@ -241,6 +241,26 @@ impl RunFolder {
         self.staging.join(name)
     }
 
+    /// Remove every PDF in `reports/` and `print/` that is not in `keep`
+    /// (paths relative to the folder): what an interrupted run made for a
+    /// household this run does not mail (opted out since, say) or for a
+    /// print file it no longer writes. Returns how many were removed.
+    pub fn keep_only(&self, keep: &std::collections::HashSet<String>) -> Result<usize> {
+        let mut removed = 0;
+        for dir in ["reports", "print"] {
+            for pdf in files_ending(&self.staging.join(dir), ".pdf") {
+                let name = pdf.file_name().map(|n| n.to_string_lossy().into_owned());
+                if name.is_some_and(|n| keep.contains(&format!("{dir}/{n}"))) {
+                    continue;
+                }
+                std::fs::remove_file(&pdf)
+                    .with_context(|| format!("cannot remove {}", pdf.display()))?;
+                removed += 1;
+            }
+        }
+        Ok(removed)
+    }
+
     /// Move the finished run into place, replacing an earlier run of the same period.
     pub fn commit(self) -> Result<PathBuf> {
         // What only a resumed run needs does not belong to the delivered folder.

@@ -36,8 +36,11 @@ use crate::store::{Assigned, Store};
 /// What each household may be sent, and how sends are kept to once.
 pub struct Outreach<'a> {
     config: &'a Config,
-    /// `None` in a dry run: nothing is sent or recorded.
+    /// What is known of earlier sends, draws and opt-outs (none before the
+    /// first real run).
     store: Option<&'a Store>,
+    /// Send, draw and record nothing; say what would be done.
+    dry_run: bool,
     emails_to: Option<&'a Path>,
     suppressed: HashSet<String>,
     opted_out: HashMap<String, String>,
@@ -72,6 +75,7 @@ impl<'a> Outreach<'a> {
         Ok(Outreach {
             config,
             store,
+            dry_run: opts.dry_run,
             emails_to: opts.emails_to.as_deref(),
             suppressed,
             opted_out,
@@ -132,7 +136,7 @@ impl<'a> Outreach<'a> {
                 rating: None,
             })
             .collect();
-        if let Some(store) = self.store {
+        if let Some(store) = self.store.filter(|_| !self.dry_run) {
             store.assign(experiment, &assigned)?;
         }
         out.extend(assigned.into_iter().map(|a| (a.account_id, a.group)));
@@ -176,8 +180,9 @@ impl<'a> Outreach<'a> {
             };
             return Ok((Channel::Mail, format!("no-channel: {why}")));
         }
-        let Some(store) = self.store else {
-            return Ok((route.channel, "dry-run".into()));
+        let store = match self.store {
+            Some(s) if !self.dry_run => s,
+            _ => return Ok((route.channel, "dry-run".into())),
         };
         let config = self.config;
         let token = channel::token(&config.channels.link_salt, &h.account_id);
@@ -240,6 +245,9 @@ impl<'a> Outreach<'a> {
     /// Write the texts for the gateway to `path`, then record them as sent
     /// (a kill between the two lists them again, under the same ids).
     pub fn finish(self, path: &Path) -> Result<usize> {
+        if self.dry_run {
+            return Ok(0);
+        }
         crate::output::writing(path, |p| {
             let mut w = csv::Writer::from_path(p)?;
             w.write_record([

@@ -107,6 +107,13 @@ pub struct PrintJob<'a, F> {
 /// Outcome of one piece: produced, or why not.
 pub type Outcome = Result<Produced, String>;
 
+/// What [`produce`] made, and how many of its files an interrupted run had
+/// finished and this one kept.
+pub struct Production {
+    pub rows: Vec<PrintRow>,
+    pub kept: usize,
+}
+
 /// Produce every piece into `dir` (a run folder being written): print
 /// files, single PDFs and `print-manifest.csv`. `done` is called with the
 /// pieces of each print file in presort order, file after file; an error
@@ -118,7 +125,7 @@ pub fn produce<F, D>(
     renderer: &Renderer,
     job: &PrintJob<'_, F>,
     mut done: D,
-) -> Result<Vec<PrintRow>>
+) -> Result<Production>
 where
     F: Fn(&Piece<'_>) -> Result<serde_json::Value, String> + Sync,
     D: FnMut(&[Piece<'_>], Vec<Outcome>) -> Result<()>,
@@ -200,12 +207,13 @@ where
     if job.mail {
         output::write_rows(&dir.join("print-manifest.csv"), &rows)?;
     }
+    let kept = resumed.load(Ordering::Relaxed);
     tracing::debug!(
-        kept = resumed.load(Ordering::Relaxed),
+        kept,
         files = chunks.len(),
         "print files kept from an interrupted run"
     );
-    Ok(rows)
+    Ok(Production { rows, kept })
 }
 
 /// `print-NNN` (mail) or `digital-NNN` (e-mail and text households).

@@ -298,7 +298,11 @@ pub fn evaluate(config: &Config, opts: &EvaluateOptions) -> Result<Evaluation> {
              deviations apart (randomized groups are within {BALANCE_LIMIT}); check the assignment"
         ));
     }
-    let reached = store.control_reached(&experiment, opts.campaign.as_deref())?;
+    let reached = if opts.alerts {
+        store.control_sent_under(&experiment, "alert:")?
+    } else {
+        store.control_reached(&experiment, opts.campaign.as_deref())?
+    };
     if reached > 0 {
         warnings.push(format!(
             "{reached} control household(s) received a letter or a message: they still count as \

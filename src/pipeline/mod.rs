@@ -6,7 +6,7 @@
 //! [`preview`] renders one letter. All three share the plan, so a preview
 //! shows exactly what the batch would mail.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
@@ -160,6 +160,9 @@ fn top_reasons(exceptions: &[Exception]) -> String {
 pub fn run(config: &Config, opts: &RunOptions) -> Result<Summary> {
     let started = Instant::now();
     output::apply_umask(config.output.umask_bits());
+    if !opts.dry_run {
+        regular_inputs(config, opts)?;
+    }
     let wording = crate::wording::load_or_error(&config.templates_dir())?;
     let mut store = open_store(config, opts, opts.dry_run)?;
     let mut plan = plan(config, opts, &wording, store.as_ref())?;
@@ -261,14 +264,13 @@ pub fn run(config: &Config, opts: &RunOptions) -> Result<Summary> {
 
     summary.inputs_fingerprint = inputs;
     summary.shard = (!shard.is_whole()).then(|| shard.to_string());
-    summary.resumed_files = resumed;
     if resumed > 0 {
         tracing::info!(resumed, "resuming an interrupted run");
     }
     let quality = crate::quality::Quality::of(&plan);
     let mut exceptions = std::mem::take(&mut plan.exceptions);
     let render_started = Instant::now();
-    let (rows, deliveries) = render_all(
+    let laid = render_all(
         &plan,
         config,
         &wording,
@@ -278,6 +280,13 @@ pub fn run(config: &Config, opts: &RunOptions) -> Result<Summary> {
         store,
         &mut exceptions,
     )?;
+    // What an interrupted run made that this one does not mail goes; the
+    // count of kept files is what was really kept.
+    let mut keep = laid.files;
+    keep.extend(laid.rows.iter().map(|r| r.pdf.clone()));
+    folder.keep_only(&keep)?;
+    summary.resumed_files = laid.kept;
+    let (rows, deliveries) = (laid.rows, laid.deliveries);
     summary.render_seconds = render_started.elapsed().as_secs_f64();
     summary.emails_sent = deliveries.emails_sent;
     summary.emails_already_sent = deliveries.emails_already_sent;
@@ -363,6 +372,25 @@ pub fn run(config: &Config, opts: &RunOptions) -> Result<Summary> {
     Ok(summary)
 }
 
+/// A run reads its inputs twice (once for its fingerprint, once to use
+/// them): a pipe (`<(zcat usage.csv.gz)`) or a device would be empty the
+/// second time, or block, so they are refused before anything is read.
+fn regular_inputs(config: &Config, opts: &RunOptions) -> Result<()> {
+    let mut files = sources(config, opts).files()?;
+    files.extend(opts.suppress.clone());
+    for path in files {
+        let meta =
+            std::fs::metadata(&path).with_context(|| format!("cannot read {}", path.display()))?;
+        anyhow::ensure!(
+            meta.is_file(),
+            "{} is not a regular file (a pipe or a device?): a run reads its inputs twice, \
+             to fingerprint them and to use them; write it to a file first",
+            path.display()
+        );
+    }
+    Ok(())
+}
+
 /// What a run's outputs depend on: the settings, the period, and the bytes
 /// of the input files, the suppression list, the weather file and every
 /// template file. An
@@ -392,7 +420,9 @@ fn run_fingerprint(config: &Config, opts: &RunOptions, period: Period) -> Result
         let mut f = std::fs::File::open(&path)
             .with_context(|| format!("cannot read {}", path.display()))?;
         loop {
-            let n = f.read(&mut buf)?;
+            let n = f
+                .read(&mut buf)
+                .with_context(|| format!("cannot read {}", path.display()))?;
             if n == 0 {
                 break;
             }
@@ -513,7 +543,7 @@ fn render_all(
     opts: &RunOptions,
     store: &Store,
     exceptions: &mut Vec<Exception>,
-) -> Result<(Vec<ManifestRow>, Deliveries)> {
+) -> Result<Laid> {
     let bar = if opts.progress {
         indicatif::ProgressBar::new(plan.letters.len() as u64)
     } else {
@@ -526,6 +556,7 @@ fn render_all(
         .expect("valid template"),
     );
     let letters = plan.letters_by_account();
+    let mut laid = Laid::default();
     // (letter index, pdf, pages) of every household laid out.
     let mut made: Vec<(usize, String, usize)> = Vec::with_capacity(plan.letters.len());
     let index: HashMap<&str, usize> = plan
@@ -561,7 +592,7 @@ fn render_all(
         };
         let mut seen = 0;
         let mut good = 0;
-        crate::print::produce(
+        let production = crate::print::produce(
             &folder.staging,
             &pieces,
             config,
@@ -600,6 +631,16 @@ fn render_all(
                 Ok(())
             },
         )?;
+        if mail {
+            laid.kept += production.kept;
+        }
+        laid.files.extend(
+            production
+                .rows
+                .into_iter()
+                .map(|r| r.file)
+                .filter(|f| !f.is_empty()),
+        );
     }
     bar.finish_and_clear();
     made.sort_by_key(|m| m.0);
@@ -630,7 +671,20 @@ fn render_all(
         rows.push(row);
     }
     output::write_rows(&folder.path("manifest.csv"), &rows)?;
-    Ok((rows, deliveries))
+    laid.rows = rows;
+    laid.deliveries = deliveries;
+    Ok(laid)
+}
+
+/// What laying a run out made.
+#[derive(Default)]
+struct Laid {
+    rows: Vec<ManifestRow>,
+    deliveries: Deliveries,
+    /// The print files written (`print/print-001.pdf`...).
+    files: HashSet<String>,
+    /// Print files (paper) an interrupted run had finished, kept.
+    kept: usize,
 }
 
 /// What the e-mails and texts of a run became.

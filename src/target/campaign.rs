@@ -768,7 +768,8 @@ fn print_letters(
                 }
                 Ok(())
             },
-        )?);
+        )?
+        .rows);
     }
     out.rows.sort_by_key(|r| r.sequence);
     out.files = print_rows

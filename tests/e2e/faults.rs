@@ -158,3 +158,49 @@ fn decisions_of_a_run_that_failed_are_made_again_from_corrected_inputs() {
     assert_same_files(&files(&ws.path("out/2026-10")), &reference);
     assert_eq!(ws.decisions(), clean.decisions());
 }
+
+/// A pipe as an input (`--usage <(zcat usage.csv.gz)`) would be read empty
+/// the second time, for the fingerprint, or block: it is refused at once,
+/// naming the file, before anything is read or recorded.
+#[test]
+fn a_pipe_as_an_input_file_is_refused_at_once_naming_it() {
+    let ws = Workspace::new("");
+    ws.synth(60, false);
+    let fifo = ws.path("data/usage-pipe.csv");
+    let made = Command::new("mkfifo").arg(&fifo).status().unwrap();
+    assert!(made.success());
+    let config = ws.config();
+    let mut child = Command::new(BIN)
+        .current_dir(ws.dir.path())
+        .args([
+            "run",
+            "--config",
+            config.to_str().unwrap(),
+            "--period",
+            "2026-10",
+        ])
+        .args(["--usage", fifo.to_str().unwrap()])
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let started = std::time::Instant::now();
+    let status = loop {
+        if let Some(s) = child.try_wait().unwrap() {
+            break s;
+        }
+        if started.elapsed() > std::time::Duration::from_secs(60) {
+            child.kill().unwrap();
+            panic!("the run waited on the pipe");
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    };
+    let mut err = String::new();
+    std::io::Read::read_to_string(&mut child.stderr.take().unwrap(), &mut err).unwrap();
+    assert!(!status.success());
+    assert!(
+        err.contains(&format!("{} is not a regular file", fifo.display())),
+        "{err}"
+    );
+    assert!(ws.decisions().is_empty(), "decisions were recorded");
+    assert!(!ws.path("out/2026-10").exists());
+}

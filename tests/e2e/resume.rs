@@ -148,3 +148,91 @@ fn a_killed_run_resumes_and_writes_what_an_uninterrupted_run_writes() {
     }
     assert!(a.keys().filter(|k| k.starts_with("print/")).count() > kept);
 }
+
+/// A household that opts out between a kill and the restart gets no letter:
+/// its PDF from the killed run is gone, no print file holds it, and the run
+/// counts only the print files it really kept.
+#[test]
+fn an_opt_out_between_a_kill_and_the_restart_leaves_no_letter_behind() {
+    let ws = Workspace::new(SMALL_FILES);
+    ws.synth(600, false);
+    let config = ws.config();
+    let mut child = Command::new(BIN)
+        .current_dir(ws.dir.path())
+        .args([
+            "run",
+            "--config",
+            config.to_str().unwrap(),
+            "--period",
+            "2026-10",
+        ])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let staging = ws.path("out/2026-10.partial");
+    let deadline = Instant::now() + Duration::from_secs(120);
+    while !staging.join("print/print-002.done.json").exists() {
+        assert!(Instant::now() < deadline, "no print file finished in time");
+        assert!(
+            child.try_wait().unwrap().is_none(),
+            "the run ended before it was killed"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    child.kill().unwrap();
+    child.wait().unwrap();
+    // A household of the second print file asks to stop.
+    let outcomes: Vec<serde_json::Value> =
+        serde_json::from_slice(&std::fs::read(staging.join("print/print-002.done.json")).unwrap())
+            .unwrap();
+    let account = outcomes
+        .iter()
+        .find_map(|o| o["Ok"]["print"]["account_id"].as_str())
+        .unwrap()
+        .to_string();
+    let pdf = format!("reports/{account}.pdf");
+    assert!(staging.join(&pdf).exists());
+    ok(ws.neighborly(&[
+        "opt-out",
+        &account,
+        "--config",
+        config.to_str().unwrap(),
+        "--reason",
+        "asked on the phone",
+    ]));
+
+    let out = ws.run(&["--period", "2026-10"]);
+    // print-001 is as it was; every later file shifts by one piece.
+    assert!(
+        out.contains("resumed an interrupted run: 1 print file(s) were already finished and kept"),
+        "{out}"
+    );
+    let done = ws.path("out/2026-10");
+    assert!(
+        !done.join(&pdf).exists(),
+        "{pdf} left in the delivered folder"
+    );
+    let exceptions = read_csv(&done.join("exceptions.csv"));
+    assert!(
+        exceptions
+            .iter()
+            .any(|e| e["account_id"] == account && e["reason"] == "opted-out")
+    );
+    let manifest = read_csv(&done.join("manifest.csv"));
+    assert!(manifest.iter().all(|r| r["account_id"] != account));
+    assert!(
+        read_csv(&done.join("print-manifest.csv"))
+            .iter()
+            .all(|r| r["account_id"] != account)
+    );
+    // Every PDF delivered is a letter of the manifest, and every letter has its PDF.
+    let listed: std::collections::BTreeSet<String> =
+        manifest.iter().map(|r| r["pdf"].clone()).collect();
+    let on_disk: std::collections::BTreeSet<String> = std::fs::read_dir(done.join("reports"))
+        .unwrap()
+        .flatten()
+        .map(|e| format!("reports/{}", e.file_name().to_string_lossy()))
+        .collect();
+    assert_eq!(listed, on_disk);
+}

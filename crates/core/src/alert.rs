@@ -419,6 +419,66 @@ mod tests {
     }
 
     #[test]
+    fn with_a_weather_model_the_rest_goes_at_last_years_weather_scaled_by_recent_days() {
+        use crate::weather::DayTemp;
+        use crate::weather::caltrack::{Rules, Usage, fit};
+        let first = d(2025, 1, 1);
+        let temp = |x: NaiveDate| {
+            let t = (x - first).num_days() as f64 * std::f64::consts::TAU / 365.0;
+            50.0 - 18.0 * t.cos() + f64::from((x.ordinal() * 7919) % 5) - 2.0
+        };
+        let mut station = Station::default();
+        for x in first.iter_days().take(730) {
+            station.days.insert(x, DayTemp::from_mean(temp(x)));
+        }
+        // A home heating below 60 °F: 15 a day plus 2 per degree day.
+        let truth = |x: NaiveDate| 15.0 + 2.0 * (60.0 - temp(x)).max(0.0);
+        let baseline: Vec<Usage> = first
+            .iter_days()
+            .take(365)
+            .map(|x| Usage {
+                start: x,
+                end: x,
+                quantity: truth(x),
+            })
+            .collect();
+        let model = fit(
+            &baseline,
+            &station,
+            &Rules::caltrack(Granularity::Daily, false),
+        )
+        .unwrap();
+        // November 2026: the home uses 20% more than its weather says.
+        let period = BillPeriod::calendar_month(d(2026, 11, 1));
+        let values: Vec<f64> = d(2026, 11, 1)
+            .iter_days()
+            .take(15)
+            .map(|x| 1.2 * truth(x))
+            .collect();
+        let data = days(d(2026, 11, 1), &values);
+        let w = WeatherModel {
+            model: &model,
+            station: &station,
+        };
+        let p = project(&data, period, d(2026, 11, 15), &RULES, Some(w)).unwrap();
+        assert!(p.weather_adjusted);
+        let rest: f64 = d(2026, 11, 16)
+            .iter_days()
+            .take(15)
+            .map(|x| 1.2 * truth(year_before(x).unwrap()))
+            .sum();
+        let want = values.iter().sum::<f64>() + rest;
+        assert!(
+            (p.projected_use - want).abs() / want < 0.01,
+            "{} vs {want}",
+            p.projected_use
+        );
+        // The plain projection would differ: the days ahead are colder.
+        let plain = project(&data, period, d(2026, 11, 15), &RULES, None).unwrap();
+        assert!((plain.projected_use - want).abs() / want > 0.02);
+    }
+
+    #[test]
     fn a_missing_or_partial_day_or_an_early_date_gives_no_projection() {
         let period = BillPeriod::calendar_month(d(2026, 11, 1));
         let mut data = days(d(2026, 11, 1), &[10.0; 15]);

@@ -201,6 +201,20 @@ impl Store {
         Ok(row.map(|r| r.int(0)).transpose()?.unwrap_or(0) as usize)
     }
 
+    /// Control households of `experiment` sent a message under keys that
+    /// start with `prefix` (`alert:`): for an experiment whose treatment is
+    /// those messages, not the letters every household gets.
+    pub fn control_sent_under(&self, experiment: &str, prefix: &str) -> Result<usize> {
+        let sent = self.sent_under(prefix)?;
+        let accounts: std::collections::HashSet<&str> =
+            sent.iter().map(|(account, _)| account.as_str()).collect();
+        Ok(self
+            .assignments(experiment)?
+            .values()
+            .filter(|a| a.group == Group::Control && accounts.contains(a.account_id.as_str()))
+            .count())
+    }
+
     /// Accounts a campaign letter was sent to, with the period of the run.
     pub fn campaign_sends(&self, campaign: &str) -> Result<HashMap<String, String>> {
         self.db()
