@@ -119,7 +119,7 @@ pub struct RunFolder {
     pub target: PathBuf,
     /// The target holds a finished run that this one replaces: it is moved
     /// aside when this one is committed.
-    replace: bool,
+    pub replace: bool,
 }
 
 /// What a run folder holds, as its `run.json` says: one period's monthly

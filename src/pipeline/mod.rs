@@ -246,7 +246,11 @@ pub fn run(config: &Config, opts: &RunOptions) -> Result<Summary> {
         opts.replace,
     )?;
     let run_id = store.begin_run(period, shard, &config.fingerprint(), render_date(config))?;
-    store.assign(crate::control::REPORTS, &plan.enrolments)?;
+    // Texts a published run of this period listed, whose hand-over was not
+    // recorded (a kill right after the folder was published), count as sent.
+    if folder.replace {
+        recover_texts(&target, config, store, period)?;
+    }
     store.record(
         run_id,
         period,
@@ -291,6 +295,10 @@ pub fn run(config: &Config, opts: &RunOptions) -> Result<Summary> {
     summary.emails_sent = deliveries.emails_sent;
     summary.emails_already_sent = deliveries.emails_already_sent;
     summary.texts_listed = deliveries.texts.len();
+    // The newcomers' groups are drawn for good with the letters they shaped:
+    // a run that fails before here leaves nobody assigned (the next draws the
+    // same, from the same inputs).
+    store.assign(crate::control::REPORTS, &plan.enrolments)?;
     store.mark_mailed(period, rows.iter().map(|r| r.account_id.as_str()))?;
     output::write_exceptions(&folder.path("exceptions.csv"), &mut exceptions)?;
     write_cohorts(&folder.path("cohorts.csv"), &plan)?;
@@ -370,6 +378,36 @@ pub fn run(config: &Config, opts: &RunOptions) -> Result<Summary> {
         summary.exceptions,
     )?;
     Ok(summary)
+}
+
+/// Record as sent every text the published run in `target` listed in its
+/// `sms.csv`: the folder is what went to the gateway, whether or not the
+/// run lived to record it.
+fn recover_texts(target: &Path, config: &Config, store: &Store, period: Period) -> Result<()> {
+    let path = target.join("sms.csv");
+    if !path.exists() {
+        return Ok(());
+    }
+    let sends = store.sends(period)?;
+    let mut reader =
+        csv::Reader::from_path(&path).with_context(|| format!("cannot read {}", path.display()))?;
+    for row in reader.deserialize::<HashMap<String, String>>() {
+        let row = row.with_context(|| format!("cannot read {}", path.display()))?;
+        let (Some(account), Some(mobile)) = (row.get("account_id"), row.get("mobile")) else {
+            continue;
+        };
+        if sends
+            .get(&(account.clone(), "sms".to_string()))
+            .map(String::as_str)
+            == Some("sent")
+        {
+            continue;
+        }
+        let token = crate::channel::token(&config.channels.link_salt, account);
+        let id = crate::channel::deliver::message_id(period, &token, "sms");
+        store.record_send(account, period, "sms", &id, mobile, "sent")?;
+    }
+    Ok(())
 }
 
 /// A run reads its inputs twice (once for its fingerprint, once to use

@@ -447,3 +447,37 @@ fn an_emailed_report_carries_the_weather_block() {
         .expect("the indoor part");
     assert!(pdf.contains(part), "{part:?} not in {pdf}");
 }
+
+/// A run killed after its folder was published but before its texts were
+/// recorded as handed over (here: those records removed from the store, as
+/// the kill would have left it): the published `sms.csv` went to the
+/// gateway, so running the period again with `--replace` lists none again.
+#[test]
+fn texts_of_a_published_run_are_never_listed_twice() {
+    let ws = workspace("");
+    let eml = ws.path("eml");
+    ws.run(&["--period", "2026-10", "--emails-to", eml.to_str().unwrap()]);
+    let listed = read_csv(&ws.path("out/2026-10/sms.csv"));
+    assert!(listed.len() >= 5, "{} texts", listed.len());
+    let db = rusqlite::Connection::open(ws.path("state.sqlite")).unwrap();
+    let removed = db
+        .execute("DELETE FROM sends WHERE channel = 'sms'", [])
+        .unwrap();
+    assert_eq!(removed, listed.len());
+    drop(db);
+
+    ws.run(&[
+        "--period",
+        "2026-10",
+        "--replace",
+        "--emails-to",
+        eml.to_str().unwrap(),
+    ]);
+    assert!(read_csv(&ws.path("out/2026-10/sms.csv")).is_empty());
+    let texts: Vec<_> = manifest(&ws, "2026-10")
+        .into_iter()
+        .filter(|r| r["channel"] == "sms")
+        .collect();
+    assert_eq!(texts.len(), listed.len());
+    assert!(texts.iter().all(|r| r["delivery"] == "sent"), "{texts:?}");
+}

@@ -204,3 +204,38 @@ fn a_pipe_as_an_input_file_is_refused_at_once_naming_it() {
     assert!(ws.decisions().is_empty(), "decisions were recorded");
     assert!(!ws.path("out/2026-10").exists());
 }
+
+/// The control group's newcomers are drawn for good only with the letters
+/// they shaped: a run that fails writing its files leaves nobody assigned,
+/// and the next run draws exactly what a clean run draws.
+#[test]
+fn a_failed_run_assigns_nobody_to_the_control_group() {
+    const CONTROL: &str = "[control]\nshare = 0.2\nsalt = \"fault-salt\"\n";
+    let assigned = |ws: &Workspace| -> std::collections::BTreeMap<String, String> {
+        let store = neighborly::store::Store::open(
+            &ws.path("state.sqlite"),
+            neighborly::store::Store::DEFAULT_WAIT,
+        )
+        .unwrap();
+        store
+            .assignments("reports")
+            .unwrap()
+            .into_iter()
+            .map(|(a, x)| (a, format!("{} {}", x.group.code(), x.stratum)))
+            .collect()
+    };
+    let clean = Workspace::new(CONTROL);
+    clean.synth(300, false);
+    clean.run(&["--period", "2026-10"]);
+    let want = assigned(&clean);
+    assert!(want.values().any(|g| g.starts_with("control")));
+
+    let ws = Workspace::new(CONTROL);
+    ws.synth(300, false);
+    // Room for the store and a few PDFs, not for a print file.
+    let out = run_limited(&ws, 200_000);
+    assert!(!out.status.success(), "the run did not fail");
+    assert!(assigned(&ws).is_empty(), "a failed run assigned households");
+    ws.run(&["--period", "2026-10"]);
+    assert_eq!(assigned(&ws), want);
+}
