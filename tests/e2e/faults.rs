@@ -239,3 +239,23 @@ fn a_failed_run_assigns_nobody_to_the_control_group() {
     ws.run(&["--period", "2026-10"]);
     assert_eq!(assigned(&ws), want);
 }
+
+/// A state file that is not a database (a copy gone wrong, another
+/// program's file) stops the command with the file named.
+#[test]
+fn a_state_file_that_is_not_a_database_is_named() {
+    let ws = Workspace::new("");
+    ws.synth(60, false);
+    std::fs::write(
+        ws.path("state.sqlite"),
+        b"not a database, just text\n".repeat(200),
+    )
+    .unwrap();
+    let err = ws.run_failing("2026-10");
+    let state = ws.path("state.sqlite");
+    assert!(
+        err.contains(&format!("state database {}", state.display())),
+        "{err}"
+    );
+    assert!(!ws.path("out/2026-10").exists());
+}

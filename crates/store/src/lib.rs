@@ -156,7 +156,8 @@ impl Store {
         }
         let mut conn = rusqlite::Connection::open(path)
             .with_context(|| format!("cannot open state database {}", path.display()))?;
-        conn.busy_timeout(wait)?;
+        conn.busy_timeout(wait)
+            .with_context(|| format!("cannot open state database {}", path.display()))?;
         // Processes opening a new file together (shards on one machine) can
         // meet before it is in WAL mode, where SQLite answers a lock
         // deadlock with "database is locked" at once instead of waiting:
@@ -178,7 +179,11 @@ impl Store {
                     path.display(),
                     wait.as_secs()
                 ),
-                other => break other?,
+                other => {
+                    break other.with_context(|| {
+                        format!("cannot use state database {}", path.display())
+                    })?;
+                }
             }
         }
         Ok(Store {
