@@ -72,10 +72,8 @@ pub struct AlertSummary {
     pub with_interval_data: usize,
     pub projected: usize,
     pub high: usize,
-    pub held_out: usize,
-    pub alerted: usize,
-    pub already_sent: usize,
-    pub by_delivery: BTreeMap<String, usize>,
+    #[serde(flatten)]
+    pub tally: crate::outreach::Tally,
     pub dry_run: bool,
     pub out_dir: String,
 }
@@ -90,13 +88,11 @@ impl AlertSummary {
             self.with_interval_data,
             self.projected,
             self.high,
-            self.alerted,
-            self.held_out,
-            self.already_sent
+            self.tally.messaged,
+            self.tally.held_out,
+            self.tally.already_sent
         );
-        for (k, n) in &self.by_delivery {
-            s.push_str(&format!("  {k}: {n}\n"));
-        }
+        s.push_str(&self.tally.render_text());
         if self.dry_run {
             s.push_str("dry run: nothing sent or recorded\n");
         }
@@ -208,13 +204,7 @@ pub fn run(config: &Config, opts: &AlertOptions) -> Result<AlertSummary> {
     outreach.finish(&out.join("alerts-sms.csv"))?;
     write_alerts(&out.join("alerts.csv"), &rows)?;
     let summary = summarize(&data, &rows, opts, &out);
-    let path = out.join("alerts.json");
-    crate::output::writing(&path, |p| {
-        Ok(crate::output::write_atomic(
-            p,
-            &serde_json::to_vec_pretty(&summary)?,
-        )?)
-    })?;
+    crate::output::write_json(&out.join("alerts.json"), &summary)?;
     Ok(summary)
 }
 
@@ -562,19 +552,11 @@ fn summarize(data: &Dataset, rows: &[AlertRow], opts: &AlertOptions, out: &Path)
         if !r.projected_use.is_empty() {
             s.projected += 1;
         }
-        let code = r.delivery.split(':').next().unwrap_or("").to_string();
-        let is_high = !r.pct_above.is_empty()
-            && !matches!(code.as_str(), "not-high" | "no-tariff" | "no-usual-bill");
-        if is_high {
+        let code = r.delivery.split(':').next().unwrap_or("");
+        if !r.pct_above.is_empty() && !matches!(code, "not-high" | "no-tariff" | "no-usual-bill") {
             s.high += 1;
         }
-        match code.as_str() {
-            "sent" | "written" | "listed" => s.alerted += 1,
-            "held-out" => s.held_out += 1,
-            "already-sent" => s.already_sent += 1,
-            _ => {}
-        }
-        *s.by_delivery.entry(code).or_default() += 1;
+        s.tally.add(&r.delivery);
     }
     s
 }

@@ -78,9 +78,8 @@ pub struct EventSummary {
     pub stage: String,
     pub households: usize,
     pub with_figures: usize,
-    pub messaged: usize,
-    pub held_out: usize,
-    pub by_delivery: BTreeMap<String, usize>,
+    #[serde(flatten)]
+    pub tally: crate::outreach::Tally,
     pub dry_run: bool,
     pub out_dir: String,
 }
@@ -89,15 +88,13 @@ impl EventSummary {
     pub fn render_text(&self) -> String {
         let mut s = format!(
             "peak event {} ({}): {} household(s), {} messaged, {} held out",
-            self.window, self.stage, self.households, self.messaged, self.held_out
+            self.window, self.stage, self.households, self.tally.messaged, self.tally.held_out
         );
         if self.stage == "results" {
             s.push_str(&format!(", {} with figures", self.with_figures));
         }
         s.push('\n');
-        for (k, n) in &self.by_delivery {
-            s.push_str(&format!("  {k}: {n}\n"));
-        }
+        s.push_str(&self.tally.render_text());
         if self.dry_run {
             s.push_str("dry run: nothing sent or recorded\n");
         }
@@ -205,13 +202,7 @@ pub fn run(config: &Config, opts: &EventOptions) -> Result<EventSummary> {
     outreach.finish(&out.join(format!("peak-{stage}-sms.csv")))?;
     write_rows(&out.join(format!("peak-{stage}.csv")), &rows, opts.stage)?;
     let summary = summarize(&rows, opts, &out);
-    let path = out.join(format!("peak-{stage}.json"));
-    crate::output::writing(&path, |p| {
-        Ok(crate::output::write_atomic(
-            p,
-            &serde_json::to_vec_pretty(&summary)?,
-        )?)
-    })?;
+    crate::output::write_json(&out.join(format!("peak-{stage}.json")), &summary)?;
     Ok(summary)
 }
 
@@ -370,13 +361,7 @@ fn summarize(rows: &[EventRow], opts: &EventOptions, out: &Path) -> EventSummary
         if !r.window_use.is_empty() {
             s.with_figures += 1;
         }
-        let code = r.delivery.split(':').next().unwrap_or("").to_string();
-        match code.as_str() {
-            "sent" | "written" | "listed" => s.messaged += 1,
-            "held-out" => s.held_out += 1,
-            _ => {}
-        }
-        *s.by_delivery.entry(code).or_default() += 1;
+        s.tally.add(&r.delivery);
     }
     s
 }

@@ -401,6 +401,13 @@ pub fn write_exceptions(path: &Path, exceptions: &mut [Exception]) -> Result<()>
     })
 }
 
+/// Write `value` as pretty JSON, atomically, naming the path on failure.
+pub fn write_json(path: &Path, value: &impl Serialize) -> Result<()> {
+    writing(path, |p| {
+        Ok(write_atomic(p, &serde_json::to_vec_pretty(value)?)?)
+    })
+}
+
 /// Write the file at `path` with `write`; any failure names the path (a
 /// full disk, a folder that vanished, a permission taken away): every
 /// output write of a run goes through here or says its path itself.

@@ -33,6 +33,39 @@ use crate::model::{Channel, Household, Period, Status};
 use crate::pipeline::RunOptions;
 use crate::store::{Assigned, Store};
 
+/// Households counted by what became of their message.
+#[derive(Debug, Default, serde::Serialize)]
+pub struct Tally {
+    /// Sent, written as a file or listed as a text.
+    pub messaged: usize,
+    pub held_out: usize,
+    pub already_sent: usize,
+    /// By delivery code (`sent`, `held-out`, `no-channel`...).
+    pub by_delivery: std::collections::BTreeMap<String, usize>,
+}
+
+impl Tally {
+    /// Count one household's delivery (`code` or `code: detail`).
+    pub fn add(&mut self, delivery: &str) {
+        let code = delivery.split(':').next().unwrap_or("");
+        match code {
+            "sent" | "written" | "listed" => self.messaged += 1,
+            "held-out" => self.held_out += 1,
+            "already-sent" => self.already_sent += 1,
+            _ => {}
+        }
+        *self.by_delivery.entry(code.to_string()).or_default() += 1;
+    }
+
+    /// The counts by delivery, one per line, indented.
+    pub fn render_text(&self) -> String {
+        self.by_delivery
+            .iter()
+            .map(|(k, n)| format!("  {k}: {n}\n"))
+            .collect()
+    }
+}
+
 /// What each household may be sent, and how sends are kept to once.
 pub struct Outreach<'a> {
     config: &'a Config,

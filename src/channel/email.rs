@@ -46,18 +46,17 @@ fn t<'a>(text: &'a Value, key: &str) -> &'a str {
         .unwrap_or("")
 }
 
-/// The message, ready to send or to write as an `.eml` file.
-pub fn compose(
-    d: &ReportData,
+/// A message's envelope: from, to, subject, its stable Message-ID, a
+/// reply-to, and `List-Unsubscribe` (mailto and URL) with RFC 8058's
+/// one-click `List-Unsubscribe-Post` when there is a URL.
+pub fn builder(
     env: &Envelope<'_>,
-    charts: &[Chart],
-    pdf: &[u8],
-) -> anyhow::Result<Message> {
-    let text = &d.text;
+    subject: &str,
+) -> anyhow::Result<lettre::message::MessageBuilder> {
     let mut builder = Message::builder()
         .from(env.from.parse()?)
         .to(env.to.parse()?)
-        .subject(t(text, "email.subject"))
+        .subject(subject)
         .message_id(Some(env.message_id.to_string()));
     if !env.reply_to.is_empty() {
         builder = builder.reply_to(env.reply_to.parse()?);
@@ -71,6 +70,10 @@ pub fn compose(
     }
     if !env.unsubscribe_url.is_empty() {
         targets.push(format!("<{}>", env.unsubscribe_url));
+        builder = builder.raw_header(HeaderValue::new(
+            HeaderName::new_from_ascii_str("List-Unsubscribe-Post"),
+            "List-Unsubscribe=One-Click".into(),
+        ));
     }
     if !targets.is_empty() {
         builder = builder.raw_header(HeaderValue::new(
@@ -78,12 +81,17 @@ pub fn compose(
             targets.join(", "),
         ));
     }
-    if !env.unsubscribe_url.is_empty() {
-        builder = builder.raw_header(HeaderValue::new(
-            HeaderName::new_from_ascii_str("List-Unsubscribe-Post"),
-            "List-Unsubscribe=One-Click".into(),
-        ));
-    }
+    Ok(builder)
+}
+
+/// The message, ready to send or to write as an `.eml` file.
+pub fn compose(
+    d: &ReportData,
+    env: &Envelope<'_>,
+    charts: &[Chart],
+    pdf: &[u8],
+) -> anyhow::Result<Message> {
+    let builder = builder(env, t(&d.text, "email.subject"))?;
     let mut related = MultiPart::related().singlepart(SinglePart::html(html(d, charts, env)));
     for c in charts {
         related = related.singlepart(
@@ -536,20 +544,7 @@ pub fn compose_letter(
          </td></tr></table></body></html>",
         title = esc(&s("document_title")),
     );
-    let mut builder = Message::builder()
-        .from(env.from.parse()?)
-        .to(env.to.parse()?)
-        .subject(s("document_title"))
-        .message_id(Some(env.message_id.to_string()));
-    if !env.reply_to.is_empty() {
-        builder = builder.reply_to(env.reply_to.parse()?);
-    }
-    if !env.unsubscribe_url.is_empty() {
-        builder = builder.raw_header(HeaderValue::new(
-            HeaderName::new_from_ascii_str("List-Unsubscribe"),
-            format!("<{}>", env.unsubscribe_url),
-        ));
-    }
+    let builder = builder(env, &s("document_title"))?;
     let body = MultiPart::alternative_plain_html(plain.join("\n"), html);
     let attachment = Attachment::new(pdf_name.to_string())
         .body(pdf.to_vec(), ContentType::parse("application/pdf")?);

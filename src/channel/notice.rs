@@ -11,7 +11,6 @@
 use html_escape::{encode_double_quoted_attribute as attr, encode_text as esc};
 use lettre::Message;
 use lettre::message::MultiPart;
-use lettre::message::header::{HeaderName, HeaderValue};
 
 use super::email::Envelope;
 use crate::model::Language;
@@ -134,38 +133,12 @@ pub fn plain(n: &Notice, env: &Envelope<'_>) -> String {
 
 /// The e-mail, ready to send or to write as an `.eml` file.
 pub fn compose(n: &Notice, env: &Envelope<'_>) -> anyhow::Result<Message> {
-    let mut builder = Message::builder()
-        .from(env.from.parse()?)
-        .to(env.to.parse()?)
-        .subject(n.subject.clone())
-        .message_id(Some(env.message_id.to_string()));
-    if !env.reply_to.is_empty() {
-        builder = builder.reply_to(env.reply_to.parse()?);
-    }
-    let mut targets = Vec::new();
-    if !env.unsubscribe_mailto.is_empty() {
-        targets.push(format!(
-            "<mailto:{}?subject=unsubscribe>",
-            env.unsubscribe_mailto
-        ));
-    }
-    if !env.unsubscribe_url.is_empty() {
-        targets.push(format!("<{}>", env.unsubscribe_url));
-        builder = builder.raw_header(HeaderValue::new(
-            HeaderName::new_from_ascii_str("List-Unsubscribe-Post"),
-            "List-Unsubscribe=One-Click".into(),
-        ));
-    }
-    if !targets.is_empty() {
-        builder = builder.raw_header(HeaderValue::new(
-            HeaderName::new_from_ascii_str("List-Unsubscribe"),
-            targets.join(", "),
-        ));
-    }
-    Ok(builder.multipart(MultiPart::alternative_plain_html(
-        plain(n, env),
-        html(n, env),
-    ))?)
+    Ok(
+        super::email::builder(env, &n.subject)?.multipart(MultiPart::alternative_plain_html(
+            plain(n, env),
+            html(n, env),
+        ))?,
+    )
 }
 
 #[cfg(test)]
