@@ -26,6 +26,7 @@ use crate::channel::notice::Notice;
 use crate::config::Config;
 use crate::control::Group;
 use crate::ingest::Dataset;
+use crate::ingest::series::DayUse;
 use crate::model::{Household, Language, Period, Service, bills_from_reads};
 use crate::outreach::Outreach;
 use crate::pipeline::RunOptions;
@@ -288,7 +289,8 @@ fn assess(
         },
         high: None,
     };
-    let days = &data.days[&h.account_id];
+    let days = one_meter_per_day(&data.days[&h.account_id]);
+    let days = &days;
     let model = weather.and_then(|w| weather_model(config, w, h, &data.reads[i], period));
     let wm = model.as_ref().map(|(m, s)| WeatherModel {
         model: m,
@@ -352,6 +354,25 @@ fn assess(
             causes,
         }),
     }
+}
+
+/// A household's days in date order, its meters' use of one day added (a
+/// day is complete when every meter's is).
+fn one_meter_per_day(days: &[DayUse]) -> std::borrow::Cow<'_, [DayUse]> {
+    if days.windows(2).all(|w| w[0].date < w[1].date) {
+        return std::borrow::Cow::Borrowed(days);
+    }
+    let mut merged: BTreeMap<NaiveDate, DayUse> = BTreeMap::new();
+    for d in days {
+        merged
+            .entry(d.date)
+            .and_modify(|m| {
+                m.quantity += d.quantity;
+                m.complete &= d.complete;
+            })
+            .or_insert_with(|| d.clone());
+    }
+    std::borrow::Cow::Owned(merged.into_values().collect())
 }
 
 fn round2(x: f64) -> String {

@@ -511,69 +511,20 @@ fn dispatch(cli: Cli) -> Result<()> {
             shard,
             shards,
             replace,
-        } => {
-            let config = Config::load(&inputs.config)?;
-            let shard = match (shard, shards) {
-                (Some(s), _) => Some(s),
-                (None, Some(n)) => Some(Shard::from_job_index(n).map_err(anyhow::Error::msg)?),
-                (None, None) => None,
-            };
-            let opts = RunOptions {
-                out,
-                suppress,
-                dry_run,
-                emails_to,
-                shard,
-                replace,
-                progress: std::io::IsTerminal::is_terminal(&std::io::stderr()),
-                ..inputs.options()
-            };
-            let summary = pipeline::run(&config, &opts)?;
-            print!("{}", summary.render_text());
-        }
+        } => cmd_run(
+            inputs, out, suppress, dry_run, emails_to, shard, shards, replace,
+        )?,
         Command::CheckData {
             inputs,
             suppress,
             out,
-        } => {
-            let config = Config::load(&inputs.config)?;
-            let opts = RunOptions {
-                suppress,
-                dry_run: true,
-                ..inputs.options()
-            };
-            let wording = neighborly::wording::load_or_error(&config.templates_dir())?;
-            let store = pipeline::open_store(&config, &opts, true)?;
-            let plan = pipeline::plan(&config, &opts, &wording, store.as_ref())?;
-            let quality = neighborly::quality::Quality::of(&plan);
-            std::fs::create_dir_all(&out)
-                .with_context(|| format!("cannot create {}", out.display()))?;
-            let (csv, html) = (out.join("data-quality.csv"), out.join("data-quality.html"));
-            quality.write(&csv, &html, &config.utility.name)?;
-            for r in quality.rows().iter().filter(|r| r.section != "locality") {
-                println!("{}: {}: {} {}", r.section, r.item, r.count, r.detail);
-            }
-            println!("written to {} and {}", csv.display(), html.display());
-        }
+        } => cmd_check_data(inputs, suppress, out)?,
         Command::Merge {
             config,
             period,
             out,
             shard_dirs,
-        } => {
-            let config = Config::load(&config)?;
-            let merged = neighborly::merge::merge(&config, period, &out, &shard_dirs)?;
-            let s = &merged.summary;
-            println!(
-                "period {period}: {} shards merged into {}\nhouseholds in: {}\nreports out: {}\nexceptions: {}\nprint files: {}",
-                merged.shards,
-                out.display(),
-                s.households_in,
-                s.reports,
-                s.exceptions,
-                merged.print_files
-            );
-        }
+        } => cmd_merge(config, period, out, shard_dirs)?,
         Command::Preview {
             inputs,
             account,
@@ -581,57 +532,7 @@ fn dispatch(cli: Cli) -> Result<()> {
             watch,
             show_windows,
             campaign,
-        } => {
-            let render = || -> Result<()> {
-                let started = std::time::Instant::now();
-                let config = Config::load(&inputs.config)?;
-                let (period, pages) = match &campaign {
-                    None => {
-                        pipeline::preview(&config, &inputs.options(), &account, &out, show_windows)?
-                    }
-                    Some(name) => {
-                        let (period, pdf, pages) = neighborly::target::campaign::preview(
-                            &config,
-                            name,
-                            &inputs.options(),
-                            &account,
-                            show_windows,
-                        )?;
-                        std::fs::write(&out, pdf)
-                            .with_context(|| format!("cannot write {}", out.display()))?;
-                        (period, pages)
-                    }
-                };
-                println!(
-                    "{account} {period}: {pages} page(s) written to {} in {:.0} ms",
-                    out.display(),
-                    started.elapsed().as_secs_f64() * 1000.0
-                );
-                Ok(())
-            };
-            if !watch {
-                return render();
-            }
-            let config = Config::load(&inputs.config)?;
-            let config_dir = std::fs::canonicalize(&inputs.config)?
-                .parent()
-                .map(PathBuf::from)
-                .unwrap_or_default();
-            let paths = [config.templates_dir(), config_dir];
-            println!(
-                "watching {} and {} (Ctrl-C to stop)",
-                paths[0].display(),
-                paths[1].display()
-            );
-            neighborly::watch::watch(&paths, || {
-                if let Err(e) = render() {
-                    // Keep watching: the next save may fix it.
-                    println!("error: {e:#}");
-                }
-                use std::io::Write;
-                let _ = std::io::stdout().flush();
-            })?;
-        }
+        } => cmd_preview(inputs, account, out, watch, show_windows, campaign)?,
         Command::Campaign {
             name,
             inputs,
@@ -642,36 +543,9 @@ fn dispatch(cli: Cli) -> Result<()> {
             reissue,
             accounts,
             by,
-        } => {
-            let config = Config::load(&inputs.config)?;
-            let opts = RunOptions {
-                out,
-                suppress,
-                dry_run,
-                emails_to,
-                ..inputs.options()
-            };
-            let reissue = match reissue {
-                Some(reason) if reason.trim().is_empty() => {
-                    anyhow::bail!("--reissue needs a reason")
-                }
-                Some(reason) => Some(neighborly::target::campaign::Reissue {
-                    reason: reason.trim().to_string(),
-                    by: by.unwrap_or_else(operator),
-                    accounts: accounts
-                        .map(|f| -> Result<_> {
-                            let input = std::fs::File::open(&f)
-                                .with_context(|| format!("cannot read {}", f.display()))?;
-                            neighborly::ingest::read_account_list(input, &f.display().to_string())
-                        })
-                        .transpose()?,
-                }),
-                None => None,
-            };
-            let summary =
-                neighborly::target::campaign::run(&config, &name, &opts, reissue.as_ref())?;
-            print!("{}", summary.render_text());
-        }
+        } => cmd_campaign(
+            name, inputs, out, suppress, dry_run, emails_to, reissue, accounts, by,
+        )?,
         Command::Alert {
             inputs,
             as_of,
@@ -679,20 +553,7 @@ fn dispatch(cli: Cli) -> Result<()> {
             suppress,
             dry_run,
             emails_to,
-        } => {
-            let config = Config::load(&inputs.config)?;
-            let opts = neighborly::alerts::AlertOptions {
-                as_of: neighborly::alerts::as_of(&config, &as_of)?,
-                run: RunOptions {
-                    out,
-                    suppress,
-                    dry_run,
-                    emails_to,
-                    ..inputs.options()
-                },
-            };
-            print!("{}", neighborly::alerts::run(&config, &opts)?.render_text());
-        }
+        } => cmd_alert(inputs, as_of, out, suppress, dry_run, emails_to)?,
         Command::PeakEvent {
             inputs,
             window,
@@ -701,29 +562,8 @@ fn dispatch(cli: Cli) -> Result<()> {
             suppress,
             dry_run,
             emails_to,
-        } => {
-            let config = Config::load(&inputs.config)?;
-            let opts = neighborly::events::EventOptions {
-                window,
-                stage,
-                run: RunOptions {
-                    out,
-                    suppress,
-                    dry_run,
-                    emails_to,
-                    ..inputs.options()
-                },
-            };
-            print!("{}", neighborly::events::run(&config, &opts)?.render_text());
-        }
-        Command::Segment { name, inputs, out } => {
-            let config = Config::load(&inputs.config)?;
-            let out = out.unwrap_or_else(|| PathBuf::from(format!("segment-{name}.csv")));
-            print!(
-                "{}",
-                neighborly::target::segment_command(&config, &inputs.options(), &name, &out)?
-            );
-        }
+        } => cmd_peak_event(inputs, window, stage, out, suppress, dry_run, emails_to)?,
+        Command::Segment { name, inputs, out } => cmd_segment(name, inputs, out)?,
         Command::Enroll { inputs } => {
             let config = Config::load(&inputs.config)?;
             let balance = pipeline::enroll(&config, &inputs.options())?;
@@ -734,19 +574,7 @@ fn dispatch(cli: Cli) -> Result<()> {
             greenbutton,
             interval,
             out,
-        } => {
-            let config = Config::load(&config)?;
-            let (_, interval, greenbutton) =
-                config.usage_sources(None, interval.as_ref(), greenbutton.as_ref());
-            let sources = neighborly::ingest::Sources {
-                interval: interval.clone(),
-                greenbutton: greenbutton.clone(),
-                ..Default::default()
-            };
-            let rules = pipeline::read_rules(&config, &sources)?;
-            let summary = neighborly::import::import(interval, greenbutton, &rules, &out)?;
-            print!("{}", summary.render_text());
-        }
+        } => cmd_import(config, greenbutton, interval, out)?,
         Command::Bounces {
             action:
                 BouncesAction::Import {
@@ -827,50 +655,10 @@ fn dispatch(cli: Cli) -> Result<()> {
             out,
             method,
             weather,
-        } => {
-            let config = Config::load(&inputs.config)?;
-            if let Some(window) = event {
-                let e = neighborly::events::evaluate(&config, &inputs.options(), &window, &out)?;
-                print!("{}", e.render_text());
-                println!("written to {}", out.display());
-                return Ok(());
-            }
-            let (Some(pre), Some(post)) = (pre, post) else {
-                anyhow::bail!("--pre and --post are needed (except with --event)");
-            };
-            let opts = neighborly::measure::EvaluateOptions {
-                customers: inputs.customers,
-                usage: inputs.usage,
-                interval: inputs.interval,
-                greenbutton: inputs.greenbutton,
-                state: inputs.state,
-                pre,
-                post,
-                campaign,
-                alerts,
-                out: out.clone(),
-                method,
-                weather,
-            };
-            let evaluation = neighborly::measure::evaluate(&config, &opts)?;
-            print!("{}", evaluation.render_text());
-            println!("written to {}", out.display());
-        }
-        Command::Studio { inputs, port } => {
-            let config = Config::load(&inputs.config)?;
-            let options = neighborly::studio::Options {
-                port,
-                run: inputs.options(),
-            };
-            neighborly::studio::serve(config, options, |url| {
-                // A closed terminal must not stop the server.
-                use std::io::Write;
-                let mut out = std::io::stdout();
-                let _ = writeln!(out, "neighborly studio: open {url}");
-                let _ = writeln!(out, "(only this machine can reach it; stop it with Ctrl-C)");
-                let _ = out.flush();
-            })?;
-        }
+        } => cmd_evaluate(
+            inputs, pre, post, campaign, alerts, event, out, method, weather,
+        )?,
+        Command::Studio { inputs, port } => cmd_studio(inputs, port)?,
         Command::Check { config } => {
             let config = Config::load(&config)?;
             check(&config)?;
@@ -925,63 +713,21 @@ fn dispatch(cli: Cli) -> Result<()> {
             by,
             config,
             state,
-        } => {
-            let config = Config::load(&config)?;
-            let list = match (&account, &file) {
-                (_, Some(f)) => {
-                    let input = std::fs::File::open(f)
-                        .with_context(|| format!("cannot read {}", f.display()))?;
-                    neighborly::ingest::read_account_list(input, &f.display().to_string())?
-                }
-                (Some(a), None) => neighborly::ingest::AccountList::one(a),
-                (None, None) => anyhow::bail!("give an account or --file"),
-            };
-            let store = state_store(&config, state)?;
-            let by = by.unwrap_or_else(operator);
-            let said = neighborly::account::record_opt(
-                &config,
-                &store,
-                &list,
-                neighborly::account::Opt::Out,
-                &reason,
-                &by,
-            )?;
-            println!("{}", said.join("\n"));
-        }
+        } => cmd_opt_out(account, file, reason, by, config, state)?,
         Command::Account {
             account,
             config,
             state,
             customers,
             json,
-        } => {
-            let config = Config::load(&config)?;
-            let view = neighborly::account::look_up(&config, &account, state, customers.as_ref())?;
-            if json {
-                println!("{}", serde_json::to_string_pretty(&view)?);
-            } else {
-                print!("{}", view.render_text());
-            }
-        }
+        } => cmd_account(account, config, state, customers, json)?,
         Command::OptIn {
             account,
             reason,
             by,
             config,
             state,
-        } => {
-            let config = Config::load(&config)?;
-            let store = state_store(&config, state)?;
-            let said = neighborly::account::record_opt(
-                &config,
-                &store,
-                &neighborly::ingest::AccountList::one(&account),
-                neighborly::account::Opt::In,
-                &reason,
-                &by.unwrap_or_else(operator),
-            )?;
-            println!("{}", said.join("\n"));
-        }
+        } => cmd_opt_in(account, reason, by, config, state)?,
         Command::Synth {
             out,
             households,
@@ -995,41 +741,469 @@ fn dispatch(cli: Cli) -> Result<()> {
             effect_state,
             localities,
             skewed,
-        } => {
-            let effect = match (effect_pct, effect_from, effect_state) {
-                (Some(pct), Some(from), Some(state)) => {
-                    let store = neighborly::store::Store::open(
-                        &state,
-                        neighborly::store::Store::DEFAULT_WAIT,
-                    )?;
-                    let treated = store
-                        .assignments(neighborly::control::REPORTS)?
-                        .into_values()
-                        .filter(|a| a.group == neighborly::control::Group::Treatment)
-                        .map(|a| a.account_id)
-                        .collect();
-                    Some(neighborly::synth::Effect { pct, from, treated })
-                }
-                _ => None,
-            };
-            let opts = neighborly::synth::SynthOptions {
-                households,
-                months,
-                last_period,
-                seed,
-                broken_rows: !clean,
-                effect,
-                service,
-                localities,
-                skewed,
-            };
-            neighborly::synth::generate(&out, &opts)?;
-            println!(
-                "{households} households, {months} months of reads written to {}",
-                out.display()
-            );
-        }
+        } => cmd_synth(
+            out,
+            households,
+            months,
+            last_period,
+            seed,
+            clean,
+            service,
+            effect_pct,
+            effect_from,
+            effect_state,
+            localities,
+            skewed,
+        )?,
     }
+    Ok(())
+}
+
+/// `neighborly run`.
+// One argument per flag of the subcommand, as clap hands them over.
+#[allow(clippy::too_many_arguments)]
+fn cmd_run(
+    inputs: Inputs,
+    out: Option<PathBuf>,
+    suppress: Option<PathBuf>,
+    dry_run: bool,
+    emails_to: Option<PathBuf>,
+    shard: Option<Shard>,
+    shards: Option<u32>,
+    replace: bool,
+) -> Result<()> {
+    let config = Config::load(&inputs.config)?;
+    let shard = match (shard, shards) {
+        (Some(s), _) => Some(s),
+        (None, Some(n)) => Some(Shard::from_job_index(n).map_err(anyhow::Error::msg)?),
+        (None, None) => None,
+    };
+    let opts = RunOptions {
+        out,
+        suppress,
+        dry_run,
+        emails_to,
+        shard,
+        replace,
+        progress: std::io::IsTerminal::is_terminal(&std::io::stderr()),
+        ..inputs.options()
+    };
+    let summary = pipeline::run(&config, &opts)?;
+    print!("{}", summary.render_text());
+    Ok(())
+}
+
+/// `neighborly check-data`.
+fn cmd_check_data(inputs: Inputs, suppress: Option<PathBuf>, out: PathBuf) -> Result<()> {
+    let config = Config::load(&inputs.config)?;
+    let opts = RunOptions {
+        suppress,
+        dry_run: true,
+        ..inputs.options()
+    };
+    let wording = neighborly::wording::load_or_error(&config.templates_dir())?;
+    let store = pipeline::open_store(&config, &opts, true)?;
+    let plan = pipeline::plan(&config, &opts, &wording, store.as_ref())?;
+    let quality = neighborly::quality::Quality::of(&plan);
+    std::fs::create_dir_all(&out).with_context(|| format!("cannot create {}", out.display()))?;
+    let (csv, html) = (out.join("data-quality.csv"), out.join("data-quality.html"));
+    quality.write(&csv, &html, &config.utility.name)?;
+    for r in quality.rows().iter().filter(|r| r.section != "locality") {
+        println!("{}: {}: {} {}", r.section, r.item, r.count, r.detail);
+    }
+    println!("written to {} and {}", csv.display(), html.display());
+    Ok(())
+}
+
+/// `neighborly merge`.
+fn cmd_merge(
+    config: PathBuf,
+    period: Period,
+    out: PathBuf,
+    shard_dirs: Vec<PathBuf>,
+) -> Result<()> {
+    let config = Config::load(&config)?;
+    let merged = neighborly::merge::merge(&config, period, &out, &shard_dirs)?;
+    let s = &merged.summary;
+    println!(
+        "period {period}: {} shards merged into {}\nhouseholds in: {}\nreports out: {}\nexceptions: {}\nprint files: {}",
+        merged.shards,
+        out.display(),
+        s.households_in,
+        s.reports,
+        s.exceptions,
+        merged.print_files
+    );
+    Ok(())
+}
+
+/// `neighborly preview`.
+fn cmd_preview(
+    inputs: Inputs,
+    account: String,
+    out: PathBuf,
+    watch: bool,
+    show_windows: bool,
+    campaign: Option<String>,
+) -> Result<()> {
+    let render = || -> Result<()> {
+        let started = std::time::Instant::now();
+        let config = Config::load(&inputs.config)?;
+        let (period, pages) = match &campaign {
+            None => pipeline::preview(&config, &inputs.options(), &account, &out, show_windows)?,
+            Some(name) => {
+                let (period, pdf, pages) = neighborly::target::campaign::preview(
+                    &config,
+                    name,
+                    &inputs.options(),
+                    &account,
+                    show_windows,
+                )?;
+                std::fs::write(&out, pdf)
+                    .with_context(|| format!("cannot write {}", out.display()))?;
+                (period, pages)
+            }
+        };
+        println!(
+            "{account} {period}: {pages} page(s) written to {} in {:.0} ms",
+            out.display(),
+            started.elapsed().as_secs_f64() * 1000.0
+        );
+        Ok(())
+    };
+    if !watch {
+        return render();
+    }
+    let config = Config::load(&inputs.config)?;
+    let config_dir = std::fs::canonicalize(&inputs.config)?
+        .parent()
+        .map(PathBuf::from)
+        .unwrap_or_default();
+    let paths = [config.templates_dir(), config_dir];
+    println!(
+        "watching {} and {} (Ctrl-C to stop)",
+        paths[0].display(),
+        paths[1].display()
+    );
+    neighborly::watch::watch(&paths, || {
+        if let Err(e) = render() {
+            // Keep watching: the next save may fix it.
+            println!("error: {e:#}");
+        }
+        use std::io::Write;
+        let _ = std::io::stdout().flush();
+    })?;
+    Ok(())
+}
+
+/// `neighborly campaign`.
+// One argument per flag of the subcommand, as clap hands them over.
+#[allow(clippy::too_many_arguments)]
+fn cmd_campaign(
+    name: String,
+    inputs: Inputs,
+    out: Option<PathBuf>,
+    suppress: Option<PathBuf>,
+    dry_run: bool,
+    emails_to: Option<PathBuf>,
+    reissue: Option<String>,
+    accounts: Option<PathBuf>,
+    by: Option<String>,
+) -> Result<()> {
+    let config = Config::load(&inputs.config)?;
+    let opts = RunOptions {
+        out,
+        suppress,
+        dry_run,
+        emails_to,
+        ..inputs.options()
+    };
+    let reissue = match reissue {
+        Some(reason) if reason.trim().is_empty() => {
+            anyhow::bail!("--reissue needs a reason")
+        }
+        Some(reason) => Some(neighborly::target::campaign::Reissue {
+            reason: reason.trim().to_string(),
+            by: by.unwrap_or_else(operator),
+            accounts: accounts
+                .map(|f| -> Result<_> {
+                    let input = std::fs::File::open(&f)
+                        .with_context(|| format!("cannot read {}", f.display()))?;
+                    neighborly::ingest::read_account_list(input, &f.display().to_string())
+                })
+                .transpose()?,
+        }),
+        None => None,
+    };
+    let summary = neighborly::target::campaign::run(&config, &name, &opts, reissue.as_ref())?;
+    print!("{}", summary.render_text());
+    Ok(())
+}
+
+/// `neighborly alert`.
+fn cmd_alert(
+    inputs: Inputs,
+    as_of: String,
+    out: Option<PathBuf>,
+    suppress: Option<PathBuf>,
+    dry_run: bool,
+    emails_to: Option<PathBuf>,
+) -> Result<()> {
+    let config = Config::load(&inputs.config)?;
+    let opts = neighborly::alerts::AlertOptions {
+        as_of: neighborly::alerts::as_of(&config, &as_of)?,
+        run: RunOptions {
+            out,
+            suppress,
+            dry_run,
+            emails_to,
+            ..inputs.options()
+        },
+    };
+    print!("{}", neighborly::alerts::run(&config, &opts)?.render_text());
+    Ok(())
+}
+
+/// `neighborly peak-event`.
+fn cmd_peak_event(
+    inputs: Inputs,
+    window: neighborly::peak::EventWindow,
+    stage: neighborly::events::Stage,
+    out: Option<PathBuf>,
+    suppress: Option<PathBuf>,
+    dry_run: bool,
+    emails_to: Option<PathBuf>,
+) -> Result<()> {
+    let config = Config::load(&inputs.config)?;
+    let opts = neighborly::events::EventOptions {
+        window,
+        stage,
+        run: RunOptions {
+            out,
+            suppress,
+            dry_run,
+            emails_to,
+            ..inputs.options()
+        },
+    };
+    print!("{}", neighborly::events::run(&config, &opts)?.render_text());
+    Ok(())
+}
+
+/// `neighborly segment`.
+fn cmd_segment(name: String, inputs: Inputs, out: Option<PathBuf>) -> Result<()> {
+    let config = Config::load(&inputs.config)?;
+    let out = out.unwrap_or_else(|| PathBuf::from(format!("segment-{name}.csv")));
+    print!(
+        "{}",
+        neighborly::target::segment_command(&config, &inputs.options(), &name, &out)?
+    );
+    Ok(())
+}
+
+/// `neighborly import`.
+fn cmd_import(
+    config: PathBuf,
+    greenbutton: Option<PathBuf>,
+    interval: Option<PathBuf>,
+    out: PathBuf,
+) -> Result<()> {
+    let config = Config::load(&config)?;
+    let (_, interval, greenbutton) =
+        config.usage_sources(None, interval.as_ref(), greenbutton.as_ref());
+    let sources = neighborly::ingest::Sources {
+        interval: interval.clone(),
+        greenbutton: greenbutton.clone(),
+        ..Default::default()
+    };
+    let rules = pipeline::read_rules(&config, &sources)?;
+    let summary = neighborly::import::import(interval, greenbutton, &rules, &out)?;
+    print!("{}", summary.render_text());
+    Ok(())
+}
+
+/// `neighborly evaluate`.
+// One argument per flag of the subcommand, as clap hands them over.
+#[allow(clippy::too_many_arguments)]
+fn cmd_evaluate(
+    inputs: Inputs,
+    pre: Option<Months>,
+    post: Option<Months>,
+    campaign: Option<String>,
+    alerts: bool,
+    event: Option<neighborly::peak::EventWindow>,
+    out: PathBuf,
+    method: neighborly::measure::Method,
+    weather: Option<PathBuf>,
+) -> Result<()> {
+    let config = Config::load(&inputs.config)?;
+    if let Some(window) = event {
+        let e = neighborly::events::evaluate(&config, &inputs.options(), &window, &out)?;
+        print!("{}", e.render_text());
+        println!("written to {}", out.display());
+        return Ok(());
+    }
+    let (Some(pre), Some(post)) = (pre, post) else {
+        anyhow::bail!("--pre and --post are needed (except with --event)");
+    };
+    let opts = neighborly::measure::EvaluateOptions {
+        customers: inputs.customers,
+        usage: inputs.usage,
+        interval: inputs.interval,
+        greenbutton: inputs.greenbutton,
+        state: inputs.state,
+        pre,
+        post,
+        campaign,
+        alerts,
+        out: out.clone(),
+        method,
+        weather,
+    };
+    let evaluation = neighborly::measure::evaluate(&config, &opts)?;
+    print!("{}", evaluation.render_text());
+    println!("written to {}", out.display());
+    Ok(())
+}
+
+/// `neighborly studio`.
+fn cmd_studio(inputs: Inputs, port: u16) -> Result<()> {
+    let config = Config::load(&inputs.config)?;
+    let options = neighborly::studio::Options {
+        port,
+        run: inputs.options(),
+    };
+    neighborly::studio::serve(config, options, |url| {
+        // A closed terminal must not stop the server.
+        use std::io::Write;
+        let mut out = std::io::stdout();
+        let _ = writeln!(out, "neighborly studio: open {url}");
+        let _ = writeln!(out, "(only this machine can reach it; stop it with Ctrl-C)");
+        let _ = out.flush();
+    })?;
+    Ok(())
+}
+
+/// `neighborly opt-out`.
+fn cmd_opt_out(
+    account: Option<String>,
+    file: Option<PathBuf>,
+    reason: String,
+    by: Option<String>,
+    config: PathBuf,
+    state: Option<PathBuf>,
+) -> Result<()> {
+    let config = Config::load(&config)?;
+    let list = match (&account, &file) {
+        (_, Some(f)) => {
+            let input =
+                std::fs::File::open(f).with_context(|| format!("cannot read {}", f.display()))?;
+            neighborly::ingest::read_account_list(input, &f.display().to_string())?
+        }
+        (Some(a), None) => neighborly::ingest::AccountList::one(a),
+        (None, None) => anyhow::bail!("give an account or --file"),
+    };
+    let store = state_store(&config, state)?;
+    let by = by.unwrap_or_else(operator);
+    let said = neighborly::account::record_opt(
+        &config,
+        &store,
+        &list,
+        neighborly::account::Opt::Out,
+        &reason,
+        &by,
+    )?;
+    println!("{}", said.join("\n"));
+    Ok(())
+}
+
+/// `neighborly account`.
+fn cmd_account(
+    account: String,
+    config: PathBuf,
+    state: Option<PathBuf>,
+    customers: Option<PathBuf>,
+    json: bool,
+) -> Result<()> {
+    let config = Config::load(&config)?;
+    let view = neighborly::account::look_up(&config, &account, state, customers.as_ref())?;
+    if json {
+        println!("{}", serde_json::to_string_pretty(&view)?);
+    } else {
+        print!("{}", view.render_text());
+    }
+    Ok(())
+}
+
+/// `neighborly opt-in`.
+fn cmd_opt_in(
+    account: String,
+    reason: String,
+    by: Option<String>,
+    config: PathBuf,
+    state: Option<PathBuf>,
+) -> Result<()> {
+    let config = Config::load(&config)?;
+    let store = state_store(&config, state)?;
+    let said = neighborly::account::record_opt(
+        &config,
+        &store,
+        &neighborly::ingest::AccountList::one(&account),
+        neighborly::account::Opt::In,
+        &reason,
+        &by.unwrap_or_else(operator),
+    )?;
+    println!("{}", said.join("\n"));
+    Ok(())
+}
+
+/// `neighborly synth`.
+// One argument per flag of the subcommand, as clap hands them over.
+#[allow(clippy::too_many_arguments)]
+fn cmd_synth(
+    out: PathBuf,
+    households: usize,
+    months: u32,
+    last_period: Period,
+    seed: u64,
+    clean: bool,
+    service: neighborly::model::Service,
+    effect_pct: Option<f64>,
+    effect_from: Option<Period>,
+    effect_state: Option<PathBuf>,
+    localities: usize,
+    skewed: bool,
+) -> Result<()> {
+    let effect = match (effect_pct, effect_from, effect_state) {
+        (Some(pct), Some(from), Some(state)) => {
+            let store =
+                neighborly::store::Store::open(&state, neighborly::store::Store::DEFAULT_WAIT)?;
+            let treated = store
+                .assignments(neighborly::control::REPORTS)?
+                .into_values()
+                .filter(|a| a.group == neighborly::control::Group::Treatment)
+                .map(|a| a.account_id)
+                .collect();
+            Some(neighborly::synth::Effect { pct, from, treated })
+        }
+        _ => None,
+    };
+    let opts = neighborly::synth::SynthOptions {
+        households,
+        months,
+        last_period,
+        seed,
+        broken_rows: !clean,
+        effect,
+        service,
+        localities,
+        skewed,
+    };
+    neighborly::synth::generate(&out, &opts)?;
+    println!(
+        "{households} households, {months} months of reads written to {}",
+        out.display()
+    );
     Ok(())
 }
 
