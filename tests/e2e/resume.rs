@@ -172,7 +172,13 @@ fn an_opt_out_between_a_kill_and_the_restart_leaves_no_letter_behind() {
         .unwrap();
     let staging = ws.path("out/2026-10.partial");
     let deadline = Instant::now() + Duration::from_secs(120);
-    while !staging.join("print/print-002.done.json").exists() {
+    // Two files are laid out at once and may finish in either order.
+    let finished = |n: u32| {
+        staging
+            .join(format!("print/print-{n:03}.done.json"))
+            .exists()
+    };
+    while !(finished(1) && finished(2)) {
         assert!(Instant::now() < deadline, "no print file finished in time");
         assert!(
             child.try_wait().unwrap().is_none(),
