@@ -581,3 +581,35 @@ fn summarize(data: &Dataset, rows: &[AlertRow], opts: &AlertOptions, out: &Path)
     }
     s
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn day(d: u32, quantity: f64, complete: bool) -> DayUse {
+        DayUse {
+            date: NaiveDate::from_ymd_opt(2026, 11, d).expect("a date"),
+            quantity,
+            complete,
+        }
+    }
+
+    #[test]
+    fn two_meters_of_a_household_add_up_per_day() {
+        // One meter's days, then the other's, as two series arrive.
+        let days = [
+            day(1, 10.0, true),
+            day(2, 11.0, true),
+            day(1, 1.0, true),
+            day(2, 2.0, false),
+        ];
+        let merged = one_meter_per_day(&days);
+        assert_eq!(merged.as_ref(), [day(1, 11.0, true), day(2, 13.0, false)]);
+        // One meter in date order is taken as it is.
+        let one = [day(1, 10.0, true), day(2, 11.0, true)];
+        assert!(matches!(
+            one_meter_per_day(&one),
+            std::borrow::Cow::Borrowed(_)
+        ));
+    }
+}
