@@ -148,12 +148,7 @@ pub fn run(config: &Config, opts: &AlertOptions) -> Result<AlertSummary> {
         .filter(|&i| data.days.contains_key(&data.households[i].account_id))
         .map(|i| assess(config, &data, i, opts.as_of, weather.as_ref()))
         .collect();
-    let dry = opts.run.dry_run;
-    let store = crate::pipeline::open_store(config, &opts.run, dry)?;
-    let _lock = match store.as_ref().filter(|_| !dry) {
-        Some(s) => Some(s.lock(Period::of(opts.as_of), crate::shard::Shard::WHOLE)?),
-        None => None,
-    };
+    let (store, _lock) = crate::outreach::open_store(config, &opts.run, Period::of(opts.as_of))?;
     let mut outreach = Outreach::open(
         config,
         &opts.run,
@@ -410,8 +405,7 @@ fn weather_model<'w>(
 }
 
 /// A quantity with its unit, as the household's language writes it.
-fn quantity(text: &serde_json::Value, q: f64, service: Service, lang: Language) -> String {
-    let unit = text["units"][service.as_str()].as_str().unwrap_or("");
+fn quantity(unit: &str, q: f64, service: Service, lang: Language) -> String {
     format!(
         "{} {unit}",
         crate::report::format_quantity(q, service, lang)
@@ -428,7 +422,9 @@ fn notice(
 ) -> Notice {
     let lang = h.language;
     let voice = wording.voice(h.service);
-    let base = voice.resolve(lang, &BTreeMap::new());
+    let unit = voice
+        .get(lang, &format!("units.{}", h.service.as_str()))
+        .unwrap_or("");
     let symbol = config
         .tariff
         .of(h.service)
@@ -445,11 +441,11 @@ fn notice(
     vars.insert("bill_end", date(high.period.end));
     vars.insert(
         "used_so_far",
-        quantity(&base, high.projection.used_so_far, h.service, lang),
+        quantity(unit, high.projection.used_so_far, h.service, lang),
     );
     vars.insert(
         "projected_use",
-        quantity(&base, high.projection.projected_use, h.service, lang),
+        quantity(unit, high.projection.projected_use, h.service, lang),
     );
     vars.insert("projected_cost", money(high.projected_cost));
     vars.insert("usual_cost", money(high.usual_cost));

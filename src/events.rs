@@ -133,18 +133,14 @@ pub fn run(config: &Config, opts: &EventOptions) -> Result<EventSummary> {
     crate::output::apply_umask(config.output.umask_bits());
     let wording = crate::wording::load_or_error(&config.templates_dir())?;
     let zone = zone(config)?;
+    let (store, _lock) =
+        crate::outreach::open_store(config, &opts.run, Period::of(opts.window.date))?;
     let (data, outcomes) = match opts.stage {
         Stage::Notify => {
             let (data, _) = crate::target::read_customer_file(config, opts.run.customers.as_ref())?;
             (data, HashMap::new())
         }
-        Stage::Results => results_data(config, opts, zone)?,
-    };
-    let dry = opts.run.dry_run;
-    let store = crate::pipeline::open_store(config, &opts.run, dry)?;
-    let _lock = match store.as_ref().filter(|_| !dry) {
-        Some(s) => Some(s.lock(Period::of(opts.window.date), crate::shard::Shard::WHOLE)?),
-        None => None,
+        Stage::Results => results_data(config, opts, zone, store.as_ref())?,
     };
     let mut outreach = Outreach::open(
         config,
@@ -268,13 +264,16 @@ type Outcomes = HashMap<String, (Option<Outcome>, Vec<NaiveDate>)>;
 
 /// Every household with intervals: its outcome (when the window and its
 /// baseline are covered) and the days its baseline averaged.
-fn results_data(config: &Config, opts: &EventOptions, zone: Zone) -> Result<(Dataset, Outcomes)> {
-    let store = crate::pipeline::open_store(config, &opts.run, true)?;
-    let keys = match &store {
+fn results_data(
+    config: &Config,
+    opts: &EventOptions,
+    zone: Zone,
+    store: Option<&crate::store::Store>,
+) -> Result<(Dataset, Outcomes)> {
+    let keys = match store {
         Some(s) => s.sent_under("peak:")?.into_iter().map(|(_, k)| k).collect(),
         None => Vec::new(),
     };
-    drop(store);
     let excluded = earlier_events(keys.into_iter(), opts.window.date);
     let similar = peak::similar_days(&opts.window, &excluded, &config.peak.rules());
     let data = event_data(config, &opts.run, &opts.window, zone, &similar)?;
@@ -399,11 +398,9 @@ fn notice(
         crate::target::letter::short_date(w.date, lang, true),
     );
     vars.insert("event_hours", hours(w, lang));
-    let base = voice.resolve(lang, &BTreeMap::new());
-    let unit = base["units"][h.service.as_str()]
-        .as_str()
-        .unwrap_or("")
-        .to_string();
+    let unit = voice
+        .get(lang, &format!("units.{}", h.service.as_str()))
+        .unwrap_or("");
     let q = |x: f64| {
         let n = match lang {
             Language::En => format!("{x:.1}"),

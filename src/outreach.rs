@@ -66,6 +66,22 @@ impl Tally {
     }
 }
 
+/// The store a message run reads, and its run lock for `period` unless this
+/// is a dry run (which reads an existing store and takes no lock): one
+/// message run at a time, and none while a monthly run writes.
+pub fn open_store(
+    config: &Config,
+    run: &RunOptions,
+    period: Period,
+) -> Result<(Option<Store>, Option<crate::store::RunLock>)> {
+    let store = crate::pipeline::open_store(config, run, run.dry_run)?;
+    let lock = match store.as_ref().filter(|_| !run.dry_run) {
+        Some(s) => Some(s.lock(period, crate::shard::Shard::WHOLE)?),
+        None => None,
+    };
+    Ok((store, lock))
+}
+
 /// What each household may be sent, and how sends are kept to once.
 pub struct Outreach<'a> {
     config: &'a Config,
