@@ -23,6 +23,7 @@ pub mod alerts;
 pub mod brief;
 pub mod channel;
 pub mod check;
+pub mod drill;
 pub mod events;
 pub mod import;
 pub mod insight;

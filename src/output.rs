@@ -280,6 +280,7 @@ impl RunFolder {
                     .with_context(|| format!("cannot remove {}", tmp.display()))?;
             }
         }
+        crate::drill::reach(crate::drill::Step::Unmarked);
         if self.replace && self.target.exists() {
             let aside = aside_name(&self.target);
             std::fs::rename(&self.target, &aside).with_context(|| {

@@ -164,8 +164,13 @@ where
                                 Ok(kept)
                             }
                             // Recorded last: a file with a marker is whole.
-                            None => print_file(dir, k, chunk, config, renderer, job)
-                                .and_then(|made| mark_finished(dir, &stem, &made).map(|()| made)),
+                            None => {
+                                print_file(dir, k, chunk, config, renderer, job).and_then(|made| {
+                                    mark_finished(dir, &stem, &made)?;
+                                    crate::drill::reach(crate::drill::Step::Marked);
+                                    Ok(made)
+                                })
+                            }
                         };
                         if tx.send((k, outcomes)).is_err() {
                             break;

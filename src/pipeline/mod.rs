@@ -13,6 +13,7 @@ use std::time::Instant;
 use anyhow::{Context, Result, bail};
 
 use crate::config::Config;
+use crate::drill::{self, Step};
 use crate::exception::{Exception, Reason};
 use crate::model::{Bill, Channel, Period};
 use crate::output::{self, ManifestRow, RunFolder, RunOf, Summary};
@@ -159,6 +160,7 @@ fn top_reasons(exceptions: &[Exception]) -> String {
 /// Run the batch. Returns the summary; the run folder is complete when this returns Ok.
 pub fn run(config: &Config, opts: &RunOptions) -> Result<Summary> {
     let started = Instant::now();
+    drill::check()?;
     output::apply_umask(config.output.umask_bits());
     if !opts.dry_run {
         regular_inputs(config, opts)?;
@@ -211,6 +213,7 @@ pub fn run(config: &Config, opts: &RunOptions) -> Result<Summary> {
         summary.peak_rss_mb = output::peak_rss_mb();
         return Ok(summary);
     }
+    drill::reach(Step::Planned);
 
     let shard = opts.shard.unwrap_or(Shard::WHOLE);
     if shard.is_whole() && plan.letters.is_empty() && plan.households_in > 0 {
@@ -235,6 +238,11 @@ pub fn run(config: &Config, opts: &RunOptions) -> Result<Summary> {
     // The folder is checked (and staged) before anything is recorded, so a
     // mistyped --out leaves the store as it was.
     let target = out_dir(config, opts, period);
+    if !opts.replace
+        && let Some(summary) = close_published(&target, config, store, period, shard)?
+    {
+        return Ok(summary);
+    }
     let inputs = run_fingerprint(config, opts, period)?;
     let (folder, resumed) = RunFolder::open(
         &target,
@@ -265,6 +273,7 @@ pub fn run(config: &Config, opts: &RunOptions) -> Result<Summary> {
             )
         }),
     )?;
+    drill::reach(Step::Decided);
 
     summary.inputs_fingerprint = inputs;
     summary.shard = (!shard.is_whole()).then(|| shard.to_string());
@@ -284,6 +293,7 @@ pub fn run(config: &Config, opts: &RunOptions) -> Result<Summary> {
         store,
         &mut exceptions,
     )?;
+    drill::reach(Step::LaidOut);
     // What an interrupted run made that this one does not mail goes; the
     // count of kept files is what was really kept.
     let mut keep = laid.files;
@@ -300,6 +310,7 @@ pub fn run(config: &Config, opts: &RunOptions) -> Result<Summary> {
     // same, from the same inputs).
     store.assign(crate::control::REPORTS, &plan.enrolments)?;
     store.mark_mailed(period, rows.iter().map(|r| r.account_id.as_str()))?;
+    drill::reach(Step::Mailed);
     output::write_exceptions(&folder.path("exceptions.csv"), &mut exceptions)?;
     write_cohorts(&folder.path("cohorts.csv"), &plan)?;
     quality.write(
@@ -365,12 +376,15 @@ pub fn run(config: &Config, opts: &RunOptions) -> Result<Summary> {
     output::writing(&run_json, |p| {
         Ok(std::fs::write(p, serde_json::to_vec_pretty(&summary)?)?)
     })?;
+    drill::reach(Step::Written);
     folder.commit()?;
+    drill::reach(Step::Published);
     // The texts are handed to the gateway with the finished folder: a
     // resumed run lists them again; a later re-run of the period does not.
     for (account, mobile, id) in &deliveries.texts {
         store.record_send(account, period, "sms", id, mobile, "sent")?;
     }
+    drill::reach(Step::Recorded);
     store.finish_run(
         run_id,
         summary.households_in,
@@ -378,6 +392,54 @@ pub fn run(config: &Config, opts: &RunOptions) -> Result<Summary> {
         summary.exceptions,
     )?;
     Ok(summary)
+}
+
+/// A run of this period killed after its folder was published, before the
+/// store heard of it (its texts recorded, the run closed), is finished
+/// here: the folder is what went out, so its texts are recorded as handed
+/// over and the run is closed with its own counts. The same command that
+/// was killed thus ends as the uninterrupted run would have, without
+/// `--replace` and without laying anything out again. `None` when `target`
+/// holds no such run.
+fn close_published(
+    target: &Path,
+    config: &Config,
+    store: &Store,
+    period: Period,
+    shard: Shard,
+) -> Result<Option<Summary>> {
+    let run_json = target.join("run.json");
+    if !target.join("manifest.csv").is_file() || !run_json.is_file() {
+        return Ok(None);
+    }
+    let Some(run) = store.unclosed_run(period, shard)? else {
+        return Ok(None);
+    };
+    let text =
+        std::fs::read(&run_json).with_context(|| format!("cannot read {}", run_json.display()))?;
+    let json: serde_json::Value = serde_json::from_slice(&text)
+        .with_context(|| format!("cannot read {}", run_json.display()))?;
+    if json.get("campaign").is_some_and(|c| !c.is_null()) {
+        return Ok(None);
+    }
+    let summary: Summary = serde_json::from_value(json)
+        .with_context(|| format!("cannot read {}", run_json.display()))?;
+    if summary.period != period.to_string() {
+        return Ok(None);
+    }
+    recover_texts(target, config, store, period)?;
+    store.finish_run(
+        run,
+        summary.households_in,
+        summary.reports,
+        summary.exceptions,
+    )?;
+    tracing::warn!(
+        "{} was published by a run that stopped before the store recorded it; \
+         its texts are now recorded as handed over and the run is closed",
+        target.display()
+    );
+    Ok(Some(summary))
 }
 
 /// Record as sent every text the published run in `target` listed in its

@@ -11,7 +11,7 @@ use mail_parser::MimeHeaders;
 
 /// 120 households; every third asks for e-mail (two without a usable
 /// address), every seventh for texts.
-fn workspace(extra: &str) -> Workspace {
+pub(crate) fn workspace(extra: &str) -> Workspace {
     let ws = Workspace::new(&format!(
         "[channels]\nlink_salt = \"test-salt\"\n\
          [email]\nfrom = \"Maple Valley Water <reports@maplevalleywater.example>\"\n\

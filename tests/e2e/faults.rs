@@ -259,3 +259,139 @@ fn a_state_file_that_is_not_a_database_is_named() {
     );
     assert!(!ws.path("out/2026-10").exists());
 }
+
+/// Print files of 20, so that a run of 600 households writes 30 of them
+/// and a fault can land between two.
+const SMALL_FILES: &str = "\n[print]\npieces_per_file = 20\n";
+
+/// `run --period 2026-10` without the capabilities that let root write
+/// where permissions forbid it (`CAP_DAC_OVERRIDE`, `CAP_DAC_READ_SEARCH`,
+/// `CAP_FOWNER`), so a read-only folder refuses it as it would refuse an
+/// operator's account.
+fn spawn_unprivileged(ws: &Workspace) -> std::process::Child {
+    let config = ws.config();
+    let mut cmd = Command::new(BIN);
+    cmd.current_dir(ws.dir.path())
+        .args([
+            "run",
+            "--config",
+            config.to_str().unwrap(),
+            "--period",
+            "2026-10",
+        ])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped());
+    // SAFETY: between fork and exec only prctl(2) is called.
+    unsafe {
+        cmd.pre_exec(|| {
+            // capability.h: DAC_OVERRIDE 1, DAC_READ_SEARCH 2, FOWNER 3.
+            // Without root there is nothing to drop (EPERM is fine).
+            for cap in [1, 2, 3] {
+                libc::prctl(libc::PR_CAPBSET_DROP, cap, 0, 0, 0);
+            }
+            Ok(())
+        });
+    }
+    cmd.spawn().unwrap()
+}
+
+/// Start a run of `ws`, do `fault` to its staging folder once two print
+/// files are finished, and return the run's exit and its error output.
+fn fault_mid_run(ws: &Workspace, fault: impl FnOnce(&std::path::Path)) -> (bool, String) {
+    let staging = ws.path("out/2026-10.partial");
+    let mut child = spawn_unprivileged(ws);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(120);
+    while finished_print_files(&staging) < 2 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no print file finished"
+        );
+        assert!(
+            child.try_wait().unwrap().is_none(),
+            "the run ended before the fault"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+    fault(&staging);
+    let out = child.wait_with_output().unwrap();
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+/// After a fault that failed a run: nothing was published, no household
+/// was blamed, and the same command, once the fault is gone, writes what a
+/// clean run writes and records what it records.
+fn assert_failed_then_recovers(
+    ws: &Workspace,
+    clean: &Workspace,
+    reference: &BTreeMap<String, Vec<u8>>,
+) {
+    assert!(!ws.path("out/2026-10").exists(), "a failed run published");
+    let staging = ws.path("out/2026-10.partial");
+    if staging.exists() {
+        let left = files(&staging);
+        assert!(
+            !left.contains_key("manifest.csv") && !left.contains_key("exceptions.csv"),
+            "households were blamed for the folder"
+        );
+    }
+    ws.run(&["--period", "2026-10"]);
+    let after = files(&ws.path("out/2026-10"));
+    assert!(!after.keys().any(|k| k.ends_with(".tmp")));
+    assert_same_files(&after, reference);
+    assert_eq!(ws.decisions(), clean.decisions());
+}
+
+#[test]
+fn a_folder_made_read_only_or_removed_mid_run_stops_it_and_the_restart_matches_a_clean_run() {
+    let clean = Workspace::new(SMALL_FILES);
+    clean.synth(600, false);
+    clean.run(&["--period", "2026-10"]);
+    let reference = files(&clean.path("out/2026-10"));
+
+    // The print and reports folders turn read-only (a mount remounted
+    // read-only, permissions changed by someone else).
+    let ws = Workspace::new(SMALL_FILES);
+    ws.synth(600, false);
+    let modes = std::cell::RefCell::new(Vec::new());
+    let (ok, err) = fault_mid_run(&ws, |staging| {
+        use std::os::unix::fs::PermissionsExt;
+        for d in ["print", "reports"] {
+            let dir = staging.join(d);
+            let mode = std::fs::metadata(&dir).unwrap().permissions().mode();
+            std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o555)).unwrap();
+            modes.borrow_mut().push((dir, mode));
+        }
+    });
+    assert!(!ok, "a run that could not write succeeded");
+    assert!(
+        err.contains("cannot write")
+            && err.contains("2026-10.partial/")
+            && err.contains("Permission denied"),
+        "the message names the file and why: {err}"
+    );
+    for (dir, mode) in modes.into_inner() {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(mode)).unwrap();
+    }
+    assert_failed_then_recovers(&ws, &clean, &reference);
+
+    // The staging folder removed under the run (a clean-up script, a
+    // mistaken rm -r).
+    let ws = Workspace::new(SMALL_FILES);
+    ws.synth(600, false);
+    let (ok, err) = fault_mid_run(&ws, |staging| {
+        // The run may add a file between the listing and the last rmdir.
+        while staging.exists() {
+            let _ = std::fs::remove_dir_all(staging);
+        }
+    });
+    assert!(!ok, "a run whose folder vanished succeeded");
+    assert!(
+        err.contains("2026-10.partial/") && err.contains("No such file or directory"),
+        "the message names the file and why: {err}"
+    );
+    assert_failed_then_recovers(&ws, &clean, &reference);
+}

@@ -17,6 +17,7 @@ mod deploy;
 mod events;
 mod exports;
 mod faults;
+mod kills;
 mod measure;
 mod money;
 mod phases;

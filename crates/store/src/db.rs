@@ -85,6 +85,12 @@ impl Row {
             other => bail!("column {i}: expected an integer, found {other:?}"),
         }
     }
+    pub fn opt_int(&self, i: usize) -> Result<Option<i64>> {
+        match &self.0[i] {
+            Val::Null => Ok(None),
+            _ => self.int(i).map(Some),
+        }
+    }
     pub fn opt_real(&self, i: usize) -> Result<Option<f64>> {
         match &self.0[i] {
             Val::Null => Ok(None),

@@ -279,6 +279,23 @@ impl Store {
         Ok(())
     }
 
+    /// The run of `period` (and `shard`) that was begun last, when none of
+    /// that period's runs was closed by [`Store::finish_run`]: a run killed
+    /// after its folder was published, before the store heard of it.
+    pub fn unclosed_run(&self, period: Period, shard: Shard) -> Result<Option<i64>> {
+        let shard = if shard.is_whole() {
+            String::new()
+        } else {
+            shard.to_string()
+        };
+        let row = self.db().query_one(
+            "SELECT MAX(id) FROM runs WHERE period = ?1 AND shard = ?2
+             AND NOT EXISTS (SELECT 1 FROM runs WHERE period = ?1 AND shard = ?2 AND finished_at IS NOT NULL)",
+            &vals![period.to_string(), shard],
+        )?;
+        Ok(row.map(|r| r.opt_int(0)).transpose()?.flatten())
+    }
+
     /// The latest period a finished run committed after `period`, when
     /// `period` itself has no finished run: running it now would decide its
     /// letters after the later ones, moving ladders backward. A re-run of a
