@@ -10,13 +10,18 @@ use crate::common::*;
 
 const SMALL_FILES: &str = "\n[print]\npieces_per_file = 20\n";
 
+/// Print files of 20 and a water tariff (whose first rate a test changes).
+const WITH_TARIFF: &str = "\n[print]\npieces_per_file = 20\n\
+    [tariff.water]\nunit = \"kgal\"\nfixed = 18.50\n\
+    tiers = [{ up_to = 6, rate = 4.10 }, { rate = 5.60 }]\n";
+
 #[test]
 fn a_killed_run_resumes_and_writes_what_an_uninterrupted_run_writes() {
-    let whole = Workspace::new(SMALL_FILES);
+    let whole = Workspace::new(WITH_TARIFF);
     whole.synth(1200, false);
     whole.run(&["--period", "2026-10"]);
 
-    let ws = Workspace::new(SMALL_FILES);
+    let ws = Workspace::new(WITH_TARIFF);
     ws.synth(1200, false);
     let config = ws.config();
     let mut child = Command::new(BIN)
@@ -102,6 +107,37 @@ fn a_killed_run_resumes_and_writes_what_an_uninterrupted_run_writes() {
         assert!(
             err.contains("holds an interrupted run of other inputs"),
             "{err}"
+        );
+        assert_eq!(finished_print_files(&staging), kept);
+    }
+    // A tariff's rate, and the templates: a sentence of the wording, a
+    // line of the layout (in a copy the config is pointed at).
+    let own = ws.path("templates");
+    copy_dir(&repo().join("report-templates"), &own);
+    let at_own = settings.replace(
+        &repo().join("report-templates").display().to_string(),
+        own.to_str().unwrap(),
+    );
+    let edits: [(&str, &str, &str); 2] = [
+        ("wording/en.toml", "\n", "\n# edited\n"),
+        ("layout.typ", "\n", "\n// edited\n"),
+    ];
+    for (i, change) in [settings.replace("rate = 4.10", "rate = 4.15")]
+        .into_iter()
+        .chain(edits.iter().map(|_| at_own.clone()))
+        .enumerate()
+    {
+        if i >= 1 {
+            let (file, from, to) = edits[i - 1];
+            let path = own.join(file);
+            let text = std::fs::read_to_string(&path).unwrap();
+            std::fs::write(&path, text.replacen(from, to, 1)).unwrap();
+        }
+        std::fs::write(&config, &change).unwrap();
+        let err = ws.run_failing("2026-10");
+        assert!(
+            err.contains("holds an interrupted run of other inputs") && err.contains("rm -r"),
+            "change {i}: {err}"
         );
         assert_eq!(finished_print_files(&staging), kept);
     }
