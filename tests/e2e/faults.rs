@@ -395,3 +395,26 @@ fn a_folder_made_read_only_or_removed_mid_run_stops_it_and_the_restart_matches_a
     );
     assert_failed_then_recovers(&ws, &clean, &reference);
 }
+
+/// A store whose file was damaged (a disk error, a copy cut short) stops
+/// the command naming the file and what SQLite found.
+#[test]
+fn a_damaged_state_file_is_named() {
+    let ws = Workspace::new("");
+    ws.synth(60, false);
+    ws.run(&["--period", "2026-09"]);
+    let state = ws.path("state.sqlite");
+    let mut bytes = std::fs::read(&state).unwrap();
+    assert!(bytes.len() > 3 * 4096, "{} bytes", bytes.len());
+    // Pages 3 and after: tables and indexes, not the header.
+    for b in &mut bytes[2 * 4096..] {
+        *b = 0xff;
+    }
+    std::fs::write(&state, &bytes).unwrap();
+    let err = ws.run_failing("2026-10");
+    assert!(
+        err.contains(&format!("state database {}", state.display())) && err.contains("malformed"),
+        "{err}"
+    );
+    assert!(!ws.path("out/2026-10").exists());
+}

@@ -101,8 +101,14 @@ impl Row {
     }
 }
 
-/// An open database.
-pub enum Db {
+/// An open database, and where it is: every error names it.
+pub struct Db {
+    conn: Conn,
+    location: String,
+}
+
+/// The connection behind a [`Db`].
+pub enum Conn {
     Sqlite(rusqlite::Connection),
     Postgres(Box<postgres::Client>),
 }
@@ -198,10 +204,11 @@ fn placeholders(rows: usize, width: usize) -> String {
     out
 }
 
-/// What a statement was doing, for an error's context: its first words.
-fn what(sql: &str) -> String {
+/// Which database, and what a statement was doing (its first words), for
+/// an error's context.
+fn what(location: &str, sql: &str) -> String {
     let words: Vec<&str> = sql.split_whitespace().take(4).collect();
-    format!("state database: {} ...", words.join(" "))
+    format!("state database {location}: {} ...", words.join(" "))
 }
 
 /// `?1` → `$1`: the store's SQL is written with SQLite's numbered
@@ -220,22 +227,28 @@ fn dollar(sql: &str) -> String {
 }
 
 impl Db {
+    /// `location`: the file or the URL with its password hidden.
+    pub fn new(conn: Conn, location: String) -> Db {
+        Db { conn, location }
+    }
+
     pub fn query(&mut self, sql: &str, params: &[Val]) -> Result<Vec<Row>> {
-        self.query_inner(sql, params).with_context(|| what(sql))
+        self.query_inner(sql, params)
+            .with_context(|| what(&self.location, sql))
     }
 
     fn query_inner(&mut self, sql: &str, params: &[Val]) -> Result<Vec<Row>> {
-        match self {
+        match &mut self.conn {
             // A statement that writes (`INSERT ... RETURNING`) takes the
             // write lock first, as `execute` does.
-            Db::Sqlite(conn) if !conn.prepare_cached(sql)?.readonly() => {
+            Conn::Sqlite(conn) if !conn.prepare_cached(sql)?.readonly() => {
                 let tx = begin_write(conn)?;
                 let rows = sqlite_rows(&tx, sql, params)?;
                 tx.commit()?;
                 Ok(rows)
             }
-            Db::Sqlite(conn) => sqlite_rows(conn, sql, params),
-            Db::Postgres(client) => {
+            Conn::Sqlite(conn) => sqlite_rows(conn, sql, params),
+            Conn::Postgres(client) => {
                 let refs = pg_params(params);
                 let rows = client.query(&dollar(sql), &refs)?;
                 rows.iter().map(pg_row).collect()
@@ -249,12 +262,13 @@ impl Db {
 
     /// Run one statement; the number of rows it changed.
     pub fn execute(&mut self, sql: &str, params: &[Val]) -> Result<u64> {
-        self.execute_inner(sql, params).with_context(|| what(sql))
+        self.execute_inner(sql, params)
+            .with_context(|| what(&self.location, sql))
     }
 
     fn execute_inner(&mut self, sql: &str, params: &[Val]) -> Result<u64> {
-        match self {
-            Db::Sqlite(conn) => {
+        match &mut self.conn {
+            Conn::Sqlite(conn) => {
                 let tx = begin_write(conn)?;
                 let n = tx
                     .prepare_cached(sql)?
@@ -262,7 +276,7 @@ impl Db {
                 tx.commit()?;
                 Ok(n as u64)
             }
-            Db::Postgres(client) => Ok(client.execute(&dollar(sql), &pg_params(params))?),
+            Conn::Postgres(client) => Ok(client.execute(&dollar(sql), &pg_params(params))?),
         }
     }
 
@@ -290,7 +304,8 @@ impl Db {
             }
             Some((format!("{head} {} {tail}", placeholders(n, width)), params))
         });
-        self.execute_each(chunks).with_context(|| what(head))
+        self.execute_each(chunks)
+            .with_context(|| what(&self.location, head))
     }
 
     /// `UPDATE ... WHERE <column> IN (...)` over many keys, in chunks, in
@@ -313,7 +328,8 @@ impl Db {
                 .collect();
             Some((format!("{head} ({})", list.join(", ")), params))
         });
-        self.execute_each(chunks).with_context(|| what(head))
+        self.execute_each(chunks)
+            .with_context(|| what(&self.location, head))
     }
 
     /// Each (statement, parameters) in turn, in one transaction.
@@ -322,8 +338,8 @@ impl Db {
         statements: impl Iterator<Item = (String, Vec<Val>)>,
     ) -> Result<u64> {
         let mut changed = 0;
-        match self {
-            Db::Sqlite(conn) => {
+        match &mut self.conn {
+            Conn::Sqlite(conn) => {
                 let tx = begin_write(conn)?;
                 for (sql, params) in statements {
                     changed += tx
@@ -333,7 +349,7 @@ impl Db {
                 }
                 tx.commit()?;
             }
-            Db::Postgres(client) => {
+            Conn::Postgres(client) => {
                 let mut tx = client.transaction()?;
                 for (sql, params) in statements {
                     changed += tx.execute(&dollar(&sql), &pg_params(&params))?;
@@ -467,7 +483,10 @@ mod tests {
     #[test]
     fn many_rows_share_one_statement() {
         assert_eq!(placeholders(2, 3), "(?1, ?2, ?3), (?4, ?5, ?6)");
-        let mut db = Db::Sqlite(rusqlite::Connection::open_in_memory().unwrap());
+        let mut db = Db::new(
+            Conn::Sqlite(rusqlite::Connection::open_in_memory().unwrap()),
+            ":memory:".into(),
+        );
         db.execute("CREATE TABLE t (a TEXT PRIMARY KEY, b INTEGER)", &[])
             .unwrap();
         let rows: Vec<[Val; 2]> = (0..12_345)

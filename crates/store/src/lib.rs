@@ -31,7 +31,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail};
 
-use db::{Db, Row, Val, vals};
+use db::{Conn, Db, Row, Val, vals};
 use neighborly_core::model::Period;
 use neighborly_core::phase::{Decision, Ladder, Phase};
 use neighborly_core::shard::Shard;
@@ -187,7 +187,7 @@ impl Store {
             }
         }
         Ok(Store {
-            db: Mutex::new(Db::Sqlite(conn)),
+            db: Mutex::new(Db::new(Conn::Sqlite(conn), path.display().to_string())),
             location: path.display().to_string(),
             path: Some(path.to_path_buf()),
             url: None,
@@ -226,7 +226,7 @@ impl Store {
             tx.commit()?;
         }
         Ok(Store {
-            db: Mutex::new(Db::Postgres(Box::new(client))),
+            db: Mutex::new(Db::new(Conn::Postgres(Box::new(client)), db::redact(url))),
             location: db::redact(url),
             path: None,
             url: Some(url.to_string()),
