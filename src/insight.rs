@@ -334,21 +334,18 @@ pub fn model_of(
     Ok(model)
 }
 
-/// Each letter candidate's weather block, by household index (`None`
-/// everywhere when no `[weather] file` is set): fitted on all cores, since
-/// every household's model is its own.
+/// Each letter candidate's weather block, by household index, from the
+/// weather file's data: fitted on all cores, since every household's model
+/// is its own.
 pub fn for_letters(
     config: &Config,
+    weather: &Weather,
     period: crate::model::Period,
     households: &[Household],
     bills: &[Vec<crate::model::Bill>],
     candidates: &[usize],
-) -> Result<Vec<Option<crate::weather::insight::Insight>>> {
+) -> Vec<Option<crate::weather::insight::Insight>> {
     let mut out = vec![None; households.len()];
-    if config.weather.file.is_none() {
-        return Ok(out);
-    }
-    let weather = read(config, None)?;
     let floor = config.weather.floor();
     let found: Vec<(usize, Option<crate::weather::insight::Insight>)> = {
         use rayon::prelude::*;
@@ -356,7 +353,7 @@ pub fn for_letters(
             .par_iter()
             .map(|&i| {
                 let h = &households[i];
-                let insight = station(config, &weather, h).and_then(|(_, s)| {
+                let insight = station(config, weather, h).and_then(|(_, s)| {
                     crate::weather::insight::insight(&bills[i], period, h.service, s, floor)
                 });
                 (i, insight)
@@ -366,5 +363,5 @@ pub fn for_letters(
     for (i, insight) in found {
         out[i] = insight;
     }
-    Ok(out)
+    out
 }

@@ -4,14 +4,14 @@
 
 use std::collections::HashMap;
 
-use anyhow::Result;
-
 use crate::cohort::{Assignment, CohortPlan};
 use crate::compare::Comparison;
 use crate::config::Config;
 use crate::control::{self, Group, Newcomer, REPORTS};
 use crate::model::{Household, Period};
-use crate::store::{Assigned, Store};
+use crate::store::Assigned;
+
+use super::plan::Snapshot;
 
 pub(super) struct Enrolment {
     pub groups: HashMap<usize, Group>,
@@ -33,17 +33,14 @@ fn stratum(h: &Household, assignment: &Assignment, plan: &CohortPlan) -> String 
 /// store as they are, newcomers drawn now (and returned for recording).
 pub(super) fn groups(
     config: &Config,
-    store: Option<&Store>,
+    snapshot: &Snapshot,
     period: Period,
     households: &[Household],
     candidates: &[usize],
     cohorts: &CohortPlan,
     comparisons: &[Option<Comparison>],
-) -> Result<Enrolment> {
-    let (earlier, counts) = match store {
-        Some(s) => (s.assignments(REPORTS)?, s.stratum_counts(REPORTS)?),
-        None => Default::default(),
-    };
+) -> Enrolment {
+    let (earlier, counts) = (&snapshot.assignments, &snapshot.stratum_counts);
     let strata: Vec<String> = candidates
         .iter()
         .zip(&cohorts.assignments)
@@ -79,7 +76,7 @@ pub(super) fn groups(
     }
     let drawn = control::assign(
         &newcomers,
-        &counts,
+        counts,
         config.control.share,
         &config.control.salt,
         REPORTS,
@@ -110,9 +107,9 @@ pub(super) fn groups(
             ),
         });
     }
-    Ok(Enrolment {
+    Enrolment {
         groups,
         enrolments,
         control_detail,
-    })
+    }
 }

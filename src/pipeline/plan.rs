@@ -1,9 +1,12 @@
 //! The plan of one period: everything decided before anything is laid out.
 //!
-//! Reads the files, turns reads into bills, picks the households to compare,
-//! forms cohorts, compares, draws the control group, decides each letter's
-//! phase and tips, and sorts the letters into presort order. Pure but for
-//! the files it reads and the store it reads (never writes).
+//! Three steps: [`load`] reads the files once (customers, reads turned into
+//! bills, the suppression list, the weather file); [`Snapshot::read`] reads
+//! what the store knows (history, opt-outs, closed channels, recorded
+//! decisions, control groups), never writing; [`decide`], pure, picks the
+//! households to compare, forms cohorts, compares, draws the control group,
+//! decides each letter's phase, tips, goal and channel, and sorts the
+//! letters into presort order. Its unit tests need no file or store.
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::Path;
@@ -15,14 +18,15 @@ use super::{RunOptions, enrol};
 use crate::cohort::{self, Assignment, Cohort};
 use crate::compare::{self, CohortStats, Comparison};
 use crate::config::Config;
+use crate::control::StratumCount;
 use crate::exception::{Exception, Reason};
 use crate::ingest::{self, Dataset};
-use crate::model::{Bill, Household, Period, Status, bills_from_reads};
+use crate::model::{Bill, Channel, Household, Period, Status, bills_from_reads};
 use crate::phase::{self, Decision, Phase};
 use crate::render::Renderer;
 use crate::report::{self, ReportInput};
 use crate::shard::Shard;
-use crate::store::Store;
+use crate::store::{Assigned, History, Recorded, Store};
 use crate::wording::Wording;
 
 /// One household to be mailed this period.
@@ -206,14 +210,102 @@ pub fn unprintable(h: &Household, route: &crate::channel::Route) -> Option<(Reas
     report::address_misfit(h).map(|why| (Reason::AddressTooLong, why))
 }
 
-/// Decide who gets which letter. `store` supplies phase history and opt-outs;
-/// without one every household is new.
+/// Decide who gets which letter: [`load`] the files, read what the store
+/// knows ([`Snapshot::read`]), then [`decide`]. Without a store every
+/// household is new.
 pub fn plan(
     config: &Config,
     opts: &RunOptions,
     wording: &Wording,
     store: Option<&Store>,
 ) -> Result<Plan> {
+    let inputs = load(config, opts)?;
+    let snapshot = Snapshot::read(store, inputs.period)?;
+    let default_channel: Channel = config
+        .channels
+        .default
+        .parse()
+        .map_err(anyhow::Error::msg)?;
+    let rules = Rules {
+        config,
+        wording,
+        reachable: opts.reachable(config),
+        default_channel,
+    };
+    Ok(decide(inputs, &snapshot, &rules))
+}
+
+/// What the input files say, read once: the households of the run (of its
+/// shard), their bills up to the period, and what was refused on the way.
+pub struct Inputs {
+    pub period: Period,
+    pub households: Vec<Household>,
+    /// `bills[i]` belongs to `households[i]`; none after `period`.
+    pub bills: Vec<Vec<Bill>>,
+    /// Rows and accounts refused while reading.
+    pub exceptions: Vec<Exception>,
+    /// File names a bill's `file` indexes.
+    pub files: Vec<String>,
+    /// Months of interval data left out for low coverage, by account.
+    pub incomplete: HashMap<String, Vec<ingest::Incomplete>>,
+    /// Uninterrupted water flow in interval data, by account.
+    pub runs: HashMap<String, Vec<ingest::FlowRun>>,
+    /// Accounts on the suppression list.
+    pub suppressed: HashSet<String>,
+    /// What the inputs said that is no household's exception.
+    pub notices: Vec<String>,
+    /// Input households: the kept ones and the refused accounts.
+    pub households_in: usize,
+    /// The weather file, when `[weather] file` is set.
+    pub weather: Option<crate::weather::Weather>,
+}
+
+/// What the store knows that a plan needs, read once. Empty without a store.
+#[derive(Debug, Default)]
+pub struct Snapshot {
+    /// Account -> why it opted out.
+    pub opted_out: HashMap<String, String>,
+    /// (account, channel code) -> why that channel is closed.
+    pub channel_blocks: HashMap<(String, String), String>,
+    /// Each account's last mailed letter before the period.
+    pub history: HashMap<String, History>,
+    /// Decisions recorded for this period by a finished run: a re-run
+    /// reproduces them.
+    pub recorded: HashMap<String, Recorded>,
+    /// The monthly reports' control-group assignments, and their counts.
+    pub assignments: HashMap<String, Assigned>,
+    pub stratum_counts: HashMap<String, StratumCount>,
+}
+
+impl Snapshot {
+    pub fn read(store: Option<&Store>, period: Period) -> Result<Snapshot> {
+        let Some(s) = store else {
+            return Ok(Snapshot::default());
+        };
+        Ok(Snapshot {
+            opted_out: s.opt_outs()?,
+            channel_blocks: s.channel_blocks()?,
+            history: s.history_before(period)?,
+            recorded: s.recorded(period)?,
+            assignments: s.assignments(crate::control::REPORTS)?,
+            stratum_counts: s.stratum_counts(crate::control::REPORTS)?,
+        })
+    }
+}
+
+/// The settings a plan follows.
+pub struct Rules<'a> {
+    pub config: &'a Config,
+    pub wording: &'a Wording,
+    /// The channels this run can use at all.
+    pub reachable: crate::channel::Reachable,
+    /// `[channels] default`, parsed.
+    pub default_channel: Channel,
+}
+
+/// Read the run's files: customers, reads (turned into bills), the
+/// suppression list and the weather file; keep the shard's households.
+pub fn load(config: &Config, opts: &RunOptions) -> Result<Inputs> {
     let sources = super::sources(config, opts);
     let t = Instant::now();
     let Dataset {
@@ -247,7 +339,6 @@ pub fn plan(
         accounts: suppressed,
         unmatched: notices,
     } = suppressed(opts.suppress.as_deref(), &households, &exceptions)?;
-    let suppressed: HashSet<String> = suppressed.into_iter().collect();
     let (households, bills) = match opts.shard.filter(|s| !s.is_whole()) {
         Some(shard) => keep_shard(shard, households, bills, &mut exceptions),
         None => (households, bills),
@@ -259,21 +350,57 @@ pub fn plan(
         .into_iter()
         .map(|b| b.into_iter().filter(|b| b.period <= period).collect())
         .collect();
+    let weather = match config.weather.file {
+        Some(_) => Some(crate::insight::read(config, None)?),
+        None => None,
+    };
+    Ok(Inputs {
+        period,
+        households,
+        bills,
+        exceptions,
+        files,
+        incomplete,
+        runs,
+        suppressed: suppressed.into_iter().collect(),
+        notices,
+        households_in,
+        weather,
+    })
+}
 
-    let opted_out = match store {
-        Some(s) => s.opt_outs()?,
-        None => HashMap::new(),
-    };
-    let channel_blocks = match store {
-        Some(s) => s.channel_blocks()?,
-        None => HashMap::new(),
-    };
-    let default_channel: crate::model::Channel = config
-        .channels
-        .default
-        .parse()
-        .map_err(anyhow::Error::msg)?;
-    let reachable = opts.reachable(config);
+/// Decide who gets which letter, from what was read: candidates,
+/// cohorts, comparisons, the control group, each letter's phase, tips,
+/// goal and channel, and the presort order. No file, store or clock is
+/// read here: the same inputs, snapshot and rules give the same plan.
+pub fn decide(inputs: Inputs, snapshot: &Snapshot, rules: &Rules<'_>) -> Plan {
+    let Inputs {
+        period,
+        households,
+        bills,
+        mut exceptions,
+        files,
+        incomplete,
+        runs,
+        suppressed,
+        notices,
+        households_in,
+        weather,
+    } = inputs;
+    let Rules {
+        config,
+        wording,
+        reachable,
+        default_channel,
+    } = *rules;
+    let t = Instant::now();
+    let Snapshot {
+        opted_out,
+        channel_blocks,
+        history,
+        recorded,
+        ..
+    } = snapshot;
 
     // Candidates are compared; a candidate may still not be mailed.
     let mut candidates: Vec<usize> = Vec::new();
@@ -396,32 +523,25 @@ pub fn plan(
         });
 
     tracing::debug!(ms = t.elapsed().as_millis() as u64, "plan: compared");
-    let history = match store {
-        Some(s) => s.history_before(period)?,
-        None => HashMap::new(),
-    };
-    let recorded = match store {
-        Some(s) => s.recorded(period)?,
-        None => HashMap::new(),
-    };
-    tracing::debug!(ms = t.elapsed().as_millis() as u64, "plan: history read");
     let enrol::Enrolment {
         groups,
         enrolments,
         mut control_detail,
     } = enrol::groups(
         config,
-        store,
+        snapshot,
         period,
         &households,
         &candidates,
         &cohort_plan,
         &comparisons,
-    )?;
+    );
     let mut compared: Vec<Option<Comparison>> = vec![None; households.len()];
     let mut letters = Vec::new();
-    let mut insights =
-        crate::insight::for_letters(config, period, &households, &bills, &candidates)?;
+    let mut insights = match &weather {
+        Some(w) => crate::insight::for_letters(config, w, period, &households, &bills, &candidates),
+        None => vec![None; households.len()],
+    };
     tracing::debug!(
         ms = t.elapsed().as_millis() as u64,
         "plan: weather models fitted"
@@ -450,14 +570,14 @@ pub fn plan(
     {
         let h = &households[i];
         compared[i] = comparison.clone();
-        let route = crate::channel::route(h, default_channel, &channel_blocks, &reachable);
+        let route = crate::channel::route(h, default_channel, channel_blocks, &reachable);
         let hold = if groups.get(&i) == Some(&crate::control::Group::Control) {
             Some((
                 Reason::ControlGroup,
                 control_detail.remove(&i).unwrap_or_default(),
             ))
         } else {
-            mail_hold(h, &suppressed, &opted_out).or_else(|| unprintable(h, &route))
+            mail_hold(h, &suppressed, opted_out).or_else(|| unprintable(h, &route))
         };
         if let Some((reason, detail)) = hold {
             exceptions.push(Exception::new(h.account_id.clone(), reason, detail));
@@ -580,7 +700,7 @@ pub fn plan(
         .filter_map(|(i, h)| leak_in(&runs, &h.account_id, period).map(|r| (i, r)))
         .collect();
     leaks.sort_by(|a, b| households[a.0].account_id.cmp(&households[b.0].account_id));
-    Ok(Plan {
+    Plan {
         period,
         households,
         bills,
@@ -595,7 +715,7 @@ pub fn plan(
         leaks,
         notices,
         similarity_dropped,
-    })
+    }
 }
 
 /// The longest run of unbroken flow that touches the period, if any.
@@ -713,6 +833,272 @@ mod tests {
                 }
             })
             .collect()
+    }
+
+    /// A water home of locality Elm using `per_day` every day of the
+    /// twelve months to October 2026.
+    fn home(i: usize, per_day: f64) -> (Household, Vec<Bill>) {
+        let h = Household {
+            account_id: format!("A{i:03}"),
+            name: format!("Home {i}"),
+            // Zip and street descend as i grows: the presort must reorder.
+            address_line1: format!("{} Elm St", 900 - i),
+            address_line2: None,
+            city: "Davis".into(),
+            state: "CA".into(),
+            zip: format!("9561{}", 9 - i % 4),
+            locality: "Elm".into(),
+            service: crate::model::Service::Water,
+            occupants: None,
+            home_sqft: None,
+            year_built: None,
+            heating_fuel: None,
+            language: crate::model::Language::En,
+            programs: Vec::new(),
+            status: Status::Active,
+            do_not_mail: false,
+            extra: Default::default(),
+            source: format!("customers.csv:{}", i + 2),
+        };
+        let october: Period = "2026-10".parse().unwrap();
+        let bills = (0..12)
+            .rev()
+            .map(|back| {
+                let period = october.offset(-back);
+                let days = (period.last_day() - period.first_day()).num_days() + 1;
+                Bill {
+                    period,
+                    quantity: per_day * days as f64,
+                    days,
+                    estimated: false,
+                    start: period.first_day(),
+                    end: period.last_day(),
+                    file: 0,
+                    line: 0,
+                }
+            })
+            .collect();
+        (h, bills)
+    }
+
+    /// 40 homes using 100 to 139 a day, and what `adjust` changes.
+    fn inputs(adjust: impl FnOnce(&mut Inputs)) -> Inputs {
+        let (households, bills) = (0..40).map(|i| home(i, 100.0 + i as f64)).unzip();
+        let mut inputs = Inputs {
+            period: "2026-10".parse().unwrap(),
+            households,
+            bills,
+            exceptions: Vec::new(),
+            files: vec!["usage.csv".into()],
+            incomplete: HashMap::new(),
+            runs: HashMap::new(),
+            suppressed: HashSet::new(),
+            notices: Vec::new(),
+            households_in: 40,
+            weather: None,
+        };
+        adjust(&mut inputs);
+        inputs
+    }
+
+    fn wording() -> Wording {
+        let templates = Path::new(env!("CARGO_MANIFEST_DIR")).join("report-templates");
+        crate::wording::load_or_error(&templates).unwrap()
+    }
+
+    fn decide_with(inputs: Inputs, snapshot: &Snapshot, config: &Config) -> Plan {
+        let wording = wording();
+        let rules = Rules {
+            config,
+            wording: &wording,
+            reachable: crate::channel::Reachable {
+                email: true,
+                sms: true,
+            },
+            default_channel: Channel::Mail,
+        };
+        decide(inputs, snapshot, &rules)
+    }
+
+    fn letter<'p>(plan: &'p Plan, account: &str) -> Option<&'p Letter> {
+        plan.letters
+            .iter()
+            .find(|l| plan.households[l.household].account_id == account)
+    }
+
+    #[test]
+    fn every_home_ends_in_one_place_and_letters_come_in_presort_order() {
+        let inputs = inputs(|x| {
+            x.households[3].status = Status::Vacant;
+            x.suppressed.insert("A005".into());
+        });
+        let snapshot = Snapshot {
+            opted_out: [("A007".to_string(), "called in".to_string())].into(),
+            ..Snapshot::default()
+        };
+        let plan = decide_with(inputs, &snapshot, &Config::default());
+        let mut seen: Vec<&str> = plan
+            .letters
+            .iter()
+            .map(|l| plan.households[l.household].account_id.as_str())
+            .chain(plan.exceptions.iter().map(|e| e.account_id.as_str()))
+            .collect();
+        seen.sort_unstable();
+        let all: Vec<String> = (0..40).map(|i| format!("A{i:03}")).collect();
+        assert_eq!(seen, all.iter().map(String::as_str).collect::<Vec<_>>());
+        let reason = |a: &str| {
+            plan.exceptions
+                .iter()
+                .find(|e| e.account_id == a)
+                .map(|e| e.reason)
+        };
+        assert_eq!(reason("A003"), Some(Reason::Vacant));
+        assert_eq!(reason("A005"), Some(Reason::Suppressed));
+        assert_eq!(reason("A007"), Some(Reason::OptedOut));
+        assert_eq!(plan.letters.len(), 37);
+        let keys: Vec<(&str, &str, &str)> = plan
+            .letters
+            .iter()
+            .map(|l| {
+                let h = &plan.households[l.household];
+                (
+                    h.zip.as_str(),
+                    h.address_line1.as_str(),
+                    h.account_id.as_str(),
+                )
+            })
+            .collect();
+        assert!(keys.windows(2).all(|w| w[0] < w[1]), "{keys:?}");
+    }
+
+    #[test]
+    fn the_ladder_climbs_one_step_from_the_last_mailed_letter() {
+        let config = Config::default();
+        let first = decide_with(inputs(|_| ()), &Snapshot::default(), &config);
+        // The heaviest user is above typical: a first letter gives tips.
+        let top = letter(&first, "A039").unwrap();
+        assert_eq!(
+            top.comparison.as_ref().unwrap().rating,
+            compare::Rating::AboveTypical
+        );
+        assert_eq!(
+            (top.decision.phase, top.decision.entered),
+            (Phase::Tips, true)
+        );
+        // The lightest is great: the comparison, no step on the ladder.
+        let light = letter(&first, "A000").unwrap();
+        assert_eq!(light.decision.phase, Phase::Comparison);
+        assert_eq!(light.decision.ladder.step, None);
+
+        // Tips mailed in September: October brings the notice.
+        let snapshot = Snapshot {
+            history: [(
+                "A039".to_string(),
+                History {
+                    period: "2026-09".parse().unwrap(),
+                    ladder: top.decision.ladder,
+                    tips: top.tips.clone(),
+                    goal: top.goal,
+                },
+            )]
+            .into(),
+            ..Snapshot::default()
+        };
+        let next = decide_with(inputs(|_| ()), &snapshot, &config);
+        let top = letter(&next, "A039").unwrap();
+        assert_eq!(
+            (top.decision.phase, top.decision.entered),
+            (Phase::Notice, true)
+        );
+        assert_eq!(top.last_goal, snapshot.history["A039"].goal);
+        // A decision a finished run recorded is reproduced as it was.
+        let recorded = Recorded {
+            phase: Phase::Comparison,
+            ladder: crate::phase::Ladder {
+                step: Some(Phase::Comparison),
+                letters: 1,
+            },
+            entered: true,
+            tips: vec!["fix-leaks".into()],
+            goal: Some(120.0),
+        };
+        let snapshot = Snapshot {
+            recorded: [("A039".to_string(), recorded.clone())].into(),
+            ..Snapshot::default()
+        };
+        let again = decide_with(inputs(|_| ()), &snapshot, &config);
+        let top = letter(&again, "A039").unwrap();
+        assert_eq!(top.decision.phase, recorded.phase);
+        assert_eq!(top.decision.ladder, recorded.ladder);
+        assert_eq!((top.tips.clone(), top.goal), (recorded.tips, recorded.goal));
+    }
+
+    #[test]
+    fn control_homes_get_no_letter_and_earlier_groups_hold() {
+        let mut config = Config::default();
+        config.control.share = 0.5;
+        config.control.salt = "unit".into();
+        let first = decide_with(inputs(|_| ()), &Snapshot::default(), &config);
+        let control: Vec<&str> = first
+            .exceptions
+            .iter()
+            .filter(|e| e.reason == Reason::ControlGroup)
+            .map(|e| e.account_id.as_str())
+            .collect();
+        assert!((15..=25).contains(&control.len()), "{}", control.len());
+        assert_eq!(first.letters.len() + control.len(), 40);
+        assert_eq!(first.enrolments.len(), 40, "every home is new");
+        // Next month, with those groups on record, nobody is drawn again
+        // and nobody changes group.
+        let snapshot = Snapshot {
+            assignments: first
+                .enrolments
+                .iter()
+                .map(|a| (a.account_id.clone(), a.clone()))
+                .collect(),
+            ..Snapshot::default()
+        };
+        let next = decide_with(inputs(|_| ()), &snapshot, &config);
+        assert!(next.enrolments.is_empty());
+        let again: Vec<&str> = next
+            .exceptions
+            .iter()
+            .filter(|e| e.reason == Reason::ControlGroup)
+            .map(|e| e.account_id.as_str())
+            .collect();
+        assert_eq!(again, control);
+    }
+
+    #[test]
+    fn a_closed_email_channel_sends_the_letter_on_paper() {
+        let inputs = inputs(|x| {
+            for (i, h) in x.households.iter_mut().enumerate().take(2) {
+                h.extra.insert("channel".into(), "email".into());
+                h.extra
+                    .insert("email".into(), format!("home{i}@example.org"));
+            }
+        });
+        let snapshot = Snapshot {
+            channel_blocks: [(
+                ("A001".to_string(), "email".to_string()),
+                "hard bounce".to_string(),
+            )]
+            .into(),
+            ..Snapshot::default()
+        };
+        let plan = decide_with(inputs, &snapshot, &Config::default());
+        let open = &letter(&plan, "A000").unwrap().route;
+        assert_eq!(
+            (open.channel, open.address.as_str()),
+            (Channel::Email, "home0@example.org")
+        );
+        let closed = &letter(&plan, "A001").unwrap().route;
+        assert_eq!(closed.channel, Channel::Mail);
+        assert!(
+            closed.fallback.contains("hard bounce"),
+            "{}",
+            closed.fallback
+        );
     }
 
     #[test]
