@@ -14,6 +14,7 @@ use anyhow::Result;
 use crate::config::Config;
 use crate::model::Period;
 use crate::output::{self, ForecastRow, ManifestRow};
+use crate::phase::Phase;
 
 pub use crate::store::LastRun;
 
@@ -117,7 +118,7 @@ pub fn write<'a>(
         let mut s = head(period, rows.len(), context.forecast, config, &extra)?;
         for r in rows
             .iter()
-            .filter(|r| r.entered_phase && (r.phase == "notice" || r.phase == "comparison"))
+            .filter(|r| r.entered_phase && matches!(r.phase, Phase::Notice | Phase::Comparison))
         {
             let name = name_of(r.account_id.as_str()).unwrap_or("");
             // Names come from customer data: keep table cells intact.
@@ -127,12 +128,12 @@ pub fn write<'a>(
                 "| {} | {} | {} | {} | {} {} | {} | {} | {} |",
                 r.account_id,
                 name,
-                r.phase,
-                r.rating,
+                r.phase.code(),
+                r.rating.map_or("none", |r| r.code()),
                 r.usage_per_day,
                 r.unit,
                 r.neighbors_median_per_day,
-                r.language,
+                r.language.code(),
                 compared_with(r)
             )?;
         }

@@ -10,8 +10,16 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, Result, bail};
 use serde::{Deserialize, Serialize};
 
+use crate::compare::Rating;
 use crate::exception::Exception;
+use crate::goal::GoalOutcome;
+use crate::model::{Channel, Language};
 use crate::phase::Phase;
+
+/// A rating as the manifest writes it: its code, or `none`.
+fn rating_or_none<S: serde::Serializer>(r: &Option<Rating>, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_str(r.map_or("none", Rating::code))
+}
 
 /// One row of `manifest.csv`: a rendered report.
 #[derive(Debug, Clone, Serialize)]
@@ -24,11 +32,13 @@ pub struct ManifestRow {
     pub neighbors_median_per_day: String,
     pub efficient_per_day: String,
     pub percentile: String,
-    pub rating: String,
-    pub phase: String,
+    /// `none` without a comparison.
+    #[serde(serialize_with = "rating_or_none")]
+    pub rating: Option<Rating>,
+    pub phase: Phase,
     pub entered_phase: bool,
     pub assistance_invite: bool,
-    pub language: String,
+    pub language: Language,
     pub zip: String,
     pub pdf: String,
     pub pages: usize,
@@ -42,9 +52,9 @@ pub struct ManifestRow {
     /// Next period's goal, use per day.
     pub goal_per_day: String,
     /// `met` or `missed`: last period's goal, where one was set.
-    pub last_goal: String,
+    pub last_goal: Option<GoalOutcome>,
     /// `mail`, `email` or `sms`.
-    pub channel: String,
+    pub channel: Channel,
     /// `print` (in a print file), `sent` (by the relay, in this run or an
     /// earlier one of the period), `written` (an `.eml` file) or `listed`
     /// (in `sms.csv`).

@@ -13,6 +13,7 @@ use crate::chart::{self, Bar, Month};
 use crate::cohort::{Cohort, Similarity};
 use crate::compare::{Comparison, Rating};
 use crate::config::Config;
+use crate::goal::{GoalKind, GoalOutcome};
 use crate::model::{Bill, Household, Language, Period, Service};
 use crate::phase::Phase;
 use crate::wording::{TipContext, Wording, fill_str};
@@ -130,8 +131,9 @@ pub fn money(input: &ReportInput, config: &Config, wording: &Wording) -> Option<
 #[derive(Serialize)]
 pub struct ReportData {
     pub lang: &'static str,
-    pub variant: &'static str,
-    pub rating: Option<&'static str>,
+    /// The phase's letter: `tips`, `notice` or `comparison` to templates.
+    pub variant: Phase,
+    pub rating: Option<Rating>,
     pub account_id: String,
     pub title: String,
     pub recipient: Vec<String>,
@@ -146,9 +148,9 @@ pub struct ReportData {
     /// A tip's yearly saving is shown.
     pub tip_saving: bool,
     /// Next period's goal: `typical`, `keep` or `less` (see [`crate::goal`]).
-    pub goal: Option<&'static str>,
+    pub goal: Option<GoalKind>,
     /// Whether last period's goal was `met` or `missed`.
-    pub last_goal: Option<&'static str>,
+    pub last_goal: Option<GoalOutcome>,
     /// This period's bill line by line (label, amount), the total last;
     /// empty without a tariff.
     pub bill: Vec<(String, String)>,
@@ -547,26 +549,15 @@ pub fn build(
     }
     let last_goal = input.last_goal.filter(|_| this_bill.is_some()).map(|g| {
         vars.insert("last_goal", with_unit(g));
-        if crate::goal::met(usage, g, |v| format_per_day(v, h.service)) {
-            "met"
-        } else {
-            "missed"
-        }
+        crate::goal::outcome(usage, g, |v| format_per_day(v, h.service))
     });
     let bill = match (tariff, &money) {
         (Some(t), Some(m)) => bill_lines(t, h, m, wording, &vars, lang),
         _ => vec![],
     };
-    let goal_kind = input.goal.map(|_| {
-        match input
-            .comparison
-            .filter(|_| input.phase == Phase::Comparison)
-        {
-            Some(c) if c.rating == Rating::AboveTypical => "typical",
-            Some(_) => "keep",
-            None => "less",
-        }
-    });
+    let goal_kind = input
+        .goal
+        .map(|_| GoalKind::of(input.comparison, input.phase));
 
     let weather = input.insight.map(|insight| {
         weather_block(
@@ -713,8 +704,8 @@ pub fn build(
     }
     Ok(ReportData {
         lang: lang.code(),
-        variant: input.phase.code(),
-        rating: rating.map(Rating::code),
+        variant: input.phase,
+        rating,
         account_id: h.account_id.clone(),
         title,
         recipient: recipient_block(h),

@@ -13,6 +13,7 @@ use lettre::message::header::{ContentType, HeaderName, HeaderValue};
 use lettre::message::{Attachment, MultiPart, SinglePart};
 use serde_json::Value;
 
+use crate::model::Phase;
 use crate::report::ReportData;
 
 const BRAND: &str = "#0b5c8e";
@@ -121,7 +122,8 @@ fn sections(d: &ReportData) -> Vec<(String, Vec<String>)> {
     let s = |k: &str| t(text, k).to_string();
     let mut out = Vec::new();
     match (d.variant, d.rating) {
-        ("comparison", Some(r)) if d.compared => {
+        (Phase::Comparison, Some(r)) if d.compared => {
+            let r = r.code();
             let key = format!("comparison.{r}");
             out.push((
                 s(&format!("{key}.headline")),
@@ -131,7 +133,7 @@ fn sections(d: &ReportData) -> Vec<(String, Vec<String>)> {
                 ],
             ));
         }
-        ("notice", _) => out.push((
+        (Phase::Notice, _) => out.push((
             s("notice.headline"),
             vec![
                 s("notice.greeting"),
@@ -169,12 +171,12 @@ fn money_lines(d: &ReportData) -> Vec<String> {
 
 fn goal_lines(d: &ReportData) -> Vec<String> {
     let Some(goal) = d.goal else { return vec![] };
-    let mut g = vec![t(&d.text, &format!("goal.{goal}")).to_string()];
+    let mut g = vec![t(&d.text, &format!("goal.{}", goal.code())).to_string()];
     if d.money {
         g.push(t(&d.text, "goal.cost").to_string());
     }
     if let Some(last) = d.last_goal {
-        g.push(t(&d.text, &format!("goal.{last}")).to_string());
+        g.push(t(&d.text, &format!("goal.{}", last.code())).to_string());
     }
     g
 }
@@ -254,7 +256,7 @@ pub fn html(d: &ReportData, charts: &[Chart], env: &Envelope<'_>) -> String {
             body.push_str(&para(&p));
         }
     }
-    if d.variant == "comparison" && d.compared {
+    if d.variant == Phase::Comparison && d.compared {
         body.push_str(&format!(
             "<p style=\"margin:12px 0 4px 0;font-weight:bold;font-size:15px;color:{INK};\">{}</p>",
             esc(t(text, "comparison.chart_title"))
@@ -389,7 +391,7 @@ pub fn plain(d: &ReportData, env: &Envelope<'_>) -> String {
         out.extend(paragraphs);
         out.push(String::new());
     }
-    if d.variant == "comparison" && d.compared {
+    if d.variant == Phase::Comparison && d.compared {
         for (label, key) in [
             ("labels.you", "usage"),
             ("labels.all_neighbors", "median"),

@@ -52,9 +52,14 @@ pub fn measure(body: &str) -> Text {
 
 /// The household's text: its variant's sentence, the assistance sentence
 /// when it is invited, the link filled in.
-pub fn compose(text: &serde_json::Value, variant: &str, invite: bool, link: &str) -> Text {
+pub fn compose(
+    text: &serde_json::Value,
+    variant: crate::model::Phase,
+    invite: bool,
+    link: &str,
+) -> Text {
     let sms = &text["sms"];
-    let mut body = sms[variant].as_str().unwrap_or_default().to_string();
+    let mut body = sms[variant.code()].as_str().unwrap_or_default().to_string();
     if invite && let Some(extra) = sms["invite"].as_str() {
         body.push(' ');
         body.push_str(extra);

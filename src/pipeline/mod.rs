@@ -765,7 +765,7 @@ fn render_all(
             },
         };
         let mut row = manifest_row(plan, config, wording, letter, k + 1, pdf, pages);
-        row.channel = letter.route.channel.code().to_string();
+        row.channel = letter.route.channel;
         row.delivery = delivery;
         row.channel_note = letter.route.fallback.clone();
         rows.push(row);
@@ -979,11 +979,11 @@ fn manifest_row(
         percentile: c
             .map(|c| format!("{:.1}", c.percentile))
             .unwrap_or_default(),
-        rating: c.map_or("none", |c| c.rating.code()).to_string(),
-        phase: letter.decision.phase.code().to_string(),
+        rating: c.map(|c| c.rating),
+        phase: letter.decision.phase,
         entered_phase: letter.decision.entered,
         assistance_invite: letter.assistance_eligible && config.assistance.invite,
-        language: h.language.code().to_string(),
+        language: h.language,
         zip: h.zip.clone(),
         pdf,
         pages,
@@ -1003,15 +1003,12 @@ fn manifest_row(
             .unwrap_or_default(),
         goal_per_day: letter.goal.map(printed).unwrap_or_default(),
         last_goal: match (letter.last_goal, usage) {
-            (Some(g), Some(u))
-                if crate::goal::met(u, g, |v| report::format_per_day(v, h.service)) =>
-            {
-                "met".into()
-            }
-            (Some(_), Some(_)) => "missed".into(),
-            _ => String::new(),
+            (Some(g), Some(u)) => Some(crate::goal::outcome(u, g, |v| {
+                report::format_per_day(v, h.service)
+            })),
+            _ => None,
         },
-        channel: "mail".into(),
+        channel: Channel::Mail,
         delivery: "print".into(),
         channel_note: String::new(),
         weather_model: letter

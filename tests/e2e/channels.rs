@@ -281,7 +281,8 @@ fn every_variant_s_text_fits_its_segments() {
     let mut seen = 0;
     for v in neighborly::proof::Variant::all() {
         let data = neighborly::proof::variant_data(&v, period, &config, &wording, false).unwrap();
-        let variant = data["variant"].as_str().unwrap();
+        let variant: neighborly::model::Phase =
+            serde_json::from_value(data["variant"].clone()).unwrap();
         let invite = data["invite"].as_bool().unwrap();
         let text = sms::compose(&data["text"], variant, invite, link);
         assert!(

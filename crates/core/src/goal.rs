@@ -11,18 +11,71 @@
 //! above the goal as printed: the household reads both numbers, and a goal
 //! "missed" by a rounding error would be a letter that lies.
 
+use serde::Serialize;
+
 use crate::compare::{Comparison, Rating};
 use crate::phase::Phase;
+
+/// What a goal asks, as the letter words it (the wording's `goal.typical`,
+/// `goal.keep` and `goal.less`; templates see `typical`, `keep`, `less`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum GoalKind {
+    /// Down to the typical similar home's use.
+    Typical,
+    /// Keep this period's use.
+    Keep,
+    /// A tenth less than this period's use.
+    Less,
+}
+
+impl GoalKind {
+    /// The wording key under `goal.`, as templates see it.
+    pub fn code(self) -> &'static str {
+        match self {
+            GoalKind::Typical => "typical",
+            GoalKind::Keep => "keep",
+            GoalKind::Less => "less",
+        }
+    }
+
+    /// The kind of goal a letter of `phase` with `comparison` sets.
+    pub fn of(comparison: Option<&Comparison>, phase: Phase) -> GoalKind {
+        match comparison.filter(|_| phase == Phase::Comparison) {
+            Some(c) if c.rating == Rating::AboveTypical => GoalKind::Typical,
+            Some(_) => GoalKind::Keep,
+            None => GoalKind::Less,
+        }
+    }
+}
+
+/// How the goal the last letter set went (templates see `met`, `missed`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum GoalOutcome {
+    Met,
+    Missed,
+}
+
+impl GoalOutcome {
+    /// The wording key under `goal.`, as templates see it.
+    pub fn code(self) -> &'static str {
+        match self {
+            GoalOutcome::Met => "met",
+            GoalOutcome::Missed => "missed",
+        }
+    }
+}
 
 /// The goal (use per day, canonical unit) for the period after this one.
 pub fn next(usage_per_day: f64, comparison: Option<&Comparison>, phase: Phase) -> Option<f64> {
     if !(usage_per_day.is_finite() && usage_per_day > 0.0) {
         return None;
     }
-    Some(match comparison.filter(|_| phase == Phase::Comparison) {
-        Some(c) if c.rating == Rating::AboveTypical => c.median_per_day,
-        Some(_) => usage_per_day,
-        None => usage_per_day * 0.9,
+    Some(match (GoalKind::of(comparison, phase), comparison) {
+        (GoalKind::Typical, Some(c)) => c.median_per_day,
+        (GoalKind::Less, _) => usage_per_day * 0.9,
+        _ => usage_per_day,
     })
 }
 
@@ -33,6 +86,15 @@ pub fn met(usage_per_day: f64, goal: f64, shown: impl Fn(f64) -> String) -> bool
     match (parse(shown(usage_per_day)), parse(shown(goal))) {
         (Some(u), Some(g)) => u <= g,
         _ => usage_per_day <= goal,
+    }
+}
+
+/// [`met`] as the outcome a letter reports.
+pub fn outcome(usage_per_day: f64, goal: f64, shown: impl Fn(f64) -> String) -> GoalOutcome {
+    if met(usage_per_day, goal, shown) {
+        GoalOutcome::Met
+    } else {
+        GoalOutcome::Missed
     }
 }
 
