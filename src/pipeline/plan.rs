@@ -15,7 +15,7 @@ use std::time::Instant;
 use anyhow::{Context, Result};
 
 use super::{RunOptions, enrol};
-use crate::cohort::{self, Assignment, Cohort};
+use crate::cohort::{self, Assignment, Cohort, CohortPlan};
 use crate::compare::{self, CohortStats, Comparison};
 use crate::config::Config;
 use crate::control::StratumCount;
@@ -387,23 +387,139 @@ pub fn decide(inputs: Inputs, snapshot: &Snapshot, rules: &Rules<'_>) -> Plan {
         households_in,
         weather,
     } = inputs;
-    let Rules {
-        config,
-        wording,
-        reachable,
-        default_channel,
-    } = *rules;
+    let config = rules.config;
     let t = Instant::now();
-    let Snapshot {
-        opted_out,
-        channel_blocks,
-        history,
-        recorded,
-        ..
-    } = snapshot;
+    let candidates = choose_candidates(
+        &households,
+        &bills,
+        &incomplete,
+        &files,
+        period,
+        config,
+        &mut exceptions,
+    );
+    tracing::debug!(
+        ms = t.elapsed().as_millis() as u64,
+        "plan: candidates chosen"
+    );
+    let Formed {
+        candidates,
+        cohorts: cohort_plan,
+        usage_per_day,
+    } = form_cohorts(
+        &households,
+        &bills,
+        candidates,
+        period,
+        config,
+        &mut exceptions,
+    );
+    tracing::debug!(ms = t.elapsed().as_millis() as u64, "plan: cohorts formed");
+    // A bill of two or three months meets its neighbors over those months.
+    let spans: Vec<i32> = candidates
+        .iter()
+        .map(|&i| this_bill(&bills[i], period).map_or(1, Bill::months))
+        .collect();
+    let (comparisons, stats) =
+        compare::compare_spans(&cohort_plan, &usage_per_day, &spans, |k, months| {
+            let stretch = (period.offset(1 - months).first_day(), period.last_day());
+            let (per_day, covered) = Bill::per_day_over(&bills[candidates[k]], stretch);
+            (covered >= 0.5).then(|| (per_day * 1000.0).round() / 1000.0)
+        });
+    tracing::debug!(ms = t.elapsed().as_millis() as u64, "plan: compared");
+    let enrolment = enrol::groups(
+        config,
+        snapshot,
+        period,
+        &households,
+        &candidates,
+        &cohort_plan,
+        &comparisons,
+    );
+    let insights = match &weather {
+        Some(w) => crate::insight::for_letters(config, w, period, &households, &bills, &candidates),
+        None => vec![None; households.len()],
+    };
+    tracing::debug!(
+        ms = t.elapsed().as_millis() as u64,
+        "plan: weather models fitted"
+    );
+    let mut compared: Vec<Option<Comparison>> = vec![None; households.len()];
+    for (&i, c) in candidates.iter().zip(&comparisons) {
+        compared[i] = c.clone();
+    }
+    let mut decider = Decider {
+        rules,
+        snapshot,
+        period,
+        households: &households,
+        bills: &bills,
+        runs: &runs,
+        suppressed: &suppressed,
+        groups: &enrolment.groups,
+        control_detail: enrolment.control_detail,
+        insights,
+        tip_memo: Default::default(),
+    };
+    let relaxed: HashSet<usize> = cohort_plan.relaxed.iter().copied().collect();
+    let mut letters = Vec::new();
+    for (k, ((&i, comparison), assignment)) in candidates
+        .iter()
+        .zip(comparisons)
+        .zip(&cohort_plan.assignments)
+        .enumerate()
+    {
+        let shape = Shape {
+            span: spans[k],
+            relaxed: relaxed.contains(&k),
+            assignment,
+        };
+        match decider.letter(i, comparison, shape) {
+            Ok(letter) => letters.push(letter),
+            Err(held) => exceptions.push(held),
+        }
+    }
+    tracing::debug!(ms = t.elapsed().as_millis() as u64, "plan: letters decided");
+    presort(&mut letters, &households);
+    tracing::debug!(ms = t.elapsed().as_millis() as u64, "plan: letters sorted");
+    let leaks = leaks(&households, &runs, period);
+    let similarity_dropped = cohort_plan.relaxed.iter().map(|&k| candidates[k]).collect();
+    Plan {
+        period,
+        households,
+        bills,
+        cohorts: cohort_plan.cohorts,
+        stats,
+        letters,
+        exceptions,
+        households_in,
+        comparisons: compared,
+        enrolments: enrolment.enrolments,
+        groups: enrolment.groups,
+        leaks,
+        notices,
+        similarity_dropped,
+    }
+}
 
-    // Candidates are compared; a candidate may still not be mailed.
-    let mut candidates: Vec<usize> = Vec::new();
+/// The household's bill for `period`.
+fn this_bill(bills: &[Bill], period: Period) -> Option<&Bill> {
+    bills.iter().find(|b| b.period == period)
+}
+
+/// The households that can be compared: active, billed this period with
+/// a plausible read and enough history. Every other one becomes an
+/// exception with its reason.
+fn choose_candidates(
+    households: &[Household],
+    bills: &[Vec<Bill>],
+    incomplete: &HashMap<String, Vec<ingest::Incomplete>>,
+    files: &[String],
+    period: Period,
+    config: &Config,
+    exceptions: &mut Vec<Exception>,
+) -> Vec<usize> {
+    let mut candidates = Vec::new();
     for (i, h) in households.iter().enumerate() {
         let reject =
             |reason, detail: String| Some(Exception::new(h.account_id.clone(), reason, detail));
@@ -414,7 +530,7 @@ pub fn decide(inputs: Inputs, snapshot: &Snapshot, rules: &Rules<'_>) -> Plan {
             .filter(|b| b.period.index() > period.index() - 24)
             .map(Bill::months)
             .sum();
-        let has_bill = bills[i].iter().any(|b| b.period == period);
+        let has_bill = this_bill(&bills[i], period).is_some();
         let short = incomplete
             .get(&h.account_id)
             .and_then(|v| v.iter().find(|x| x.period == period));
@@ -453,155 +569,173 @@ pub fn decide(inputs: Inputs, snapshot: &Snapshot, rules: &Rules<'_>) -> Plan {
             None => candidates.push(i),
         }
     }
+    candidates
+}
 
+/// Cohorts of the candidates, and each candidate's use per day.
+struct Formed {
+    candidates: Vec<usize>,
+    cohorts: CohortPlan,
+    usage_per_day: Vec<f64>,
+}
+
+/// Form the cohorts. Homes far above their neighbors are held (an
+/// `implausible-read` exception), and the cohorts formed again without
+/// them: they must not move anyone's percentile.
+fn form_cohorts(
+    households: &[Household],
+    bills: &[Vec<Bill>],
+    candidates: Vec<usize>,
+    period: Period,
+    config: &Config,
+    exceptions: &mut Vec<Exception>,
+) -> Formed {
     let usage_of = |i: usize| {
         // Compared at 0.001 unit/day: the same use expressed in different
         // units (gal vs ccf) must tie rather than differ in the last digit.
-        let u = bills[i]
-            .iter()
-            .find(|b| b.period == period)
-            .map(Bill::per_day)
-            .unwrap_or(0.0);
+        let u = this_bill(&bills[i], period).map_or(0.0, Bill::per_day);
         (u * 1000.0).round() / 1000.0
     };
-    tracing::debug!(
-        ms = t.elapsed().as_millis() as u64,
-        "plan: candidates chosen"
-    );
-    let form = |candidates: &[usize]| {
+    let form = |candidates: Vec<usize>| {
         let refs: Vec<&Household> = candidates.iter().map(|&i| &households[i]).collect();
-        let usage: Vec<f64> = candidates.iter().map(|&i| usage_of(i)).collect();
-        (cohort::plan(&refs, &config.cohort), usage)
+        Formed {
+            cohorts: cohort::plan(&refs, &config.cohort),
+            usage_per_day: candidates.iter().map(|&i| usage_of(i)).collect(),
+            candidates,
+        }
     };
-    let (mut cohort_plan, mut usage_per_day) = form(&candidates);
-    // Homes far above their neighbors are held, and the cohorts formed
-    // again without them: they must not move anyone's percentile.
+    let formed = form(candidates);
     let outliers = crate::plausible::above_neighbors(
-        &cohort_plan,
-        &usage_per_day,
+        &formed.cohorts,
+        &formed.usage_per_day,
         config.reads.neighborhood_factor,
     );
-    if !outliers.is_empty() {
-        for &(k, median, size) in &outliers {
-            let h = &households[candidates[k]];
-            let unit = h.service.canonical_unit();
-            exceptions.push(Exception::new(
-                h.account_id.clone(),
-                Reason::ImplausibleRead,
-                format!(
-                    "{:.1} {unit} a day in {period} is {:.0} times the median of its {size} \
-                     comparable homes ({median:.1}); check the meter, a register read given \
-                     as use, or the unit",
-                    usage_per_day[k],
-                    usage_per_day[k] / median
-                ),
-            ));
-        }
-        let held: HashSet<usize> = outliers.iter().map(|o| o.0).collect();
-        candidates = candidates
+    if outliers.is_empty() {
+        return formed;
+    }
+    for &(k, median, size) in &outliers {
+        let h = &households[formed.candidates[k]];
+        let unit = h.service.canonical_unit();
+        let usage = formed.usage_per_day[k];
+        exceptions.push(Exception::new(
+            h.account_id.clone(),
+            Reason::ImplausibleRead,
+            format!(
+                "{usage:.1} {unit} a day in {period} is {:.0} times the median of its {size} \
+                 comparable homes ({median:.1}); check the meter, a register read given \
+                 as use, or the unit",
+                usage / median
+            ),
+        ));
+    }
+    let held: HashSet<usize> = outliers.iter().map(|o| o.0).collect();
+    form(
+        formed
+            .candidates
             .into_iter()
             .enumerate()
             .filter(|(k, _)| !held.contains(k))
             .map(|(_, i)| i)
-            .collect();
-        (cohort_plan, usage_per_day) = form(&candidates);
-    }
-    tracing::debug!(ms = t.elapsed().as_millis() as u64, "plan: cohorts formed");
-    // A bill of two or three months meets its neighbors over those months.
-    let span_of = |i: usize| {
-        bills[i]
-            .iter()
-            .find(|b| b.period == period)
-            .map_or(1, Bill::months)
-    };
-    let spans: Vec<i32> = candidates.iter().map(|&i| span_of(i)).collect();
-    let (comparisons, stats) =
-        compare::compare_spans(&cohort_plan, &usage_per_day, &spans, |k, months| {
-            let stretch = (period.offset(1 - months).first_day(), period.last_day());
-            let (per_day, covered) = Bill::per_day_over(&bills[candidates[k]], stretch);
-            (covered >= 0.5).then(|| (per_day * 1000.0).round() / 1000.0)
-        });
+            .collect(),
+    )
+}
 
-    tracing::debug!(ms = t.elapsed().as_millis() as u64, "plan: compared");
-    let enrol::Enrolment {
-        groups,
-        enrolments,
-        mut control_detail,
-    } = enrol::groups(
-        config,
-        snapshot,
-        period,
-        &households,
-        &candidates,
-        &cohort_plan,
-        &comparisons,
-    );
-    let mut compared: Vec<Option<Comparison>> = vec![None; households.len()];
-    let mut letters = Vec::new();
-    let mut insights = match &weather {
-        Some(w) => crate::insight::for_letters(config, w, period, &households, &bills, &candidates),
-        None => vec![None; households.len()],
-    };
-    tracing::debug!(
-        ms = t.elapsed().as_millis() as u64,
-        "plan: weather models fitted"
-    );
-    type TipKey = (
-        crate::model::Service,
-        Option<compare::Rating>,
-        Phase,
-        Option<i32>,
-        Option<u32>,
-        Option<String>,
-        bool,
-        bool,
-        bool,
-        Vec<String>,
-    );
-    let mut tip_memo: rustc_hash::FxHashMap<TipKey, Vec<String>> = Default::default();
-    let dropped: HashSet<usize> = cohort_plan.relaxed.iter().copied().collect();
-    let similarity_dropped: Vec<usize> =
-        cohort_plan.relaxed.iter().map(|&k| candidates[k]).collect();
-    for (k, ((&i, comparison), assignment)) in candidates
-        .iter()
-        .zip(comparisons)
-        .zip(&cohort_plan.assignments)
-        .enumerate()
-    {
-        let h = &households[i];
-        compared[i] = comparison.clone();
-        let route = crate::channel::route(h, default_channel, channel_blocks, &reachable);
-        let hold = if groups.get(&i) == Some(&crate::control::Group::Control) {
+/// Tips depend on a handful of traits shared by many homes: they are
+/// chosen once per combination of these.
+type TipKey = (
+    crate::model::Service,
+    Option<compare::Rating>,
+    Phase,
+    Option<i32>,
+    Option<u32>,
+    Option<String>,
+    bool,
+    bool,
+    bool,
+    Vec<String>,
+);
+
+/// Where a candidate stands among its neighbors.
+struct Shape<'a> {
+    /// Months its bill covers.
+    span: i32,
+    /// Its cohort was formed with a similarity criterion dropped.
+    relaxed: bool,
+    assignment: &'a Assignment,
+}
+
+/// Each candidate's letter, or why it gets none.
+struct Decider<'a> {
+    rules: &'a Rules<'a>,
+    snapshot: &'a Snapshot,
+    period: Period,
+    households: &'a [Household],
+    bills: &'a [Vec<Bill>],
+    runs: &'a HashMap<String, Vec<ingest::FlowRun>>,
+    suppressed: &'a HashSet<String>,
+    groups: &'a HashMap<usize, crate::control::Group>,
+    control_detail: HashMap<usize, String>,
+    insights: Vec<Option<crate::weather::insight::Insight>>,
+    tip_memo: rustc_hash::FxHashMap<TipKey, Vec<String>>,
+}
+
+impl Decider<'_> {
+    /// Household `i`'s letter; an exception when it is held (control
+    /// group, opted out, suppressed, do-not-mail, an address the window
+    /// cannot show).
+    fn letter(
+        &mut self,
+        i: usize,
+        comparison: Option<Comparison>,
+        shape: Shape<'_>,
+    ) -> std::result::Result<Letter, Exception> {
+        let Rules {
+            config,
+            wording,
+            reachable,
+            default_channel,
+        } = *self.rules;
+        let (h, period) = (&self.households[i], self.period);
+        let route = crate::channel::route(
+            h,
+            default_channel,
+            &self.snapshot.channel_blocks,
+            &reachable,
+        );
+        let hold = if self.groups.get(&i) == Some(&crate::control::Group::Control) {
             Some((
                 Reason::ControlGroup,
-                control_detail.remove(&i).unwrap_or_default(),
+                self.control_detail.remove(&i).unwrap_or_default(),
             ))
         } else {
-            mail_hold(h, &suppressed, opted_out).or_else(|| unprintable(h, &route))
+            mail_hold(h, self.suppressed, &self.snapshot.opted_out)
+                .or_else(|| unprintable(h, &route))
         };
         if let Some((reason, detail)) = hold {
-            exceptions.push(Exception::new(h.account_id.clone(), reason, detail));
-            continue;
+            return Err(Exception::new(h.account_id.clone(), reason, detail));
         }
         let eligible = report::assistance_eligible(h, config);
-        let rating = comparison.as_ref().map(|c| c.rating);
-        let last = history.get(&h.account_id);
+        let last = self.snapshot.history.get(&h.account_id);
         // The goal the letter of the previous bill set: a month ago, or two
         // or three for a household billed that often.
         let last_goal = last
-            .filter(|l| l.period == period.offset(-spans[k]))
+            .filter(|l| l.period == period.offset(-shape.span))
             .and_then(|l| l.goal);
-        let usage = bills[i]
-            .iter()
-            .find(|b| b.period == period)
-            .map_or(0.0, Bill::per_day);
-        let leak = leak_in(&runs, &h.account_id, period);
+        let leak = leak_in(self.runs, &h.account_id, period);
         let invite = eligible && config.assistance.invite;
-        let insight = insights
-            .get_mut(i)
-            .and_then(Option::take)
+        let insight = self.insights[i]
+            .take()
             .filter(|_| leak.is_none() && !invite);
-        let (decision, tips, goal) = match recorded.get(&h.account_id) {
+        // The phase is the ladder's, decided with the tips below.
+        let situation = report::Situation {
+            rating: comparison.as_ref().map(|c| c.rating),
+            phase: Phase::Tips,
+            assistance_eligible: eligible,
+            leak: leak.is_some(),
+            invite,
+            weather: insight.is_some(),
+        };
+        let (decision, tips, goal) = match self.snapshot.recorded.get(&h.account_id) {
             Some(r) => (
                 Decision {
                     phase: r.phase,
@@ -611,60 +745,16 @@ pub fn decide(inputs: Inputs, snapshot: &Snapshot, rules: &Rules<'_>) -> Plan {
                 r.tips.clone(),
                 r.goal,
             ),
-            None => {
-                let decision = phase::decide(
-                    last.map(|l| l.ladder),
-                    last.map(|l| period.index() - l.period.index()),
-                    rating,
-                    eligible,
-                    &config.phase,
-                );
-                let last_tips = last.map(|l| l.tips.as_slice()).unwrap_or(&[]);
-                // Tips depend on a handful of traits shared by many homes:
-                // choose once per combination.
-                let key = (
-                    h.service,
-                    rating,
-                    decision.phase,
-                    h.year_built,
-                    h.occupants,
-                    h.heating_fuel.clone(),
-                    eligible,
-                    leak.is_some(),
-                    insight.is_some(),
-                    last_tips.to_vec(),
-                );
-                let tips = tip_memo
-                    .entry(key)
-                    .or_insert_with(|| {
-                        report::pick_tips(
-                            h,
-                            period,
-                            report::Situation {
-                                rating,
-                                phase: decision.phase,
-                                assistance_eligible: eligible,
-                                leak: leak.is_some(),
-                                invite,
-                                weather: insight.is_some(),
-                            },
-                            last_tips,
-                            wording,
-                        )
-                    })
-                    .clone();
-                let goal = crate::goal::next(usage, comparison.as_ref(), decision.phase);
-                (decision, tips, goal)
-            }
+            None => self.decide_new(i, comparison.as_ref(), last, situation, wording),
         };
-        let note = match assignment {
+        let note = match shape.assignment {
             Assignment::TooFew { locality_size } => format!(
                 "no comparison: {locality_size} comparable home(s) in {}, {} needed; tips letter with own history",
                 h.locality, config.cohort.min_size
             ),
             Assignment::Cohort(_) => String::new(),
         };
-        letters.push(Letter {
+        Ok(Letter {
             household: i,
             comparison,
             decision,
@@ -675,47 +765,82 @@ pub fn decide(inputs: Inputs, snapshot: &Snapshot, rules: &Rules<'_>) -> Plan {
             last_goal,
             leak,
             route,
-            similarity_dropped: dropped.contains(&k),
+            similarity_dropped: shape.relaxed,
             insight,
-        });
+        })
     }
-    tracing::debug!(ms = t.elapsed().as_millis() as u64, "plan: letters decided");
-    // Presort order; the account id makes every key unique, so an unstable
-    // parallel sort gives the one order.
-    {
-        use rayon::slice::ParallelSliceMut;
-        letters.par_sort_unstable_by(|a, b| {
-            let (ha, hb) = (&households[a.household], &households[b.household]);
-            (&ha.zip, &ha.address_line1, &ha.account_id).cmp(&(
-                &hb.zip,
-                &hb.address_line1,
-                &hb.account_id,
-            ))
-        });
+
+    /// A decision no finished run recorded: the phase from the last mailed
+    /// letter (it replaces `situation`'s), tips (once per combination of
+    /// traits), the next goal.
+    fn decide_new(
+        &mut self,
+        i: usize,
+        comparison: Option<&Comparison>,
+        last: Option<&History>,
+        mut situation: report::Situation,
+        wording: &Wording,
+    ) -> (Decision, Vec<String>, Option<f64>) {
+        let (h, period) = (&self.households[i], self.period);
+        let decision = phase::decide(
+            last.map(|l| l.ladder),
+            last.map(|l| period.index() - l.period.index()),
+            situation.rating,
+            situation.assistance_eligible,
+            &self.rules.config.phase,
+        );
+        situation.phase = decision.phase;
+        let last_tips = last.map(|l| l.tips.as_slice()).unwrap_or(&[]);
+        let key = (
+            h.service,
+            situation.rating,
+            decision.phase,
+            h.year_built,
+            h.occupants,
+            h.heating_fuel.clone(),
+            situation.assistance_eligible,
+            situation.leak,
+            situation.weather,
+            last_tips.to_vec(),
+        );
+        let tips = self
+            .tip_memo
+            .entry(key)
+            .or_insert_with(|| report::pick_tips(h, period, situation, last_tips, wording))
+            .clone();
+        let usage = this_bill(&self.bills[i], period).map_or(0.0, Bill::per_day);
+        let goal = crate::goal::next(usage, comparison, decision.phase);
+        (decision, tips, goal)
     }
-    tracing::debug!(ms = t.elapsed().as_millis() as u64, "plan: letters sorted");
+}
+
+/// Presort order; the account id makes every key unique, so an unstable
+/// parallel sort gives the one order.
+fn presort(letters: &mut [Letter], households: &[Household]) {
+    use rayon::slice::ParallelSliceMut;
+    letters.par_sort_unstable_by(|a, b| {
+        let (ha, hb) = (&households[a.household], &households[b.household]);
+        (&ha.zip, &ha.address_line1, &ha.account_id).cmp(&(
+            &hb.zip,
+            &hb.address_line1,
+            &hb.account_id,
+        ))
+    });
+}
+
+/// Every household's longest unbroken flow in the period, by account.
+fn leaks(
+    households: &[Household],
+    runs: &HashMap<String, Vec<ingest::FlowRun>>,
+    period: Period,
+) -> Vec<(usize, ingest::FlowRun)> {
     let mut leaks: Vec<(usize, ingest::FlowRun)> = households
         .iter()
         .enumerate()
-        .filter_map(|(i, h)| leak_in(&runs, &h.account_id, period).map(|r| (i, r)))
+        .filter_map(|(i, h)| leak_in(runs, &h.account_id, period).map(|r| (i, r)))
         .collect();
     leaks.sort_by(|a, b| households[a.0].account_id.cmp(&households[b.0].account_id));
-    Plan {
-        period,
-        households,
-        bills,
-        cohorts: cohort_plan.cohorts,
-        stats,
-        letters,
-        exceptions,
-        households_in,
-        comparisons: compared,
-        enrolments,
-        groups,
-        leaks,
-        notices,
-        similarity_dropped,
-    }
+    leaks
 }
 
 /// The longest run of unbroken flow that touches the period, if any.
