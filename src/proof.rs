@@ -373,7 +373,8 @@ pub fn variant_data(
     };
     let mut config = config.clone();
     config.assistance.invite = config.assistance.invite || variant.invite;
-    serde_json::to_value(report::build(&input, &config, wording)?).map_err(|e| e.to_string())
+    let data = report::build(&input, &config, wording).map_err(|e| e.to_string())?;
+    serde_json::to_value(data).map_err(|e| e.to_string())
 }
 
 /// One problem found by `check` in a variant.

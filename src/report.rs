@@ -9,7 +9,7 @@ use std::collections::BTreeMap;
 use serde::Serialize;
 use serde_json::Value;
 
-use crate::chart::{self, Bar, Month};
+use crate::chart::{self, Bar, ChartError, Month};
 use crate::cohort::{Cohort, Similarity};
 use crate::compare::{Comparison, Rating};
 use crate::config::Config;
@@ -428,74 +428,211 @@ fn similarity_text(wording: &Wording, lang: Language, cohort: &Cohort) -> String
     }
 }
 
+/// One household's voice: its wording (its service's overlay) in its
+/// language, the unit its figures are printed in, and month names.
+struct Speaker<'a> {
+    wording: &'a Wording,
+    lang: Language,
+    service: Service,
+    unit: String,
+    months: Vec<String>,
+    months_short: Vec<String>,
+}
+
+impl<'a> Speaker<'a> {
+    fn of(wording: &'a Wording, h: &Household) -> Speaker<'a> {
+        // An electric or gas household reads its service's sentences.
+        let wording = wording.voice(h.service);
+        let lang = h.language;
+        let unit_key = match h.service {
+            Service::Water => "units.water_per_day",
+            Service::Electric => "units.electric_per_day",
+            Service::Gas => "units.gas_per_day",
+        };
+        Speaker {
+            wording,
+            lang,
+            service: h.service,
+            unit: wording
+                .get(lang, unit_key)
+                .unwrap_or(h.service.canonical_unit())
+                .to_string(),
+            months: wording.list(lang, "months"),
+            months_short: wording.list(lang, "months_short"),
+        }
+    }
+
+    fn get(&self, key: &str) -> Option<&'a str> {
+        self.wording.get(self.lang, key)
+    }
+
+    /// `key`'s sentence with `vars` filled in; empty when it has none.
+    fn fill(&self, key: &str, vars: &BTreeMap<&str, String>) -> String {
+        fill_str(self.get(key).unwrap_or(""), vars)
+    }
+
+    fn month(&self, p: Period, short: bool) -> String {
+        let names = if short {
+            &self.months_short
+        } else {
+            &self.months
+        };
+        names
+            .get(p.month as usize - 1)
+            .cloned()
+            .unwrap_or_else(|| p.month.to_string())
+    }
+
+    fn with_unit(&self, v: f64) -> String {
+        format!(
+            "{} {}",
+            format_quantity(v, self.service, self.lang),
+            self.unit
+        )
+    }
+
+    /// The period a bill covers, by its months: `October 2026`,
+    /// `September–October 2026`, `December 2025–January 2026`.
+    fn period_label(&self, period: Period, bill_months: i32) -> String {
+        match period.offset(1 - bill_months) {
+            _ if bill_months == 1 => format!("{} {}", self.month(period, false), period.year),
+            first if first.year == period.year => format!(
+                "{}–{} {}",
+                self.month(first, false),
+                self.month(period, false),
+                period.year
+            ),
+            first => format!(
+                "{} {}–{} {}",
+                self.month(first, false),
+                first.year,
+                self.month(period, false),
+                period.year
+            ),
+        }
+    }
+}
+
 /// Assemble the report data for one household.
 pub fn build(
     input: &ReportInput,
     config: &Config,
     wording: &Wording,
-) -> Result<ReportData, String> {
+) -> Result<ReportData, ChartError> {
     let h = input.household;
-    let lang = h.language;
-    // An electric or gas household reads its service's sentences.
-    let wording = wording.voice(h.service);
-    let months = wording.list(lang, "months");
-    let months_short = wording.list(lang, "months_short");
-    let month_name = |p: Period, short: bool| {
-        let names = if short { &months_short } else { &months };
-        names
-            .get(p.month as usize - 1)
-            .cloned()
-            .unwrap_or_else(|| p.month.to_string())
-    };
+    let speaker = Speaker::of(wording, h);
+    let lang = speaker.lang;
     let this_bill = input.bills.iter().find(|b| b.period == input.period);
     // A bill of two or three months is named by its months.
     let bill_months = this_bill.map_or(1, Bill::months);
-    let period_label = match input.period.offset(1 - bill_months) {
-        _ if bill_months == 1 => {
-            format!("{} {}", month_name(input.period, false), input.period.year)
-        }
-        first if first.year == input.period.year => format!(
-            "{}–{} {}",
-            month_name(first, false),
-            month_name(input.period, false),
-            input.period.year
-        ),
-        first => format!(
-            "{} {}–{} {}",
-            month_name(first, false),
-            first.year,
-            month_name(input.period, false),
-            input.period.year
-        ),
-    };
-    let unit_key = match h.service {
-        Service::Water => "units.water_per_day",
-        Service::Electric => "units.electric_per_day",
-        Service::Gas => "units.gas_per_day",
-    };
-    let unit = wording
-        .get(lang, unit_key)
-        .unwrap_or(h.service.canonical_unit())
-        .to_string();
-    let with_unit = |v: f64| format!("{} {unit}", format_quantity(v, h.service, lang));
+    let period_label = speaker.period_label(input.period, bill_months);
     let usage = this_bill.map(Bill::per_day).unwrap_or(0.0);
+    let mut vars = base_vars(input, config, &speaker, &period_label, usage);
+    let money = money(input, config, speaker.wording);
+    let tariff = config.tariff.of(h.service);
+    if let (Some(m), Some(t)) = (&money, tariff) {
+        money_vars(&mut vars, m, t, &speaker);
+    }
+    if let Some(leak) = input.leak {
+        leak_vars(&mut vars, leak, &speaker);
+    }
+    if let Some(g) = input.goal {
+        vars.insert("goal", speaker.with_unit(g));
+    }
+    let last_goal = input.last_goal.filter(|_| this_bill.is_some()).map(|g| {
+        vars.insert("last_goal", speaker.with_unit(g));
+        crate::goal::outcome(usage, g, |v| format_per_day(v, h.service))
+    });
+    let bill = match (tariff, &money) {
+        (Some(t), Some(m)) => bill_lines(t, h, m, speaker.wording, &vars, lang),
+        _ => vec![],
+    };
+    let weather = input.insight.map(|insight| {
+        weather_block(
+            insight,
+            h.service,
+            lang,
+            &|v| speaker.with_unit(v),
+            &|p| format!("{} {}", speaker.month(p, false), p.year),
+            &mut vars,
+        )
+    });
+    // The side-by-side numbers appear only in the comparison letter.
+    let compared = input.phase == Phase::Comparison && input.comparison.is_some();
+    let mut charts = BTreeMap::new();
+    if let Some(c) = input.comparison.filter(|_| compared) {
+        charts.insert("comparison", comparison_chart(c, &speaker, &vars)?);
+    }
+    charts.insert("history", history_chart(input, &speaker, &vars)?);
+    Ok(ReportData {
+        lang: lang.code(),
+        variant: input.phase,
+        rating: input.comparison.map(|c| c.rating),
+        account_id: h.account_id.clone(),
+        title: fill_str(
+            speaker
+                .get("document_title")
+                .unwrap_or("{utility} report, {period}"),
+            &vars,
+        ),
+        recipient: recipient_block(h),
+        return_address: std::iter::once(config.utility.name.clone())
+            .chain(config.utility.return_address.iter().cloned())
+            .collect(),
+        period: period_label,
+        compared,
+        invite: input.assistance_eligible && config.assistance.invite,
+        money: money.is_some(),
+        savings: money.as_ref().is_some_and(|m| m.savings_year.is_some()),
+        tip_saving: money.as_ref().is_some_and(|m| m.tip.is_some()),
+        goal: input
+            .goal
+            .map(|_| GoalKind::of(input.comparison, input.phase)),
+        last_goal,
+        bill,
+        figures: figures(&vars, input.comparison),
+        charts,
+        tips: tip_texts(input.tips, &speaker, &vars),
+        text: sentences(&speaker, &vars, input.similarity_dropped, bill_months),
+        household: household_fields(h),
+        proof_label: input.proof_label.clone(),
+        print: config.print.clone(),
+        imb: None,
+        show_windows: false,
+        leak: input.leak.is_some(),
+        weather,
+    })
+}
 
+/// The placeholders every sentence may use: who, where, the period, the
+/// use, and the comparison's figures when there is one.
+fn base_vars<'v>(
+    input: &ReportInput,
+    config: &Config,
+    speaker: &Speaker<'_>,
+    period_label: &str,
+    usage: f64,
+) -> BTreeMap<&'v str, String> {
+    let h = input.household;
     let mut vars: BTreeMap<&str, String> = BTreeMap::new();
     vars.insert("name", h.greeting_name().to_string());
     vars.insert("utility", config.utility.name.clone());
     vars.insert("phone", config.utility.phone.clone());
     vars.insert("website", config.utility.website.clone());
-    vars.insert("period", period_label.clone());
-    vars.insert("usage", with_unit(usage));
-    vars.insert("unit", unit.clone());
+    vars.insert("period", period_label.to_string());
+    vars.insert("usage", speaker.with_unit(usage));
+    vars.insert("unit", speaker.unit.clone());
     vars.insert("locality", h.locality.clone());
     vars.insert("cap_phone", config.assistance.phone.clone());
     vars.insert("cap_website", config.assistance.website.clone());
     if let (Some(c), Some(cohort)) = (input.comparison, input.cohort) {
-        vars.insert("median", with_unit(c.median_per_day));
-        vars.insert("efficient", with_unit(c.efficient_per_day));
+        vars.insert("median", speaker.with_unit(c.median_per_day));
+        vars.insert("efficient", speaker.with_unit(c.efficient_per_day));
         vars.insert("cohort_size", c.cohort_size.to_string());
-        vars.insert("similar", similarity_text(wording, lang, cohort));
+        vars.insert(
+            "similar",
+            similarity_text(speaker.wording, speaker.lang, cohort),
+        );
         let above = if c.median_per_day > 0.0 {
             (usage / c.median_per_day - 1.0) * 100.0
         } else {
@@ -503,112 +640,96 @@ pub fn build(
         };
         vars.insert("percent_above", format!("{:.0}", above.max(0.0)));
     }
+    vars
+}
 
-    let money = money(input, config, wording);
-    let tariff = config.tariff.of(h.service);
-    let amount = |v: f64, cents: bool| {
-        tariff.map_or_else(String::new, |t| {
-            crate::money::format(v, &t.symbol, lang, cents)
-        })
-    };
-    if let Some(m) = &money {
-        vars.insert("cost", amount(m.cost, true));
-        if let Some(s) = m.savings_year {
-            vars.insert("savings_year", amount(s, false));
-        }
-        if let Some((id, s)) = &m.tip {
-            vars.insert("tip_savings", amount(*s, false));
-            vars.insert(
-                "tip_title",
-                wording
-                    .get(lang, &format!("tips.{id}.title"))
-                    .unwrap_or(id)
-                    .to_string(),
-            );
-        }
-        if let Some(g) = m.goal_cost {
-            vars.insert("goal_cost", amount(g, true));
-        }
+/// The bill's amounts, in the tariff's currency and the household's language.
+fn money_vars(
+    vars: &mut BTreeMap<&str, String>,
+    m: &MoneyFigures,
+    tariff: &crate::config::tariff::Tariff,
+    speaker: &Speaker<'_>,
+) {
+    let amount = |v: f64, cents: bool| crate::money::format(v, &tariff.symbol, speaker.lang, cents);
+    vars.insert("cost", amount(m.cost, true));
+    if let Some(s) = m.savings_year {
+        vars.insert("savings_year", amount(s, false));
     }
-    if let Some(leak) = input.leak {
-        let when = |t: chrono::NaiveDateTime| {
-            use chrono::Datelike;
-            let month = months.get(t.month0() as usize).cloned().unwrap_or_default();
-            match lang {
-                Language::En => format!("{month} {}", t.day()),
-                Language::Es => format!("{} de {month}", t.day()),
-            }
-        };
-        vars.insert("leak_from", when(leak.start));
-        vars.insert("leak_to", when(leak.end));
-        vars.insert("leak_hours", format!("{:.0}", leak.hours));
-        vars.insert("leak_per_day", with_unit(leak.base_per_day));
-    }
-    if let Some(g) = input.goal {
-        vars.insert("goal", with_unit(g));
-    }
-    let last_goal = input.last_goal.filter(|_| this_bill.is_some()).map(|g| {
-        vars.insert("last_goal", with_unit(g));
-        crate::goal::outcome(usage, g, |v| format_per_day(v, h.service))
-    });
-    let bill = match (tariff, &money) {
-        (Some(t), Some(m)) => bill_lines(t, h, m, wording, &vars, lang),
-        _ => vec![],
-    };
-    let goal_kind = input
-        .goal
-        .map(|_| GoalKind::of(input.comparison, input.phase));
-
-    let weather = input.insight.map(|insight| {
-        weather_block(
-            insight,
-            h.service,
-            lang,
-            &with_unit,
-            &|p| format!("{} {}", month_name(p, false), p.year),
-            &mut vars,
-        )
-    });
-    let mut charts = BTreeMap::new();
-    // The side-by-side numbers appear only in the comparison letter.
-    let compared = input.phase == Phase::Comparison && input.comparison.is_some();
-    if let Some(c) = input.comparison.filter(|_| compared) {
-        let label = |k: &str| wording.get(lang, k).unwrap_or(k).to_string();
-        let (you, all, eff) = (
-            label("labels.you"),
-            label("labels.all_neighbors"),
-            label("labels.efficient_neighbors"),
-        );
-        let bars = [
-            Bar {
-                label: &you,
-                value: c.usage_per_day,
-                value_text: with_unit(c.usage_per_day),
-            },
-            Bar {
-                label: &all,
-                value: c.median_per_day,
-                value_text: with_unit(c.median_per_day),
-            },
-            Bar {
-                label: &eff,
-                value: c.efficient_per_day,
-                value_text: with_unit(c.efficient_per_day),
-            },
-        ];
-        let alt = fill_str(wording.get(lang, "alt.comparison").unwrap_or(""), &vars);
-        charts.insert(
-            "comparison",
-            ChartData {
-                svg: chart::comparison_svg(&bars)?,
-                alt,
-            },
+    if let Some((id, s)) = &m.tip {
+        vars.insert("tip_savings", amount(*s, false));
+        vars.insert(
+            "tip_title",
+            speaker
+                .get(&format!("tips.{id}.title"))
+                .unwrap_or(id)
+                .to_string(),
         );
     }
+    if let Some(g) = m.goal_cost {
+        vars.insert("goal_cost", amount(g, true));
+    }
+}
 
-    // Own history: the 13 months ending with this period against a year earlier.
-    // Bills as billed: a bill of two or three months shows its use per day
-    // in each month it covers (a month with a bill of its own keeps it).
+/// When the water never stopped, and how much ran.
+fn leak_vars(
+    vars: &mut BTreeMap<&str, String>,
+    leak: &crate::ingest::FlowRun,
+    speaker: &Speaker<'_>,
+) {
+    let when = |t: chrono::NaiveDateTime| {
+        use chrono::Datelike;
+        let month = speaker
+            .months
+            .get(t.month0() as usize)
+            .cloned()
+            .unwrap_or_default();
+        match speaker.lang {
+            Language::En => format!("{month} {}", t.day()),
+            Language::Es => format!("{} de {month}", t.day()),
+        }
+    };
+    vars.insert("leak_from", when(leak.start));
+    vars.insert("leak_to", when(leak.end));
+    vars.insert("leak_hours", format!("{:.0}", leak.hours));
+    vars.insert("leak_per_day", speaker.with_unit(leak.base_per_day));
+}
+
+/// The three bars: the household, all its neighbors, the efficient ones.
+fn comparison_chart(
+    c: &Comparison,
+    speaker: &Speaker<'_>,
+    vars: &BTreeMap<&str, String>,
+) -> Result<ChartData, ChartError> {
+    let label = |k: &str| speaker.get(k).unwrap_or(k).to_string();
+    let (you, all, eff) = (
+        label("labels.you"),
+        label("labels.all_neighbors"),
+        label("labels.efficient_neighbors"),
+    );
+    let bar = |label, value: f64| Bar {
+        label,
+        value,
+        value_text: speaker.with_unit(value),
+    };
+    let bars = [
+        bar(&you, c.usage_per_day),
+        bar(&all, c.median_per_day),
+        bar(&eff, c.efficient_per_day),
+    ];
+    Ok(ChartData {
+        svg: chart::comparison_svg(&bars)?,
+        alt: speaker.fill("alt.comparison", vars),
+    })
+}
+
+/// Own history: the 13 months ending with this period against a year
+/// earlier. Bills as billed: a bill of two or three months shows its use
+/// per day in each month it covers (a month with a bill of its own keeps it).
+fn history_chart(
+    input: &ReportInput,
+    speaker: &Speaker<'_>,
+    vars: &BTreeMap<&str, String>,
+) -> Result<ChartData, ChartError> {
     let mut per_day: BTreeMap<Period, f64> = input
         .bills
         .iter()
@@ -620,7 +741,7 @@ pub fn build(
         }
     }
     let labels: Vec<String> = (0..13)
-        .map(|i| month_name(input.period.offset(i - 12), true))
+        .map(|i| speaker.month(input.period.offset(i - 12), true))
         .collect();
     let history: Vec<Month> = (0..13)
         .map(|i| {
@@ -636,53 +757,46 @@ pub fn build(
     let mut hist_vars = vars.clone();
     hist_vars.insert(
         "last_year",
-        last_year.map(with_unit).unwrap_or_else(|| "—".into()),
+        last_year
+            .map(|v| speaker.with_unit(v))
+            .unwrap_or_else(|| "—".into()),
     );
     let legend = (
-        wording.get(lang, "labels.this_year").unwrap_or("This year"),
-        wording.get(lang, "labels.last_year").unwrap_or("Last year"),
+        speaker.get("labels.this_year").unwrap_or("This year"),
+        speaker.get("labels.last_year").unwrap_or("Last year"),
     );
     let alt_key = if last_year.is_some() {
         "alt.history"
     } else {
         "alt.history_new"
     };
-    let alt = fill_str(wording.get(lang, alt_key).unwrap_or(""), &hist_vars);
-    charts.insert(
-        "history",
-        ChartData {
-            svg: chart::history_svg(&history, legend, &unit)?,
-            alt,
-        },
-    );
+    Ok(ChartData {
+        svg: chart::history_svg(&history, legend, &speaker.unit)?,
+        alt: speaker.fill(alt_key, &hist_vars),
+    })
+}
 
-    let rating = input.comparison.map(|c| c.rating);
-    let tips = input
-        .tips
-        .iter()
+/// Each chosen tip's title and body, placeholders filled.
+fn tip_texts(
+    tips: &[String],
+    speaker: &Speaker<'_>,
+    vars: &BTreeMap<&str, String>,
+) -> Vec<TipText> {
+    tips.iter()
         .map(|id| TipText {
             id: id.clone(),
-            title: fill_str(
-                wording.get(lang, &format!("tips.{id}.title")).unwrap_or(id),
-                &vars,
-            ),
-            body: fill_str(
-                wording.get(lang, &format!("tips.{id}.body")).unwrap_or(""),
-                &vars,
-            ),
+            title: fill_str(speaker.get(&format!("tips.{id}.title")).unwrap_or(id), vars),
+            body: speaker.fill(&format!("tips.{id}.body"), vars),
         })
-        .collect();
+        .collect()
+}
 
-    let title = fill_str(
-        wording
-            .get(lang, "document_title")
-            .unwrap_or("{utility} report, {period}"),
-        &vars,
-    );
-    let mut household: BTreeMap<String, String> = h.extra.clone();
-    household.insert("account_id".into(), h.account_id.clone());
-    household.insert("name".into(), h.name.clone());
-    household.insert("locality".into(), h.locality.clone());
+/// The figures templates place on their own (the same strings the
+/// sentences use), and the percentile.
+fn figures(
+    vars: &BTreeMap<&str, String>,
+    comparison: Option<&Comparison>,
+) -> BTreeMap<&'static str, String> {
     let mut figures = BTreeMap::new();
     for key in [
         "usage",
@@ -699,57 +813,46 @@ pub fn build(
             figures.insert(key, v.clone());
         }
     }
-    if let Some(c) = input.comparison {
+    if let Some(c) = comparison {
         figures.insert("percentile", format!("{:.0}", c.percentile));
     }
-    Ok(ReportData {
-        lang: lang.code(),
-        variant: input.phase,
-        rating,
-        account_id: h.account_id.clone(),
-        title,
-        recipient: recipient_block(h),
-        return_address: std::iter::once(config.utility.name.clone())
-            .chain(config.utility.return_address.iter().cloned())
-            .collect(),
-        period: period_label,
-        compared,
-        invite: input.assistance_eligible && config.assistance.invite,
-        money: money.is_some(),
-        savings: money.as_ref().is_some_and(|m| m.savings_year.is_some()),
-        tip_saving: money.as_ref().is_some_and(|m| m.tip.is_some()),
-        goal: goal_kind,
-        last_goal,
-        bill,
-        figures,
-        charts,
-        tips,
-        text: {
-            let mut text = wording.resolve(lang, &vars);
-            let mut swap = |table: &str, key: &str, with: &str| {
-                if let Some(v) = text.pointer(&format!("/{table}/{with}")).cloned() {
-                    text[table][key] = v;
-                }
-            };
-            if input.similarity_dropped {
-                swap("comparison", "explain", "explain_all");
-            }
-            // The goal speaks of the next bill, not next month.
-            if bill_months > 1 {
-                for key in ["headline", "less", "cost", "met", "missed"] {
-                    swap("goal", key, &format!("{key}_bill"));
-                }
-            }
-            text
-        },
-        household,
-        proof_label: input.proof_label.clone(),
-        print: config.print.clone(),
-        imb: None,
-        show_windows: false,
-        leak: input.leak.is_some(),
-        weather,
-    })
+    figures
+}
+
+/// Every sentence of the wording, filled in, with the variants this letter
+/// needs swapped in: the explanation of a cohort formed without a
+/// similarity criterion, and goals that speak of the next bill rather than
+/// next month.
+fn sentences(
+    speaker: &Speaker<'_>,
+    vars: &BTreeMap<&str, String>,
+    similarity_dropped: bool,
+    bill_months: i32,
+) -> Value {
+    let mut text = speaker.wording.resolve(speaker.lang, vars);
+    let mut swap = |table: &str, key: &str, with: &str| {
+        if let Some(v) = text.pointer(&format!("/{table}/{with}")).cloned() {
+            text[table][key] = v;
+        }
+    };
+    if similarity_dropped {
+        swap("comparison", "explain", "explain_all");
+    }
+    if bill_months > 1 {
+        for key in ["headline", "less", "cost", "met", "missed"] {
+            swap("goal", key, &format!("{key}_bill"));
+        }
+    }
+    text
+}
+
+/// The customer row's fields templates may print, the extra columns too.
+fn household_fields(h: &Household) -> BTreeMap<String, String> {
+    let mut household: BTreeMap<String, String> = h.extra.clone();
+    household.insert("account_id".into(), h.account_id.clone());
+    household.insert("name".into(), h.name.clone());
+    household.insert("locality".into(), h.locality.clone());
+    household
 }
 
 /// A bill's lines as the household reads them: the service charge, each

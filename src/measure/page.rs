@@ -70,14 +70,17 @@ pub fn build(config: &Config, opts: &EvaluateOptions, e: &Evaluation) -> Result<
     let unit = format!("{}/day", e.unit);
     let any = treated.iter().chain(&control).any(Option::is_some);
     let chart_svg = if any {
-        Some(crate::chart::trend_svg(
-            &labels,
-            &treated,
-            &control,
-            start,
-            ("Treatment group", "Control group", "letters start"),
-            &unit,
-        )?)
+        Some(
+            crate::chart::trend_svg(
+                &labels,
+                &treated,
+                &control,
+                start,
+                ("Treatment group", "Control group", "letters start"),
+                &unit,
+            )
+            .map_err(|e| e.to_string())?,
+        )
     } else {
         None
     };

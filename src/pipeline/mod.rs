@@ -566,17 +566,19 @@ fn preflight_report(
 ) -> Result<()> {
     let mut last = None;
     for letter in plan.letters.iter().take(PREFLIGHT) {
-        let result = report::build(&plan.input(letter), config, wording).and_then(|data| {
-            let json = serde_json::to_vec(&data).map_err(|e| e.to_string())?;
-            renderer
-                .layout(json)
-                .map_err(|e| format!("report.typ: {e}"))?;
-            let value = serde_json::to_value(&data).map_err(|e| e.to_string())?;
-            renderer
-                .layout_batch(crate::render::BATCH_PATH, "preflight", "", &[value])
-                .map_err(|e| format!("batch.typ (print files): {e}"))
-                .map(|_| ())
-        });
+        let result = report::build(&plan.input(letter), config, wording)
+            .map_err(|e| e.to_string())
+            .and_then(|data| {
+                let json = serde_json::to_vec(&data).map_err(|e| e.to_string())?;
+                renderer
+                    .layout(json)
+                    .map_err(|e| format!("report.typ: {e}"))?;
+                let value = serde_json::to_value(&data).map_err(|e| e.to_string())?;
+                renderer
+                    .layout_batch(crate::render::BATCH_PATH, "preflight", "", &[value])
+                    .map_err(|e| format!("batch.typ (print files): {e}"))
+                    .map(|_| ())
+            });
         Renderer::evict_cache();
         match result {
             Ok(_) => return Ok(()),
@@ -684,7 +686,8 @@ fn render_all(
             author: &config.utility.name,
             period: plan.period,
             data: |piece: &Piece| -> Result<serde_json::Value, String> {
-                let data = report::build(&plan.input(letters[piece.account_id]), config, wording)?;
+                let data = report::build(&plan.input(letters[piece.account_id]), config, wording)
+                    .map_err(|e| e.to_string())?;
                 serde_json::to_value(data).map_err(|e| e.to_string())
             },
             mail,

@@ -70,7 +70,7 @@ pub fn data(
                 wording,
             );
             input.tips = &tips;
-            let data = crate::report::build(&input, config, wording)?;
+            let data = crate::report::build(&input, config, wording).map_err(|e| e.to_string())?;
             serde_json::to_value(data).map_err(|e| e.to_string())
         }
     }

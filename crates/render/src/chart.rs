@@ -28,12 +28,19 @@ pub struct Bar<'a> {
     pub value_text: String,
 }
 
-fn err(e: impl std::fmt::Display) -> String {
-    format!("chart drawing failed: {e}")
+/// A chart plotters could not draw. The SVG backend writes to a string,
+/// so this is a drawing error (a bad coordinate, a font plotters lacks),
+/// never I/O.
+#[derive(Debug, thiserror::Error)]
+#[error("chart drawing failed: {0}")]
+pub struct ChartError(String);
+
+fn err(e: impl std::fmt::Display) -> ChartError {
+    ChartError(e.to_string())
 }
 
 /// Three horizontal bars: You, All neighbors, Efficient neighbors (in that order).
-pub fn comparison_svg(bars: &[Bar; 3]) -> Result<String, String> {
+pub fn comparison_svg(bars: &[Bar; 3]) -> Result<String, ChartError> {
     let (w, h) = (640u32, 210u32);
     let mut svg = String::new();
     {
@@ -88,7 +95,11 @@ pub struct Month<'a> {
 
 /// Paired columns per month: this year (dark, solid) beside the same month last
 /// year (light, outlined), with a legend that names both.
-pub fn history_svg(months: &[Month], legend: (&str, &str), unit: &str) -> Result<String, String> {
+pub fn history_svg(
+    months: &[Month],
+    legend: (&str, &str),
+    unit: &str,
+) -> Result<String, ChartError> {
     let (w, h) = (720u32, 260u32);
     let mut svg = String::new();
     {
@@ -184,7 +195,7 @@ pub fn trend_svg(
     start: usize,
     legend: (&str, &str, &str),
     unit: &str,
-) -> Result<String, String> {
+) -> Result<String, ChartError> {
     let (w, h) = (720u32, 300u32);
     let mut svg = String::new();
     {
@@ -292,7 +303,7 @@ fn value_axis(
     (left, right, top, bottom): (i32, i32, i32, i32),
     nice: f64,
     unit: &str,
-) -> Result<(), String> {
+) -> Result<(), ChartError> {
     for k in 0..=4 {
         let v = nice * k as f64 / 4.0;
         let y = bottom - ((v / nice) * (bottom - top) as f64).round() as i32;
