@@ -169,32 +169,7 @@ pub fn run(config: &Config, opts: &RunOptions) -> Result<Summary> {
     let mut store = open_store(config, opts, opts.dry_run)?;
     let mut plan = plan(config, opts, &wording, store.as_ref())?;
     let period = plan.period;
-    let mut summary = Summary {
-        period: period.to_string(),
-        households_in: plan.households_in,
-        dry_run: opts.dry_run,
-        possible_leaks: plan.leaks.len(),
-        notices: plan.notices.clone(),
-        ..Summary::default()
-    };
-    let mut letters_by_phase: BTreeMap<Phase, usize> = BTreeMap::new();
-    let mut entering: BTreeMap<Phase, usize> = BTreeMap::new();
-    for l in &plan.letters {
-        *letters_by_phase.entry(l.decision.phase).or_default() += 1;
-        if l.decision.entered {
-            *entering.entry(l.decision.phase).or_default() += 1;
-            *summary
-                .entering_by_phase
-                .entry(l.decision.phase.code().to_string())
-                .or_default() += 1;
-        }
-        let rating = l.comparison.as_ref().map_or("none", |c| c.rating.code());
-        *summary.by_rating.entry(rating.to_string()).or_default() += 1;
-        *summary
-            .by_phase
-            .entry(l.decision.phase.code().to_string())
-            .or_default() += 1;
-    }
+    let (mut summary, letters_by_phase, entering) = plan_summary(&plan, opts.dry_run);
     // Read once for the learned rates here and the last run's calls below.
     let callers = match &store {
         Some(s) => s.callers()?,
@@ -320,51 +295,21 @@ pub fn run(config: &Config, opts: &RunOptions) -> Result<Summary> {
     )?;
     write_leaks(&folder.path("leaks.csv"), &plan, &rows)?;
     output::write_forecast(&folder.path("forecast.csv"), &summary.forecast)?;
+    // Last run's calls are read before this run's forecast is recorded.
     let last_run = store.last_forecast_and_calls(&callers, period, window)?;
-    store.record_forecast(
-        period,
-        &if shard.is_whole() {
-            String::new()
-        } else {
-            shard.to_string()
-        },
-        &summary
-            .forecast
-            .iter()
-            .filter_map(|f| {
-                Some(crate::store::RecordedForecast {
-                    phase: f.phase.parse().ok()?,
-                    letters: f.households,
-                    entering: f.entering,
-                    call_rate: f.call_rate,
-                    expected_calls: f.expected_calls,
-                })
-            })
-            .collect::<Vec<_>>(),
-    )?;
-    let by_account = plan.letters_by_account();
-    crate::brief::write(
-        &folder.path("agent-brief.md"),
-        period,
-        |account| {
-            by_account
-                .get(account)
-                .map(|l| plan.households[l.household].name.as_str())
-        },
-        &rows,
-        &crate::brief::Context {
-            forecast: &summary.forecast,
-            last: last_run.as_ref(),
-            weather: crate::brief::WeatherNote::of(rows.iter().map(|r| {
-                [
-                    r.weather_warmer_f.as_str(),
-                    r.weather_change_per_day.as_str(),
-                    r.own_change_per_day.as_str(),
-                ]
-            })),
-        },
-        config,
-    )?;
+    record_forecast(store, period, shard, &summary.forecast)?;
+    let brief = crate::brief::Context {
+        forecast: &summary.forecast,
+        last: last_run.as_ref(),
+        weather: crate::brief::WeatherNote::of(rows.iter().map(|r| {
+            [
+                r.weather_warmer_f.as_str(),
+                r.weather_change_per_day.as_str(),
+                r.own_change_per_day.as_str(),
+            ]
+        })),
+    };
+    write_brief(&folder.path("agent-brief.md"), &plan, &rows, &brief, config)?;
 
     summary.reports = rows.len();
     summary.count_exceptions(&exceptions);
@@ -392,6 +337,89 @@ pub fn run(config: &Config, opts: &RunOptions) -> Result<Summary> {
         summary.exceptions,
     )?;
     Ok(summary)
+}
+
+/// The closing counts a plan already settles (letters by rating and phase,
+/// households stepping up the ladder), and the two tallies the call
+/// forecast is made from: letters and newcomers by phase.
+fn plan_summary(
+    plan: &Plan,
+    dry_run: bool,
+) -> (Summary, BTreeMap<Phase, usize>, BTreeMap<Phase, usize>) {
+    let mut summary = Summary {
+        period: plan.period.to_string(),
+        households_in: plan.households_in,
+        dry_run,
+        possible_leaks: plan.leaks.len(),
+        notices: plan.notices.clone(),
+        ..Summary::default()
+    };
+    let mut letters_by_phase: BTreeMap<Phase, usize> = BTreeMap::new();
+    let mut entering: BTreeMap<Phase, usize> = BTreeMap::new();
+    for l in &plan.letters {
+        let phase = l.decision.phase;
+        *letters_by_phase.entry(phase).or_default() += 1;
+        if l.decision.entered {
+            *entering.entry(phase).or_default() += 1;
+            *summary
+                .entering_by_phase
+                .entry(phase.code().to_string())
+                .or_default() += 1;
+        }
+        let rating = l.comparison.as_ref().map_or("none", |c| c.rating.code());
+        *summary.by_rating.entry(rating.to_string()).or_default() += 1;
+        *summary
+            .by_phase
+            .entry(phase.code().to_string())
+            .or_default() += 1;
+    }
+    (summary, letters_by_phase, entering)
+}
+
+/// This run's call forecast, kept so the next run can set it beside the
+/// calls that came.
+fn record_forecast(
+    store: &Store,
+    period: Period,
+    shard: Shard,
+    forecast: &[output::ForecastRow],
+) -> Result<()> {
+    let shard = if shard.is_whole() {
+        String::new()
+    } else {
+        shard.to_string()
+    };
+    let rows: Vec<crate::store::RecordedForecast> = forecast
+        .iter()
+        .filter_map(|f| {
+            Some(crate::store::RecordedForecast {
+                phase: f.phase.parse().ok()?,
+                letters: f.households,
+                entering: f.entering,
+                call_rate: f.call_rate,
+                expected_calls: f.expected_calls,
+            })
+        })
+        .collect();
+    store.record_forecast(period, &shard, &rows)
+}
+
+/// The call center's brief: the forecast, last run's calls, the weather's
+/// talking point and the households stepping up, by name.
+fn write_brief(
+    path: &Path,
+    plan: &Plan,
+    rows: &[ManifestRow],
+    context: &crate::brief::Context<'_>,
+    config: &Config,
+) -> Result<()> {
+    let by_account = plan.letters_by_account();
+    let name_of = |account: &str| {
+        by_account
+            .get(account)
+            .map(|l| plan.households[l.household].name.as_str())
+    };
+    crate::brief::write(path, plan.period, name_of, rows, context, config)
 }
 
 /// A run of this period killed after its folder was published, before the
