@@ -31,7 +31,7 @@ use crate::control::{self, Group, Newcomer};
 use crate::exception::Exception;
 use crate::model::{Channel, Household, Period, Status};
 use crate::pipeline::RunOptions;
-use crate::store::{Assigned, Store};
+use crate::store::{Assigned, SendStatus, Store};
 
 /// Households counted by what became of their message.
 #[derive(Debug, Default, serde::Serialize)]
@@ -323,7 +323,14 @@ impl<'a> Outreach<'a> {
         })?;
         if let Some(store) = self.store {
             for (sms, key, id) in &self.texts {
-                store.record_send_for(&sms.account_id, key, "sms", id, &sms.mobile, "sent")?;
+                store.record_send_for(
+                    &sms.account_id,
+                    key,
+                    Channel::Sms,
+                    id,
+                    &sms.mobile,
+                    SendStatus::Sent,
+                )?;
             }
         }
         Ok(self.texts.len())

@@ -18,7 +18,8 @@ use lettre::transport::smtp::SmtpTransport;
 use lettre::transport::smtp::authentication::Credentials;
 
 use crate::config::Config;
-use crate::model::Period;
+use crate::model::{Channel, Period};
+use crate::store::SendStatus;
 
 /// Where e-mails go: a relay, or a folder of `.eml` files (`--emails-to`).
 pub enum Outbox {
@@ -47,12 +48,26 @@ pub fn send_once(
     message_id: &str,
     message: &lettre::Message,
 ) -> Result<Delivery> {
-    store.record_send_for(account, key, "email", message_id, address, "sending")?;
+    store.record_send_for(
+        account,
+        key,
+        Channel::Email,
+        message_id,
+        address,
+        SendStatus::Sending,
+    )?;
     let stem = crate::output::pdf_name(account);
     let result = outbox.deliver(stem.trim_end_matches(".pdf"), message);
     match &result {
         Delivery::Sent | Delivery::Written => {
-            store.record_send_for(account, key, "email", message_id, address, "sent")?;
+            store.record_send_for(
+                account,
+                key,
+                Channel::Email,
+                message_id,
+                address,
+                SendStatus::Sent,
+            )?;
         }
         Delivery::Refused(e) => {
             store.block_channel(account, "email", &format!("refused by the relay: {e}"))?;

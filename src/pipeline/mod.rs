@@ -22,7 +22,7 @@ use crate::print::{Piece, PrintJob};
 use crate::render::Renderer;
 use crate::report;
 use crate::shard::Shard;
-use crate::store::Store;
+use crate::store::{SendStatus, Store};
 use crate::wording::Wording;
 
 mod enrol;
@@ -327,7 +327,7 @@ pub fn run(config: &Config, opts: &RunOptions) -> Result<Summary> {
     // The texts are handed to the gateway with the finished folder: a
     // resumed run lists them again; a later re-run of the period does not.
     for (account, mobile, id) in &deliveries.texts {
-        store.record_send(account, period, "sms", id, mobile, "sent")?;
+        store.record_send(account, period, Channel::Sms, id, mobile, SendStatus::Sent)?;
     }
     drill::reach(Step::Recorded);
     store.finish_run(
@@ -486,16 +486,12 @@ fn recover_texts(target: &Path, config: &Config, store: &Store, period: Period) 
         let (Some(account), Some(mobile)) = (row.get("account_id"), row.get("mobile")) else {
             continue;
         };
-        if sends
-            .get(&(account.clone(), "sms".to_string()))
-            .map(String::as_str)
-            == Some("sent")
-        {
+        if sends.get(&(account.clone(), Channel::Sms)) == Some(&SendStatus::Sent) {
             continue;
         }
         let token = crate::channel::token(&config.channels.link_salt, account);
         let id = crate::channel::deliver::message_id(period, &token, "sms");
-        store.record_send(account, period, "sms", &id, mobile, "sent")?;
+        store.record_send(account, period, Channel::Sms, &id, mobile, SendStatus::Sent)?;
     }
     Ok(())
 }
@@ -856,11 +852,11 @@ fn deliver(
             continue;
         }
         let token = crate::channel::token(&config.channels.link_salt, &h.account_id);
-        let status = sends.get(&(h.account_id.clone(), channel.code().to_string()));
+        let sent = sends.get(&(h.account_id.clone(), channel)) == Some(&SendStatus::Sent);
         let data =
             report::build(&plan.input(letter), config, wording).map_err(anyhow::Error::msg)?;
         if channel == Channel::Sms {
-            if status.map(String::as_str) == Some("sent") {
+            if sent {
                 out.outcome.insert(h.account_id.clone(), Ok("sent".into()));
                 continue;
             }
@@ -883,7 +879,7 @@ fn deliver(
                 .insert(h.account_id.clone(), Ok("listed".into()));
             continue;
         }
-        if status.map(String::as_str) == Some("sent") {
+        if sent {
             out.emails_already_sent += 1;
             out.outcome.insert(h.account_id.clone(), Ok("sent".into()));
             continue;

@@ -30,7 +30,7 @@ use crate::output::{self, RunFolder, RunOf};
 use crate::pipeline::{self, RunOptions};
 use crate::print::{Piece, PrintJob};
 use crate::render::Renderer;
-use crate::store::Assigned;
+use crate::store::{Assigned, SendStatus};
 
 /// One row of a campaign's `manifest.csv`.
 #[derive(Debug, Serialize)]
@@ -812,11 +812,7 @@ fn send_emails(
         }
         let i = index[row.account_id.as_str()];
         let route = &routes[&i];
-        if sends
-            .get(&(row.account_id.clone(), "email".into()))
-            .map(String::as_str)
-            == Some("sent")
-        {
+        if sends.get(&(row.account_id.clone(), Channel::Email)) == Some(&SendStatus::Sent) {
             row.delivery = "sent".into();
             kept.push(row);
             continue;

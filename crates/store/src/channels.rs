@@ -11,24 +11,54 @@ use std::collections::HashMap;
 
 use super::db::vals;
 use super::{Store, now};
-use anyhow::Result;
-use neighborly_core::model::Period;
+use anyhow::{Result, anyhow};
+use neighborly_core::model::{Channel, Period};
+
+/// Where a message stands in the store.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SendStatus {
+    /// Recorded just before the message leaves: a run killed in between
+    /// leaves it so, and the next run sends it again.
+    Sending,
+    /// The relay accepted it, or the gateway's file was handed over.
+    Sent,
+}
+
+impl SendStatus {
+    pub fn code(self) -> &'static str {
+        match self {
+            SendStatus::Sending => "sending",
+            SendStatus::Sent => "sent",
+        }
+    }
+
+    fn parse(code: &str) -> Result<SendStatus> {
+        match code {
+            "sending" => Ok(SendStatus::Sending),
+            "sent" => Ok(SendStatus::Sent),
+            other => Err(anyhow!("unknown send status {other:?} in the store")),
+        }
+    }
+}
 
 impl Store {
     /// (account, channel) -> status of this period's sends.
-    pub fn sends(&self, period: Period) -> Result<HashMap<(String, String), String>> {
+    pub fn sends(&self, period: Period) -> Result<HashMap<(String, Channel), SendStatus>> {
         self.sends_for(&period.to_string())
     }
 
     /// The same for any key: a period (`2026-10`) or a campaign (`campaign:NAME`).
-    pub fn sends_for(&self, key: &str) -> Result<HashMap<(String, String), String>> {
+    pub fn sends_for(&self, key: &str) -> Result<HashMap<(String, Channel), SendStatus>> {
         self.db()
             .query(
                 "SELECT account_id, channel, status FROM sends WHERE period = ?1",
                 &vals![key],
             )?
             .into_iter()
-            .map(|r| Ok(((r.text(0)?, r.text(1)?), r.text(2)?)))
+            .map(|r| {
+                let channel: Channel = r.text(1)?.parse().map_err(|e: String| anyhow!(e))?;
+                Ok(((r.text(0)?, channel), SendStatus::parse(&r.text(2)?)?))
+            })
             .collect()
     }
 
@@ -56,10 +86,10 @@ impl Store {
         &self,
         account: &str,
         period: Period,
-        channel: &str,
+        channel: Channel,
         message_id: &str,
         address: &str,
-        status: &str,
+        status: SendStatus,
     ) -> Result<()> {
         self.record_send_for(
             account,
@@ -76,17 +106,25 @@ impl Store {
         &self,
         account: &str,
         key: &str,
-        channel: &str,
+        channel: Channel,
         message_id: &str,
         address: &str,
-        status: &str,
+        status: SendStatus,
     ) -> Result<()> {
         self.db().execute(
             "INSERT INTO sends (account_id, period, channel, message_id, address, status, at)
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
              ON CONFLICT (account_id, period, channel)
              DO UPDATE SET status = excluded.status, at = excluded.at",
-            &vals![account, key, channel, message_id, address, status, now()],
+            &vals![
+                account,
+                key,
+                channel.code(),
+                message_id,
+                address,
+                status.code(),
+                now()
+            ],
         )?;
         Ok(())
     }

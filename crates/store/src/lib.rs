@@ -21,6 +21,7 @@ mod measure;
 mod schema;
 pub use account::{AccountRecord, LetterRecord};
 pub use calls::{Callers, LastRun, RecordedForecast};
+pub use channels::SendStatus;
 pub use lock::RunLock;
 pub use measure::{Assigned, ImportCount, Reissued, Response};
 
