@@ -26,6 +26,7 @@ pub mod exception;
 pub mod goal;
 pub mod imb;
 pub mod ingest;
+pub mod located;
 pub mod model;
 pub mod money;
 pub mod peak;

@@ -364,16 +364,13 @@ impl std::fmt::Display for Problem {
 }
 
 pub fn toml_problem(file: &Path, source: &str, e: &toml::de::Error) -> Problem {
-    let start = e.span().map(|s| s.start).unwrap_or(0);
-    let before = &source[..start.min(source.len())];
-    let line = before.matches('\n').count() + 1;
-    let column = start - before.rfind('\n').map_or(0, |i| i + 1) + 1;
+    let at = crate::located::Located::of_toml(file, source, e);
     Problem {
-        file: file.to_path_buf(),
-        line,
-        column,
+        source_line: at.source_line(source).to_string(),
+        file: at.file,
+        line: at.line,
+        column: at.column,
         message: e.message().to_string(),
-        source_line: source.lines().nth(line - 1).unwrap_or("").to_string(),
     }
 }
 

@@ -9,6 +9,7 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, Result};
 use serde::Deserialize;
 
+use crate::located::{Located, LocatedError};
 use crate::model::Service;
 
 mod messages;
@@ -564,31 +565,21 @@ impl Config {
     pub fn load(path: &Path) -> Result<Config> {
         let text = std::fs::read_to_string(path)
             .with_context(|| format!("cannot read config {}", path.display()))?;
-        let mut config: Config = toml::from_str(&text).map_err(|e| {
-            let (line, col) = e
-                .span()
-                .map(|s| {
-                    let before = &text[..s.start];
-                    (
-                        before.matches('\n').count() + 1,
-                        s.start - before.rfind('\n').map_or(0, |i| i + 1) + 1,
-                    )
-                })
-                .unwrap_or((1, 1));
-            anyhow::anyhow!("{}:{line}:{col}: {}", path.display(), e.message())
+        let mut config: Config = toml::from_str(&text).map_err(|e| LocatedError {
+            at: Located::of_toml(path, &text, &e),
+            message: e.message().to_string(),
         })?;
         config.base_dir = path.parent().map(Path::to_path_buf).unwrap_or_default();
         config.file = path.to_path_buf();
         config
             .validate()
             .with_context(|| format!("invalid config {}", path.display()))?;
-        config.validate_targeting().map_err(|(needle, message)| {
-            let line = text
-                .lines()
-                .position(|l| l.trim_start().starts_with(&needle))
-                .map_or(1, |i| i + 1);
-            anyhow::anyhow!("{}:{line}: {message}", path.display())
-        })?;
+        config
+            .validate_targeting()
+            .map_err(|(needle, message)| LocatedError {
+                at: Located::line_starting(path, &text, &needle),
+                message,
+            })?;
         Ok(config)
     }
 
