@@ -803,7 +803,13 @@ fn cmd_check_data(inputs: Inputs, suppress: Option<PathBuf>, out: PathBuf) -> Re
     };
     let wording = neighborly::wording::load_or_error(&config.templates_dir())?;
     let store = pipeline::open_store(&config, &opts, true)?;
-    let plan = pipeline::plan(&config, &opts, &wording, store.as_ref())?;
+    let plan = pipeline::plan_for(
+        &config,
+        &opts,
+        &wording,
+        store.as_ref(),
+        pipeline::Purpose::Selection,
+    )?;
     let quality = neighborly::quality::Quality::of(&plan);
     std::fs::create_dir_all(&out).with_context(|| format!("cannot create {}", out.display()))?;
     let (csv, html) = (out.join("data-quality.csv"), out.join("data-quality.html"));

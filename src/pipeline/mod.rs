@@ -29,7 +29,9 @@ mod enrol;
 mod enroll;
 mod plan;
 pub use enroll::{Balance, enroll};
-pub use plan::{Letter, Plan, mail_hold, plan, read_suppressions, suppressed, unprintable};
+pub use plan::{
+    Letter, Plan, Purpose, mail_hold, plan, plan_for, read_suppressions, suppressed, unprintable,
+};
 
 /// What a `run` or `preview` was asked for, beyond the config.
 #[derive(Debug, Clone, Default)]

@@ -210,6 +210,18 @@ pub fn unprintable(h: &Household, route: &crate::channel::Route) -> Option<(Reas
     report::address_misfit(h).map(|why| (Reason::AddressTooLong, why))
 }
 
+/// What a plan is made for. Only letters carry the weather block, and its
+/// models (one CalTRACK fit per household) are most of a plan's time when
+/// `[weather] file` is set: a plan that only chooses or counts households
+/// does without them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Purpose {
+    /// Monthly reports: a run, a preview, the studio.
+    Letters,
+    /// Choosing or counting households: segments, campaigns, `check-data`.
+    Selection,
+}
+
 /// Decide who gets which letter: [`load`] the files, read what the store
 /// knows ([`Snapshot::read`]), then [`decide`]. Without a store every
 /// household is new.
@@ -219,7 +231,18 @@ pub fn plan(
     wording: &Wording,
     store: Option<&Store>,
 ) -> Result<Plan> {
-    let inputs = load(config, opts)?;
+    plan_for(config, opts, wording, store, Purpose::Letters)
+}
+
+/// [`plan`], for `purpose`.
+pub fn plan_for(
+    config: &Config,
+    opts: &RunOptions,
+    wording: &Wording,
+    store: Option<&Store>,
+    purpose: Purpose,
+) -> Result<Plan> {
+    let inputs = load(config, opts, purpose)?;
     let snapshot = Snapshot::read(store, inputs.period)?;
     let default_channel: Channel = config
         .channels
@@ -304,8 +327,9 @@ pub struct Rules<'a> {
 }
 
 /// Read the run's files: customers, reads (turned into bills), the
-/// suppression list and the weather file; keep the shard's households.
-pub fn load(config: &Config, opts: &RunOptions) -> Result<Inputs> {
+/// suppression list and, for letters, the weather file; keep the shard's
+/// households.
+pub fn load(config: &Config, opts: &RunOptions, purpose: Purpose) -> Result<Inputs> {
     let sources = super::sources(config, opts);
     let t = Instant::now();
     let Dataset {
@@ -350,9 +374,9 @@ pub fn load(config: &Config, opts: &RunOptions) -> Result<Inputs> {
         .into_iter()
         .map(|b| b.into_iter().filter(|b| b.period <= period).collect())
         .collect();
-    let weather = match config.weather.file {
-        Some(_) => Some(crate::insight::read(config, None)?),
-        None => None,
+    let weather = match (purpose, &config.weather.file) {
+        (Purpose::Letters, Some(_)) => Some(crate::insight::read(config, None)?),
+        _ => None,
     };
     Ok(Inputs {
         period,

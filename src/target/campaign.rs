@@ -267,7 +267,13 @@ pub fn run(
     let wording = load_wording(config, name)?;
     let report_wording = crate::wording::load_or_error(&config.templates_dir())?;
     let mut store = pipeline::open_store(config, opts, opts.dry_run)?;
-    let plan = pipeline::plan(config, opts, &report_wording, store.as_ref())?;
+    let plan = pipeline::plan_for(
+        config,
+        opts,
+        &report_wording,
+        store.as_ref(),
+        pipeline::Purpose::Selection,
+    )?;
     let mut chosen = match reissue {
         None => choose(config, opts, name, &plan, store.as_ref())?,
         Some(r) => choose_reissue(config, opts, name, &plan, store.as_ref(), r)?,
@@ -962,7 +968,13 @@ pub fn preview(
     let vdir = virtual_dir(config, name)?;
     let report_wording = crate::wording::load_or_error(&config.templates_dir())?;
     let store = pipeline::open_store(config, opts, true)?;
-    let plan = pipeline::plan(config, opts, &report_wording, store.as_ref())?;
+    let plan = pipeline::plan_for(
+        config,
+        opts,
+        &report_wording,
+        store.as_ref(),
+        pipeline::Purpose::Selection,
+    )?;
     let population = population_for_preview(config, opts, &plan)?;
     let Some(h) = population.iter().find(|h| h.account_id == account) else {
         bail!("no household with account_id {account:?} in the customer file");

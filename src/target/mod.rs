@@ -272,11 +272,12 @@ pub fn segment_command(
     let plan = if segment::uses_figures(rule) {
         let wording = crate::wording::load_or_error(&config.templates_dir())?;
         let store = crate::pipeline::open_store(config, opts, true)?;
-        Some(crate::pipeline::plan(
+        Some(crate::pipeline::plan_for(
             config,
             opts,
             &wording,
             store.as_ref(),
+            crate::pipeline::Purpose::Selection,
         )?)
     } else {
         None
