@@ -56,35 +56,7 @@ struct Inputs {
 #[derive(Subcommand)]
 enum Command {
     /// Run the monthly batch: one PDF per household plus manifest and exceptions.
-    Run {
-        #[command(flatten)]
-        inputs: Inputs,
-        /// Run folder; default from the config (out/{period}).
-        #[arg(long)]
-        out: Option<PathBuf>,
-        /// Accounts to hold back (returned mail, legal hold...), one per line.
-        #[arg(long)]
-        suppress: Option<PathBuf>,
-        /// Count ratings, phases, exceptions and the call forecast; render nothing, change nothing.
-        #[arg(long)]
-        dry_run: bool,
-        /// Write each e-mail household's message here as an .eml file instead
-        /// of sending it through [email] smtp_url.
-        #[arg(long)]
-        emails_to: Option<PathBuf>,
-        /// Run one part of the period, K of N (0 <= K < N), split by
-        /// locality; it writes OUT/shard-K. Combine the parts with `merge`.
-        #[arg(long, conflicts_with = "shards")]
-        shard: Option<Shard>,
-        /// Run part $JOB_COMPLETION_INDEX of N (a Kubernetes Indexed Job's pod).
-        #[arg(long)]
-        shards: Option<u32>,
-        /// Run a period whose folder holds a finished run again: that folder
-        /// is moved aside to OUT.replaced-N, never deleted (its print files
-        /// may be at the mail house).
-        #[arg(long)]
-        replace: bool,
-    },
+    Run(RunArgs),
     /// Combine the shard folders of one period (run --shard K/N) into the
     /// files a single run writes; print files stay in the shard folders.
     Merge {
@@ -101,24 +73,7 @@ enum Command {
         shard_dirs: Vec<PathBuf>,
     },
     /// Render one household's report as the batch would.
-    Preview {
-        #[command(flatten)]
-        inputs: Inputs,
-        #[arg(long)]
-        account: String,
-        #[arg(long, default_value = "preview.pdf")]
-        out: PathBuf,
-        /// Re-render whenever report-templates/ or the config changes.
-        #[arg(long)]
-        watch: bool,
-        /// Outline the envelope windows on page 1 (and draw the barcode if
-        /// [print.imb] is set), to check the address position.
-        #[arg(long)]
-        show_windows: bool,
-        /// Preview this campaign's letter instead of the monthly report.
-        #[arg(long)]
-        campaign: Option<String>,
-    },
+    Preview(PreviewArgs),
     /// Edit the report's sentences in a browser, English and Spanish side by
     /// side, and see the pages as you type (binds 127.0.0.1; prints its address).
     Studio {
@@ -210,82 +165,14 @@ enum Command {
         state: Option<PathBuf>,
     },
     /// Send a one-off letter to a segment ([campaigns.NAME]): PDFs, print files, manifest, exceptions.
-    Campaign {
-        name: String,
-        #[command(flatten)]
-        inputs: Inputs,
-        /// Run folder; default out/campaign-NAME-{period}, then -2, -3... (never replaced).
-        #[arg(long)]
-        out: Option<PathBuf>,
-        /// Accounts to hold back (returned mail, legal hold...), one per line.
-        #[arg(long)]
-        suppress: Option<PathBuf>,
-        /// Count letters and exceptions; render nothing, change nothing.
-        #[arg(long)]
-        dry_run: bool,
-        /// Write each e-mail member's letter here as an .eml file instead of
-        /// sending it through [email] smtp_url.
-        #[arg(long)]
-        emails_to: Option<PathBuf>,
-        /// Send the corrected letter again to households already sent it,
-        /// recorded with this reason (once per household and reason).
-        #[arg(long, value_name = "REASON")]
-        reissue: Option<String>,
-        /// With --reissue: only these accounts, one per line.
-        #[arg(long, requires = "reissue")]
-        accounts: Option<PathBuf>,
-        /// With --reissue: who asked for it (default: the login name).
-        #[arg(long, requires = "reissue")]
-        by: Option<String>,
-    },
+    Campaign(CampaignArgs),
     /// Bill-to-date alerts: households whose bill is heading well above its
     /// usual get one e-mail or text per bill period (run it daily).
-    Alert {
-        #[command(flatten)]
-        inputs: Inputs,
-        /// The last day whose use counts: YYYY-MM-DD, or `yesterday` (the
-        /// last whole day in [reads] timezone, for a daily schedule).
-        #[arg(long)]
-        as_of: String,
-        /// Folder for alerts.csv, alerts-sms.csv and alerts.json; default from
-        /// the config (out/alerts-YYYY-MM-DD).
-        #[arg(long)]
-        out: Option<PathBuf>,
-        /// Accounts to hold back, one per line.
-        #[arg(long)]
-        suppress: Option<PathBuf>,
-        /// Project and write alerts.csv; send, draw and record nothing.
-        #[arg(long)]
-        dry_run: bool,
-        /// Write each e-mail here as an .eml file instead of sending it.
-        #[arg(long)]
-        emails_to: Option<PathBuf>,
-    },
+    Alert(AlertArgs),
     /// Peak-event messages: `notify` before the event (its hours and three
     /// actions), `results` after it (each household's use in the window
     /// against its own baseline).
-    PeakEvent {
-        #[command(flatten)]
-        inputs: Inputs,
-        /// The event's local hours, YYYY-MM-DDTHH:MM..HH:MM.
-        #[arg(long)]
-        window: neighborly::peak::EventWindow,
-        #[arg(long, value_enum)]
-        stage: neighborly::events::Stage,
-        /// Folder for peak-STAGE.csv, its texts and summary; default from the
-        /// config (out/peak-YYYYMMDDTHHMM-HHMM).
-        #[arg(long)]
-        out: Option<PathBuf>,
-        /// Accounts to hold back, one per line.
-        #[arg(long)]
-        suppress: Option<PathBuf>,
-        /// Work out who would get what; send, draw and record nothing.
-        #[arg(long)]
-        dry_run: bool,
-        /// Write each e-mail here as an .eml file instead of sending it.
-        #[arg(long)]
-        emails_to: Option<PathBuf>,
-    },
+    PeakEvent(PeakEventArgs),
     /// Write the contact list of a [segments.NAME] rule set and print its counts.
     Segment {
         name: String,
@@ -400,6 +287,139 @@ enum Command {
     },
 }
 
+/// The arguments of `neighborly run`.
+#[derive(clap::Args)]
+struct RunArgs {
+    #[command(flatten)]
+    inputs: Inputs,
+    /// Run folder; default from the config (out/{period}).
+    #[arg(long)]
+    out: Option<PathBuf>,
+    /// Accounts to hold back (returned mail, legal hold...), one per line.
+    #[arg(long)]
+    suppress: Option<PathBuf>,
+    /// Count ratings, phases, exceptions and the call forecast; render nothing, change nothing.
+    #[arg(long)]
+    dry_run: bool,
+    /// Write each e-mail household's message here as an .eml file instead
+    /// of sending it through [email] smtp_url.
+    #[arg(long)]
+    emails_to: Option<PathBuf>,
+    /// Run one part of the period, K of N (0 <= K < N), split by
+    /// locality; it writes OUT/shard-K. Combine the parts with `merge`.
+    #[arg(long, conflicts_with = "shards")]
+    shard: Option<Shard>,
+    /// Run part $JOB_COMPLETION_INDEX of N (a Kubernetes Indexed Job's pod).
+    #[arg(long)]
+    shards: Option<u32>,
+    /// Run a period whose folder holds a finished run again: that folder
+    /// is moved aside to OUT.replaced-N, never deleted (its print files
+    /// may be at the mail house).
+    #[arg(long)]
+    replace: bool,
+}
+
+/// The arguments of `neighborly campaign`.
+#[derive(clap::Args)]
+struct CampaignArgs {
+    name: String,
+    #[command(flatten)]
+    inputs: Inputs,
+    /// Run folder; default out/campaign-NAME-{period}, then -2, -3... (never replaced).
+    #[arg(long)]
+    out: Option<PathBuf>,
+    /// Accounts to hold back (returned mail, legal hold...), one per line.
+    #[arg(long)]
+    suppress: Option<PathBuf>,
+    /// Count letters and exceptions; render nothing, change nothing.
+    #[arg(long)]
+    dry_run: bool,
+    /// Write each e-mail member's letter here as an .eml file instead of
+    /// sending it through [email] smtp_url.
+    #[arg(long)]
+    emails_to: Option<PathBuf>,
+    /// Send the corrected letter again to households already sent it,
+    /// recorded with this reason (once per household and reason).
+    #[arg(long, value_name = "REASON")]
+    reissue: Option<String>,
+    /// With --reissue: only these accounts, one per line.
+    #[arg(long, requires = "reissue")]
+    accounts: Option<PathBuf>,
+    /// With --reissue: who asked for it (default: the login name).
+    #[arg(long, requires = "reissue")]
+    by: Option<String>,
+}
+
+/// The arguments of `neighborly alert`.
+#[derive(clap::Args)]
+struct AlertArgs {
+    #[command(flatten)]
+    inputs: Inputs,
+    /// The last day whose use counts: YYYY-MM-DD, or `yesterday` (the
+    /// last whole day in [reads] timezone, for a daily schedule).
+    #[arg(long)]
+    as_of: String,
+    /// Folder for alerts.csv, alerts-sms.csv and alerts.json; default from
+    /// the config (out/alerts-YYYY-MM-DD).
+    #[arg(long)]
+    out: Option<PathBuf>,
+    /// Accounts to hold back, one per line.
+    #[arg(long)]
+    suppress: Option<PathBuf>,
+    /// Project and write alerts.csv; send, draw and record nothing.
+    #[arg(long)]
+    dry_run: bool,
+    /// Write each e-mail here as an .eml file instead of sending it.
+    #[arg(long)]
+    emails_to: Option<PathBuf>,
+}
+
+/// The arguments of `neighborly peak-event`.
+#[derive(clap::Args)]
+struct PeakEventArgs {
+    #[command(flatten)]
+    inputs: Inputs,
+    /// The event's local hours, YYYY-MM-DDTHH:MM..HH:MM.
+    #[arg(long)]
+    window: neighborly::peak::EventWindow,
+    #[arg(long, value_enum)]
+    stage: neighborly::events::Stage,
+    /// Folder for peak-STAGE.csv, its texts and summary; default from the
+    /// config (out/peak-YYYYMMDDTHHMM-HHMM).
+    #[arg(long)]
+    out: Option<PathBuf>,
+    /// Accounts to hold back, one per line.
+    #[arg(long)]
+    suppress: Option<PathBuf>,
+    /// Work out who would get what; send, draw and record nothing.
+    #[arg(long)]
+    dry_run: bool,
+    /// Write each e-mail here as an .eml file instead of sending it.
+    #[arg(long)]
+    emails_to: Option<PathBuf>,
+}
+
+/// The arguments of `neighborly preview`.
+#[derive(clap::Args)]
+struct PreviewArgs {
+    #[command(flatten)]
+    inputs: Inputs,
+    #[arg(long)]
+    account: String,
+    #[arg(long, default_value = "preview.pdf")]
+    out: PathBuf,
+    /// Re-render whenever report-templates/ or the config changes.
+    #[arg(long)]
+    watch: bool,
+    /// Outline the envelope windows on page 1 (and draw the barcode if
+    /// [print.imb] is set), to check the address position.
+    #[arg(long)]
+    show_windows: bool,
+    /// Preview this campaign's letter instead of the monthly report.
+    #[arg(long)]
+    campaign: Option<String>,
+}
+
 #[derive(Subcommand)]
 enum BouncesAction {
     /// Import a CSV: channel, address and/or account_id, kind (hard, soft,
@@ -502,18 +522,7 @@ fn main() -> ExitCode {
 
 fn dispatch(cli: Cli) -> Result<()> {
     match cli.command {
-        Command::Run {
-            inputs,
-            out,
-            suppress,
-            dry_run,
-            emails_to,
-            shard,
-            shards,
-            replace,
-        } => cmd_run(
-            inputs, out, suppress, dry_run, emails_to, shard, shards, replace,
-        )?,
+        Command::Run(args) => cmd_run(args)?,
         Command::CheckData {
             inputs,
             suppress,
@@ -525,44 +534,10 @@ fn dispatch(cli: Cli) -> Result<()> {
             out,
             shard_dirs,
         } => cmd_merge(config, period, out, shard_dirs)?,
-        Command::Preview {
-            inputs,
-            account,
-            out,
-            watch,
-            show_windows,
-            campaign,
-        } => cmd_preview(inputs, account, out, watch, show_windows, campaign)?,
-        Command::Campaign {
-            name,
-            inputs,
-            out,
-            suppress,
-            dry_run,
-            emails_to,
-            reissue,
-            accounts,
-            by,
-        } => cmd_campaign(
-            name, inputs, out, suppress, dry_run, emails_to, reissue, accounts, by,
-        )?,
-        Command::Alert {
-            inputs,
-            as_of,
-            out,
-            suppress,
-            dry_run,
-            emails_to,
-        } => cmd_alert(inputs, as_of, out, suppress, dry_run, emails_to)?,
-        Command::PeakEvent {
-            inputs,
-            window,
-            stage,
-            out,
-            suppress,
-            dry_run,
-            emails_to,
-        } => cmd_peak_event(inputs, window, stage, out, suppress, dry_run, emails_to)?,
+        Command::Preview(args) => cmd_preview(args)?,
+        Command::Campaign(args) => cmd_campaign(args)?,
+        Command::Alert(args) => cmd_alert(args)?,
+        Command::PeakEvent(args) => cmd_peak_event(args)?,
         Command::Segment { name, inputs, out } => cmd_segment(name, inputs, out)?,
         Command::Enroll { inputs } => {
             let config = Config::load(&inputs.config)?;
@@ -761,17 +736,17 @@ fn dispatch(cli: Cli) -> Result<()> {
 
 /// `neighborly run`.
 // One argument per flag of the subcommand, as clap hands them over.
-#[allow(clippy::too_many_arguments)]
-fn cmd_run(
-    inputs: Inputs,
-    out: Option<PathBuf>,
-    suppress: Option<PathBuf>,
-    dry_run: bool,
-    emails_to: Option<PathBuf>,
-    shard: Option<Shard>,
-    shards: Option<u32>,
-    replace: bool,
-) -> Result<()> {
+fn cmd_run(args: RunArgs) -> Result<()> {
+    let RunArgs {
+        inputs,
+        out,
+        suppress,
+        dry_run,
+        emails_to,
+        shard,
+        shards,
+        replace,
+    } = args;
     let config = Config::load(&inputs.config)?;
     let shard = match (shard, shards) {
         (Some(s), _) => Some(s),
@@ -844,14 +819,15 @@ fn cmd_merge(
 }
 
 /// `neighborly preview`.
-fn cmd_preview(
-    inputs: Inputs,
-    account: String,
-    out: PathBuf,
-    watch: bool,
-    show_windows: bool,
-    campaign: Option<String>,
-) -> Result<()> {
+fn cmd_preview(args: PreviewArgs) -> Result<()> {
+    let PreviewArgs {
+        inputs,
+        account,
+        out,
+        watch,
+        show_windows,
+        campaign,
+    } = args;
     let render = || -> Result<()> {
         let started = std::time::Instant::now();
         let config = Config::load(&inputs.config)?;
@@ -904,18 +880,18 @@ fn cmd_preview(
 
 /// `neighborly campaign`.
 // One argument per flag of the subcommand, as clap hands them over.
-#[allow(clippy::too_many_arguments)]
-fn cmd_campaign(
-    name: String,
-    inputs: Inputs,
-    out: Option<PathBuf>,
-    suppress: Option<PathBuf>,
-    dry_run: bool,
-    emails_to: Option<PathBuf>,
-    reissue: Option<String>,
-    accounts: Option<PathBuf>,
-    by: Option<String>,
-) -> Result<()> {
+fn cmd_campaign(args: CampaignArgs) -> Result<()> {
+    let CampaignArgs {
+        name,
+        inputs,
+        out,
+        suppress,
+        dry_run,
+        emails_to,
+        reissue,
+        accounts,
+        by,
+    } = args;
     let config = Config::load(&inputs.config)?;
     let opts = RunOptions {
         out,
@@ -947,14 +923,15 @@ fn cmd_campaign(
 }
 
 /// `neighborly alert`.
-fn cmd_alert(
-    inputs: Inputs,
-    as_of: String,
-    out: Option<PathBuf>,
-    suppress: Option<PathBuf>,
-    dry_run: bool,
-    emails_to: Option<PathBuf>,
-) -> Result<()> {
+fn cmd_alert(args: AlertArgs) -> Result<()> {
+    let AlertArgs {
+        inputs,
+        as_of,
+        out,
+        suppress,
+        dry_run,
+        emails_to,
+    } = args;
     let config = Config::load(&inputs.config)?;
     let opts = neighborly::alerts::AlertOptions {
         as_of: neighborly::alerts::as_of(&config, &as_of)?,
@@ -971,15 +948,16 @@ fn cmd_alert(
 }
 
 /// `neighborly peak-event`.
-fn cmd_peak_event(
-    inputs: Inputs,
-    window: neighborly::peak::EventWindow,
-    stage: neighborly::events::Stage,
-    out: Option<PathBuf>,
-    suppress: Option<PathBuf>,
-    dry_run: bool,
-    emails_to: Option<PathBuf>,
-) -> Result<()> {
+fn cmd_peak_event(args: PeakEventArgs) -> Result<()> {
+    let PeakEventArgs {
+        inputs,
+        window,
+        stage,
+        out,
+        suppress,
+        dry_run,
+        emails_to,
+    } = args;
     let config = Config::load(&inputs.config)?;
     let opts = neighborly::events::EventOptions {
         window,
