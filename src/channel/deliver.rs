@@ -48,27 +48,13 @@ pub fn send_once(
     message_id: &str,
     message: &lettre::Message,
 ) -> Result<Delivery> {
-    store.record_send_for(
-        account,
-        key,
-        Channel::Email,
-        message_id,
-        address,
-        SendStatus::Sending,
-    )?;
+    let record =
+        |status| store.record_send_for(account, key, Channel::Email, message_id, address, status);
+    record(SendStatus::Sending)?;
     let stem = crate::output::pdf_name(account);
     let result = outbox.deliver(stem.trim_end_matches(".pdf"), message);
     match &result {
-        Delivery::Sent | Delivery::Written => {
-            store.record_send_for(
-                account,
-                key,
-                Channel::Email,
-                message_id,
-                address,
-                SendStatus::Sent,
-            )?;
-        }
+        Delivery::Sent | Delivery::Written => record(SendStatus::Sent)?,
         Delivery::Refused(e) => {
             store.block_channel(account, "email", &format!("refused by the relay: {e}"))?;
         }

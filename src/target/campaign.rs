@@ -251,6 +251,23 @@ struct Chosen {
     issue: HashMap<String, u32>,
 }
 
+/// The period's plan, from which a campaign chooses its members: made for
+/// choosing, so it fits no weather model.
+fn population_plan(
+    config: &Config,
+    opts: &RunOptions,
+    store: Option<&crate::store::Store>,
+) -> Result<pipeline::Plan> {
+    let report_wording = crate::wording::load_or_error(&config.templates_dir())?;
+    pipeline::plan_for(
+        config,
+        opts,
+        &report_wording,
+        store,
+        pipeline::Purpose::Selection,
+    )
+}
+
 /// Run a campaign: select, hold back, render, write the run folder; or,
 /// with `reissue`, send the corrected letter to households already sent.
 pub fn run(
@@ -265,15 +282,8 @@ pub fn run(
         .get(name)
         .with_context(|| format!("no [campaigns.{name}] in the config"))?;
     let wording = load_wording(config, name)?;
-    let report_wording = crate::wording::load_or_error(&config.templates_dir())?;
     let mut store = pipeline::open_store(config, opts, opts.dry_run)?;
-    let plan = pipeline::plan_for(
-        config,
-        opts,
-        &report_wording,
-        store.as_ref(),
-        pipeline::Purpose::Selection,
-    )?;
+    let plan = population_plan(config, opts, store.as_ref())?;
     let mut chosen = match reissue {
         None => choose(config, opts, name, &plan, store.as_ref())?,
         Some(r) => choose_reissue(config, opts, name, &plan, store.as_ref(), r)?,
@@ -966,15 +976,8 @@ pub fn preview(
 ) -> Result<(Period, Vec<u8>, usize)> {
     let wording = load_wording(config, name)?;
     let vdir = virtual_dir(config, name)?;
-    let report_wording = crate::wording::load_or_error(&config.templates_dir())?;
     let store = pipeline::open_store(config, opts, true)?;
-    let plan = pipeline::plan_for(
-        config,
-        opts,
-        &report_wording,
-        store.as_ref(),
-        pipeline::Purpose::Selection,
-    )?;
+    let plan = population_plan(config, opts, store.as_ref())?;
     let population = population_for_preview(config, opts, &plan)?;
     let Some(h) = population.iter().find(|h| h.account_id == account) else {
         bail!("no household with account_id {account:?} in the customer file");
