@@ -1,6 +1,7 @@
 //! Fault drills: `NEIGHBORLY_KILL_AT=STEP` makes a monthly run kill itself
 //! with `SIGKILL` (what a power cut, the OOM killer or `kill -9` do) the
-//! moment it reaches STEP.
+//! moment it reaches STEP. A campaign shares two of the steps (`marked`,
+//! `unmarked`: its print files and its folder) and stops there too.
 //!
 //! A run's promise is that the same command, started again after a kill at
 //! any moment, ends where an uninterrupted run ends: the same files, the
