@@ -216,3 +216,75 @@ fn a_drill_naming_no_step_is_refused() {
     );
     assert!(a.ws.decisions().is_empty());
 }
+
+/// A campaign shares two steps with the monthly run (its print files and
+/// its folder): killed at either, the same command makes the campaign an
+/// uninterrupted run makes, in the same folder, and records it once.
+#[test]
+fn a_campaign_killed_at_its_shared_steps_restarts_to_an_uninterrupted_campaign() {
+    let targeting = crate::target::shipped_targeting();
+    let campaign = |ws: &Workspace, step: Option<&str>| {
+        let config = ws.config();
+        let mut cmd = Command::new(BIN);
+        cmd.current_dir(ws.dir.path()).args([
+            "campaign",
+            "cap-invite",
+            "--config",
+            config.to_str().unwrap(),
+        ]);
+        if let Some(step) = step {
+            cmd.env("NEIGHBORLY_KILL_AT", step);
+        }
+        cmd.output().unwrap()
+    };
+    let folder = "out/campaign-cap-invite-2026-10";
+    // Who the store says was sent the letter, and who was held out.
+    let recorded = |ws: &Workspace| -> Vec<String> {
+        let db = rusqlite::Connection::open(ws.path("state.sqlite")).unwrap();
+        let mut stmt = db
+            .prepare(
+                "SELECT 'sent ' || account_id FROM campaign_sends WHERE campaign = 'cap-invite' \
+                 UNION ALL SELECT grp || ' ' || account_id FROM assignments \
+                 WHERE experiment = 'campaign:cap-invite' ORDER BY 1",
+            )
+            .unwrap();
+        stmt.query_map([], |r| r.get::<_, String>(0))
+            .unwrap()
+            .map(Result::unwrap)
+            .collect()
+    };
+    let clean = Workspace::new(&targeting);
+    clean.synth(500, false);
+    assert!(campaign(&clean, None).status.success());
+    let reference = files(&clean.path(folder));
+    assert!(reference.keys().any(|f| f.starts_with("print/print-")));
+    let records = recorded(&clean);
+    assert!(
+        records.iter().any(|r| r.starts_with("sent ")),
+        "{records:?}"
+    );
+
+    for step in ["marked", "unmarked"] {
+        let ws = Workspace::new(&targeting);
+        ws.synth(500, false);
+        let killed = campaign(&ws, Some(step));
+        assert_eq!(killed.status.signal(), Some(libc::SIGKILL), "{step}");
+        assert!(
+            !ws.path(folder).exists(),
+            "{step}: published before the kill"
+        );
+        let again = campaign(&ws, None);
+        assert!(
+            again.status.success(),
+            "{step}: {}",
+            String::from_utf8_lossy(&again.stderr)
+        );
+        assert_eq!(files(&ws.path(folder)), reference, "{step}");
+        assert_eq!(recorded(&ws), records, "{step}: the store's record");
+        assert!(
+            !ws.path(&format!("{folder}-2")).exists()
+                && !ws.path(&format!("{folder}.partial")).exists(),
+            "{step}: a second folder or a staging folder was left"
+        );
+    }
+}

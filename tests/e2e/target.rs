@@ -11,7 +11,7 @@ use crate::common::windows::*;
 use crate::common::*;
 
 /// The segments and campaigns of the shipped config.
-fn shipped_targeting() -> String {
+pub(crate) fn shipped_targeting() -> String {
     let text = std::fs::read_to_string(repo().join("config/neighborly.toml")).unwrap();
     let start = text.find("[segments.").unwrap();
     text[start..].to_string()
