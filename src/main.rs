@@ -735,7 +735,6 @@ fn dispatch(cli: Cli) -> Result<()> {
 }
 
 /// `neighborly run`.
-// One argument per flag of the subcommand, as clap hands them over.
 fn cmd_run(args: RunArgs) -> Result<()> {
     let RunArgs {
         inputs,
@@ -879,7 +878,6 @@ fn cmd_preview(args: PreviewArgs) -> Result<()> {
 }
 
 /// `neighborly campaign`.
-// One argument per flag of the subcommand, as clap hands them over.
 fn cmd_campaign(args: CampaignArgs) -> Result<()> {
     let CampaignArgs {
         name,

@@ -28,8 +28,8 @@ fn limit_between(clean: &Workspace, reference: &BTreeMap<String, Vec<u8>>) -> u6
     (small + print) / 2
 }
 
-/// `run --period 2026-10` under a file-size limit (`RLIMIT_FSIZE`).
-fn run_limited(ws: &Workspace, limit: u64) -> std::process::Output {
+/// The command `run --period 2026-10` in `ws`, not yet started.
+fn run_october(ws: &Workspace) -> Command {
     let config = ws.config();
     let mut cmd = Command::new(BIN);
     cmd.current_dir(ws.dir.path()).args([
@@ -39,6 +39,12 @@ fn run_limited(ws: &Workspace, limit: u64) -> std::process::Output {
         "--period",
         "2026-10",
     ]);
+    cmd
+}
+
+/// `run --period 2026-10` under a file-size limit (`RLIMIT_FSIZE`).
+fn run_limited(ws: &Workspace, limit: u64) -> std::process::Output {
+    let mut cmd = run_october(ws);
     // SAFETY: between fork and exec only async-signal-safe calls are made.
     unsafe {
         cmd.pre_exec(move || {
@@ -269,17 +275,8 @@ const SMALL_FILES: &str = "\n[print]\npieces_per_file = 20\n";
 /// `CAP_FOWNER`), so a read-only folder refuses it as it would refuse an
 /// operator's account.
 fn spawn_unprivileged(ws: &Workspace) -> std::process::Child {
-    let config = ws.config();
-    let mut cmd = Command::new(BIN);
-    cmd.current_dir(ws.dir.path())
-        .args([
-            "run",
-            "--config",
-            config.to_str().unwrap(),
-            "--period",
-            "2026-10",
-        ])
-        .stdout(std::process::Stdio::null())
+    let mut cmd = run_october(ws);
+    cmd.stdout(std::process::Stdio::null())
         .stderr(std::process::Stdio::piped());
     // SAFETY: between fork and exec only prctl(2) is called.
     unsafe {
