@@ -127,7 +127,7 @@ pub fn as_of(config: &Config, value: &str) -> Result<NaiveDate> {
             .with_context(|| format!("--as-of {value:?} is not a date YYYY-MM-DD or `yesterday`"));
     }
     let zone = match &config.reads.timezone {
-        Some(z) => crate::ingest::Zone::named(z).map_err(anyhow::Error::msg)?,
+        Some(z) => crate::ingest::Zone::named(z).map_err(anyhow::Error::from)?,
         None => crate::ingest::Zone::Named(chrono_tz::UTC),
     };
     let today = zone.local(chrono::Utc::now().timestamp()).date();

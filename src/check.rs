@@ -171,7 +171,6 @@ fn documents(
     // The e-mail's chart pictures, from a compared variant (both charts).
     let variant = crate::proof::Variant::all()[0];
     let charts = crate::proof::variant_data(&variant, period, config, wording, false)
-        .map_err(anyhow::Error::msg)
         .and_then(|data| Ok(serde_json::to_vec(&data)?))
         .and_then(|json| {
             renderer

@@ -219,7 +219,7 @@ fn fill(row: &mut EventRow, o: &Option<Outcome>, days: &[NaiveDate]) {
 /// The utility's zone, in which an event's hours are read.
 fn zone(config: &Config) -> Result<Zone> {
     match &config.reads.timezone {
-        Some(z) => Zone::named(z).map_err(anyhow::Error::msg),
+        Some(z) => Zone::named(z).map_err(anyhow::Error::from),
         None => bail!(
             "{}: peak events are in local time: set [reads] timezone (an IANA name)",
             config.file.display()
@@ -680,8 +680,7 @@ pub fn event_page(
         start,
         ("Messaged households", "Holdout", "event starts"),
         &unit,
-    )
-    .map_err(anyhow::Error::msg)?;
+    )?;
     let headline = match &e.estimate {
         Some(x) if x.ci_low_pct > 0.0 => format!(
             "Households sent the event's messages used {:.1}% less in its hours than the holdout (95% confidence interval {:.1}% to {:.1}%).",

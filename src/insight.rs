@@ -16,7 +16,7 @@ use serde::Serialize;
 
 use crate::config::Config;
 use crate::ingest::{Dataset, Zone};
-use crate::model::{Household, Service};
+use crate::model::{Household, ParseError, Service};
 use crate::pipeline::RunOptions;
 use crate::weather::caltrack::{self, Granularity, MIN_BASELINE_COVERAGE, Model, Rules, Usage};
 use crate::weather::{Station, Weather};
@@ -29,18 +29,17 @@ pub struct Window {
 }
 
 impl std::str::FromStr for Window {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Window, String> {
-        let (a, b) = s
-            .split_once("..")
-            .ok_or_else(|| format!("{s:?} is not YYYY-MM-DD..YYYY-MM-DD"))?;
-        let day = |t: &str| {
-            NaiveDate::parse_from_str(t.trim(), "%Y-%m-%d")
-                .map_err(|_| format!("{t:?} is not a date YYYY-MM-DD"))
-        };
+    type Err = ParseError;
+    fn from_str(s: &str) -> Result<Window, ParseError> {
+        let bad = || ParseError::format("window", s, "YYYY-MM-DD..YYYY-MM-DD");
+        let (a, b) = s.split_once("..").ok_or_else(bad)?;
+        let day = |t: &str| NaiveDate::parse_from_str(t.trim(), "%Y-%m-%d").map_err(|_| bad());
         let (first, last) = (day(a)?, day(b)?);
         if last < first {
-            return Err(format!("{s}: the window ends before it starts"));
+            return Err(ParseError::Reversed {
+                what: "window",
+                value: s.to_string(),
+            });
         }
         Ok(Window { first, last })
     }
@@ -138,7 +137,7 @@ pub fn zone(config: &Config) -> Result<Zone> {
                 config.file.display()
             )
         })?;
-    Zone::named(name).map_err(anyhow::Error::msg)
+    Zone::named(name).map_err(anyhow::Error::from)
 }
 
 /// Read the temperature file the request or the config names.
@@ -268,8 +267,8 @@ fn household(
         .collect();
     let model = match model_of(&baseline, station, granularity, h.service, req.baseline) {
         Ok(m) => m,
-        Err(note) => {
-            row.note = note;
+        Err(why) => {
+            row.note = why.to_string();
             return (row, None);
         }
     };
@@ -318,20 +317,30 @@ pub fn model_of(
     granularity: Granularity,
     service: Service,
     window: Window,
-) -> Result<Model, String> {
+) -> Result<Model, NoModel> {
     let rules = Rules::caltrack(granularity, service != Service::Gas);
-    let model = caltrack::fit(baseline, station, &rules)
-        .ok_or_else(|| "no candidate model qualifies, or no period has temperatures".to_string())?;
+    let model = caltrack::fit(baseline, station, &rules).ok_or(NoModel::NoFit)?;
     let covered = model.n_days / window.days() as f64;
     if covered < MIN_BASELINE_COVERAGE {
-        return Err(format!(
-            "the baseline's usable data covers {:.0}% of its {} days ({:.0}% needed)",
-            covered * 100.0,
-            window.days(),
-            MIN_BASELINE_COVERAGE * 100.0
-        ));
+        return Err(NoModel::ThinBaseline {
+            covered_percent: covered * 100.0,
+            days: window.days(),
+        });
     }
     Ok(model)
+}
+
+/// Why a household has no weather model: written in `models.csv`, and
+/// what keeps it out of a weather-normalized comparison.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum NoModel {
+    #[error("no candidate model qualifies, or no period has temperatures")]
+    NoFit,
+    #[error(
+        "the baseline's usable data covers {covered_percent:.0}% of its {days} days ({:.0}% needed)",
+        MIN_BASELINE_COVERAGE * 100.0
+    )]
+    ThinBaseline { covered_percent: f64, days: i64 },
 }
 
 /// Each letter candidate's weather block, by household index, from the

@@ -749,7 +749,7 @@ fn cmd_run(args: RunArgs) -> Result<()> {
     let config = Config::load(&inputs.config)?;
     let shard = match (shard, shards) {
         (Some(s), _) => Some(s),
-        (None, Some(n)) => Some(Shard::from_job_index(n).map_err(anyhow::Error::msg)?),
+        (None, Some(n)) => Some(Shard::from_job_index(n)?),
         (None, None) => None,
     };
     let opts = RunOptions {

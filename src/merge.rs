@@ -187,7 +187,7 @@ fn by_phase(counts: &BTreeMap<String, usize>) -> Result<BTreeMap<Phase, usize>> 
 
 fn phase(code: &str) -> Result<Phase> {
     code.parse()
-        .map_err(|e: String| anyhow::anyhow!("run.json: {e}"))
+        .map_err(|e: crate::model::ParseError| anyhow::anyhow!("run.json: {e}"))
 }
 
 /// Read and check every shard's `run.json`: one finished folder per index
@@ -222,9 +222,7 @@ fn read_parts(period: Period, out: &Path, dirs: &[PathBuf]) -> Result<Vec<Part>>
         let Some(shard) = summary.shard.as_deref() else {
             bail!("{}: a whole-period run, not a shard", dir.display());
         };
-        let shard: Shard = shard
-            .parse()
-            .map_err(|e: String| anyhow::anyhow!("{}: {e}", json.display()))?;
+        let shard: Shard = shard.parse().with_context(|| json.display().to_string())?;
         if summary.period != period.to_string() {
             bail!(
                 "{}: shard of period {}, not {period}",

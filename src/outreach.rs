@@ -132,11 +132,7 @@ impl<'a> Outreach<'a> {
             sent,
             outbox: None,
             texts: Vec::new(),
-            default: config
-                .channels
-                .default
-                .parse()
-                .map_err(anyhow::Error::msg)?,
+            default: config.channels.default,
             reachable: opts.reachable(config),
         })
     }

@@ -105,7 +105,48 @@ pub struct PrintJob<'a, F> {
 }
 
 /// Outcome of one piece: produced, or why not.
-pub type Outcome = Result<Produced, String>;
+pub type Outcome = Result<Produced, PieceError>;
+
+/// Why one piece was not made. It becomes its household's `render-failed`
+/// exception, never the run's failure: a file that cannot be written is.
+#[derive(Debug, thiserror::Error)]
+pub enum PieceError {
+    /// A chart of its data could not be drawn.
+    #[error(transparent)]
+    Chart(#[from] crate::render::chart::ChartError),
+    /// Its data could not be made the template's JSON.
+    #[error(transparent)]
+    Json(#[from] serde_json::Error),
+    /// `[print.imb]` cannot make its barcode (a ZIP the barcode cannot carry).
+    #[error("barcode: {0}")]
+    Barcode(#[from] crate::imb::ImbError),
+    /// The template could not lay it out, or its file could not be exported.
+    #[error(transparent)]
+    Template(#[from] crate::render::TemplateError),
+    /// It laid out on an odd number of pages.
+    #[error("{0} page(s): a piece must fill whole sheets printed on both sides")]
+    OddPages(usize),
+    /// Another piece of its file stopped the file's layout.
+    #[error("not laid out")]
+    NotLaidOut,
+    /// What an interrupted run recorded in a finished file's marker, read
+    /// back by the run that keeps the file.
+    #[error("{0}")]
+    Recorded(String),
+}
+
+/// A finished file's marker keeps each failed piece's reason as its text.
+impl Serialize for PieceError {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
+}
+
+impl<'de> Deserialize<'de> for PieceError {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
+        String::deserialize(d).map(PieceError::Recorded)
+    }
+}
 
 /// What [`produce`] made, and how many of its files an interrupted run had
 /// finished and this one kept.
@@ -127,7 +168,7 @@ pub fn produce<F, D>(
     mut done: D,
 ) -> Result<Production>
 where
-    F: Fn(&Piece<'_>) -> Result<serde_json::Value, String> + Sync,
+    F: Fn(&Piece<'_>) -> Result<serde_json::Value, PieceError> + Sync,
     D: FnMut(&[Piece<'_>], Vec<Outcome>) -> Result<()>,
 {
     preflight(pieces, config, renderer, job)?;
@@ -274,7 +315,7 @@ fn preflight<F>(
     job: &PrintJob<'_, F>,
 ) -> Result<()>
 where
-    F: Fn(&Piece<'_>) -> Result<serde_json::Value, String>,
+    F: Fn(&Piece<'_>) -> Result<serde_json::Value, PieceError>,
 {
     let mut last = None;
     let mut tried = 0;
@@ -316,7 +357,7 @@ fn print_file<F>(
     job: &PrintJob<'_, F>,
 ) -> Result<Vec<Outcome>>
 where
-    F: Fn(&Piece<'_>) -> Result<serde_json::Value, String>,
+    F: Fn(&Piece<'_>) -> Result<serde_json::Value, PieceError>,
 {
     // E-mail and text households get their own PDFs; no print file.
     let file = if job.mail {
@@ -325,7 +366,7 @@ where
         String::new()
     };
     let started = std::time::Instant::now();
-    let mut outcomes: Vec<Option<Outcome>> = vec![None; chunk.len()];
+    let mut outcomes: Vec<Option<Outcome>> = chunk.iter().map(|_| None).collect();
     let mut good: Vec<(usize, serde_json::Value, (String, String))> = Vec::new();
     for (i, piece) in chunk.iter().enumerate() {
         match data_with_barcode(piece, config, job) {
@@ -350,7 +391,7 @@ where
             Ok(laid) => Some(laid),
             Err(e) => {
                 for (i, ..) in good.iter() {
-                    outcomes[*i] = Some(Err(e.to_string()));
+                    outcomes[*i] = Some(Err(e.clone().into()));
                 }
                 good.clear();
                 None
@@ -371,7 +412,7 @@ where
                 ) {
                     Ok(_) => true,
                     Err(e) => {
-                        outcomes[*i] = Some(Err(e.to_string()));
+                        outcomes[*i] = Some(Err(e.into()));
                         false
                     }
                 }
@@ -388,10 +429,7 @@ where
         let mut kept = Vec::with_capacity(good.len());
         for (g, pages) in good.into_iter().zip(&l.pieces) {
             if pages.len() % 2 != 0 {
-                outcomes[g.0] = Some(Err(format!(
-                    "{} page(s): a piece must fill whole sheets printed on both sides",
-                    pages.len()
-                )));
+                outcomes[g.0] = Some(Err(PieceError::OddPages(pages.len())));
             } else {
                 kept.push(g);
             }
@@ -417,7 +455,7 @@ where
     Renderer::evict_cache();
     Ok(outcomes
         .into_iter()
-        .map(|o| o.unwrap_or_else(|| Err("not laid out".into())))
+        .map(|o| o.unwrap_or(Err(PieceError::NotLaidOut)))
         .collect())
 }
 
@@ -427,9 +465,9 @@ fn data_with_barcode<F>(
     piece: &Piece<'_>,
     config: &Config,
     job: &PrintJob<'_, F>,
-) -> Result<(serde_json::Value, (String, String)), String>
+) -> Result<(serde_json::Value, (String, String)), PieceError>
 where
-    F: Fn(&Piece<'_>) -> Result<serde_json::Value, String>,
+    F: Fn(&Piece<'_>) -> Result<serde_json::Value, PieceError>,
 {
     let mut data = (job.data)(piece)?;
     let barcode = config
@@ -438,8 +476,7 @@ where
         .as_ref()
         .filter(|_| job.mail)
         .map(|imb| imb.for_piece(job.period, job.shard, piece.sequence, piece.zip))
-        .transpose()
-        .map_err(|e| format!("barcode: {e:#}"))?;
+        .transpose()?;
     data["imb"] = barcode
         .as_ref()
         .map_or(serde_json::Value::Null, |(_, bars)| bars.clone().into());
@@ -462,7 +499,7 @@ fn export<F>(
             Ok(pdf) => output::write_atomic(&path, &pdf)
                 .with_context(|| format!("cannot write {}", path.display()))?,
             // Nothing was written: the file's households are exceptions.
-            Err(e) => return Ok(good.iter().map(|_| Err(e.to_string())).collect()),
+            Err(e) => return Ok(good.iter().map(|_| Err(e.clone().into())).collect()),
         }
     }
     let whole_ms = started.elapsed().as_millis() as u64;

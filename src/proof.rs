@@ -8,6 +8,7 @@
 
 use std::collections::BTreeMap;
 
+use anyhow::Context;
 use chrono::NaiveDate;
 
 use crate::cohort::{Cohort, Similarity};
@@ -293,7 +294,7 @@ pub fn variant_data(
     config: &Config,
     wording: &Wording,
     proof: bool,
-) -> Result<serde_json::Value, String> {
+) -> anyhow::Result<serde_json::Value> {
     let (household, mut bills, comparison, cohort) = sample(variant, period);
     let insight = if variant.weather {
         let (weathered, station) =
@@ -305,7 +306,7 @@ pub fn variant_data(
         };
         Some(
             crate::weather::insight::insight(&bills, period, variant.service, &station, floor)
-                .ok_or("the weather sample's model does not clear its floor")?,
+                .context("the weather sample's model does not clear its floor")?,
         )
     } else {
         None
@@ -373,8 +374,8 @@ pub fn variant_data(
     };
     let mut config = config.clone();
     config.assistance.invite = config.assistance.invite || variant.invite;
-    let data = report::build(&input, &config, wording).map_err(|e| e.to_string())?;
-    serde_json::to_value(data).map_err(|e| e.to_string())
+    let data = report::build(&input, &config, wording)?;
+    Ok(serde_json::to_value(data)?)
 }
 
 /// One problem found by `check` in a variant.
@@ -395,7 +396,8 @@ pub fn check_variants(
     for variant in Variant::all() {
         let data = match variant_data(&variant, period, config, wording, false) {
             Ok(d) => d,
-            Err(message) => {
+            Err(e) => {
+                let message = format!("{e:#}");
                 problems.push(VariantProblem { variant, message });
                 continue;
             }
@@ -440,8 +442,7 @@ pub fn proof(
     let reports: Vec<serde_json::Value> = variants
         .iter()
         .map(|v| variant_data(v, period, config, wording, true))
-        .collect::<Result<_, _>>()
-        .map_err(anyhow::Error::msg)?;
+        .collect::<anyhow::Result<_>>()?;
     let title = format!("{}: report proof, {}", config.utility.name, period);
     let rendered = renderer
         .render_batch(&title, &config.utility.name, &reports, &title)

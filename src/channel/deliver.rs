@@ -58,7 +58,7 @@ pub fn send_once(
         Delivery::Refused(e) => {
             store.block_channel(account, "email", &format!("refused by the relay: {e}"))?;
         }
-        Delivery::Failed(_) => {}
+        Delivery::Failed(_) | Delivery::Listed | Delivery::NoRelay => {}
     }
     Ok(result)
 }
@@ -72,13 +72,25 @@ pub enum Delivery {
     Refused(String),
     /// It could not be sent this time (the relay was unreachable or busy).
     Failed(String),
+    /// A text, listed in `sms.csv` for the utility's gateway.
+    Listed,
+    /// No relay is configured: nothing was tried.
+    NoRelay,
 }
 
 impl Delivery {
+    /// Whether the message left (or, for a text, was handed over).
+    pub fn delivered(&self) -> bool {
+        matches!(self, Delivery::Sent | Delivery::Written | Delivery::Listed)
+    }
+
+    /// The manifest's `delivery`, or why it was not delivered.
     pub fn label(&self) -> String {
         match self {
             Delivery::Sent => "sent".into(),
             Delivery::Written => "written".into(),
+            Delivery::Listed => "listed".into(),
+            Delivery::NoRelay => "no e-mail relay".into(),
             Delivery::Refused(e) => format!("refused: {e}"),
             Delivery::Failed(e) => format!("failed: {e}"),
         }

@@ -66,7 +66,7 @@ pub fn route(
         None => default,
         Some(v) => match v.parse::<Channel>() {
             Ok(c) => c,
-            Err(e) => return Route::mail(e),
+            Err(e) => return Route::mail(e.to_string()),
         },
     };
     let consent = |column: &str, required: bool| match h.extra.get(column).map(|s| s.trim()) {

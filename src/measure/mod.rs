@@ -503,7 +503,7 @@ fn write(config: &Config, opts: &EvaluateOptions, e: &Evaluation) -> Result<()> 
         ],
     )?;
     write_csv(&opts.out.join("monthly.csv"), &e.months, &["period"])?;
-    let page = page::build(config, opts, e).map_err(anyhow::Error::msg)?;
+    let page = page::build(config, opts, e)?;
     let renderer = Renderer::new(
         &config.templates_dir(),
         crate::pipeline::render_date(config),
@@ -607,6 +607,6 @@ pub fn example_page(config: &Config, last: Period) -> Result<serde_json::Value> 
         method: Method::Did,
         weather: None,
     };
-    let page = page::build(config, &opts, &evaluation).map_err(anyhow::Error::msg)?;
+    let page = page::build(config, &opts, &evaluation)?;
     Ok(serde_json::to_value(page)?)
 }

@@ -62,7 +62,11 @@ fn label(group: &str) -> String {
     }
 }
 
-pub fn build(config: &Config, opts: &EvaluateOptions, e: &Evaluation) -> Result<Page, String> {
+pub fn build(
+    config: &Config,
+    opts: &EvaluateOptions,
+    e: &Evaluation,
+) -> Result<Page, crate::chart::ChartError> {
     let labels: Vec<String> = e.months.iter().map(|m| m.period.clone()).collect();
     let treated: Vec<Option<f64>> = e.months.iter().map(|m| m.treatment_per_day).collect();
     let control: Vec<Option<f64>> = e.months.iter().map(|m| m.control_per_day).collect();
@@ -70,17 +74,14 @@ pub fn build(config: &Config, opts: &EvaluateOptions, e: &Evaluation) -> Result<
     let unit = format!("{}/day", e.unit);
     let any = treated.iter().chain(&control).any(Option::is_some);
     let chart_svg = if any {
-        Some(
-            crate::chart::trend_svg(
-                &labels,
-                &treated,
-                &control,
-                start,
-                ("Treatment group", "Control group", "letters start"),
-                &unit,
-            )
-            .map_err(|e| e.to_string())?,
-        )
+        Some(crate::chart::trend_svg(
+            &labels,
+            &treated,
+            &control,
+            start,
+            ("Treatment group", "Control group", "letters start"),
+            &unit,
+        )?)
     } else {
         None
     };

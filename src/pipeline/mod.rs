@@ -18,7 +18,7 @@ use crate::exception::{Exception, Reason};
 use crate::model::{Bill, Channel, Period};
 use crate::output::{self, ManifestRow, RunFolder, RunOf, Summary};
 use crate::phase::Phase;
-use crate::print::{Piece, PrintJob};
+use crate::print::{Piece, PieceError, PrintJob};
 use crate::render::Renderer;
 use crate::report;
 use crate::shard::Shard;
@@ -87,7 +87,7 @@ pub fn read_rules(
     sources: &crate::ingest::Sources,
 ) -> Result<crate::ingest::ReadRules> {
     let zone = match &config.reads.timezone {
-        Some(name) => crate::ingest::Zone::named(name).map_err(anyhow::Error::msg)?,
+        Some(name) => crate::ingest::Zone::named(name).map_err(anyhow::Error::from)?,
         None if sources.interval.is_some() || sources.greenbutton.is_some() => bail!(
             "{}: [reads] timezone is not set, and interval data is billed by the utility's \
              local calendar month: add it, e.g. [reads] timezone = \"America/Los_Angeles\" \
@@ -637,8 +637,7 @@ fn preflight_email(
         .filter(|l| l.route.channel == Channel::Email)
         .take(PREFLIGHT);
     for letter in emails {
-        let data =
-            report::build(&plan.input(letter), config, wording).map_err(anyhow::Error::msg)?;
+        let data = report::build(&plan.input(letter), config, wording)?;
         match email_charts(&data, renderer) {
             Ok(_) => return Ok(()),
             Err(e) => last = Some(e),
@@ -711,10 +710,9 @@ fn render_all(
             title: format!("{} reports {}", config.utility.name, plan.period),
             author: &config.utility.name,
             period: plan.period,
-            data: |piece: &Piece| -> Result<serde_json::Value, String> {
-                let data = report::build(&plan.input(letters[piece.account_id]), config, wording)
-                    .map_err(|e| e.to_string())?;
-                serde_json::to_value(data).map_err(|e| e.to_string())
+            data: |piece: &Piece| -> Result<serde_json::Value, PieceError> {
+                let data = report::build(&plan.input(letters[piece.account_id]), config, wording)?;
+                Ok(serde_json::to_value(data)?)
             },
             mail,
             shard: opts.shard.unwrap_or(Shard::WHOLE),
@@ -737,7 +735,7 @@ fn render_all(
                         Err(e) => exceptions.push(Exception::new(
                             piece.account_id,
                             Reason::RenderFailed,
-                            e,
+                            e.to_string(),
                         )),
                     }
                     seen += 1;
@@ -781,12 +779,12 @@ fn render_all(
         let delivery = match letter.route.channel {
             Channel::Mail => "print".to_string(),
             _ => match deliveries.outcome.get(account) {
-                Some(Ok(label)) => label.clone(),
-                Some(Err(e)) => {
+                Some(d) if d.delivered() => d.label(),
+                Some(d) => {
                     exceptions.push(Exception::new(
                         account.clone(),
                         Reason::NotDelivered,
-                        format!("{}: {e}", letter.route.channel.code()),
+                        format!("{}: {}", letter.route.channel.code(), d.label()),
                     ));
                     continue;
                 }
@@ -819,8 +817,8 @@ struct Laid {
 /// What the e-mails and texts of a run became.
 #[derive(Debug, Default)]
 pub struct Deliveries {
-    /// account -> the manifest's delivery label, or why it was not delivered.
-    pub outcome: HashMap<String, std::result::Result<String, String>>,
+    /// What became of each e-mail and text household's message, by account.
+    pub outcome: HashMap<String, crate::channel::deliver::Delivery>,
     /// Texts listed in `sms.csv`, recorded as handed off when the run finishes.
     pub texts: Vec<(String, String, String)>,
     pub emails_sent: usize,
@@ -855,11 +853,10 @@ fn deliver(
         }
         let token = crate::channel::token(&config.channels.link_salt, &h.account_id);
         let sent = sends.get(&(h.account_id.clone(), channel)) == Some(&SendStatus::Sent);
-        let data =
-            report::build(&plan.input(letter), config, wording).map_err(anyhow::Error::msg)?;
+        let data = report::build(&plan.input(letter), config, wording)?;
         if channel == Channel::Sms {
             if sent {
-                out.outcome.insert(h.account_id.clone(), Ok("sent".into()));
+                out.outcome.insert(h.account_id.clone(), Delivery::Sent);
                 continue;
             }
             let link = config.sms.link.replace("{token}", &token);
@@ -877,21 +874,19 @@ fn deliver(
                 units: text.units,
                 segments: text.segments,
             });
-            out.outcome
-                .insert(h.account_id.clone(), Ok("listed".into()));
+            out.outcome.insert(h.account_id.clone(), Delivery::Listed);
             continue;
         }
         if sent {
             out.emails_already_sent += 1;
-            out.outcome.insert(h.account_id.clone(), Ok("sent".into()));
+            out.outcome.insert(h.account_id.clone(), Delivery::Sent);
             continue;
         }
         if outbox.is_none() {
             outbox = crate::channel::deliver::Outbox::open(config, opts.emails_to.as_deref())?;
         }
         let Some(outbox) = outbox.as_mut() else {
-            out.outcome
-                .insert(h.account_id.clone(), Err("no e-mail relay".into()));
+            out.outcome.insert(h.account_id.clone(), Delivery::NoRelay);
             continue;
         };
         let message_id =
@@ -918,13 +913,10 @@ fn deliver(
             &message_id,
             &message,
         )?;
-        if let Delivery::Sent | Delivery::Written = result {
+        if result.delivered() {
             out.emails_sent += 1;
-            out.outcome.insert(h.account_id.clone(), Ok(result.label()));
-        } else {
-            out.outcome
-                .insert(h.account_id.clone(), Err(result.label()));
         }
+        out.outcome.insert(h.account_id.clone(), result);
     }
     output::writing(&folder.path("sms.csv"), |path| {
         let mut w = csv::Writer::from_path(path)?;
@@ -1162,8 +1154,7 @@ pub fn preview(
         bail!("no household with account_id {account:?} in the customer file");
     };
     let renderer = Renderer::new(&config.templates_dir(), render_date(config))?;
-    let mut data =
-        report::build(&plan.input(letter), config, &wording).map_err(anyhow::Error::msg)?;
+    let mut data = report::build(&plan.input(letter), config, &wording)?;
     if show_windows {
         data.show_windows = true;
         if let Some(imb) = &config.print.imb {
@@ -1171,9 +1162,7 @@ pub fn preview(
             data.imb = Some(imb.for_piece(plan.period, Shard::WHOLE, 1, zip)?.1);
         }
     }
-    let rendered = plan
-        .render_data(letter, &data, &renderer)
-        .map_err(anyhow::Error::msg)?;
+    let rendered = plan.render_data(letter, &data, &renderer)?;
     std::fs::write(out, &rendered.pdf)
         .with_context(|| format!("cannot write {}", out.display()))?;
     Ok((plan.period, rendered.pages))

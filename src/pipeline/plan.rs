@@ -99,12 +99,10 @@ impl Plan {
         letter: &Letter,
         data: &report::ReportData,
         renderer: &Renderer,
-    ) -> Result<crate::render::Rendered, String> {
+    ) -> Result<crate::render::Rendered, crate::print::PieceError> {
         let h = &self.households[letter.household];
-        let json = serde_json::to_vec(data).map_err(|e| e.to_string())?;
-        renderer
-            .render(json, &format!("{}/{}", h.account_id, self.period))
-            .map_err(|e| e.to_string())
+        let json = serde_json::to_vec(data)?;
+        Ok(renderer.render(json, &format!("{}/{}", h.account_id, self.period))?)
     }
 
     pub fn input<'a>(&'a self, letter: &'a Letter) -> ReportInput<'a> {
@@ -244,11 +242,7 @@ pub fn plan_for(
 ) -> Result<Plan> {
     let inputs = load(config, opts, purpose)?;
     let snapshot = Snapshot::read(store, inputs.period)?;
-    let default_channel: Channel = config
-        .channels
-        .default
-        .parse()
-        .map_err(anyhow::Error::msg)?;
+    let default_channel: Channel = config.channels.default;
     let rules = Rules {
         config,
         wording,

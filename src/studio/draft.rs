@@ -43,11 +43,13 @@ pub fn fingerprint(text: &str) -> String {
 /// Set dotted keys of a TOML document to new strings. Existing values keep
 /// their surrounding whitespace and comments; a key missing from the file
 /// (a sentence not yet translated) is added to its table.
-pub fn edit_toml(source: &str, edits: &[(&str, &str)]) -> Result<String, String> {
-    let mut doc: DocumentMut = source.parse().map_err(|e| format!("{e}"))?;
+pub fn edit_toml(source: &str, edits: &[(&str, &str)]) -> anyhow::Result<String> {
+    let mut doc: DocumentMut = source.parse().map_err(|e| anyhow::anyhow!("{e}"))?;
     for (key, text) in edits {
         let parts: Vec<&str> = key.split('.').collect();
-        let (last, tables) = parts.split_last().ok_or("empty key")?;
+        let (last, tables) = parts
+            .split_last()
+            .ok_or_else(|| anyhow::anyhow!("empty key"))?;
         let mut table: &mut Table = doc.as_table_mut();
         for part in tables {
             let item = table.entry(part).or_insert_with(|| {
@@ -57,18 +59,18 @@ pub fn edit_toml(source: &str, edits: &[(&str, &str)]) -> Result<String, String>
             });
             table = item
                 .as_table_mut()
-                .ok_or_else(|| format!("`{key}`: `{part}` is not a table"))?;
+                .ok_or_else(|| anyhow::anyhow!("`{key}`: `{part}` is not a table"))?;
         }
         // `body[1]`: one paragraph of a list of paragraphs.
         if let Some((name, index)) = list_item(last) {
             let list = table
                 .get_mut(name)
                 .and_then(Item::as_array_mut)
-                .ok_or_else(|| format!("`{key}`: `{name}` is not a list"))?;
+                .ok_or_else(|| anyhow::anyhow!("`{key}`: `{name}` is not a list"))?;
             let value = list
                 .get_mut(index)
                 .filter(|v| v.is_str())
-                .ok_or_else(|| format!("`{key}`: no such paragraph"))?;
+                .ok_or_else(|| anyhow::anyhow!("`{key}`: no such paragraph"))?;
             let decor = value.decor().clone();
             *value = Value::from(*text);
             *value.decor_mut() = decor;
@@ -77,7 +79,7 @@ pub fn edit_toml(source: &str, edits: &[(&str, &str)]) -> Result<String, String>
         match table.get_mut(last).and_then(Item::as_value_mut) {
             Some(value) => {
                 if !value.is_str() {
-                    return Err(format!("`{key}` is not a sentence"));
+                    return Err(anyhow::anyhow!("`{key}` is not a sentence"));
                 }
                 let decor = value.decor().clone();
                 *value = Value::from(*text);
@@ -126,10 +128,10 @@ fn edit_texts(texts: &mut BTreeMap<Language, String>, edits: &[Edit]) -> Vec<Fie
             Ok(edited) => {
                 texts.insert(lang, edited);
             }
-            Err(message) => problems.push(FieldProblem {
+            Err(e) => problems.push(FieldProblem {
                 lang: Some(lang.code().into()),
                 key: None,
-                message,
+                message: format!("{e:#}"),
             }),
         }
     }
@@ -319,19 +321,23 @@ pub fn tip_conditions(tips_source: &str, id: &str) -> Option<String> {
 /// Replace the conditions of tip `id` with `conditions` (TOML key/value
 /// lines): checked as a rule first, then written into the rule's own entry,
 /// the other entries and every comment untouched.
-pub fn edit_tip(tips_source: &str, id: &str, conditions: &str) -> Result<String, String> {
+pub fn edit_tip(tips_source: &str, id: &str, conditions: &str) -> anyhow::Result<String> {
     let parsed: toml::Table =
-        toml::from_str(conditions).map_err(|e| format!("conditions: {}", e.message()))?;
+        toml::from_str(conditions).map_err(|e| anyhow::anyhow!("conditions: {}", e.message()))?;
     if parsed.contains_key("id") {
-        return Err("conditions: the id names the tip's text and cannot change here".into());
+        anyhow::bail!("conditions: the id names the tip's text and cannot change here");
     }
     let mut with_id = parsed.clone();
     with_id.insert("id".into(), toml::Value::String(id.into()));
     toml::Value::Table(with_id)
         .try_into::<TipRule>()
-        .map_err(|e| format!("conditions: {}", e.message()))?;
-    let new_items: DocumentMut = conditions.parse().map_err(|e| format!("conditions: {e}"))?;
-    let mut doc: DocumentMut = tips_source.parse().map_err(|e| format!("tips.toml: {e}"))?;
+        .map_err(|e| anyhow::anyhow!("conditions: {}", e.message()))?;
+    let new_items: DocumentMut = conditions
+        .parse()
+        .map_err(|e| anyhow::anyhow!("conditions: {e}"))?;
+    let mut doc: DocumentMut = tips_source
+        .parse()
+        .map_err(|e| anyhow::anyhow!("tips.toml: {e}"))?;
     let rule = doc
         .get_mut("tip")
         .and_then(Item::as_array_of_tables_mut)
@@ -339,7 +345,7 @@ pub fn edit_tip(tips_source: &str, id: &str, conditions: &str) -> Result<String,
             a.iter_mut()
                 .find(|t| t.get("id").and_then(Item::as_str) == Some(id))
         })
-        .ok_or_else(|| format!("no tip rule with id {id:?}"))?;
+        .ok_or_else(|| anyhow::anyhow!("no tip rule with id {id:?}"))?;
     // Keys left out are removed; changed values are replaced in place (the
     // comment above a key stays with it); new keys go at the end.
     let gone: Vec<String> = rule
@@ -353,7 +359,10 @@ pub fn edit_tip(tips_source: &str, id: &str, conditions: &str) -> Result<String,
     for (k, v) in new_items.iter() {
         match rule.get_mut(k).and_then(Item::as_value_mut) {
             Some(old) => {
-                let new = v.as_value().cloned().ok_or("conditions: values only")?;
+                let new = v
+                    .as_value()
+                    .cloned()
+                    .ok_or_else(|| anyhow::anyhow!("conditions: values only"))?;
                 if old.to_string().trim() != new.to_string().trim() {
                     let decor = old.decor().clone();
                     *old = new;

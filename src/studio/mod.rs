@@ -55,7 +55,7 @@ pub(crate) struct Studio {
     pub run: RunOptions,
     /// Read on first use: the plan of the configured data, for real accounts
     /// and for which households a tip rule picks.
-    plan: Mutex<Option<Arc<Result<Plan, String>>>>,
+    plan: Mutex<Option<Arc<anyhow::Result<Plan>>>>,
     /// Bumped whenever a file in the templates folder changes.
     pub version: AtomicU64,
     /// The last few renders' page images, by render id.
@@ -64,17 +64,15 @@ pub(crate) struct Studio {
 }
 
 impl Studio {
-    pub fn plan(&self) -> Arc<Result<Plan, String>> {
+    pub fn plan(&self) -> Arc<anyhow::Result<Plan>> {
         let mut slot = self.plan.lock().unwrap();
         if let Some(p) = slot.as_ref() {
             return p.clone();
         }
-        let plan = crate::wording::load_or_error(&self.dir)
-            .and_then(|wording| {
-                let store = crate::pipeline::open_store(&self.config, &self.run, true)?;
-                crate::pipeline::plan(&self.config, &self.run, &wording, store.as_ref())
-            })
-            .map_err(|e| format!("{e:#}"));
+        let plan = crate::wording::load_or_error(&self.dir).and_then(|wording| {
+            let store = crate::pipeline::open_store(&self.config, &self.run, true)?;
+            crate::pipeline::plan(&self.config, &self.run, &wording, store.as_ref())
+        });
         let plan = Arc::new(plan);
         *slot = Some(plan.clone());
         plan

@@ -232,7 +232,7 @@ pub(super) fn index(s: &Studio, pick: &Pick) -> String {
         .iter()
         .map(|(l, t)| (wording_name(*l), draft::fingerprint(t)))
         .collect();
-    let sections: Result<view::Sections, String> = match Wording::parse(&s.dir, &sources) {
+    let sections: anyhow::Result<view::Sections> = match Wording::parse(&s.dir, &sources) {
         Ok(w) => pick.target(s).and_then(|target| {
             let plan = matches!(target, view::Target::Account(_)).then(|| s.plan());
             let plan_ref = plan.as_ref().and_then(|p| p.as_ref().as_ref().ok());
@@ -290,7 +290,7 @@ pub(super) fn index(s: &Studio, pick: &Pick) -> String {
 }
 
 /// A campaign letter's page: every sentence of its wording files.
-fn campaign_index(s: &Studio, pick: &Pick, campaign: Result<CampaignPick, String>) -> String {
+fn campaign_index(s: &Studio, pick: &Pick, campaign: anyhow::Result<CampaignPick>) -> String {
     let mut body = picker(pick, s);
     let c = match campaign {
         Ok(c) => c,
@@ -298,7 +298,7 @@ fn campaign_index(s: &Studio, pick: &Pick, campaign: Result<CampaignPick, String
             let _ = write!(
                 body,
                 "<main id=\"main\"><p class=\"problem\">{}</p></main>",
-                esc(&e)
+                esc(&format!("{e:#}"))
             );
             return shell("neighborly studio", &body, &serde_json::json!({}));
         }
@@ -334,7 +334,7 @@ fn campaign_index(s: &Studio, pick: &Pick, campaign: Result<CampaignPick, String
 /// The form of sentences beside the rendered pages.
 fn form_and_pages(
     help: &[(&str, &str)],
-    sections: &Result<view::Sections, String>,
+    sections: &anyhow::Result<view::Sections>,
     texts: &BTreeMap<Language, BTreeMap<String, String>>,
     first: &RenderReply,
 ) -> String {
@@ -356,7 +356,11 @@ fn form_and_pages(
             }
         }
         Err(e) => {
-            let _ = write!(body, "<pre class=\"problem\">{}</pre>", esc(e));
+            let _ = write!(
+                body,
+                "<pre class=\"problem\">{}</pre>",
+                esc(&format!("{e:#}"))
+            );
         }
     }
     let help: Vec<String> = help
@@ -516,7 +520,7 @@ pub(super) fn tips(s: &Studio) -> String {
         let _ = write!(
             body,
             "<p class=\"problem\">Households cannot be shown: {}</p>",
-            esc(e)
+            esc(&format!("{e:#}"))
         );
     }
     body += "<p id=\"status\" role=\"status\" aria-live=\"polite\"></p></main>";

@@ -63,29 +63,27 @@ impl CampaignPick {
 impl Pick {
     /// The campaign picked, if any. Only campaigns named in the config exist
     /// here, so a name can never lead outside the templates folder.
-    pub fn campaign(&self, studio: &Studio) -> Option<Result<CampaignPick, String>> {
+    pub fn campaign(&self, studio: &Studio) -> Option<anyhow::Result<CampaignPick>> {
         let name = self
             .campaign
             .as_deref()
             .map(str::trim)
             .filter(|n| !n.is_empty())?;
         Some(
-            crate::target::campaign::virtual_dir(&studio.config, name)
-                .map(|vdir| CampaignPick {
-                    folder: studio.dir.join(vdir.trim_start_matches('/')),
-                    vdir,
-                })
-                .map_err(|e| format!("{e:#}")),
+            crate::target::campaign::virtual_dir(&studio.config, name).map(|vdir| CampaignPick {
+                folder: studio.dir.join(vdir.trim_start_matches('/')),
+                vdir,
+            }),
         )
     }
 
-    pub fn language(&self) -> Result<Language, String> {
+    pub fn language(&self) -> Result<Language, crate::model::ParseError> {
         self.lang.as_deref().unwrap_or("en").parse()
     }
 
     /// The target, or what is wrong with the choice. Variants that no
     /// household can receive (Great in the notice phase) are refused.
-    pub fn target(&self, studio: &Studio) -> Result<Target, String> {
+    pub fn target(&self, studio: &Studio) -> anyhow::Result<Target> {
         if let Some(a) = self
             .account
             .as_deref()
@@ -113,10 +111,10 @@ impl Pick {
             weather: self.weather.as_deref() == Some("yes"),
         };
         if !Variant::all().contains(&variant) {
-            return Err(format!(
+            anyhow::bail!(
                 "no household receives this combination: {}",
                 variant.label()
-            ));
+            );
         }
         Ok(Target::Variant { variant, service })
     }
@@ -142,25 +140,25 @@ pub fn render_draft(s: &Studio, pick: &Pick, edits: &[Edit]) -> RenderReply {
         problems,
         ms: started.elapsed().as_millis() as u64,
     };
-    let general = |message: String| {
+    let general = |message: &dyn std::fmt::Display| {
         vec![FieldProblem {
             lang: None,
             key: None,
-            message,
+            message: format!("{message:#}"),
         }]
     };
     if let Some(campaign) = pick.campaign(s) {
-        let laid = campaign.map_err(general).and_then(|c| {
-            let lang = pick.language().map_err(general)?;
+        let laid = campaign.map_err(|e| general(&e)).and_then(|c| {
+            let lang = pick.language().map_err(|e| general(&e))?;
             let (_, wording) = draft::campaign(&c.folder, edits)?;
             let today = crate::pipeline::render_date(&s.config);
             let household = crate::target::campaign::sample_household(lang);
             let data =
                 crate::target::letter::build(&household, s.period, &s.config, &wording, today);
-            let json = serde_json::to_vec(&data).map_err(|e| general(e.to_string()))?;
+            let json = serde_json::to_vec(&data).map_err(|e| general(&e))?;
             s.renderer
                 .layout_template(&format!("{}/letter.typ", c.vdir), json)
-                .map_err(|e| general(e.to_string()))
+                .map_err(|e| general(&e))
         });
         crate::render::Renderer::evict_cache();
         return match laid {
@@ -175,21 +173,21 @@ pub fn render_draft(s: &Studio, pick: &Pick, edits: &[Edit]) -> RenderReply {
         };
     let target = match pick.target(s) {
         Ok(t) => t,
-        Err(e) => return fail(general(e)),
+        Err(e) => return fail(general(&e)),
     };
     let plan = matches!(target, Target::Account(_)).then(|| s.plan());
     let plan_ref = plan.as_ref().and_then(|p| p.as_ref().as_ref().ok());
     if let Some(Err(e)) = plan.as_deref() {
-        return fail(general(e.clone()));
+        return fail(general(e));
     }
     let period = plan_ref.map_or(s.period, |p| p.period);
     let laid = view::data(&target, &s.config, &wording, plan_ref, period)
-        .and_then(|json| serde_json::to_vec(&json).map_err(|e| e.to_string()))
-        .and_then(|json| s.renderer.layout(json).map_err(|e| e.to_string()));
+        .and_then(|json| Ok(serde_json::to_vec(&json)?))
+        .and_then(|json| Ok(s.renderer.layout(json)?));
     crate::render::Renderer::evict_cache();
     match laid {
         Ok(document) => laid_out(s, &document, started),
-        Err(e) => fail(general(e)),
+        Err(e) => fail(general(&e)),
     }
 }
 

@@ -196,7 +196,7 @@ fn save_edits(s: &Studio, req: &SaveRequest) -> (StatusCode, SaveReply) {
         Err(e) => {
             return (
                 StatusCode::NOT_FOUND,
-                reply(general(e), vec![], BTreeMap::new()),
+                reply(general(format!("{e:#}")), vec![], BTreeMap::new()),
             );
         }
     };
@@ -308,7 +308,7 @@ fn save_tip_rule(s: &Studio, req: &TipRequest) -> (StatusCode, String) {
     }
     let edited = match draft::edit_tip(&disk, &req.id, &req.conditions) {
         Ok(t) => t,
-        Err(e) => return (StatusCode::UNPROCESSABLE_ENTITY, e),
+        Err(e) => return (StatusCode::UNPROCESSABLE_ENTITY, format!("{e:#}")),
     };
     let mut sources = match Sources::read(&s.dir) {
         Ok(src) => src,

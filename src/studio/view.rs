@@ -7,6 +7,8 @@ use typst::model::Document;
 use typst::visualize::ImageKind;
 use typst_layout::PagedDocument;
 
+use anyhow::Context;
+
 use crate::config::Config;
 use crate::model::{Language, Period, Service};
 use crate::pipeline::Plan;
@@ -39,7 +41,7 @@ pub fn data(
     wording: &Wording,
     plan: Option<&Plan>,
     period: Period,
-) -> Result<serde_json::Value, String> {
+) -> anyhow::Result<serde_json::Value> {
     match target {
         Target::Variant { variant, service } => {
             let mut config = config.clone();
@@ -47,12 +49,12 @@ pub fn data(
             crate::proof::variant_data(variant, period, &config, wording, false)
         }
         Target::Account(id) => {
-            let plan = plan.ok_or("the customer and usage files could not be read")?;
+            let plan = plan.context("the customer and usage files could not be read")?;
             let letter = plan
                 .letters
                 .iter()
                 .find(|l| &plan.households[l.household].account_id == id)
-                .ok_or_else(|| format!("account {id} gets no report for {}", plan.period))?;
+                .with_context(|| format!("account {id} gets no report for {}", plan.period))?;
             let mut input = plan.input(letter);
             // Tip rules may be edited too: choose with the draft's rules.
             let tips = crate::report::pick_tips(
@@ -70,8 +72,8 @@ pub fn data(
                 wording,
             );
             input.tips = &tips;
-            let data = crate::report::build(&input, config, wording).map_err(|e| e.to_string())?;
-            serde_json::to_value(data).map_err(|e| e.to_string())
+            let data = crate::report::build(&input, config, wording)?;
+            Ok(serde_json::to_value(data)?)
         }
     }
 }
@@ -149,13 +151,11 @@ pub fn trace(
     plan: Option<&Plan>,
     period: Period,
     renderer: &Renderer,
-) -> Result<Sections, String> {
+) -> anyhow::Result<Sections> {
     let lang = target.language(plan);
     let (traced, keys) = wording.traced(lang);
     let json = data(target, config, &traced, plan, period)?;
-    let document = renderer
-        .layout(serde_json::to_vec(&json).map_err(|e| e.to_string())?)
-        .map_err(|e| e.to_string())?;
+    let document = renderer.layout(serde_json::to_vec(&json)?)?;
     Renderer::evict_cache();
     let mut seen = vec![false; keys.len()];
     let take = |text: &str, seen: &mut Vec<bool>| -> Vec<String> {

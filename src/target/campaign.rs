@@ -28,7 +28,7 @@ use crate::exception::{Exception, Reason};
 use crate::model::{Channel, Household, Period, Status};
 use crate::output::{self, RunFolder, RunOf};
 use crate::pipeline::{self, RunOptions};
-use crate::print::{Piece, PrintJob};
+use crate::print::{Piece, PieceError, PrintJob};
 use crate::render::Renderer;
 use crate::store::{Assigned, SendStatus};
 
@@ -641,11 +641,7 @@ fn routes(
     chosen: &mut Chosen,
 ) -> Result<HashMap<usize, Route>> {
     let blocks = store.channel_blocks()?;
-    let default_channel: Channel = config
-        .channels
-        .default
-        .parse()
-        .map_err(anyhow::Error::msg)?;
+    let default_channel: Channel = config.channels.default;
     let reachable = opts.reachable(config);
     let population = &chosen.population;
     let routes: HashMap<usize, Route> = chosen
@@ -740,8 +736,8 @@ fn print_letters(
             title: format!("{} campaign {name} {period}", config.utility.name),
             author: &config.utility.name,
             period,
-            data: |p: &Piece| -> Result<serde_json::Value, String> {
-                serde_json::to_value(letter_of(index[p.account_id])).map_err(|e| e.to_string())
+            data: |p: &Piece| -> Result<serde_json::Value, PieceError> {
+                Ok(serde_json::to_value(letter_of(index[p.account_id]))?)
             },
             mail: paper,
             shard: crate::shard::Shard::WHOLE,
@@ -771,7 +767,7 @@ fn print_letters(
                         Err(e) => out.failed.push(Exception::new(
                             piece.account_id,
                             Reason::RenderFailed,
-                            e,
+                            e.to_string(),
                         )),
                     }
                 }

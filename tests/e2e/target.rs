@@ -125,7 +125,7 @@ fn segment_typos_and_bad_values_fail_with_the_config_line() {
             "year_bilt = { from = 1982, to = 1986 }",
             "unknown field `year_bilt`",
         ),
-        ("language = [\"fr\"]", "unsupported language"),
+        ("language = [\"fr\"]", "unknown language \"fr\""),
         ("year_built = { from = 1986, to = 1982 }", "is empty"),
         ("rating = [\"terrible\"]", "unknown rating"),
     ] {

@@ -47,12 +47,14 @@ impl Rating {
 }
 
 impl std::str::FromStr for Rating {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Self, String> {
+    type Err = crate::model::ParseError;
+    fn from_str(s: &str) -> Result<Self, crate::model::ParseError> {
         Rating::ALL
             .into_iter()
             .find(|r| r.code() == s)
-            .ok_or_else(|| format!("unknown rating {s:?}"))
+            .ok_or_else(|| {
+                crate::model::ParseError::unknown("rating", s, "great, good or above-typical")
+            })
     }
 }
 

@@ -43,12 +43,16 @@ impl Group {
 }
 
 impl std::str::FromStr for Group {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Self, String> {
+    type Err = crate::model::ParseError;
+    fn from_str(s: &str) -> Result<Self, crate::model::ParseError> {
         match s {
             "treatment" => Ok(Group::Treatment),
             "control" => Ok(Group::Control),
-            other => Err(format!("unknown group {other:?}")),
+            other => Err(crate::model::ParseError::unknown(
+                "group",
+                other,
+                "treatment or control",
+            )),
         }
     }
 }

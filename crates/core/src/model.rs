@@ -41,16 +41,60 @@ impl Service {
     pub const ALL: [Service; 3] = [Service::Water, Service::Electric, Service::Gas];
 }
 
+/// Why a value read from a file or the command line is not one this program
+/// knows. The message names the value and what was expected: it becomes an
+/// exception's detail, a config error or a command-line error as it is.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ParseError {
+    /// A word outside a closed list: a service, unit, language, channel,
+    /// status, phase or group.
+    #[error("unknown {what} {value:?} (expected {expected})")]
+    Unknown {
+        what: &'static str,
+        value: String,
+        expected: &'static str,
+    },
+    /// A value not written in its format: a period, a range of months, an
+    /// event's window.
+    #[error("bad {what} {value:?} (expected {format})")]
+    Format {
+        what: &'static str,
+        value: String,
+        format: &'static str,
+    },
+    /// A range whose end does not come after its start.
+    #[error("{what} {value:?}: the end does not come after the start")]
+    Reversed { what: &'static str, value: String },
+}
+
+impl ParseError {
+    /// `unknown {what} "value" (expected ...)`.
+    pub fn unknown(what: &'static str, value: &str, expected: &'static str) -> ParseError {
+        ParseError::Unknown {
+            what,
+            value: value.to_string(),
+            expected,
+        }
+    }
+
+    /// `bad {what} "value" (expected FORMAT)`.
+    pub fn format(what: &'static str, value: &str, format: &'static str) -> ParseError {
+        ParseError::Format {
+            what,
+            value: value.to_string(),
+            format,
+        }
+    }
+}
+
 impl FromStr for Service {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Self, String> {
+    type Err = ParseError;
+    fn from_str(s: &str) -> Result<Self, ParseError> {
         match s.trim().to_ascii_lowercase().as_str() {
             "water" => Ok(Service::Water),
             "electric" | "electricity" => Ok(Service::Electric),
             "gas" | "natural gas" => Ok(Service::Gas),
-            other => Err(format!(
-                "unknown service {other:?} (expected water, electric or gas)"
-            )),
+            _ => Err(ParseError::unknown("service", s, "water, electric or gas")),
         }
     }
 }
@@ -85,8 +129,8 @@ impl Unit {
 }
 
 impl FromStr for Unit {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Self, String> {
+    type Err = ParseError;
+    fn from_str(s: &str) -> Result<Self, ParseError> {
         // The exact spellings of the contract first: no allocation per read.
         match s {
             "gal" => return Ok(Unit::Gallon),
@@ -104,8 +148,10 @@ impl FromStr for Unit {
             "m3" => Ok(Unit::CubicMeter),
             "kwh" => Ok(Unit::Kwh),
             "therm" | "therms" | "thm" => Ok(Unit::Therm),
-            other => Err(format!(
-                "unknown unit {other:?} (expected gal, kgal, ccf, m3, kWh or therm)"
+            other => Err(ParseError::unknown(
+                "unit",
+                other,
+                "gal, kgal, ccf, m3, kWh or therm",
             )),
         }
     }
@@ -134,14 +180,12 @@ impl Language {
 }
 
 impl FromStr for Language {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Self, String> {
+    type Err = ParseError;
+    fn from_str(s: &str) -> Result<Self, ParseError> {
         match s.trim().to_ascii_lowercase().as_str() {
             "" | "en" | "eng" | "english" => Ok(Language::En),
             "es" | "spa" | "spanish" | "español" | "espanol" => Ok(Language::Es),
-            other => Err(format!(
-                "unsupported language {other:?} (expected en or es)"
-            )),
+            other => Err(ParseError::unknown("language", other, "en or es")),
         }
     }
 }
@@ -166,15 +210,13 @@ impl Channel {
 }
 
 impl FromStr for Channel {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Self, String> {
+    type Err = ParseError;
+    fn from_str(s: &str) -> Result<Self, ParseError> {
         match s.trim().to_ascii_lowercase().as_str() {
             "mail" | "paper" | "print" => Ok(Channel::Mail),
             "email" | "e-mail" => Ok(Channel::Email),
             "sms" | "text" => Ok(Channel::Sms),
-            other => Err(format!(
-                "unknown channel {other:?} (expected mail, email or sms)"
-            )),
+            other => Err(ParseError::unknown("channel", other, "mail, email or sms")),
         }
     }
 }
@@ -188,14 +230,16 @@ pub enum Status {
 }
 
 impl FromStr for Status {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Self, String> {
+    type Err = ParseError;
+    fn from_str(s: &str) -> Result<Self, ParseError> {
         match s.trim().to_ascii_lowercase().as_str() {
             "" | "active" => Ok(Status::Active),
             "vacant" => Ok(Status::Vacant),
             "closed" => Ok(Status::Closed),
-            other => Err(format!(
-                "unknown status {other:?} (expected active, vacant or closed)"
+            other => Err(ParseError::unknown(
+                "status",
+                other,
+                "active, vacant or closed",
             )),
         }
     }
@@ -231,12 +275,12 @@ impl Phase {
 }
 
 impl std::str::FromStr for Phase {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Self, String> {
+    type Err = ParseError;
+    fn from_str(s: &str) -> Result<Self, ParseError> {
         Phase::ALL
             .into_iter()
             .find(|p| p.code() == s)
-            .ok_or_else(|| format!("unknown phase {s:?}"))
+            .ok_or_else(|| ParseError::unknown("phase", s, "tips, notice or comparison"))
     }
 }
 
@@ -288,9 +332,9 @@ impl fmt::Display for Period {
 }
 
 impl FromStr for Period {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Self, String> {
-        let bad = || format!("bad period {s:?} (expected YYYY-MM)");
+    type Err = ParseError;
+    fn from_str(s: &str) -> Result<Self, ParseError> {
+        let bad = || ParseError::format("period", s, "YYYY-MM");
         let (y, m) = s.trim().split_once('-').ok_or_else(bad)?;
         let year: i32 = y.parse().map_err(|_| bad())?;
         let month: u32 = m.parse().map_err(|_| bad())?;
@@ -326,14 +370,17 @@ impl fmt::Display for Months {
 }
 
 impl FromStr for Months {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Self, String> {
+    type Err = ParseError;
+    fn from_str(s: &str) -> Result<Self, ParseError> {
         let (a, b) = s
             .split_once("..")
-            .ok_or_else(|| format!("bad months {s:?} (expected YYYY-MM..YYYY-MM)"))?;
+            .ok_or_else(|| ParseError::format("months", s, "YYYY-MM..YYYY-MM"))?;
         let (from, to): (Period, Period) = (a.parse()?, b.parse()?);
         if to < from {
-            return Err(format!("months {s:?} end before they start"));
+            return Err(ParseError::Reversed {
+                what: "months",
+                value: s.to_string(),
+            });
         }
         Ok(Months { from, to })
     }

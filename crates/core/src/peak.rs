@@ -27,7 +27,7 @@ use chrono::{Datelike, NaiveDate, NaiveTime, Weekday};
 use statrs::distribution::{ContinuousCDF, StudentsT};
 
 use crate::ingest::Zone;
-use crate::model::Interval;
+use crate::model::{Interval, ParseError};
 
 /// An event's hours on its day.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -38,18 +38,20 @@ pub struct EventWindow {
 }
 
 impl std::str::FromStr for EventWindow {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Self, String> {
-        let bad = || format!("event window {s:?} is not YYYY-MM-DDTHH:MM..HH:MM");
+    type Err = ParseError;
+    fn from_str(s: &str) -> Result<Self, ParseError> {
+        let bad = || ParseError::format("event window", s, "YYYY-MM-DDTHH:MM..HH:MM");
         let (day, hours) = s.trim().split_once('T').ok_or_else(bad)?;
         let (from, to) = hours.split_once("..").ok_or_else(bad)?;
         let date = NaiveDate::parse_from_str(day, "%Y-%m-%d").map_err(|_| bad())?;
         let time = |t: &str| NaiveTime::parse_from_str(t, "%H:%M").map_err(|_| bad());
         let (from, to) = (time(from)?, time(to)?);
         if to <= from {
-            return Err(format!(
-                "event window {s:?} ends before it starts (a window is within one day)"
-            ));
+            // A window is within one day.
+            return Err(ParseError::Reversed {
+                what: "event window",
+                value: s.to_string(),
+            });
         }
         Ok(EventWindow { date, from, to })
     }

@@ -14,6 +14,8 @@ use std::collections::HashMap;
 use std::fmt;
 use std::str::FromStr;
 
+use crate::model::ParseError;
+
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
@@ -61,13 +63,9 @@ impl Shard {
 
     /// The shard a Kubernetes Indexed Job's pod runs: its
     /// `JOB_COMPLETION_INDEX` of `count`.
-    pub fn from_job_index(count: u32) -> Result<Shard, String> {
-        let index = std::env::var("JOB_COMPLETION_INDEX").map_err(|_| {
-            "--shards needs JOB_COMPLETION_INDEX (set by Kubernetes in an Indexed Job); \
-             give --shard K/N instead"
-                .to_string()
-        })?;
-        format!("{}/{count}", index.trim()).parse()
+    pub fn from_job_index(count: u32) -> Result<Shard, ShardError> {
+        let index = std::env::var("JOB_COMPLETION_INDEX").map_err(|_| ShardError::NoJobIndex)?;
+        Ok(format!("{}/{count}", index.trim()).parse()?)
     }
 
     /// The suffix that names this shard's lock: `shard-1-of-4`.
@@ -82,10 +80,24 @@ impl fmt::Display for Shard {
     }
 }
 
+/// How a shard is written; [`MAX_SHARDS`] is its upper bound.
+const SHARD_FORMAT: &str = "K/N with 0 <= K < N <= 1000, e.g. 0/4";
+
+/// Why a pod's shard cannot be known.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ShardError {
+    #[error(
+        "--shards needs JOB_COMPLETION_INDEX (set by Kubernetes in an Indexed Job); give --shard K/N instead"
+    )]
+    NoJobIndex,
+    #[error("JOB_COMPLETION_INDEX: {0}")]
+    Bad(#[from] ParseError),
+}
+
 impl FromStr for Shard {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Shard, String> {
-        let bad = || format!("shard {s:?}: expected K/N with 0 <= K < N <= {MAX_SHARDS}, e.g. 0/4");
+    type Err = ParseError;
+    fn from_str(s: &str) -> Result<Shard, ParseError> {
+        let bad = || ParseError::format("shard", s, SHARD_FORMAT);
         let (k, n) = s.split_once('/').ok_or_else(bad)?;
         let index: u32 = k.trim().parse().map_err(|_| bad())?;
         let count: u32 = n.trim().parse().map_err(|_| bad())?;
@@ -106,6 +118,8 @@ mod tests {
         for bad in ["4/4", "1", "-1/4", "0/0", "a/b", "0/1001"] {
             assert!(bad.parse::<Shard>().is_err(), "{bad}");
         }
+        let e = "0/1001".parse::<Shard>().unwrap_err().to_string();
+        assert!(e.contains(&format!("N <= {MAX_SHARDS}")), "{e}");
     }
 
     #[test]

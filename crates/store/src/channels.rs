@@ -56,7 +56,7 @@ impl Store {
             )?
             .into_iter()
             .map(|r| {
-                let channel: Channel = r.text(1)?.parse().map_err(|e: String| anyhow!(e))?;
+                let channel: Channel = r.text(1)?.parse()?;
                 Ok(((r.text(0)?, channel), SendStatus::parse(&r.text(2)?)?))
             })
             .collect()

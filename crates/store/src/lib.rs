@@ -308,7 +308,7 @@ impl Store {
             &vals![period.to_string()],
         )?;
         match row.map(|r| r.opt_text(0)).transpose()?.flatten() {
-            Some(p) => Ok(Some(p.parse().map_err(|e: String| anyhow::anyhow!(e))?)),
+            Some(p) => Ok(Some(p.parse()?)),
             None => Ok(None),
         }
     }
@@ -324,7 +324,7 @@ impl Store {
         )?;
         let mut out = HashMap::new();
         for r in rows {
-            let period = r.text(1)?.parse().map_err(|e: String| anyhow::anyhow!(e))?;
+            let period = r.text(1)?.parse()?;
             out.insert(
                 r.text(0)?,
                 History {
@@ -352,7 +352,7 @@ impl Store {
         )?;
         let mut out = HashMap::new();
         for r in rows {
-            let phase = r.text(1)?.parse().map_err(|e: String| anyhow::anyhow!(e))?;
+            let phase = r.text(1)?.parse()?;
             out.insert(
                 r.text(0)?,
                 Recorded {

@@ -66,8 +66,8 @@ impl Store {
             );
             let assigned = Assigned {
                 account_id: account_id.clone(),
-                group: group.parse().map_err(anyhow::Error::msg)?,
-                period: period.parse().map_err(anyhow::Error::msg)?,
+                group: group.parse()?,
+                period: period.parse()?,
                 stratum,
                 rating,
             };

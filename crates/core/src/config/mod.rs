@@ -122,7 +122,7 @@ pub struct Input {
 #[serde(deny_unknown_fields, default)]
 pub struct Channels {
     /// For a household whose `channel` column is empty: `mail`, `email` or `sms`.
-    pub default: String,
+    pub default: crate::model::Channel,
     /// Folded into each household's link token, so tokens cannot be guessed.
     pub link_salt: String,
 }
@@ -130,7 +130,7 @@ pub struct Channels {
 impl Default for Channels {
     fn default() -> Self {
         Channels {
-            default: "mail".into(),
+            default: crate::model::Channel::Mail,
             link_salt: String::new(),
         }
     }
@@ -677,10 +677,6 @@ impl Config {
         anyhow::ensure!(
             self.print.pieces_per_file >= 1,
             "print.pieces_per_file must be at least 1"
-        );
-        anyhow::ensure!(
-            matches!(self.channels.default.as_str(), "mail" | "email" | "sms"),
-            "channels.default must be mail, email or sms"
         );
         anyhow::ensure!(
             self.email.per_second > 0.0,

@@ -91,7 +91,8 @@ impl<'de, T: Deserialize<'de> + PartialOrd + fmt::Display + Copy> Deserialize<'d
 fn parsed_list<'de, D, T>(d: D) -> Result<Vec<T>, D::Error>
 where
     D: Deserializer<'de>,
-    T: FromStr<Err = String>,
+    T: FromStr,
+    T::Err: std::fmt::Display,
 {
     Vec::<String>::deserialize(d)?
         .iter()
@@ -181,14 +182,16 @@ pub struct Campaign {
 }
 
 /// Names of segments and campaigns end up in file names and store keys.
-pub fn check_name(name: &str) -> Result<(), String> {
+pub fn check_name(name: &str) -> Result<(), crate::model::ParseError> {
     if name.is_empty()
         || !name
             .chars()
             .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '_')
     {
-        return Err(format!(
-            "name {name:?} must be lowercase letters, digits, '-' or '_'"
+        return Err(crate::model::ParseError::format(
+            "name",
+            name,
+            "lowercase letters, digits, '-' or '_'",
         ));
     }
     Ok(())

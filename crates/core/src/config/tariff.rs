@@ -22,7 +22,7 @@
 
 use serde::Deserialize;
 
-use crate::model::{Service, Unit};
+use crate::model::{ParseError, Service, Unit};
 
 /// One step of a tiered rate: use up to `up_to` (in the tariff's unit per
 /// billing period; none on the last tier) costs `rate` per unit.
@@ -140,7 +140,7 @@ impl TryFrom<RawTariff> for Tariff {
     type Error = String;
 
     fn try_from(raw: RawTariff) -> Result<Tariff, String> {
-        let unit: Unit = raw.unit.parse()?;
+        let unit: Unit = raw.unit.parse().map_err(|e: ParseError| e.to_string())?;
         let (_, factor) = unit.to_canonical();
         if !(raw.fixed.is_finite() && raw.fixed >= 0.0) {
             return Err(format!("fixed charge {} must be 0 or more", raw.fixed));

@@ -238,13 +238,13 @@ fn parse_household(
         )
     })?;
     let service = match cols.get(r, "service") {
-        Some(s) => coded(s, &values.service).map_err(|e| fail(Reason::BadValue, e))?,
+        Some(s) => coded(s, &values.service).map_err(|e| fail(Reason::BadValue, e.to_string()))?,
         None => default_service,
     };
     let language: Language = coded(cols.get(r, "language").unwrap_or("en"), &values.language)
-        .map_err(|e| fail(Reason::BadValue, e))?;
+        .map_err(|e| fail(Reason::BadValue, e.to_string()))?;
     let status: Status = coded(cols.get(r, "status").unwrap_or("active"), &values.status)
-        .map_err(|e| fail(Reason::BadValue, e))?;
+        .map_err(|e| fail(Reason::BadValue, e.to_string()))?;
     let do_not_mail = match cols.get(r, "do_not_mail") {
         None => false,
         Some(v) => yes_no_coded(v, &values.do_not_mail).ok_or_else(|| {

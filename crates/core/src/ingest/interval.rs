@@ -151,7 +151,8 @@ fn parse_row(
             )
         })?;
     let u = super::field(r, unit).ok_or_else(|| missing("unit"))?;
-    let unit: Unit = coded(u, &format.values.unit).map_err(|e| (Reason::UnknownUnit, e))?;
+    let unit: Unit =
+        coded(u, &format.values.unit).map_err(|e| (Reason::UnknownUnit, e.to_string()))?;
     let (service, factor) = unit.to_canonical();
     let estimated = match super::field(r, est) {
         None => false,

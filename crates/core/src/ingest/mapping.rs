@@ -13,7 +13,7 @@ use std::str::FromStr;
 
 use serde::{Deserialize, Deserializer};
 
-use crate::model::{Language, Service, Status, Unit};
+use crate::model::{Language, ParseError, Service, Status, Unit};
 
 /// `[mapping]`: one table per input file.
 #[derive(Debug, Clone, Default, Deserialize, PartialEq)]
@@ -138,10 +138,10 @@ pub struct UsageValues {
 /// A value through the export's codes (`[mapping.*.values]`), else as the
 /// contract spells it: a code the mapping lists and the contract's own
 /// spellings are both accepted.
-pub fn coded<T: Copy + FromStr<Err = String>>(
+pub fn coded<T: Copy + FromStr<Err = ParseError>>(
     v: &str,
     codes: &BTreeMap<String, T>,
-) -> Result<T, String> {
+) -> Result<T, ParseError> {
     match codes.get(v) {
         Some(t) => Ok(*t),
         None => v.parse(),
@@ -162,7 +162,8 @@ pub fn yes_no_coded(v: &str, codes: &BTreeMap<String, bool>) -> Option<bool> {
 fn codes<'de, D, T>(d: D) -> Result<BTreeMap<String, T>, D::Error>
 where
     D: Deserializer<'de>,
-    T: FromStr<Err = String>,
+    T: FromStr,
+    T::Err: std::fmt::Display,
 {
     let raw = BTreeMap::<String, String>::deserialize(d)?;
     raw.into_iter()

@@ -320,8 +320,8 @@ fn unit_factor(
 ) -> Result<f64, Problem> {
     let unit_raw = super::field(r, cx.at.unit)
         .ok_or_else(|| (Reason::MissingField, "missing unit".to_string()))?;
-    let unit: Unit =
-        coded(unit_raw, &cx.format.values.unit).map_err(|e| (Reason::UnknownUnit, e))?;
+    let unit: Unit = coded(unit_raw, &cx.format.values.unit)
+        .map_err(|e| (Reason::UnknownUnit, e.to_string()))?;
     let (unit_service, factor) = unit.to_canonical();
     if unit_service != service {
         return Err((

@@ -27,9 +27,13 @@ pub struct EspiTime {
 
 impl Zone {
     /// Parse an IANA name such as `America/Los_Angeles` or `UTC`.
-    pub fn named(name: &str) -> Result<Zone, String> {
+    pub fn named(name: &str) -> Result<Zone, crate::model::ParseError> {
         name.parse::<chrono_tz::Tz>().map(Zone::Named).map_err(|_| {
-            format!("unknown time zone {name:?} (expected an IANA name such as America/Chicago)")
+            crate::model::ParseError::unknown(
+                "time zone",
+                name,
+                "an IANA name such as America/Chicago",
+            )
         })
     }
 
