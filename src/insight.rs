@@ -17,7 +17,7 @@ use serde::Serialize;
 use crate::config::Config;
 use crate::ingest::{Dataset, Zone};
 use crate::model::{Household, ParseError, Service};
-use crate::pipeline::RunOptions;
+use crate::pipeline::options::{RunOptions, read_rules, sources};
 use crate::weather::caltrack::{self, Granularity, MIN_BASELINE_COVERAGE, Model, Rules, Usage};
 use crate::weather::{Station, Weather};
 
@@ -194,8 +194,8 @@ pub fn fit_command(config: &Config, opts: &RunOptions, req: &FitRequest) -> Resu
 
 /// Customers and use, with interval data kept per local day.
 fn load(config: &Config, opts: &RunOptions) -> Result<Dataset> {
-    let sources = crate::pipeline::sources(config, opts);
-    let mut rules = crate::pipeline::read_rules(config, &sources)?;
+    let sources = sources(config, opts);
+    let mut rules = read_rules(config, &sources)?;
     rules.intervals.keep_days = true;
     crate::ingest::load(&sources, config.utility.service, &rules)
 }

@@ -667,7 +667,7 @@ fn dispatch(cli: Cli) -> Result<()> {
             let config = Config::load(&config)?;
             let wording = neighborly::wording::load_or_error(&config.templates_dir())?;
             if let Some(dir) = messages {
-                let n = neighborly::outreach::write_examples(&config, &wording, &dir)?;
+                let n = neighborly::proof::write_messages(&config, &wording, &dir)?;
                 println!("{n} messages written to {}", dir.display());
             }
             let today = pipeline::render_date(&config);

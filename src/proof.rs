@@ -7,6 +7,7 @@
 //! without a cohort gets the tips letter.
 
 use std::collections::BTreeMap;
+use std::path::Path;
 
 use anyhow::Context;
 use chrono::NaiveDate;
@@ -453,4 +454,50 @@ pub fn proof(
 /// The period proofs and checks use: the month before the render date.
 pub fn default_period(today: NaiveDate) -> Period {
     Period::of(today).offset(-1)
+}
+
+/// Write every example message (`alerts::examples`, `events::examples`)
+/// into `dir`: `LABEL.html` as a mail program shows it, `LABEL.txt` with the
+/// plain-text part and the text message. Returns how many.
+pub fn write_messages(
+    config: &Config,
+    wording: &crate::wording::Wording,
+    dir: &Path,
+) -> anyhow::Result<usize> {
+    std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    let mut examples = crate::alerts::examples(config, wording);
+    examples.extend(crate::events::examples(config, wording));
+    let env = crate::channel::email::Envelope {
+        from: &config.email.from,
+        reply_to: &config.email.reply_to,
+        to: "someone@example.org",
+        message_id: "<example@example.org>",
+        unsubscribe_url: "https://example.org/unsubscribe?t=0123456789abcdef",
+        unsubscribe_mailto: "",
+    };
+    for e in &examples {
+        let html = dir.join(format!("{}.html", e.label));
+        crate::output::writing(&html, |p| {
+            Ok(crate::output::write_atomic(
+                p,
+                crate::channel::notice::html(&e.notice, &env).as_bytes(),
+            )?)
+        })?;
+        let link = config.sms.link.replace("{token}", "0123456789abcdef");
+        let text = crate::channel::sms::with_link(&e.notice.sms, &link);
+        let body = format!(
+            "Subject: {}\n\n{}\n\n--- text message ({} segment(s), {}, {} units) ---\n{}\n",
+            e.notice.subject,
+            crate::channel::notice::plain(&e.notice, &env),
+            text.segments,
+            text.encoding,
+            text.units,
+            text.body
+        );
+        let txt = dir.join(format!("{}.txt", e.label));
+        crate::output::writing(&txt, |p| {
+            Ok(crate::output::write_atomic(p, body.as_bytes())?)
+        })?;
+    }
+    Ok(examples.len())
 }

@@ -14,7 +14,7 @@ use html_escape::encode_text as esc;
 use serde::Serialize;
 
 use crate::exception::Reason;
-use crate::pipeline::Plan;
+use crate::pipeline::plan::Plan;
 
 /// Examples kept per exception reason.
 const EXAMPLES: usize = 3;

@@ -114,7 +114,7 @@ pub fn money(input: &ReportInput, config: &Config, wording: &Wording) -> Option<
         })
     };
     let goal_cost = input.goal.and_then(|g| {
-        let months = crate::money::bill_months(bill.days) as i32;
+        let months = crate::model::bill_months(bill.days) as i32;
         let (end, days) = crate::money::next_bill_days(input.period, months);
         crate::money::cost(t, h, g * days as f64, days, end)
     });

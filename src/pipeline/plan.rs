@@ -14,7 +14,8 @@ use std::time::Instant;
 
 use anyhow::{Context, Result};
 
-use super::{RunOptions, enrol};
+use super::enrol;
+use super::options::{RunOptions, read_rules, sources};
 use crate::cohort::{self, Assignment, Cohort, CohortPlan};
 use crate::compare::{self, CohortStats, Comparison};
 use crate::config::Config;
@@ -324,7 +325,7 @@ pub struct Rules<'a> {
 /// suppression list and, for letters, the weather file; keep the shard's
 /// households.
 pub fn load(config: &Config, opts: &RunOptions, purpose: Purpose) -> Result<Inputs> {
-    let sources = super::sources(config, opts);
+    let sources = sources(config, opts);
     let t = Instant::now();
     let Dataset {
         households,
@@ -337,7 +338,7 @@ pub fn load(config: &Config, opts: &RunOptions, purpose: Purpose) -> Result<Inpu
     } = ingest::load(
         &sources,
         config.utility.service,
-        &super::read_rules(config, &sources)?,
+        &read_rules(config, &sources)?,
     )?;
     tracing::debug!(ms = t.elapsed().as_millis() as u64, "plan: files read");
     let bills: Vec<Vec<Bill>> = {

@@ -492,6 +492,14 @@ pub struct Bill {
     pub line: u32,
 }
 
+/// How many months of service a bill of `days` days is: 1 for 28-45 days,
+/// 2 for a bi-monthly bill (about 61), 3 for a quarterly one (about 91).
+/// Tier widths and the service charge are a month's and count this many
+/// times; a monthly bill of 28 or 31 days counts once.
+pub fn bill_months(days: i64) -> f64 {
+    (days as f64 / (365.25 / 12.0)).round().max(1.0)
+}
+
 impl Bill {
     pub fn per_day(&self) -> f64 {
         self.quantity / self.days as f64
@@ -499,9 +507,9 @@ impl Bill {
 
     /// How many calendar months the bill covers, counted back from its end
     /// month: 1 for a monthly bill whatever its dates, 2 bi-monthly, 3
-    /// quarterly (by its days, as [`crate::money::bill_months`]).
+    /// quarterly (by its days, as [`bill_months`]).
     pub fn months(&self) -> i32 {
-        crate::money::bill_months(self.days) as i32
+        bill_months(self.days) as i32
     }
 
     /// The periods the bill covers, oldest first (its end month last).

@@ -16,7 +16,7 @@ use std::collections::BTreeMap;
 use chrono::{Datelike, NaiveDate};
 
 use crate::config::tariff::{Budget, Tariff, Tier};
-use crate::model::{Bill, Household, Language, Period};
+use crate::model::{Bill, Household, Language, Period, bill_months};
 
 /// The household's water budget per day (canonical gallons), or None when
 /// the customer file does not say how many people live there.
@@ -119,14 +119,6 @@ pub fn charges(
 pub fn cost(t: &Tariff, h: &Household, quantity: f64, days: i64, end: NaiveDate) -> Option<f64> {
     let lines = charges(t, h, quantity, days, end)?;
     Some(fixed(t, days) + lines.iter().map(Charge::amount).sum::<f64>())
-}
-
-/// How many months of service a bill of `days` days is: 1 for 28-45 days,
-/// 2 for a bi-monthly bill (about 61), 3 for a quarterly one (about 91).
-/// Tier widths and the service charge are a month's and count this many
-/// times; a monthly bill of 28 or 31 days counts once.
-pub fn bill_months(days: i64) -> f64 {
-    (days as f64 / (365.25 / 12.0)).round().max(1.0)
 }
 
 /// The service charge of a bill of `days` days (one per month billed).

@@ -314,19 +314,6 @@ pub fn normalize_zip(raw: &str) -> Option<String> {
     }
 }
 
-pub fn parse_bool(v: &str) -> Option<bool> {
-    let v = v.trim();
-    // The spellings a CIS export uses, without allocating for the common ones.
-    let is = |word: &str| v.eq_ignore_ascii_case(word);
-    if ["true", "t", "yes", "y", "1"].iter().any(|w| is(w)) {
-        Some(true)
-    } else if ["false", "f", "no", "n", "0", ""].iter().any(|w| is(w)) {
-        Some(false)
-    } else {
-        None
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

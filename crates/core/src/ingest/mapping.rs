@@ -148,13 +148,23 @@ pub fn coded<T: Copy + FromStr<Err = ParseError>>(
     }
 }
 
+pub fn parse_bool(v: &str) -> Option<bool> {
+    let v = v.trim();
+    // The spellings a CIS export uses, without allocating for the common ones.
+    let is = |word: &str| v.eq_ignore_ascii_case(word);
+    if ["true", "t", "yes", "y", "1"].iter().any(|w| is(w)) {
+        Some(true)
+    } else if ["false", "f", "no", "n", "0", ""].iter().any(|w| is(w)) {
+        Some(false)
+    } else {
+        None
+    }
+}
+
 /// A yes/no value through the export's codes, else the contract's
 /// spellings; None when it is neither.
 pub fn yes_no_coded(v: &str, codes: &BTreeMap<String, bool>) -> Option<bool> {
-    codes
-        .get(v)
-        .copied()
-        .or_else(|| super::customers::parse_bool(v))
+    codes.get(v).copied().or_else(|| parse_bool(v))
 }
 
 /// Read `{ A = "active", I = "closed" }`: every target must be a value the
@@ -189,7 +199,7 @@ fn yes_no<'de, D: Deserializer<'de>>(d: D) -> Result<BTreeMap<String, bool>, D::
         .map(|(code, v)| {
             let b = match v {
                 YesNo::Bool(b) => Some(b),
-                YesNo::Text(t) => super::customers::parse_bool(&t),
+                YesNo::Text(t) => parse_bool(&t),
             };
             b.map(|b| (code.trim().to_string(), b)).ok_or_else(|| {
                 serde::de::Error::custom(format!("code {code:?} must map to true or false"))
