@@ -11,7 +11,7 @@ use crate::control::{self, Group, Newcomer, REPORTS};
 use crate::model::{Household, Period};
 use crate::store::Assigned;
 
-use super::plan::Snapshot;
+use super::snapshot::Snapshot;
 
 pub(super) struct Enrolment {
     pub groups: HashMap<usize, Group>,

@@ -29,6 +29,7 @@ mod enrol;
 mod enroll;
 pub mod options;
 pub mod plan;
+mod snapshot;
 pub use enroll::{Balance, enroll};
 pub use options::{RunOptions, read_rules, sources};
 pub use plan::{

@@ -16,10 +16,10 @@ use anyhow::{Context, Result};
 
 use super::enrol;
 use super::options::{RunOptions, read_rules, sources};
+pub use super::snapshot::Snapshot;
 use crate::cohort::{self, Assignment, Cohort, CohortPlan};
 use crate::compare::{self, CohortStats, Comparison};
 use crate::config::Config;
-use crate::control::StratumCount;
 use crate::exception::{Exception, Reason};
 use crate::ingest::{self, Dataset};
 use crate::model::{Bill, Channel, Household, Period, Status, bills_from_reads};
@@ -27,7 +27,7 @@ use crate::phase::{self, Decision, Phase};
 use crate::render::Renderer;
 use crate::report::{self, ReportInput};
 use crate::shard::Shard;
-use crate::store::{Assigned, History, Recorded, Store};
+use crate::store::{History, Store};
 use crate::wording::Wording;
 
 /// One household to be mailed this period.
@@ -276,39 +276,6 @@ pub struct Inputs {
     pub households_in: usize,
     /// The weather file, when `[weather] file` is set.
     pub weather: Option<crate::weather::Weather>,
-}
-
-/// What the store knows that a plan needs, read once. Empty without a store.
-#[derive(Debug, Default)]
-pub struct Snapshot {
-    /// Account -> why it opted out.
-    pub opted_out: HashMap<String, String>,
-    /// (account, channel code) -> why that channel is closed.
-    pub channel_blocks: HashMap<(String, String), String>,
-    /// Each account's last mailed letter before the period.
-    pub history: HashMap<String, History>,
-    /// Decisions recorded for this period by a finished run: a re-run
-    /// reproduces them.
-    pub recorded: HashMap<String, Recorded>,
-    /// The monthly reports' control-group assignments, and their counts.
-    pub assignments: HashMap<String, Assigned>,
-    pub stratum_counts: HashMap<String, StratumCount>,
-}
-
-impl Snapshot {
-    pub fn read(store: Option<&Store>, period: Period) -> Result<Snapshot> {
-        let Some(s) = store else {
-            return Ok(Snapshot::default());
-        };
-        Ok(Snapshot {
-            opted_out: s.opt_outs()?,
-            channel_blocks: s.channel_blocks()?,
-            history: s.history_before(period)?,
-            recorded: s.recorded(period)?,
-            assignments: s.assignments(crate::control::REPORTS)?,
-            stratum_counts: s.stratum_counts(crate::control::REPORTS)?,
-        })
-    }
 }
 
 /// The settings a plan follows.
@@ -958,6 +925,7 @@ fn latest_period(bills: &[Vec<Bill>]) -> Option<Period> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::store::Recorded;
 
     /// Bills of `days` days each, ending on the months' last days.
     fn bills(ends: &[(&str, i64)]) -> Vec<Bill> {
