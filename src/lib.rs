@@ -27,6 +27,7 @@ pub mod drill;
 pub mod events;
 pub mod import;
 pub mod insight;
+pub mod mailing;
 pub mod measure;
 pub mod merge;
 pub mod output;

@@ -15,10 +15,11 @@ use anyhow::{Context, Result, bail};
 use crate::config::Config;
 use crate::drill::{self, Step};
 use crate::exception::{Exception, Reason};
+use crate::mailing::{self, Deliveries, Mailing, PREFLIGHT, Recipient};
 use crate::model::{Bill, Channel, Period};
 use crate::output::{self, ManifestRow, RunFolder, RunOf, Summary};
 use crate::phase::Phase;
-use crate::print::{Piece, PieceError, PrintJob};
+use crate::print::PieceError;
 use crate::render::Renderer;
 use crate::report;
 use crate::shard::Shard;
@@ -500,7 +501,6 @@ fn collect_files(dir: &Path, out: &mut Vec<PathBuf>) {
 }
 
 /// Letters that must all fail before a run is stopped as a template error.
-const PREFLIGHT: usize = 3;
 
 /// Before anything is recorded or laid out: the single-report template (what
 /// `preview` shows) and the print files' template must both lay out at least
@@ -581,13 +581,86 @@ fn preflight_email(
     }
 }
 
+/// The monthly reports as a [`Mailing`]: recipient `k` is `plan.letters[k]`.
+struct Reports<'a> {
+    plan: &'a Plan,
+    config: &'a Config,
+    wording: &'a Wording,
+    renderer: &'a Renderer,
+    shard: Shard,
+}
+
+impl Reports<'_> {
+    fn report(&self, k: usize) -> Result<report::ReportData, crate::chart::ChartError> {
+        report::build(
+            &self.plan.input(&self.plan.letters[k]),
+            self.config,
+            self.wording,
+        )
+    }
+}
+
+impl Mailing for Reports<'_> {
+    fn period(&self) -> Period {
+        self.plan.period
+    }
+
+    fn batch_template(&self) -> String {
+        crate::render::BATCH_PATH.to_string()
+    }
+
+    fn title(&self) -> String {
+        format!("{} reports {}", self.config.utility.name, self.plan.period)
+    }
+
+    fn template_label(&self) -> String {
+        "the report".to_string()
+    }
+
+    fn piece_id(&self, h: &crate::model::Household) -> String {
+        format!("{}/{}", h.account_id, self.plan.period)
+    }
+
+    fn shard(&self) -> Shard {
+        self.shard
+    }
+
+    fn data(&self, k: usize) -> std::result::Result<serde_json::Value, PieceError> {
+        Ok(serde_json::to_value(self.report(k)?)?)
+    }
+
+    fn send_key(&self) -> String {
+        self.plan.period.to_string()
+    }
+
+    fn email(
+        &self,
+        k: usize,
+        envelope: &crate::channel::email::Envelope<'_>,
+        pdf: &[u8],
+    ) -> Result<lettre::Message> {
+        let data = self.report(k)?;
+        let charts = email_charts(&data, self.renderer)?;
+        crate::channel::email::compose(&data, envelope, &charts, pdf)
+    }
+
+    fn text(&self, k: usize, link: &str) -> Result<Option<crate::channel::sms::Text>> {
+        let data = self.report(k)?;
+        Ok(Some(crate::channel::sms::compose(
+            &data.text,
+            data.variant,
+            data.invite,
+            link,
+        )))
+    }
+}
+
 /// Lay every letter out once (print files on plain threads, see
 /// [`crate::print`]), each household's own PDF from the same layout;
-/// deliver the e-mails and texts; write the manifest (every report, in
-/// presort order). Paper letters go into print files; e-mail and text
-/// households are laid out the same way for their own PDFs only. An e-mail the relay refuses or cannot take becomes an
-/// exception (`not-delivered`); a refusal also closes the channel, so the
-/// next report goes on paper.
+/// deliver the e-mails and texts (`sms.csv`); write the manifest (every
+/// report, in presort order). An e-mail the relay refuses or cannot take
+/// becomes an exception (`not-delivered`); a refusal also closes the
+/// channel, so the next report goes on paper.
 #[allow(clippy::too_many_arguments)]
 fn render_all(
     plan: &Plan,
@@ -599,140 +672,59 @@ fn render_all(
     store: &Store,
     exceptions: &mut Vec<Exception>,
 ) -> Result<Laid> {
-    let bar = if opts.progress {
-        indicatif::ProgressBar::new(plan.letters.len() as u64)
-    } else {
-        indicatif::ProgressBar::hidden()
+    let reports = Reports {
+        plan,
+        config,
+        wording,
+        renderer,
+        shard: opts.shard.unwrap_or(Shard::WHOLE),
     };
-    bar.set_style(
-        indicatif::ProgressStyle::with_template(
-            "{bar:40} {pos}/{len} reports  {per_sec}  ETA {eta}",
-        )
-        .expect("valid template"),
-    );
-    let letters = plan.letters_by_account();
-    let mut laid = Laid::default();
-    // (letter index, pdf, pages) of every household laid out.
-    let mut made: Vec<(usize, String, usize)> = Vec::with_capacity(plan.letters.len());
-    let index: HashMap<&str, usize> = plan
+    let recipients: Vec<Recipient> = plan
         .letters
         .iter()
-        .enumerate()
-        .map(|(k, l)| (plan.households[l.household].account_id.as_str(), k))
+        .map(|l| Recipient {
+            household: &plan.households[l.household],
+            route: &l.route,
+        })
         .collect();
-    for mail in [true, false] {
-        let group: Vec<&Letter> = plan
-            .letters
-            .iter()
-            .filter(|l| (l.route.channel == Channel::Mail) == mail)
-            .collect();
-        if group.is_empty() {
-            continue;
+    let dir = &folder.staging;
+    let laid = mailing::lay_out(&reports, &recipients, dir, config, renderer, opts.progress)?;
+    exceptions.extend(laid.failed);
+    let emails_to = opts.emails_to.as_deref();
+    let deliveries = mailing::deliver(
+        &reports,
+        &recipients,
+        &laid.made,
+        dir,
+        config,
+        emails_to,
+        store,
+    )?;
+    write_texts(&folder.path("sms.csv"), &deliveries.sms_rows)?;
+    let mut rows = Vec::with_capacity(laid.made.len());
+    for m in laid.made {
+        let letter = &plan.letters[m.k];
+        match deliveries.of(&recipients[m.k]) {
+            Ok(delivery) => {
+                let mut row = manifest_row(plan, config, wording, letter, m.k + 1, m.pdf, m.pages);
+                row.channel = letter.route.channel;
+                row.delivery = delivery;
+                row.channel_note = letter.route.fallback.clone();
+                rows.push(row);
+            }
+            Err(not_delivered) => exceptions.push(not_delivered),
         }
-        // Sequences count within the group: the mail house's are 1..n.
-        let pieces = Piece::numbered(group.iter().map(|l| &plan.households[l.household]), |h| {
-            format!("{}/{}", h.account_id, plan.period)
-        });
-        let job = PrintJob {
-            batch_template: crate::render::BATCH_PATH,
-            title: format!("{} reports {}", config.utility.name, plan.period),
-            author: &config.utility.name,
-            period: plan.period,
-            data: |piece: &Piece| -> Result<serde_json::Value, PieceError> {
-                let data = report::build(&plan.input(letters[piece.account_id]), config, wording)?;
-                Ok(serde_json::to_value(data)?)
-            },
-            mail,
-            shard: opts.shard.unwrap_or(Shard::WHOLE),
-        };
-        let mut seen = 0;
-        let mut good = 0;
-        let production = crate::print::produce(
-            &folder.staging,
-            &pieces,
-            config,
-            renderer,
-            &job,
-            |chunk, outcomes| {
-                for (piece, outcome) in chunk.iter().zip(outcomes) {
-                    match outcome {
-                        Ok(p) => {
-                            made.push((index[piece.account_id], p.pdf, p.pages));
-                            good += 1;
-                        }
-                        Err(e) => exceptions.push(Exception::new(
-                            piece.account_id,
-                            Reason::RenderFailed,
-                            e.to_string(),
-                        )),
-                    }
-                    seen += 1;
-                    bar.inc(1);
-                }
-                // A template that fails for every household is a template
-                // error, not bad data: stop instead of filling the exceptions.
-                if good == 0
-                    && seen >= pieces.len().min(PREFLIGHT)
-                    && let Some(e) = exceptions
-                        .iter()
-                        .rev()
-                        .find(|e| e.reason == Reason::RenderFailed)
-                {
-                    bail!(
-                        "the report template failed for the first {seen} household(s):\n{}",
-                        e.detail
-                    );
-                }
-                Ok(())
-            },
-        )?;
-        if mail {
-            laid.kept += production.kept;
-        }
-        laid.files.extend(
-            production
-                .rows
-                .into_iter()
-                .map(|r| r.file)
-                .filter(|f| !f.is_empty()),
-        );
-    }
-    bar.finish_and_clear();
-    made.sort_by_key(|m| m.0);
-    let deliveries = deliver(plan, config, wording, renderer, folder, opts, store, &made)?;
-    let mut rows = Vec::with_capacity(made.len());
-    for (k, pdf, pages) in made {
-        let letter = &plan.letters[k];
-        let account = &plan.households[letter.household].account_id;
-        let delivery = match letter.route.channel {
-            Channel::Mail => "print".to_string(),
-            _ => match deliveries.outcome.get(account) {
-                Some(d) if d.delivered() => d.label(),
-                Some(d) => {
-                    exceptions.push(Exception::new(
-                        account.clone(),
-                        Reason::NotDelivered,
-                        format!("{}: {}", letter.route.channel.code(), d.label()),
-                    ));
-                    continue;
-                }
-                None => "not sent".to_string(),
-            },
-        };
-        let mut row = manifest_row(plan, config, wording, letter, k + 1, pdf, pages);
-        row.channel = letter.route.channel;
-        row.delivery = delivery;
-        row.channel_note = letter.route.fallback.clone();
-        rows.push(row);
     }
     output::write_rows(&folder.path("manifest.csv"), &rows)?;
-    laid.rows = rows;
-    laid.deliveries = deliveries;
-    Ok(laid)
+    Ok(Laid {
+        rows,
+        deliveries,
+        files: laid.files,
+        kept: laid.kept,
+    })
 }
 
 /// What laying a run out made.
-#[derive(Default)]
 struct Laid {
     rows: Vec<ManifestRow>,
     deliveries: Deliveries,
@@ -742,111 +734,10 @@ struct Laid {
     kept: usize,
 }
 
-/// What the e-mails and texts of a run became.
-#[derive(Debug, Default)]
-pub struct Deliveries {
-    /// What became of each e-mail and text household's message, by account.
-    pub outcome: HashMap<String, crate::channel::deliver::Delivery>,
-    /// Texts listed in `sms.csv`, recorded as handed off when the run finishes.
-    pub texts: Vec<(String, String, String)>,
-    pub emails_sent: usize,
-    pub emails_already_sent: usize,
-}
-
-/// Send or write each e-mail household's message (once: the store knows
-/// what left in an earlier run of the period) and list each text in `sms.csv`.
-#[allow(clippy::too_many_arguments)]
-fn deliver(
-    plan: &Plan,
-    config: &Config,
-    wording: &Wording,
-    renderer: &Renderer,
-    folder: &RunFolder,
-    opts: &RunOptions,
-    store: &Store,
-    made: &[(usize, String, usize)],
-) -> Result<Deliveries> {
-    use crate::channel::deliver::{Delivery, send_once};
-    use crate::channel::{email, sms};
-    let mut out = Deliveries::default();
-    let sends = store.sends(plan.period)?;
-    let mut outbox = None;
-    let mut texts: Vec<crate::channel::deliver::SmsRow> = Vec::new();
-    for (k, pdf, _) in made {
-        let letter = &plan.letters[*k];
-        let h = &plan.households[letter.household];
-        let channel = letter.route.channel;
-        if channel == Channel::Mail {
-            continue;
-        }
-        let token = crate::channel::token(&config.channels.link_salt, &h.account_id);
-        let sent = sends.get(&(h.account_id.clone(), channel)) == Some(&SendStatus::Sent);
-        let data = report::build(&plan.input(letter), config, wording)?;
-        if channel == Channel::Sms {
-            if sent {
-                out.outcome.insert(h.account_id.clone(), Delivery::Sent);
-                continue;
-            }
-            let link = config.sms.link.replace("{token}", &token);
-            let text = sms::compose(&data.text, data.variant, data.invite, &link);
-            out.texts.push((
-                h.account_id.clone(),
-                letter.route.address.clone(),
-                crate::channel::deliver::message_id(plan.period, &token, "sms"),
-            ));
-            texts.push(crate::channel::deliver::SmsRow {
-                account_id: h.account_id.clone(),
-                mobile: letter.route.address.clone(),
-                text: text.body,
-                encoding: text.encoding,
-                units: text.units,
-                segments: text.segments,
-            });
-            out.outcome.insert(h.account_id.clone(), Delivery::Listed);
-            continue;
-        }
-        if sent {
-            out.emails_already_sent += 1;
-            out.outcome.insert(h.account_id.clone(), Delivery::Sent);
-            continue;
-        }
-        if outbox.is_none() {
-            outbox = crate::channel::deliver::Outbox::open(config, opts.emails_to.as_deref())?;
-        }
-        let Some(outbox) = outbox.as_mut() else {
-            out.outcome.insert(h.account_id.clone(), Delivery::NoRelay);
-            continue;
-        };
-        let message_id =
-            crate::channel::deliver::message_id(plan.period, &token, &config.email.from);
-        let unsubscribe = config.email.unsubscribe_url.replace("{token}", &token);
-        let env = email::Envelope {
-            from: &config.email.from,
-            reply_to: &config.email.reply_to,
-            to: &letter.route.address,
-            message_id: &message_id,
-            unsubscribe_url: &unsubscribe,
-            unsubscribe_mailto: &config.email.unsubscribe_mailto,
-        };
-        let charts = email_charts(&data, renderer)?;
-        let bytes = std::fs::read(folder.staging.join(pdf))
-            .with_context(|| format!("cannot read {pdf}"))?;
-        let message = email::compose(&data, &env, &charts, &bytes)?;
-        let result = send_once(
-            outbox,
-            store,
-            &h.account_id,
-            &plan.period.to_string(),
-            &letter.route.address,
-            &message_id,
-            &message,
-        )?;
-        if result.delivered() {
-            out.emails_sent += 1;
-        }
-        out.outcome.insert(h.account_id.clone(), result);
-    }
-    output::writing(&folder.path("sms.csv"), |path| {
+/// `sms.csv`: the texts for the utility's gateway; a header alone when
+/// there are none, so the mail house's scripts always find the file.
+fn write_texts(path: &Path, texts: &[crate::channel::deliver::SmsRow]) -> Result<()> {
+    output::writing(path, |path| {
         let mut w = csv::Writer::from_path(path)?;
         if texts.is_empty() {
             w.write_record([
@@ -858,12 +749,11 @@ fn deliver(
                 "segments",
             ])?;
         }
-        for t in &texts {
+        for t in texts {
             w.serialize(t)?;
         }
         Ok(w.flush()?)
-    })?;
-    Ok(out)
+    })
 }
 
 /// The report's charts as PNG pictures for an e-mail (mail programs do not

@@ -21,28 +21,30 @@ use anyhow::{Context, Result, bail};
 use serde::Serialize;
 
 use super::letter::{self, CampaignWording};
+use crate::channel::email::Envelope;
 use crate::channel::{self, Route};
 use crate::config::Config;
 use crate::control::{self, Group, Newcomer};
 use crate::exception::{Exception, Reason};
+use crate::mailing::{self, Mailing, Recipient};
 use crate::model::{Channel, Household, Period, Status};
 use crate::output::{self, RunFolder, RunOf};
 use crate::pipeline::{self, RunOptions};
-use crate::print::{Piece, PieceError, PrintJob};
+use crate::print::PieceError;
 use crate::render::Renderer;
-use crate::store::{Assigned, SendStatus};
+use crate::store::Assigned;
 
 /// One row of a campaign's `manifest.csv`.
 #[derive(Debug, Serialize)]
 pub struct CampaignRow {
     pub sequence: usize,
     pub account_id: String,
-    pub language: String,
+    pub language: crate::model::Language,
     pub zip: String,
     pub pdf: String,
     pub pages: usize,
     /// `mail` or `email`.
-    pub channel: String,
+    pub channel: Channel,
     /// `print`, `sent` or `written`.
     pub delivery: String,
     /// Why paper when the household asked for another channel.
@@ -319,56 +321,60 @@ pub fn run(
             period: plan.period.to_string(),
         },
     )?;
-    let today = pipeline::render_date(config);
     let routes = routes(config, opts, store, &mut chosen)?;
-    let letter_of =
-        |i: usize| letter::build(&chosen.population[i], plan.period, config, &wording, today);
-    let index: HashMap<&str, usize> = chosen
+    let mut exceptions = std::mem::take(&mut chosen.exceptions);
+    let letters = Letters {
+        name,
+        config,
+        wording: &wording,
+        vdir: virtual_dir(config, name)?,
+        period: plan.period,
+        today: pipeline::render_date(config),
+        chosen: &chosen,
+        reissue,
+    };
+    let recipients: Vec<Recipient> = chosen
         .mail
         .iter()
-        .map(|&i| (chosen.population[i].account_id.as_str(), i))
+        .map(|i| Recipient {
+            household: &chosen.population[*i],
+            route: &routes[i],
+        })
         .collect();
-    let printed = print_letters(
+    let dir = &folder.staging;
+    let laid = mailing::lay_out(&letters, &recipients, dir, config, &renderer, false)?;
+    exceptions.extend(laid.failed);
+    let emails_to = opts.emails_to.as_deref();
+    let deliveries = mailing::deliver(
+        &letters,
+        &recipients,
+        &laid.made,
+        dir,
         config,
-        &renderer,
-        name,
-        plan.period,
-        &folder,
-        &chosen,
-        &routes,
-        &index,
-        &letter_of,
-        reissue,
-    )?;
-    let (mut rows, mut exceptions) = (printed.rows, chosen.exceptions);
-    exceptions.extend(printed.failed);
-    // A re-issue's e-mails are keyed apart from the first send's, and
-    // carry message ids of their own.
-    let issue = &chosen.issue;
-    let key = match reissue {
-        None => format!("campaign:{name}"),
-        Some(r) => format!("campaign:{name}:reissue:{}", r.reason),
-    };
-    let tag_of = |account: &str| match reissue {
-        None => name.to_string(),
-        Some(_) => format!("{name}.r{}", issue.get(account).copied().unwrap_or(1)),
-    };
-    send_emails(
-        plan.period,
-        config,
-        opts,
+        emails_to,
         store,
-        &folder,
-        &mut rows,
-        &routes,
-        &index,
-        letter_of,
-        &key,
-        tag_of,
-        &mut exceptions,
     )?;
+    let mut rows = Vec::with_capacity(laid.made.len());
+    for m in laid.made {
+        let r = &recipients[m.k];
+        match deliveries.of(r) {
+            Ok(delivery) => rows.push(CampaignRow {
+                sequence: m.k + 1,
+                account_id: r.household.account_id.clone(),
+                language: r.household.language,
+                zip: r.household.zip.clone(),
+                pdf: m.pdf,
+                pages: m.pages,
+                channel: r.route.channel,
+                delivery,
+                channel_note: r.route.fallback.clone(),
+                reissue: reissue.map(|r| r.reason.clone()).unwrap_or_default(),
+            }),
+            Err(not_delivered) => exceptions.push(not_delivered),
+        }
+    }
     output::write_rows(&folder.path("manifest.csv"), &rows)?;
-    summary.print_files = printed.files;
+    summary.print_files = laid.files.len();
     output::write_exceptions(&folder.path("exceptions.csv"), &mut exceptions)?;
     summary.letters = rows.len();
     count(&mut summary, &exceptions);
@@ -378,6 +384,7 @@ pub fn run(
         Ok(std::fs::write(p, serde_json::to_vec_pretty(&summary)?)?)
     })?;
     folder.commit()?;
+    let issue = &chosen.issue;
     let sent = rows.iter().map(|r| r.account_id.as_str());
     match reissue {
         None => store.record_sends(name, plan.period, sent)?,
@@ -676,208 +683,87 @@ fn routes(
     Ok(routes)
 }
 
-/// What the print pass made.
-struct Printed {
-    rows: Vec<CampaignRow>,
-    failed: Vec<Exception>,
-    /// Print files written.
-    files: usize,
+/// A campaign's letters as a [`Mailing`]: recipient `k` is `chosen.mail[k]`.
+struct Letters<'a> {
+    name: &'a str,
+    config: &'a Config,
+    wording: &'a CampaignWording,
+    /// The campaign's templates folder, as the renderer sees it.
+    vdir: String,
+    period: Period,
+    /// The letters' date.
+    today: chrono::NaiveDate,
+    chosen: &'a Chosen,
+    reissue: Option<&'a Reissue>,
 }
 
-/// Lay out every letter, paper first (presorted print files) then e-mail
-/// (single PDFs only); rows in mailing order.
-#[allow(clippy::too_many_arguments)]
-fn print_letters(
-    config: &Config,
-    renderer: &Renderer,
-    name: &str,
-    period: Period,
-    folder: &RunFolder,
-    chosen: &Chosen,
-    routes: &HashMap<usize, Route>,
-    index: &HashMap<&str, usize>,
-    letter_of: &(dyn Fn(usize) -> letter::LetterData + Sync),
-    reissue: Option<&Reissue>,
-) -> Result<Printed> {
-    let vdir = virtual_dir(config, name)?;
-    let population = &chosen.population;
-    let order: HashMap<&str, usize> = chosen
-        .mail
-        .iter()
-        .enumerate()
-        .map(|(k, &i)| (population[i].account_id.as_str(), k))
-        .collect();
-    let mut out = Printed {
-        rows: Vec::new(),
-        failed: Vec::new(),
-        files: 0,
-    };
-    let mut print_rows = Vec::new();
-    // A re-issue's pieces are keyed apart from the first letters'.
-    let key = match reissue {
-        Some(_) => format!("{name}-reissue"),
-        None => name.to_string(),
-    };
-    for paper in [true, false] {
-        let group: Vec<usize> = chosen
-            .mail
-            .iter()
-            .copied()
-            .filter(|i| (routes[i].channel == Channel::Mail) == paper)
-            .collect();
-        if group.is_empty() {
-            continue;
-        }
-        let pieces = Piece::numbered(group.iter().map(|&i| &population[i]), |h| {
-            format!("{key}/{}/{period}", h.account_id)
-        });
-        let job = PrintJob {
-            batch_template: &format!("{vdir}/batch.typ"),
-            title: format!("{} campaign {name} {period}", config.utility.name),
-            author: &config.utility.name,
-            period,
-            data: |p: &Piece| -> Result<serde_json::Value, PieceError> {
-                Ok(serde_json::to_value(letter_of(index[p.account_id]))?)
-            },
-            mail: paper,
-            shard: crate::shard::Shard::WHOLE,
-        };
-        print_rows.extend(crate::print::produce(
-            &folder.staging,
-            &pieces,
-            config,
-            renderer,
-            &job,
-            |chunk, outcomes| {
-                for (piece, outcome) in chunk.iter().zip(outcomes) {
-                    let route = &routes[&index[piece.account_id]];
-                    match outcome {
-                        Ok(p) => out.rows.push(CampaignRow {
-                            sequence: order[piece.account_id] + 1,
-                            account_id: piece.account_id.to_string(),
-                            language: piece.language.to_string(),
-                            zip: piece.zip.to_string(),
-                            pdf: p.pdf,
-                            pages: p.pages,
-                            channel: route.channel.code().to_string(),
-                            delivery: if paper { "print".into() } else { String::new() },
-                            channel_note: route.fallback.clone(),
-                            reissue: reissue.map(|r| r.reason.clone()).unwrap_or_default(),
-                        }),
-                        Err(e) => out.failed.push(Exception::new(
-                            piece.account_id,
-                            Reason::RenderFailed,
-                            e.to_string(),
-                        )),
-                    }
-                }
-                if out.rows.is_empty() && !out.failed.is_empty() {
-                    bail!(
-                        "campaign {name}: the letter template failed for the first {} household(s):\n{}",
-                        out.failed.len(),
-                        out.failed.last().map_or("", |e| e.detail.as_str())
-                    );
-                }
-                Ok(())
-            },
-        )?
-        .rows);
+impl Letters<'_> {
+    fn letter(&self, k: usize) -> letter::LetterData {
+        let household = &self.chosen.population[self.chosen.mail[k]];
+        letter::build(
+            household,
+            self.period,
+            self.config,
+            self.wording,
+            self.today,
+        )
     }
-    out.rows.sort_by_key(|r| r.sequence);
-    out.files = print_rows
-        .iter()
-        .map(|r| r.file.as_str())
-        .collect::<HashSet<_>>()
-        .len();
-    Ok(out)
 }
 
-/// Send each e-mail member its letter once (recorded in the store under the
-/// campaign's key before and after); a letter the relay refuses or cannot
-/// take leaves the manifest for the exceptions (`not-delivered`).
-#[allow(clippy::too_many_arguments)]
-fn send_emails(
-    period: Period,
-    config: &Config,
-    opts: &RunOptions,
-    store: &crate::store::Store,
-    folder: &RunFolder,
-    rows: &mut Vec<CampaignRow>,
-    routes: &HashMap<usize, Route>,
-    index: &HashMap<&str, usize>,
-    letter_of: impl Fn(usize) -> letter::LetterData,
-    key: &str,
-    tag_of: impl Fn(&str) -> String,
-    exceptions: &mut Vec<Exception>,
-) -> Result<()> {
-    use channel::deliver::{Delivery, Outbox};
-    if rows.iter().all(|r| r.channel != "email") {
-        return Ok(());
+impl Mailing for Letters<'_> {
+    fn period(&self) -> Period {
+        self.period
     }
-    let sends = store.sends_for(key)?;
-    let mut outbox = Outbox::open(config, opts.emails_to.as_deref())?;
-    let mut kept = Vec::with_capacity(rows.len());
-    for mut row in rows.drain(..) {
-        if row.channel != "email" {
-            kept.push(row);
-            continue;
-        }
-        let i = index[row.account_id.as_str()];
-        let route = &routes[&i];
-        if sends.get(&(row.account_id.clone(), Channel::Email)) == Some(&SendStatus::Sent) {
-            row.delivery = "sent".into();
-            kept.push(row);
-            continue;
-        }
-        let Some(outbox) = outbox.as_mut() else {
-            exceptions.push(Exception::new(
-                row.account_id.clone(),
-                Reason::NotDelivered,
-                "email: no e-mail relay",
-            ));
-            continue;
-        };
-        let token = channel::token(&config.channels.link_salt, &row.account_id);
-        let message_id = channel::deliver::message_id(
-            period,
-            &format!("{}.{token}", tag_of(&row.account_id)),
-            &config.email.from,
-        );
-        let unsubscribe = config.email.unsubscribe_url.replace("{token}", &token);
-        let env = channel::email::Envelope {
-            from: &config.email.from,
-            reply_to: &config.email.reply_to,
-            to: &route.address,
-            message_id: &message_id,
-            unsubscribe_url: &unsubscribe,
-            unsubscribe_mailto: &config.email.unsubscribe_mailto,
-        };
-        let data = letter_of(i);
-        let pdf = std::fs::read(folder.staging.join(&row.pdf))?;
-        let pdf_name = output::pdf_name(&row.account_id);
-        let message = channel::email::compose_letter(&data.text, data.lang, &env, &pdf_name, &pdf)?;
-        let result = channel::deliver::send_once(
-            outbox,
-            store,
-            &row.account_id,
-            key,
-            &route.address,
-            &message_id,
-            &message,
-        )?;
-        if let Delivery::Sent | Delivery::Written = result {
-            row.delivery = result.label();
-            kept.push(row);
-        } else {
-            exceptions.push(Exception::new(
-                row.account_id.clone(),
-                Reason::NotDelivered,
-                format!("email: {}", result.label()),
-            ));
+
+    fn batch_template(&self) -> String {
+        format!("{}/batch.typ", self.vdir)
+    }
+
+    fn title(&self) -> String {
+        let utility = &self.config.utility.name;
+        format!("{utility} campaign {} {}", self.name, self.period)
+    }
+
+    fn template_label(&self) -> String {
+        format!("campaign {}: the letter", self.name)
+    }
+
+    /// A re-issue's pieces are keyed apart from the first letters'.
+    fn piece_id(&self, h: &Household) -> String {
+        match self.reissue {
+            None => format!("{}/{}/{}", self.name, h.account_id, self.period),
+            Some(_) => format!("{}-reissue/{}/{}", self.name, h.account_id, self.period),
         }
     }
-    *rows = kept;
-    Ok(())
+
+    fn data(&self, k: usize) -> std::result::Result<serde_json::Value, PieceError> {
+        Ok(serde_json::to_value(self.letter(k))?)
+    }
+
+    /// A re-issue's e-mails are keyed apart from the first send's.
+    fn send_key(&self) -> String {
+        match self.reissue {
+            None => format!("campaign:{}", self.name),
+            Some(r) => format!("campaign:{}:reissue:{}", self.name, r.reason),
+        }
+    }
+
+    /// A re-issue's e-mails carry Message-IDs of their own, by issue.
+    fn message_tag(&self, account: &str, token: &str) -> String {
+        match self.reissue {
+            None => format!("{}.{token}", self.name),
+            Some(_) => {
+                let issue = self.chosen.issue.get(account).copied().unwrap_or(1);
+                format!("{}.r{issue}.{token}", self.name)
+            }
+        }
+    }
+
+    fn email(&self, k: usize, envelope: &Envelope<'_>, pdf: &[u8]) -> Result<lettre::Message> {
+        let data = self.letter(k);
+        let pdf_name = output::pdf_name(&data.account_id);
+        channel::email::compose_letter(&data.text, data.lang, envelope, &pdf_name, pdf)
+    }
 }
 
 fn count(summary: &mut CampaignSummary, exceptions: &[Exception]) {
