@@ -540,6 +540,18 @@ impl Default for Print {
     }
 }
 
+/// A time zone setting, when given, must name an IANA zone: local dates
+/// and hours depend on it.
+fn check_time_zone(setting: &str, zone: Option<&str>) -> Result<()> {
+    if let Some(zone) = zone {
+        anyhow::ensure!(
+            zone.parse::<chrono_tz::Tz>().is_ok(),
+            "{setting} {zone:?} is not an IANA time zone (such as America/Chicago or UTC)"
+        );
+    }
+    Ok(())
+}
+
 /// Drop `.` and fold `dir/..` so paths print the way a person would write them.
 fn normalize(path: &Path) -> PathBuf {
     use std::path::Component;
@@ -632,7 +644,26 @@ impl Config {
         Some(self.templates_dir().join(rel))
     }
 
+    /// Every setting's range. The sections are checked in a fixed order
+    /// (the first problem found is the one reported), which is why the two
+    /// time zones are checked apart from the rest of their sections.
     fn validate(&self) -> Result<()> {
+        self.validate_cohort()?;
+        self.validate_phase()?;
+        self.validate_print()?;
+        self.validate_email()?;
+        check_time_zone("reads.timezone", self.reads.timezone.as_deref())?;
+        self.validate_weather()?;
+        self.validate_alerts()?;
+        self.validate_peak()?;
+        check_time_zone("weather.timezone", self.weather.timezone.as_deref())?;
+        self.validate_reads()?;
+        self.validate_render()
+    }
+
+    /// A cohort of one compares a household with itself, and a cohort needs
+    /// bands to be formed at all.
+    fn validate_cohort(&self) -> Result<()> {
         anyhow::ensure!(
             self.cohort.min_size >= 2,
             "cohort.min_size must be at least 2"
@@ -645,6 +676,11 @@ impl Config {
             !self.cohort.sqft_bands.is_empty(),
             "cohort.sqft_bands must not be empty"
         );
+        Ok(())
+    }
+
+    /// A call rate is expected calls per letter, so a share between 0 and 1.
+    fn validate_phase(&self) -> Result<()> {
         for rate in [
             self.phase.call_rate_tips,
             self.phase.call_rate_notice,
@@ -655,6 +691,13 @@ impl Config {
                 "call rates are per letter, between 0 and 1"
             );
         }
+        Ok(())
+    }
+
+    /// The print geometry must leave room for the address in each envelope
+    /// window, and a barcode must be one the postal service can read: both
+    /// are found here rather than on the printed page.
+    fn validate_print(&self) -> Result<()> {
         anyhow::ensure!(
             matches!(self.print.paper.as_str(), "us-letter" | "a4"),
             "print.paper must be us-letter or a4"
@@ -678,16 +721,21 @@ impl Config {
             self.print.pieces_per_file >= 1,
             "print.pieces_per_file must be at least 1"
         );
+        Ok(())
+    }
+
+    /// A rate of zero would never send.
+    fn validate_email(&self) -> Result<()> {
         anyhow::ensure!(
             self.email.per_second > 0.0,
             "email.per_second must be above 0"
         );
-        if let Some(zone) = &self.reads.timezone {
-            anyhow::ensure!(
-                zone.parse::<chrono_tz::Tz>().is_ok(),
-                "reads.timezone {zone:?} is not an IANA time zone (such as America/Chicago or UTC)"
-            );
-        }
+        Ok(())
+    }
+
+    /// The weather model's thresholds (its time zone is checked apart, see
+    /// [`Config::validate`]).
+    fn validate_weather(&self) -> Result<()> {
         anyhow::ensure!(
             (0.0..=1.0).contains(&self.weather.min_r2),
             "weather.min_r2 is an adjusted R-squared, between 0 and 1"
@@ -696,6 +744,10 @@ impl Config {
             (3..=12).contains(&self.weather.min_bills),
             "weather.min_bills is a count of the last 12 months' bills, 3 to 12"
         );
+        Ok(())
+    }
+
+    fn validate_alerts(&self) -> Result<()> {
         anyhow::ensure!(
             self.alerts.min_dollars >= 0.0 && self.alerts.min_dollars.is_finite(),
             "alerts.min_dollars must be 0 or more"
@@ -708,6 +760,12 @@ impl Config {
             (1..=60).contains(&self.alerts.min_days),
             "alerts.min_days is a count of days, 1 to 60"
         );
+        Ok(())
+    }
+
+    /// A peak baseline averages the highest of its days, so it cannot ask
+    /// for more days than it looks at.
+    fn validate_peak(&self) -> Result<()> {
         anyhow::ensure!(
             self.peak.baseline_highest >= 1
                 && self.peak.baseline_highest <= self.peak.baseline_days,
@@ -717,12 +775,12 @@ impl Config {
             self.peak.baseline_days <= 45,
             "peak.baseline_days is at most 45"
         );
-        if let Some(zone) = &self.weather.timezone {
-            anyhow::ensure!(
-                zone.parse::<chrono_tz::Tz>().is_ok(),
-                "weather.timezone {zone:?} is not an IANA time zone (such as America/Chicago or UTC)"
-            );
-        }
+        Ok(())
+    }
+
+    /// How interval reads become bills (the time zone is checked apart, see
+    /// [`Config::validate`]).
+    fn validate_reads(&self) -> Result<()> {
         anyhow::ensure!(
             self.reads.min_coverage > 0.0 && self.reads.min_coverage <= 1.0,
             "reads.min_coverage is a share of the month, above 0 and at most 1"
@@ -735,6 +793,11 @@ impl Config {
             self.reads.neighborhood_factor > 1.0,
             "reads.neighborhood_factor must be above 1"
         );
+        Ok(())
+    }
+
+    /// An empty render date means "today"; any other must be a date.
+    fn validate_render(&self) -> Result<()> {
         if !self.render.date.is_empty() {
             chrono::NaiveDate::parse_from_str(&self.render.date, "%Y-%m-%d")
                 .context("render.date must be YYYY-MM-DD")?;

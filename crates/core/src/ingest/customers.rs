@@ -51,73 +51,104 @@ pub fn read_customers(
     let mut input = std::io::BufReader::with_capacity(1 << 20, super::LineLimit::new(input, file));
     let headers = blocks::read_header(&mut input, file, format.delimiter.0)?;
     let cols = Columns::renamed(&headers, file, &REQUIRED, &format.columns.renamed())?;
-    let extra_cols: Vec<(String, usize)> = cols
-        .names()
-        .filter(|(n, _)| !KNOWN.contains(n))
-        .map(|(n, i)| (n.to_string(), i))
-        .collect();
+    let extra_cols = extra_columns(&cols);
+    let context = Context {
+        file,
+        cols: &cols,
+        fields: headers.len(),
+        extra_cols: &extra_cols,
+        default_service,
+        format,
+    };
 
     let mut data = Dataset::default();
-    let mut first_line: rustc_hash::FxHashMap<String, (usize, u64)> = Default::default();
-    let mut duplicates: BTreeMap<String, Vec<u64>> = BTreeMap::new();
+    let mut accounts = Accounts::default();
     let pieces = 4 * rayon::current_num_threads();
     // Rows are parsed on all cores, then taken in file order: the first row
     // of an account wins, and a duplicate is judged against it.
     blocks::for_each_block(&mut input, file, blocks::BLOCK, pieces, |parts| {
         let parsed: Vec<Vec<(u64, Result<Household, Exception>)>> = {
             use rayon::prelude::*;
-            parts
-                .par_iter()
-                .map(|p| {
-                    let context = Context {
-                        file,
-                        cols: &cols,
-                        fields: headers.len(),
-                        extra_cols: &extra_cols,
-                        default_service,
-                        format,
-                    };
-                    parse_piece(p, &context)
-                })
-                .collect()
+            parts.par_iter().map(|p| parse_piece(p, &context)).collect()
         };
         for (line, row) in parsed.into_iter().flatten() {
             match row {
-                Ok(h) => {
-                    if let Some(&(_, first)) = first_line.get(&h.account_id) {
-                        duplicates
-                            .entry(h.account_id.clone())
-                            .or_insert_with(|| vec![first])
-                            .push(line);
-                    } else {
-                        first_line.insert(h.account_id.clone(), (data.households.len(), line));
-                        data.households.push(h);
-                    }
-                }
+                Ok(h) => accounts.accept(&mut data, h, line),
                 Err(ex) => data.exceptions.push(ex),
             }
         }
         Ok(())
     })?;
-    // A rejected row whose account another row was accepted under (before
-    // or after it) makes that account a duplicate: it ends in one place.
-    let (clashes, rest): (Vec<Exception>, Vec<Exception>) = std::mem::take(&mut data.exceptions)
-        .into_iter()
-        .partition(|e| !e.account_id.is_empty() && first_line.contains_key(&e.account_id));
-    data.exceptions = rest;
-    for e in clashes {
-        let line = e
-            .detail
-            .strip_prefix(&format!("{file}:"))
-            .and_then(|d| d.split(':').next())
-            .and_then(|n| n.parse::<u64>().ok())
-            .unwrap_or(0);
-        duplicates
-            .entry(e.account_id.clone())
-            .or_insert_with(|| vec![first_line[&e.account_id].1])
-            .push(line);
+    accounts.count_rejected_rows(&mut data, file);
+    accounts.reject_duplicates(&mut data, file);
+    data.reads = vec![Vec::new(); data.households.len()];
+    Ok(data)
+}
+
+/// Columns the report does not know, kept with each household so a
+/// template can print them.
+fn extra_columns(cols: &Columns) -> Vec<(String, usize)> {
+    cols.names()
+        .filter(|(n, _)| !KNOWN.contains(n))
+        .map(|(n, i)| (n.to_string(), i))
+        .collect()
+}
+
+/// The accounts seen so far, in file order: which line each was first
+/// accepted on, and every line of the accounts seen more than once.
+#[derive(Default)]
+struct Accounts {
+    first_line: rustc_hash::FxHashMap<String, (usize, u64)>,
+    duplicates: BTreeMap<String, Vec<u64>>,
+}
+
+impl Accounts {
+    /// Keep a household unless its account was accepted before: then it
+    /// is only a line of a duplicate, judged after the whole file is read.
+    fn accept(&mut self, data: &mut Dataset, h: Household, line: u64) {
+        if let Some(&(_, first)) = self.first_line.get(&h.account_id) {
+            self.duplicates
+                .entry(h.account_id.clone())
+                .or_insert_with(|| vec![first])
+                .push(line);
+        } else {
+            self.first_line
+                .insert(h.account_id.clone(), (data.households.len(), line));
+            data.households.push(h);
+        }
     }
-    if !duplicates.is_empty() {
+
+    /// A rejected row whose account another row was accepted under (before
+    /// or after it) makes that account a duplicate: it ends in one place.
+    fn count_rejected_rows(&mut self, data: &mut Dataset, file: &str) {
+        let (clashes, rest): (Vec<Exception>, Vec<Exception>) =
+            std::mem::take(&mut data.exceptions)
+                .into_iter()
+                .partition(|e| {
+                    !e.account_id.is_empty() && self.first_line.contains_key(&e.account_id)
+                });
+        data.exceptions = rest;
+        for e in clashes {
+            let line = e
+                .detail
+                .strip_prefix(&format!("{file}:"))
+                .and_then(|d| d.split(':').next())
+                .and_then(|n| n.parse::<u64>().ok())
+                .unwrap_or(0);
+            self.duplicates
+                .entry(e.account_id.clone())
+                .or_insert_with(|| vec![self.first_line[&e.account_id].1])
+                .push(line);
+        }
+    }
+
+    /// Neither row of a duplicate account can be trusted: its household is
+    /// dropped and one exception lists every line it appears on.
+    fn reject_duplicates(self, data: &mut Dataset, file: &str) {
+        let duplicates = self.duplicates;
+        if duplicates.is_empty() {
+            return;
+        }
         data.households
             .retain(|h| !duplicates.contains_key(&h.account_id));
         for (account, mut lines) in duplicates {
@@ -134,8 +165,6 @@ pub fn read_customers(
             ));
         }
     }
-    data.reads = vec![Vec::new(); data.households.len()];
-    Ok(data)
 }
 
 /// What every row of the file is read with.
@@ -174,128 +203,205 @@ fn parse_piece(
     out
 }
 
-fn parse_household(
-    r: &csv::StringRecord,
-    cx: &Context<'_>,
+/// One row being read: its fields by column name, and the account and
+/// `file:line` every exception it raises must carry.
+struct Row<'r> {
+    record: &'r csv::StringRecord,
+    cols: &'r Columns,
+    file: &'r str,
     line: u64,
-) -> Result<Household, Exception> {
-    let Context {
-        file,
-        cols,
-        extra_cols,
-        default_service,
-        format,
-        ..
-    } = *cx;
-    let values = &format.values;
-    let account_id = cols.get(r, "account_id").unwrap_or("").to_string();
-    let fail = |reason, msg: String| {
-        Exception::new(account_id.clone(), reason, format!("{file}:{line}: {msg}"))
-    };
-    let required = |name: &str| {
-        cols.get(r, name)
-            .ok_or_else(|| fail(Reason::MissingField, format!("missing {name}")))
-    };
-    required("account_id")?;
-    if let Some((i, v)) = r
-        .iter()
-        .enumerate()
-        .find(|(_, v)| v.len() > super::MAX_FIELD)
-    {
-        let name = cols
-            .names()
-            .find(|(_, k)| *k == i)
-            .map_or("?", |(n, _)| n)
-            .to_string();
-        return Err(fail(
-            Reason::BadValue,
-            format!(
-                "{name} is {} characters long (at most {}): not a value a letter can carry",
-                v.chars().count(),
-                super::MAX_FIELD
-            ),
-        ));
+    account_id: &'r str,
+}
+
+impl<'r> Row<'r> {
+    fn get(&self, name: &str) -> Option<&'r str> {
+        self.cols.get(self.record, name)
     }
-    let parse_opt = |name: &str| -> Result<Option<u32>, Exception> {
-        cols.get(r, name)
+
+    fn fail(&self, reason: Reason, msg: String) -> Exception {
+        Exception::new(
+            self.account_id,
+            reason,
+            format!("{}:{}: {msg}", self.file, self.line),
+        )
+    }
+
+    fn required(&self, name: &str) -> Result<&'r str, Exception> {
+        self.get(name)
+            .ok_or_else(|| self.fail(Reason::MissingField, format!("missing {name}")))
+    }
+
+    /// An optional count, such as occupants or a year.
+    fn whole_number(&self, name: &str) -> Result<Option<u32>, Exception> {
+        self.get(name)
             .map(|v| {
                 v.parse::<u32>().map_err(|_| {
-                    fail(
+                    self.fail(
                         Reason::BadValue,
                         format!("{name} {v:?} is not a whole number"),
                     )
                 })
             })
             .transpose()
-    };
-    let zip = normalize_zip(required("zip")?).ok_or_else(|| {
-        fail(
-            Reason::BadZip,
+    }
+
+    /// A field longer than [`super::MAX_FIELD`] would make a letter nobody
+    /// can mail, so the row is an exception instead (naming the column).
+    fn check_field_lengths(&self) -> Result<(), Exception> {
+        let Some((i, v)) = self
+            .record
+            .iter()
+            .enumerate()
+            .find(|(_, v)| v.len() > super::MAX_FIELD)
+        else {
+            return Ok(());
+        };
+        let name = self
+            .cols
+            .names()
+            .find(|(_, k)| *k == i)
+            .map_or("?", |(n, _)| n)
+            .to_string();
+        Err(self.fail(
+            Reason::BadValue,
             format!(
-                "zip {:?} is not 5 or 9 digits",
-                cols.get(r, "zip").unwrap_or("")
+                "{name} is {} characters long (at most {}): not a value a letter can carry",
+                v.chars().count(),
+                super::MAX_FIELD
             ),
-        )
-    })?;
-    let service = match cols.get(r, "service") {
-        Some(s) => coded(s, &values.service).map_err(|e| fail(Reason::BadValue, e.to_string()))?,
-        None => default_service,
+        ))
+    }
+
+    /// The ZIP, kept as text in its canonical form.
+    fn zip(&self) -> Result<String, Exception> {
+        normalize_zip(self.required("zip")?).ok_or_else(|| {
+            self.fail(
+                Reason::BadZip,
+                format!(
+                    "zip {:?} is not 5 or 9 digits",
+                    self.get("zip").unwrap_or("")
+                ),
+            )
+        })
+    }
+}
+
+/// The coded fields of a row, decoded through the mapping's value tables.
+struct Codes {
+    service: Service,
+    language: Language,
+    status: Status,
+    do_not_mail: bool,
+}
+
+/// Decode the coded fields in the order their problems are reported;
+/// an absent field takes its default.
+fn codes(row: &Row<'_>, cx: &Context<'_>) -> Result<Codes, Exception> {
+    let values = &cx.format.values;
+    let service = match row.get("service") {
+        Some(s) => {
+            coded(s, &values.service).map_err(|e| row.fail(Reason::BadValue, e.to_string()))?
+        }
+        None => cx.default_service,
     };
-    let language: Language = coded(cols.get(r, "language").unwrap_or("en"), &values.language)
-        .map_err(|e| fail(Reason::BadValue, e.to_string()))?;
-    let status: Status = coded(cols.get(r, "status").unwrap_or("active"), &values.status)
-        .map_err(|e| fail(Reason::BadValue, e.to_string()))?;
-    let do_not_mail = match cols.get(r, "do_not_mail") {
+    let language: Language = coded(row.get("language").unwrap_or("en"), &values.language)
+        .map_err(|e| row.fail(Reason::BadValue, e.to_string()))?;
+    let status: Status = coded(row.get("status").unwrap_or("active"), &values.status)
+        .map_err(|e| row.fail(Reason::BadValue, e.to_string()))?;
+    let do_not_mail = match row.get("do_not_mail") {
         None => false,
         Some(v) => yes_no_coded(v, &values.do_not_mail).ok_or_else(|| {
-            fail(
+            row.fail(
                 Reason::BadValue,
                 format!("do_not_mail {v:?} is not true/false"),
             )
         })?,
     };
-    let year_built = parse_opt("year_built")?.map(|y| y as i32);
-    let household = Household {
-        name: super::names::printed(required("name")?, format.names, format.name_case),
-        address_line1: required("address_line1")?.to_string(),
-        address_line2: cols.get(r, "address_line2").map(str::to_string),
-        city: required("city")?.to_string(),
-        state: required("state")?.to_string(),
-        zip,
-        locality: required("locality")?.to_string(),
+    Ok(Codes {
         service,
-        occupants: parse_opt("occupants")?,
-        home_sqft: parse_opt("home_sqft")?,
-        year_built,
-        heating_fuel: cols.get(r, "heating_fuel").map(|s| s.to_ascii_lowercase()),
         language,
-        programs: cols
-            .get(r, "programs")
-            .map(|p| {
-                p.split(';')
-                    .map(|s| s.trim().to_ascii_lowercase())
-                    .filter(|s| !s.is_empty())
-                    .collect()
-            })
-            .unwrap_or_default(),
         status,
         do_not_mail,
-        extra: extra_cols
-            .iter()
-            .filter_map(|(n, i)| r.get(*i).map(|v| (n.clone(), v.trim().to_string())))
-            .map(|(n, v)| match n.as_str() {
-                // Re-cased like the name, never reordered.
-                "salutation" => {
-                    let v = super::names::printed(&v, Default::default(), format.name_case);
-                    (n, v)
-                }
-                _ => (n, v),
-            })
-            .collect(),
-        source: format!("{file}:{line}"),
-        account_id,
+    })
+}
+
+/// A row's household, or the row's first problem. The order of the checks
+/// (and of the fields below) decides which problem a bad row reports.
+fn parse_household(
+    r: &csv::StringRecord,
+    cx: &Context<'_>,
+    line: u64,
+) -> Result<Household, Exception> {
+    let format = cx.format;
+    let row = Row {
+        record: r,
+        cols: cx.cols,
+        file: cx.file,
+        line,
+        account_id: cx.cols.get(r, "account_id").unwrap_or(""),
+    };
+    row.required("account_id")?;
+    row.check_field_lengths()?;
+    let zip = row.zip()?;
+    let Codes {
+        service,
+        language,
+        status,
+        do_not_mail,
+    } = codes(&row, cx)?;
+    let year_built = row.whole_number("year_built")?.map(|y| y as i32);
+    let household = Household {
+        name: super::names::printed(row.required("name")?, format.names, format.name_case),
+        address_line1: row.required("address_line1")?.to_string(),
+        address_line2: row.get("address_line2").map(str::to_string),
+        city: row.required("city")?.to_string(),
+        state: row.required("state")?.to_string(),
+        zip,
+        locality: row.required("locality")?.to_string(),
+        service,
+        occupants: row.whole_number("occupants")?,
+        home_sqft: row.whole_number("home_sqft")?,
+        year_built,
+        heating_fuel: row.get("heating_fuel").map(|s| s.to_ascii_lowercase()),
+        language,
+        programs: row.get("programs").map(programs).unwrap_or_default(),
+        status,
+        do_not_mail,
+        extra: extras(r, cx.extra_cols, format),
+        source: format!("{}:{line}", cx.file),
+        account_id: row.account_id.to_string(),
     };
     Ok(household)
+}
+
+/// `programs` is a `;`-separated list; case and spacing vary by export.
+fn programs(field: &str) -> Vec<String> {
+    field
+        .split(';')
+        .map(|s| s.trim().to_ascii_lowercase())
+        .filter(|s| !s.is_empty())
+        .collect()
+}
+
+/// The row's unknown columns, trimmed; a salutation is printed on the
+/// letter, so it is re-cased like the name.
+fn extras(
+    r: &csv::StringRecord,
+    extra_cols: &[(String, usize)],
+    format: &CustomersFormat,
+) -> BTreeMap<String, String> {
+    extra_cols
+        .iter()
+        .filter_map(|(n, i)| r.get(*i).map(|v| (n.clone(), v.trim().to_string())))
+        .map(|(n, v)| match n.as_str() {
+            // Re-cased like the name, never reordered.
+            "salutation" => {
+                let v = super::names::printed(&v, Default::default(), format.name_case);
+                (n, v)
+            }
+            _ => (n, v),
+        })
+        .collect()
 }
 
 /// ZIP codes are text: `12345`, `123456789` or `12345-6789`; leading zeros matter.

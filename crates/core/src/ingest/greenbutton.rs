@@ -233,24 +233,7 @@ pub fn read_file(
     };
     let feed = match parse(input) {
         Ok(feed) => feed,
-        Err((line, message, seen)) => {
-            let mut accounts: Vec<String> = seen.iter().map(|h| account_of(h)).collect();
-            if accounts.is_empty() {
-                accounts.push(stem.to_string());
-            }
-            accounts.sort();
-            accounts.dedup();
-            return accounts
-                .into_iter()
-                .map(|a| {
-                    let series = Series {
-                        defect: Some((Reason::MalformedXml, format!("{name}:{line}: {message}"))),
-                        ..Series::default()
-                    };
-                    (a, series)
-                })
-                .collect();
-        }
+        Err(error) => return unreadable(error, name, stem, account_of),
     };
     let only_time = (feed.times.len() == 1).then(|| *feed.times.values().next().expect("one"));
     let points: HashMap<String, &UsagePoint> = feed
@@ -259,7 +242,7 @@ pub fn read_file(
         .filter_map(|u| Some((usage_point_key(&u.href)?, u)))
         .collect();
     let mut out = Vec::new();
-    for (meter, mut raws) in feed.readings {
+    for (meter, raws) in feed.readings {
         let point = usage_point_key(&meter).and_then(|k| points.get(&k).copied());
         let account = account_of(point.map(|u| u.href.as_str()).unwrap_or(&meter));
         let time = point
@@ -267,55 +250,110 @@ pub fn read_file(
             .and_then(|t| feed.times.get(t).copied())
             .or(only_time);
         let zone = time.map(Zone::Espi).unwrap_or(fallback);
-        let mut acc = Accumulator::new(zone, name, index, rules);
-        let first_line = raws.first().map(|r| r.line).unwrap_or(1);
+        let acc = Accumulator::new(zone, name, index, rules);
         let rt = feed
             .meters
             .get(&meter)
             .and_then(|t| feed.types.get(t))
             .copied();
-        let Some(rt) = rt else {
-            acc.defect(
-                Reason::MalformedXml,
-                first_line,
-                format!("readings of {meter} have no ReadingType"),
-            );
-            out.push((account, acc.finish(rules)));
-            continue;
-        };
-        if rt.flow.is_some_and(|f| f != 1) {
-            // Energy sent back to the grid (net metering) is not use.
-            continue;
-        }
         let kind = point.and_then(|u| u.kind);
-        let (service, per_unit) = match unit_of(rt.uom, kind) {
-            Ok(Some(u)) => u,
-            // Demand, voltage and the like: not usage.
-            Ok(None) => continue,
-            Err(message) => {
-                acc.defect(Reason::UnknownUnit, first_line, message);
-                out.push((account, acc.finish(rules)));
-                continue;
-            }
-        };
-        let factor = per_unit * 10f64.powi(rt.multiplier);
-        raws.sort_by_key(|r| r.start);
-        let cumulative = matches!(rt.accumulation, Some(1 | 3));
-        let mut previous: Option<f64> = None;
-        for r in &raws {
-            let value = if cumulative {
-                let Some(p) = previous.replace(r.value) else {
-                    continue;
-                };
-                r.value - p
-            } else {
-                r.value
-            };
-            acc.push(service, r.start, r.seconds, value * factor, false, r.line);
+        if let Some(series) = meter_series(acc, &meter, raws, rt, kind, rules) {
+            out.push((account, series));
         }
-        out.push((account, acc.finish(rules)));
     }
     out
+}
+
+/// A file that is not well-formed may be cut anywhere, so none of its data
+/// is used: every account it named (or the file's own, by its name) gets
+/// the same defect, pointing at the line where reading failed.
+fn unreadable(
+    (line, message, seen): ParseError,
+    name: &str,
+    stem: &str,
+    account_of: impl Fn(&str) -> String,
+) -> Vec<(String, Series)> {
+    let mut accounts: Vec<String> = seen.iter().map(|h| account_of(h)).collect();
+    if accounts.is_empty() {
+        accounts.push(stem.to_string());
+    }
+    accounts.sort();
+    accounts.dedup();
+    accounts
+        .into_iter()
+        .map(|a| {
+            let series = Series {
+                defect: Some((Reason::MalformedXml, format!("{name}:{line}: {message}"))),
+                ..Series::default()
+            };
+            (a, series)
+        })
+        .collect()
+}
+
+/// One meter's series, or `None` for readings that are not use (energy
+/// sent back to the grid, demand, voltage). Units come from the meter's
+/// ReadingType, so readings without one, or in a unit that cannot be
+/// converted, are a defect rather than a guess.
+fn meter_series(
+    mut acc: Accumulator,
+    meter: &str,
+    mut raws: Vec<Raw>,
+    rt: Option<ReadingType>,
+    kind: Option<u32>,
+    rules: &IntervalRules,
+) -> Option<Series> {
+    let first_line = raws.first().map(|r| r.line).unwrap_or(1);
+    let Some(rt) = rt else {
+        acc.defect(
+            Reason::MalformedXml,
+            first_line,
+            format!("readings of {meter} have no ReadingType"),
+        );
+        return Some(acc.finish(rules));
+    };
+    if rt.flow.is_some_and(|f| f != 1) {
+        // Energy sent back to the grid (net metering) is not use.
+        return None;
+    }
+    let (service, per_unit) = match unit_of(rt.uom, kind) {
+        Ok(Some(u)) => u,
+        // Demand, voltage and the like: not usage.
+        Ok(None) => return None,
+        Err(message) => {
+            acc.defect(Reason::UnknownUnit, first_line, message);
+            return Some(acc.finish(rules));
+        }
+    };
+    let factor = per_unit * 10f64.powi(rt.multiplier);
+    raws.sort_by_key(|r| r.start);
+    let cumulative = matches!(rt.accumulation, Some(1 | 3));
+    push_readings(&mut acc, service, &raws, factor, cumulative);
+    Some(acc.finish(rules))
+}
+
+/// Readings in time order into the accumulator. A cumulative register
+/// (accumulationBehaviour 1 or 3) reads a running total, so use is the
+/// difference from the reading before; its first reading only starts it.
+fn push_readings(
+    acc: &mut Accumulator,
+    service: Service,
+    raws: &[Raw],
+    factor: f64,
+    cumulative: bool,
+) {
+    let mut previous: Option<f64> = None;
+    for r in raws {
+        let value = if cumulative {
+            let Some(p) = previous.replace(r.value) else {
+                continue;
+            };
+            r.value - p
+        } else {
+            r.value
+        };
+        acc.push(service, r.start, r.seconds, value * factor, false, r.line);
+    }
 }
 
 /// The service and canonical units per ESPI unit of measure.
@@ -364,165 +402,232 @@ fn parse(input: impl IoRead) -> Result<Feed, ParseError> {
         run: 0,
     });
     reader.config_mut().trim_text(true);
-    let mut feed = Feed::default();
+    let mut parser = Parser::default();
     let mut buf = Vec::new();
-    let mut path: Vec<String> = Vec::new();
-    // The line each open element started on, to point at an unclosed one.
-    let mut opened: Vec<u64> = Vec::new();
-    let mut links: Vec<(String, String)> = Vec::new();
-    let mut rt = ReadingType::default();
-    let mut time = [None::<i64>; 4];
-    let mut kind = None;
-    let mut reading: (Option<i64>, Option<i64>, Option<f64>, u64) = (None, None, None, 0);
-    let mut block: Vec<Raw> = Vec::new();
-    let fail = |feed: &Feed, line: u64, message: String| -> ParseError {
-        (
-            line,
-            message,
-            feed.usage_points.iter().map(|u| u.href.clone()).collect(),
-        )
-    };
     loop {
         let line = reader.get_ref().newlines + 1;
-        let event = reader.read_event_into(&mut buf).map_err(|e| {
-            let open = match (path.last(), opened.last()) {
-                (Some(tag), Some(at)) => {
-                    format!(" (the innermost open element is <{tag}>, from line {at})")
-                }
-                _ => String::new(),
-            };
-            fail(
-                &feed,
-                reader.get_ref().newlines + 1,
-                format!("not well-formed XML: {e}{open}"),
-            )
-        })?;
+        let event = reader
+            .read_event_into(&mut buf)
+            .map_err(|e| parser.not_well_formed(&e, reader.get_ref().newlines + 1))?;
         match event {
-            Event::Start(e) => {
-                let tag = String::from_utf8_lossy(e.local_name().as_ref()).into_owned();
-                if tag == "entry" {
-                    links.clear();
-                    rt = ReadingType::default();
-                    time = [None; 4];
-                    kind = None;
-                    block.clear();
-                }
-                if tag == "IntervalReading" {
-                    reading = (None, None, None, line);
-                }
-                if tag == "link" {
-                    links.push(link(&e));
-                }
-                if path.len() > 64 {
-                    return Err(fail(
-                        &feed,
-                        line,
-                        "elements nested deeper than 64 levels".into(),
-                    ));
-                }
-                path.push(tag);
-                opened.push(line);
+            Event::Start(e) => parser.start(&e, line)?,
+            Event::Empty(e) if e.local_name().as_ref() == b"link" => {
+                parser.entry.links.push(link(&e))
             }
-            Event::Empty(e) if e.local_name().as_ref() == b"link" => links.push(link(&e)),
-            Event::Text(t) => {
-                let text = t.decode().unwrap_or_default();
-                let text = text.trim();
-                let n = path.len();
-                let (parent, tag) = match n {
-                    0 => continue,
-                    1 => ("", path[0].as_str()),
-                    _ => (path[n - 2].as_str(), path[n - 1].as_str()),
-                };
-                let bad =
-                    |what: &str| fail(&feed, line, format!("{what} {text:?} is not a number"));
-                let int = || text.parse::<i64>();
-                match (parent, tag) {
-                    ("ServiceCategory", "kind") => kind = int().ok().map(|k| k as u32),
-                    ("ReadingType", "uom") => rt.uom = Some(int().map_err(|_| bad("uom"))? as u32),
-                    ("ReadingType", "powerOfTenMultiplier") => {
-                        rt.multiplier = int()
-                            .map_err(|_| bad("powerOfTenMultiplier"))?
-                            .clamp(-30, 30) as i32
-                    }
-                    ("ReadingType", "accumulationBehaviour") => {
-                        rt.accumulation = int().ok().map(|v| v as u32)
-                    }
-                    ("ReadingType", "flowDirection") => rt.flow = int().ok().map(|v| v as u32),
-                    ("LocalTimeParameters", "tzOffset") => {
-                        time[0] = Some(int().map_err(|_| bad("tzOffset"))?)
-                    }
-                    ("LocalTimeParameters", "dstOffset") => {
-                        time[1] = Some(int().map_err(|_| bad("dstOffset"))?)
-                    }
-                    ("LocalTimeParameters", "dstStartRule") => {
-                        time[2] =
-                            Some(i64::from_str_radix(text, 16).map_err(|_| bad("dstStartRule"))?)
-                    }
-                    ("LocalTimeParameters", "dstEndRule") => {
-                        time[3] =
-                            Some(i64::from_str_radix(text, 16).map_err(|_| bad("dstEndRule"))?)
-                    }
-                    ("timePeriod", "start") if n >= 3 && path[n - 3] == "IntervalReading" => {
-                        reading.0 = Some(int().map_err(|_| bad("start"))?)
-                    }
-                    ("timePeriod", "duration") if n >= 3 && path[n - 3] == "IntervalReading" => {
-                        reading.1 = Some(int().map_err(|_| bad("duration"))?)
-                    }
-                    ("IntervalReading", "value") => {
-                        reading.2 = Some(text.parse::<f64>().map_err(|_| bad("value"))?)
-                    }
-                    _ => {}
-                }
-            }
-            Event::End(e) => {
-                let tag = e.local_name();
-                match tag.as_ref() {
-                    b"IntervalReading" => match reading {
-                        (Some(start), Some(seconds), Some(value), at) => block.push(Raw {
-                            start,
-                            seconds,
-                            value,
-                            line: at,
-                        }),
-                        (_, _, _, at) => {
-                            return Err(fail(
-                                &feed,
-                                at,
-                                "IntervalReading lacks timePeriod start, duration or value".into(),
-                            ));
-                        }
-                    },
-                    b"entry" => finish_entry(&mut feed, &links, rt, time, kind, &mut block),
-                    _ => {}
-                }
-                path.pop();
-                opened.pop();
-            }
+            // Text outside any element is no field of an entry.
+            Event::Text(_) if parser.path.is_empty() => continue,
+            Event::Text(t) => parser.text(&t.decode().unwrap_or_default(), line)?,
+            Event::End(e) => parser.end(&e)?,
             Event::Eof => break,
             _ => {}
         }
         buf.clear();
     }
-    // quick-xml stops quietly at the end of the bytes; a document cut short
-    // (a download or a copy that stopped) still has elements open, and
-    // whatever it held after the cut is missing, not absent.
-    if let (Some(tag), Some(at)) = (path.first(), opened.first()) {
-        return Err(fail(
-            &feed,
-            reader.get_ref().newlines + 1,
-            format!(
-                "the document ends before <{tag}> (opened on line {at}) is closed: the file is cut short"
-            ),
-        ));
+    parser.finish(reader.get_ref().newlines + 1)
+}
+
+/// The entry being read: its links and whichever of a ReadingType,
+/// LocalTimeParameters, ServiceCategory or IntervalBlock it holds. What it
+/// was is only known at its end ([`finish_entry`]).
+#[derive(Default)]
+struct Entry {
+    links: Vec<(String, String)>,
+    rt: ReadingType,
+    /// tzOffset, dstOffset, dstStartRule, dstEndRule.
+    time: [Option<i64>; 4],
+    kind: Option<u32>,
+    /// The IntervalReading being read: start, duration, value, and the
+    /// line it opened on.
+    reading: (Option<i64>, Option<i64>, Option<f64>, u64),
+    block: Vec<Raw>,
+}
+
+impl Entry {
+    /// A new entry starts empty: nothing of the last one may leak into it.
+    fn begin(&mut self) {
+        self.links.clear();
+        self.rt = ReadingType::default();
+        self.time = [None; 4];
+        self.kind = None;
+        self.block.clear();
     }
-    if feed.usage_points.is_empty() && feed.readings.is_empty() {
-        return Err((
-            1,
-            "no Green Button entries (UsagePoint, IntervalBlock) in this file".into(),
-            vec![],
-        ));
+
+    /// Take the text of element `tag` (inside `parent`) into the entry.
+    /// `Err` names the field whose text is not a number.
+    fn take_text(
+        &mut self,
+        parent: &str,
+        tag: &str,
+        in_reading: bool,
+        text: &str,
+    ) -> Result<(), &'static str> {
+        let int = |what| text.parse::<i64>().map_err(|_| what);
+        let hex = |what| i64::from_str_radix(text, 16).map_err(|_| what);
+        let code = || text.parse::<i64>().ok().map(|v| v as u32);
+        match (parent, tag) {
+            ("ServiceCategory", "kind") => self.kind = code(),
+            ("ReadingType", "uom") => self.rt.uom = Some(int("uom")? as u32),
+            ("ReadingType", "powerOfTenMultiplier") => {
+                self.rt.multiplier = int("powerOfTenMultiplier")?.clamp(-30, 30) as i32
+            }
+            ("ReadingType", "accumulationBehaviour") => self.rt.accumulation = code(),
+            ("ReadingType", "flowDirection") => self.rt.flow = code(),
+            ("LocalTimeParameters", "tzOffset") => self.time[0] = Some(int("tzOffset")?),
+            ("LocalTimeParameters", "dstOffset") => self.time[1] = Some(int("dstOffset")?),
+            ("LocalTimeParameters", "dstStartRule") => self.time[2] = Some(hex("dstStartRule")?),
+            ("LocalTimeParameters", "dstEndRule") => self.time[3] = Some(hex("dstEndRule")?),
+            ("timePeriod", "start") if in_reading => self.reading.0 = Some(int("start")?),
+            ("timePeriod", "duration") if in_reading => self.reading.1 = Some(int("duration")?),
+            ("IntervalReading", "value") => {
+                self.reading.2 = Some(text.parse::<f64>().map_err(|_| "value")?)
+            }
+            _ => {}
+        }
+        Ok(())
     }
-    Ok(feed)
+
+    /// A reading needs all three of start, duration and value; `Err` is the
+    /// line it opened on.
+    fn close_reading(&mut self) -> Result<(), u64> {
+        match self.reading {
+            (Some(start), Some(seconds), Some(value), at) => {
+                self.block.push(Raw {
+                    start,
+                    seconds,
+                    value,
+                    line: at,
+                });
+                Ok(())
+            }
+            (_, _, _, at) => Err(at),
+        }
+    }
+}
+
+/// The state of one file's parse: what the feed holds so far, the open
+/// elements (and the lines they opened on, to point at an unclosed one),
+/// and the entry being read.
+#[derive(Default)]
+struct Parser {
+    feed: Feed,
+    path: Vec<String>,
+    opened: Vec<u64>,
+    entry: Entry,
+}
+
+impl Parser {
+    /// A parse error names the usage points seen so far, so each of their
+    /// accounts gets the defect.
+    fn fail(&self, line: u64, message: String) -> ParseError {
+        (
+            line,
+            message,
+            self.feed
+                .usage_points
+                .iter()
+                .map(|u| u.href.clone())
+                .collect(),
+        )
+    }
+
+    /// quick-xml's error alone rarely says where the mistake is; the
+    /// innermost open element usually does.
+    fn not_well_formed(&self, e: &quick_xml::Error, line: u64) -> ParseError {
+        let open = match (self.path.last(), self.opened.last()) {
+            (Some(tag), Some(at)) => {
+                format!(" (the innermost open element is <{tag}>, from line {at})")
+            }
+            _ => String::new(),
+        };
+        self.fail(line, format!("not well-formed XML: {e}{open}"))
+    }
+
+    /// An element opens. The nesting is bounded so that a hostile file
+    /// cannot make the path grow without end.
+    fn start(
+        &mut self,
+        e: &quick_xml::events::BytesStart<'_>,
+        line: u64,
+    ) -> Result<(), ParseError> {
+        let tag = String::from_utf8_lossy(e.local_name().as_ref()).into_owned();
+        match tag.as_str() {
+            "entry" => self.entry.begin(),
+            "IntervalReading" => self.entry.reading = (None, None, None, line),
+            "link" => self.entry.links.push(link(e)),
+            _ => {}
+        }
+        if self.path.len() > 64 {
+            return Err(self.fail(line, "elements nested deeper than 64 levels".into()));
+        }
+        self.path.push(tag);
+        self.opened.push(line);
+        Ok(())
+    }
+
+    /// Fields are known by their element and its parent: ESPI reuses names
+    /// such as `start` and `value` in different places.
+    fn text(&mut self, text: &str, line: u64) -> Result<(), ParseError> {
+        let text = text.trim();
+        let n = self.path.len();
+        let (parent, tag) = match n {
+            0 => return Ok(()),
+            1 => ("", self.path[0].as_str()),
+            _ => (self.path[n - 2].as_str(), self.path[n - 1].as_str()),
+        };
+        let in_reading = n >= 3 && self.path[n - 3] == "IntervalReading";
+        self.entry
+            .take_text(parent, tag, in_reading, text)
+            .map_err(|what| self.fail(line, format!("{what} {text:?} is not a number")))
+    }
+
+    fn end(&mut self, e: &quick_xml::events::BytesEnd<'_>) -> Result<(), ParseError> {
+        match e.local_name().as_ref() {
+            b"IntervalReading" => self.entry.close_reading().map_err(|at| {
+                self.fail(
+                    at,
+                    "IntervalReading lacks timePeriod start, duration or value".into(),
+                )
+            })?,
+            b"entry" => {
+                let entry = &mut self.entry;
+                let (rt, time, kind) = (entry.rt, entry.time, entry.kind);
+                finish_entry(
+                    &mut self.feed,
+                    &entry.links,
+                    rt,
+                    time,
+                    kind,
+                    &mut entry.block,
+                )
+            }
+            _ => {}
+        }
+        self.path.pop();
+        self.opened.pop();
+        Ok(())
+    }
+
+    /// quick-xml stops quietly at the end of the bytes; a document cut short
+    /// (a download or a copy that stopped) still has elements open, and
+    /// whatever it held after the cut is missing, not absent.
+    fn finish(self, line: u64) -> Result<Feed, ParseError> {
+        if let (Some(tag), Some(at)) = (self.path.first(), self.opened.first()) {
+            return Err(self.fail(
+                line,
+                format!(
+                    "the document ends before <{tag}> (opened on line {at}) is closed: the file is cut short"
+                ),
+            ));
+        }
+        if self.feed.usage_points.is_empty() && self.feed.readings.is_empty() {
+            return Err((
+                1,
+                "no Green Button entries (UsagePoint, IntervalBlock) in this file".into(),
+                vec![],
+            ));
+        }
+        Ok(self.feed)
+    }
 }
 
 fn link(e: &quick_xml::events::BytesStart<'_>) -> (String, String) {

@@ -163,85 +163,101 @@ impl Accumulator {
         if self.is_defective() {
             return;
         }
-        match self.series.service {
-            Some(s) if s != service => {
-                return self.defect(
-                    Reason::UnitMismatch,
-                    line,
-                    format!(
-                        "a {} interval on a meter whose earlier intervals are {}",
-                        service.as_str(),
-                        s.as_str()
-                    ),
-                );
-            }
-            _ => self.series.service = Some(service),
-        }
-        if seconds <= 0 {
-            return self.defect(
-                Reason::BadValue,
-                line,
-                format!("interval length {seconds} s is not positive"),
-            );
-        }
-        if seconds > MAX_INTERVAL {
-            return self.defect(
-                Reason::BadValue,
-                line,
-                format!("interval length {seconds} s is longer than a year"),
-            );
-        }
-        let in_range = |t: i64| (FIRST_INSTANT..=LAST_INSTANT).contains(&t);
-        if !in_range(start) || !in_range(start.saturating_add(seconds)) {
-            return self.defect(
-                Reason::BadDate,
-                line,
-                format!("interval starting at {start} s is not between 1970 and 2200"),
-            );
-        }
-        if !quantity.is_finite() || quantity < 0.0 {
-            return self.defect(
-                Reason::BadQuantity,
-                line,
-                format!("quantity {quantity} is not a non-negative number"),
-            );
+        if let Err((reason, message)) = self.check(service, start, seconds, quantity, line) {
+            return self.defect(reason, line, message);
         }
         let end = start + seconds;
         let line32 = u32::try_from(line).unwrap_or(u32::MAX);
-        if let Some((last_start, last_end, last_line)) = self.last {
-            if start == last_start {
-                return self.defect(
-                    Reason::DuplicateInterval,
-                    line,
-                    format!(
-                        "a second interval starting {} (the first is on line {last_line})",
-                        self.zone.local(start)
-                    ),
-                );
-            }
-            // Billing periods exported in UTC from local dates overlap by
-            // the DST hour twice a year: dates, not hours, matter there.
-            let billing = seconds > 25 * 3600 && last_end - last_start > 25 * 3600;
-            if start < last_end && !(billing && last_end - start <= 3600) {
-                return self.defect(
-                    Reason::OverlappingInterval,
-                    line,
-                    format!(
-                        "interval starting {} begins before the one on line {last_line} ends ({}); \
-                         intervals of a meter must not overlap and must be in time order",
-                        self.zone.local(start),
-                        self.zone.local(last_end)
-                    ),
-                );
-            }
-            if start > last_end && !billing {
-                let at = self.zone.local(last_end);
-                let month = self.months.entry(Period::of(at.date())).or_default();
-                month.gap.get_or_insert((at, line32));
-            }
-        }
         self.last = Some((start, end, line));
         self.track_flow(service, start, end, quantity);
+        self.keep_if_in_span(start, seconds, quantity);
+        if seconds > 25 * 3600 {
+            self.push_billing_period(start, end, quantity, estimated, line32);
+            return;
+        }
+        self.add_to_months(start, seconds, quantity, estimated, line32);
+        self.add_to_days(start, seconds, quantity);
+    }
+
+    /// The interval's first problem, if any. The order of the checks
+    /// decides which problem a defect names, so it is kept as it was; the
+    /// meter's service is taken from its first interval even when a later
+    /// check fails.
+    fn check(
+        &mut self,
+        service: Service,
+        start: i64,
+        seconds: i64,
+        quantity: f64,
+        line: u64,
+    ) -> Result<(), Problem> {
+        self.check_service(service)?;
+        check_interval(start, seconds, quantity)?;
+        self.check_order(start, seconds, line)
+    }
+
+    /// A meter measures one service: a different one means two meters'
+    /// data were mixed under one id.
+    fn check_service(&mut self, service: Service) -> Result<(), Problem> {
+        match self.series.service {
+            Some(s) if s != service => Err((
+                Reason::UnitMismatch,
+                format!(
+                    "a {} interval on a meter whose earlier intervals are {}",
+                    service.as_str(),
+                    s.as_str()
+                ),
+            )),
+            _ => {
+                self.series.service = Some(service);
+                Ok(())
+            }
+        }
+    }
+
+    /// Intervals must come in time order without repeats or overlaps; a
+    /// gap is allowed but noted in its month, so a month left incomplete
+    /// can say where its data stops.
+    fn check_order(&mut self, start: i64, seconds: i64, line: u64) -> Result<(), Problem> {
+        let Some((last_start, last_end, last_line)) = self.last else {
+            return Ok(());
+        };
+        if start == last_start {
+            return Err((
+                Reason::DuplicateInterval,
+                format!(
+                    "a second interval starting {} (the first is on line {last_line})",
+                    self.zone.local(start)
+                ),
+            ));
+        }
+        // Billing periods exported in UTC from local dates overlap by
+        // the DST hour twice a year: dates, not hours, matter there.
+        let billing = seconds > 25 * 3600 && last_end - last_start > 25 * 3600;
+        if start < last_end && !(billing && last_end - start <= 3600) {
+            return Err((
+                Reason::OverlappingInterval,
+                format!(
+                    "interval starting {} begins before the one on line {last_line} ends ({}); \
+                     intervals of a meter must not overlap and must be in time order",
+                    self.zone.local(start),
+                    self.zone.local(last_end)
+                ),
+            ));
+        }
+        if start > last_end && !billing {
+            let line32 = u32::try_from(line).unwrap_or(u32::MAX);
+            let at = self.zone.local(last_end);
+            let month = self.months.entry(Period::of(at.date())).or_default();
+            month.gap.get_or_insert((at, line32));
+        }
+        Ok(())
+    }
+
+    /// A peak event compares a few hours on a few days: only intervals
+    /// inside its stretches are worth keeping as read.
+    fn keep_if_in_span(&mut self, start: i64, seconds: i64, quantity: f64) {
+        let end = start + seconds;
         if let Some(spans) = &self.keep_spans
             && spans
                 .get(spans.partition_point(|s| s.1 <= start))
@@ -253,27 +269,45 @@ impl Accumulator {
                 quantity,
             });
         }
+    }
 
-        if seconds > 25 * 3600 {
-            // A billing period: one read of its own, by local dates.
-            let first = self.zone.local(start).date();
-            let last = self.zone.local(end - 1).date();
-            self.series.reads.push(Read {
-                start: first,
-                end: last,
-                quantity,
-                estimated,
-                file: self.file_index,
-                line: line32,
-            });
-            return;
-        }
-        // Split at local month boundaries (an interval crosses at most one).
+    /// A billing period is already a bill: one read of its own, by local
+    /// dates, rather than spread over the months it touches.
+    fn push_billing_period(
+        &mut self,
+        start: i64,
+        end: i64,
+        quantity: f64,
+        estimated: bool,
+        line32: u32,
+    ) {
+        let first = self.zone.local(start).date();
+        let last = self.zone.local(end - 1).date();
+        self.series.reads.push(Read {
+            start: first,
+            end: last,
+            quantity,
+            estimated,
+            file: self.file_index,
+            line: line32,
+        });
+    }
+
+    /// Bills are by local calendar month, so an interval is split at local
+    /// month boundaries (it crosses at most one) by its seconds.
+    fn add_to_months(
+        &mut self,
+        start: i64,
+        seconds: i64,
+        quantity: f64,
+        estimated: bool,
+        line32: u32,
+    ) {
         let months = &mut self.months;
         split_local(
             self.zone,
             start,
-            end,
+            start + seconds,
             |d| Some(Period::of(d).offset(1).first_day()),
             |date, piece| {
                 let month = months.entry(Period::of(date)).or_default();
@@ -285,11 +319,16 @@ impl Accumulator {
                 month.estimated |= estimated;
             },
         );
+    }
+
+    /// Weather models fit daily use, so when asked the interval is also
+    /// split at local midnights.
+    fn add_to_days(&mut self, start: i64, seconds: i64, quantity: f64) {
         if let Some(days) = self.days.as_mut() {
             split_local(
                 self.zone,
                 start,
-                end,
+                start + seconds,
                 |d| d.succ_opt(),
                 |date, piece| {
                     let day = days.entry(date).or_default();
@@ -398,6 +437,40 @@ impl Accumulator {
         }
         self.series
     }
+}
+
+/// An interval's reason to be refused and the message saying why.
+type Problem = (Reason, String);
+
+/// Values no meter can report: refused before they reach local time, which
+/// is undefined outside [`FIRST_INSTANT`]..[`LAST_INSTANT`].
+fn check_interval(start: i64, seconds: i64, quantity: f64) -> Result<(), Problem> {
+    if seconds <= 0 {
+        return Err((
+            Reason::BadValue,
+            format!("interval length {seconds} s is not positive"),
+        ));
+    }
+    if seconds > MAX_INTERVAL {
+        return Err((
+            Reason::BadValue,
+            format!("interval length {seconds} s is longer than a year"),
+        ));
+    }
+    let in_range = |t: i64| (FIRST_INSTANT..=LAST_INSTANT).contains(&t);
+    if !in_range(start) || !in_range(start.saturating_add(seconds)) {
+        return Err((
+            Reason::BadDate,
+            format!("interval starting at {start} s is not between 1970 and 2200"),
+        ));
+    }
+    if !quantity.is_finite() || quantity < 0.0 {
+        return Err((
+            Reason::BadQuantity,
+            format!("quantity {quantity} is not a non-negative number"),
+        ));
+    }
+    Ok(())
 }
 
 /// Walk `start..end` (UTC seconds) in pieces that end at the local

@@ -66,8 +66,60 @@ fn read_usage_in_blocks(
     let mut input = std::io::BufReader::with_capacity(1 << 20, super::LineLimit::new(input, file));
     let headers = blocks::read_header(&mut input, file, format.delimiter.0)?;
     let cols = Columns::renamed(&headers, file, &REQUIRED, &format.columns.renamed())?;
-    // Rows hold billed quantities, register readings, or either (a row with
-    // an empty quantity and a reading is a register read).
+    let readings = check_value_columns(&cols, file)?;
+    let index: rustc_hash::FxHashMap<&str, usize> = data
+        .households
+        .iter()
+        .enumerate()
+        .map(|(i, h)| (h.account_id.as_str(), i))
+        .collect();
+    // Accounts already rejected by the customer file: their reads are moot.
+    let rejected: std::collections::HashSet<&str> = data
+        .exceptions
+        .iter()
+        .map(|e| e.account_id.as_str())
+        .collect();
+    let households = &data.households;
+    let mut found = Found::new(households.len(), readings);
+    let pieces = 4 * rayon::current_num_threads();
+    let cx = Context {
+        file,
+        at: At::new(&cols),
+        fields: headers.len(),
+        index: &index,
+        households,
+        format,
+    };
+    blocks::for_each_block(&mut input, file, block_size, pieces, |parts| {
+        let results: Vec<PieceResult> = {
+            use rayon::prelude::*;
+            parts.par_iter().map(|p| parse_piece(p, &cx)).collect()
+        };
+        for r in results {
+            found.add(r, &rejected);
+        }
+        Ok(())
+    })?;
+    found.add_register_reads(households, file);
+    let Found {
+        reads: new_reads,
+        defects,
+        unknown,
+        ..
+    } = found;
+    for (reads, new) in data.reads.iter_mut().zip(new_reads) {
+        reads.extend(new);
+    }
+    report_unknown(data, unknown, file);
+    data.reject(defects);
+    Ok(())
+}
+
+/// Rows hold billed quantities, register readings, or either (a row with
+/// an empty quantity and a reading is a register read); the header must
+/// have the columns of at least one. Returns whether register readings can
+/// occur.
+fn check_value_columns(cols: &Columns, file: &str) -> Result<bool> {
     let quantities = cols.at("quantity").is_some();
     let readings = cols.at("reading").is_some();
     anyhow::ensure!(
@@ -89,84 +141,84 @@ fn read_usage_in_blocks(
         !readings || cols.at("read_date").is_some() || cols.at("period_end").is_some(),
         "{file}:1: register readings need read_date (or period_end)"
     );
-    let index: rustc_hash::FxHashMap<&str, usize> = data
-        .households
-        .iter()
-        .enumerate()
-        .map(|(i, h)| (h.account_id.as_str(), i))
-        .collect();
-    // Accounts already rejected by the customer file: their reads are moot.
-    let rejected: std::collections::HashSet<&str> = data
-        .exceptions
-        .iter()
-        .map(|e| e.account_id.as_str())
-        .collect();
-    let households = &data.households;
-    let mut defects: BTreeMap<usize, Exception> = BTreeMap::new();
-    let mut unknown: BTreeMap<String, (u64, usize)> = BTreeMap::new();
-    let mut new_reads: Vec<Vec<Read>> = vec![Vec::new(); households.len()];
-    let mut registers: Vec<Vec<Register>> = Vec::new();
-    if readings {
-        registers = vec![Vec::new(); households.len()];
+    Ok(readings)
+}
+
+/// What the pieces found, gathered in file order: per household its reads,
+/// register readings and first defect, and the accounts the customer file
+/// lacks.
+struct Found {
+    reads: Vec<Vec<Read>>,
+    /// Empty when the file has no register readings.
+    registers: Vec<Vec<Register>>,
+    defects: BTreeMap<usize, Exception>,
+    /// account -> (first line, rows).
+    unknown: BTreeMap<String, (u64, usize)>,
+}
+
+impl Found {
+    fn new(households: usize, readings: bool) -> Found {
+        let mut registers: Vec<Vec<Register>> = Vec::new();
+        if readings {
+            registers = vec![Vec::new(); households];
+        }
+        Found {
+            reads: vec![Vec::new(); households],
+            registers,
+            defects: BTreeMap::new(),
+            unknown: BTreeMap::new(),
+        }
     }
-    let pieces = 4 * rayon::current_num_threads();
-    let cx = Context {
-        file,
-        at: At::new(&cols),
-        fields: headers.len(),
-        index: &index,
-        households,
-        format,
-    };
-    blocks::for_each_block(&mut input, file, block_size, pieces, |parts| {
-        let results: Vec<PieceResult> = {
-            use rayon::prelude::*;
-            parts.par_iter().map(|p| parse_piece(p, &cx)).collect()
-        };
-        for r in results {
-            for (i, read) in r.reads {
-                new_reads[i].push(read);
+
+    /// Pieces are added in file order, so a household's first defect in
+    /// the file is the one kept.
+    fn add(&mut self, r: PieceResult, rejected: &std::collections::HashSet<&str>) {
+        for (i, read) in r.reads {
+            self.reads[i].push(read);
+        }
+        for (i, reg) in r.registers {
+            self.registers[i].push(reg);
+        }
+        for (i, e) in r.defects {
+            self.defects.entry(i).or_insert(e);
+        }
+        for (account, line) in r.unknown {
+            if !rejected.contains(account.as_str()) {
+                self.unknown.entry(account).or_insert((line, 0)).1 += 1;
             }
-            for (i, reg) in r.registers {
-                registers[i].push(reg);
-            }
-            for (i, e) in r.defects {
-                defects.entry(i).or_insert(e);
-            }
-            for (account, line) in r.unknown {
-                if !rejected.contains(account.as_str()) {
-                    unknown.entry(account).or_insert((line, 0)).1 += 1;
+        }
+    }
+
+    /// Register readings become reads only once the whole file is in: a
+    /// meter's readings may be spread over it, and use is the difference
+    /// between consecutive ones. A row's own defect, found earlier, wins.
+    fn add_register_reads(&mut self, households: &[crate::model::Household], file: &str) {
+        for (i, regs) in std::mem::take(&mut self.registers).into_iter().enumerate() {
+            match reads_from_registers(regs) {
+                Ok(reads) => self.reads[i].extend(reads),
+                Err((line, why)) => {
+                    self.defects.entry(i).or_insert_with(|| {
+                        Exception::new(
+                            households[i].account_id.clone(),
+                            Reason::ReadingBackwards,
+                            format!("{file}:{line}: {why}"),
+                        )
+                    });
                 }
             }
         }
-        Ok(())
-    })?;
-    for (i, regs) in registers.into_iter().enumerate() {
-        match reads_from_registers(regs) {
-            Ok(reads) => new_reads[i].extend(reads),
-            Err((line, why)) => {
-                defects.entry(i).or_insert_with(|| {
-                    Exception::new(
-                        households[i].account_id.clone(),
-                        Reason::ReadingBackwards,
-                        format!("{file}:{line}: {why}"),
-                    )
-                });
-            }
-        }
     }
-    for (reads, new) in data.reads.iter_mut().zip(new_reads) {
-        reads.extend(new);
-    }
+}
 
+/// One exception per account the customer file lacks, not one per row:
+/// a stale account can have years of reads.
+fn report_unknown(data: &mut Dataset, unknown: BTreeMap<String, (u64, usize)>, file: &str) {
     for (account, (line, rows)) in unknown {
         let detail =
             format!("{file}:{line}: {rows} usage row(s) for an account not in the customer file");
         data.exceptions
             .push(Exception::new(account, Reason::UnknownAccount, detail));
     }
-    data.reject(defects);
-    Ok(())
 }
 
 /// Use from register readings: the difference between consecutive reads of
