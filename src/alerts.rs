@@ -136,7 +136,7 @@ pub fn as_of(config: &Config, value: &str) -> Result<NaiveDate> {
 
 /// Run the alerts of one day.
 pub fn run(config: &Config, opts: &AlertOptions) -> Result<AlertSummary> {
-    crate::output::apply_umask(config.output.umask_bits());
+    crate::output::apply_umask(config.output.umask.bits());
     let wording = crate::wording::load_or_error(&config.templates_dir())?;
     let data = load(config, &opts.run)?;
     let weather = match &config.weather.file {

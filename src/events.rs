@@ -130,7 +130,7 @@ fn earlier_events(keys: impl Iterator<Item = String>, this: NaiveDate) -> BTreeS
 
 /// Run one stage of one event.
 pub fn run(config: &Config, opts: &EventOptions) -> Result<EventSummary> {
-    crate::output::apply_umask(config.output.umask_bits());
+    crate::output::apply_umask(config.output.umask.bits());
     let wording = crate::wording::load_or_error(&config.templates_dir())?;
     let zone = zone(config)?;
     let (store, _lock) =

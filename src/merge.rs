@@ -48,7 +48,7 @@ pub fn merge(
     out: &Path,
     shard_dirs: &[PathBuf],
 ) -> Result<Merged> {
-    output::apply_umask(config.output.umask_bits());
+    output::apply_umask(config.output.umask.bits());
     if out.join("reports").is_dir() {
         bail!(
             "{} holds a single run (it has reports/); merge into the folder that holds the shard folders",

@@ -65,8 +65,10 @@ pub fn open_store(config: &Config, opts: &RunOptions, read_only: bool) -> Result
 }
 
 pub fn render_date(config: &Config) -> chrono::NaiveDate {
-    chrono::NaiveDate::parse_from_str(&config.render.date, "%Y-%m-%d")
-        .unwrap_or_else(|_| chrono::Local::now().date_naive())
+    config
+        .render
+        .date
+        .unwrap_or_else(|| chrono::Local::now().date_naive())
 }
 
 /// The three commonest reasons among `exceptions`, with counts and the
@@ -92,7 +94,7 @@ fn top_reasons(exceptions: &[Exception]) -> String {
 pub fn run(config: &Config, opts: &RunOptions) -> Result<Summary> {
     let started = Instant::now();
     drill::check()?;
-    output::apply_umask(config.output.umask_bits());
+    output::apply_umask(config.output.umask.bits());
     if !opts.dry_run {
         regular_inputs(config, opts)?;
     }

@@ -278,7 +278,7 @@ pub fn run(
     opts: &RunOptions,
     reissue: Option<&Reissue>,
 ) -> Result<CampaignSummary> {
-    crate::output::apply_umask(config.output.umask_bits());
+    crate::output::apply_umask(config.output.umask.bits());
     let campaign = config
         .campaigns
         .get(name)

@@ -273,22 +273,38 @@ pub struct Output {
     /// The file-creation mask for run folders, in octal: `077` (the
     /// default) keeps everything to the owner; `027` lets the owner's group
     /// read (a mail-room group collecting print files). Others never can.
-    pub umask: String,
+    pub umask: Umask,
+}
+
+/// A file-creation mask that keeps others out, read from its octal text
+/// (`"077"`): checked once, here, so no later reader can fall back.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Umask(u32);
+
+impl Umask {
+    pub fn bits(self) -> u32 {
+        self.0
+    }
+}
+
+impl<'de> Deserialize<'de> for Umask {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> std::result::Result<Umask, D::Error> {
+        let text = String::deserialize(d)?;
+        match u32::from_str_radix(text.trim(), 8) {
+            Ok(m) if m <= 0o777 && m & 0o007 == 0o007 => Ok(Umask(m)),
+            _ => Err(serde::de::Error::custom(format!(
+                "output.umask {text:?}: an octal mask that keeps others out (ends in 7), e.g. \"077\" or \"027\""
+            ))),
+        }
+    }
 }
 
 impl Default for Output {
     fn default() -> Self {
         Output {
             dir: "out/{period}".into(),
-            umask: "077".into(),
+            umask: Umask(0o077),
         }
-    }
-}
-
-impl Output {
-    /// `umask` as a number (checked when the config is read).
-    pub fn umask_bits(&self) -> u32 {
-        u32::from_str_radix(self.umask.trim(), 8).unwrap_or(0o077)
     }
 }
 
@@ -401,9 +417,10 @@ pub struct RenderSettings {
     pub templates: PathBuf,
     /// Render threads; 0 means one per core.
     pub threads: usize,
-    /// Date printed as the document date (`YYYY-MM-DD`); empty means today.
-    /// Fixing it makes re-runs byte-for-byte reproducible.
-    pub date: String,
+    /// Date printed as the document date (`YYYY-MM-DD`); empty (`None`)
+    /// means today. Fixing it makes re-runs byte-for-byte reproducible.
+    #[serde(deserialize_with = "optional_date")]
+    pub date: Option<chrono::NaiveDate>,
 }
 
 impl Default for RenderSettings {
@@ -411,7 +428,7 @@ impl Default for RenderSettings {
         RenderSettings {
             templates: PathBuf::from("report-templates"),
             threads: 0,
-            date: String::new(),
+            date: None,
         }
     }
 }
@@ -540,6 +557,19 @@ impl Default for Print {
     }
 }
 
+/// `render.date`: empty for today, else a date, read once.
+fn optional_date<'de, D: serde::Deserializer<'de>>(
+    d: D,
+) -> std::result::Result<Option<chrono::NaiveDate>, D::Error> {
+    let text = String::deserialize(d)?;
+    match text.trim() {
+        "" => Ok(None),
+        t => chrono::NaiveDate::parse_from_str(t, "%Y-%m-%d")
+            .map(Some)
+            .map_err(|_| serde::de::Error::custom(format!("render.date {t:?} must be YYYY-MM-DD"))),
+    }
+}
+
 /// A time zone setting, when given, must name an IANA zone: local dates
 /// and hours depend on it.
 fn check_time_zone(setting: &str, zone: Option<&str>) -> Result<()> {
@@ -598,18 +628,6 @@ impl Config {
     /// Cross-references between segments and campaigns. Errors carry the
     /// text that starts the offending line, so the caller can name it.
     fn validate_targeting(&self) -> std::result::Result<(), (String, String)> {
-        match u32::from_str_radix(self.output.umask.trim(), 8) {
-            Ok(m) if m <= 0o777 && m & 0o007 == 0o007 => {}
-            _ => {
-                return Err((
-                    "umask".into(),
-                    format!(
-                        "output.umask {:?}: an octal mask that keeps others out (ends in 7), e.g. \"077\" or \"027\"",
-                        self.output.umask
-                    ),
-                ));
-            }
-        }
         if self.control.share > 0.0 && self.control.salt.trim().is_empty() {
             return Err(("salt".into(), "control.salt must not be empty".into()));
         }
@@ -657,8 +675,7 @@ impl Config {
         self.validate_alerts()?;
         self.validate_peak()?;
         check_time_zone("weather.timezone", self.weather.timezone.as_deref())?;
-        self.validate_reads()?;
-        self.validate_render()
+        self.validate_reads()
     }
 
     /// A cohort of one compares a household with itself, and a cohort needs
@@ -793,15 +810,6 @@ impl Config {
             self.reads.neighborhood_factor > 1.0,
             "reads.neighborhood_factor must be above 1"
         );
-        Ok(())
-    }
-
-    /// An empty render date means "today"; any other must be a date.
-    fn validate_render(&self) -> Result<()> {
-        if !self.render.date.is_empty() {
-            chrono::NaiveDate::parse_from_str(&self.render.date, "%Y-%m-%d")
-                .context("render.date must be YYYY-MM-DD")?;
-        }
         Ok(())
     }
 
