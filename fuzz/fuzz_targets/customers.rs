@@ -6,8 +6,8 @@
 use std::collections::HashSet;
 
 use libfuzzer_sys::fuzz_target;
-use neighborly::ingest::read_customers;
-use neighborly::model::Service;
+use neighborly_core::ingest::read_customers;
+use neighborly_core::model::Service;
 
 fuzz_target!(|data: &[u8]| {
     let Ok(d) = read_customers(data, "customers.csv", Service::Water, &Default::default()) else {

@@ -3,8 +3,8 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use neighborly::ingest::greenbutton::{Mapping, read_file};
-use neighborly::ingest::{IntervalRules, Zone};
+use neighborly_core::ingest::greenbutton::{Mapping, read_file};
+use neighborly_core::ingest::{IntervalRules, Zone};
 
 fuzz_target!(|data: &[u8]| {
     let rules = IntervalRules {

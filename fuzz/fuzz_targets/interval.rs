@@ -3,8 +3,8 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use neighborly::ingest::interval::read_intervals;
-use neighborly::ingest::{IntervalRules, Zone};
+use neighborly_core::ingest::interval::read_intervals;
+use neighborly_core::ingest::{IntervalRules, Zone};
 
 fuzz_target!(|data: &[u8]| {
     let zone = Zone::named("America/Chicago").unwrap();

@@ -4,45 +4,35 @@
 #![no_main]
 
 use std::collections::BTreeSet;
-use std::sync::OnceLock;
 
 use libfuzzer_sys::fuzz_target;
-use neighborly::store::Store;
-
-fn store() -> &'static std::sync::Mutex<Store> {
-    static STORE: OnceLock<std::sync::Mutex<Store>> = OnceLock::new();
-    STORE.get_or_init(|| {
-        let path = std::env::temp_dir().join(format!("neighborly-fuzz-{}.sqlite", std::process::id()));
-        let _ = std::fs::remove_file(&path);
-        std::sync::Mutex::new(Store::open(&path, Store::DEFAULT_WAIT).unwrap())
-    })
-}
+use neighborly_core::ingest::{bounces, read_account_list, responses};
 
 fuzz_target!(|data: &[u8]| {
     let Some((&which, rest)) = data.split_first() else {
         return;
     };
-    let path = std::env::temp_dir().join(format!("neighborly-fuzz-{}.csv", std::process::id()));
-    std::fs::write(&path, rest).unwrap();
     match which % 3 {
         0 => {
-            if let Ok(list) = neighborly::pipeline::read_suppressions(&path) {
+            if let Ok(list) = read_account_list(rest, "suppress.csv") {
                 assert!(list.entries.iter().all(|(a, line)| !a.is_empty() && !a.contains('\n') && *line > 0));
             }
         }
         1 => {
             let campaigns = BTreeSet::from(["cap-invite".to_string()]);
-            if let Ok(parsed) = neighborly::measure::responses::read(&path, &campaigns) {
+            if let Ok(parsed) = responses::read(rest, "responses.csv", &campaigns) {
                 for r in &parsed.rejected {
-                    assert!(r.contains(".csv:"), "{r}");
+                    assert!(r.starts_with("responses.csv:"), "{r}");
                 }
             }
         }
         _ => {
-            let store = store().lock().unwrap();
-            if let Ok(count) = neighborly::channel::bounces::import(&path, &store) {
-                for r in &count.rejected {
-                    assert!(r.contains(".csv:"), "{r}");
+            if let Ok(read) = bounces::read(rest, "bounces.csv") {
+                for (line, r) in &read.rejected {
+                    assert!(*line > 0 && r.starts_with(&format!("bounces.csv:{line}:")), "{r}");
+                }
+                for b in &read.closing {
+                    assert!(b.line > 0 && !b.why.is_empty());
                 }
             }
         }

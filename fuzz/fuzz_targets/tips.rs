@@ -5,8 +5,8 @@ use std::collections::BTreeMap;
 use std::path::Path;
 
 use libfuzzer_sys::fuzz_target;
-use neighborly::model::Language;
-use neighborly::wording::{Sources, Wording};
+use neighborly_core::model::Language;
+use neighborly_core::wording::{Sources, Wording};
 
 const EN: &str = include_str!("../../report-templates/wording/en.toml");
 const ES: &str = include_str!("../../report-templates/wording/es.toml");

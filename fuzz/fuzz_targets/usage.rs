@@ -6,8 +6,8 @@
 use std::collections::HashSet;
 
 use libfuzzer_sys::fuzz_target;
-use neighborly::ingest::{read_customers, read_usage};
-use neighborly::model::Service;
+use neighborly_core::ingest::{read_customers, read_usage};
+use neighborly_core::model::Service;
 
 const CUSTOMERS: &str = "account_id,name,address_line1,city,state,zip,locality\n\
                          A,Ann,1 Elm,Davis,CA,95616,n\nB,Bo,2 Elm,Davis,CA,95616,n\n\

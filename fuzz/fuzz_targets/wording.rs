@@ -6,8 +6,8 @@ use std::collections::BTreeMap;
 use std::path::Path;
 
 use libfuzzer_sys::fuzz_target;
-use neighborly::model::Language;
-use neighborly::wording::{Sources, Wording};
+use neighborly_core::model::Language;
+use neighborly_core::wording::{Sources, Wording};
 
 const ES: &str = include_str!("../../report-templates/wording/es.toml");
 const TIPS: &str = include_str!("../../report-templates/tips.toml");

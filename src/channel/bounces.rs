@@ -34,88 +34,51 @@ pub fn import(path: &Path, store: &Store) -> Result<BounceCount> {
         .unwrap_or_default();
     let file =
         std::fs::File::open(path).with_context(|| format!("cannot open {}", path.display()))?;
-    let mut count = BounceCount::default();
-    crate::ingest::each_record(
-        file,
-        &name,
-        &["kind"],
-        &Default::default(),
-        |cols, line, row, problem| {
-            if let Some(why) = problem {
-                count.rejected.push(format!("{name}:{line}: {why}"));
-                return Ok(());
-            }
-            bounce(store, &name, line, cols, row, &mut count)
-        },
-    )?;
+    let read = crate::ingest::bounces::read(file, &name)?;
+    let mut count = BounceCount {
+        soft: read.soft,
+        ..BounceCount::default()
+    };
+    let mut rejected = read.rejected;
+    for b in &read.closing {
+        match close(store, b)? {
+            Some(true) => count.closed += 1,
+            Some(false) => count.already_closed += 1,
+            None => rejected.push((
+                b.line,
+                format!(
+                    "{name}:{}: no {} was sent to {:?}; give account_id",
+                    b.line,
+                    b.channel.code(),
+                    b.address
+                ),
+            )),
+        }
+    }
+    // In the file's order, as a person reading it would check them.
+    rejected.sort_by_key(|(line, _)| *line);
+    count.rejected = rejected.into_iter().map(|(_, why)| why).collect();
     Ok(count)
 }
 
-/// Close the channel one bounce row names, or say why the row is not used.
-fn bounce(
-    store: &Store,
-    name: &str,
-    line: u64,
-    cols: &crate::ingest::Columns,
-    row: &csv::StringRecord,
-    count: &mut BounceCount,
-) -> Result<()> {
-    let get = |c: &str| cols.get(row, c).unwrap_or("").to_string();
-    let address = get("address");
-    let channel = match get("channel").to_ascii_lowercase().as_str() {
-        "" if address.contains('@') => "email".to_string(),
-        "" if !address.is_empty() => "sms".to_string(),
-        c @ ("email" | "sms") => c.to_string(),
-        other => {
-            count.rejected.push(format!(
-                "{name}:{line}: unknown channel {other:?} (email or sms)"
-            ));
-            return Ok(());
-        }
-    };
-    let kind = get("kind").to_ascii_lowercase();
-    let reason = match kind.as_str() {
-        "soft" => {
-            count.soft += 1;
-            return Ok(());
-        }
-        "hard" => "hard bounce",
-        "failed" => "number failed",
-        "unsubscribe" => "unsubscribed",
-        "stop" => "replied STOP",
-        other => {
-            count.rejected.push(format!(
-                "{name}:{line}: unknown kind {other:?} (hard, soft, failed, unsubscribe, stop)"
-            ));
-            return Ok(());
-        }
-    };
-    let address_for_lookup = match channel.as_str() {
-        "sms" => crate::channel::e164(&address).unwrap_or(address.clone()),
-        _ => address.clone(),
-    };
-    let account = match get("account_id") {
-        a if !a.is_empty() => a,
-        _ => match store.account_of_address(&channel, &address_for_lookup)? {
-            Some(a) => a,
-            None => {
-                count.rejected.push(format!(
-                    "{name}:{line}: no {channel} was sent to {address:?}; give account_id"
-                ));
-                return Ok(());
+/// Close the channel a row names: `Some(true)` closed now, `Some(false)`
+/// already closed, `None` when an address alone names no household the
+/// store sent to.
+fn close(store: &Store, b: &crate::ingest::bounces::Bounce) -> Result<Option<bool>> {
+    let channel = b.channel.code();
+    let account = if b.account_id.is_empty() {
+        let lookup = match b.channel {
+            crate::model::Channel::Sms => {
+                crate::channel::e164(&b.address).unwrap_or(b.address.clone())
             }
-        },
-    };
-    let mut why = reason.to_string();
-    for extra in [get("date"), get("reason")] {
-        if !extra.is_empty() {
-            why.push_str(&format!(" {extra}"));
+            _ => b.address.clone(),
+        };
+        match store.account_of_address(channel, &lookup)? {
+            Some(a) => a,
+            None => return Ok(None),
         }
-    }
-    if store.block_channel(&account, &channel, &why)? {
-        count.closed += 1;
     } else {
-        count.already_closed += 1;
-    }
-    Ok(())
+        b.account_id.clone()
+    };
+    Ok(Some(store.block_channel(&account, channel, &b.why)?))
 }

@@ -17,17 +17,7 @@ use statrs::distribution::{ContinuousCDF, Normal};
 use crate::control::Group;
 use crate::store::{Response, Store};
 
-/// Events the importer knows by name; others are accepted if they are
-/// lowercase words joined by `-`, so a utility can add its own.
-pub const KNOWN_EVENTS: [&str; 7] = [
-    "cap-enrolled",
-    "kit-requested",
-    "sample-returned",
-    "call",
-    "opt-out",
-    "email-open",
-    "portal-login",
-];
+pub use crate::ingest::responses::{KNOWN_EVENTS, Parsed};
 
 /// Opt-out events stop the household's letters, as `neighborly opt-out`
 /// does: a response file is how a call center's or a portal's opt-outs
@@ -43,82 +33,12 @@ pub fn apply_opt_outs(store: &Store, file: &Path, events: &[Response]) -> Result
     Ok(opted)
 }
 
-/// Events read from a file, and the rows that could not be read (`file:line: why`).
-#[derive(Debug, Default)]
-pub struct Parsed {
-    pub events: Vec<Response>,
-    pub rejected: Vec<String>,
-}
-
-fn event_name_ok(e: &str) -> bool {
-    !e.is_empty()
-        && !e.starts_with('-')
-        && !e.ends_with('-')
-        && e.chars()
-            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
-}
-
-/// Read a responses file. Missing required columns stop the import; a bad
-/// row is reported with its line and skipped. `campaigns` are the names a
-/// `campaign` value may take.
+/// Read a responses file (see [`crate::ingest::responses::read`]).
 pub fn read(path: &Path, campaigns: &BTreeSet<String>) -> Result<Parsed> {
     let name = path.display().to_string();
     let file =
         std::fs::File::open(path).with_context(|| format!("cannot open responses file {name}"))?;
-    let mut out = Parsed::default();
-    crate::ingest::each_record(
-        file,
-        &name,
-        &["account_id", "date", "event"],
-        &crate::ingest::Dialect::default(),
-        |cols, line, record, problem| {
-            let event = match problem {
-                Some(why) => Err(why),
-                None => parse_event(cols, record, campaigns),
-            };
-            match event {
-                Ok(e) => out.events.push(e),
-                Err(why) => out.rejected.push(format!("{name}:{line}: {why}")),
-            }
-            Ok(())
-        },
-    )?;
-    Ok(out)
-}
-
-/// One row as an event, or why it is not one.
-fn parse_event(
-    cols: &crate::ingest::Columns,
-    record: &csv::StringRecord,
-    campaigns: &BTreeSet<String>,
-) -> Result<Response, String> {
-    let field = |c: &str| cols.get(record, c).unwrap_or("");
-    let account_id = field("account_id");
-    if account_id.is_empty() {
-        return Err("account_id is empty".into());
-    }
-    let day = crate::ingest::parse_iso_date(field("date"))
-        .ok_or_else(|| format!("date {:?} is not YYYY-MM-DD", field("date")))?;
-    let ev = field("event").to_ascii_lowercase();
-    if !event_name_ok(&ev) {
-        return Err(format!(
-            "event {:?} is not a lowercase-hyphenated name (e.g. {})",
-            field("event"),
-            KNOWN_EVENTS.join(", ")
-        ));
-    }
-    let camp = field("campaign").to_string();
-    if !camp.is_empty() && !campaigns.contains(&camp) {
-        return Err(format!(
-            "campaign {camp:?} is not a [campaigns.*] of the config"
-        ));
-    }
-    Ok(Response {
-        account_id: account_id.to_string(),
-        date: day,
-        event: ev,
-        campaign: camp,
-    })
+    crate::ingest::responses::read(file, &name, campaigns)
 }
 
 /// One row of `responses.csv`.

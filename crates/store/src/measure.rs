@@ -22,15 +22,7 @@ pub struct Assigned {
     pub rating: Option<String>,
 }
 
-/// One response event: something a household did that a letter may have caused.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Response {
-    pub account_id: String,
-    pub date: chrono::NaiveDate,
-    pub event: String,
-    /// The campaign it answers, empty for none in particular.
-    pub campaign: String,
-}
+pub use neighborly_core::ingest::responses::Response;
 
 /// One corrected letter a household was sent again.
 #[derive(Debug, Clone, PartialEq)]

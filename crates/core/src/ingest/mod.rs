@@ -7,12 +7,14 @@
 //! column, is an error.
 
 mod blocks;
+pub mod bounces;
 mod customers;
 pub mod greenbutton;
 pub mod interval;
 mod list;
 pub mod mapping;
 mod names;
+pub mod responses;
 pub mod series;
 mod usage;
 pub mod zone;
