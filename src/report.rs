@@ -160,7 +160,8 @@ pub struct ReportData {
     pub text: Value,
     pub household: BTreeMap<String, String>,
     pub proof_label: Option<String>,
-    pub print: crate::config::Print,
+    /// The paper and envelope windows, for the layout.
+    pub print: crate::config::Sheet,
     /// The piece's Intelligent Mail barcode (65 letters F/A/D/T); set for
     /// print files when `[print.imb]` is configured.
     pub imb: Option<String>,
@@ -596,7 +597,7 @@ pub fn build(
         text: sentences(&speaker, &vars, input.similarity_dropped, bill_months),
         household: household_fields(h),
         proof_label: input.proof_label.clone(),
-        print: config.print.clone(),
+        print: config.print.sheet(),
         imb: None,
         show_windows: false,
         leak: input.leak.is_some(),

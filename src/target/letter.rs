@@ -187,7 +187,8 @@ pub struct LetterData {
     pub text: serde_json::Value,
     /// The same letter in the other language, for the back.
     pub other: serde_json::Value,
-    pub print: crate::config::Print,
+    /// The paper and envelope windows, for the layout.
+    pub print: crate::config::Sheet,
     pub imb: Option<String>,
     pub show_windows: bool,
     pub proof_label: Option<String>,
@@ -330,7 +331,7 @@ pub fn build(
             .collect(),
         other: wording.resolve(other(h.language), &vars),
         text,
-        print: config.print.clone(),
+        print: config.print.sheet(),
         imb: None,
         show_windows: false,
         proof_label: None,

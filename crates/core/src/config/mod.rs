@@ -466,14 +466,32 @@ impl Default for Store {
     }
 }
 
+/// The paper a letter is printed on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, serde::Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Paper {
+    UsLetter,
+    A4,
+}
+
+/// What the layout needs of `[print]`: the paper and the envelope windows.
+/// The templates get this and nothing else of the settings (not the
+/// mailer ID, not how many pieces make a file).
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct Sheet {
+    pub paper: Paper,
+    pub recipient_window: Window,
+    pub return_window: Window,
+    pub clearance: f64,
+}
+
 /// Where the envelope windows are, measured from the sheet's top-left corner in
 /// inches. Defaults fit a standard #10 double-window envelope with a letter
 /// tri-folded so page 1's top third faces the windows (INPUTS.md, "Print-mail window").
 #[derive(Debug, Clone, Deserialize, serde::Serialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct Print {
-    /// `us-letter` or `a4`.
-    pub paper: String,
+    pub paper: Paper,
     pub recipient_window: Window,
     pub return_window: Window,
     /// Inches kept clear between each window's edge and its text, so the text
@@ -534,10 +552,22 @@ pub struct Window {
     pub height: f64,
 }
 
+impl Print {
+    /// The part of `[print]` a letter's layout reads.
+    pub fn sheet(&self) -> Sheet {
+        Sheet {
+            paper: self.paper,
+            recipient_window: self.recipient_window,
+            return_window: self.return_window,
+            clearance: self.clearance,
+        }
+    }
+}
+
 impl Default for Print {
     fn default() -> Self {
         Print {
-            paper: "us-letter".into(),
+            paper: Paper::UsLetter,
             recipient_window: Window {
                 x: 0.8,
                 y: 2.15,
@@ -715,10 +745,6 @@ impl Config {
     /// window, and a barcode must be one the postal service can read: both
     /// are found here rather than on the printed page.
     fn validate_print(&self) -> Result<()> {
-        anyhow::ensure!(
-            matches!(self.print.paper.as_str(), "us-letter" | "a4"),
-            "print.paper must be us-letter or a4"
-        );
         for (name, w) in [
             ("recipient_window", self.print.recipient_window),
             ("return_window", self.print.return_window),
