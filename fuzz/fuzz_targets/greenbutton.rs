@@ -10,6 +10,9 @@ fuzz_target!(|data: &[u8]| {
     let rules = IntervalRules {
         min_coverage: 0.5,
         leak_hours: 24,
+        // Days too: the weather fit reads them from the same parse.
+        keep_days: true,
+        keep_spans: None,
     };
     let zone = Zone::named("UTC").unwrap();
     let series = read_file(data, "gb.xml", 1, "ACCT", &Mapping::default(), zone, &rules);

@@ -11,6 +11,9 @@ fuzz_target!(|data: &[u8]| {
     let rules = IntervalRules {
         min_coverage: 0.5,
         leak_hours: 3,
+        // Days too: the weather fit reads them from the same parse.
+        keep_days: true,
+        keep_spans: None,
     };
     let Ok(meters) = read_intervals(data, "i.csv", 1, zone, &rules) else {
         return;
