@@ -207,10 +207,23 @@ pub fn record_opt(
 }
 
 impl AccountView {
-    /// The screen an agent reads.
+    /// The screen an agent reads: who the household is, whether it may be
+    /// written to, its groups, its letters with what they printed, then
+    /// every other contact and response.
     pub fn render_text(&self) -> String {
         let mut s = String::new();
         let _ = writeln!(s, "account {}", self.account_id);
+        self.write_customer(&mut s);
+        write_opt_outs(&mut s, &self.store);
+        write_groups(&mut s, &self.store);
+        self.write_letters(&mut s);
+        write_contacts(&mut s, &self.store);
+        write_responses(&mut s, &self.store);
+        s
+    }
+
+    /// The customer row, or why it was set aside.
+    fn write_customer(&self, s: &mut String) {
         match (&self.customer, &self.rejected) {
             (Some(c), _) => {
                 let _ = writeln!(s, "  {} ({})", c.name, c.source);
@@ -239,34 +252,16 @@ impl AccountView {
             }
             (None, None) => {}
         }
-        let st = &self.store;
-        match &st.opted_out {
-            Some(o) => {
-                let _ = writeln!(
-                    s,
-                    "opted out {} by {}: {}",
-                    o.at,
-                    if o.by.is_empty() { "?" } else { &o.by },
-                    o.reason
-                );
-            }
-            None => s.push_str("not opted out\n"),
-        }
-        for o in &st.opt_history {
-            let _ = writeln!(s, "  {} {} by {}: {}", o.at, o.action, o.by, o.reason);
-        }
-        for g in &st.groups {
-            let _ = writeln!(
-                s,
-                "{} group of {} since {} (stratum {})",
-                g.group, g.experiment, g.since, g.stratum
-            );
-        }
+    }
+
+    /// Every letter the store recorded, each with the figures its page
+    /// printed when the run folder is still there.
+    fn write_letters(&self, s: &mut String) {
         s.push_str("letters:\n");
-        if st.letters.is_empty() {
+        if self.store.letters.is_empty() {
             s.push_str("  none recorded\n");
         }
-        for l in &st.letters {
+        for l in &self.store.letters {
             let _ = write!(
                 s,
                 "  {} {}{} rating {}{}",
@@ -284,71 +279,116 @@ impl AccountView {
                 let _ = writeln!(s, "    tips: {}", l.tips.join(", "));
             }
             if let Some(r) = self.reports.iter().find(|r| r.period == l.period) {
-                let _ = writeln!(
-                    s,
-                    "    used {} {} (neighbors {}), charges {}, goal {}{}; {} {}",
-                    r.usage_per_day,
-                    r.unit,
-                    if r.neighbors_median_per_day.is_empty() {
-                        "not compared"
-                    } else {
-                        &r.neighbors_median_per_day
-                    },
-                    if r.cost.is_empty() { "none" } else { &r.cost },
-                    if r.goal_per_day.is_empty() {
-                        "none"
-                    } else {
-                        &r.goal_per_day
-                    },
-                    if r.last_goal.is_empty() {
-                        String::new()
-                    } else {
-                        format!(", last goal {}", r.last_goal)
-                    },
-                    r.channel,
-                    r.delivery
-                );
-                if !r.pdf.is_empty() {
-                    let _ = writeln!(s, "    {}", r.pdf);
-                }
+                write_printed(s, r);
             }
         }
-        for c in &st.campaigns {
-            match (&c.reissue, &c.by) {
-                (Some(reason), by) => writeln!(
-                    s,
-                    "campaign {} ({}) re-issued {} by {}: {reason}",
-                    c.campaign,
-                    c.period,
-                    c.sent_at,
-                    by.as_deref().unwrap_or("")
-                ),
-                (None, _) => writeln!(
-                    s,
-                    "campaign {} ({}) sent {}",
-                    c.campaign, c.period, c.sent_at
-                ),
-            }
-            .ok();
-        }
-        for m in &st.messages {
+    }
+}
+
+/// The opt-out in force (or that there is none), then every opt-out and
+/// opt-in with who recorded it.
+fn write_opt_outs(s: &mut String, st: &AccountRecord) {
+    match &st.opted_out {
+        Some(o) => {
             let _ = writeln!(
                 s,
-                "{} {} to {}: {} {}",
-                m.key, m.channel, m.address, m.status, m.at
+                "opted out {} by {}: {}",
+                o.at,
+                if o.by.is_empty() { "?" } else { &o.by },
+                o.reason
             );
         }
-        for b in &st.blocked {
-            let _ = writeln!(s, "{} closed {}: {}", b.channel, b.at, b.reason);
+        None => s.push_str("not opted out\n"),
+    }
+    for o in &st.opt_history {
+        let _ = writeln!(s, "  {} {} by {}: {}", o.at, o.action, o.by, o.reason);
+    }
+}
+
+/// The control groups and holdouts the household is in.
+fn write_groups(s: &mut String, st: &AccountRecord) {
+    for g in &st.groups {
+        let _ = writeln!(
+            s,
+            "{} group of {} since {} (stratum {})",
+            g.group, g.experiment, g.since, g.stratum
+        );
+    }
+}
+
+/// What a letter's page printed, from its run's manifest: an empty figure
+/// is one the page did not show.
+fn write_printed(s: &mut String, r: &PrintedReport) {
+    let _ = writeln!(
+        s,
+        "    used {} {} (neighbors {}), charges {}, goal {}{}; {} {}",
+        r.usage_per_day,
+        r.unit,
+        if r.neighbors_median_per_day.is_empty() {
+            "not compared"
+        } else {
+            &r.neighbors_median_per_day
+        },
+        if r.cost.is_empty() { "none" } else { &r.cost },
+        if r.goal_per_day.is_empty() {
+            "none"
+        } else {
+            &r.goal_per_day
+        },
+        if r.last_goal.is_empty() {
+            String::new()
+        } else {
+            format!(", last goal {}", r.last_goal)
+        },
+        r.channel,
+        r.delivery
+    );
+    if !r.pdf.is_empty() {
+        let _ = writeln!(s, "    {}", r.pdf);
+    }
+}
+
+/// Campaign letters (re-issues with who asked and why), e-mails and texts,
+/// and the channels closed by bounces or replies.
+fn write_contacts(s: &mut String, st: &AccountRecord) {
+    for c in &st.campaigns {
+        match (&c.reissue, &c.by) {
+            (Some(reason), by) => writeln!(
+                s,
+                "campaign {} ({}) re-issued {} by {}: {reason}",
+                c.campaign,
+                c.period,
+                c.sent_at,
+                by.as_deref().unwrap_or("")
+            ),
+            (None, _) => writeln!(
+                s,
+                "campaign {} ({}) sent {}",
+                c.campaign, c.period, c.sent_at
+            ),
         }
-        for r in &st.responses {
-            let campaign = if r.campaign.is_empty() {
-                String::new()
-            } else {
-                format!(" ({})", r.campaign)
-            };
-            let _ = writeln!(s, "response {} {}{campaign}", r.date, r.event);
-        }
-        s
+        .ok();
+    }
+    for m in &st.messages {
+        let _ = writeln!(
+            s,
+            "{} {} to {}: {} {}",
+            m.key, m.channel, m.address, m.status, m.at
+        );
+    }
+    for b in &st.blocked {
+        let _ = writeln!(s, "{} closed {}: {}", b.channel, b.at, b.reason);
+    }
+}
+
+/// The household's recorded responses, with the campaign each answered.
+fn write_responses(s: &mut String, st: &AccountRecord) {
+    for r in &st.responses {
+        let campaign = if r.campaign.is_empty() {
+            String::new()
+        } else {
+            format!(" ({})", r.campaign)
+        };
+        let _ = writeln!(s, "response {} {}{campaign}", r.date, r.event);
     }
 }

@@ -260,6 +260,9 @@ fn load(config: &Config, opts: &RunOptions) -> Result<Dataset> {
     crate::ingest::load(&sources, config.utility.service, &rules)
 }
 
+/// One household's row of `alerts.csv`, and its projection when that is
+/// high enough to alert. The row keeps every figure worked out before the
+/// step that stopped it, so an analyst sees how far it got.
 fn assess(
     config: &Config,
     data: &Dataset,
@@ -284,42 +287,18 @@ fn assess(
         },
         high: None,
     };
-    let days = one_meter_per_day(&data.days[&h.account_id]);
-    let days = &days;
-    let model = weather.and_then(|w| weather_model(config, w, h, &data.reads[i], period));
-    let wm = model.as_ref().map(|(m, s)| WeatherModel {
-        model: m,
-        station: s,
-    });
     let rules = config.alerts.rules();
-    let projection = match alert::project(days, period, as_of, &rules, wm) {
+    let projection = match project(config, data, i, period, as_of, &rules, weather) {
         Ok(p) => p,
         Err(why) => return done(row, format!("no-projection: {why}")),
     };
     row.used_so_far = round2(projection.used_so_far);
     row.projected_use = round2(projection.projected_use);
     row.weather_adjusted = projection.weather_adjusted.to_string();
-    let Some(usual) = alert::usual(&bills, period) else {
-        return done(
-            row,
-            "no-usual-bill: no bill a year earlier, nor three bills before".into(),
-        );
-    };
-    row.usual_basis = usual.basis.code().into();
-    let Some(tariff) = config.tariff.of(h.service) else {
-        return done(
-            row,
-            format!("no-tariff: no [tariff.{}]", h.service.as_str()),
-        );
-    };
-    let cost = |q: f64| crate::money::cost(tariff, h, q, period.days(), period.end);
-    let (Some(projected_cost), Some(usual_cost)) =
-        (cost(projection.projected_use), cost(usual.quantity))
-    else {
-        return done(
-            row,
-            "no-tariff: the tariff has no price for this household".into(),
-        );
+    let (projected_cost, usual_cost) = match costs(config, h, &bills, period, &projection, &mut row)
+    {
+        Ok(costs) => costs,
+        Err(why) => return done(row, why),
     };
     row.projected_cost = format!("{projected_cost:.2}");
     row.usual_cost = format!("{usual_cost:.2}");
@@ -329,14 +308,7 @@ fn assess(
     };
     let runs = data.runs.get(&h.account_id).map_or(&[][..], Vec::as_slice);
     let causes = alert::causes(&projection, runs);
-    row.causes = causes
-        .iter()
-        .map(|c| match c {
-            Cause::Weather(_) => "weather",
-            Cause::Flow { .. } => "flow",
-        })
-        .collect::<Vec<_>>()
-        .join(";");
+    row.causes = cause_codes(&causes);
     Assessed {
         i,
         row,
@@ -349,6 +321,68 @@ fn assess(
             causes,
         }),
     }
+}
+
+/// The household's use projected to the end of its bill period, from its
+/// days so far (one meter's worth per day) and, with weather, its CalTRACK
+/// model of the year before.
+fn project(
+    config: &Config,
+    data: &Dataset,
+    i: usize,
+    period: BillPeriod,
+    as_of: NaiveDate,
+    rules: &alert::AlertRules,
+    weather: Option<&Weather>,
+) -> Result<Projection, alert::NoProjection> {
+    let h = &data.households[i];
+    let days = one_meter_per_day(&data.days[&h.account_id]);
+    let days = &days;
+    let model = weather.and_then(|w| weather_model(config, w, h, &data.reads[i], period));
+    let wm = model.as_ref().map(|(m, s)| WeatherModel {
+        model: m,
+        station: s,
+    });
+    alert::project(days, period, as_of, rules, wm)
+}
+
+/// The projected and the usual bill, through the household's tariff; the
+/// usual bill's basis goes into `row`. Err: why there is no comparison, as
+/// `alerts.csv` writes it.
+fn costs(
+    config: &Config,
+    h: &Household,
+    bills: &[crate::model::Bill],
+    period: BillPeriod,
+    projection: &Projection,
+    row: &mut AlertRow,
+) -> Result<(f64, f64), String> {
+    let Some(usual) = alert::usual(bills, period) else {
+        return Err("no-usual-bill: no bill a year earlier, nor three bills before".into());
+    };
+    row.usual_basis = usual.basis.code().into();
+    let Some(tariff) = config.tariff.of(h.service) else {
+        return Err(format!("no-tariff: no [tariff.{}]", h.service.as_str()));
+    };
+    let cost = |q: f64| crate::money::cost(tariff, h, q, period.days(), period.end);
+    let (Some(projected_cost), Some(usual_cost)) =
+        (cost(projection.projected_use), cost(usual.quantity))
+    else {
+        return Err("no-tariff: the tariff has no price for this household".into());
+    };
+    Ok((projected_cost, usual_cost))
+}
+
+/// The causes as `alerts.csv` lists them: `weather;flow`.
+fn cause_codes(causes: &[Cause]) -> String {
+    causes
+        .iter()
+        .map(|c| match c {
+            Cause::Weather(_) => "weather",
+            Cause::Flow { .. } => "flow",
+        })
+        .collect::<Vec<_>>()
+        .join(";")
 }
 
 /// A household's days in date order, its meters' use of one day added (a

@@ -216,6 +216,13 @@ pub struct Deliveries {
 }
 
 impl Deliveries {
+    /// The run summary's counts of e-mails and texts.
+    pub fn count(&self, summary: &mut crate::output::Summary) {
+        summary.emails_sent = self.emails_sent;
+        summary.emails_already_sent = self.emails_already_sent;
+        summary.texts_listed = self.texts.len();
+    }
+
     /// The manifest's `delivery` for recipient `k`'s letter, or the
     /// `not-delivered` exception that takes it out of the manifest.
     pub fn of(&self, r: &Recipient<'_>) -> std::result::Result<String, Exception> {
@@ -253,8 +260,13 @@ pub fn deliver<M: Mailing>(
     }
     let key = mailing.send_key();
     let sends = store.sends_for(&key)?;
-    let period = mailing.period();
-    let mut outbox: Option<Option<Outbox>> = None;
+    let mut post = Post {
+        config,
+        emails_to,
+        store,
+        key: &key,
+        outbox: None,
+    };
     for m in made {
         let r = &recipients[m.k];
         let account = &r.household.account_id;
@@ -263,52 +275,90 @@ pub fn deliver<M: Mailing>(
             continue;
         }
         let token = channel::token(&config.channels.link_salt, account);
-        let sent = sends.get(&(account.clone(), channel)) == Some(&SendStatus::Sent);
-        if channel == Channel::Sms {
-            if sent {
-                out.outcome.insert(account.clone(), Delivery::Sent);
-                continue;
+        if sends.get(&(account.clone(), channel)) == Some(&SendStatus::Sent) {
+            if channel == Channel::Email {
+                out.emails_already_sent += 1;
             }
-            let link = config.sms.link.replace("{token}", &token);
-            let Some(text) = mailing.text(m.k, &link)? else {
-                continue;
-            };
-            out.texts.push((
-                account.clone(),
-                r.route.address.clone(),
-                message_id(period, &token, "sms"),
-            ));
-            out.sms_rows.push(SmsRow {
-                account_id: account.clone(),
-                mobile: r.route.address.clone(),
-                text: text.body,
-                encoding: text.encoding,
-                units: text.units,
-                segments: text.segments,
-            });
-            out.outcome.insert(account.clone(), Delivery::Listed);
-            continue;
-        }
-        if sent {
-            out.emails_already_sent += 1;
             out.outcome.insert(account.clone(), Delivery::Sent);
             continue;
         }
-        // The relay is opened for the first letter that needs it.
-        let outbox = match &mut outbox {
+        let delivery = match channel {
+            Channel::Sms => match list_text(mailing, m.k, r, &token, config, &mut out)? {
+                true => Delivery::Listed,
+                false => continue,
+            },
+            _ => post.email(mailing, m, r, &token, dir)?,
+        };
+        if channel == Channel::Email && delivery.delivered() {
+            out.emails_sent += 1;
+        }
+        out.outcome.insert(account.clone(), delivery);
+    }
+    Ok(out)
+}
+
+/// List recipient `k`'s text for `sms.csv`; false when the mailing has no
+/// text version.
+fn list_text<M: Mailing>(
+    mailing: &M,
+    k: usize,
+    r: &Recipient<'_>,
+    token: &str,
+    config: &Config,
+    out: &mut Deliveries,
+) -> Result<bool> {
+    let link = config.sms.link.replace("{token}", token);
+    let Some(text) = mailing.text(k, &link)? else {
+        return Ok(false);
+    };
+    let account = &r.household.account_id;
+    let mobile = &r.route.address;
+    let id = message_id(mailing.period(), token, "sms");
+    out.texts.push((account.clone(), mobile.clone(), id));
+    out.sms_rows.push(SmsRow {
+        account_id: account.clone(),
+        mobile: mobile.clone(),
+        text: text.body,
+        encoding: text.encoding,
+        units: text.units,
+        segments: text.segments,
+    });
+    Ok(true)
+}
+
+/// The e-mail side of a delivery: the relay, opened for the first letter
+/// that needs it, and the key sends are recorded under.
+struct Post<'a> {
+    config: &'a Config,
+    emails_to: Option<&'a Path>,
+    store: &'a Store,
+    key: &'a str,
+    /// `None` until opened; then `Some(None)` when no relay is configured.
+    outbox: Option<Option<Outbox>>,
+}
+
+impl Post<'_> {
+    /// Send recipient `m.k` its letter with its PDF, once.
+    fn email<M: Mailing>(
+        &mut self,
+        mailing: &M,
+        m: &Made,
+        r: &Recipient<'_>,
+        token: &str,
+        dir: &Path,
+    ) -> Result<Delivery> {
+        let config = self.config;
+        let outbox = match &mut self.outbox {
             Some(o) => o,
-            None => outbox.insert(Outbox::open(config, emails_to)?),
+            None => self.outbox.insert(Outbox::open(config, self.emails_to)?),
         };
         let Some(outbox) = outbox.as_mut() else {
-            out.outcome.insert(account.clone(), Delivery::NoRelay);
-            continue;
+            return Ok(Delivery::NoRelay);
         };
-        let id = message_id(
-            period,
-            &mailing.message_tag(account, &token),
-            &config.email.from,
-        );
-        let unsubscribe = config.email.unsubscribe_url.replace("{token}", &token);
+        let account = &r.household.account_id;
+        let tag = mailing.message_tag(account, token);
+        let id = message_id(mailing.period(), &tag, &config.email.from);
+        let unsubscribe = config.email.unsubscribe_url.replace("{token}", token);
         let env = Envelope {
             from: &config.email.from,
             reply_to: &config.email.reply_to,
@@ -321,19 +371,7 @@ pub fn deliver<M: Mailing>(
         let pdf = std::fs::read(&path)
             .map_err(|e| anyhow::anyhow!("cannot read {}: {e}", path.display()))?;
         let message = mailing.email(m.k, &env, &pdf)?;
-        let result = send_once(
-            outbox,
-            store,
-            account,
-            &key,
-            &r.route.address,
-            &id,
-            &message,
-        )?;
-        if result.delivered() {
-            out.emails_sent += 1;
-        }
-        out.outcome.insert(account.clone(), result);
+        let to = &r.route.address;
+        send_once(outbox, self.store, account, self.key, to, &id, &message)
     }
-    Ok(out)
 }

@@ -220,71 +220,9 @@ enum Command {
         action: ResponsesAction,
     },
     /// Measure savings and response rates against the control group.
-    Evaluate {
-        #[command(flatten)]
-        inputs: Inputs,
-        /// Months before the letters, YYYY-MM..YYYY-MM.
-        #[arg(long, required_unless_present = "event")]
-        pre: Option<Months>,
-        /// Months after the letters started, YYYY-MM..YYYY-MM.
-        #[arg(long, required_unless_present = "event")]
-        post: Option<Months>,
-        /// Evaluate a campaign against its holdout instead of the monthly reports.
-        #[arg(long, conflicts_with_all = ["alerts", "event"])]
-        campaign: Option<String>,
-        /// Evaluate bill-to-date alerts against their holdout (intention to
-        /// treat: every household drawn when it first qualified).
-        #[arg(long, conflicts_with = "event")]
-        alerts: bool,
-        /// Evaluate a peak event's messages: use in its hours, messaged
-        /// households against the holdout (YYYY-MM-DDTHH:MM..HH:MM).
-        #[arg(long, value_name = "WINDOW")]
-        event: Option<neighborly::peak::EventWindow>,
-        /// `did` (difference in differences of each household's change) or
-        /// `caltrack` (each household's change against its own weather model).
-        #[arg(long, value_enum, default_value = "did")]
-        method: neighborly::measure::Method,
-        /// Temperature CSV for --method caltrack; default [weather] file.
-        #[arg(long)]
-        weather: Option<PathBuf>,
-        #[arg(long, default_value = "evaluation")]
-        out: PathBuf,
-    },
+    Evaluate(EvaluateArgs),
     /// Write deterministic synthetic customers.csv and usage.csv.
-    Synth {
-        #[arg(long, default_value = "samples")]
-        out: PathBuf,
-        #[arg(long, default_value_t = 500)]
-        households: usize,
-        #[arg(long, default_value_t = 25)]
-        months: u32,
-        #[arg(long, default_value = "2026-10")]
-        last_period: Period,
-        #[arg(long, default_value_t = 7)]
-        seed: u64,
-        /// Leave out the deliberately broken rows.
-        #[arg(long)]
-        clean: bool,
-        /// water or electric.
-        #[arg(long, default_value = "water")]
-        service: neighborly::model::Service,
-        /// Localities to spread the homes over (5 named ones, then district-NN).
-        #[arg(long, default_value_t = 5)]
-        localities: usize,
-        /// Skewed locality sizes, as a territory's are: a few large, a long
-        /// tail of small ones (locality i drawn with density ~ 1/sqrt(i)).
-        #[arg(long)]
-        skewed: bool,
-        /// Plant a saving of this many percent in treated households...
-        #[arg(long, requires_all = ["effect_from", "effect_state"])]
-        effect_pct: Option<f64>,
-        /// ...in bills ending in or after this month...
-        #[arg(long)]
-        effect_from: Option<Period>,
-        /// ...where "treated" means assigned to treatment in this state database.
-        #[arg(long)]
-        effect_state: Option<PathBuf>,
-    },
+    Synth(SynthArgs),
 }
 
 /// The arguments of `neighborly run`.
@@ -420,6 +358,76 @@ struct PreviewArgs {
     campaign: Option<String>,
 }
 
+/// The arguments of `neighborly evaluate`.
+#[derive(clap::Args)]
+struct EvaluateArgs {
+    #[command(flatten)]
+    inputs: Inputs,
+    /// Months before the letters, YYYY-MM..YYYY-MM.
+    #[arg(long, required_unless_present = "event")]
+    pre: Option<Months>,
+    /// Months after the letters started, YYYY-MM..YYYY-MM.
+    #[arg(long, required_unless_present = "event")]
+    post: Option<Months>,
+    /// Evaluate a campaign against its holdout instead of the monthly reports.
+    #[arg(long, conflicts_with_all = ["alerts", "event"])]
+    campaign: Option<String>,
+    /// Evaluate bill-to-date alerts against their holdout (intention to
+    /// treat: every household drawn when it first qualified).
+    #[arg(long, conflicts_with = "event")]
+    alerts: bool,
+    /// Evaluate a peak event's messages: use in its hours, messaged
+    /// households against the holdout (YYYY-MM-DDTHH:MM..HH:MM).
+    #[arg(long, value_name = "WINDOW")]
+    event: Option<neighborly::peak::EventWindow>,
+    /// `did` (difference in differences of each household's change) or
+    /// `caltrack` (each household's change against its own weather model).
+    #[arg(long, value_enum, default_value = "did")]
+    method: neighborly::measure::Method,
+    /// Temperature CSV for --method caltrack; default [weather] file.
+    #[arg(long)]
+    weather: Option<PathBuf>,
+    #[arg(long, default_value = "evaluation")]
+    out: PathBuf,
+}
+
+/// The arguments of `neighborly synth`.
+#[derive(clap::Args)]
+struct SynthArgs {
+    #[arg(long, default_value = "samples")]
+    out: PathBuf,
+    #[arg(long, default_value_t = 500)]
+    households: usize,
+    #[arg(long, default_value_t = 25)]
+    months: u32,
+    #[arg(long, default_value = "2026-10")]
+    last_period: Period,
+    #[arg(long, default_value_t = 7)]
+    seed: u64,
+    /// Leave out the deliberately broken rows.
+    #[arg(long)]
+    clean: bool,
+    /// water or electric.
+    #[arg(long, default_value = "water")]
+    service: neighborly::model::Service,
+    /// Localities to spread the homes over (5 named ones, then district-NN).
+    #[arg(long, default_value_t = 5)]
+    localities: usize,
+    /// Skewed locality sizes, as a territory's are: a few large, a long
+    /// tail of small ones (locality i drawn with density ~ 1/sqrt(i)).
+    #[arg(long)]
+    skewed: bool,
+    /// Plant a saving of this many percent in treated households...
+    #[arg(long, requires_all = ["effect_from", "effect_state"])]
+    effect_pct: Option<f64>,
+    /// ...in bills ending in or after this month...
+    #[arg(long)]
+    effect_from: Option<Period>,
+    /// ...where "treated" means assigned to treatment in this state database.
+    #[arg(long)]
+    effect_state: Option<PathBuf>,
+}
+
 #[derive(Subcommand)]
 enum BouncesAction {
     /// Import a CSV: channel, address and/or account_id, kind (hard, soft,
@@ -520,167 +528,54 @@ fn main() -> ExitCode {
     }
 }
 
+/// Run the subcommand: each arm hands its arguments to the `cmd_*`
+/// function of the same name.
 fn dispatch(cli: Cli) -> Result<()> {
     match cli.command {
-        Command::Run(args) => cmd_run(args)?,
+        Command::Run(args) => cmd_run(args),
         Command::CheckData {
             inputs,
             suppress,
             out,
-        } => cmd_check_data(inputs, suppress, out)?,
+        } => cmd_check_data(inputs, suppress, out),
         Command::Merge {
             config,
             period,
             out,
             shard_dirs,
-        } => cmd_merge(config, period, out, shard_dirs)?,
-        Command::Preview(args) => cmd_preview(args)?,
-        Command::Campaign(args) => cmd_campaign(args)?,
-        Command::Alert(args) => cmd_alert(args)?,
-        Command::PeakEvent(args) => cmd_peak_event(args)?,
-        Command::Segment { name, inputs, out } => cmd_segment(name, inputs, out)?,
-        Command::Enroll { inputs } => {
-            let config = Config::load(&inputs.config)?;
-            let balance = pipeline::enroll(&config, &inputs.options())?;
-            print!("{}", balance.render_text());
-        }
+        } => cmd_merge(config, period, out, shard_dirs),
+        Command::Preview(args) => cmd_preview(args),
+        Command::Campaign(args) => cmd_campaign(args),
+        Command::Alert(args) => cmd_alert(args),
+        Command::PeakEvent(args) => cmd_peak_event(args),
+        Command::Segment { name, inputs, out } => cmd_segment(name, inputs, out),
+        Command::Enroll { inputs } => cmd_enroll(inputs),
         Command::Import {
             config,
             greenbutton,
             interval,
             out,
-        } => cmd_import(config, greenbutton, interval, out)?,
-        Command::Bounces {
-            action:
-                BouncesAction::Import {
-                    file,
-                    config,
-                    state,
-                },
-        } => {
-            let config = Config::load(&config)?;
-            let store = state_store(&config, state)?;
-            let count = neighborly::channel::bounces::import(&file, &store)?;
-            for r in &count.rejected {
-                eprintln!("rejected: {r}");
-            }
-            println!(
-                "{} channel(s) closed (paper from the next run), {} already closed, {} soft bounce(s) left alone, {} row(s) rejected",
-                count.closed,
-                count.already_closed,
-                count.soft,
-                count.rejected.len()
-            );
-        }
-        Command::Weather {
-            action:
-                WeatherAction::Fit {
-                    inputs,
-                    weather,
-                    baseline,
-                    reporting,
-                    out,
-                },
-        } => {
-            let config = Config::load(&inputs.config)?;
-            let summary = neighborly::insight::fit_command(
-                &config,
-                &inputs.options(),
-                &neighborly::insight::FitRequest {
-                    weather,
-                    baseline,
-                    reporting,
-                    out,
-                },
-            )?;
-            print!("{}", summary.render_text());
-        }
-        Command::Responses {
-            action:
-                ResponsesAction::Import {
-                    file,
-                    config,
-                    state,
-                },
-        } => {
-            let config = Config::load(&config)?;
-            let campaigns = config.campaigns.keys().cloned().collect();
-            let parsed = neighborly::measure::responses::read(&file, &campaigns)?;
-            for r in &parsed.rejected {
-                eprintln!("rejected: {r}");
-            }
-            let mut store = state_store(&config, state)?;
-            let count = store.import_responses(&file.display().to_string(), &parsed.events)?;
-            let opted =
-                neighborly::measure::responses::apply_opt_outs(&store, &file, &parsed.events)?;
-            println!(
-                "{} event(s) added, {} already present, {} row(s) rejected; {opted} household(s) opted out",
-                count.added,
-                count.already_present,
-                parsed.rejected.len()
-            );
-        }
-        Command::Evaluate {
-            inputs,
-            pre,
-            post,
-            campaign,
-            alerts,
-            event,
-            out,
-            method,
-            weather,
-        } => cmd_evaluate(
-            inputs, pre, post, campaign, alerts, event, out, method, weather,
-        )?,
-        Command::Studio { inputs, port } => cmd_studio(inputs, port)?,
-        Command::Check { config } => {
-            let config = Config::load(&config)?;
-            check(&config)?;
-        }
+        } => cmd_import(config, greenbutton, interval, out),
+        Command::Bounces { action } => cmd_bounces(action),
+        Command::Weather { action } => cmd_weather(action),
+        Command::Responses { action } => cmd_responses(action),
+        Command::Evaluate(args) => cmd_evaluate(args),
+        Command::Studio { inputs, port } => cmd_studio(inputs, port),
+        Command::Check { config } => cmd_check(config),
         Command::Proof {
             config,
             out,
             period,
             campaign: Some(name),
             ..
-        } => {
-            let config = Config::load(&config)?;
-            let today = pipeline::render_date(&config);
-            let period = period.unwrap_or_else(|| neighborly::proof::default_period(today));
-            let renderer = neighborly::render::Renderer::new(&config.templates_dir(), today)?;
-            let (pdf, pages) =
-                neighborly::target::campaign::proof(&config, &name, &renderer, period)?;
-            std::fs::write(&out, pdf).with_context(|| format!("cannot write {}", out.display()))?;
-            println!(
-                "campaign {name}: English and Spanish, {pages} pages written to {}",
-                out.display()
-            );
-        }
+        } => cmd_proof_campaign(config, out, period, name),
         Command::Proof {
             config,
             out,
             period,
             campaign: None,
             messages,
-        } => {
-            let config = Config::load(&config)?;
-            let wording = neighborly::wording::load_or_error(&config.templates_dir())?;
-            if let Some(dir) = messages {
-                let n = neighborly::proof::write_messages(&config, &wording, &dir)?;
-                println!("{n} messages written to {}", dir.display());
-            }
-            let today = pipeline::render_date(&config);
-            let period = period.unwrap_or_else(|| neighborly::proof::default_period(today));
-            let renderer = neighborly::render::Renderer::new(&config.templates_dir(), today)?;
-            let (pdf, variants, pages) =
-                neighborly::proof::proof(&config, &wording, &renderer, period)?;
-            std::fs::write(&out, pdf).with_context(|| format!("cannot write {}", out.display()))?;
-            println!(
-                "{variants} variants, {pages} pages written to {}",
-                out.display()
-            );
-        }
+        } => cmd_proof(config, out, period, messages),
         Command::OptOut {
             account,
             file,
@@ -688,50 +583,23 @@ fn dispatch(cli: Cli) -> Result<()> {
             by,
             config,
             state,
-        } => cmd_opt_out(account, file, reason, by, config, state)?,
+        } => cmd_opt_out(account, file, reason, by, config, state),
         Command::Account {
             account,
             config,
             state,
             customers,
             json,
-        } => cmd_account(account, config, state, customers, json)?,
+        } => cmd_account(account, config, state, customers, json),
         Command::OptIn {
             account,
             reason,
             by,
             config,
             state,
-        } => cmd_opt_in(account, reason, by, config, state)?,
-        Command::Synth {
-            out,
-            households,
-            months,
-            last_period,
-            seed,
-            clean,
-            service,
-            effect_pct,
-            effect_from,
-            effect_state,
-            localities,
-            skewed,
-        } => cmd_synth(
-            out,
-            households,
-            months,
-            last_period,
-            seed,
-            clean,
-            service,
-            effect_pct,
-            effect_from,
-            effect_state,
-            localities,
-            skewed,
-        )?,
+        } => cmd_opt_in(account, reason, by, config, state),
+        Command::Synth(args) => cmd_synth(args),
     }
-    Ok(())
 }
 
 /// `neighborly run`.
@@ -983,6 +851,14 @@ fn cmd_segment(name: String, inputs: Inputs, out: Option<PathBuf>) -> Result<()>
     Ok(())
 }
 
+/// `neighborly enroll`.
+fn cmd_enroll(inputs: Inputs) -> Result<()> {
+    let config = Config::load(&inputs.config)?;
+    let balance = pipeline::enroll(&config, &inputs.options())?;
+    print!("{}", balance.render_text());
+    Ok(())
+}
+
 /// `neighborly import`.
 fn cmd_import(
     config: PathBuf,
@@ -1004,20 +880,92 @@ fn cmd_import(
     Ok(())
 }
 
+/// `neighborly bounces import`.
+fn cmd_bounces(action: BouncesAction) -> Result<()> {
+    let BouncesAction::Import {
+        file,
+        config,
+        state,
+    } = action;
+    let config = Config::load(&config)?;
+    let store = state_store(&config, state)?;
+    let count = neighborly::channel::bounces::import(&file, &store)?;
+    for r in &count.rejected {
+        eprintln!("rejected: {r}");
+    }
+    println!(
+        "{} channel(s) closed (paper from the next run), {} already closed, {} soft bounce(s) left alone, {} row(s) rejected",
+        count.closed,
+        count.already_closed,
+        count.soft,
+        count.rejected.len()
+    );
+    Ok(())
+}
+
+/// `neighborly weather fit`.
+fn cmd_weather(action: WeatherAction) -> Result<()> {
+    let WeatherAction::Fit {
+        inputs,
+        weather,
+        baseline,
+        reporting,
+        out,
+    } = action;
+    let config = Config::load(&inputs.config)?;
+    let summary = neighborly::insight::fit_command(
+        &config,
+        &inputs.options(),
+        &neighborly::insight::FitRequest {
+            weather,
+            baseline,
+            reporting,
+            out,
+        },
+    )?;
+    print!("{}", summary.render_text());
+    Ok(())
+}
+
+/// `neighborly responses import`: the events are read (and the rejected
+/// rows reported) before the store is opened.
+fn cmd_responses(action: ResponsesAction) -> Result<()> {
+    let ResponsesAction::Import {
+        file,
+        config,
+        state,
+    } = action;
+    let config = Config::load(&config)?;
+    let campaigns = config.campaigns.keys().cloned().collect();
+    let parsed = neighborly::measure::responses::read(&file, &campaigns)?;
+    for r in &parsed.rejected {
+        eprintln!("rejected: {r}");
+    }
+    let mut store = state_store(&config, state)?;
+    let count = store.import_responses(&file.display().to_string(), &parsed.events)?;
+    let opted = neighborly::measure::responses::apply_opt_outs(&store, &file, &parsed.events)?;
+    println!(
+        "{} event(s) added, {} already present, {} row(s) rejected; {opted} household(s) opted out",
+        count.added,
+        count.already_present,
+        parsed.rejected.len()
+    );
+    Ok(())
+}
+
 /// `neighborly evaluate`.
-// One argument per flag of the subcommand, as clap hands them over.
-#[allow(clippy::too_many_arguments)]
-fn cmd_evaluate(
-    inputs: Inputs,
-    pre: Option<Months>,
-    post: Option<Months>,
-    campaign: Option<String>,
-    alerts: bool,
-    event: Option<neighborly::peak::EventWindow>,
-    out: PathBuf,
-    method: neighborly::measure::Method,
-    weather: Option<PathBuf>,
-) -> Result<()> {
+fn cmd_evaluate(args: EvaluateArgs) -> Result<()> {
+    let EvaluateArgs {
+        inputs,
+        pre,
+        post,
+        campaign,
+        alerts,
+        event,
+        method,
+        weather,
+        out,
+    } = args;
     let config = Config::load(&inputs.config)?;
     if let Some(window) = event {
         let e = neighborly::events::evaluate(&config, &inputs.options(), &window, &out)?;
@@ -1063,6 +1011,59 @@ fn cmd_studio(inputs: Inputs, port: u16) -> Result<()> {
         let _ = writeln!(out, "(only this machine can reach it; stop it with Ctrl-C)");
         let _ = out.flush();
     })?;
+    Ok(())
+}
+
+/// `neighborly check`.
+fn cmd_check(config: PathBuf) -> Result<()> {
+    let config = Config::load(&config)?;
+    check(&config)
+}
+
+/// `neighborly proof --campaign NAME`: the campaign's letter in English
+/// and Spanish.
+fn cmd_proof_campaign(
+    config: PathBuf,
+    out: PathBuf,
+    period: Option<Period>,
+    name: String,
+) -> Result<()> {
+    let config = Config::load(&config)?;
+    let today = pipeline::render_date(&config);
+    let period = period.unwrap_or_else(|| neighborly::proof::default_period(today));
+    let renderer = neighborly::render::Renderer::new(&config.templates_dir(), today)?;
+    let (pdf, pages) = neighborly::target::campaign::proof(&config, &name, &renderer, period)?;
+    std::fs::write(&out, pdf).with_context(|| format!("cannot write {}", out.display()))?;
+    println!(
+        "campaign {name}: English and Spanish, {pages} pages written to {}",
+        out.display()
+    );
+    Ok(())
+}
+
+/// `neighborly proof`: every report variant in one PDF; with `--messages`,
+/// every alert and peak-event message too (written first).
+fn cmd_proof(
+    config: PathBuf,
+    out: PathBuf,
+    period: Option<Period>,
+    messages: Option<PathBuf>,
+) -> Result<()> {
+    let config = Config::load(&config)?;
+    let wording = neighborly::wording::load_or_error(&config.templates_dir())?;
+    if let Some(dir) = messages {
+        let n = neighborly::proof::write_messages(&config, &wording, &dir)?;
+        println!("{n} messages written to {}", dir.display());
+    }
+    let today = pipeline::render_date(&config);
+    let period = period.unwrap_or_else(|| neighborly::proof::default_period(today));
+    let renderer = neighborly::render::Renderer::new(&config.templates_dir(), today)?;
+    let (pdf, variants, pages) = neighborly::proof::proof(&config, &wording, &renderer, period)?;
+    std::fs::write(&out, pdf).with_context(|| format!("cannot write {}", out.display()))?;
+    println!(
+        "{variants} variants, {pages} pages written to {}",
+        out.display()
+    );
     Ok(())
 }
 
@@ -1140,22 +1141,21 @@ fn cmd_opt_in(
 }
 
 /// `neighborly synth`.
-// One argument per flag of the subcommand, as clap hands them over.
-#[allow(clippy::too_many_arguments)]
-fn cmd_synth(
-    out: PathBuf,
-    households: usize,
-    months: u32,
-    last_period: Period,
-    seed: u64,
-    clean: bool,
-    service: neighborly::model::Service,
-    effect_pct: Option<f64>,
-    effect_from: Option<Period>,
-    effect_state: Option<PathBuf>,
-    localities: usize,
-    skewed: bool,
-) -> Result<()> {
+fn cmd_synth(args: SynthArgs) -> Result<()> {
+    let SynthArgs {
+        out,
+        households,
+        months,
+        last_period,
+        seed,
+        clean,
+        service,
+        localities,
+        skewed,
+        effect_pct,
+        effect_from,
+        effect_state,
+    } = args;
     let effect = match (effect_pct, effect_from, effect_state) {
         (Some(pct), Some(from), Some(state)) => {
             let store =

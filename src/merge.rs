@@ -57,14 +57,30 @@ pub fn merge(
     }
     std::fs::create_dir_all(out).with_context(|| format!("cannot create {}", out.display()))?;
     let parts = read_parts(period, out, shard_dirs)?;
+    let summary = merged_summary(period, out, &parts)?;
+    concat_files(&parts, out)?;
+    let print_files = write_print_files(&parts, out)?;
+    output::write_forecast(&out.join("forecast.csv"), &summary.forecast)?;
+    write_brief(config, period, out, &parts, &summary)?;
+    // run.json last: its presence says the merge finished.
+    output::write_atomic(&out.join("run.json"), &serde_json::to_vec_pretty(&summary)?)?;
+    Ok(Merged {
+        shards: parts.len(),
+        summary,
+        print_files,
+    })
+}
 
+/// The period's summary from its shards': counts added up, times as the
+/// slowest shard's, and the forecast of the whole period.
+fn merged_summary(period: Period, out: &Path, parts: &[Part]) -> Result<Summary> {
     let mut summary = Summary {
         period: period.to_string(),
         inputs_fingerprint: parts[0].summary.inputs_fingerprint.clone(),
         out_dir: out.display().to_string(),
         ..Summary::default()
     };
-    for p in &parts {
+    for p in parts {
         let s = &p.summary;
         summary.households_in += s.households_in;
         summary.reports += s.reports;
@@ -84,8 +100,13 @@ pub fn merge(
         add(&mut summary.entering_by_phase, &s.entering_by_phase);
     }
     summary.reports_per_second = summary.reports as f64 / summary.seconds.max(1e-9);
-    summary.forecast = merged_forecast(&parts, &summary)?;
+    summary.forecast = merged_forecast(parts, &summary)?;
+    Ok(summary)
+}
 
+/// The combined CSV files. The manifests' PDF and print-file paths are
+/// made relative to the merged folder, since the files stay in the shards'.
+fn concat_files(parts: &[Part], out: &Path) -> Result<()> {
     let with_pdf = |p: &Part, col: &str, v: &str| -> String {
         if v.is_empty() || col != "pdf" && col != "file" {
             v.to_string()
@@ -93,14 +114,8 @@ pub fn merge(
             p.rel.join(v).to_string_lossy().into_owned()
         }
     };
-    concat(&parts, out, "manifest.csv", &with_pdf, Order::AsShards)?;
-    concat(
-        &parts,
-        out,
-        "print-manifest.csv",
-        &with_pdf,
-        Order::AsShards,
-    )?;
+    concat(parts, out, "manifest.csv", &with_pdf, Order::AsShards)?;
+    concat(parts, out, "print-manifest.csv", &with_pdf, Order::AsShards)?;
     let as_is = |_: &Part, _: &str, v: &str| v.to_string();
     for (name, order) in [
         ("sms.csv", Order::AsShards),
@@ -108,10 +123,20 @@ pub fn merge(
         ("leaks.csv", Order::By("account_id")),
         ("cohorts.csv", Order::By("cohort_id")),
     ] {
-        concat(&parts, out, name, &as_is, order)?;
+        concat(parts, out, name, &as_is, order)?;
     }
-    let print_files = write_print_files(&parts, out)?;
-    output::write_forecast(&out.join("forecast.csv"), &summary.forecast)?;
+    Ok(())
+}
+
+/// The agent brief of the whole period from the shards' briefs. It reads
+/// the merged `manifest.csv`, so it comes after `concat_files`.
+fn write_brief(
+    config: &Config,
+    period: Period,
+    out: &Path,
+    parts: &[Part],
+    summary: &Summary,
+) -> Result<()> {
     let briefs = parts
         .iter()
         .map(|p| {
@@ -137,14 +162,7 @@ pub fn merge(
         weather.as_ref(),
         &briefs,
         config,
-    )?;
-    // run.json last: its presence says the merge finished.
-    output::write_atomic(&out.join("run.json"), &serde_json::to_vec_pretty(&summary)?)?;
-    Ok(Merged {
-        shards: parts.len(),
-        summary,
-        print_files,
-    })
+    )
 }
 
 fn add(into: &mut BTreeMap<String, usize>, from: &BTreeMap<String, usize>) {

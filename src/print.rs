@@ -198,21 +198,7 @@ where
                     while !stop.load(Ordering::Relaxed) {
                         let k = next.fetch_add(1, Ordering::Relaxed);
                         let Some(chunk) = chunks.get(k) else { break };
-                        let stem = file_stem(job.mail, k);
-                        let outcomes = match finished(dir, &stem, chunk) {
-                            Some(kept) => {
-                                resumed.fetch_add(1, Ordering::Relaxed);
-                                Ok(kept)
-                            }
-                            // Recorded last: a file with a marker is whole.
-                            None => {
-                                print_file(dir, k, chunk, config, renderer, job).and_then(|made| {
-                                    mark_finished(dir, &stem, &made)?;
-                                    crate::drill::reach(crate::drill::Step::Marked);
-                                    Ok(made)
-                                })
-                            }
-                        };
+                        let outcomes = make_file(dir, k, chunk, config, renderer, job, resumed);
                         if tx.send((k, outcomes)).is_err() {
                             break;
                         }
@@ -344,6 +330,32 @@ where
     }
 }
 
+/// Print file `k`: kept as an interrupted run left it when its marker says
+/// it is whole, else laid out, exported and marked.
+fn make_file<F>(
+    dir: &Path,
+    k: usize,
+    chunk: &[Piece<'_>],
+    config: &Config,
+    renderer: &Renderer,
+    job: &PrintJob<'_, F>,
+    resumed: &AtomicUsize,
+) -> Result<Vec<Outcome>>
+where
+    F: Fn(&Piece<'_>) -> Result<serde_json::Value, PieceError>,
+{
+    let stem = file_stem(job.mail, k);
+    if let Some(kept) = finished(dir, &stem, chunk) {
+        resumed.fetch_add(1, Ordering::Relaxed);
+        return Ok(kept);
+    }
+    let made = print_file(dir, k, chunk, config, renderer, job)?;
+    // Recorded last: a file with a marker is whole.
+    mark_finished(dir, &stem, &made)?;
+    crate::drill::reach(crate::drill::Step::Marked);
+    Ok(made)
+}
+
 /// Lay out print file `k`, export it and its pieces' own PDFs. A piece the
 /// template cannot lay out, or that does not fill whole sheets, is left out
 /// of the file (its outcome says why); a file or PDF that cannot be written
@@ -367,7 +379,7 @@ where
     };
     let started = std::time::Instant::now();
     let mut outcomes: Vec<Option<Outcome>> = chunk.iter().map(|_| None).collect();
-    let mut good: Vec<(usize, serde_json::Value, (String, String))> = Vec::new();
+    let mut good: Vec<Good> = Vec::new();
     for (i, piece) in chunk.iter().enumerate() {
         match data_with_barcode(piece, config, job) {
             Ok((data, barcode)) => good.push((i, data, barcode)),
@@ -376,14 +388,13 @@ where
     }
     let title = format!("{}, print file {}", job.title, k + 1);
     let built = started.elapsed();
-    let layout = |good: &[(usize, serde_json::Value, (String, String))]| {
+    let layout = |good: &[Good]| {
         let reports: Vec<serde_json::Value> = good.iter().map(|g| g.1.clone()).collect();
         renderer.layout_batch(job.batch_template, &title, job.author, &reports)
     };
     // The file laid out again with the pieces left in `good`; if that fails
     // too, every one of them gets the error.
-    let relayout = |good: &mut Vec<(usize, serde_json::Value, (String, String))>,
-                    outcomes: &mut Vec<Option<Outcome>>| {
+    let relayout = |good: &mut Vec<Good>, outcomes: &mut Vec<Option<Outcome>>| {
         if good.is_empty() {
             return None;
         }
@@ -426,28 +437,13 @@ where
     if let Some(l) = &laid
         && l.pieces.iter().any(|pages| pages.len() % 2 != 0)
     {
-        let mut kept = Vec::with_capacity(good.len());
-        for (g, pages) in good.into_iter().zip(&l.pieces) {
-            if pages.len() % 2 != 0 {
-                outcomes[g.0] = Some(Err(PieceError::OddPages(pages.len())));
-            } else {
-                kept.push(g);
-            }
-        }
-        good = kept;
+        good = whole_sheets(good, l, &mut outcomes);
         laid = relayout(&mut good, &mut outcomes);
     }
     let laid_out = started.elapsed();
     if let Some(laid) = laid {
         let exported = export(dir, &file, &laid, &good, chunk, renderer, job)?;
-        tracing::debug!(
-            file,
-            pieces = good.len(),
-            data_ms = built.as_millis() as u64,
-            layout_ms = (laid_out - built).as_millis() as u64,
-            export_ms = (started.elapsed() - laid_out).as_millis() as u64,
-            "print file laid out"
-        );
+        log_file(&file, good.len(), [built, laid_out, started.elapsed()]);
         for ((i, ..), outcome) in good.iter().zip(exported) {
             outcomes[*i] = Some(outcome);
         }
@@ -457,6 +453,36 @@ where
         .into_iter()
         .map(|o| o.unwrap_or(Err(PieceError::NotLaidOut)))
         .collect())
+}
+
+/// A print file's times (`NEIGHBORLY_LOG=neighborly=debug`): its data built,
+/// laid out and exported, each as time since the file was begun.
+fn log_file(file: &str, pieces: usize, [built, laid_out, exported]: [std::time::Duration; 3]) {
+    tracing::debug!(
+        file,
+        pieces,
+        data_ms = built.as_millis() as u64,
+        layout_ms = (laid_out - built).as_millis() as u64,
+        export_ms = (exported - laid_out).as_millis() as u64,
+        "print file laid out"
+    );
+}
+
+/// A piece laid out: its place in the file's chunk, its data (barcode
+/// included), and its barcode's serial and bars.
+type Good = (usize, serde_json::Value, (String, String));
+
+/// The pieces that fill whole sheets; the others get their outcome.
+fn whole_sheets(good: Vec<Good>, laid: &Laid, outcomes: &mut [Option<Outcome>]) -> Vec<Good> {
+    let mut kept = Vec::with_capacity(good.len());
+    for (g, pages) in good.into_iter().zip(&laid.pieces) {
+        if pages.len() % 2 != 0 {
+            outcomes[g.0] = Some(Err(PieceError::OddPages(pages.len())));
+        } else {
+            kept.push(g);
+        }
+    }
+    kept
 }
 
 /// The piece's data with its barcode (`imb`) when `[print.imb]` is set, and
@@ -487,7 +513,7 @@ fn export<F>(
     dir: &Path,
     file: &str,
     laid: &Laid,
-    good: &[(usize, serde_json::Value, (String, String))],
+    good: &[Good],
     chunk: &[Piece<'_>],
     renderer: &Renderer,
     job: &PrintJob<'_, F>,

@@ -7,6 +7,7 @@
 //! cohort, new accounts with short history, and (optionally) a handful of
 //! deliberately broken rows of every kind the ingest must survive.
 
+use std::borrow::Cow;
 use std::path::Path;
 
 use anyhow::Result;
@@ -127,6 +128,11 @@ const LAST_ES: [&str; 10] = [
 pub const HOSTILE_NAME: &str = "#read(\"/etc/passwd\") *Bold* $x^2$ <tag> @ref";
 
 /// Write `customers.csv`, `usage.csv` and the town's hourly `weather.csv` into `dir`.
+///
+/// One generator draws everything, household by household: its customer
+/// row, then its meter, then its reads. Each step takes the generator in
+/// turn, so the same seed gives the same files byte for byte; tests and the
+/// benchmark rely on that, so no draw may move from one step to another.
 pub fn generate(dir: &Path, opts: &SynthOptions) -> Result<()> {
     std::fs::create_dir_all(dir)?;
     let mut rng = ChaCha8Rng::seed_from_u64(opts.seed);
@@ -134,6 +140,31 @@ pub fn generate(dir: &Path, opts: &SynthOptions) -> Result<()> {
     let electric = opts.service == crate::model::Service::Electric;
     let mut customers = csv::Writer::from_path(dir.join("customers.csv"))?;
     let mut usage = csv::Writer::from_path(dir.join("usage.csv"))?;
+    write_headers(&mut customers, &mut usage, electric)?;
+
+    let first_period = opts.last_period.offset(-(opts.months as i32) + 1);
+    let small_count = 6.min(opts.households / 50);
+    for n in 0..opts.households {
+        let home = draw_home(n, small_count, opts, &mut rng);
+        write_customer(&mut customers, &home, opts)?;
+        let meter = draw_meter(&home, &noise, opts, &mut rng);
+        write_reads(&mut usage, &home, &meter, first_period, opts, &mut rng)?;
+    }
+    if opts.broken_rows {
+        write_broken_reads(&mut usage, electric)?;
+    }
+    customers.flush()?;
+    usage.flush()?;
+    let first_day = first_period.offset(-2).first_day();
+    let last_day = opts.last_period.offset(1).last_day();
+    write_weather(&dir.join("weather.csv"), first_day, last_day, opts.seed)
+}
+
+type CsvFile = csv::Writer<std::fs::File>;
+
+/// The two files' header rows; an electric utility's customer file also
+/// says how each home is heated.
+fn write_headers(customers: &mut CsvFile, usage: &mut CsvFile, electric: bool) -> Result<()> {
     let mut header = vec![
         "account_id",
         "name",
@@ -165,284 +196,405 @@ pub fn generate(dir: &Path, opts: &SynthOptions) -> Result<()> {
         "unit",
         "estimated",
     ])?;
+    Ok(())
+}
 
-    let first_period = opts.last_period.offset(-(opts.months as i32) + 1);
-    let small_count = 6.min(opts.households / 50);
-    for n in 0..opts.households {
-        let account = format!("{}{:06}", if electric { "E" } else { "W" }, n + 1);
-        let spanish = rng.gen_bool(0.2);
-        let (first, last) = if spanish {
-            (
-                FIRST_ES[rng.gen_range(0..FIRST_ES.len())],
-                LAST_ES[rng.gen_range(0..LAST_ES.len())],
-            )
-        } else {
-            (
-                FIRST[rng.gen_range(0..FIRST.len())],
-                LAST[rng.gen_range(0..LAST.len())],
-            )
-        };
-        let mut name = format!("{first} {last}");
-        let (locality, zip): (std::borrow::Cow<str>, std::borrow::Cow<str>) = if n < small_count {
-            (SMALL_LOCALITY.0.into(), SMALL_LOCALITY.1.into())
-        } else {
-            let count = opts.localities.max(1);
-            let drawn = if opts.skewed {
-                // u^2 has density 1/(2 sqrt(x)): locality 0 of 2,000 gets
-                // about 2% of the homes, the last ones about 1/(2 x 2,000).
-                let u: f64 = rng.r#gen();
-                ((u * u * count as f64) as usize).min(count - 1)
-            } else {
-                rng.gen_range(0..count)
-            };
-            match drawn {
-                i if i < LOCALITIES.len() => (LOCALITIES[i].0.into(), LOCALITIES[i].1.into()),
-                i => (
-                    format!("district-{i:03}").into(),
-                    format!("9{:04}", 5700 + i % 300).into(),
-                ),
-            }
-        };
-        let occupants: u32 = *[1, 2, 2, 2, 3, 3, 4, 4, 5, 6]
-            .get(rng.gen_range(0..10))
-            .unwrap_or(&2);
-        let sqft = 700 + occupants * 250 + rng.gen_range(0..900);
-        let year_built = rng.gen_range(1935..2022);
-        let programs = match rng.gen_range(0..100) {
-            0..=7 => "snap",
-            8..=10 => "liheap;snap",
-            11..=13 => "cap",
-            _ => "",
-        };
-        // Households 10-12 carry the hostile and overlong values; keep them mailable.
-        let showcase = opts.broken_rows && (10..=12).contains(&n);
-        let status = match rng.gen_range(0..200) {
-            _ if showcase => "active",
-            0..=2 => "vacant",
-            3 => "closed",
-            _ => "active",
-        };
-        let do_not_mail = rng.gen_range(0..150) == 0 && !showcase;
-        let mut zip = zip.to_string();
-        let mut address2 = if rng.gen_range(0..8) == 0 {
-            format!("Apt {}", rng.gen_range(1..40))
-        } else {
-            String::new()
-        };
-        if opts.broken_rows {
-            match n {
-                10 => name = HOSTILE_NAME.to_string(),
-                11 => {
-                    // Two name lines, two address lines, city: the 5-line maximum.
-                    name =
-                        "Dr. Maximiliana Evangelina Rosales-Fitzgerald-Montgomery III".to_string();
-                    address2 = "Apt 7".to_string();
-                }
-                12 => {
-                    address2 =
-                        "Care of the Estate of the Late Bartholomew Featherstonehaugh".to_string()
-                }
-                13 => zip = "9561".to_string(),
-                14 => name = String::new(),
-                _ => {}
-            }
-        }
-        let address = format!(
-            "{} {}",
-            100 + rng.gen_range(0..9800),
-            STREETS[rng.gen_range(0..STREETS.len())]
-        );
-        let route = format!("R{:02}", rng.gen_range(1..30));
-        let occupants_text = occupants.to_string();
-        let sqft_text = sqft.to_string();
-        let year_text = year_built.to_string();
-        let mut row = vec![
-            account.as_str(),
-            name.as_str(),
-            address.as_str(),
-            address2.as_str(),
-            "Maple Valley",
-            "CA",
-            zip.as_str(),
-            locality.as_ref(),
-            opts.service.as_str(),
-            &occupants_text,
-            &sqft_text,
-            &year_text,
-            if spanish { "es" } else { "en" },
-            programs,
-            status,
-            if do_not_mail { "true" } else { "false" },
-            route.as_str(),
-        ];
-        // Electric homes: two in five heat with electricity, the rest with gas.
-        let electric_heat = electric && rng.gen_range(0..5) < 2;
-        if electric {
-            row.push(if electric_heat { "electric" } else { "gas" });
-        }
-        customers.write_record(&row)?;
-        if opts.broken_rows && n == 15 {
-            customers.write_record(&row)?; // duplicate account
-        }
+/// One household's customer row, as drawn.
+struct Home {
+    /// Its place in the file (0-based): the broken rows sit at fixed places.
+    n: usize,
+    account: String,
+    spanish: bool,
+    name: String,
+    address: String,
+    address2: String,
+    zip: String,
+    locality: Cow<'static, str>,
+    occupants: u32,
+    sqft: u32,
+    year_built: i32,
+    programs: &'static str,
+    status: &'static str,
+    do_not_mail: bool,
+    route: String,
+    /// Carries the hostile and overlong values: kept mailable and with its
+    /// whole history, so the tests see them printed.
+    showcase: bool,
+    electric_heat: bool,
+}
 
-        // Usage: per-person base, a household factor, seasonal swing, noise.
-        let high_user = rng.gen_range(0..12) == 0;
-        let factor = rng.sample(noise) * if high_user { 1.8 } else { 1.0 };
-        let base = if electric {
-            // kWh a day: floor area and people; electric heat adds winter load.
-            (6.0 + sqft as f64 / 180.0 + 1.5 * occupants as f64)
-                * factor
-                * if electric_heat { 1.25 } else { 1.0 }
-        } else {
-            55.0 * (occupants as f64).powf(0.8) * factor
-        };
-        let unit = if electric {
-            "kWh"
-        } else {
-            match rng.gen_range(0..10) {
-                0..=5 => "gal",
-                6..=7 => "ccf",
-                8 => "kgal",
-                _ => "m3",
-            }
-        };
-        let per_unit = match unit {
-            "ccf" => 748.052,
-            "kgal" => 1000.0,
-            "m3" => 264.172,
-            _ => 1.0,
-        };
-        let cycle_day = rng.gen_range(1..=24);
-        // New accounts (about 3%) have only their last few bills.
-        let skip_months = if rng.gen_range(0..33) == 0 && !showcase {
-            opts.months.saturating_sub(3)
-        } else {
-            0
-        };
-        let mut start = read_date(first_period.offset(-1), cycle_day, &mut rng) + Duration::days(1);
-        for m in 0..opts.months {
-            let period = first_period.offset(m as i32);
-            let end = read_date(period, cycle_day, &mut rng);
-            let days = (end - start).num_days() + 1;
-            let season = if electric {
-                // Two peaks: cooling in July, heating in January.
-                1.0 + 0.3 * (((period.month as f64) - 1.0) / 6.0 * std::f64::consts::TAU).cos()
-            } else {
-                1.0 + 0.45 * (((period.month as f64) - 4.0) / 12.0 * std::f64::consts::TAU).sin()
-            };
-            let mut gallons =
-                base * season * days as f64 * rng.sample(LogNormal::new(0.0, 0.08).expect("valid"));
-            // Applied after every draw, so the planted effect changes nothing else.
-            if let Some(e) = &opts.effect
-                && period >= e.from
-                && e.treated.contains(&account)
-            {
-                gallons *= 1.0 - e.pct / 100.0;
-            }
-            if m >= skip_months {
-                let quantity = format!("{:.2}", gallons / per_unit);
-                let estimated = if rng.gen_range(0..40) == 0 {
-                    "true"
-                } else {
-                    "false"
-                };
-                usage.write_record([
-                    account.as_str(),
-                    &start.to_string(),
-                    &end.to_string(),
-                    &quantity,
-                    unit,
-                    estimated,
-                ])?;
-            }
-            start = end + Duration::days(1);
-        }
-    }
+/// Draw household `n`'s customer row (the first `small_count` live in the
+/// small locality).
+fn draw_home(n: usize, small_count: usize, opts: &SynthOptions, rng: &mut ChaCha8Rng) -> Home {
+    let electric = opts.service == crate::model::Service::Electric;
+    let account = format!("{}{:06}", if electric { "E" } else { "W" }, n + 1);
+    let (spanish, mut name) = draw_name(rng);
+    let (locality, zip) = draw_locality(n, small_count, opts, rng);
+    let occupants: u32 = *[1, 2, 2, 2, 3, 3, 4, 4, 5, 6]
+        .get(rng.gen_range(0..10))
+        .unwrap_or(&2);
+    let sqft = 700 + occupants * 250 + rng.gen_range(0..900);
+    let year_built = rng.gen_range(1935..2022);
+    let programs = match rng.gen_range(0..100) {
+        0..=7 => "snap",
+        8..=10 => "liheap;snap",
+        11..=13 => "cap",
+        _ => "",
+    };
+    // Households 10-12 carry the hostile and overlong values; keep them mailable.
+    let showcase = opts.broken_rows && (10..=12).contains(&n);
+    let status = match rng.gen_range(0..200) {
+        _ if showcase => "active",
+        0..=2 => "vacant",
+        3 => "closed",
+        _ => "active",
+    };
+    let do_not_mail = rng.gen_range(0..150) == 0 && !showcase;
+    let mut zip = zip.to_string();
+    let mut address2 = if rng.gen_range(0..8) == 0 {
+        format!("Apt {}", rng.gen_range(1..40))
+    } else {
+        String::new()
+    };
     if opts.broken_rows {
-        // One household per kind of bad read; each lands in the exceptions.
-        let bad: [[&str; 6]; 7] = [
-            [
-                "W000021",
-                "2026-09-01",
-                "2026-09-31",
-                "4000",
-                "gal",
-                "false",
-            ],
-            [
-                "W000022",
-                "2026-10-05",
-                "2026-09-05",
-                "4000",
-                "gal",
-                "false",
-            ],
-            ["W000023", "2026-09-05", "2026-10-05", "-12", "gal", "false"],
-            [
-                "W000024",
-                "2026-09-05",
-                "2026-10-05",
-                "lots",
-                "gal",
-                "false",
-            ],
-            [
-                "W000025",
-                "2026-09-05",
-                "2026-10-05",
-                "4000",
-                "liters",
-                "false",
-            ],
-            [
-                "W000026",
-                "2026-09-05",
-                "2026-10-05",
-                "4000",
-                "kWh",
-                "false",
-            ],
-            [
-                "X999999",
-                "2026-09-05",
-                "2026-10-05",
-                "4000",
-                "gal",
-                "false",
-            ],
-        ];
-        for mut row in bad {
-            if electric {
-                // The same mistakes in an electric utility's terms, and one
-                // read no home could use.
-                let account = row[0].replacen('W', "E", 1);
-                let unit = match row[4] {
-                    "gal" => "kWh",
-                    "kWh" => "gal",
-                    other => other,
-                };
-                row[4] = unit;
-                usage.write_record([account.as_str(), row[1], row[2], row[3], row[4], row[5]])?;
-            } else {
-                usage.write_record(row)?;
-            }
+        plant_broken_values(n, &mut name, &mut address2, &mut zip);
+    }
+    let address = format!(
+        "{} {}",
+        100 + rng.gen_range(0..9800),
+        STREETS[rng.gen_range(0..STREETS.len())]
+    );
+    let route = format!("R{:02}", rng.gen_range(1..30));
+    // Electric homes: two in five heat with electricity, the rest with gas.
+    let electric_heat = electric && rng.gen_range(0..5) < 2;
+    Home {
+        n,
+        account,
+        spanish,
+        name,
+        address,
+        address2,
+        zip,
+        locality,
+        occupants,
+        sqft,
+        year_built,
+        programs,
+        status,
+        do_not_mail,
+        route,
+        showcase,
+        electric_heat,
+    }
+}
+
+/// Whether the household speaks Spanish (about a fifth do), and a name
+/// from its language's lists.
+fn draw_name(rng: &mut ChaCha8Rng) -> (bool, String) {
+    let spanish = rng.gen_bool(0.2);
+    let (first, last) = if spanish {
+        (
+            FIRST_ES[rng.gen_range(0..FIRST_ES.len())],
+            LAST_ES[rng.gen_range(0..LAST_ES.len())],
+        )
+    } else {
+        (
+            FIRST[rng.gen_range(0..FIRST.len())],
+            LAST[rng.gen_range(0..LAST.len())],
+        )
+    };
+    (spanish, format!("{first} {last}"))
+}
+
+/// The household's locality and zip: the small one for the first
+/// `small_count` homes (drawing nothing), else one of `opts.localities`.
+fn draw_locality(
+    n: usize,
+    small_count: usize,
+    opts: &SynthOptions,
+    rng: &mut ChaCha8Rng,
+) -> (Cow<'static, str>, Cow<'static, str>) {
+    if n < small_count {
+        return (SMALL_LOCALITY.0.into(), SMALL_LOCALITY.1.into());
+    }
+    let count = opts.localities.max(1);
+    let drawn = if opts.skewed {
+        // u^2 has density 1/(2 sqrt(x)): locality 0 of 2,000 gets
+        // about 2% of the homes, the last ones about 1/(2 x 2,000).
+        let u: f64 = rng.r#gen();
+        ((u * u * count as f64) as usize).min(count - 1)
+    } else {
+        rng.gen_range(0..count)
+    };
+    match drawn {
+        i if i < LOCALITIES.len() => (LOCALITIES[i].0.into(), LOCALITIES[i].1.into()),
+        i => (
+            format!("district-{i:03}").into(),
+            format!("9{:04}", 5700 + i % 300).into(),
+        ),
+    }
+}
+
+/// The broken and hostile customer values the tests rely on, by household.
+/// It draws nothing, so planting them changes no other value.
+fn plant_broken_values(n: usize, name: &mut String, address2: &mut String, zip: &mut String) {
+    match n {
+        10 => *name = HOSTILE_NAME.to_string(),
+        11 => {
+            // Two name lines, two address lines, city: the 5-line maximum.
+            *name = "Dr. Maximiliana Evangelina Rosales-Fitzgerald-Montgomery III".to_string();
+            *address2 = "Apt 7".to_string();
         }
-        if electric {
+        12 => {
+            *address2 = "Care of the Estate of the Late Bartholomew Featherstonehaugh".to_string()
+        }
+        13 => *zip = "9561".to_string(),
+        14 => *name = String::new(),
+        _ => {}
+    }
+}
+
+/// The household's row of `customers.csv` (twice for household 15 with
+/// broken rows: a duplicate account).
+fn write_customer(customers: &mut CsvFile, home: &Home, opts: &SynthOptions) -> Result<()> {
+    let electric = opts.service == crate::model::Service::Electric;
+    let occupants_text = home.occupants.to_string();
+    let sqft_text = home.sqft.to_string();
+    let year_text = home.year_built.to_string();
+    let mut row = vec![
+        home.account.as_str(),
+        home.name.as_str(),
+        home.address.as_str(),
+        home.address2.as_str(),
+        "Maple Valley",
+        "CA",
+        home.zip.as_str(),
+        home.locality.as_ref(),
+        opts.service.as_str(),
+        &occupants_text,
+        &sqft_text,
+        &year_text,
+        if home.spanish { "es" } else { "en" },
+        home.programs,
+        home.status,
+        if home.do_not_mail { "true" } else { "false" },
+        home.route.as_str(),
+    ];
+    if electric {
+        row.push(if home.electric_heat {
+            "electric"
+        } else {
+            "gas"
+        });
+    }
+    customers.write_record(&row)?;
+    if opts.broken_rows && home.n == 15 {
+        customers.write_record(&row)?; // duplicate account
+    }
+    Ok(())
+}
+
+/// How a household's meter is read and how much it uses.
+struct Meter {
+    /// Use per day before the season and the month's noise.
+    base: f64,
+    unit: &'static str,
+    /// Gallons (or kWh) in one `unit`.
+    per_unit: f64,
+    cycle_day: u32,
+    /// Leading months without a bill (a new account).
+    skip_months: u32,
+}
+
+/// Usage: per-person base, a household factor, seasonal swing, noise.
+fn draw_meter(home: &Home, noise: &LogNormal, opts: &SynthOptions, rng: &mut ChaCha8Rng) -> Meter {
+    let electric = opts.service == crate::model::Service::Electric;
+    let high_user = rng.gen_range(0..12) == 0;
+    let factor = rng.sample(noise) * if high_user { 1.8 } else { 1.0 };
+    let base = if electric {
+        // kWh a day: floor area and people; electric heat adds winter load.
+        (6.0 + home.sqft as f64 / 180.0 + 1.5 * home.occupants as f64)
+            * factor
+            * if home.electric_heat { 1.25 } else { 1.0 }
+    } else {
+        55.0 * (home.occupants as f64).powf(0.8) * factor
+    };
+    let unit = if electric {
+        "kWh"
+    } else {
+        match rng.gen_range(0..10) {
+            0..=5 => "gal",
+            6..=7 => "ccf",
+            8 => "kgal",
+            _ => "m3",
+        }
+    };
+    let per_unit = match unit {
+        "ccf" => 748.052,
+        "kgal" => 1000.0,
+        "m3" => 264.172,
+        _ => 1.0,
+    };
+    let cycle_day = rng.gen_range(1..=24);
+    // New accounts (about 3%) have only their last few bills.
+    let skip_months = if rng.gen_range(0..33) == 0 && !home.showcase {
+        opts.months.saturating_sub(3)
+    } else {
+        0
+    };
+    Meter {
+        base,
+        unit,
+        per_unit,
+        cycle_day,
+        skip_months,
+    }
+}
+
+/// The household's bills, one a month from `first_period`: each read date
+/// jittered around its cycle day, use with the season and noise. A new
+/// account's first months are drawn (read dates, noise) but not written;
+/// only a bill written draws its estimated flag.
+fn write_reads(
+    usage: &mut CsvFile,
+    home: &Home,
+    meter: &Meter,
+    first_period: Period,
+    opts: &SynthOptions,
+    rng: &mut ChaCha8Rng,
+) -> Result<()> {
+    let electric = opts.service == crate::model::Service::Electric;
+    let account = &home.account;
+    let mut start = read_date(first_period.offset(-1), meter.cycle_day, rng) + Duration::days(1);
+    for m in 0..opts.months {
+        let period = first_period.offset(m as i32);
+        let end = read_date(period, meter.cycle_day, rng);
+        let days = (end - start).num_days() + 1;
+        let mut gallons = meter.base
+            * season(period, electric)
+            * days as f64
+            * rng.sample(LogNormal::new(0.0, 0.08).expect("valid"));
+        // Applied after every draw, so the planted effect changes nothing else.
+        if let Some(e) = &opts.effect
+            && period >= e.from
+            && e.treated.contains(account)
+        {
+            gallons *= 1.0 - e.pct / 100.0;
+        }
+        if m >= meter.skip_months {
+            let quantity = format!("{:.2}", gallons / meter.per_unit);
+            let estimated = if rng.gen_range(0..40) == 0 {
+                "true"
+            } else {
+                "false"
+            };
             usage.write_record([
-                "E000027",
-                "2026-09-05",
-                "2026-10-05",
-                "1e308",
-                "kWh",
-                "false",
+                account.as_str(),
+                &start.to_string(),
+                &end.to_string(),
+                &quantity,
+                meter.unit,
+                estimated,
             ])?;
         }
+        start = end + Duration::days(1);
     }
-    customers.flush()?;
-    usage.flush()?;
-    let first_day = first_period.offset(-2).first_day();
-    let last_day = opts.last_period.offset(1).last_day();
-    write_weather(&dir.join("weather.csv"), first_day, last_day, opts.seed)
+    Ok(())
+}
+
+/// The month's seasonal factor on use.
+fn season(period: Period, electric: bool) -> f64 {
+    if electric {
+        // Two peaks: cooling in July, heating in January.
+        1.0 + 0.3 * (((period.month as f64) - 1.0) / 6.0 * std::f64::consts::TAU).cos()
+    } else {
+        1.0 + 0.45 * (((period.month as f64) - 4.0) / 12.0 * std::f64::consts::TAU).sin()
+    }
+}
+
+/// One household per kind of bad read; each lands in the exceptions.
+const BROKEN_READS: [[&str; 6]; 7] = [
+    [
+        "W000021",
+        "2026-09-01",
+        "2026-09-31",
+        "4000",
+        "gal",
+        "false",
+    ],
+    [
+        "W000022",
+        "2026-10-05",
+        "2026-09-05",
+        "4000",
+        "gal",
+        "false",
+    ],
+    ["W000023", "2026-09-05", "2026-10-05", "-12", "gal", "false"],
+    [
+        "W000024",
+        "2026-09-05",
+        "2026-10-05",
+        "lots",
+        "gal",
+        "false",
+    ],
+    [
+        "W000025",
+        "2026-09-05",
+        "2026-10-05",
+        "4000",
+        "liters",
+        "false",
+    ],
+    [
+        "W000026",
+        "2026-09-05",
+        "2026-10-05",
+        "4000",
+        "kWh",
+        "false",
+    ],
+    [
+        "X999999",
+        "2026-09-05",
+        "2026-10-05",
+        "4000",
+        "gal",
+        "false",
+    ],
+];
+
+/// The bad reads at the end of `usage.csv`: no draws, so they can follow
+/// every household's.
+fn write_broken_reads(usage: &mut CsvFile, electric: bool) -> Result<()> {
+    for mut row in BROKEN_READS {
+        if electric {
+            // The same mistakes in an electric utility's terms, and one
+            // read no home could use.
+            let account = row[0].replacen('W', "E", 1);
+            let unit = match row[4] {
+                "gal" => "kWh",
+                "kWh" => "gal",
+                other => other,
+            };
+            row[4] = unit;
+            usage.write_record([account.as_str(), row[1], row[2], row[3], row[4], row[5]])?;
+        } else {
+            usage.write_record(row)?;
+        }
+    }
+    if electric {
+        usage.write_record([
+            "E000027",
+            "2026-09-05",
+            "2026-10-05",
+            "1e308",
+            "kWh",
+            "false",
+        ])?;
+    }
+    Ok(())
 }
 
 /// The station every synthetic household lives with.

@@ -237,9 +237,28 @@ fn image(charts: &[Chart], cid: &str) -> String {
 }
 
 /// The HTML body: one centered 600-pixel table, inline styles only.
+/// The blocks come in the PDF's reading order, the same as `plain`'s.
 pub fn html(d: &ReportData, charts: &[Chart], env: &Envelope<'_>) -> String {
-    let text = &d.text;
     let mut body = String::new();
+    html_masthead(&mut body, d);
+    html_sections(&mut body, d, charts);
+    html_money(&mut body, d);
+    if d.leak {
+        html_leak(&mut body, &d.text);
+    }
+    html_history(&mut body, d, charts);
+    html_weather(&mut body, d);
+    html_goal(&mut body, d);
+    html_tips(&mut body, d);
+    if d.invite {
+        html_invite(&mut body, &d.text);
+    }
+    html_footer(&mut body, &d.text, env);
+    html_page(d, &body)
+}
+
+/// The utility and period over the report's name.
+fn html_masthead(body: &mut String, d: &ReportData) {
     let utility = d.return_address.first().map(String::as_str).unwrap_or("");
     body.push_str(&format!(
         "<p style=\"margin:0;font-size:13px;color:{MUTED};\">{} · {}</p>",
@@ -248,8 +267,13 @@ pub fn html(d: &ReportData, charts: &[Chart], env: &Envelope<'_>) -> String {
     ));
     body.push_str(&format!(
         "<h1 style=\"margin:4px 0 14px 0;font-size:24px;color:{BRAND};\">{}</h1>",
-        esc(t(text, "report_name"))
+        esc(t(&d.text, "report_name"))
     ));
+}
+
+/// The phase's sections, and for a comparison its chart and explanation.
+fn html_sections(body: &mut String, d: &ReportData, charts: &[Chart]) {
+    let text = &d.text;
     for (h, paragraphs) in sections(d) {
         body.push_str(&heading(&h, 20));
         for p in paragraphs {
@@ -267,86 +291,119 @@ pub fn html(d: &ReportData, charts: &[Chart], env: &Envelope<'_>) -> String {
             esc(t(text, "comparison.explain"))
         ));
     }
+}
+
+/// The money sentences, then the bill's lines with its total in bold.
+fn html_money(body: &mut String, d: &ReportData) {
     for line in money_lines(d) {
         body.push_str(&para(&line));
     }
-    if !d.bill.is_empty() {
-        body.push_str(&heading(t(text, "money.breakdown"), 17));
-        body.push_str(
-            "<table role=\"presentation\" width=\"100%\" cellpadding=\"3\" cellspacing=\"0\">",
-        );
-        let last = d.bill.len() - 1;
-        for (i, (label, amount)) in d.bill.iter().enumerate() {
-            let weight = if i == last { "bold" } else { "normal" };
-            body.push_str(&format!(
-                "<tr><td style=\"font-size:14px;font-weight:{weight};color:{INK};\">{}</td><td align=\"right\" style=\"font-size:14px;font-weight:{weight};color:{INK};\">{}</td></tr>",
-                esc(label),
-                esc(amount)
-            ));
-        }
-        body.push_str("</table>");
+    if d.bill.is_empty() {
+        return;
     }
-    if d.leak {
+    body.push_str(&heading(t(&d.text, "money.breakdown"), 17));
+    body.push_str(
+        "<table role=\"presentation\" width=\"100%\" cellpadding=\"3\" cellspacing=\"0\">",
+    );
+    let last = d.bill.len() - 1;
+    for (i, (label, amount)) in d.bill.iter().enumerate() {
+        let weight = if i == last { "bold" } else { "normal" };
         body.push_str(&format!(
-            "<table role=\"presentation\" width=\"100%\" cellpadding=\"0\" cellspacing=\"0\" style=\"margin:14px 0;border:2px solid {BRAND};\"><tr><td style=\"padding:12px;\">"
+            "<tr><td style=\"font-size:14px;font-weight:{weight};color:{INK};\">{}</td><td align=\"right\" style=\"font-size:14px;font-weight:{weight};color:{INK};\">{}</td></tr>",
+            esc(label),
+            esc(amount)
         ));
-        body.push_str(&heading(t(text, "leak.headline"), 18));
-        body.push_str(&para(t(text, "leak.body")));
-        body.push_str(&para(t(text, "leak.checks_title")));
-        body.push_str("<ul style=\"margin:0;padding-left:20px;\">");
-        for c in text["leak"]["checks"].as_array().into_iter().flatten() {
-            body.push_str(&format!(
-                "<li style=\"font-size:14px;line-height:1.4;color:{INK};\">{}</li>",
-                esc(c.as_str().unwrap_or(""))
-            ));
-        }
-        body.push_str("</ul></td></tr></table>");
     }
+    body.push_str("</table>");
+}
+
+/// The possible-leak box, framed so it stands out: its checks as a list.
+fn html_leak(body: &mut String, text: &Value) {
+    body.push_str(&format!(
+        "<table role=\"presentation\" width=\"100%\" cellpadding=\"0\" cellspacing=\"0\" style=\"margin:14px 0;border:2px solid {BRAND};\"><tr><td style=\"padding:12px;\">"
+    ));
+    body.push_str(&heading(t(text, "leak.headline"), 18));
+    body.push_str(&para(t(text, "leak.body")));
+    body.push_str(&para(t(text, "leak.checks_title")));
+    body.push_str("<ul style=\"margin:0;padding-left:20px;\">");
+    for c in text["leak"]["checks"].as_array().into_iter().flatten() {
+        body.push_str(&format!(
+            "<li style=\"font-size:14px;line-height:1.4;color:{INK};\">{}</li>",
+            esc(c.as_str().unwrap_or(""))
+        ));
+    }
+    body.push_str("</ul></td></tr></table>");
+}
+
+/// The history chart with its caption.
+fn html_history(body: &mut String, d: &ReportData, charts: &[Chart]) {
+    let text = &d.text;
     body.push_str(&heading(t(text, "history.headline"), 18));
     body.push_str(&image(charts, "history"));
     body.push_str(&format!(
         "<p style=\"margin:4px 0 10px 0;font-size:12px;color:{MUTED};\">{}</p>",
         esc(t(text, "history.caption"))
     ));
+}
+
+/// The weather block, when the report has one: its first line as heading.
+fn html_weather(body: &mut String, d: &ReportData) {
     if let [headline, rest @ ..] = weather_lines(d).as_slice() {
         body.push_str(&heading(headline, 17));
         for line in rest {
             body.push_str(&para(line));
         }
     }
+}
+
+/// The goal box, when the report sets a goal.
+fn html_goal(body: &mut String, d: &ReportData) {
     let goal = goal_lines(d);
-    if !goal.is_empty() {
-        body.push_str(&format!(
-            "<table role=\"presentation\" width=\"100%\" cellpadding=\"0\" cellspacing=\"0\" style=\"margin:10px 0;\"><tr><td style=\"background:{SOFT};padding:12px;\">"
-        ));
-        body.push_str(&heading(t(text, "goal.headline"), 17));
-        for line in goal {
-            body.push_str(&para(&line));
-        }
-        body.push_str("</td></tr></table>");
+    if goal.is_empty() {
+        return;
     }
-    if !d.tips.is_empty() {
-        body.push_str(&heading(t(text, "tips_section.headline"), 18));
-        for tip in &d.tips {
-            body.push_str(&format!(
-                "<p style=\"margin:0 0 2px 0;font-size:15px;font-weight:bold;color:{INK};\">{}</p>",
-                esc(&tip.title)
-            ));
-            body.push_str(&para(&tip.body));
-        }
+    body.push_str(&format!(
+        "<table role=\"presentation\" width=\"100%\" cellpadding=\"0\" cellspacing=\"0\" style=\"margin:10px 0;\"><tr><td style=\"background:{SOFT};padding:12px;\">"
+    ));
+    body.push_str(&heading(t(&d.text, "goal.headline"), 17));
+    for line in goal {
+        body.push_str(&para(&line));
     }
-    if d.invite {
-        body.push_str(&format!(
-            "<table role=\"presentation\" width=\"100%\" cellpadding=\"0\" cellspacing=\"0\" style=\"margin:14px 0;border:2px solid {BRAND};\"><tr><td style=\"padding:12px;\">"
-        ));
-        body.push_str(&heading(t(text, "invite.headline"), 18));
-        body.push_str(&para(t(text, "invite.body")));
-        body.push_str(&format!(
-            "<p style=\"margin:0;font-size:15px;font-weight:bold;color:{INK};\">{}</p>",
-            esc(t(text, "invite.action"))
-        ));
-        body.push_str("</td></tr></table>");
+    body.push_str("</td></tr></table>");
+}
+
+/// The tips, each a bold title over its text.
+fn html_tips(body: &mut String, d: &ReportData) {
+    if d.tips.is_empty() {
+        return;
     }
+    body.push_str(&heading(t(&d.text, "tips_section.headline"), 18));
+    for tip in &d.tips {
+        body.push_str(&format!(
+            "<p style=\"margin:0 0 2px 0;font-size:15px;font-weight:bold;color:{INK};\">{}</p>",
+            esc(&tip.title)
+        ));
+        body.push_str(&para(&tip.body));
+    }
+}
+
+/// The program invitation, framed like the leak box.
+fn html_invite(body: &mut String, text: &Value) {
+    body.push_str(&format!(
+        "<table role=\"presentation\" width=\"100%\" cellpadding=\"0\" cellspacing=\"0\" style=\"margin:14px 0;border:2px solid {BRAND};\"><tr><td style=\"padding:12px;\">"
+    ));
+    body.push_str(&heading(t(text, "invite.headline"), 18));
+    body.push_str(&para(t(text, "invite.body")));
+    body.push_str(&format!(
+        "<p style=\"margin:0;font-size:15px;font-weight:bold;color:{INK};\">{}</p>",
+        esc(t(text, "invite.action"))
+    ));
+    body.push_str("</td></tr></table>");
+}
+
+/// How to reach the utility, why the letter came and that the PDF is
+/// attached, and the unsubscribe link when there is one.
+fn html_footer(body: &mut String, text: &Value, env: &Envelope<'_>) {
     body.push_str(&heading(t(text, "contact.headline"), 18));
     body.push_str(&para(&format!(
         "{} {}",
@@ -366,6 +423,11 @@ pub fn html(d: &ReportData, charts: &[Chart], env: &Envelope<'_>) -> String {
             esc(env.unsubscribe_url)
         ));
     }
+}
+
+/// The document around `body`: its language, title and preheader (the
+/// line mail programs show beside the subject), and the centered table.
+fn html_page(d: &ReportData, body: &str) -> String {
     format!(
         "<!DOCTYPE html><html lang=\"{lang}\"><head><meta charset=\"utf-8\"><meta name=\"viewport\" content=\"width=device-width\"><title>{title}</title></head>\
          <body style=\"margin:0;padding:0;background:#f4f6f8;\">\
@@ -375,7 +437,7 @@ pub fn html(d: &ReportData, charts: &[Chart], env: &Envelope<'_>) -> String {
          </td></tr></table></body></html>",
         lang = d.lang,
         title = esc(&d.title),
-        pre = esc(t(text, "email.preheader")),
+        pre = esc(t(&d.text, "email.preheader")),
     )
 }
 

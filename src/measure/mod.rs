@@ -169,6 +169,47 @@ fn window_use(bills: &[Bill], window: &Months) -> Option<f64> {
 
 /// Evaluate the monthly reports (or a campaign) and write the output folder.
 pub fn evaluate(config: &Config, opts: &EvaluateOptions) -> Result<Evaluation> {
+    check_windows(opts)?;
+    let experiment = experiment_of(config, opts)?;
+    let store = open_store(config, opts)?;
+    let assigned = store.assignments(&experiment)?;
+    if assigned.is_empty() {
+        bail!(
+            "no household is assigned in {experiment}: run `neighborly enroll` or a real run first"
+        );
+    }
+    let data = load_usage(config, opts)?;
+    let weather = match opts.method {
+        Method::Did => None,
+        Method::Caltrack => Some(crate::insight::read(config, opts.weather.as_deref())?),
+    };
+    let (units, bills_of) = measured(config, opts, &data, &assigned, weather.as_ref());
+    let left_out = assigned.len() - units.len();
+    let estimates = savings::evaluate(&units);
+    let months = monthly(&bills_of, opts);
+    let rates = response_rates(config, opts, &store, &data, &assigned)?;
+    let balance = standardized_difference(&units);
+    let warnings = warnings(opts, &store, &experiment, balance, weather.is_some())?;
+    let evaluation = Evaluation {
+        experiment,
+        method: opts.method.code(),
+        estimates,
+        rates: rates.overall,
+        by_channel: rates.by_channel,
+        months,
+        left_out,
+        unit: config.utility.service.canonical_unit().to_string(),
+        balance,
+        warnings,
+        by_subgroup: rates.by_subgroup,
+    };
+    write(config, opts, &evaluation)?;
+    Ok(evaluation)
+}
+
+/// The letters' effect is a change from before them to after: the windows
+/// must not overlap.
+fn check_windows(opts: &EvaluateOptions) -> Result<()> {
     if opts.post.from <= opts.pre.to {
         bail!(
             "the post window ({}) must start after the pre window ({}) ends",
@@ -176,7 +217,13 @@ pub fn evaluate(config: &Config, opts: &EvaluateOptions) -> Result<Evaluation> {
             opts.pre
         );
     }
-    let experiment = match &opts.campaign {
+    Ok(())
+}
+
+/// The experiment evaluated: a campaign's (which the config must know),
+/// the alerts', or the monthly reports'.
+fn experiment_of(config: &Config, opts: &EvaluateOptions) -> Result<String> {
+    Ok(match &opts.campaign {
         Some(name) => {
             if !config.campaigns.contains_key(name) {
                 bail!("no [campaigns.{name}] in the config");
@@ -185,7 +232,12 @@ pub fn evaluate(config: &Config, opts: &EvaluateOptions) -> Result<Evaluation> {
         }
         None if opts.alerts => crate::alerts::EXPERIMENT.to_string(),
         None => control::REPORTS.to_string(),
-    };
+    })
+}
+
+/// The state store, which must already exist: an evaluation only reads
+/// what runs and enrolments assigned, and never creates a database.
+fn open_store(config: &Config, opts: &EvaluateOptions) -> Result<Store> {
     let state = opts
         .state
         .clone()
@@ -196,13 +248,11 @@ pub fn evaluate(config: &Config, opts: &EvaluateOptions) -> Result<Evaluation> {
             state.display()
         );
     }
-    let store = Store::open(&state, config.store.wait())?;
-    let assigned = store.assignments(&experiment)?;
-    if assigned.is_empty() {
-        bail!(
-            "no household is assigned in {experiment}: run `neighborly enroll` or a real run first"
-        );
-    }
+    Store::open(&state, config.store.wait())
+}
+
+/// The customers and their bills, read as a run would read them.
+fn load_usage(config: &Config, opts: &EvaluateOptions) -> Result<crate::ingest::Dataset> {
     let run = crate::pipeline::RunOptions {
         customers: opts.customers.clone(),
         usage: opts.usage.clone(),
@@ -211,33 +261,44 @@ pub fn evaluate(config: &Config, opts: &EvaluateOptions) -> Result<Evaluation> {
         ..Default::default()
     };
     let sources = crate::pipeline::sources(config, &run);
-    let data = crate::ingest::load(
+    crate::ingest::load(
         &sources,
         config.utility.service,
         &crate::pipeline::read_rules(config, &sources)?,
-    )?;
+    )
+}
 
-    let weather = match opts.method {
-        Method::Did => None,
-        Method::Caltrack => Some(crate::insight::read(config, opts.weather.as_deref())?),
-    };
-    // Households assigned by the end of the pre window, with bills in both windows.
+/// Whether an assigned household counts in the experiment: assigned by the
+/// end of the pre window. Alerts draw a household when it first qualifies,
+/// which is after the pre window by design, so for them any draw up to the
+/// end of the post window counts; letters' groups are drawn before it.
+fn counted(a: &crate::store::Assigned, opts: &EvaluateOptions) -> bool {
+    a.period <= opts.pre.to || (opts.alerts && a.period <= opts.post.to)
+}
+
+/// The households whose savings are estimated: counted, with use in both
+/// windows. Each one's use per day, and its bills (for the monthly table).
+fn measured(
+    config: &Config,
+    opts: &EvaluateOptions,
+    data: &crate::ingest::Dataset,
+    assigned: &HashMap<String, crate::store::Assigned>,
+    weather: Option<&crate::weather::Weather>,
+) -> (Vec<HouseholdUse>, Vec<(Group, Vec<Bill>)>) {
     let mut units = Vec::new();
     let mut bills_of = Vec::new();
     for (h, reads) in data.households.iter().zip(&data.reads) {
         let Some(a) = assigned.get(&h.account_id) else {
             continue;
         };
-        // Alerts draw a household when it first qualifies, which is after
-        // the pre window by design; letters' groups are drawn before it.
-        if a.period > opts.pre.to && !(opts.alerts && a.period <= opts.post.to) {
+        if !counted(a, opts) {
             continue;
         }
         let bills = bills_from_reads(reads);
         // Savings are estimated in logs: a window with no use is left out.
         // With CalTRACK, the "before" is the household's own model of the
         // pre window run on the post window's weather.
-        let pair = match &weather {
+        let pair = match weather {
             None => window_use(&bills, &opts.pre).zip(window_use(&bills, &opts.post)),
             Some(w) => weather_normalized(config, w, h, &bills, opts),
         };
@@ -252,13 +313,30 @@ pub fn evaluate(config: &Config, opts: &EvaluateOptions) -> Result<Evaluation> {
             bills_of.push((a.group, bills));
         }
     }
-    let left_out = assigned.len() - units.len();
-    let estimates = savings::evaluate(&units);
+    (units, bills_of)
+}
 
-    let months = monthly(&bills_of, opts);
+/// Response rates of the counted households in the post window.
+struct Rates {
+    /// Every event, a campaign's goal event first.
+    overall: Vec<RateRow>,
+    by_subgroup: Vec<RateRow>,
+    by_channel: Vec<RateRow>,
+}
+
+/// The response rates, from the store's events of the post window (a
+/// campaign's own and those tied to no campaign) and the channels that
+/// delivered in it.
+fn response_rates(
+    config: &Config,
+    opts: &EvaluateOptions,
+    store: &Store,
+    data: &crate::ingest::Dataset,
+    assigned: &HashMap<String, crate::store::Assigned>,
+) -> Result<Rates> {
     let groups: HashMap<String, Group> = assigned
         .values()
-        .filter(|a| a.period <= opts.pre.to || (opts.alerts && a.period <= opts.post.to))
+        .filter(|a| counted(a, opts))
         .map(|a| (a.account_id.clone(), a.group))
         .collect();
     let events: Vec<_> = store
@@ -269,7 +347,7 @@ pub fn evaluate(config: &Config, opts: &EvaluateOptions) -> Result<Evaluation> {
             None => true,
         })
         .collect();
-    let mut rates = responses::rates(&groups, &events);
+    let mut overall = responses::rates(&groups, &events);
     let subgroup_of: HashMap<String, Vec<String>> = data
         .households
         .iter()
@@ -284,12 +362,28 @@ pub fn evaluate(config: &Config, opts: &EvaluateOptions) -> Result<Evaluation> {
         .and_then(|c| config.campaigns.get(c))
         .map(|c| c.goal_event.clone())
     {
-        rates.sort_by_key(|r| r.event != goal);
+        overall.sort_by_key(|r| r.event != goal);
     }
-    let balance = standardized_difference(&units);
+    Ok(Rates {
+        overall,
+        by_subgroup,
+        by_channel,
+    })
+}
+
+/// What a reader must know before trusting the estimate: windows of
+/// different seasons, groups unbalanced before the letters, control
+/// households that were reached anyway.
+fn warnings(
+    opts: &EvaluateOptions,
+    store: &Store,
+    experiment: &str,
+    balance: Option<f64>,
+    weather_normalized: bool,
+) -> Result<Vec<String>> {
     let mut warnings = Vec::new();
     // The weather models carry each household across seasons.
-    if let Some(w) = season_mismatch(&opts.pre, &opts.post).filter(|_| weather.is_none()) {
+    if let Some(w) = season_mismatch(&opts.pre, &opts.post).filter(|_| !weather_normalized) {
         warnings.push(w);
     }
     if let Some(b) = balance.filter(|b| b.abs() >= BALANCE_LIMIT) {
@@ -299,9 +393,9 @@ pub fn evaluate(config: &Config, opts: &EvaluateOptions) -> Result<Evaluation> {
         ));
     }
     let reached = if opts.alerts {
-        store.control_sent_under(&experiment, "alert:")?
+        store.control_sent_under(experiment, "alert:")?
     } else {
-        store.control_reached(&experiment, opts.campaign.as_deref())?
+        store.control_reached(experiment, opts.campaign.as_deref())?
     };
     if reached > 0 {
         warnings.push(format!(
@@ -309,21 +403,7 @@ pub fn evaluate(config: &Config, opts: &EvaluateOptions) -> Result<Evaluation> {
              control (intention to treat), which makes the estimate smaller than the letters' effect"
         ));
     }
-    let evaluation = Evaluation {
-        experiment,
-        method: opts.method.code(),
-        estimates,
-        rates,
-        by_channel,
-        months,
-        left_out,
-        unit: config.utility.service.canonical_unit().to_string(),
-        balance,
-        warnings,
-        by_subgroup,
-    };
-    write(config, opts, &evaluation)?;
-    Ok(evaluation)
+    Ok(warnings)
 }
 
 /// A household's post-window use per day as its CalTRACK model of the pre

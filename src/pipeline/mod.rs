@@ -124,25 +124,12 @@ pub fn run(config: &Config, opts: &RunOptions) -> Result<Summary> {
     drill::reach(Step::Planned);
 
     let shard = opts.shard.unwrap_or(Shard::WHOLE);
-    if shard.is_whole() && plan.letters.is_empty() && plan.households_in > 0 {
-        bail!(
-            "no household of {} can be mailed for {period}: {}",
-            plan.households_in,
-            top_reasons(&plan.exceptions)
-        );
-    }
+    refuse_empty(&plan, shard)?;
     let renderer = Renderer::new(&config.templates_dir(), render_date(config))?;
     preflight(&plan, config, &wording, &renderer)?;
     let store = store.as_mut().context("state store unavailable")?;
     let _lock = store.lock(period, shard)?;
-    if let Some(later) = store.later_period_than(period)? {
-        bail!(
-            "{period} has not been run on {}, but {later} has: its letters would be decided after \
-             {later}'s and move households' phases backward. Periods run in order; \
-             a period already run may be run again",
-            store.location()
-        );
-    }
+    refuse_out_of_order(store, period)?;
     // The folder is checked (and staged) before anything is recorded, so a
     // mistyped --out leaves the store as it was.
     let target = out_dir(config, opts, period);
@@ -151,43 +138,11 @@ pub fn run(config: &Config, opts: &RunOptions) -> Result<Summary> {
     {
         return Ok(summary);
     }
-    let inputs = run_fingerprint(config, opts, period)?;
-    let (folder, resumed) = RunFolder::open(
-        &target,
-        Some(&format!("{inputs} {shard}")),
-        &RunOf {
-            campaign: None,
-            period: period.to_string(),
-        },
-        opts.replace,
-    )?;
-    let run_id = store.begin_run(period, shard, &config.fingerprint(), render_date(config))?;
-    // Texts a published run of this period listed, whose hand-over was not
-    // recorded (a kill right after the folder was published), count as sent.
-    if folder.replace {
-        recover_texts(&target, config, store, period)?;
-    }
-    store.record(
-        run_id,
-        period,
-        plan.letters.iter().map(|l| {
-            let h = &plan.households[l.household];
-            (
-                h.account_id.as_str(),
-                l.comparison.as_ref().map(|c| c.rating.code()),
-                &l.decision,
-                l.tips.as_slice(),
-                l.goal,
-            )
-        }),
-    )?;
+    let (folder, inputs, run_id) = start_run(config, opts, store, &plan, &target)?;
     drill::reach(Step::Decided);
 
     summary.inputs_fingerprint = inputs;
     summary.shard = (!shard.is_whole()).then(|| shard.to_string());
-    if resumed > 0 {
-        tracing::info!(resumed, "resuming an interrupted run");
-    }
     let quality = crate::quality::Quality::of(&plan);
     let mut exceptions = std::mem::take(&mut plan.exceptions);
     let render_started = Instant::now();
@@ -210,39 +165,22 @@ pub fn run(config: &Config, opts: &RunOptions) -> Result<Summary> {
     summary.resumed_files = laid.kept;
     let (rows, deliveries) = (laid.rows, laid.deliveries);
     summary.render_seconds = render_started.elapsed().as_secs_f64();
-    summary.emails_sent = deliveries.emails_sent;
-    summary.emails_already_sent = deliveries.emails_already_sent;
-    summary.texts_listed = deliveries.texts.len();
+    deliveries.count(&mut summary);
     // The newcomers' groups are drawn for good with the letters they shaped:
     // a run that fails before here leaves nobody assigned (the next draws the
     // same, from the same inputs).
     store.assign(crate::control::REPORTS, &plan.enrolments)?;
     store.mark_mailed(period, rows.iter().map(|r| r.account_id.as_str()))?;
     drill::reach(Step::Mailed);
-    output::write_exceptions(&folder.path("exceptions.csv"), &mut exceptions)?;
-    write_cohorts(&folder.path("cohorts.csv"), &plan)?;
-    quality.write(
-        &folder.path("data-quality.csv"),
-        &folder.path("data-quality.html"),
-        &config.utility.name,
-    )?;
-    write_leaks(&folder.path("leaks.csv"), &plan, &rows)?;
-    output::write_forecast(&folder.path("forecast.csv"), &summary.forecast)?;
-    // Last run's calls are read before this run's forecast is recorded.
-    let last_run = store.last_forecast_and_calls(&callers, period, window)?;
-    record_forecast(store, period, shard, &summary.forecast)?;
-    let brief = crate::brief::Context {
-        forecast: &summary.forecast,
-        last: last_run.as_ref(),
-        weather: crate::brief::WeatherNote::of(rows.iter().map(|r| {
-            [
-                r.weather_warmer_f.as_str(),
-                r.weather_change_per_day.as_str(),
-                r.own_change_per_day.as_str(),
-            ]
-        })),
+    let files = Files {
+        plan: &plan,
+        rows: &rows,
+        quality: &quality,
+        callers: &callers,
+        window,
+        shard,
     };
-    write_brief(&folder.path("agent-brief.md"), &plan, &rows, &brief, config)?;
+    files.write(&folder, config, store, &mut exceptions, &summary)?;
 
     summary.reports = rows.len();
     summary.count_exceptions(&exceptions);
@@ -250,16 +188,45 @@ pub fn run(config: &Config, opts: &RunOptions) -> Result<Summary> {
     summary.reports_per_second = rows.len() as f64 / summary.seconds.max(1e-9);
     summary.out_dir = target.display().to_string();
     summary.peak_rss_mb = output::peak_rss_mb();
+    publish(folder, store, period, &deliveries.texts, &summary, run_id)?;
+    Ok(summary)
+}
+
+/// A whole run that could mail nobody is a mistake in its inputs, said with
+/// the commonest reasons. (A shard may legitimately have nothing to mail:
+/// its localities may all be exceptions.)
+fn refuse_empty(plan: &Plan, shard: Shard) -> Result<()> {
+    if shard.is_whole() && plan.letters.is_empty() && plan.households_in > 0 {
+        bail!(
+            "no household of {} can be mailed for {}: {}",
+            plan.households_in,
+            plan.period,
+            top_reasons(&plan.exceptions)
+        );
+    }
+    Ok(())
+}
+
+/// Write `run.json`, rename the staged folder into place, record the texts
+/// as handed over and close the run.
+fn publish(
+    folder: RunFolder,
+    store: &Store,
+    period: Period,
+    texts: &[(String, String, String)],
+    summary: &Summary,
+    run_id: i64,
+) -> Result<()> {
     let run_json = folder.path("run.json");
     output::writing(&run_json, |p| {
-        Ok(std::fs::write(p, serde_json::to_vec_pretty(&summary)?)?)
+        Ok(std::fs::write(p, serde_json::to_vec_pretty(summary)?)?)
     })?;
     drill::reach(Step::Written);
     folder.commit()?;
     drill::reach(Step::Published);
     // The texts are handed to the gateway with the finished folder: a
     // resumed run lists them again; a later re-run of the period does not.
-    for (account, mobile, id) in &deliveries.texts {
+    for (account, mobile, id) in texts {
         store.record_send(account, period, Channel::Sms, id, mobile, SendStatus::Sent)?;
     }
     drill::reach(Step::Recorded);
@@ -268,8 +235,119 @@ pub fn run(config: &Config, opts: &RunOptions) -> Result<Summary> {
         summary.households_in,
         summary.reports,
         summary.exceptions,
+    )
+}
+
+/// A period earlier than one already run would decide its letters after
+/// the later period's and move households' phases backward.
+fn refuse_out_of_order(store: &Store, period: Period) -> Result<()> {
+    if let Some(later) = store.later_period_than(period)? {
+        bail!(
+            "{period} has not been run on {}, but {later} has: its letters would be decided after \
+             {later}'s and move households' phases backward. Periods run in order; \
+             a period already run may be run again",
+            store.location()
+        );
+    }
+    Ok(())
+}
+
+/// Open the run folder (staged, or the interrupted run's to resume), begin
+/// the run in the store and record the plan's decisions: the run's folder,
+/// inputs fingerprint and id.
+fn start_run(
+    config: &Config,
+    opts: &RunOptions,
+    store: &mut Store,
+    plan: &Plan,
+    target: &Path,
+) -> Result<(RunFolder, String, i64)> {
+    let (period, shard) = (plan.period, opts.shard.unwrap_or(Shard::WHOLE));
+    let inputs = run_fingerprint(config, opts, period)?;
+    let (folder, resumed) = RunFolder::open(
+        target,
+        Some(&format!("{inputs} {shard}")),
+        &RunOf {
+            campaign: None,
+            period: period.to_string(),
+        },
+        opts.replace,
     )?;
-    Ok(summary)
+    let run_id = store.begin_run(period, shard, &config.fingerprint(), render_date(config))?;
+    // Texts a published run of this period listed, whose hand-over was not
+    // recorded (a kill right after the folder was published), count as sent.
+    if folder.replace {
+        recover_texts(target, config, store, period)?;
+    }
+    store.record(
+        run_id,
+        period,
+        plan.letters.iter().map(|l| {
+            let h = &plan.households[l.household];
+            (
+                h.account_id.as_str(),
+                l.comparison.as_ref().map(|c| c.rating.code()),
+                &l.decision,
+                l.tips.as_slice(),
+                l.goal,
+            )
+        }),
+    )?;
+    if resumed > 0 {
+        tracing::info!(resumed, "resuming an interrupted run");
+    }
+    Ok((folder, inputs, run_id))
+}
+
+/// What a run writes beside the letters, and what it needs to.
+struct Files<'a> {
+    plan: &'a Plan,
+    rows: &'a [ManifestRow],
+    quality: &'a crate::quality::Quality,
+    callers: &'a crate::store::Callers,
+    /// Days after a letter in which a call is counted as its call.
+    window: i64,
+    shard: Shard,
+}
+
+impl Files<'_> {
+    /// Exceptions, cohorts, data quality, leaks, the forecast (also
+    /// recorded, after last run's calls are read) and the agent brief.
+    fn write(
+        &self,
+        folder: &RunFolder,
+        config: &Config,
+        store: &Store,
+        exceptions: &mut [Exception],
+        summary: &Summary,
+    ) -> Result<()> {
+        let (plan, rows, period) = (self.plan, self.rows, self.plan.period);
+        output::write_exceptions(&folder.path("exceptions.csv"), exceptions)?;
+        write_cohorts(&folder.path("cohorts.csv"), plan)?;
+        self.quality.write(
+            &folder.path("data-quality.csv"),
+            &folder.path("data-quality.html"),
+            &config.utility.name,
+        )?;
+        write_leaks(&folder.path("leaks.csv"), plan, rows)?;
+        output::write_forecast(&folder.path("forecast.csv"), &summary.forecast)?;
+        // Last run's calls are read before this run's forecast is recorded.
+        let last_run = store.last_forecast_and_calls(self.callers, period, self.window)?;
+        record_forecast(store, period, self.shard, &summary.forecast)?;
+        let brief = crate::brief::Context {
+            forecast: &summary.forecast,
+            last: last_run.as_ref(),
+            weather: crate::brief::WeatherNote::of(rows.iter().map(|r| {
+                [
+                    r.weather_warmer_f.as_str(),
+                    r.weather_change_per_day.as_str(),
+                    r.own_change_per_day.as_str(),
+                ]
+            })),
+        };
+        write_brief(&folder.path("agent-brief.md"), plan, rows, &brief, config)?;
+        Ok(())
+    }
 }
 
 /// The closing counts a plan already settles (letters by rating and phase,
@@ -501,8 +579,6 @@ fn collect_files(dir: &Path, out: &mut Vec<PathBuf>) {
         }
     }
 }
-
-/// Letters that must all fail before a run is stopped as a template error.
 
 /// Before anything is recorded or laid out: the single-report template (what
 /// `preview` shows) and the print files' template must both lay out at least

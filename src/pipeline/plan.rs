@@ -355,6 +355,49 @@ pub fn load(config: &Config, opts: &RunOptions, purpose: Purpose) -> Result<Inpu
     })
 }
 
+/// Each candidate's comparison with its cohort, over the months its bill
+/// covers (a bill of two or three months meets its neighbors over those
+/// months), with the cohorts' statistics; and each candidate's span.
+fn compare_candidates(
+    bills: &[Vec<Bill>],
+    candidates: &[usize],
+    cohort_plan: &crate::cohort::CohortPlan,
+    usage_per_day: &[f64],
+    period: Period,
+) -> (Vec<i32>, Vec<Option<Comparison>>, Vec<CohortStats>) {
+    let spans: Vec<i32> = candidates
+        .iter()
+        .map(|&i| this_bill(&bills[i], period).map_or(1, Bill::months))
+        .collect();
+    let (comparisons, stats) =
+        compare::compare_spans(cohort_plan, usage_per_day, &spans, |k, months| {
+            let stretch = (period.offset(1 - months).first_day(), period.last_day());
+            let (per_day, covered) = Bill::per_day_over(&bills[candidates[k]], stretch);
+            (covered >= 0.5).then(|| (per_day * 1000.0).round() / 1000.0)
+        });
+    (spans, comparisons, stats)
+}
+
+/// Each household's comparison, by household index: segments read every
+/// compared household's, mailed or not.
+fn by_household(
+    households: usize,
+    candidates: &[usize],
+    comparisons: &[Option<Comparison>],
+) -> Vec<Option<Comparison>> {
+    let mut compared = vec![None; households];
+    for (&i, c) in candidates.iter().zip(comparisons) {
+        compared[i] = c.clone();
+    }
+    compared
+}
+
+/// How long the plan has taken so far, at the end of one of its stages
+/// (`NEIGHBORLY_LOG=neighborly=debug`).
+fn lap(t: Instant, stage: &str) {
+    tracing::debug!(ms = t.elapsed().as_millis() as u64, "plan: {stage}");
+}
+
 /// Decide who gets which letter, from what was read: candidates,
 /// cohorts, comparisons, the control group, each letter's phase, tips,
 /// goal and channel, and the presort order. No file, store or clock is
@@ -384,10 +427,7 @@ pub fn decide(inputs: Inputs, snapshot: &Snapshot, rules: &Rules<'_>) -> Plan {
         config,
         &mut exceptions,
     );
-    tracing::debug!(
-        ms = t.elapsed().as_millis() as u64,
-        "plan: candidates chosen"
-    );
+    lap(t, "candidates chosen");
     let Formed {
         candidates,
         cohorts: cohort_plan,
@@ -400,19 +440,10 @@ pub fn decide(inputs: Inputs, snapshot: &Snapshot, rules: &Rules<'_>) -> Plan {
         config,
         &mut exceptions,
     );
-    tracing::debug!(ms = t.elapsed().as_millis() as u64, "plan: cohorts formed");
-    // A bill of two or three months meets its neighbors over those months.
-    let spans: Vec<i32> = candidates
-        .iter()
-        .map(|&i| this_bill(&bills[i], period).map_or(1, Bill::months))
-        .collect();
-    let (comparisons, stats) =
-        compare::compare_spans(&cohort_plan, &usage_per_day, &spans, |k, months| {
-            let stretch = (period.offset(1 - months).first_day(), period.last_day());
-            let (per_day, covered) = Bill::per_day_over(&bills[candidates[k]], stretch);
-            (covered >= 0.5).then(|| (per_day * 1000.0).round() / 1000.0)
-        });
-    tracing::debug!(ms = t.elapsed().as_millis() as u64, "plan: compared");
+    lap(t, "cohorts formed");
+    let (spans, comparisons, stats) =
+        compare_candidates(&bills, &candidates, &cohort_plan, &usage_per_day, period);
+    lap(t, "compared");
     let enrolment = enrol::groups(
         config,
         snapshot,
@@ -426,14 +457,8 @@ pub fn decide(inputs: Inputs, snapshot: &Snapshot, rules: &Rules<'_>) -> Plan {
         Some(w) => crate::insight::for_letters(config, w, period, &households, &bills, &candidates),
         None => vec![None; households.len()],
     };
-    tracing::debug!(
-        ms = t.elapsed().as_millis() as u64,
-        "plan: weather models fitted"
-    );
-    let mut compared: Vec<Option<Comparison>> = vec![None; households.len()];
-    for (&i, c) in candidates.iter().zip(&comparisons) {
-        compared[i] = c.clone();
-    }
+    lap(t, "weather models fitted");
+    let compared = by_household(households.len(), &candidates, &comparisons);
     let mut decider = Decider {
         rules,
         snapshot,
@@ -447,27 +472,16 @@ pub fn decide(inputs: Inputs, snapshot: &Snapshot, rules: &Rules<'_>) -> Plan {
         insights,
         tip_memo: Default::default(),
     };
-    let relaxed: HashSet<usize> = cohort_plan.relaxed.iter().copied().collect();
     let mut letters = Vec::new();
-    for (k, ((&i, comparison), assignment)) in candidates
-        .iter()
-        .zip(comparisons)
-        .zip(&cohort_plan.assignments)
-        .enumerate()
-    {
-        let shape = Shape {
-            span: spans[k],
-            relaxed: relaxed.contains(&k),
-            assignment,
-        };
-        match decider.letter(i, comparison, shape) {
+    for letter in decider.letters(&candidates, comparisons, &cohort_plan, &spans) {
+        match letter {
             Ok(letter) => letters.push(letter),
             Err(held) => exceptions.push(held),
         }
     }
-    tracing::debug!(ms = t.elapsed().as_millis() as u64, "plan: letters decided");
+    lap(t, "letters decided");
     presort(&mut letters, &households);
-    tracing::debug!(ms = t.elapsed().as_millis() as u64, "plan: letters sorted");
+    lap(t, "letters sorted");
     let leaks = leaks(&households, &runs, period);
     let similarity_dropped = cohort_plan.relaxed.iter().map(|&k| candidates[k]).collect();
     Plan {
@@ -666,6 +680,31 @@ struct Decider<'a> {
 }
 
 impl Decider<'_> {
+    /// Every candidate's letter (or why it gets none), in candidate order.
+    fn letters(
+        &mut self,
+        candidates: &[usize],
+        comparisons: Vec<Option<Comparison>>,
+        cohort_plan: &crate::cohort::CohortPlan,
+        spans: &[i32],
+    ) -> Vec<std::result::Result<Letter, Exception>> {
+        let relaxed: HashSet<usize> = cohort_plan.relaxed.iter().copied().collect();
+        candidates
+            .iter()
+            .zip(comparisons)
+            .zip(&cohort_plan.assignments)
+            .enumerate()
+            .map(|(k, ((&i, comparison), assignment))| {
+                let shape = Shape {
+                    span: spans[k],
+                    relaxed: relaxed.contains(&k),
+                    assignment,
+                };
+                self.letter(i, comparison, shape)
+            })
+            .collect()
+    }
+
     /// Household `i`'s letter; an exception when it is held (control
     /// group, opted out, suppressed, do-not-mail, an address the window
     /// cannot show).

@@ -178,57 +178,114 @@ struct SaveReply {
     fingerprints: BTreeMap<String, String>,
 }
 
-fn save_edits(s: &Studio, req: &SaveRequest) -> (StatusCode, SaveReply) {
-    let reply = |problems, saved, fingerprints| SaveReply {
-        saved,
-        problems,
-        fingerprints,
+/// A save's answer: the status and what was saved, or why nothing (or
+/// only part) was.
+type Saved = (StatusCode, SaveReply);
+
+/// Save the page's edits: every file read first, the edited ones checked
+/// unchanged on disk since the page loaded and the edits checked whole,
+/// before anything is written.
+fn save_edits(s: &Studio, req: &SaveRequest) -> Saved {
+    save_checked(s, req).unwrap_or_else(|refused| refused)
+}
+
+fn save_checked(s: &Studio, req: &SaveRequest) -> Result<Saved, Saved> {
+    let campaign = req
+        .pick
+        .campaign(s)
+        .transpose()
+        .map_err(|e| refuse_save(StatusCode::NOT_FOUND, general(format!("{e:#}"))))?;
+    let files = Files {
+        dir: &s.dir,
+        campaign,
     };
-    let general = |message: String| {
-        vec![FieldProblem {
-            lang: None,
-            key: None,
-            message,
-        }]
-    };
-    let campaign = match req.pick.campaign(s).transpose() {
-        Ok(c) => c,
-        Err(e) => {
-            return (
-                StatusCode::NOT_FOUND,
-                reply(general(format!("{e:#}")), vec![], BTreeMap::new()),
-            );
-        }
-    };
-    let name = |lang: Language| match &campaign {
-        Some(c) => c.file_name(lang),
-        None => wording_name(lang),
-    };
-    let path = |lang: Language| match &campaign {
-        Some(c) => c.file(lang),
-        None => Sources::wording_file(&s.dir, lang),
-    };
-    let mut disk = BTreeMap::new();
-    for lang in Language::ALL {
-        match std::fs::read_to_string(path(lang)) {
-            Ok(t) => {
-                disk.insert(lang, t);
-            }
-            Err(e) => {
-                let message = format!("cannot read {}: {e}", name(lang));
-                return (
-                    StatusCode::CONFLICT,
-                    reply(general(message), vec![], BTreeMap::new()),
-                );
-            }
-        }
-    }
+    let disk = files.read()?;
     let touched: Vec<Language> = Language::ALL
         .into_iter()
         .filter(|l| req.edits.iter().any(|e| e.lang == l.code()))
         .collect();
-    for lang in &touched {
-        let name = name(*lang);
+    check_unchanged(req, &files, &touched, &disk)?;
+    let edited = match &files.campaign {
+        Some(c) => draft::campaign(&c.folder, &req.edits).map(|(texts, _)| texts),
+        None => draft::apply(&s.dir, &req.edits)
+            .and_then(|src| draft::check(&s.dir, &src, &req.edits).map(|_: Wording| src.texts)),
+    };
+    let edited =
+        edited.map_err(|problems| refuse_save(StatusCode::UNPROCESSABLE_ENTITY, problems))?;
+    Ok(write_edited(&files, &touched, &disk, &edited))
+}
+
+/// A save refused before anything was written.
+fn refuse_save(status: StatusCode, problems: Vec<FieldProblem>) -> Saved {
+    (
+        status,
+        SaveReply {
+            saved: vec![],
+            problems,
+            fingerprints: BTreeMap::new(),
+        },
+    )
+}
+
+/// A problem of the save as a whole, not of one field.
+fn general(message: String) -> Vec<FieldProblem> {
+    vec![FieldProblem {
+        lang: None,
+        key: None,
+        message,
+    }]
+}
+
+/// The wording files a save edits: the report's, or a campaign's.
+struct Files<'a> {
+    dir: &'a std::path::Path,
+    campaign: Option<super::pick::CampaignPick>,
+}
+
+impl Files<'_> {
+    /// The file's name as the page shows it (and keys its fingerprints).
+    fn name(&self, lang: Language) -> String {
+        match &self.campaign {
+            Some(c) => c.file_name(lang),
+            None => wording_name(lang),
+        }
+    }
+
+    fn path(&self, lang: Language) -> std::path::PathBuf {
+        match &self.campaign {
+            Some(c) => c.file(lang),
+            None => Sources::wording_file(self.dir, lang),
+        }
+    }
+
+    /// Every language's file as it is on disk now.
+    fn read(&self) -> Result<BTreeMap<Language, String>, Saved> {
+        let mut disk = BTreeMap::new();
+        for lang in Language::ALL {
+            match std::fs::read_to_string(self.path(lang)) {
+                Ok(t) => {
+                    disk.insert(lang, t);
+                }
+                Err(e) => {
+                    let message = format!("cannot read {}: {e}", self.name(lang));
+                    return Err(refuse_save(StatusCode::CONFLICT, general(message)));
+                }
+            }
+        }
+        Ok(disk)
+    }
+}
+
+/// Refuse the save if a file it edits changed on disk after the page was
+/// loaded: writing would silently undo someone else's change.
+fn check_unchanged(
+    req: &SaveRequest,
+    files: &Files<'_>,
+    touched: &[Language],
+    disk: &BTreeMap<Language, String>,
+) -> Result<(), Saved> {
+    for lang in touched {
+        let name = files.name(*lang);
         let now = draft::fingerprint(&disk[lang]);
         if req.base.get(&name) != Some(&now) {
             let problems = vec![FieldProblem {
@@ -238,48 +295,49 @@ fn save_edits(s: &Studio, req: &SaveRequest) -> (StatusCode, SaveReply) {
                     "{name} was changed on disk after this page was loaded (in an editor?); nothing was saved. Reload the page to see the new text, then make your edit again."
                 ),
             }];
-            return (
-                StatusCode::CONFLICT,
-                reply(problems, vec![], BTreeMap::new()),
-            );
+            return Err(refuse_save(StatusCode::CONFLICT, problems));
         }
     }
-    let edited = match &campaign {
-        Some(c) => draft::campaign(&c.folder, &req.edits).map(|(texts, _)| texts),
-        None => draft::apply(&s.dir, &req.edits)
-            .and_then(|src| draft::check(&s.dir, &src, &req.edits).map(|_: Wording| src.texts)),
-    };
-    let edited = match edited {
-        Ok(texts) => texts,
-        Err(problems) => {
-            return (
-                StatusCode::UNPROCESSABLE_ENTITY,
-                reply(problems, vec![], BTreeMap::new()),
-            );
-        }
-    };
+    Ok(())
+}
+
+/// Write each edited file whose text changed, and answer with every file's
+/// new fingerprint. A failed write stops there, saying what was saved.
+fn write_edited(
+    files: &Files<'_>,
+    touched: &[Language],
+    disk: &BTreeMap<Language, String>,
+    edited: &BTreeMap<Language, String>,
+) -> Saved {
     let mut saved = Vec::new();
     let mut fingerprints = BTreeMap::new();
     for lang in Language::ALL {
         let text = &edited[&lang];
         if touched.contains(&lang) && text != &disk[&lang] {
-            let path = path(lang);
+            let path = files.path(lang);
             if let Err(e) = crate::output::write_durable(&path, text.as_bytes()) {
                 let problems = vec![FieldProblem {
                     lang: Some(lang.code().into()),
                     key: None,
                     message: format!("cannot write {}: {e}", path.display()),
                 }];
-                return (
-                    StatusCode::INTERNAL_SERVER_ERROR,
-                    reply(problems, saved, fingerprints),
-                );
+                let reply = SaveReply {
+                    saved,
+                    problems,
+                    fingerprints,
+                };
+                return (StatusCode::INTERNAL_SERVER_ERROR, reply);
             }
-            saved.push(name(lang));
+            saved.push(files.name(lang));
         }
-        fingerprints.insert(name(lang), draft::fingerprint(text));
+        fingerprints.insert(files.name(lang), draft::fingerprint(text));
     }
-    (StatusCode::OK, reply(vec![], saved, fingerprints))
+    let reply = SaveReply {
+        saved,
+        problems: vec![],
+        fingerprints,
+    };
+    (StatusCode::OK, reply)
 }
 
 async fn save(State(s): Shared, Json(req): Json<SaveRequest>) -> Response {

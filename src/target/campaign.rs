@@ -333,48 +333,11 @@ pub fn run(
         chosen: &chosen,
         reissue,
     };
-    let recipients: Vec<Recipient> = chosen
-        .mail
-        .iter()
-        .map(|i| Recipient {
-            household: &chosen.population[*i],
-            route: &routes[i],
-        })
-        .collect();
-    let dir = &folder.staging;
-    let laid = mailing::lay_out(&letters, &recipients, dir, config, &renderer, false)?;
-    exceptions.extend(laid.failed);
-    let emails_to = opts.emails_to.as_deref();
-    let deliveries = mailing::deliver(
-        &letters,
-        &recipients,
-        &laid.made,
-        dir,
-        config,
-        emails_to,
-        store,
-    )?;
-    let mut rows = Vec::with_capacity(laid.made.len());
-    for m in laid.made {
-        let r = &recipients[m.k];
-        match deliveries.of(r) {
-            Ok(delivery) => rows.push(CampaignRow {
-                sequence: m.k + 1,
-                account_id: r.household.account_id.clone(),
-                language: r.household.language,
-                zip: r.household.zip.clone(),
-                pdf: m.pdf,
-                pages: m.pages,
-                channel: r.route.channel,
-                delivery,
-                channel_note: r.route.fallback.clone(),
-                reissue: reissue.map(|r| r.reason.clone()).unwrap_or_default(),
-            }),
-            Err(not_delivered) => exceptions.push(not_delivered),
-        }
-    }
+    let mailed = mail(&letters, &routes, &folder, &renderer, opts, store)?;
+    exceptions.extend(mailed.exceptions);
+    let rows = mailed.rows;
     output::write_rows(&folder.path("manifest.csv"), &rows)?;
-    summary.print_files = laid.files.len();
+    summary.print_files = mailed.print_files;
     output::write_exceptions(&folder.path("exceptions.csv"), &mut exceptions)?;
     summary.letters = rows.len();
     count(&mut summary, &exceptions);
@@ -397,6 +360,76 @@ pub fn run(
         )?,
     }
     Ok(summary)
+}
+
+/// What mailing a campaign's letters made.
+struct Mailed {
+    /// The manifest: one row per letter laid out and delivered, in mailing order.
+    rows: Vec<CampaignRow>,
+    /// Letters the template could not lay out, or that could not be delivered.
+    exceptions: Vec<Exception>,
+    print_files: usize,
+}
+
+/// Lay the letters out and deliver them through the reports' own path.
+fn mail(
+    letters: &Letters<'_>,
+    routes: &HashMap<usize, Route>,
+    folder: &RunFolder,
+    renderer: &Renderer,
+    opts: &RunOptions,
+    store: &crate::store::Store,
+) -> Result<Mailed> {
+    let (chosen, config) = (letters.chosen, letters.config);
+    let recipients: Vec<Recipient> = chosen
+        .mail
+        .iter()
+        .map(|i| Recipient {
+            household: &chosen.population[*i],
+            route: &routes[i],
+        })
+        .collect();
+    let dir = &folder.staging;
+    let laid = mailing::lay_out(letters, &recipients, dir, config, renderer, false)?;
+    let mut exceptions = laid.failed;
+    let emails_to = opts.emails_to.as_deref();
+    let deliveries = mailing::deliver(
+        letters,
+        &recipients,
+        &laid.made,
+        dir,
+        config,
+        emails_to,
+        store,
+    )?;
+    let reissue = letters
+        .reissue
+        .map(|r| r.reason.clone())
+        .unwrap_or_default();
+    let mut rows = Vec::with_capacity(laid.made.len());
+    for m in laid.made {
+        let r = &recipients[m.k];
+        match deliveries.of(r) {
+            Ok(delivery) => rows.push(CampaignRow {
+                sequence: m.k + 1,
+                account_id: r.household.account_id.clone(),
+                language: r.household.language,
+                zip: r.household.zip.clone(),
+                pdf: m.pdf,
+                pages: m.pages,
+                channel: r.route.channel,
+                delivery,
+                channel_note: r.route.fallback.clone(),
+                reissue: reissue.clone(),
+            }),
+            Err(not_delivered) => exceptions.push(not_delivered),
+        }
+    }
+    Ok(Mailed {
+        rows,
+        exceptions,
+        print_files: laid.files.len(),
+    })
 }
 
 /// The segment's members, less a holdout drawn once per household per
@@ -528,6 +561,43 @@ fn suppressed(
     )
 }
 
+/// The accounts a re-issue list names, each one the campaign was sent to;
+/// a line naming anyone else stops the re-issue, naming its line.
+fn listed_for_reissue(
+    list: &crate::ingest::AccountList,
+    name: &str,
+    population: &[Household],
+    sent: &HashMap<String, String>,
+) -> Result<Vec<String>> {
+    let matched = list.resolve(population.iter().map(|h| h.account_id.as_str()));
+    let never: Vec<String> = list
+        .entries
+        .iter()
+        .filter(|(a, _)| {
+            matched.accounts.iter().any(|m| m.eq_ignore_ascii_case(a))
+                && !sent.keys().any(|s| s.eq_ignore_ascii_case(a))
+        })
+        .map(|(a, line)| {
+            format!(
+                "{}:{line}: {a}: campaign {name} was never sent to it",
+                list.file
+            )
+        })
+        .collect();
+    if !matched.unmatched.is_empty() || !never.is_empty() {
+        bail!(
+            "nothing re-issued:\n{}",
+            matched
+                .unmatched
+                .into_iter()
+                .chain(never)
+                .collect::<Vec<_>>()
+                .join("\n")
+        );
+    }
+    Ok(matched.accounts)
+}
+
 /// A re-issue's members: the households the campaign reached (or those of
 /// the list, every one of which must have been sent it), less those already
 /// re-issued for this reason and those held back now (opted out since,
@@ -549,35 +619,7 @@ fn choose_reissue(
     }
     let mut exceptions = Vec::new();
     let accounts: Vec<String> = match &reissue.accounts {
-        Some(list) => {
-            let matched = list.resolve(population.iter().map(|h| h.account_id.as_str()));
-            let never: Vec<String> = list
-                .entries
-                .iter()
-                .filter(|(a, _)| {
-                    matched.accounts.iter().any(|m| m.eq_ignore_ascii_case(a))
-                        && !sent.keys().any(|s| s.eq_ignore_ascii_case(a))
-                })
-                .map(|(a, line)| {
-                    format!(
-                        "{}:{line}: {a}: campaign {name} was never sent to it",
-                        list.file
-                    )
-                })
-                .collect();
-            if !matched.unmatched.is_empty() || !never.is_empty() {
-                bail!(
-                    "nothing re-issued:\n{}",
-                    matched
-                        .unmatched
-                        .into_iter()
-                        .chain(never)
-                        .collect::<Vec<_>>()
-                        .join("\n")
-                );
-            }
-            matched.accounts
-        }
+        Some(list) => listed_for_reissue(list, name, &population, &sent)?,
         None => {
             let mut all: Vec<String> = sent.keys().cloned().collect();
             all.sort();

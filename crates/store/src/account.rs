@@ -5,7 +5,7 @@
 use serde::Serialize;
 
 use super::Store;
-use super::db::vals;
+use super::db::{Db, Row, vals};
 use anyhow::Result;
 
 /// Everything recorded about one account.
@@ -95,16 +95,49 @@ pub struct ResponseRecord {
 impl Store {
     /// What the store holds about `account` (as the customer file writes it).
     pub fn account(&self, account: &str) -> Result<AccountRecord> {
-        let mut db = self.db();
-        let q = |db: &mut super::db::Db, sql: &str| db.query(sql, &vals![account]);
-        let mut out = AccountRecord::default();
-        for r in q(
-            &mut db,
-            "SELECT period, phase, rating, entered, mailed, tips, goal FROM decisions
-             WHERE account_id = ?1 ORDER BY period",
-        )? {
+        let mut guard = self.db();
+        let db = &mut *guard;
+        let letters = letters(db, account)?;
+        let groups = groups(db, account)?;
+        let opt_history = opt_history(db, account)?;
+        let opted_out = opt_out_in_force(db, account)?;
+        let campaigns = campaigns(db, account)?;
+        let messages = messages(db, account)?;
+        let blocked = blocked(db, account)?;
+        let responses = responses(db, account)?;
+        Ok(AccountRecord {
+            letters,
+            groups,
+            opted_out,
+            opt_history,
+            campaigns,
+            messages,
+            blocked,
+            responses,
+        })
+    }
+}
+
+/// Every row `sql` selects for `account` (its `?1`), each made into a record.
+fn each<T>(
+    db: &mut Db,
+    account: &str,
+    sql: &str,
+    record: impl Fn(&Row) -> Result<T>,
+) -> Result<Vec<T>> {
+    db.query(sql, &vals![account])?.iter().map(record).collect()
+}
+
+/// The monthly reports decided for the account, by period.
+fn letters(db: &mut Db, account: &str) -> Result<Vec<LetterRecord>> {
+    each(
+        db,
+        account,
+        "SELECT period, phase, rating, entered, mailed, tips, goal FROM decisions
+         WHERE account_id = ?1 ORDER BY period",
+        |r| {
             let tips = r.text(5)?;
-            out.letters.push(LetterRecord {
+            Ok(LetterRecord {
                 period: r.text(0)?,
                 phase: r.text(1)?,
                 rating: r.opt_text(2)?,
@@ -116,108 +149,145 @@ impl Store {
                     .map(str::to_string)
                     .collect(),
                 goal_per_day: r.opt_real(6)?,
-            });
-        }
-        for r in q(
-            &mut db,
-            "SELECT experiment, grp, period, stratum FROM assignments
-             WHERE account_id = ?1 ORDER BY period, experiment",
-        )? {
-            out.groups.push(GroupRecord {
+            })
+        },
+    )
+}
+
+fn groups(db: &mut Db, account: &str) -> Result<Vec<GroupRecord>> {
+    each(
+        db,
+        account,
+        "SELECT experiment, grp, period, stratum FROM assignments
+         WHERE account_id = ?1 ORDER BY period, experiment",
+        |r| {
+            Ok(GroupRecord {
                 experiment: r.text(0)?,
                 group: r.text(1)?,
                 since: r.text(2)?,
                 stratum: r.text(3)?,
-            });
-        }
-        for r in q(
-            &mut db,
-            "SELECT action, reason, recorded_by, at FROM opt_out_log
-             WHERE account_id = ?1 ORDER BY id",
-        )? {
-            out.opt_history.push(OptEvent {
+            })
+        },
+    )
+}
+
+fn opt_history(db: &mut Db, account: &str) -> Result<Vec<OptEvent>> {
+    each(
+        db,
+        account,
+        "SELECT action, reason, recorded_by, at FROM opt_out_log
+         WHERE account_id = ?1 ORDER BY id",
+        |r| {
+            Ok(OptEvent {
                 action: r.text(0)?,
                 reason: r.text(1)?,
                 by: r.text(2)?,
                 at: r.text(3)?,
-            });
-        }
-        // The opt-out in force (one recorded before the log existed has no
-        // entry there).
-        if let Some(r) = q(
-            &mut db,
-            "SELECT reason, recorded_by, recorded_at FROM opt_outs WHERE account_id = ?1",
-        )?
-        .into_iter()
-        .next()
-        {
-            out.opted_out = Some(OptEvent {
-                action: "opt-out".into(),
-                reason: r.text(0)?,
-                by: r.text(1)?,
-                at: r.text(2)?,
-            });
-        }
-        for r in q(
-            &mut db,
-            "SELECT campaign, period, sent_at FROM campaign_sends
-             WHERE account_id = ?1 ORDER BY sent_at",
-        )? {
-            out.campaigns.push(CampaignRecord {
+            })
+        },
+    )
+}
+
+/// The opt-out in force, read from `opt_outs` rather than the log: one
+/// recorded before the log existed has no entry there.
+fn opt_out_in_force(db: &mut Db, account: &str) -> Result<Option<OptEvent>> {
+    let Some(r) = db.query_one(
+        "SELECT reason, recorded_by, recorded_at FROM opt_outs WHERE account_id = ?1",
+        &vals![account],
+    )?
+    else {
+        return Ok(None);
+    };
+    Ok(Some(OptEvent {
+        action: "opt-out".into(),
+        reason: r.text(0)?,
+        by: r.text(1)?,
+        at: r.text(2)?,
+    }))
+}
+
+/// Campaign letters, first sends and re-issues together, by when they were sent.
+fn campaigns(db: &mut Db, account: &str) -> Result<Vec<CampaignRecord>> {
+    let mut campaigns = each(
+        db,
+        account,
+        "SELECT campaign, period, sent_at FROM campaign_sends
+         WHERE account_id = ?1 ORDER BY sent_at",
+        |r| {
+            Ok(CampaignRecord {
                 campaign: r.text(0)?,
                 period: r.text(1)?,
                 sent_at: r.text(2)?,
                 reissue: None,
                 by: None,
-            });
-        }
-        for r in q(
-            &mut db,
-            "SELECT campaign, period, sent_at, reason, recorded_by FROM campaign_reissues
-             WHERE account_id = ?1 ORDER BY sent_at",
-        )? {
-            out.campaigns.push(CampaignRecord {
+            })
+        },
+    )?;
+    campaigns.extend(each(
+        db,
+        account,
+        "SELECT campaign, period, sent_at, reason, recorded_by FROM campaign_reissues
+         WHERE account_id = ?1 ORDER BY sent_at",
+        |r| {
+            Ok(CampaignRecord {
                 campaign: r.text(0)?,
                 period: r.text(1)?,
                 sent_at: r.text(2)?,
                 reissue: Some(r.text(3)?),
                 by: Some(r.text(4)?),
-            });
-        }
-        out.campaigns.sort_by(|a, b| a.sent_at.cmp(&b.sent_at));
-        for r in q(
-            &mut db,
-            "SELECT period, channel, address, status, at FROM sends
-             WHERE account_id = ?1 ORDER BY at",
-        )? {
-            out.messages.push(MessageRecord {
+            })
+        },
+    )?);
+    // A stable sort: a re-issue sent in the same second as its first send
+    // stays after it.
+    campaigns.sort_by(|a, b| a.sent_at.cmp(&b.sent_at));
+    Ok(campaigns)
+}
+
+fn messages(db: &mut Db, account: &str) -> Result<Vec<MessageRecord>> {
+    each(
+        db,
+        account,
+        "SELECT period, channel, address, status, at FROM sends
+         WHERE account_id = ?1 ORDER BY at",
+        |r| {
+            Ok(MessageRecord {
                 key: r.text(0)?,
                 channel: r.text(1)?,
                 address: r.text(2)?,
                 status: r.text(3)?,
                 at: r.text(4)?,
-            });
-        }
-        for r in q(
-            &mut db,
-            "SELECT channel, reason, at FROM channel_blocks WHERE account_id = ?1 ORDER BY at",
-        )? {
-            out.blocked.push(BlockRecord {
+            })
+        },
+    )
+}
+
+fn blocked(db: &mut Db, account: &str) -> Result<Vec<BlockRecord>> {
+    each(
+        db,
+        account,
+        "SELECT channel, reason, at FROM channel_blocks WHERE account_id = ?1 ORDER BY at",
+        |r| {
+            Ok(BlockRecord {
                 channel: r.text(0)?,
                 reason: r.text(1)?,
                 at: r.text(2)?,
-            });
-        }
-        for r in q(
-            &mut db,
-            "SELECT date, event, campaign FROM responses WHERE account_id = ?1 ORDER BY date, event",
-        )? {
-            out.responses.push(ResponseRecord {
+            })
+        },
+    )
+}
+
+fn responses(db: &mut Db, account: &str) -> Result<Vec<ResponseRecord>> {
+    each(
+        db,
+        account,
+        "SELECT date, event, campaign FROM responses WHERE account_id = ?1 ORDER BY date, event",
+        |r| {
+            Ok(ResponseRecord {
                 date: r.text(0)?,
                 event: r.text(1)?,
                 campaign: r.text(2)?,
-            });
-        }
-        Ok(out)
-    }
+            })
+        },
+    )
 }
