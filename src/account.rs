@@ -64,7 +64,7 @@ pub struct PrintedReport {
 pub fn look_up(
     config: &Config,
     account: &str,
-    state: Option<PathBuf>,
+    state: Option<crate::store::StoreLocation>,
     customers: Option<&PathBuf>,
 ) -> Result<AccountView> {
     let list = crate::ingest::AccountList::one(account);
@@ -85,7 +85,7 @@ pub fn look_up(
         .map(|e: &Exception| format!("{}: {}", e.reason.code(), e.detail))
         .next();
     let location = state.unwrap_or_else(|| config.state_location());
-    let store = if Store::is_url(&location) || location.exists() {
+    let store = if location.exists() {
         Store::open(&location, config.store.wait())?.account(&id)?
     } else {
         AccountRecord::default()

@@ -15,6 +15,7 @@ use neighborly::config::Config;
 use neighborly::model::{Months, Period};
 use neighborly::pipeline::{self, RunOptions};
 use neighborly::shard::Shard;
+use neighborly::store::StoreLocation;
 
 #[derive(Parser)]
 #[command(
@@ -50,7 +51,7 @@ struct Inputs {
     period: Option<Period>,
     /// State database (phases, opt-outs); overrides the config.
     #[arg(long)]
-    state: Option<PathBuf>,
+    state: Option<StoreLocation>,
 }
 
 #[derive(Subcommand)]
@@ -135,7 +136,7 @@ enum Command {
         #[arg(long, default_value = "config/neighborly.toml")]
         config: PathBuf,
         #[arg(long)]
-        state: Option<PathBuf>,
+        state: Option<StoreLocation>,
     },
     /// One household's whole story for a call-center agent: the customer
     /// record, letters by period with their figures, campaigns, e-mails,
@@ -145,7 +146,7 @@ enum Command {
         #[arg(long, default_value = "config/neighborly.toml")]
         config: PathBuf,
         #[arg(long)]
-        state: Option<PathBuf>,
+        state: Option<StoreLocation>,
         #[arg(long)]
         customers: Option<PathBuf>,
         /// The same as JSON, for a CRM or a script.
@@ -162,7 +163,7 @@ enum Command {
         #[arg(long, default_value = "config/neighborly.toml")]
         config: PathBuf,
         #[arg(long)]
-        state: Option<PathBuf>,
+        state: Option<StoreLocation>,
     },
     /// Send a one-off letter to a segment ([campaigns.NAME]): PDFs, print files, manifest, exceptions.
     Campaign(CampaignArgs),
@@ -437,7 +438,7 @@ enum BouncesAction {
         #[arg(long, default_value = "config/neighborly.toml")]
         config: PathBuf,
         #[arg(long)]
-        state: Option<PathBuf>,
+        state: Option<StoreLocation>,
     },
 }
 
@@ -449,7 +450,7 @@ enum ResponsesAction {
         #[arg(long, default_value = "config/neighborly.toml")]
         config: PathBuf,
         #[arg(long)]
-        state: Option<PathBuf>,
+        state: Option<StoreLocation>,
     },
 }
 
@@ -506,7 +507,7 @@ impl Inputs {
 }
 
 /// The state store: `--state` if given, else the config's.
-fn state_store(config: &Config, state: Option<PathBuf>) -> Result<neighborly::store::Store> {
+fn state_store(config: &Config, state: Option<StoreLocation>) -> Result<neighborly::store::Store> {
     neighborly::store::Store::open(
         &state.unwrap_or_else(|| config.state_location()),
         config.store.wait(),
@@ -1074,7 +1075,7 @@ fn cmd_opt_out(
     reason: String,
     by: Option<String>,
     config: PathBuf,
-    state: Option<PathBuf>,
+    state: Option<StoreLocation>,
 ) -> Result<()> {
     let config = Config::load(&config)?;
     let list = match (&account, &file) {
@@ -1104,7 +1105,7 @@ fn cmd_opt_out(
 fn cmd_account(
     account: String,
     config: PathBuf,
-    state: Option<PathBuf>,
+    state: Option<StoreLocation>,
     customers: Option<PathBuf>,
     json: bool,
 ) -> Result<()> {
@@ -1124,7 +1125,7 @@ fn cmd_opt_in(
     reason: String,
     by: Option<String>,
     config: PathBuf,
-    state: Option<PathBuf>,
+    state: Option<StoreLocation>,
 ) -> Result<()> {
     let config = Config::load(&config)?;
     let store = state_store(&config, state)?;
@@ -1158,8 +1159,10 @@ fn cmd_synth(args: SynthArgs) -> Result<()> {
     } = args;
     let effect = match (effect_pct, effect_from, effect_state) {
         (Some(pct), Some(from), Some(state)) => {
-            let store =
-                neighborly::store::Store::open(&state, neighborly::store::Store::DEFAULT_WAIT)?;
+            let store = neighborly::store::Store::open_file(
+                &state,
+                neighborly::store::Store::DEFAULT_WAIT,
+            )?;
             let treated = store
                 .assignments(neighborly::control::REPORTS)?
                 .into_values()

@@ -19,7 +19,7 @@ use crate::config::Config;
 use crate::control::{self, Group};
 use crate::model::{Bill, Months, Period, bills_from_reads};
 use crate::render::Renderer;
-use crate::store::Store;
+use crate::store::{Store, StoreLocation};
 
 pub use responses::RateRow;
 pub use savings::{Estimate, HouseholdUse};
@@ -31,7 +31,7 @@ pub struct EvaluateOptions {
     pub usage: Option<PathBuf>,
     pub interval: Option<PathBuf>,
     pub greenbutton: Option<PathBuf>,
-    pub state: Option<PathBuf>,
+    pub state: Option<crate::store::StoreLocation>,
     pub pre: Months,
     pub post: Months,
     pub campaign: Option<String>,
@@ -242,10 +242,12 @@ fn open_store(config: &Config, opts: &EvaluateOptions) -> Result<Store> {
         .state
         .clone()
         .unwrap_or_else(|| config.state_location());
-    if !Store::is_url(&state) && !state.exists() {
+    if let StoreLocation::File(path) = &state
+        && !path.exists()
+    {
         bail!(
             "no state database at {}: nothing has been assigned yet",
-            state.display()
+            path.display()
         );
     }
     Store::open(&state, config.store.wait())

@@ -54,14 +54,14 @@ pub fn out_dir(config: &Config, opts: &RunOptions, period: Period) -> PathBuf {
 }
 
 pub fn open_store(config: &Config, opts: &RunOptions, read_only: bool) -> Result<Option<Store>> {
-    let path = opts
+    let location = opts
         .state
         .clone()
         .unwrap_or_else(|| config.state_location());
-    if read_only && !Store::is_url(&path) && !path.exists() {
+    if read_only && !location.exists() {
         return Ok(None);
     }
-    Store::open(&path, config.store.wait()).map(Some)
+    Store::open(&location, config.store.wait()).map(Some)
 }
 
 pub fn render_date(config: &Config) -> chrono::NaiveDate {

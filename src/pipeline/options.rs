@@ -19,7 +19,8 @@ pub struct RunOptions {
     pub greenbutton: Option<PathBuf>,
     pub period: Option<Period>,
     pub out: Option<PathBuf>,
-    pub state: Option<PathBuf>,
+    /// `--state`: the store instead of the config's.
+    pub state: Option<crate::store::StoreLocation>,
     pub suppress: Option<PathBuf>,
     pub dry_run: bool,
     pub progress: bool,

@@ -489,7 +489,7 @@ fn evaluate_alerts_finds_a_saving_planted_in_the_alerted_households() {
                 .map(|r| r["account_id"].clone()),
         );
     }
-    let store = neighborly::store::Store::open(
+    let store = neighborly::store::Store::open_file(
         &ws.path("state.sqlite"),
         neighborly::store::Store::DEFAULT_WAIT,
     )

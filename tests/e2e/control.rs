@@ -8,7 +8,7 @@ use neighborly::control::{Group, REPORTS};
 use neighborly::store::{Assigned, Store};
 
 fn assignments(ws: &Workspace) -> HashMap<String, Assigned> {
-    Store::open(&ws.path("state.sqlite"), Store::DEFAULT_WAIT)
+    Store::open_file(&ws.path("state.sqlite"), Store::DEFAULT_WAIT)
         .unwrap()
         .assignments(REPORTS)
         .unwrap()

@@ -162,7 +162,7 @@ fn delivery(customer: &HashMap<String, String>, held: bool) -> &'static str {
 }
 
 fn groups(ws: &Workspace) -> (BTreeSet<String>, BTreeSet<String>) {
-    let store = neighborly::store::Store::open(
+    let store = neighborly::store::Store::open_file(
         &ws.path("state.sqlite"),
         neighborly::store::Store::DEFAULT_WAIT,
     )

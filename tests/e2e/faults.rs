@@ -218,7 +218,7 @@ fn a_pipe_as_an_input_file_is_refused_at_once_naming_it() {
 fn a_failed_run_assigns_nobody_to_the_control_group() {
     const CONTROL: &str = "[control]\nshare = 0.2\nsalt = \"fault-salt\"\n";
     let assigned = |ws: &Workspace| -> std::collections::BTreeMap<String, String> {
-        let store = neighborly::store::Store::open(
+        let store = neighborly::store::Store::open_file(
             &ws.path("state.sqlite"),
             neighborly::store::Store::DEFAULT_WAIT,
         )

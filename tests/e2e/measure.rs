@@ -144,7 +144,7 @@ fn evaluate_recovers_a_planted_saving_and_response_rate_and_finds_none_when_none
         "2025-09",
     ]));
     assert!(balance.contains("control:"), "{balance}");
-    let store = Store::open(&ws.path("state.sqlite"), Store::DEFAULT_WAIT).unwrap();
+    let store = Store::open_file(&ws.path("state.sqlite"), Store::DEFAULT_WAIT).unwrap();
     let groups: HashMap<String, Group> = store
         .assignments(REPORTS)
         .unwrap()
@@ -382,7 +382,7 @@ fn response_imports_report_bad_rows_and_never_add_twice() {
     // The opt-out event opts its household out, as `neighborly opt-out` does.
     assert!(out.contains("1 household(s) opted out"), "{out}");
     assert!(again.contains("0 household(s) opted out"), "{again}");
-    let store = Store::open(&ws.path("state.sqlite"), Store::DEFAULT_WAIT).unwrap();
+    let store = Store::open_file(&ws.path("state.sqlite"), Store::DEFAULT_WAIT).unwrap();
     assert_eq!(store.response_count().unwrap(), 4);
     let opted = store.opt_outs().unwrap();
     assert_eq!(opted.keys().collect::<Vec<_>>(), ["W000006"]);

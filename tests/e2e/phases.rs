@@ -77,7 +77,7 @@ fn a_persistent_high_user_gets_tips_notice_comparison_and_reruns_are_idempotent(
     }
     assert_eq!(phases, ["tips", "notice", "comparison", "comparison"]);
 
-    let store = Store::open(&ws.path("state.sqlite"), Store::DEFAULT_WAIT).unwrap();
+    let store = Store::open_file(&ws.path("state.sqlite"), Store::DEFAULT_WAIT).unwrap();
     let before = store.dump_decisions().unwrap();
     let opt_before = store.opt_outs().unwrap();
     drop(store);
@@ -95,7 +95,7 @@ fn a_persistent_high_user_gets_tips_notice_comparison_and_reruns_are_idempotent(
     let manifest = read_csv(&ws.path("out/2026-08/manifest.csv"));
     let row = manifest.iter().find(|r| r["account_id"] == "H00").unwrap();
     assert_eq!(row["phase"], "notice");
-    let store = Store::open(&ws.path("state.sqlite"), Store::DEFAULT_WAIT).unwrap();
+    let store = Store::open_file(&ws.path("state.sqlite"), Store::DEFAULT_WAIT).unwrap();
     assert_eq!(
         store.dump_decisions().unwrap(),
         before,
@@ -113,7 +113,7 @@ fn a_period_earlier_than_one_already_run_is_refused_and_decides_nothing() {
     let ws = Workspace::new(CONFIG);
     write_neighborhood(&ws);
     ws.run(&["--period", "2026-09"]);
-    let store = Store::open(&ws.path("state.sqlite"), Store::DEFAULT_WAIT).unwrap();
+    let store = Store::open_file(&ws.path("state.sqlite"), Store::DEFAULT_WAIT).unwrap();
     let before = store.dump_decisions().unwrap();
     drop(store);
 
@@ -123,7 +123,7 @@ fn a_period_earlier_than_one_already_run_is_refused_and_decides_nothing() {
         "{err}"
     );
     assert!(!ws.path("out/2026-07").exists());
-    let store = Store::open(&ws.path("state.sqlite"), Store::DEFAULT_WAIT).unwrap();
+    let store = Store::open_file(&ws.path("state.sqlite"), Store::DEFAULT_WAIT).unwrap();
     assert_eq!(store.dump_decisions().unwrap(), before);
     drop(store);
 
@@ -139,7 +139,7 @@ fn a_period_earlier_than_one_already_run_is_refused_and_decides_nothing() {
 fn a_second_run_is_refused_while_one_holds_the_lock() {
     let ws = Workspace::new(CONFIG);
     write_neighborhood(&ws);
-    let store = Store::open(&ws.path("state.sqlite"), Store::DEFAULT_WAIT).unwrap();
+    let store = Store::open_file(&ws.path("state.sqlite"), Store::DEFAULT_WAIT).unwrap();
     let _held = store
         .lock("2026-10".parse().unwrap(), neighborly::shard::Shard::WHOLE)
         .unwrap();
@@ -254,7 +254,7 @@ fn opted_out_households_are_never_mailed_and_dry_run_changes_nothing() {
         "{err}"
     );
     {
-        let store = Store::open(&ws.path("state.sqlite"), Store::DEFAULT_WAIT).unwrap();
+        let store = Store::open_file(&ws.path("state.sqlite"), Store::DEFAULT_WAIT).unwrap();
         let opted = store.opt_outs().unwrap();
         assert_eq!(opted.keys().collect::<Vec<_>>(), ["H03"], "{opted:?}");
         let h04: Vec<(String, String)> = store
@@ -288,7 +288,7 @@ fn opted_out_households_are_never_mailed_and_dry_run_changes_nothing() {
     );
     assert!(!ws.path("out/2026-10").exists(), "dry run wrote output");
     assert!(
-        Store::open(&ws.path("state.sqlite"), Store::DEFAULT_WAIT)
+        Store::open_file(&ws.path("state.sqlite"), Store::DEFAULT_WAIT)
             .unwrap()
             .dump_decisions()
             .unwrap()

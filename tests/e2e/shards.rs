@@ -14,6 +14,7 @@ use crate::common::postgres::Postgres;
 use crate::common::*;
 use neighborly::shard::Shard;
 use neighborly::store::Store;
+use neighborly::store::StoreLocation;
 
 const SMALL_FILES: &str = "\n[print]\npieces_per_file = 20\n";
 const CONFIG: &str = "\n[print]\npieces_per_file = 20\n\n[print.imb]\nservice_type = \"300\"\nmailer_id = \"123456\"\n";
@@ -209,8 +210,8 @@ fn shards_run_one_after_another_on_sqlite_merge_into_the_single_run() {
     assert!(said.contains("3 shards merged"), "{said}");
     assert_union_equals_single(&single, &parts, 3, true);
     assert_eq!(
-        decisions(&Store::open(&ws.path("single.sqlite"), Store::DEFAULT_WAIT).unwrap()),
-        decisions(&Store::open(&ws.path("shards.sqlite"), Store::DEFAULT_WAIT).unwrap())
+        decisions(&Store::open_file(&ws.path("single.sqlite"), Store::DEFAULT_WAIT).unwrap()),
+        decisions(&Store::open_file(&ws.path("shards.sqlite"), Store::DEFAULT_WAIT).unwrap())
     );
 
     // A shard of other inputs is refused by the merge.
@@ -238,7 +239,7 @@ fn shards_run_one_after_another_on_sqlite_merge_into_the_single_run() {
 fn the_same_shard_twice_is_refused_naming_the_holder_with_sqlite() {
     let ws = Workspace::new(CONFIG);
     ws.synth(120, false);
-    let store = Store::open(&ws.path("state.sqlite"), Store::DEFAULT_WAIT).unwrap();
+    let store = Store::open_file(&ws.path("state.sqlite"), Store::DEFAULT_WAIT).unwrap();
     let shard: Shard = "1/2".parse().unwrap();
     let held = store.lock("2026-10".parse().unwrap(), shard).unwrap();
     let config = ws.config().display().to_string();
@@ -306,7 +307,7 @@ fn shards_at_once_on_postgresql_one_killed_and_restarted_merge_into_the_single_r
     args.extend(["--shards".into(), "3".into()]);
 
     // Shard 1 is already being run elsewhere: its pod is refused, naming the holder.
-    let store = Store::open(Path::new(&url), Store::DEFAULT_WAIT).unwrap();
+    let store = Store::open(&StoreLocation::Url(url.clone()), Store::DEFAULT_WAIT).unwrap();
     let held = store
         .lock("2026-10".parse().unwrap(), "1/3".parse().unwrap())
         .unwrap();
@@ -362,7 +363,7 @@ fn shards_at_once_on_postgresql_one_killed_and_restarted_merge_into_the_single_r
     merge(&ws, &parts, 3);
     assert_union_equals_single(&single, &parts, 3, false);
     assert_eq!(
-        decisions(&Store::open(&ws.path("single.sqlite"), Store::DEFAULT_WAIT).unwrap()),
+        decisions(&Store::open_file(&ws.path("single.sqlite"), Store::DEFAULT_WAIT).unwrap()),
         decisions(&store)
     );
 }

@@ -7,14 +7,15 @@ use std::path::Path;
 use crate::common::postgres::{Postgres, Tls};
 use crate::common::*;
 use neighborly::store::Store;
+use neighborly::store::StoreLocation;
 
 #[test]
 fn postgresql_schema_matches_sqlite_column_for_column() {
     let pg = Postgres::start();
     let url = pg.database("neighborly_schema");
     let ws = Workspace::new("");
-    Store::open(Path::new(&url), Store::DEFAULT_WAIT).unwrap();
-    Store::open(&ws.path("state.sqlite"), Store::DEFAULT_WAIT).unwrap();
+    Store::open(&StoreLocation::Url(url.clone()), Store::DEFAULT_WAIT).unwrap();
+    Store::open_file(&ws.path("state.sqlite"), Store::DEFAULT_WAIT).unwrap();
     let mut client = ::postgres::Client::connect(&url, ::postgres::NoTls).unwrap();
     let pg_columns: BTreeSet<(String, String)> = client
         .query(
@@ -45,7 +46,7 @@ fn postgresql_schema_matches_sqlite_column_for_column() {
     assert!(pg_columns.len() > 40, "{pg_columns:?}");
     assert_eq!(pg_columns, sqlite_columns);
     // Opening again (every pod does) applies nothing twice.
-    Store::open(Path::new(&url), Store::DEFAULT_WAIT).unwrap();
+    Store::open(&StoreLocation::Url(url.clone()), Store::DEFAULT_WAIT).unwrap();
     let version: i64 = client
         .query_one("SELECT version FROM neighborly_schema", &[])
         .unwrap()

@@ -413,7 +413,7 @@ include_control = true
     );
     ws.synth(300, false);
     ws.run(&[]);
-    let store = neighborly::store::Store::open(
+    let store = neighborly::store::Store::open_file(
         &ws.path("state.sqlite"),
         neighborly::store::Store::DEFAULT_WAIT,
     )
@@ -690,7 +690,7 @@ fn a_broken_campaign_template_stops_the_run_before_any_record() {
     assert!(err.contains("nothing was sent or recorded"), "{err}");
     assert!(err.contains("layout.typ:"), "{err}");
     assert!(!ws.path("out/campaign-cap-invite-2026-10").exists());
-    let store = neighborly::store::Store::open(
+    let store = neighborly::store::Store::open_file(
         &ws.path("state.sqlite"),
         neighborly::store::Store::DEFAULT_WAIT,
     )

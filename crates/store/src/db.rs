@@ -113,11 +113,6 @@ pub enum Conn {
     Postgres(Box<postgres::Client>),
 }
 
-/// Whether a `--state` or `[store]` location names a PostgreSQL database.
-pub fn is_url(location: &str) -> bool {
-    location.starts_with("postgres://") || location.starts_with("postgresql://")
-}
-
 /// Connect to PostgreSQL; the password may come from `PGPASSWORD`, as for
 /// `psql`, so it need not sit in a config file or a pod's arguments. With
 /// `?sslmode=require` the connection is encrypted and the server's

@@ -33,6 +33,7 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, Result, bail};
 
 use db::{Conn, Db, Row, Val, vals};
+pub use neighborly_core::config::StoreLocation;
 use neighborly_core::model::Period;
 use neighborly_core::phase::{Decision, Ladder, Phase};
 use neighborly_core::shard::Shard;
@@ -134,11 +135,6 @@ fn is_busy(e: &anyhow::Error) -> bool {
 const MIGRATION_LOCK: i64 = 0x6e65_6967_6862_6f72;
 
 impl Store {
-    /// Whether `--state` or `[store]` names a PostgreSQL URL rather than a file.
-    pub fn is_url(location: &Path) -> bool {
-        location.to_str().is_some_and(db::is_url)
-    }
-
     /// How long [`Store::open`] callers without settings wait for a busy store.
     pub const DEFAULT_WAIT: Duration = Duration::from_secs(30);
 
@@ -146,11 +142,15 @@ impl Store {
     /// a PostgreSQL database when `location` is a `postgres://` URL. A SQLite
     /// file another process holds is waited for at most `wait` in all, then
     /// refused with a message naming it.
-    pub fn open(location: &Path, wait: Duration) -> Result<Store> {
-        if let Some(url) = location.to_str().filter(|s| db::is_url(s)) {
-            return Store::open_postgres(url);
+    pub fn open(location: &StoreLocation, wait: Duration) -> Result<Store> {
+        match location {
+            StoreLocation::Url(url) => Store::open_postgres(url),
+            StoreLocation::File(path) => Store::open_file(path, wait),
         }
-        let path = location;
+    }
+
+    /// Open (creating if needed) and migrate a SQLite file.
+    pub fn open_file(path: &Path, wait: Duration) -> Result<Store> {
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
             std::fs::create_dir_all(dir)
                 .with_context(|| format!("cannot create {}", dir.display()))?;

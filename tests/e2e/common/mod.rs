@@ -115,7 +115,8 @@ impl Workspace {
             return Vec::new();
         }
         let store =
-            neighborly::store::Store::open(&state, neighborly::store::Store::DEFAULT_WAIT).unwrap();
+            neighborly::store::Store::open_file(&state, neighborly::store::Store::DEFAULT_WAIT)
+                .unwrap();
         decisions(&store)
     }
 

@@ -600,6 +600,40 @@ fn optional_date<'de, D: serde::Deserializer<'de>>(
     }
 }
 
+/// Where the state is kept: a SQLite file (the default), or a PostgreSQL
+/// database shared by the shards of a run.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum StoreLocation {
+    File(PathBuf),
+    /// `postgres://user@host/db`; the password may come from `PGPASSWORD`.
+    Url(String),
+}
+
+impl StoreLocation {
+    /// Whether there is anything to read: a database server always, a file
+    /// once it has been made. Read-only commands open nothing otherwise.
+    pub fn exists(&self) -> bool {
+        match self {
+            StoreLocation::File(path) => path.exists(),
+            StoreLocation::Url(_) => true,
+        }
+    }
+}
+
+/// `--state`: a `postgres://` or `postgresql://` URL, else a file's path.
+impl std::str::FromStr for StoreLocation {
+    type Err = std::convert::Infallible;
+    fn from_str(s: &str) -> std::result::Result<Self, Self::Err> {
+        Ok(
+            if s.starts_with("postgres://") || s.starts_with("postgresql://") {
+                StoreLocation::Url(s.to_string())
+            } else {
+                StoreLocation::File(PathBuf::from(s))
+            },
+        )
+    }
+}
+
 /// A time zone setting, when given, must name an IANA zone: local dates
 /// and hours depend on it.
 fn check_time_zone(setting: &str, zone: Option<&str>) -> Result<()> {
@@ -842,11 +876,11 @@ impl Config {
     /// Resolve a path from the config against the config file's folder.
     /// The state store: `[store] url` when set, else `[store] path`
     /// (resolved against the config's folder).
-    pub fn state_location(&self) -> PathBuf {
+    pub fn state_location(&self) -> StoreLocation {
         if self.store.url.is_empty() {
-            self.resolve(&self.store.path)
+            StoreLocation::File(self.resolve(&self.store.path))
         } else {
-            PathBuf::from(&self.store.url)
+            StoreLocation::Url(self.store.url.clone())
         }
     }
 
