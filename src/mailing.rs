@@ -1,7 +1,7 @@
 //! One mailing path for every letter the program sends: the monthly
 //! reports and each campaign. A [`Mailing`] says what is particular to its
-//! letters (their template, data, e-mail and text); [`lay_out`] and
-//! [`deliver`] do the rest the same way for all: paper first in presorted
+//! letters (their template, data, e-mail and text); [`Mailroom::send`]
+//! does the rest the same way for all: paper first in presorted
 //! print files, then the e-mail and text households' own PDFs; a template
 //! that fails for every one of the first households stops the run; each
 //! e-mail leaves once (the store remembers what left, so a resumed or
@@ -95,10 +95,52 @@ pub struct Laid {
     pub kept: usize,
 }
 
+/// Where and with what a mailing is made: the run folder being written,
+/// the settings, the renderer, the store and the relay's stand-in.
+pub struct Mailroom<'a> {
+    pub dir: &'a Path,
+    pub config: &'a Config,
+    pub renderer: &'a Renderer,
+    pub store: &'a Store,
+    /// `--emails-to`: e-mails written as files here instead of sent.
+    pub emails_to: Option<&'a Path>,
+    /// A progress bar while the letters are laid out.
+    pub progress: bool,
+}
+
+impl Mailroom<'_> {
+    /// Lay every recipient's letter out, then deliver the e-mails and texts.
+    pub fn send<M: Mailing>(
+        &self,
+        mailing: &M,
+        recipients: &[Recipient<'_>],
+    ) -> Result<(Laid, Deliveries)> {
+        let (dir, config) = (self.dir, self.config);
+        let laid = lay_out(
+            mailing,
+            recipients,
+            dir,
+            config,
+            self.renderer,
+            self.progress,
+        )?;
+        let deliveries = deliver(
+            mailing,
+            recipients,
+            &laid.made,
+            dir,
+            config,
+            self.emails_to,
+            self.store,
+        )?;
+        Ok((laid, deliveries))
+    }
+}
+
 /// Lay out every recipient's letter into `dir` (a run folder being
 /// written): paper households into presorted print files, the others into
 /// their own PDFs only, from the same layout.
-pub fn lay_out<M: Mailing>(
+fn lay_out<M: Mailing>(
     mailing: &M,
     recipients: &[Recipient<'_>],
     dir: &Path,
@@ -242,7 +284,7 @@ impl Deliveries {
 
 /// Send each e-mail household's letter once (the store knows what left in
 /// an earlier run under the same key) and list each text household's.
-pub fn deliver<M: Mailing>(
+fn deliver<M: Mailing>(
     mailing: &M,
     recipients: &[Recipient<'_>],
     made: &[Made],

@@ -15,7 +15,7 @@ use anyhow::{Context, Result, bail};
 use crate::config::Config;
 use crate::drill::{self, Step};
 use crate::exception::{Exception, Reason};
-use crate::mailing::{self, Deliveries, Mailing, PREFLIGHT, Recipient};
+use crate::mailing::{Deliveries, Mailing, Mailroom, PREFLIGHT, Recipient};
 use crate::model::{Bill, Channel, Period};
 use crate::output::{self, ManifestRow, RunFolder, RunOf, Summary};
 use crate::phase::Phase;
@@ -765,19 +765,16 @@ fn render_all(
             route: &l.route,
         })
         .collect();
-    let dir = &folder.staging;
-    let laid = mailing::lay_out(&reports, &recipients, dir, config, renderer, opts.progress)?;
-    exceptions.extend(laid.failed);
-    let emails_to = opts.emails_to.as_deref();
-    let deliveries = mailing::deliver(
-        &reports,
-        &recipients,
-        &laid.made,
-        dir,
+    let room = Mailroom {
+        dir: &folder.staging,
         config,
-        emails_to,
+        renderer,
         store,
-    )?;
+        emails_to: opts.emails_to.as_deref(),
+        progress: opts.progress,
+    };
+    let (laid, deliveries) = room.send(&reports, &recipients)?;
+    exceptions.extend(laid.failed);
     write_texts(&folder.path("sms.csv"), &deliveries.sms_rows)?;
     let mut rows = Vec::with_capacity(laid.made.len());
     for m in laid.made {

@@ -26,7 +26,7 @@ use crate::channel::{self, Route};
 use crate::config::Config;
 use crate::control::{self, Group, Newcomer};
 use crate::exception::{Exception, Reason};
-use crate::mailing::{self, Mailing, Recipient};
+use crate::mailing::{Mailing, Mailroom, Recipient};
 use crate::model::{Channel, Household, Period, Status};
 use crate::output::{self, RunFolder, RunOf};
 use crate::pipeline::{self, RunOptions};
@@ -389,19 +389,16 @@ fn mail(
             route: &routes[i],
         })
         .collect();
-    let dir = &folder.staging;
-    let laid = mailing::lay_out(letters, &recipients, dir, config, renderer, false)?;
-    let mut exceptions = laid.failed;
-    let emails_to = opts.emails_to.as_deref();
-    let deliveries = mailing::deliver(
-        letters,
-        &recipients,
-        &laid.made,
-        dir,
+    let room = Mailroom {
+        dir: &folder.staging,
         config,
-        emails_to,
+        renderer,
         store,
-    )?;
+        emails_to: opts.emails_to.as_deref(),
+        progress: false,
+    };
+    let (laid, deliveries) = room.send(letters, &recipients)?;
+    let mut exceptions = laid.failed;
     let reissue = letters
         .reissue
         .map(|r| r.reason.clone())
