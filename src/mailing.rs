@@ -21,6 +21,8 @@ use crate::channel::{self, Route};
 use crate::config::Config;
 use crate::exception::{Exception, Reason};
 use crate::model::{Channel, Household, Period};
+use crate::output::RunFolder;
+use crate::pipeline::options::RunOptions;
 use crate::print::{Piece, PieceError, PrintJob};
 use crate::render::Renderer;
 use crate::shard::Shard;
@@ -108,7 +110,26 @@ pub struct Mailroom<'a> {
     pub progress: bool,
 }
 
-impl Mailroom<'_> {
+impl<'a> Mailroom<'a> {
+    /// A run's mailroom: its staging folder, and the command line's
+    /// `--emails-to` and progress bar.
+    pub fn new(
+        folder: &'a RunFolder,
+        config: &'a Config,
+        renderer: &'a Renderer,
+        store: &'a Store,
+        opts: &'a RunOptions,
+    ) -> Mailroom<'a> {
+        Mailroom {
+            dir: &folder.staging,
+            config,
+            renderer,
+            store,
+            emails_to: opts.emails_to.as_deref(),
+            progress: opts.progress,
+        }
+    }
+
     /// Lay every recipient's letter out, then deliver the e-mails and texts.
     pub fn send<M: Mailing>(
         &self,

@@ -8,7 +8,6 @@
 //! twice. A relay's permanent refusal (5xx) closes the channel for that
 //! household: its next report goes on paper, with the reason.
 
-use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
@@ -210,6 +209,3 @@ pub struct SmsRow {
     pub units: usize,
     pub segments: usize,
 }
-
-/// The store's record of this period's sends, by (account, channel).
-pub type Sends = HashMap<(String, String), String>;

@@ -765,14 +765,7 @@ fn render_all(
             route: &l.route,
         })
         .collect();
-    let room = Mailroom {
-        dir: &folder.staging,
-        config,
-        renderer,
-        store,
-        emails_to: opts.emails_to.as_deref(),
-        progress: opts.progress,
-    };
+    let room = Mailroom::new(folder, config, renderer, store, opts);
     let (laid, deliveries) = room.send(&reports, &recipients)?;
     exceptions.extend(laid.failed);
     write_texts(&folder.path("sms.csv"), &deliveries.sms_rows)?;

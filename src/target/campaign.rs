@@ -389,14 +389,7 @@ fn mail(
             route: &routes[i],
         })
         .collect();
-    let room = Mailroom {
-        dir: &folder.staging,
-        config,
-        renderer,
-        store,
-        emails_to: opts.emails_to.as_deref(),
-        progress: false,
-    };
+    let room = Mailroom::new(folder, config, renderer, store, opts);
     let (laid, deliveries) = room.send(letters, &recipients)?;
     let mut exceptions = laid.failed;
     let reissue = letters
