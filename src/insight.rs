@@ -353,7 +353,7 @@ pub fn for_letters(
     households: &[Household],
     bills: &[Vec<crate::model::Bill>],
     candidates: &[usize],
-) -> Vec<Option<crate::weather::insight::Insight>> {
+) -> Vec<Option<Box<crate::weather::insight::Insight>>> {
     let mut out = vec![None; households.len()];
     let floor = config.weather.floor();
     let found: Vec<(usize, Option<crate::weather::insight::Insight>)> = {
@@ -370,7 +370,7 @@ pub fn for_letters(
             .collect()
     };
     for (i, insight) in found {
-        out[i] = insight;
+        out[i] = insight.map(Box::new);
     }
     out
 }

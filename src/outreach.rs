@@ -93,7 +93,7 @@ pub struct Outreach<'a> {
     emails_to: Option<&'a Path>,
     suppressed: HashSet<String>,
     opted_out: HashMap<String, String>,
-    blocks: HashMap<(String, String), String>,
+    blocks: crate::model::ChannelBlocks,
     /// (account, key) of every message already sent under the prefix.
     sent: HashSet<(String, String)>,
     outbox: Option<Outbox>,

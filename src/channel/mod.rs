@@ -15,11 +15,9 @@ pub mod email;
 pub mod notice;
 pub mod sms;
 
-use std::collections::HashMap;
-
 use sha2::{Digest, Sha256};
 
-use crate::model::{Channel, Household};
+use crate::model::{Channel, ChannelBlocks, Household};
 
 /// Where a household's report goes, and why not where it asked.
 #[derive(Debug, Clone, PartialEq)]
@@ -49,12 +47,12 @@ pub struct Reachable {
     pub sms: bool,
 }
 
-/// Choose a household's channel. `blocks` maps (account, channel code) to
-/// the reason that channel is closed for it.
+/// Choose a household's channel; `blocks` says which channels are closed
+/// to whom.
 pub fn route(
     h: &Household,
     default: Channel,
-    blocks: &HashMap<(String, String), String>,
+    blocks: &ChannelBlocks,
     reachable: &Reachable,
 ) -> Route {
     let asked = match h
@@ -102,7 +100,7 @@ pub fn route(
             number
         }
     };
-    if let Some(reason) = blocks.get(&(h.account_id.clone(), asked.code().to_string())) {
+    if let Some(reason) = blocks.get(&h.account_id, asked) {
         return Route::mail(format!("{}: {reason}", asked.code()));
     }
     if asked == Channel::Email && !reachable.email {
@@ -177,7 +175,7 @@ mod tests {
 
     #[test]
     fn every_missing_piece_falls_back_to_paper_with_its_reason() {
-        let none = HashMap::new();
+        let none = ChannelBlocks::default();
         let all = Reachable {
             email: true,
             sms: true,
@@ -222,10 +220,12 @@ mod tests {
                 .fallback
                 .contains("unknown channel")
         );
-        let blocks = HashMap::from([(
-            (household(&[]).account_id, "email".to_string()),
+        let mut blocks = ChannelBlocks::default();
+        blocks.insert(
+            household(&[]).account_id,
+            Channel::Email,
             "hard bounce 2026-10-02".to_string(),
-        )]);
+        );
         let bounced = route(
             &household(&[("channel", "email"), ("email", "ann@example.org")]),
             Channel::Mail,

@@ -2,7 +2,9 @@
 //! period are new to the monthly reports' experiment and which group each
 //! falls in. Only a real run or `enroll` (`enroll.rs`) records them.
 
-use std::collections::HashMap;
+use std::borrow::Cow;
+
+use rustc_hash::FxHashMap;
 
 use crate::cohort::{Assignment, CohortPlan};
 use crate::compare::Comparison;
@@ -14,18 +16,18 @@ use crate::store::Assigned;
 use super::snapshot::Snapshot;
 
 pub(super) struct Enrolment {
-    pub groups: HashMap<usize, Group>,
+    pub groups: FxHashMap<usize, Group>,
     pub enrolments: Vec<Assigned>,
     /// Why each control household gets nothing, for `exceptions.csv`.
-    pub control_detail: HashMap<usize, String>,
+    pub control_detail: FxHashMap<usize, String>,
 }
 
 /// The stratum a compared household is drawn in: its cohort, or its
 /// locality when the locality is too small for one.
-fn stratum(h: &Household, assignment: &Assignment, plan: &CohortPlan) -> String {
+fn stratum<'a>(h: &Household, assignment: &Assignment, plan: &'a CohortPlan) -> Cow<'a, str> {
     match assignment {
-        Assignment::Cohort(c) => plan.cohorts[*c].id.clone(),
-        Assignment::TooFew { .. } => format!("{}/too-few", h.locality),
+        Assignment::Cohort(c) => Cow::Borrowed(&plan.cohorts[*c].id),
+        Assignment::TooFew { .. } => Cow::Owned(format!("{}/too-few", h.locality)),
     }
 }
 
@@ -41,13 +43,13 @@ pub(super) fn groups(
     comparisons: &[Option<Comparison>],
 ) -> Enrolment {
     let (earlier, counts) = (&snapshot.assignments, &snapshot.stratum_counts);
-    let strata: Vec<String> = candidates
+    let strata: Vec<Cow<str>> = candidates
         .iter()
         .zip(&cohorts.assignments)
         .map(|(&i, a)| stratum(&households[i], a, cohorts))
         .collect();
-    let mut groups = HashMap::new();
-    let mut control_detail = HashMap::new();
+    let mut groups = FxHashMap::default();
+    let mut control_detail = FxHashMap::default();
     let mut new_idx = Vec::new();
     let mut newcomers = Vec::new();
     for (k, &i) in candidates.iter().enumerate() {
@@ -98,7 +100,7 @@ pub(super) fn groups(
             account_id: households[i].account_id.clone(),
             group,
             period,
-            stratum: strata[k].clone(),
+            stratum: strata[k].to_string(),
             rating: Some(
                 comparisons[k]
                     .as_ref()

@@ -288,7 +288,7 @@ fn start_run(
                 h.account_id.as_str(),
                 l.comparison.as_ref().map(|c| c.rating.code()),
                 &l.decision,
-                l.tips.as_slice(),
+                &l.tips[..],
                 l.goal,
             )
         }),

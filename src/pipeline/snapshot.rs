@@ -14,8 +14,8 @@ use crate::store::{Assigned, History, Recorded, Store};
 pub struct Snapshot {
     /// Account -> why it opted out.
     pub opted_out: HashMap<String, String>,
-    /// (account, channel code) -> why that channel is closed.
-    pub channel_blocks: HashMap<(String, String), String>,
+    /// The channels closed to households, and why.
+    pub channel_blocks: crate::model::ChannelBlocks,
     /// Each account's last mailed letter before the period.
     pub history: HashMap<String, History>,
     /// Decisions recorded for this period by a finished run: a re-run

@@ -134,12 +134,25 @@ pub fn plan(candidates: &[&Household], rules: &CohortRules) -> CohortPlan {
     // (service, locality, similarity) -> members. Only looked up, never
     // walked: ids are handed out in candidate order, so a hash map keeps
     // them deterministic and makes this linear in households.
-    let mut groups: FxHashMap<(Service, &str, Similarity), Vec<usize>> = FxHashMap::default();
+    // Localities are numbered first: a key of a number hashes and compares
+    // in a step, where the name took a string hash per ladder step.
+    let mut numbers: FxHashMap<&str, u32> = FxHashMap::default();
+    let mut names: Vec<&str> = Vec::new();
+    let locality: Vec<u32> = candidates
+        .iter()
+        .map(|h| {
+            *numbers.entry(h.locality.as_str()).or_insert_with(|| {
+                names.push(h.locality.as_str());
+                names.len() as u32 - 1
+            })
+        })
+        .collect();
+    let mut groups: FxHashMap<(Service, u32, Similarity), Vec<usize>> = FxHashMap::default();
     let ladders: Vec<Vec<Similarity>> = candidates.iter().map(|h| ladder(h, rules)).collect();
     for (i, (h, steps)) in candidates.iter().zip(&ladders).enumerate() {
         for s in steps {
             groups
-                .entry((h.service, h.locality.as_str(), s.clone()))
+                .entry((h.service, locality[i], s.clone()))
                 .or_default()
                 .push(i);
         }
@@ -151,9 +164,9 @@ pub fn plan(candidates: &[&Household], rules: &CohortRules) -> CohortPlan {
         .first()
         .is_some_and(|first| candidates.iter().any(|c| c.service != first.service));
     let mut plan = CohortPlan::default();
-    let mut ids: FxHashMap<(Service, &str, Similarity), usize> = FxHashMap::default();
+    let mut ids: FxHashMap<(Service, u32, Similarity), usize> = FxHashMap::default();
     for (i, (h, steps)) in candidates.iter().zip(ladders).enumerate() {
-        let key_of = |s: Similarity| (h.service, h.locality.as_str(), s);
+        let key_of = |s: Similarity| (h.service, locality[i], s);
         // The locality is the last step; a home with traits may only fall
         // back to it when the settings allow.
         let finer = steps.len() > 1;
@@ -175,7 +188,8 @@ pub fn plan(candidates: &[&Household], rules: &CohortRules) -> CohortPlan {
                 let next = plan.cohorts.len();
                 let id = *ids.entry(key.clone()).or_insert(next);
                 if id == next {
-                    let (service, locality, similarity) = key.clone();
+                    let (service, number, similarity) = key.clone();
+                    let locality = names[number as usize];
                     let prefix = if mixed {
                         format!("{}/", service.as_str())
                     } else {

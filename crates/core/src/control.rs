@@ -13,7 +13,7 @@
 //!
 //! Pure: the caller supplies earlier assignments and records the new ones.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 
 use sha2::{Digest, Sha256};
 
@@ -74,13 +74,31 @@ pub struct StratumCount {
 /// Position of an account in the draw: the first 8 bytes of
 /// SHA-256(salt, experiment, account) as a number.
 pub fn draw_key(salt: &str, experiment: &str, account_id: &str) -> u64 {
-    let mut h = Sha256::new();
-    for part in [salt, experiment, account_id] {
-        h.update((part.len() as u64).to_le_bytes());
-        h.update(part.as_bytes());
+    Draw::new(salt, experiment).key(account_id)
+}
+
+/// The draw of one experiment: SHA-256 over the salt and the experiment
+/// hashed once, then finished with each account.
+#[derive(Clone)]
+struct Draw(Sha256);
+
+impl Draw {
+    fn new(salt: &str, experiment: &str) -> Draw {
+        let mut h = Sha256::new();
+        for part in [salt, experiment] {
+            h.update((part.len() as u64).to_le_bytes());
+            h.update(part.as_bytes());
+        }
+        Draw(h)
     }
-    let digest = h.finalize();
-    u64::from_be_bytes(digest[..8].try_into().expect("8 bytes"))
+
+    fn key(&self, account_id: &str) -> u64 {
+        let mut h = self.0.clone();
+        h.update((account_id.len() as u64).to_le_bytes());
+        h.update(account_id.as_bytes());
+        let digest = h.finalize();
+        u64::from_be_bytes(digest[..8].try_into().expect("8 bytes"))
+    }
 }
 
 /// Assign newcomers, stratum by stratum, so each stratum's control count is
@@ -93,11 +111,19 @@ pub fn assign(
     salt: &str,
     experiment: &str,
 ) -> Vec<Group> {
+    use rayon::prelude::*;
     let mut groups = vec![Group::Treatment; newcomers.len()];
     if share <= 0.0 {
         return groups;
     }
-    let mut by_stratum: BTreeMap<&str, Vec<usize>> = BTreeMap::new();
+    let draw = Draw::new(salt, experiment);
+    let keys: Vec<u64> = newcomers
+        .par_iter()
+        .map(|n| draw.key(n.account_id))
+        .collect();
+    // Each stratum is drawn on its own, so the order they are visited in
+    // does not matter: a hash map groups them.
+    let mut by_stratum: rustc_hash::FxHashMap<&str, Vec<usize>> = Default::default();
     for (i, n) in newcomers.iter().enumerate() {
         by_stratum.entry(n.stratum).or_default().push(i);
     }
@@ -106,12 +132,7 @@ pub fn assign(
         let total = before.assigned + members.len();
         let wanted = (share * total as f64).round() as usize;
         let take = wanted.saturating_sub(before.control).min(members.len());
-        members.sort_by_cached_key(|&i| {
-            (
-                draw_key(salt, experiment, newcomers[i].account_id),
-                newcomers[i].account_id,
-            )
-        });
+        members.sort_unstable_by_key(|&i| (keys[i], newcomers[i].account_id));
         for &i in &members[..take] {
             groups[i] = Group::Control;
         }
@@ -122,6 +143,18 @@ pub fn assign(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The draw is SHA-256 over length-prefixed parts; these values were
+    /// computed apart, with Python's hashlib, and must never change: a
+    /// household's group would move between runs.
+    #[test]
+    fn draw_keys_are_the_ones_computed_apart() {
+        assert_eq!(
+            draw_key("neighborly", "reports", "W000001"),
+            12181141626465444380
+        );
+        assert_eq!(draw_key("s", "e", ""), 5147764106706931776);
+    }
 
     fn newcomers<'a>(ids: &'a [String], stratum: &'static str) -> Vec<Newcomer<'a>> {
         ids.iter()

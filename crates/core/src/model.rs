@@ -221,6 +221,31 @@ impl FromStr for Channel {
     }
 }
 
+/// The channels closed to households (a bounce, a failed number, an
+/// unsubscribe) and why, by account: looked up for every letter, so by
+/// the account alone, with no key to build.
+#[derive(Debug, Clone, Default)]
+pub struct ChannelBlocks(std::collections::HashMap<String, Vec<(Channel, String)>>);
+
+impl ChannelBlocks {
+    /// Record that `channel` is closed to `account`; the first reason stays.
+    pub fn insert(&mut self, account: String, channel: Channel, reason: String) {
+        let closed = self.0.entry(account).or_default();
+        if !closed.iter().any(|(c, _)| *c == channel) {
+            closed.push((channel, reason));
+        }
+    }
+
+    /// Why `channel` is closed to `account`, if it is.
+    pub fn get(&self, account: &str, channel: Channel) -> Option<&str> {
+        self.0
+            .get(account)?
+            .iter()
+            .find(|(c, _)| *c == channel)
+            .map(|(_, why)| why.as_str())
+    }
+}
+
 /// Account status in the customer information system.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Status {
@@ -545,19 +570,29 @@ impl Bill {
 /// Group a household's reads into bills, one per period. Two reads ending in the
 /// same month (a split or corrected bill) are summed over their combined days.
 pub fn bills_from_reads(reads: &[Read]) -> Vec<Bill> {
-    let mut by_period: BTreeMap<Period, Bill> = BTreeMap::new();
-    for r in reads {
-        let p = Period::of(r.end);
-        let b = by_period.entry(p).or_insert(Bill {
-            period: p,
-            quantity: 0.0,
-            days: 0,
-            estimated: false,
-            start: r.start,
-            end: r.end,
-            file: r.file,
-            line: r.line,
-        });
+    // A stable sort by period keeps each period's reads in file order (the
+    // first of the largest names the bill's origin); reads mostly come in
+    // order, so it is one pass.
+    let mut ordered: Vec<(Period, &Read)> = reads.iter().map(|r| (Period::of(r.end), r)).collect();
+    ordered.sort_by_key(|&(p, _)| p);
+    let mut bills: Vec<Bill> = Vec::new();
+    for (p, r) in ordered {
+        let b = match bills.last_mut() {
+            Some(b) if b.period == p => b,
+            _ => {
+                bills.push(Bill {
+                    period: p,
+                    quantity: 0.0,
+                    days: 0,
+                    estimated: false,
+                    start: r.start,
+                    end: r.end,
+                    file: r.file,
+                    line: r.line,
+                });
+                bills.last_mut().expect("just pushed")
+            }
+        };
         if r.quantity > b.quantity {
             (b.file, b.line) = (r.file, r.line);
         }
@@ -567,7 +602,7 @@ pub fn bills_from_reads(reads: &[Read]) -> Vec<Bill> {
         b.days += r.days();
         b.estimated |= r.estimated;
     }
-    by_period.into_values().collect()
+    bills
 }
 
 #[cfg(test)]
@@ -582,6 +617,42 @@ mod tests {
         assert_eq!(p.last_day(), NaiveDate::from_ymd_opt(2026, 1, 31).unwrap());
         assert!("2026-13".parse::<Period>().is_err());
         assert!("26-01".parse::<Period>().is_err());
+    }
+
+    #[test]
+    fn reads_out_of_order_make_the_bills_of_reads_in_order() {
+        let d = |m, d| NaiveDate::from_ymd_opt(2026, m, d).unwrap();
+        let read = |start: NaiveDate, end: NaiveDate, quantity: f64, line: u32| Read {
+            start,
+            end,
+            quantity,
+            estimated: line == 5,
+            file: 0,
+            line,
+        };
+        let in_order = [
+            read(d(1, 1), d(1, 31), 10.0, 2),
+            read(d(2, 1), d(2, 14), 4.0, 3),
+            read(d(2, 15), d(2, 28), 4.0, 4),
+            read(d(3, 1), d(3, 31), 12.0, 5),
+        ];
+        let shuffled = [in_order[3], in_order[1], in_order[0], in_order[2]];
+        let bills = bills_from_reads(&in_order);
+        assert_eq!(bills_from_reads(&shuffled), bills);
+        let periods: Vec<String> = bills.iter().map(|b| b.period.to_string()).collect();
+        assert_eq!(periods, ["2026-01", "2026-02", "2026-03"]);
+        // February: both halves, named by its first largest read (line 3).
+        assert_eq!(
+            (
+                bills[1].quantity,
+                bills[1].days,
+                bills[1].line,
+                bills[1].start,
+                bills[1].end
+            ),
+            (8.0, 28, 3, d(2, 1), d(2, 28))
+        );
+        assert!(bills[2].estimated && !bills[1].estimated);
     }
 
     #[test]

@@ -12,7 +12,7 @@ use std::collections::HashMap;
 use super::db::vals;
 use super::{Store, now};
 use anyhow::{Result, anyhow};
-use neighborly_core::model::{Channel, Period};
+use neighborly_core::model::{Channel, ChannelBlocks, Period};
 
 /// Where a message stands in the store.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -140,16 +140,17 @@ impl Store {
         Ok(n == 1)
     }
 
-    /// (account, channel) -> why that channel is not used.
-    pub fn channel_blocks(&self) -> Result<HashMap<(String, String), String>> {
-        self.db()
-            .query(
-                "SELECT account_id, channel, reason FROM channel_blocks",
-                &[],
-            )?
-            .into_iter()
-            .map(|r| Ok(((r.text(0)?, r.text(1)?), r.text(2)?)))
-            .collect()
+    /// The channels closed to households, and why.
+    pub fn channel_blocks(&self) -> Result<ChannelBlocks> {
+        let mut blocks = ChannelBlocks::default();
+        for r in self.db().query(
+            "SELECT account_id, channel, reason FROM channel_blocks ORDER BY at",
+            &[],
+        )? {
+            let channel: Channel = r.text(1)?.parse()?;
+            blocks.insert(r.text(0)?, channel, r.text(2)?);
+        }
+        Ok(blocks)
     }
 
     /// The channel each household was last reached by in the periods

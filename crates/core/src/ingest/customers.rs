@@ -71,6 +71,9 @@ pub fn read_customers(
             use rayon::prelude::*;
             parts.par_iter().map(|p| parse_piece(p, &context)).collect()
         };
+        accounts
+            .first_line
+            .reserve(parsed.iter().map(Vec::len).sum());
         for (line, row) in parsed.into_iter().flatten() {
             match row {
                 Ok(h) => accounts.accept(&mut data, h, line),
