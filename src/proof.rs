@@ -6,7 +6,6 @@
 //! get the comparison; Above typical ones may get any phase; a household
 //! without a cohort gets the tips letter.
 
-use std::collections::BTreeMap;
 use std::path::Path;
 
 use anyhow::Context;
@@ -149,7 +148,7 @@ fn sample(variant: &Variant, period: Period) -> (Household, Vec<Bill>, Compariso
         },
         status: Status::Active,
         do_not_mail: false,
-        extra: BTreeMap::from([("first_name".to_string(), first.to_string())]),
+        extra: [("first_name", first.to_string())].into_iter().collect(),
         source: "proof".into(),
     };
     let bills = (0..25)

@@ -861,7 +861,11 @@ fn sentences(
 
 /// The customer row's fields templates may print, the extra columns too.
 fn household_fields(h: &Household) -> BTreeMap<String, String> {
-    let mut household: BTreeMap<String, String> = h.extra.clone();
+    let mut household: BTreeMap<String, String> = h
+        .extra
+        .iter()
+        .map(|(n, v)| (n.to_string(), v.clone()))
+        .collect();
     household.insert("account_id".into(), h.account_id.clone());
     household.insert("name".into(), h.name.clone());
     household.insert("locality".into(), h.locality.clone());

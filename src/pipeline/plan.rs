@@ -1306,9 +1306,8 @@ mod tests {
     fn a_closed_email_channel_sends_the_letter_on_paper() {
         let inputs = inputs(|x| {
             for (i, h) in x.households.iter_mut().enumerate().take(2) {
-                h.extra.insert("channel".into(), "email".into());
-                h.extra
-                    .insert("email".into(), format!("home{i}@example.org"));
+                h.extra.insert("channel", "email".into());
+                h.extra.insert("email", format!("home{i}@example.org"));
             }
         });
         let snapshot = Snapshot {

@@ -42,7 +42,7 @@ fn household(occupants: Option<u32>, irrigable: Option<&str>) -> Household {
     Household {
         occupants,
         extra: irrigable
-            .map(|v| BTreeMap::from([("irrigable_sqft".to_string(), v.to_string())]))
+            .map(|v| [("irrigable_sqft", v.to_string())].into_iter().collect())
             .unwrap_or_default(),
         ..neighborly::target::campaign::sample_household(Language::En)
     }

@@ -32,19 +32,27 @@ impl Located {
         Located::at(file, text, e.span().map_or(0, |s| s.start))
     }
 
-    /// The first line of `text` that starts with `needle` (after its
-    /// indentation), for a check made on parsed values, which have no span
-    /// of their own; line 1 when none does.
-    pub fn line_starting(file: &Path, text: &str, needle: &str) -> Located {
-        let line = text
-            .lines()
-            .position(|l| l.trim_start().starts_with(needle))
-            .map_or(1, |i| i + 1);
-        Located {
-            file: file.to_path_buf(),
-            line,
-            column: 1,
+    /// Where the dotted `key` (`cohort.min_size`, `campaigns.spring`) is
+    /// written in `text`, a TOML file: the key itself, or the deepest table
+    /// on its path that is written (a setting left at its default has no
+    /// line of its own), or the start of the file.
+    pub fn of_key(file: &Path, text: &str, key: &str) -> Located {
+        use toml::de::{DeTable, DeValue};
+        let mut offset = 0;
+        if let Ok(root) = DeTable::parse(text) {
+            let mut table = root.get_ref();
+            for part in key.split('.') {
+                let Some((k, v)) = table.iter().find(|(k, _)| k.get_ref() == part) else {
+                    break;
+                };
+                offset = k.span().start;
+                match v.get_ref() {
+                    DeValue::Table(t) => table = t,
+                    _ => break,
+                }
+            }
         }
+        Located::at(file, text, offset)
     }
 
     /// The text of the line this points at.
@@ -84,7 +92,8 @@ mod tests {
         assert_eq!(at(text.find('x').unwrap()), (3, 3));
         assert_eq!(at(10_000), (4, 1));
         assert_eq!(Located::at(file, text, 6).to_string(), "c.toml:2:1");
-        let needle = Located::line_starting(file, text, "x]");
-        assert_eq!((needle.line, needle.source_line(text)), (3, "  x]"));
+        assert_eq!(Located::at(file, text, 6).source_line(text), "bb = [2,");
+        let key = Located::of_key(file, "[a]\nb.c = 1\n", "a.b.c");
+        assert_eq!((key.line, key.column), (2, 3));
     }
 }

@@ -636,14 +636,38 @@ impl std::str::FromStr for StoreLocation {
 
 /// A time zone setting, when given, must name an IANA zone: local dates
 /// and hours depend on it.
-fn check_time_zone(setting: &str, zone: Option<&str>) -> Result<()> {
+fn check_time_zone(setting: &str, zone: Option<&str>) -> Checked {
     if let Some(zone) = zone {
-        anyhow::ensure!(
+        check(
             zone.parse::<chrono_tz::Tz>().is_ok(),
-            "{setting} {zone:?} is not an IANA time zone (such as America/Chicago or UTC)"
-        );
+            setting,
+            format!("{setting} {zone:?} is not an IANA time zone (such as America/Chicago or UTC)"),
+        )?;
     }
     Ok(())
+}
+
+/// A setting that parsed but cannot be used: its dotted key (where
+/// [`Located::of_key`] finds it in the file) and why.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[error("{message}")]
+pub struct Invalid {
+    pub key: String,
+    pub message: String,
+}
+
+type Checked = std::result::Result<(), Invalid>;
+
+/// `Err` naming `key` unless `ok`.
+fn check(ok: bool, key: &str, message: impl Into<String>) -> Checked {
+    if ok {
+        Ok(())
+    } else {
+        Err(Invalid {
+            key: key.to_string(),
+            message: message.into(),
+        })
+    }
 }
 
 /// Drop `.` and fold `dir/..` so paths print the way a person would write them.
@@ -679,39 +703,42 @@ impl Config {
         config.file = path.to_path_buf();
         config
             .validate()
-            .with_context(|| format!("invalid config {}", path.display()))?;
-        config
-            .validate_targeting()
-            .map_err(|(needle, message)| LocatedError {
-                at: Located::line_starting(path, &text, &needle),
-                message,
+            .and_then(|()| config.validate_targeting())
+            .map_err(|e| LocatedError {
+                at: Located::of_key(path, &text, &e.key),
+                message: e.message,
             })?;
         Ok(config)
     }
 
-    /// Cross-references between segments and campaigns. Errors carry the
-    /// text that starts the offending line, so the caller can name it.
-    fn validate_targeting(&self) -> std::result::Result<(), (String, String)> {
-        if self.control.share > 0.0 && self.control.salt.trim().is_empty() {
-            return Err(("salt".into(), "control.salt must not be empty".into()));
-        }
+    /// Cross-references between segments and campaigns.
+    fn validate_targeting(&self) -> Checked {
+        check(
+            self.control.share <= 0.0 || !self.control.salt.trim().is_empty(),
+            "control.salt",
+            "control.salt must not be empty",
+        )?;
         for name in self.segments.keys() {
-            targeting::check_name(name)
-                .map_err(|m| (format!("[segments.{name}"), format!("segments: {m}")))?;
+            targeting::check_name(name).map_err(|m| Invalid {
+                key: format!("segments.{name}"),
+                message: format!("segments: {m}"),
+            })?;
         }
         for (name, c) in &self.campaigns {
-            let header = format!("[campaigns.{name}");
-            targeting::check_name(name).map_err(|m| (header.clone(), format!("campaigns: {m}")))?;
-            if !self.segments.contains_key(&c.segment) {
-                return Err((
-                    header,
-                    format!(
-                        "campaigns.{name}.segment names {:?}, which is not a [segments.*] table (known: {})",
-                        c.segment,
-                        self.segments.keys().cloned().collect::<Vec<_>>().join(", ")
-                    ),
-                ));
-            }
+            let key = format!("campaigns.{name}");
+            targeting::check_name(name).map_err(|m| Invalid {
+                key: key.clone(),
+                message: format!("campaigns: {m}"),
+            })?;
+            check(
+                self.segments.contains_key(&c.segment),
+                &format!("{key}.segment"),
+                format!(
+                    "campaigns.{name}.segment names {:?}, which is not a [segments.*] table (known: {})",
+                    c.segment,
+                    self.segments.keys().cloned().collect::<Vec<_>>().join(", ")
+                ),
+            )?;
         }
         Ok(())
     }
@@ -729,7 +756,7 @@ impl Config {
     /// Every setting's range. The sections are checked in a fixed order
     /// (the first problem found is the one reported), which is why the two
     /// time zones are checked apart from the rest of their sections.
-    fn validate(&self) -> Result<()> {
+    fn validate(&self) -> Checked {
         self.validate_cohort()?;
         self.validate_phase()?;
         self.validate_print()?;
@@ -744,33 +771,40 @@ impl Config {
 
     /// A cohort of one compares a household with itself, and a cohort needs
     /// bands to be formed at all.
-    fn validate_cohort(&self) -> Result<()> {
-        anyhow::ensure!(
+    fn validate_cohort(&self) -> Checked {
+        check(
             self.cohort.min_size >= 2,
-            "cohort.min_size must be at least 2"
-        );
-        anyhow::ensure!(
+            "cohort.min_size",
+            "cohort.min_size must be at least 2",
+        )?;
+        check(
             !self.cohort.occupant_bands.is_empty(),
-            "cohort.occupant_bands must not be empty"
-        );
-        anyhow::ensure!(
+            "cohort.occupant_bands",
+            "cohort.occupant_bands must not be empty",
+        )?;
+        check(
             !self.cohort.sqft_bands.is_empty(),
-            "cohort.sqft_bands must not be empty"
-        );
+            "cohort.sqft_bands",
+            "cohort.sqft_bands must not be empty",
+        )?;
         Ok(())
     }
 
     /// A call rate is expected calls per letter, so a share between 0 and 1.
-    fn validate_phase(&self) -> Result<()> {
-        for rate in [
-            self.phase.call_rate_tips,
-            self.phase.call_rate_notice,
-            self.phase.call_rate_comparison,
+    fn validate_phase(&self) -> Checked {
+        for (key, rate) in [
+            ("phase.call_rate_tips", self.phase.call_rate_tips),
+            ("phase.call_rate_notice", self.phase.call_rate_notice),
+            (
+                "phase.call_rate_comparison",
+                self.phase.call_rate_comparison,
+            ),
         ] {
-            anyhow::ensure!(
+            check(
                 (0.0..=1.0).contains(&rate),
-                "call rates are per letter, between 0 and 1"
-            );
+                key,
+                "call rates are per letter, between 0 and 1",
+            )?;
         }
         Ok(())
     }
@@ -778,98 +812,116 @@ impl Config {
     /// The print geometry must leave room for the address in each envelope
     /// window, and a barcode must be one the postal service can read: both
     /// are found here rather than on the printed page.
-    fn validate_print(&self) -> Result<()> {
+    fn validate_print(&self) -> Checked {
         for (name, w) in [
             ("recipient_window", self.print.recipient_window),
             ("return_window", self.print.return_window),
         ] {
-            anyhow::ensure!(
+            check(
                 self.print.clearance >= 0.0 && 2.0 * self.print.clearance < w.width.min(w.height),
-                "print.clearance ({} in) leaves no room in print.{name}",
-                self.print.clearance
-            );
+                "print.clearance",
+                format!(
+                    "print.clearance ({} in) leaves no room in print.{name}",
+                    self.print.clearance
+                ),
+            )?;
         }
         if let Some(imb) = &self.print.imb {
             let serial = "0".repeat(15usize.saturating_sub(imb.mailer_id.len()));
             crate::imb::tracking_code(&imb.barcode_id, &imb.service_type, &imb.mailer_id, &serial)
-                .map_err(|e| anyhow::anyhow!("print.imb: {}", e.0))?;
+                .map_err(|e| Invalid {
+                    key: "print.imb".into(),
+                    message: format!("print.imb: {}", e.0),
+                })?;
         }
-        anyhow::ensure!(
+        check(
             self.print.pieces_per_file >= 1,
-            "print.pieces_per_file must be at least 1"
-        );
+            "print.pieces_per_file",
+            "print.pieces_per_file must be at least 1",
+        )?;
         Ok(())
     }
 
     /// A rate of zero would never send.
-    fn validate_email(&self) -> Result<()> {
-        anyhow::ensure!(
+    fn validate_email(&self) -> Checked {
+        check(
             self.email.per_second > 0.0,
-            "email.per_second must be above 0"
-        );
+            "email.per_second",
+            "email.per_second must be above 0",
+        )?;
         Ok(())
     }
 
     /// The weather model's thresholds (its time zone is checked apart, see
     /// [`Config::validate`]).
-    fn validate_weather(&self) -> Result<()> {
-        anyhow::ensure!(
+    fn validate_weather(&self) -> Checked {
+        check(
             (0.0..=1.0).contains(&self.weather.min_r2),
-            "weather.min_r2 is an adjusted R-squared, between 0 and 1"
-        );
-        anyhow::ensure!(
+            "weather.min_r2",
+            "weather.min_r2 is an adjusted R-squared, between 0 and 1",
+        )?;
+        check(
             (3..=12).contains(&self.weather.min_bills),
-            "weather.min_bills is a count of the last 12 months' bills, 3 to 12"
-        );
+            "weather.min_bills",
+            "weather.min_bills is a count of the last 12 months' bills, 3 to 12",
+        )?;
         Ok(())
     }
 
-    fn validate_alerts(&self) -> Result<()> {
-        anyhow::ensure!(
+    fn validate_alerts(&self) -> Checked {
+        check(
             self.alerts.min_dollars >= 0.0 && self.alerts.min_dollars.is_finite(),
-            "alerts.min_dollars must be 0 or more"
-        );
-        anyhow::ensure!(
+            "alerts.min_dollars",
+            "alerts.min_dollars must be 0 or more",
+        )?;
+        check(
             (1..=60).contains(&self.alerts.recent_days),
-            "alerts.recent_days is a count of days, 1 to 60"
-        );
-        anyhow::ensure!(
+            "alerts.recent_days",
+            "alerts.recent_days is a count of days, 1 to 60",
+        )?;
+        check(
             (1..=60).contains(&self.alerts.min_days),
-            "alerts.min_days is a count of days, 1 to 60"
-        );
+            "alerts.min_days",
+            "alerts.min_days is a count of days, 1 to 60",
+        )?;
         Ok(())
     }
 
     /// A peak baseline averages the highest of its days, so it cannot ask
     /// for more days than it looks at.
-    fn validate_peak(&self) -> Result<()> {
-        anyhow::ensure!(
+    fn validate_peak(&self) -> Checked {
+        check(
             self.peak.baseline_highest >= 1
                 && self.peak.baseline_highest <= self.peak.baseline_days,
-            "peak.baseline_highest must be at least 1 and at most peak.baseline_days"
-        );
-        anyhow::ensure!(
+            "peak.baseline_highest",
+            "peak.baseline_highest must be at least 1 and at most peak.baseline_days",
+        )?;
+        check(
             self.peak.baseline_days <= 45,
-            "peak.baseline_days is at most 45"
-        );
+            "peak.baseline_days",
+            "peak.baseline_days is at most 45",
+        )?;
         Ok(())
     }
 
     /// How interval reads become bills (the time zone is checked apart, see
     /// [`Config::validate`]).
-    fn validate_reads(&self) -> Result<()> {
-        anyhow::ensure!(
+    fn validate_reads(&self) -> Checked {
+        check(
             self.reads.min_coverage > 0.0 && self.reads.min_coverage <= 1.0,
-            "reads.min_coverage is a share of the month, above 0 and at most 1"
-        );
-        anyhow::ensure!(
+            "reads.min_coverage",
+            "reads.min_coverage is a share of the month, above 0 and at most 1",
+        )?;
+        check(
             self.reads.implausible_factor > 1.0,
-            "reads.implausible_factor must be above 1"
-        );
-        anyhow::ensure!(
+            "reads.implausible_factor",
+            "reads.implausible_factor must be above 1",
+        )?;
+        check(
             self.reads.neighborhood_factor > 1.0,
-            "reads.neighborhood_factor must be above 1"
-        );
+            "reads.neighborhood_factor",
+            "reads.neighborhood_factor must be above 1",
+        )?;
         Ok(())
     }
 
@@ -955,6 +1007,43 @@ mod tests {
         let path = dir.path().join("c.toml");
         std::fs::write(&path, text).unwrap();
         Config::load(&path)
+    }
+
+    /// A value that parses but cannot be used is named where it is written,
+    /// whichever section it is in; one left at its default, by its table.
+    #[test]
+    fn unusable_settings_are_named_at_their_line_and_column() {
+        let message = |text: &str| format!("{:#}", load(text).unwrap_err());
+        let text = "[reads]\nmin_coverage = 0.5\n\n[cohort]\n# smallest cohort\n  min_size = 1\n";
+        let m = message(text);
+        assert!(
+            m.contains("c.toml:6:3: cohort.min_size must be at least 2"),
+            "{m}"
+        );
+        let m = message("[weather]\ntimezone = \"Mars/Olympus\"\n");
+        assert!(
+            m.contains("c.toml:2:1: weather.timezone \"Mars/Olympus\""),
+            "{m}"
+        );
+        let m = message("[control]\nshare = 0.1\nsalt = \" \"\n");
+        assert!(
+            m.contains("c.toml:3:1: control.salt must not be empty"),
+            "{m}"
+        );
+        let m = message("[print]\nclearance = 0.6\n");
+        assert!(m.contains("c.toml:2:1: print.clearance (0.6 in)"), "{m}");
+        let campaign = "[segments.high]\nrating = [\"above-typical\"]\n\n[campaigns.spring]\nsegment = \"hi\"\n";
+        let m = message(campaign);
+        assert!(
+            m.contains("c.toml:5:1: campaigns.spring.segment names \"hi\""),
+            "{m}"
+        );
+        // Left at its default inside a written table: the table's header.
+        let m = message("# peak events\n[peak]\nbaseline_days = 2\n");
+        assert!(
+            m.contains("c.toml:2:2: peak.baseline_highest must be"),
+            "{m}"
+        );
     }
 
     #[test]

@@ -2,13 +2,14 @@
 
 use std::collections::BTreeMap;
 use std::io::Read as IoRead;
+use std::sync::Arc;
 
 use anyhow::Result;
 
 use super::mapping::{CustomersFormat, coded, yes_no_coded};
 use super::{Columns, Dataset, blocks};
 use crate::exception::{Exception, Reason};
-use crate::model::{Household, Language, Service, Status};
+use crate::model::{Extra, Household, Language, Service, Status};
 
 const REQUIRED: [&str; 7] = [
     "account_id",
@@ -90,10 +91,10 @@ pub fn read_customers(
 
 /// Columns the report does not know, kept with each household so a
 /// template can print them.
-fn extra_columns(cols: &Columns) -> Vec<(String, usize)> {
+fn extra_columns(cols: &Columns) -> Vec<(Arc<str>, usize)> {
     cols.names()
         .filter(|(n, _)| !KNOWN.contains(n))
-        .map(|(n, i)| (n.to_string(), i))
+        .map(|(n, i)| (Arc::from(n), i))
         .collect()
 }
 
@@ -175,7 +176,7 @@ struct Context<'a> {
     file: &'a str,
     cols: &'a Columns,
     fields: usize,
-    extra_cols: &'a [(String, usize)],
+    extra_cols: &'a [(Arc<str>, usize)],
     default_service: Service,
     format: &'a CustomersFormat,
 }
@@ -390,13 +391,13 @@ fn programs(field: &str) -> Vec<String> {
 /// letter, so it is re-cased like the name.
 fn extras(
     r: &csv::StringRecord,
-    extra_cols: &[(String, usize)],
+    extra_cols: &[(Arc<str>, usize)],
     format: &CustomersFormat,
-) -> BTreeMap<String, String> {
+) -> Extra {
     extra_cols
         .iter()
         .filter_map(|(n, i)| r.get(*i).map(|v| (n.clone(), v.trim().to_string())))
-        .map(|(n, v)| match n.as_str() {
+        .map(|(n, v)| match &*n {
             // Re-cased like the name, never reordered.
             "salutation" => {
                 let v = super::names::printed(&v, Default::default(), format.name_case);
