@@ -15,7 +15,7 @@ use std::path::Path;
 
 use anyhow::{Result, bail};
 
-use crate::channel::deliver::{Delivery, Outbox, SmsRow, message_id, send_once};
+use crate::channel::deliver::{Delivery, Dispatch, Outbox, SmsRow, message_id, send_once};
 use crate::channel::email::Envelope;
 use crate::channel::{self, Route};
 use crate::config::Config;
@@ -288,17 +288,18 @@ impl Deliveries {
 
     /// The manifest's `delivery` for recipient `k`'s letter, or the
     /// `not-delivered` exception that takes it out of the manifest.
-    pub fn of(&self, r: &Recipient<'_>) -> std::result::Result<String, Exception> {
+    pub fn of(&self, r: &Recipient<'_>) -> std::result::Result<Dispatch, Exception> {
         let account = &r.household.account_id;
         match (r.route.channel, self.outcome.get(account)) {
-            (Channel::Mail, _) => Ok("print".to_string()),
-            (_, Some(d)) if d.delivered() => Ok(d.label()),
-            (channel, Some(d)) => Err(Exception::new(
-                account.clone(),
-                Reason::NotDelivered,
-                format!("{}: {}", channel.code(), d.label()),
-            )),
-            (_, None) => Ok("not sent".to_string()),
+            (Channel::Mail, _) => Ok(Dispatch::Print),
+            (channel, Some(d)) => d.dispatch().ok_or_else(|| {
+                Exception::new(
+                    account.clone(),
+                    Reason::NotDelivered,
+                    format!("{}: {}", channel.code(), d.label()),
+                )
+            }),
+            (_, None) => Ok(Dispatch::NotSent),
         }
     }
 }

@@ -58,7 +58,7 @@ pub struct ManifestRow {
     /// `print` (in a print file), `sent` (by the relay, in this run or an
     /// earlier one of the period), `written` (an `.eml` file) or `listed`
     /// (in `sms.csv`).
-    pub delivery: String,
+    pub delivery: crate::channel::deliver::Dispatch,
     /// Why paper when the household asked for another channel.
     pub channel_note: String,
     /// The first and last day of the bill the letter reports on: a month,

@@ -83,7 +83,18 @@ impl Delivery {
         matches!(self, Delivery::Sent | Delivery::Written | Delivery::Listed)
     }
 
-    /// The manifest's `delivery`, or why it was not delivered.
+    /// How a delivered message left; None when it did not.
+    pub fn dispatch(&self) -> Option<Dispatch> {
+        match self {
+            Delivery::Sent => Some(Dispatch::Sent),
+            Delivery::Written => Some(Dispatch::Written),
+            Delivery::Listed => Some(Dispatch::Listed),
+            Delivery::NoRelay | Delivery::Refused(_) | Delivery::Failed(_) => None,
+        }
+    }
+
+    /// What happened, in words: the manifest's `delivery`, or why it was
+    /// not delivered.
     pub fn label(&self) -> String {
         match self {
             Delivery::Sent => "sent".into(),
@@ -94,6 +105,26 @@ impl Delivery {
             Delivery::Failed(e) => format!("failed: {e}"),
         }
     }
+}
+
+/// How a letter in a manifest left: what its `delivery` column says.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+pub enum Dispatch {
+    /// On paper, in a print file.
+    #[serde(rename = "print")]
+    Print,
+    /// By the relay, in this run or an earlier one of the period.
+    #[serde(rename = "sent")]
+    Sent,
+    /// As an `.eml` file (`--emails-to`).
+    #[serde(rename = "written")]
+    Written,
+    /// In `sms.csv`, for the utility's text gateway.
+    #[serde(rename = "listed")]
+    Listed,
+    /// An e-mail or text letter no message was made for in this run.
+    #[serde(rename = "not sent")]
+    NotSent,
 }
 
 impl Outbox {

@@ -920,7 +920,7 @@ fn manifest_row(
             _ => None,
         },
         channel: Channel::Mail,
-        delivery: "print".into(),
+        delivery: crate::channel::deliver::Dispatch::Print,
         channel_note: String::new(),
         weather_model: letter
             .insight

@@ -682,8 +682,8 @@ struct Decider<'a> {
 
 impl<'a> Decider<'a> {
     /// Every candidate's letter, in candidate order, and the exceptions of
-    /// those held. Letters go straight into their list: a list of both,
-    /// split afterwards, copied every letter once more.
+    /// those held. Letters go straight into their own list: a list of
+    /// results split afterwards copied every letter once more.
     fn letters(
         &mut self,
         candidates: &[usize],
