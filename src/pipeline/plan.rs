@@ -1157,8 +1157,13 @@ mod tests {
         assert_eq!(reason("A005"), Some(Reason::Suppressed));
         assert_eq!(reason("A007"), Some(Reason::OptedOut));
         assert_eq!(plan.letters.len(), 37);
-        let keys: Vec<(&str, &str, &str)> = plan
-            .letters
+        let keys = presort_keys(&plan);
+        assert!(keys.windows(2).all(|w| w[0] < w[1]), "{keys:?}");
+    }
+
+    /// Each letter's presort key (ZIP, address, account), in plan order.
+    fn presort_keys(plan: &Plan) -> Vec<(&str, &str, &str)> {
+        plan.letters
             .iter()
             .map(|l| {
                 let h = &plan.households[l.household];
@@ -1168,8 +1173,7 @@ mod tests {
                     h.account_id.as_str(),
                 )
             })
-            .collect();
-        assert!(keys.windows(2).all(|w| w[0] < w[1]), "{keys:?}");
+            .collect()
     }
 
     #[test]
@@ -1183,18 +1187,7 @@ mod tests {
             }
         });
         let plan = decide_with(inputs, &Snapshot::default(), &Config::default());
-        let keys: Vec<(&str, &str, &str)> = plan
-            .letters
-            .iter()
-            .map(|l| {
-                let h = &plan.households[l.household];
-                (
-                    h.zip.as_str(),
-                    h.address_line1.as_str(),
-                    h.account_id.as_str(),
-                )
-            })
-            .collect();
+        let keys = presort_keys(&plan);
         let mut sorted = keys.clone();
         sorted.sort();
         assert_eq!(keys, sorted);

@@ -147,7 +147,11 @@ fn segment_typos_and_bad_values_fail_with_the_config_line() {
     let o = ws.neighborly(&["check", "--config", config.to_str().unwrap()]);
     let err = String::from_utf8_lossy(&o.stderr);
     let text = std::fs::read_to_string(&config).unwrap();
-    let line = text.lines().position(|l| l == "segment = \"nobody\"").unwrap() + 1;
+    let line = text
+        .lines()
+        .position(|l| l == "segment = \"nobody\"")
+        .unwrap()
+        + 1;
     assert!(
         !o.status.success() && err.contains(&format!("config.toml:{line}:")),
         "{err}"

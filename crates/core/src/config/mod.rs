@@ -1013,37 +1013,37 @@ mod tests {
     /// whichever section it is in; one left at its default, by its table.
     #[test]
     fn unusable_settings_are_named_at_their_line_and_column() {
-        let message = |text: &str| format!("{:#}", load(text).unwrap_err());
-        let text = "[reads]\nmin_coverage = 0.5\n\n[cohort]\n# smallest cohort\n  min_size = 1\n";
-        let m = message(text);
-        assert!(
-            m.contains("c.toml:6:3: cohort.min_size must be at least 2"),
-            "{m}"
-        );
-        let m = message("[weather]\ntimezone = \"Mars/Olympus\"\n");
-        assert!(
-            m.contains("c.toml:2:1: weather.timezone \"Mars/Olympus\""),
-            "{m}"
-        );
-        let m = message("[control]\nshare = 0.1\nsalt = \" \"\n");
-        assert!(
-            m.contains("c.toml:3:1: control.salt must not be empty"),
-            "{m}"
-        );
-        let m = message("[print]\nclearance = 0.6\n");
-        assert!(m.contains("c.toml:2:1: print.clearance (0.6 in)"), "{m}");
         let campaign = "[segments.high]\nrating = [\"above-typical\"]\n\n[campaigns.spring]\nsegment = \"hi\"\n";
-        let m = message(campaign);
-        assert!(
-            m.contains("c.toml:5:1: campaigns.spring.segment names \"hi\""),
-            "{m}"
-        );
-        // Left at its default inside a written table: the table's header.
-        let m = message("# peak events\n[peak]\nbaseline_days = 2\n");
-        assert!(
-            m.contains("c.toml:2:2: peak.baseline_highest must be"),
-            "{m}"
-        );
+        for (text, expected) in [
+            (
+                "[reads]\nmin_coverage = 0.5\n\n[cohort]\n# smallest cohort\n  min_size = 1\n",
+                "c.toml:6:3: cohort.min_size must be at least 2",
+            ),
+            (
+                "[weather]\ntimezone = \"Mars/Olympus\"\n",
+                "c.toml:2:1: weather.timezone \"Mars/Olympus\"",
+            ),
+            (
+                "[control]\nshare = 0.1\nsalt = \" \"\n",
+                "c.toml:3:1: control.salt must not be empty",
+            ),
+            (
+                "[print]\nclearance = 0.6\n",
+                "c.toml:2:1: print.clearance (0.6 in)",
+            ),
+            (
+                campaign,
+                "c.toml:5:1: campaigns.spring.segment names \"hi\"",
+            ),
+            // Left at its default inside a written table: the table's header.
+            (
+                "# peak events\n[peak]\nbaseline_days = 2\n",
+                "c.toml:2:2: peak.baseline_highest must be",
+            ),
+        ] {
+            let m = format!("{:#}", load(text).unwrap_err());
+            assert!(m.contains(expected), "{m}");
+        }
     }
 
     #[test]
