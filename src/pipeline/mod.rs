@@ -90,6 +90,19 @@ fn top_reasons(exceptions: &[Exception]) -> String {
         .join("; ")
 }
 
+/// A dry run's summary: what a run would mail, and nothing written.
+fn dry_run(mut summary: Summary, plan: Plan, started: Instant) -> Summary {
+    summary.reports = plan.letters.len();
+    summary.count_exceptions(&plan.exceptions);
+    summary.seconds = started.elapsed().as_secs_f64();
+    summary.peak_rss_mb = output::peak_rss_mb();
+    // Freeing a million households one allocation at a time takes
+    // seconds, and the command has its answer: the plan is freed on
+    // another thread, which process exit simply cuts short.
+    std::thread::spawn(move || drop(plan));
+    summary
+}
+
 /// Run the batch. Returns the summary; the run folder is complete when this returns Ok.
 pub fn run(config: &Config, opts: &RunOptions) -> Result<Summary> {
     let started = Instant::now();
@@ -115,15 +128,7 @@ pub fn run(config: &Config, opts: &RunOptions) -> Result<Summary> {
     };
     summary.forecast = output::forecast(&letters_by_phase, &entering, &config.phase, &learned);
     if opts.dry_run {
-        summary.reports = plan.letters.len();
-        summary.count_exceptions(&plan.exceptions);
-        summary.seconds = started.elapsed().as_secs_f64();
-        summary.peak_rss_mb = output::peak_rss_mb();
-        // Freeing a million households one allocation at a time takes
-        // seconds, and the command has its answer: the plan is freed on
-        // another thread, which process exit simply cuts short.
-        std::thread::spawn(move || drop(plan));
-        return Ok(summary);
+        return Ok(dry_run(summary, plan, started));
     }
     drill::reach(Step::Planned);
 

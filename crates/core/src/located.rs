@@ -32,16 +32,16 @@ impl Located {
         Located::at(file, text, e.span().map_or(0, |s| s.start))
     }
 
-    /// Where the dotted `key` (`cohort.min_size`, `campaigns.spring`) is
-    /// written in `text`, a TOML file: the key itself, or the deepest table
-    /// on its path that is written (a setting left at its default has no
-    /// line of its own), or the start of the file.
-    pub fn of_key(file: &Path, text: &str, key: &str) -> Located {
+    /// Where the key at `path` (`["cohort", "min_size"]`) is written in
+    /// `text`, a TOML file: the key itself, or the deepest table on its
+    /// path that is written (a setting left at its default has no line of
+    /// its own), or the start of the file.
+    pub fn of_key(file: &Path, text: &str, path: &[String]) -> Located {
         use toml::de::{DeTable, DeValue};
         let mut offset = 0;
         if let Ok(root) = DeTable::parse(text) {
             let mut table = root.get_ref();
-            for part in key.split('.') {
+            for part in path {
                 let Some((k, v)) = table.iter().find(|(k, _)| k.get_ref() == part) else {
                     break;
                 };
@@ -93,7 +93,8 @@ mod tests {
         assert_eq!(at(10_000), (4, 1));
         assert_eq!(Located::at(file, text, 6).to_string(), "c.toml:2:1");
         assert_eq!(Located::at(file, text, 6).source_line(text), "bb = [2,");
-        let key = Located::of_key(file, "[a]\nb.c = 1\n", "a.b.c");
+        let path = ["a", "b", "c"].map(String::from);
+        let key = Located::of_key(file, "[a]\nb.c = 1\n", &path);
         assert_eq!((key.line, key.column), (2, 3));
     }
 }

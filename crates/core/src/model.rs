@@ -618,9 +618,9 @@ impl Bill {
 /// Group a household's reads into bills, one per period. Two reads ending in the
 /// same month (a split or corrected bill) are summed over their combined days.
 pub fn bills_from_reads(reads: &[Read]) -> Vec<Bill> {
-    // A stable sort by period keeps each period's reads in file order (the
-    // first of the largest names the bill's origin); reads mostly come in
-    // order, so it is one pass.
+    // A stable sort by period keeps each period's reads in file order, the
+    // order that chooses the read naming the bill's origin below; reads
+    // mostly come in order, so the sort is one pass.
     let mut ordered: Vec<(Period, &Read)> = reads.iter().map(|r| (Period::of(r.end), r)).collect();
     ordered.sort_by_key(|&(p, _)| p);
     let mut bills: Vec<Bill> = Vec::new();
@@ -689,7 +689,8 @@ mod tests {
         assert_eq!(bills_from_reads(&shuffled), bills);
         let periods: Vec<String> = bills.iter().map(|b| b.period.to_string()).collect();
         assert_eq!(periods, ["2026-01", "2026-02", "2026-03"]);
-        // February: both halves, named by its first largest read (line 3).
+        // February: both halves; the origin is chosen from the reads in
+        // file order (line 3), however they arrived.
         assert_eq!(
             (
                 bills[1].quantity,

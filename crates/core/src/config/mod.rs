@@ -647,24 +647,27 @@ fn check_time_zone(setting: &str, zone: Option<&str>) -> Checked {
     Ok(())
 }
 
-/// A setting that parsed but cannot be used: its dotted key (where
-/// [`Located::of_key`] finds it in the file) and why.
+/// A setting that parsed but cannot be used: the path of its key
+/// (`["cohort", "min_size"]`, where [`Located::of_key`] finds it in the
+/// file) and why. A path, not a dotted string: a campaign's name may hold
+/// a dot.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 #[error("{message}")]
 pub struct Invalid {
-    pub key: String,
+    pub key: Vec<String>,
     pub message: String,
 }
 
 type Checked = std::result::Result<(), Invalid>;
 
-/// `Err` naming `key` unless `ok`.
+/// `Err` naming the dotted `key` (a setting's, which holds no dot of its
+/// own) unless `ok`.
 fn check(ok: bool, key: &str, message: impl Into<String>) -> Checked {
     if ok {
         Ok(())
     } else {
         Err(Invalid {
-            key: key.to_string(),
+            key: key.split('.').map(str::to_string).collect(),
             message: message.into(),
         })
     }
@@ -720,25 +723,26 @@ impl Config {
         )?;
         for name in self.segments.keys() {
             targeting::check_name(name).map_err(|m| Invalid {
-                key: format!("segments.{name}"),
+                key: vec!["segments".into(), name.clone()],
                 message: format!("segments: {m}"),
             })?;
         }
         for (name, c) in &self.campaigns {
-            let key = format!("campaigns.{name}");
+            let key = vec!["campaigns".to_string(), name.clone()];
             targeting::check_name(name).map_err(|m| Invalid {
                 key: key.clone(),
                 message: format!("campaigns: {m}"),
             })?;
-            check(
-                self.segments.contains_key(&c.segment),
-                &format!("{key}.segment"),
-                format!(
-                    "campaigns.{name}.segment names {:?}, which is not a [segments.*] table (known: {})",
-                    c.segment,
-                    self.segments.keys().cloned().collect::<Vec<_>>().join(", ")
-                ),
-            )?;
+            if !self.segments.contains_key(&c.segment) {
+                return Err(Invalid {
+                    key: [key, vec!["segment".into()]].concat(),
+                    message: format!(
+                        "campaigns.{name}.segment names {:?}, which is not a [segments.*] table (known: {})",
+                        c.segment,
+                        self.segments.keys().cloned().collect::<Vec<_>>().join(", ")
+                    ),
+                });
+            }
         }
         Ok(())
     }
@@ -830,7 +834,7 @@ impl Config {
             let serial = "0".repeat(15usize.saturating_sub(imb.mailer_id.len()));
             crate::imb::tracking_code(&imb.barcode_id, &imb.service_type, &imb.mailer_id, &serial)
                 .map_err(|e| Invalid {
-                    key: "print.imb".into(),
+                    key: vec!["print".into(), "imb".into()],
                     message: format!("print.imb: {}", e.0),
                 })?;
         }
@@ -1034,6 +1038,11 @@ mod tests {
             (
                 campaign,
                 "c.toml:5:1: campaigns.spring.segment names \"hi\"",
+            ),
+            // A name with a dot is one key, not two: its own table.
+            (
+                "[segments.x]\nrating = [\"good\"]\n[campaigns.autumn]\nsegment = \"x\"\n[campaigns.\"spring.2026\"]\nsegment = \"x\"\n",
+                "c.toml:5:12: campaigns: ",
             ),
             // Left at its default inside a written table: the table's header.
             (
