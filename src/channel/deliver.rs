@@ -80,7 +80,7 @@ pub enum Delivery {
 impl Delivery {
     /// Whether the message left (or, for a text, was handed over).
     pub fn delivered(&self) -> bool {
-        matches!(self, Delivery::Sent | Delivery::Written | Delivery::Listed)
+        self.dispatch().is_some()
     }
 
     /// How a delivered message left; None when it did not.

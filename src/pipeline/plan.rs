@@ -911,19 +911,22 @@ struct SortKey {
 
 impl SortKey {
     fn of(h: &Household, letter: usize) -> SortKey {
-        let mut zip = [0u8; 16];
-        let n = h.zip.len().min(16);
-        zip[..n].copy_from_slice(&h.zip.as_bytes()[..n]);
-        let mut address = [0u8; 8];
-        let n = h.address_line1.len().min(8);
-        address[..n].copy_from_slice(&h.address_line1.as_bytes()[..n]);
         SortKey {
-            zip: u128::from_be_bytes(zip),
+            zip: u128::from_be_bytes(leading(&h.zip)),
             zip_len: h.zip.len(),
-            address: u64::from_be_bytes(address),
+            address: u64::from_be_bytes(leading(&h.address_line1)),
             letter,
         }
     }
+}
+
+/// The first `N` bytes of `s`, zero-padded: as a big-endian number, it
+/// orders as the strings do wherever the numbers differ.
+fn leading<const N: usize>(s: &str) -> [u8; N] {
+    let mut bytes = [0u8; N];
+    let n = s.len().min(N);
+    bytes[..n].copy_from_slice(&s.as_bytes()[..n]);
+    bytes
 }
 
 /// Every household's longest unbroken flow in the period, by account.
