@@ -12,6 +12,11 @@ use mail_parser::MimeHeaders;
 /// 120 households; every third asks for e-mail (two without a usable
 /// address), every seventh for texts.
 pub(crate) fn workspace(extra: &str) -> Workspace {
+    workspace_of(120, extra)
+}
+
+/// [`workspace`] with `households` households.
+pub(crate) fn workspace_of(households: usize, extra: &str) -> Workspace {
     let ws = Workspace::new(&format!(
         "[channels]\nlink_salt = \"test-salt\"\n\
          [email]\nfrom = \"Maple Valley Water <reports@maplevalleywater.example>\"\n\
@@ -19,7 +24,7 @@ pub(crate) fn workspace(extra: &str) -> Workspace {
          unsubscribe_mailto = \"unsubscribe@maplevalleywater.example\"\n{extra}\n\
          [sms]\nlink = \"https://mvw.example/r/{{token}}\"\n"
     ));
-    ws.synth(120, false);
+    ws.synth(households, false);
     let path = ws.path("data/customers.csv");
     let mut reader = csv::Reader::from_path(&path).unwrap();
     let mut headers = reader.headers().unwrap().clone();

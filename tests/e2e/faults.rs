@@ -344,14 +344,14 @@ fn assert_failed_then_recovers(
 #[test]
 fn a_folder_made_read_only_or_removed_mid_run_stops_it_and_the_restart_matches_a_clean_run() {
     let clean = Workspace::new(SMALL_FILES);
-    clean.synth(600, false);
+    clean.synth(300, false);
     clean.run(&["--period", "2026-10"]);
     let reference = files(&clean.path("out/2026-10"));
 
     // The print and reports folders turn read-only (a mount remounted
     // read-only, permissions changed by someone else).
     let ws = Workspace::new(SMALL_FILES);
-    ws.synth(600, false);
+    ws.synth(300, false);
     let modes = std::cell::RefCell::new(Vec::new());
     let (ok, err) = fault_mid_run(&ws, |staging| {
         use std::os::unix::fs::PermissionsExt;
@@ -378,7 +378,7 @@ fn a_folder_made_read_only_or_removed_mid_run_stops_it_and_the_restart_matches_a
     // The staging folder removed under the run (a clean-up script, a
     // mistaken rm -r).
     let ws = Workspace::new(SMALL_FILES);
-    ws.synth(600, false);
+    ws.synth(300, false);
     let (ok, err) = fault_mid_run(&ws, |staging| {
         // The run may add a file between the listing and the last rmdir.
         while staging.exists() {

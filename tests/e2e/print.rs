@@ -11,9 +11,10 @@ use crate::common::*;
 
 #[test]
 fn address_block_sits_inside_the_envelope_window_on_every_piece() {
-    let ws = Workspace::new("[print]\npieces_per_file = 50\n");
-    // Broken rows include an overlong name and an overlong second line.
-    ws.synth(150, true);
+    let ws = Workspace::new("[print]\npieces_per_file = 25\n");
+    // Broken rows (households 10-12) include an overlong name and an
+    // overlong second line.
+    ws.synth(60, true);
     ws.run(&["--period", "2026-10"]);
     let out = ws.path("out/2026-10");
     let customers = read_csv(&ws.path("data/customers.csv"));
@@ -148,10 +149,10 @@ fn bars_to_letters(bars: &[&Rect]) -> String {
 #[test]
 fn intelligent_mail_barcode_sits_under_the_address_and_matches_the_manifest() {
     let ws = Workspace::new(
-        "[print]\npieces_per_file = 60\n\
+        "[print]\npieces_per_file = 25\n\
          [print.imb]\nservice_type = \"300\"\nmailer_id = \"567094\"\n",
     );
-    ws.synth(150, true);
+    ws.synth(60, true);
     ws.run(&["--period", "2026-10"]);
     let out = ws.path("out/2026-10");
     let customers = ws.path("data/customers.csv");
@@ -241,10 +242,21 @@ fn each_household_pdf_has_the_text_of_its_piece_in_the_print_file() {
             .or_default()
             .extend(first..first + count);
     }
-    let print: HashMap<String, HashMap<u32, glyphs::Page>> = wanted
+    // Every print file and every single PDF, read in one go.
+    let files: Vec<(std::path::PathBuf, Vec<u32>)> = wanted
         .iter()
-        .map(|(f, pages)| (f.clone(), glyphs::read_pages(&out.join(f), pages)))
+        .map(|(f, pages)| (out.join(f), pages.clone()))
+        .chain(pieces.iter().map(|p| {
+            let count: u32 = p["page_count"].parse().unwrap();
+            (
+                out.join(&manifest[&p["account_id"]]["pdf"]),
+                (1..=count).collect(),
+            )
+        }))
         .collect();
+    let mut read = glyphs::read_many(&files).into_iter();
+    let print: HashMap<String, HashMap<u32, glyphs::Page>> =
+        wanted.keys().cloned().zip(read.by_ref()).collect();
     let text = |page: &glyphs::Page| -> Vec<String> {
         page.glyphs
             .iter()
@@ -254,8 +266,7 @@ fn each_household_pdf_has_the_text_of_its_piece_in_the_print_file() {
     for p in &pieces {
         let first: u32 = p["first_page"].parse().unwrap();
         let count: u32 = p["page_count"].parse().unwrap();
-        let single = out.join(&manifest[&p["account_id"]]["pdf"]);
-        let own = glyphs::read_pages(&single, &(1..=count).collect::<Vec<_>>());
+        let own = read.next().unwrap();
         assert_eq!(own.len() as u32, count);
         let front: String = own[&1].glyphs.iter().map(|g| g.text.as_str()).collect();
         assert!(front.contains(&p["account_id"]), "{front}");

@@ -18,11 +18,11 @@ const WITH_TARIFF: &str = "\n[print]\npieces_per_file = 20\n\
 #[test]
 fn a_killed_run_resumes_and_writes_what_an_uninterrupted_run_writes() {
     let whole = Workspace::new(WITH_TARIFF);
-    whole.synth(1200, false);
+    whole.synth(400, false);
     whole.run(&["--period", "2026-10"]);
 
     let ws = Workspace::new(WITH_TARIFF);
-    ws.synth(1200, false);
+    ws.synth(400, false);
     let config = ws.config();
     let mut child = Command::new(BIN)
         .current_dir(ws.dir.path())

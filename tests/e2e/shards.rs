@@ -189,7 +189,7 @@ fn single_run(ws: &Workspace) -> std::path::PathBuf {
 #[test]
 fn shards_run_one_after_another_on_sqlite_merge_into_the_single_run() {
     let ws = Workspace::new(CONFIG);
-    ws.synth(900, true);
+    ws.synth(300, true);
     let config = ws.config().display().to_string();
     let single = single_run(&ws);
 
@@ -298,7 +298,7 @@ fn shards_at_once_on_postgresql_one_killed_and_restarted_merge_into_the_single_r
     let pg = Postgres::start();
     let url = pg.database("neighborly_shards");
     let ws = Workspace::new(SMALL_FILES);
-    ws.synth(1200, true);
+    ws.synth(400, true);
     let config = ws.config().display().to_string();
     let single = single_run(&ws);
 

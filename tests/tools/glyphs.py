@@ -2,9 +2,13 @@
 JSON, with pdfminer.
 
 Usage: glyphs.py FILE PAGE [PAGE ...]   (pages are 1-based)
+       glyphs.py --many < [[FILE, [PAGE, ...]], ...]   (JSON on stdin)
 
 Output: {"PAGE": {"chars": [[text, left, top, right, bottom, baseline, size], ...],
                   "shapes": [[left, top, right, bottom], ...]}}
+or, with --many, a list of those, one per file in the order given: one
+process reads every file (pdfminer takes longer to import than to read a
+page).
 in points from the page's top-left corner, in content order. A character's
 box is pdfminer's: advance width by the font size, from the descender up.
 Shapes are filled paths (rectangles, curves), by their bounding boxes.
@@ -25,8 +29,7 @@ def walk(item, kind):
             yield from walk(child, kind)
 
 
-def main():
-    path, pages = sys.argv[1], [int(p) for p in sys.argv[2:]]
+def read(path, pages):
     result = {}
     # laparams=None keeps characters in content-stream order, ungrouped.
     for number, page in zip(
@@ -53,7 +56,15 @@ def main():
                 if s.fill
             ],
         }
-    json.dump(result, sys.stdout)
+    return result
+
+
+def main():
+    if sys.argv[1:] == ["--many"]:
+        wanted = json.load(sys.stdin)
+        json.dump([read(path, [int(p) for p in pages]) for path, pages in wanted], sys.stdout)
+    else:
+        json.dump(read(sys.argv[1], [int(p) for p in sys.argv[2:]]), sys.stdout)
 
 
 if __name__ == "__main__":

@@ -4,8 +4,9 @@
 //! an interpreter independent of the one that wrote the file.
 
 use std::collections::HashMap;
-use std::path::Path;
-use std::process::Command;
+use std::io::Write;
+use std::path::PathBuf;
+use std::process::{Command, Stdio};
 
 use super::pdf_tools::python;
 use super::repo;
@@ -53,21 +54,31 @@ struct RawPage {
     shapes: Vec<(f64, f64, f64, f64)>,
 }
 
-/// What each of `pages` (1-based) of `path` draws.
-pub fn read_pages(path: &Path, pages: &[u32]) -> HashMap<u32, Page> {
-    let out = Command::new(python())
+/// What the given pages of each file draw, in the order given; one Python
+/// process reads them all.
+pub fn read_many(wanted: &[(PathBuf, Vec<u32>)]) -> Vec<HashMap<u32, Page>> {
+    let mut child = Command::new(python())
         .arg(repo().join("tests/tools/glyphs.py"))
-        .arg(path)
-        .args(pages.iter().map(|p| p.to_string()))
-        .output()
+        .arg("--many")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
         .unwrap();
+    let request = serde_json::to_vec(wanted).unwrap();
+    child.stdin.take().unwrap().write_all(&request).unwrap();
+    let out = child.wait_with_output().unwrap();
     assert!(
         out.status.success(),
-        "glyphs.py {}: {}",
-        path.display(),
+        "glyphs.py {wanted:?}: {}",
         String::from_utf8_lossy(&out.stderr)
     );
-    let raw: HashMap<String, RawPage> = serde_json::from_slice(&out.stdout).unwrap();
+    let raw: Vec<HashMap<String, RawPage>> = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(raw.len(), wanted.len());
+    raw.into_iter().map(pages).collect()
+}
+
+fn pages(raw: HashMap<String, RawPage>) -> HashMap<u32, Page> {
     raw.into_iter()
         .map(|(page, raw)| {
             let glyphs = raw

@@ -47,9 +47,15 @@ pub fn first_pages(
         let page = piece["first_page"].parse().unwrap();
         wanted.entry(piece["file"].clone()).or_default().push(page);
     }
-    wanted
+    let wanted: Vec<(String, Vec<u32>)> = wanted.into_iter().collect();
+    let paths: Vec<_> = wanted
         .iter()
-        .map(|(file, pages)| (file.clone(), glyphs::read_pages(&out.join(file), pages)))
+        .map(|(file, pages)| (out.join(file), pages.clone()))
+        .collect();
+    wanted
+        .into_iter()
+        .map(|(file, _)| file)
+        .zip(glyphs::read_many(&paths))
         .collect()
 }
 
