@@ -352,7 +352,7 @@ pub fn for_letters(
     period: crate::model::Period,
     households: &[Household],
     bills: &[Vec<crate::model::Bill>],
-    candidates: &[usize],
+    candidates: &[crate::model::HouseholdIx],
 ) -> Vec<Option<Box<crate::weather::insight::Insight>>> {
     let mut out = vec![None; households.len()];
     let floor = config.weather.floor();
@@ -360,7 +360,8 @@ pub fn for_letters(
         use rayon::prelude::*;
         candidates
             .par_iter()
-            .map(|&i| {
+            .map(|&ix| {
+                let i = ix.get();
                 let h = &households[i];
                 let insight = station(config, weather, h).and_then(|(_, s)| {
                     crate::weather::insight::insight(&bills[i], period, h.service, s, floor)

@@ -14,6 +14,7 @@ use html_escape::encode_text as esc;
 use serde::Serialize;
 
 use crate::exception::Reason;
+use crate::model::HouseholdIx;
 use crate::pipeline::plan::Plan;
 
 /// Examples kept per exception reason.
@@ -74,10 +75,11 @@ impl Quality {
                 entry.1.push(format!("{}: {}", e.account_id, e.detail));
             }
         }
-        let mailed: HashSet<usize> = plan.letters.iter().map(|l| l.household).collect();
-        let dropped: HashSet<usize> = plan.similarity_dropped.iter().copied().collect();
+        let mailed: HashSet<HouseholdIx> = plan.letters.iter().map(|l| l.household).collect();
+        let dropped: HashSet<HouseholdIx> = plan.similarity_dropped.iter().copied().collect();
         let mut localities: HashMap<&str, Locality> = HashMap::new();
         for (i, h) in plan.households.iter().enumerate() {
+            let ix = HouseholdIx::new(i);
             let l = localities.entry(h.locality.as_str()).or_default();
             l.households += 1;
             if let Some(b) = plan.bills[i].iter().find(|b| b.period == plan.period) {
@@ -86,8 +88,8 @@ impl Quality {
                 q.estimated_bills += usize::from(b.estimated);
             }
             l.compared += usize::from(plan.comparisons[i].is_some());
-            l.dropped_similarity += usize::from(dropped.contains(&i));
-            l.letters += usize::from(mailed.contains(&i));
+            l.dropped_similarity += usize::from(dropped.contains(&ix));
+            l.letters += usize::from(mailed.contains(&ix));
         }
         q.localities = localities
             .into_iter()

@@ -93,38 +93,50 @@ impl Delivery {
         }
     }
 
-    /// What happened, in words: the manifest's `delivery`, or why it was
-    /// not delivered.
+    /// What happened, in words: the manifest's `delivery` (its
+    /// [`Dispatch`] name), or why it was not delivered.
     pub fn label(&self) -> String {
-        match self {
-            Delivery::Sent => "sent".into(),
-            Delivery::Written => "written".into(),
-            Delivery::Listed => "listed".into(),
-            Delivery::NoRelay => "no e-mail relay".into(),
-            Delivery::Refused(e) => format!("refused: {e}"),
-            Delivery::Failed(e) => format!("failed: {e}"),
+        match (self, self.dispatch()) {
+            (_, Some(dispatch)) => dispatch.name().into(),
+            (Delivery::Refused(e), None) => format!("refused: {e}"),
+            (Delivery::Failed(e), None) => format!("failed: {e}"),
+            (_, None) => "no e-mail relay".into(),
         }
     }
 }
 
 /// How a letter in a manifest left: what its `delivery` column says.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Dispatch {
     /// On paper, in a print file.
-    #[serde(rename = "print")]
     Print,
     /// By the relay, in this run or an earlier one of the period.
-    #[serde(rename = "sent")]
     Sent,
     /// As an `.eml` file (`--emails-to`).
-    #[serde(rename = "written")]
     Written,
     /// In `sms.csv`, for the utility's text gateway.
-    #[serde(rename = "listed")]
     Listed,
     /// An e-mail or text letter no message was made for in this run.
-    #[serde(rename = "not sent")]
     NotSent,
+}
+
+impl Dispatch {
+    /// The one spelling of each, in manifests and messages.
+    pub fn name(self) -> &'static str {
+        match self {
+            Dispatch::Print => "print",
+            Dispatch::Sent => "sent",
+            Dispatch::Written => "written",
+            Dispatch::Listed => "listed",
+            Dispatch::NotSent => "not sent",
+        }
+    }
+}
+
+impl serde::Serialize for Dispatch {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
+        s.serialize_str(self.name())
+    }
 }
 
 impl Outbox {

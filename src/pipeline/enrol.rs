@@ -10,16 +10,16 @@ use crate::cohort::{Assignment, CohortPlan};
 use crate::compare::Comparison;
 use crate::config::Config;
 use crate::control::{self, Group, Newcomer, REPORTS};
-use crate::model::{Household, Period};
+use crate::model::{Household, HouseholdIx, Period};
 use crate::store::Assigned;
 
 use super::snapshot::Snapshot;
 
 pub(super) struct Enrolment {
-    pub groups: FxHashMap<usize, Group>,
+    pub groups: FxHashMap<HouseholdIx, Group>,
     pub enrolments: Vec<Assigned>,
     /// Why each control household gets nothing, for `exceptions.csv`.
-    pub control_detail: FxHashMap<usize, String>,
+    pub control_detail: FxHashMap<HouseholdIx, String>,
 }
 
 /// The stratum a compared household is drawn in: its cohort, or its
@@ -38,7 +38,7 @@ pub(super) fn groups(
     snapshot: &Snapshot,
     period: Period,
     households: &[Household],
-    candidates: &[usize],
+    candidates: &[HouseholdIx],
     cohorts: &CohortPlan,
     comparisons: &[Option<Comparison>],
 ) -> Enrolment {
@@ -46,14 +46,14 @@ pub(super) fn groups(
     let strata: Vec<Cow<str>> = candidates
         .iter()
         .zip(&cohorts.assignments)
-        .map(|(&i, a)| stratum(&households[i], a, cohorts))
+        .map(|(&i, a)| stratum(&households[i.get()], a, cohorts))
         .collect();
     let mut groups = FxHashMap::default();
     let mut control_detail = FxHashMap::default();
     let mut new_idx = Vec::new();
     let mut newcomers = Vec::new();
     for (k, &i) in candidates.iter().enumerate() {
-        let id = households[i].account_id.as_str();
+        let id = households[i.get()].account_id.as_str();
         match earlier.get(id) {
             Some(a) => {
                 groups.insert(i, a.group);
@@ -97,7 +97,7 @@ pub(super) fn groups(
             );
         }
         enrolments.push(Assigned {
-            account_id: households[i].account_id.clone(),
+            account_id: households[i.get()].account_id.clone(),
             group,
             period,
             stratum: strata[k].to_string(),

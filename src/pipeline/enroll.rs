@@ -42,7 +42,8 @@ impl Balance {
 fn balance(plan: &Plan, config: &Config, newly_assigned: usize) -> Balance {
     let mut sums = [(0usize, 0.0f64); 2];
     for (&i, g) in &plan.groups {
-        let use_per_day = plan.bills[i]
+        let use_per_day = plan
+            .bills_of(i)
             .iter()
             .find(|b| b.period == plan.period)
             .map_or(0.0, Bill::per_day);

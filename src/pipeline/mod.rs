@@ -292,7 +292,7 @@ fn start_run(
         run_id,
         period,
         plan.letters.iter().map(|l| {
-            let h = &plan.households[l.household];
+            let h = plan.household(l.household);
             (
                 h.account_id.as_str(),
                 l.comparison.as_ref().map(|c| c.rating.code()),
@@ -437,7 +437,7 @@ fn write_brief(
     let name_of = |account: &str| {
         by_account
             .get(account)
-            .map(|l| plan.households[l.household].name.as_str())
+            .map(|l| plan.household(l.household).name.as_str())
     };
     crate::brief::write(path, plan.period, name_of, rows, context, config)
 }
@@ -770,7 +770,7 @@ fn render_all(
         .letters
         .iter()
         .map(|l| Recipient {
-            household: &plan.households[l.household],
+            household: plan.household(l.household),
             route: &l.route,
         })
         .collect();
@@ -870,10 +870,11 @@ fn manifest_row(
     pdf: String,
     pages: usize,
 ) -> ManifestRow {
-    let h = &plan.households[letter.household];
+    let h = plan.household(letter.household);
     let c = letter.comparison.as_ref();
     let money = report::money(&plan.input(letter), config, wording);
-    let bill = plan.bills[letter.household]
+    let bill = plan
+        .bills_of(letter.household)
         .iter()
         .find(|b| b.period == plan.period);
     let usage = bill.map(Bill::per_day);
@@ -964,7 +965,7 @@ fn write_leaks(path: &Path, plan: &Plan, rows: &[output::ManifestRow]) -> Result
             "report_mailed",
         ])?;
         for (i, run) in &plan.leaks {
-            let h = &plan.households[*i];
+            let h = plan.household(*i);
             w.write_record([
                 h.account_id.as_str(),
                 h.name.as_str(),
@@ -1036,7 +1037,7 @@ pub fn preview(
     let Some(letter) = plan
         .letters
         .iter()
-        .find(|l| plan.households[l.household].account_id == account)
+        .find(|l| plan.household(l.household).account_id == account)
     else {
         if let Some(e) = plan.exceptions.iter().find(|e| e.account_id == account) {
             bail!(
@@ -1053,7 +1054,7 @@ pub fn preview(
     if show_windows {
         data.show_windows = true;
         if let Some(imb) = &config.print.imb {
-            let zip = &plan.households[letter.household].zip;
+            let zip = &plan.household(letter.household).zip;
             data.imb = Some(imb.for_piece(plan.period, Shard::WHOLE, 1, zip)?.1);
         }
     }

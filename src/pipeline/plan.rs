@@ -24,7 +24,7 @@ use crate::compare::{self, CohortStats, Comparison};
 use crate::config::Config;
 use crate::exception::{Exception, Reason};
 use crate::ingest::{self, Dataset};
-use crate::model::{Bill, Channel, Household, Period, Status, bills_from_reads};
+use crate::model::{Bill, Channel, Household, HouseholdIx, Period, Status, bills_from_reads};
 use crate::phase::{self, Decision, Phase};
 use crate::render::Renderer;
 use crate::report::{self, ReportInput};
@@ -35,7 +35,7 @@ use crate::wording::Wording;
 /// One household to be mailed this period.
 #[derive(Debug, Clone)]
 pub struct Letter {
-    pub household: usize,
+    pub household: HouseholdIx,
     pub comparison: Option<Comparison>,
     pub decision: Decision,
     pub assistance_eligible: bool,
@@ -78,24 +78,34 @@ pub struct Plan {
     /// Control-group assignments made by this plan, recorded by a real run.
     pub enrolments: Vec<crate::store::Assigned>,
     /// Every compared household's group in the monthly reports' experiment.
-    pub groups: FxHashMap<usize, crate::control::Group>,
+    pub groups: FxHashMap<HouseholdIx, crate::control::Group>,
     /// Households whose water never stopped flowing for the configured
     /// hours during the period, mailed or not: `leaks.csv` for staff.
-    pub leaks: Vec<(usize, ingest::FlowRun)>,
+    pub leaks: Vec<(HouseholdIx, ingest::FlowRun)>,
     /// What the inputs said that is no household's exception (`file:line:
     /// why`): a suppression entry that matches nobody.
     pub notices: Vec<String>,
     /// Households compared with their whole locality because too few homes
-    /// shared their traits, by household index.
-    pub similarity_dropped: Vec<usize>,
+    /// shared their traits.
+    pub similarity_dropped: Vec<HouseholdIx>,
 }
 
 impl Plan {
+    /// The household at `ix`.
+    pub fn household(&self, ix: HouseholdIx) -> &Household {
+        &self.households[ix.get()]
+    }
+
+    /// The bills of the household at `ix`, oldest first.
+    pub fn bills_of(&self, ix: HouseholdIx) -> &[Bill] {
+        &self.bills[ix.get()]
+    }
+
     /// The letters keyed by account id.
     pub fn letters_by_account(&self) -> HashMap<&str, &Letter> {
         self.letters
             .iter()
-            .map(|l| (self.households[l.household].account_id.as_str(), l))
+            .map(|l| (self.household(l.household).account_id.as_str(), l))
             .collect()
     }
 
@@ -106,15 +116,15 @@ impl Plan {
         data: &report::ReportData,
         renderer: &Renderer,
     ) -> Result<crate::render::Rendered, crate::print::PieceError> {
-        let h = &self.households[letter.household];
+        let h = self.household(letter.household);
         let json = serde_json::to_vec(data)?;
         Ok(renderer.render(json, &format!("{}/{}", h.account_id, self.period))?)
     }
 
     pub fn input<'a>(&'a self, letter: &'a Letter) -> ReportInput<'a> {
         ReportInput {
-            household: &self.households[letter.household],
-            bills: &self.bills[letter.household],
+            household: self.household(letter.household),
+            bills: self.bills_of(letter.household),
             period: self.period,
             comparison: letter.comparison.as_ref(),
             cohort: letter.comparison.as_ref().map(|c| &self.cohorts[c.cohort]),
@@ -365,19 +375,19 @@ pub fn load(config: &Config, opts: &RunOptions, purpose: Purpose) -> Result<Inpu
 /// months), with the cohorts' statistics; and each candidate's span.
 fn compare_candidates(
     bills: &[Vec<Bill>],
-    candidates: &[usize],
+    candidates: &[HouseholdIx],
     cohort_plan: &crate::cohort::CohortPlan,
     usage_per_day: &[f64],
     period: Period,
 ) -> (Vec<i32>, Vec<Option<Comparison>>, Vec<CohortStats>) {
     let spans: Vec<i32> = candidates
         .iter()
-        .map(|&i| this_bill(&bills[i], period).map_or(1, Bill::months))
+        .map(|&i| this_bill(&bills[i.get()], period).map_or(1, Bill::months))
         .collect();
     let (comparisons, stats) =
         compare::compare_spans(cohort_plan, usage_per_day, &spans, |k, months| {
             let stretch = (period.offset(1 - months).first_day(), period.last_day());
-            let (per_day, covered) = Bill::per_day_over(&bills[candidates[k]], stretch);
+            let (per_day, covered) = Bill::per_day_over(&bills[candidates[k].get()], stretch);
             (covered >= 0.5).then(|| (per_day * 1000.0).round() / 1000.0)
         });
     (spans, comparisons, stats)
@@ -387,12 +397,12 @@ fn compare_candidates(
 /// compared household's, mailed or not.
 fn by_household(
     households: usize,
-    candidates: &[usize],
+    candidates: &[HouseholdIx],
     comparisons: &[Option<Comparison>],
 ) -> Vec<Option<Comparison>> {
     let mut compared = vec![None; households];
     for (&i, c) in candidates.iter().zip(comparisons) {
-        compared[i] = c.clone();
+        compared[i.get()] = c.clone();
     }
     compared
 }
@@ -518,7 +528,7 @@ fn choose_candidates(
     period: Period,
     config: &Config,
     exceptions: &mut Vec<Exception>,
-) -> Vec<usize> {
+) -> Vec<HouseholdIx> {
     let mut candidates = Vec::new();
     for (i, h) in households.iter().enumerate() {
         let reject =
@@ -566,7 +576,7 @@ fn choose_candidates(
         };
         match problem {
             Some(e) => exceptions.push(e),
-            None => candidates.push(i),
+            None => candidates.push(HouseholdIx::new(i)),
         }
     }
     candidates
@@ -574,7 +584,7 @@ fn choose_candidates(
 
 /// Cohorts of the candidates, and each candidate's use per day.
 struct Formed {
-    candidates: Vec<usize>,
+    candidates: Vec<HouseholdIx>,
     cohorts: CohortPlan,
     usage_per_day: Vec<f64>,
 }
@@ -585,19 +595,19 @@ struct Formed {
 fn form_cohorts(
     households: &[Household],
     bills: &[Vec<Bill>],
-    candidates: Vec<usize>,
+    candidates: Vec<HouseholdIx>,
     period: Period,
     config: &Config,
     exceptions: &mut Vec<Exception>,
 ) -> Formed {
-    let usage_of = |i: usize| {
+    let usage_of = |i: HouseholdIx| {
         // Compared at 0.001 unit/day: the same use expressed in different
         // units (gal vs ccf) must tie rather than differ in the last digit.
-        let u = this_bill(&bills[i], period).map_or(0.0, Bill::per_day);
+        let u = this_bill(&bills[i.get()], period).map_or(0.0, Bill::per_day);
         (u * 1000.0).round() / 1000.0
     };
-    let form = |candidates: Vec<usize>| {
-        let refs: Vec<&Household> = candidates.iter().map(|&i| &households[i]).collect();
+    let form = |candidates: Vec<HouseholdIx>| {
+        let refs: Vec<&Household> = candidates.iter().map(|&i| &households[i.get()]).collect();
         Formed {
             cohorts: cohort::plan(&refs, &config.cohort),
             usage_per_day: candidates.iter().map(|&i| usage_of(i)).collect(),
@@ -614,7 +624,7 @@ fn form_cohorts(
         return formed;
     }
     for &(k, median, size) in &outliers {
-        let h = &households[formed.candidates[k]];
+        let h = &households[formed.candidates[k].get()];
         let unit = h.service.canonical_unit();
         let usage = formed.usage_per_day[k];
         exceptions.push(Exception::new(
@@ -674,8 +684,8 @@ struct Decider<'a> {
     bills: &'a [Vec<Bill>],
     runs: &'a HashMap<String, Vec<ingest::FlowRun>>,
     suppressed: &'a HashSet<String>,
-    groups: &'a FxHashMap<usize, crate::control::Group>,
-    control_detail: FxHashMap<usize, String>,
+    groups: &'a FxHashMap<HouseholdIx, crate::control::Group>,
+    control_detail: FxHashMap<HouseholdIx, String>,
     insights: Vec<Option<Box<crate::weather::insight::Insight>>>,
     tip_memo: FxHashMap<TipKey<'a>, Arc<[String]>>,
 }
@@ -686,7 +696,7 @@ impl<'a> Decider<'a> {
     /// results split afterwards copied every letter once more.
     fn letters(
         &mut self,
-        candidates: &[usize],
+        candidates: &[HouseholdIx],
         comparisons: Vec<Option<Comparison>>,
         cohort_plan: &crate::cohort::CohortPlan,
         spans: &[i32],
@@ -718,7 +728,7 @@ impl<'a> Decider<'a> {
     /// cannot show).
     fn letter(
         &mut self,
-        i: usize,
+        i: HouseholdIx,
         comparison: Option<Comparison>,
         shape: Shape<'_>,
     ) -> std::result::Result<Letter, Exception> {
@@ -728,7 +738,7 @@ impl<'a> Decider<'a> {
             reachable,
             default_channel,
         } = *self.rules;
-        let (h, period) = (&self.households[i], self.period);
+        let (h, period) = (&self.households[i.get()], self.period);
         let route = crate::channel::route(
             h,
             default_channel,
@@ -757,7 +767,7 @@ impl<'a> Decider<'a> {
             .and_then(|l| l.goal);
         let leak = leak_in(self.runs, &h.account_id, period);
         let invite = eligible && config.assistance.invite;
-        let insight = self.insights[i]
+        let insight = self.insights[i.get()]
             .take()
             .filter(|_| leak.is_none() && !invite);
         // The phase is the ladder's, decided with the tips below.
@@ -809,14 +819,14 @@ impl<'a> Decider<'a> {
     /// traits), the next goal.
     fn decide_new(
         &mut self,
-        i: usize,
+        i: HouseholdIx,
         comparison: Option<&Comparison>,
         last: Option<&'a History>,
         mut situation: report::Situation,
         wording: &Wording,
     ) -> (Decision, Arc<[String]>, Option<f64>) {
         let households: &'a [Household] = self.households;
-        let (h, period) = (&households[i], self.period);
+        let (h, period) = (&households[i.get()], self.period);
         let decision = phase::decide(
             last.map(|l| l.ladder),
             last.map(|l| period.index() - l.period.index()),
@@ -843,7 +853,7 @@ impl<'a> Decider<'a> {
             .entry(key)
             .or_insert_with(|| report::pick_tips(h, period, situation, last_tips, wording).into())
             .clone();
-        let usage = this_bill(&self.bills[i], period).map_or(0.0, Bill::per_day);
+        let usage = this_bill(&self.bills[i.get()], period).map_or(0.0, Bill::per_day);
         let goal = crate::goal::next(usage, comparison, decision.phase);
         (decision, tips, goal)
     }
@@ -859,11 +869,11 @@ impl<'a> Decider<'a> {
 fn presort(letters: &mut [Letter], households: &[Household]) {
     use rayon::slice::ParallelSliceMut;
     use std::cmp::Ordering;
-    let home = |k: &SortKey| &households[letters[k.letter].household];
+    let home = |k: &SortKey| &households[letters[k.letter].household.get()];
     let mut keys: Vec<SortKey> = letters
         .iter()
         .enumerate()
-        .map(|(k, l)| SortKey::of(&households[l.household], k))
+        .map(|(k, l)| SortKey::of(&households[l.household.get()], k))
         .collect();
     keys.par_sort_unstable_by(|a, b| {
         let zip = if a.zip_len > 16 || b.zip_len > 16 {
@@ -934,13 +944,14 @@ fn leaks(
     households: &[Household],
     runs: &HashMap<String, Vec<ingest::FlowRun>>,
     period: Period,
-) -> Vec<(usize, ingest::FlowRun)> {
-    let mut leaks: Vec<(usize, ingest::FlowRun)> = households
+) -> Vec<(HouseholdIx, ingest::FlowRun)> {
+    let mut leaks: Vec<(HouseholdIx, ingest::FlowRun)> = households
         .iter()
         .enumerate()
-        .filter_map(|(i, h)| leak_in(runs, &h.account_id, period).map(|r| (i, r)))
+        .filter_map(|(i, h)| leak_in(runs, &h.account_id, period).map(|r| (HouseholdIx::new(i), r)))
         .collect();
-    leaks.sort_by(|a, b| households[a.0].account_id.cmp(&households[b.0].account_id));
+    let account = |ix: HouseholdIx| &households[ix.get()].account_id;
+    leaks.sort_by(|a, b| account(a.0).cmp(account(b.0)));
     leaks
 }
 
@@ -1150,7 +1161,7 @@ mod tests {
     fn letter<'p>(plan: &'p Plan, account: &str) -> Option<&'p Letter> {
         plan.letters
             .iter()
-            .find(|l| plan.households[l.household].account_id == account)
+            .find(|l| plan.household(l.household).account_id == account)
     }
 
     #[test]
@@ -1167,7 +1178,7 @@ mod tests {
         let mut seen: Vec<&str> = plan
             .letters
             .iter()
-            .map(|l| plan.households[l.household].account_id.as_str())
+            .map(|l| plan.household(l.household).account_id.as_str())
             .chain(plan.exceptions.iter().map(|e| e.account_id.as_str()))
             .collect();
         seen.sort_unstable();
@@ -1192,7 +1203,7 @@ mod tests {
         plan.letters
             .iter()
             .map(|l| {
-                let h = &plan.households[l.household];
+                let h = plan.household(l.household);
                 (
                     h.zip.as_str(),
                     h.address_line1.as_str(),

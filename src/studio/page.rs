@@ -463,7 +463,7 @@ pub(super) fn tips(s: &Studio) -> String {
     if let Ok(plan) = plan.as_ref() {
         letters = plan.letters.len();
         for l in &plan.letters {
-            let h = &plan.households[l.household];
+            let h = plan.household(l.household);
             let chosen = crate::report::pick_tips(
                 h,
                 plan.period,

@@ -53,7 +53,7 @@ pub fn data(
             let letter = plan
                 .letters
                 .iter()
-                .find(|l| &plan.households[l.household].account_id == id)
+                .find(|l| &plan.household(l.household).account_id == id)
                 .with_context(|| format!("account {id} gets no report for {}", plan.period))?;
             let mut input = plan.input(letter);
             // Tip rules may be edited too: choose with the draft's rules.

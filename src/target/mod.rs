@@ -137,7 +137,7 @@ fn phases(plan: &Plan) -> HashMap<&str, crate::phase::Phase> {
         .iter()
         .map(|l| {
             (
-                plan.households[l.household].account_id.as_str(),
+                plan.household(l.household).account_id.as_str(),
                 l.decision.phase,
             )
         })

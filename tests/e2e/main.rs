@@ -11,6 +11,7 @@ mod account;
 mod alerts;
 mod batch;
 mod busy;
+mod caltrack;
 mod channels;
 mod control;
 mod deploy;

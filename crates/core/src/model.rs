@@ -459,6 +459,25 @@ impl std::ops::Index<&str> for Extra {
     }
 }
 
+/// A household's place in a run's list of households (the dataset's, the
+/// plan's, and the lists kept beside it, one entry per household): a type
+/// of its own, so it is never taken for a letter's place, a candidate's,
+/// a cohort's or a count. Four bytes: a run holds fewer than 2^32 homes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct HouseholdIx(u32);
+
+impl HouseholdIx {
+    /// The household at place `i`.
+    pub fn new(i: usize) -> HouseholdIx {
+        HouseholdIx(u32::try_from(i).expect("a run holds fewer than 2^32 households"))
+    }
+
+    /// Its place, to index the lists kept per household.
+    pub fn get(self) -> usize {
+        self.0 as usize
+    }
+}
+
 /// One household as the customer file describes it.
 #[derive(Debug, Clone)]
 pub struct Household {
