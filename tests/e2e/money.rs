@@ -140,8 +140,7 @@ fn a_bad_tariff_fails_with_its_line() {
 /// One account's bills by month: gallons, days, last day.
 type Bills = BTreeMap<(i32, u32), (f64, i64, NaiveDate)>;
 
-/// Every account's bills, from usage.csv (read once: a file of 300
-/// households is 4,000 rows).
+/// Every account's bills, from usage.csv: read once, not once per letter.
 fn bills_by_account(ws: &Workspace) -> HashMap<String, Bills> {
     let mut all: HashMap<String, Bills> = HashMap::new();
     for row in read_csv(&ws.path("data/usage.csv")) {
