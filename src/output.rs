@@ -55,9 +55,8 @@ pub struct ManifestRow {
     pub last_goal: Option<GoalOutcome>,
     /// `mail`, `email` or `sms`.
     pub channel: Channel,
-    /// `print` (in a print file), `sent` (by the relay, in this run or an
-    /// earlier one of the period), `written` (an `.eml` file) or `listed`
-    /// (in `sms.csv`).
+    /// How the letter left ([`Dispatch`](crate::channel::deliver::Dispatch)):
+    /// `print`, `sent`, `written`, `listed` or `not sent`.
     pub delivery: crate::channel::deliver::Dispatch,
     /// Why paper when the household asked for another channel.
     pub channel_note: String,

@@ -6,6 +6,7 @@
 //! runs the reference each time.
 
 use std::collections::HashMap;
+use std::ffi::OsStr;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 
@@ -32,14 +33,23 @@ fn reference_python() -> PathBuf {
     venv.join("bin/python")
 }
 
-fn python(py: &Path, script: &str, args: &[&Path]) -> String {
-    let o = Command::new(py)
-        .arg("-W")
-        .arg("ignore")
+/// `script` of the reference folder started with `args`, read with
+/// [`finish`]: the reference fits take several seconds of one core each,
+/// so they are started side by side.
+fn start(py: &Path, script: &str, args: &[&OsStr]) -> Child {
+    Command::new(py)
+        .args(["-W", "ignore"])
         .arg(repo().join("tests/reference/caltrack").join(script))
         .args(args)
-        .output()
-        .unwrap();
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap()
+}
+
+/// What a started script printed, once it has succeeded.
+fn finish(child: Child, script: &str) -> String {
+    let o = child.wait_with_output().unwrap();
     assert!(
         o.status.success(),
         "{script}: {}",
@@ -142,33 +152,17 @@ struct Case {
     band_tol: f64,
 }
 
-/// The reference's fit of `case`, started now and read with [`reference`]:
-/// each takes several seconds of one core, so they run side by side.
+const REFERENCE_FIT: &str = "reference_fit.py";
+
+/// The reference's fit of `case`, started now.
 fn start_reference(py: &Path, case: &Case) -> Child {
     let days = if case.day_zone == "America/Chicago" {
         "local"
     } else {
         "standard"
     };
-    Command::new(py)
-        .args(["-W", "ignore"])
-        .arg(repo().join("tests/reference/caltrack/reference_fit.py"))
-        .arg(&case.sample)
-        .args(["--days", days])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap()
-}
-
-fn reference(child: Child) -> serde_json::Value {
-    let o = child.wait_with_output().unwrap();
-    assert!(
-        o.status.success(),
-        "reference_fit.py: {}",
-        String::from_utf8_lossy(&o.stderr)
-    );
-    serde_json::from_slice(&o.stdout).unwrap()
+    let args = [case.sample.as_os_str(), "--days".as_ref(), days.as_ref()];
+    start(py, REFERENCE_FIT, &args)
 }
 
 /// neighborly's fit of the case's sample equals the reference's.
@@ -244,7 +238,8 @@ fn agrees(dir: &Path, case: &Case, reference: &serde_json::Value) {
 fn fitted_models_agree_with_the_reference_implementation() {
     let py = reference_python();
     let samples = tempfile::tempdir().unwrap();
-    python(&py, "export_samples.py", &[samples.path()]);
+    let export = "export_samples.py";
+    finish(start(&py, export, &[samples.path().as_os_str()]), export);
     let case = |name: &str, day_zone, tol, band_tol| Case {
         sample: samples.path().join(name),
         day_zone,
@@ -274,6 +269,7 @@ fn fitted_models_agree_with_the_reference_implementation() {
     let running: Vec<Child> = cases.iter().map(|c| start_reference(&py, c)).collect();
     for (case, child) in cases.iter().zip(running) {
         let dir = tempfile::tempdir().unwrap();
-        agrees(dir.path(), case, &reference(child));
+        let reference = serde_json::from_str(&finish(child, REFERENCE_FIT)).unwrap();
+        agrees(dir.path(), case, &reference);
     }
 }

@@ -242,21 +242,22 @@ fn each_household_pdf_has_the_text_of_its_piece_in_the_print_file() {
             .or_default()
             .extend(first..first + count);
     }
-    // Every print file and every single PDF, read in one go.
-    let files: Vec<(std::path::PathBuf, Vec<u32>)> = wanted
-        .iter()
-        .map(|(f, pages)| (out.join(f), pages.clone()))
-        .chain(pieces.iter().map(|p| {
-            let count: u32 = p["page_count"].parse().unwrap();
-            (
-                out.join(&manifest[&p["account_id"]]["pdf"]),
-                (1..=count).collect(),
-            )
-        }))
-        .collect();
+    // Every print file, then every single PDF, read in one go.
+    let (print_files, mut files): (Vec<String>, Vec<_>) = wanted
+        .into_iter()
+        .map(|(f, pages)| {
+            let path = out.join(&f);
+            (f, (path, pages))
+        })
+        .unzip();
+    files.extend(pieces.iter().map(|p| {
+        let count: u32 = p["page_count"].parse().unwrap();
+        let pages: Vec<u32> = (1..=count).collect();
+        (out.join(&manifest[&p["account_id"]]["pdf"]), pages)
+    }));
     let mut read = glyphs::read_many(&files).into_iter();
     let print: HashMap<String, HashMap<u32, glyphs::Page>> =
-        wanted.keys().cloned().zip(read.by_ref()).collect();
+        print_files.into_iter().zip(read.by_ref()).collect();
     let text = |page: &glyphs::Page| -> Vec<String> {
         page.glyphs
             .iter()

@@ -47,16 +47,14 @@ pub fn first_pages(
         let page = piece["first_page"].parse().unwrap();
         wanted.entry(piece["file"].clone()).or_default().push(page);
     }
-    let wanted: Vec<(String, Vec<u32>)> = wanted.into_iter().collect();
-    let paths: Vec<_> = wanted
-        .iter()
-        .map(|(file, pages)| (out.join(file), pages.clone()))
-        .collect();
-    wanted
+    let (files, paths): (Vec<String>, Vec<_>) = wanted
         .into_iter()
-        .map(|(file, _)| file)
-        .zip(glyphs::read_many(&paths))
-        .collect()
+        .map(|(file, pages)| {
+            let path = out.join(&file);
+            (file, (path, pages))
+        })
+        .unzip();
+    files.into_iter().zip(glyphs::read_many(&paths)).collect()
 }
 
 /// For every piece of every print file: the recipient's name, street and
