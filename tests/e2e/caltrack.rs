@@ -12,27 +12,6 @@ use std::process::{Child, Command, Stdio};
 
 use crate::common::*;
 
-/// The reference venv (made once; a second call returns at once).
-fn reference_python() -> PathBuf {
-    let venv = std::env::var_os("NEIGHBORLY_CALTRACK_VENV")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| {
-            PathBuf::from(std::env::var("HOME").unwrap()).join(".cache/neighborly/caltrack-venv")
-        });
-    let setup = repo().join("tests/reference/caltrack/setup.sh");
-    let o = Command::new("bash")
-        .arg(&setup)
-        .arg(&venv)
-        .output()
-        .unwrap();
-    assert!(
-        o.status.success(),
-        "setup.sh: {}",
-        String::from_utf8_lossy(&o.stderr)
-    );
-    venv.join("bin/python")
-}
-
 /// `script` of the reference folder started with `args`, read with
 /// [`finish`]: the reference fits take several seconds of one core each,
 /// so they are started side by side.
@@ -236,7 +215,7 @@ fn agrees(dir: &Path, case: &Case, reference: &serde_json::Value) {
 
 #[test]
 fn fitted_models_agree_with_the_reference_implementation() {
-    let py = reference_python();
+    let py = reference::python().to_path_buf();
     let samples = tempfile::tempdir().unwrap();
     let export = "export_samples.py";
     finish(start(&py, export, &[samples.path().as_os_str()]), export);

@@ -184,7 +184,7 @@ fn the_pods_commands_make_and_merge_a_sharded_period() {
 #[test]
 fn the_containerfile_copies_what_the_repository_has() {
     let text = std::fs::read_to_string(manifests().join("Containerfile")).unwrap();
-    let mut copies = 0;
+    let mut copied = Vec::new();
     for line in text.lines().filter(|l| l.starts_with("COPY ")) {
         if line.contains("--from=") {
             continue;
@@ -192,10 +192,30 @@ fn the_containerfile_copies_what_the_repository_has() {
         let words: Vec<&str> = line.split_whitespace().collect();
         for src in &words[1..words.len() - 1] {
             assert!(repo().join(src).exists(), "{src} (in {line})");
-            copies += 1;
+            copied.push(
+                src.trim_start_matches("./")
+                    .trim_end_matches('/')
+                    .to_string(),
+            );
         }
     }
-    assert!(copies >= 5);
+    assert!(copied.len() >= 5);
+    // The build stage needs every crate of the workspace.
+    let manifest: toml::Table = std::fs::read_to_string(repo().join("Cargo.toml"))
+        .unwrap()
+        .parse()
+        .unwrap();
+    let members = manifest["workspace"]["members"].as_array().unwrap();
+    for member in members.iter().map(|m| m.as_str().unwrap()) {
+        let member = member.trim_start_matches("./");
+        assert!(
+            member == "."
+                || copied
+                    .iter()
+                    .any(|c| member == c || member.starts_with(&format!("{c}/"))),
+            "the workspace's {member} is not copied into the build stage"
+        );
+    }
     assert!(text.contains("--locked"));
     assert!(text.contains("USER 10001"));
 }

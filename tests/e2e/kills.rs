@@ -1,5 +1,5 @@
 //! A run killed with SIGKILL at each step it takes (`NEIGHBORLY_KILL_AT`,
-//! see `src/drill.rs`), then started again with the same command, ends
+//! see `crates/app/src/drill.rs`), then started again with the same command, ends
 //! where an uninterrupted run ends: the same files byte for byte, the same
 //! decisions, every e-mail received once by a real SMTP server, every text
 //! recorded once, and the run closed in the store with the same counts.

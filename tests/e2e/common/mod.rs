@@ -5,6 +5,7 @@
 pub mod glyphs;
 pub mod pdf_tools;
 pub mod postgres;
+pub mod reference;
 pub mod smtp;
 pub mod windows;
 
@@ -18,6 +19,20 @@ pub fn repo() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
 
+/// Start installing the Python tools some tests call (the PDF checkers and
+/// the CalTRACK reference), each on a thread of its own. On a fresh machine
+/// each install takes most of a minute, mostly waiting on downloads; begun
+/// by the first workspace, it overlaps the tests that need neither. A test
+/// that needs a tool still asks for it and waits; if an install failed, it
+/// is tried again there and the test reports why.
+fn start_tool_installs() {
+    static STARTED: std::sync::Once = std::sync::Once::new();
+    STARTED.call_once(|| {
+        std::thread::spawn(|| std::panic::catch_unwind(pdf_tools::python).is_ok());
+        std::thread::spawn(|| std::panic::catch_unwind(reference::python).is_ok());
+    });
+}
+
 /// A temporary workspace: `data/`, `state.sqlite`, `out/`, `config.toml`.
 pub struct Workspace {
     pub dir: tempfile::TempDir,
@@ -25,6 +40,7 @@ pub struct Workspace {
 
 impl Workspace {
     pub fn new(extra_config: &str) -> Workspace {
+        start_tool_installs();
         let dir = tempfile::tempdir().unwrap();
         let templates = repo().join("report-templates");
         let config = format!(

@@ -1140,7 +1140,7 @@ mod tests {
     }
 
     fn wording() -> Wording {
-        let templates = Path::new(env!("CARGO_MANIFEST_DIR")).join("report-templates");
+        let templates = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../report-templates");
         crate::wording::load_or_error(&templates).unwrap()
     }
 
