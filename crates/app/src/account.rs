@@ -113,18 +113,18 @@ pub fn look_up(
 
 fn customer_of(h: &Household) -> Customer {
     Customer {
-        name: h.name.clone(),
+        name: h.name.to_string(),
         address: crate::report::recipient_block(h)
             .into_iter()
             .skip(1)
             .collect(),
-        locality: h.locality.clone(),
+        locality: h.locality.to_string(),
         language: h.language.code().into(),
         status: format!("{:?}", h.status).to_lowercase(),
         do_not_mail: h.do_not_mail,
         channel: h.extra.get("channel").cloned().unwrap_or_default(),
         programs: h.programs.clone(),
-        source: h.source.clone(),
+        source: h.source.to_string(),
     }
 }
 

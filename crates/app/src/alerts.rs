@@ -145,7 +145,10 @@ pub fn run(config: &Config, opts: &AlertOptions) -> Result<AlertSummary> {
     };
     let assessed: Vec<Assessed> = (0..data.households.len())
         .into_par_iter()
-        .filter(|&i| data.days.contains_key(&data.households[i].account_id))
+        .filter(|&i| {
+            data.days
+                .contains_key(data.households[i].account_id.as_str())
+        })
         .map(|i| assess(config, &data, i, opts.as_of, weather.as_ref()))
         .collect();
     let (store, _lock) = crate::outreach::open_store(config, &opts.run, Period::of(opts.as_of))?;
@@ -172,7 +175,7 @@ pub fn run(config: &Config, opts: &AlertOptions) -> Result<AlertSummary> {
     for mut a in assessed {
         let h = &data.households[a.i];
         if let Some(high) = &a.high {
-            let (channel, delivery) = match groups.get(&h.account_id) {
+            let (channel, delivery) = match groups.get(h.account_id.as_str()) {
                 Some(Group::Control) => (String::new(), "held-out".to_string()),
                 _ => match outreach.hold(h) {
                     Some(why) => (String::new(), why),
@@ -274,7 +277,7 @@ fn assess(
     let bills = bills_from_reads(&data.reads[i]);
     let period = alert::current_period(&bills, as_of);
     let mut row = AlertRow {
-        account_id: h.account_id.clone(),
+        account_id: h.account_id.to_string(),
         bill_start: period.start.to_string(),
         bill_end: period.end.to_string(),
         ..AlertRow::default()
@@ -306,7 +309,10 @@ fn assess(
     let Some(pct) = alert::high(projected_cost, usual_cost, &rules) else {
         return done(row, "not-high".into());
     };
-    let runs = data.runs.get(&h.account_id).map_or(&[][..], Vec::as_slice);
+    let runs = data
+        .runs
+        .get(h.account_id.as_str())
+        .map_or(&[][..], Vec::as_slice);
     let causes = alert::causes(&projection, runs);
     row.causes = cause_codes(&causes);
     Assessed {
@@ -336,7 +342,7 @@ fn project(
     weather: Option<&Weather>,
 ) -> Result<Projection, alert::NoProjection> {
     let h = &data.households[i];
-    let days = one_meter_per_day(&data.days[&h.account_id]);
+    let days = one_meter_per_day(&data.days[h.account_id.as_str()]);
     let days = &days;
     let model = weather.and_then(|w| weather_model(config, w, h, &data.reads[i], period));
     let wm = model.as_ref().map(|(m, s)| WeatherModel {
@@ -466,7 +472,7 @@ fn notice(
     let money = |x: f64| crate::money::format(x, symbol, lang, false);
     let date = |d: NaiveDate| crate::target::letter::short_date(d, lang, false);
     let mut vars: BTreeMap<&str, String> = BTreeMap::new();
-    vars.insert("name", h.name.clone());
+    vars.insert("name", h.name.to_string());
     vars.insert("utility", config.utility.name.clone());
     vars.insert("phone", config.utility.phone.clone());
     vars.insert("website", config.utility.website.clone());

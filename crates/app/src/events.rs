@@ -153,7 +153,7 @@ pub fn run(config: &Config, opts: &EventOptions) -> Result<EventSummary> {
     let candidates: Vec<&Household> = data
         .households
         .iter()
-        .filter(|h| opts.stage == Stage::Notify || outcomes.contains_key(&h.account_id))
+        .filter(|h| opts.stage == Stage::Notify || outcomes.contains_key(h.account_id.as_str()))
         .collect();
     let groups = outreach.groups(
         EXPERIMENT,
@@ -165,9 +165,9 @@ pub fn run(config: &Config, opts: &EventOptions) -> Result<EventSummary> {
     let id = format!("{}.{}", compact(&opts.window), opts.stage.code());
     let mut rows = Vec::new();
     for h in &data.households {
-        let outcome = outcomes.get(&h.account_id);
+        let outcome = outcomes.get(h.account_id.as_str());
         let mut row = EventRow {
-            account_id: h.account_id.clone(),
+            account_id: h.account_id.to_string(),
             ..EventRow::default()
         };
         if let Some((o, days)) = outcome {
@@ -180,7 +180,7 @@ pub fn run(config: &Config, opts: &EventOptions) -> Result<EventSummary> {
                 "no-figures: the interval data does not cover the window and its baseline days"
                     .into(),
             )
-        } else if groups.get(&h.account_id) == Some(&Group::Control) {
+        } else if groups.get(h.account_id.as_str()) == Some(&Group::Control) {
             (String::new(), "held-out".into())
         } else if let Some(why) = outreach.hold(h) {
             (String::new(), why)
@@ -389,7 +389,7 @@ fn notice(
     let voice = wording.voice(h.service);
     let w = &opts.window;
     let mut vars: BTreeMap<&str, String> = BTreeMap::new();
-    vars.insert("name", h.name.clone());
+    vars.insert("name", h.name.to_string());
     vars.insert("utility", config.utility.name.clone());
     vars.insert("phone", config.utility.phone.clone());
     vars.insert("website", config.utility.website.clone());

@@ -204,7 +204,7 @@ fn load(config: &Config, opts: &RunOptions) -> Result<Dataset> {
 /// has interval data, else its bills.
 pub fn usage_of(data: &Dataset, i: usize) -> (Granularity, Vec<Usage>) {
     let h = &data.households[i];
-    match data.days.get(&h.account_id) {
+    match data.days.get(h.account_id.as_str()) {
         Some(days) if !days.is_empty() => (
             Granularity::Daily,
             days.iter()
@@ -234,7 +234,7 @@ fn household(
 ) -> (ModelRow, Option<SavingsRow>) {
     let (granularity, usage) = usage_of(data, i);
     let mut row = ModelRow {
-        account_id: h.account_id.clone(),
+        account_id: h.account_id.to_string(),
         station: String::new(),
         data: match granularity {
             Granularity::Billing => "billing",
@@ -285,7 +285,7 @@ fn household(
         let reporting: Vec<Usage> = usage.iter().copied().filter(|u| w.holds(u)).collect();
         let s = caltrack::savings(&model, &reporting, station, granularity)?;
         Some(SavingsRow {
-            account_id: h.account_id.clone(),
+            account_id: h.account_id.to_string(),
             reporting_observed: s.observed,
             reporting_predicted: s.predicted,
             savings: s.savings,

@@ -290,7 +290,7 @@ impl Deliveries {
     /// `not-delivered` exception that takes it out of the manifest.
     pub fn of(&self, r: &Recipient<'_>) -> std::result::Result<Dispatch, Exception> {
         let account = &r.household.account_id;
-        match (r.route.channel, self.outcome.get(account)) {
+        match (r.route.channel, self.outcome.get(account.as_str())) {
             (Channel::Mail, _) => Ok(Dispatch::Print),
             (channel, Some(d)) => d.dispatch().ok_or_else(|| {
                 Exception::new(
@@ -339,11 +339,11 @@ fn deliver<M: Mailing>(
             continue;
         }
         let token = channel::token(&config.channels.link_salt, account);
-        if sends.get(&(account.clone(), channel)) == Some(&SendStatus::Sent) {
+        if sends.get(&(account.to_string(), channel)) == Some(&SendStatus::Sent) {
             if channel == Channel::Email {
                 out.emails_already_sent += 1;
             }
-            out.outcome.insert(account.clone(), Delivery::Sent);
+            out.outcome.insert(account.to_string(), Delivery::Sent);
             continue;
         }
         let delivery = match channel {
@@ -356,7 +356,7 @@ fn deliver<M: Mailing>(
         if channel == Channel::Email && delivery.delivered() {
             out.emails_sent += 1;
         }
-        out.outcome.insert(account.clone(), delivery);
+        out.outcome.insert(account.to_string(), delivery);
     }
     Ok(out)
 }
@@ -378,9 +378,9 @@ fn list_text<M: Mailing>(
     let account = &r.household.account_id;
     let mobile = &r.route.address;
     let id = message_id(mailing.period(), token, "sms");
-    out.texts.push((account.clone(), mobile.clone(), id));
+    out.texts.push((account.to_string(), mobile.clone(), id));
     out.sms_rows.push(SmsRow {
-        account_id: account.clone(),
+        account_id: account.to_string(),
         mobile: mobile.clone(),
         text: text.body,
         encoding: text.encoding,

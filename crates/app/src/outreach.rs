@@ -153,9 +153,9 @@ impl<'a> Outreach<'a> {
         let mut out: HashMap<String, Group> = HashMap::new();
         let mut newcomers = Vec::new();
         for h in candidates {
-            match earlier.get(&h.account_id) {
+            match earlier.get(h.account_id.as_str()) {
                 Some(a) => {
-                    out.insert(h.account_id.clone(), a.group);
+                    out.insert(h.account_id.to_string(), a.group);
                 }
                 None => newcomers.push(Newcomer {
                     account_id: &h.account_id,
@@ -237,7 +237,7 @@ impl<'a> Outreach<'a> {
             let id = crate::channel::deliver::message_id_for(kind, id_key, &token, "sms");
             self.texts.push((
                 SmsRow {
-                    account_id: h.account_id.clone(),
+                    account_id: h.account_id.to_string(),
                     mobile: route.address.clone(),
                     text: text.body,
                     encoding: text.encoding,
@@ -279,7 +279,8 @@ impl<'a> Outreach<'a> {
         )?;
         let label = match result {
             Delivery::Sent | Delivery::Written => {
-                self.sent.insert((h.account_id.clone(), key.to_string()));
+                self.sent
+                    .insert((h.account_id.to_string(), key.to_string()));
                 result.label()
             }
             other => format!("not-delivered: {}", other.label()),

@@ -127,8 +127,8 @@ fn sample(variant: &Variant, period: Period) -> (Household, Vec<Bill>, Compariso
             _ => 214.0,
         };
     let household = Household {
-        account_id: format!("PROOF-{}", variant.language.code().to_uppercase()),
-        name: name.to_string(),
+        account_id: format!("PROOF-{}", variant.language.code().to_uppercase()).into(),
+        name: name.into(),
         address_line1: "1234 Sample Street".into(),
         address_line2: Some("Apt 5".into()),
         city: "Maple Valley".into(),
@@ -139,7 +139,7 @@ fn sample(variant: &Variant, period: Period) -> (Household, Vec<Bill>, Compariso
         occupants: Some(3),
         home_sqft: Some(1600),
         year_built: Some(1978),
-        heating_fuel: (variant.service != Service::Water).then(|| "gas".to_string()),
+        heating_fuel: (variant.service != Service::Water).then(|| "gas".into()),
         language: variant.language,
         programs: if variant.invite {
             vec!["snap".into()]
@@ -275,7 +275,7 @@ fn weather_sample(
             Bill {
                 period: p,
                 quantity: per_day * scale * days as f64,
-                days,
+                days: days as i32,
                 estimated: false,
                 start: p.first_day(),
                 end: p.last_day(),

@@ -83,8 +83,8 @@ pub fn money(input: &ReportInput, config: &Config, wording: &Wording) -> Option<
     let h = input.household;
     let t = config.tariff.of(h.service)?;
     let bill = input.bills.iter().find(|b| b.period == input.period)?;
-    let charges = crate::money::charges(t, h, bill.quantity, bill.days, bill.end)?;
-    let fixed = crate::money::fixed(t, bill.days);
+    let charges = crate::money::charges(t, h, bill.quantity, bill.days.into(), bill.end)?;
+    let fixed = crate::money::fixed(t, bill.days.into());
     let cost = fixed
         + charges
             .iter()
@@ -114,7 +114,7 @@ pub fn money(input: &ReportInput, config: &Config, wording: &Wording) -> Option<
         })
     };
     let goal_cost = input.goal.and_then(|g| {
-        let months = crate::model::bill_months(bill.days) as i32;
+        let months = crate::model::bill_months(bill.days.into()) as i32;
         let (end, days) = crate::money::next_bill_days(input.period, months);
         crate::money::cost(t, h, g * days as f64, days, end)
     });
@@ -581,7 +581,7 @@ pub fn build(
         lang: lang.code(),
         variant: input.phase,
         rating: input.comparison.map(|c| c.rating),
-        account_id: h.account_id.clone(),
+        account_id: h.account_id.to_string(),
         title: fill_str(
             speaker
                 .get("document_title")
@@ -635,7 +635,7 @@ fn base_vars<'v>(
     vars.insert("period", period_label.to_string());
     vars.insert("usage", speaker.with_unit(usage));
     vars.insert("unit", speaker.unit.clone());
-    vars.insert("locality", h.locality.clone());
+    vars.insert("locality", h.locality.to_string());
     vars.insert("cap_phone", config.assistance.phone.clone());
     vars.insert("cap_website", config.assistance.website.clone());
     if let (Some(c), Some(cohort)) = (input.comparison, input.cohort) {
@@ -866,9 +866,9 @@ fn household_fields(h: &Household) -> BTreeMap<String, String> {
         .iter()
         .map(|(n, v)| (n.to_string(), v.clone()))
         .collect();
-    household.insert("account_id".into(), h.account_id.clone());
-    household.insert("name".into(), h.name.clone());
-    household.insert("locality".into(), h.locality.clone());
+    household.insert("account_id".into(), h.account_id.to_string());
+    household.insert("name".into(), h.name.to_string());
+    household.insert("locality".into(), h.locality.to_string());
     household
 }
 

@@ -289,9 +289,9 @@ pub fn usual(bills: &[Bill], period: BillPeriod) -> Option<Usual> {
     }
     let before: Vec<&Bill> = bills.iter().filter(|b| b.end < period.start).collect();
     let last = before.get(before.len().checked_sub(3)?..)?;
-    let (q, d) = last
-        .iter()
-        .fold((0.0, 0i64), |(q, d), b| (q + b.quantity, d + b.days));
+    let (q, d) = last.iter().fold((0.0, 0i64), |(q, d), b| {
+        (q + b.quantity, d + i64::from(b.days))
+    });
     (d > 0).then(|| Usual {
         quantity: q / d as f64 * days,
         basis: UsualBasis::LastThree,
@@ -353,7 +353,7 @@ mod tests {
         Bill {
             period: Period::of(end),
             quantity,
-            days: (end - start).num_days() + 1,
+            days: (end - start).num_days() as i32 + 1,
             estimated: false,
             start,
             end,

@@ -117,7 +117,7 @@ fn ladder(h: &Household, rules: &CohortRules) -> Vec<Similarity> {
                     steps.push(Similarity::SizeAndFuel {
                         low,
                         high,
-                        fuel: fuel.clone(),
+                        fuel: fuel.to_string(),
                     });
                 }
                 steps.push(Similarity::Size { low, high });
@@ -216,11 +216,11 @@ pub fn plan(candidates: &[&Household], rules: &CohortRules) -> CohortPlan {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::{Language, Status};
+    use crate::model::{Language, Origin, Status};
 
     fn home(id: usize, locality: &str, occupants: Option<u32>) -> Household {
         Household {
-            account_id: format!("A{id}"),
+            account_id: format!("A{id}").into(),
             name: "N".into(),
             address_line1: "1 Elm".into(),
             address_line2: None,
@@ -238,7 +238,7 @@ mod tests {
             status: Status::Active,
             do_not_mail: false,
             extra: Default::default(),
-            source: String::new(),
+            source: Origin::from("test"),
         }
     }
 

@@ -153,10 +153,10 @@ pub fn yearly_saving(
     let mut saved = 0.0;
     let mut days = 0;
     for b in last_year(bills, period) {
-        let now = cost(t, h, b.quantity, b.days, b.end)?;
-        let then = cost(t, h, change(b).clamp(0.0, b.quantity), b.days, b.end)?;
+        let now = cost(t, h, b.quantity, b.days.into(), b.end)?;
+        let then = cost(t, h, change(b).clamp(0.0, b.quantity), b.days.into(), b.end)?;
         saved += now - then;
-        days += b.days;
+        days += i64::from(b.days);
     }
     (days > 0).then(|| saved * 365.0 / days as f64)
 }

@@ -42,6 +42,10 @@ pub fn python() -> &'static Path {
                     "pip",
                     "install",
                     "--quiet",
+                    // Python compiles what the checkers import when they
+                    // first run; compiling every module at install took
+                    // a sixth of it.
+                    "--no-compile",
                     "--disable-pip-version-check",
                 ])
                 .arg("-r")

@@ -222,7 +222,7 @@ mod tests {
         );
         let mut blocks = ChannelBlocks::default();
         blocks.insert(
-            household(&[]).account_id,
+            household(&[]).account_id.to_string(),
             Channel::Email,
             "hard bounce 2026-10-02".to_string(),
         );

@@ -163,7 +163,9 @@ fn window_use(bills: &[Bill], window: &Months) -> Option<f64> {
     let (q, d) = bills
         .iter()
         .filter(|b| window.contains(b.period))
-        .fold((0.0, 0i64), |(q, d), b| (q + b.quantity, d + b.days));
+        .fold((0.0, 0i64), |(q, d), b| {
+            (q + b.quantity, d + i64::from(b.days))
+        });
     (d > 0).then(|| q / d as f64)
 }
 
@@ -290,7 +292,7 @@ fn measured(
     let mut units = Vec::new();
     let mut bills_of = Vec::new();
     for (h, reads) in data.households.iter().zip(&data.reads) {
-        let Some(a) = assigned.get(&h.account_id) else {
+        let Some(a) = assigned.get(h.account_id.as_str()) else {
             continue;
         };
         if !counted(a, opts) {
@@ -353,7 +355,7 @@ fn response_rates(
     let subgroup_of: HashMap<String, Vec<String>> = data
         .households
         .iter()
-        .map(|h| (h.account_id.clone(), subgroups(h, config)))
+        .map(|h| (h.account_id.to_string(), subgroups(h, config)))
         .collect();
     let by_subgroup = responses::rates_by_subgroup(&groups, &subgroup_of, &events);
     let channels = store.delivered_channels(opts.post.from, opts.post.to)?;

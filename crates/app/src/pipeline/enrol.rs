@@ -97,7 +97,7 @@ pub(super) fn groups(
             );
         }
         enrolments.push(Assigned {
-            account_id: households[i.get()].account_id.clone(),
+            account_id: households[i.get()].account_id.to_string(),
             group,
             period,
             stratum: strata[k].to_string(),

@@ -885,7 +885,7 @@ fn manifest_row(
         bill_start: bill.map(|b| b.start.to_string()).unwrap_or_default(),
         bill_end: bill.map(|b| b.end.to_string()).unwrap_or_default(),
         sequence,
-        account_id: h.account_id.clone(),
+        account_id: h.account_id.to_string(),
         cohort_id: c
             .map(|c| plan.cohorts[c.cohort].id.clone())
             .unwrap_or_default(),
@@ -901,7 +901,7 @@ fn manifest_row(
         entered_phase: letter.decision.entered,
         assistance_invite: letter.assistance_eligible && config.assistance.invite,
         language: h.language,
-        zip: h.zip.clone(),
+        zip: h.zip.to_string(),
         pdf,
         pages,
         unit: format!("{}/day", h.service.canonical_unit()),

@@ -179,14 +179,14 @@ pub fn mail_hold(
             Reason::DoNotMail,
             format!("{}: do_not_mail is set", h.source),
         ))
-    } else if suppressed.contains(&h.account_id) {
+    } else if suppressed.contains(h.account_id.as_str()) {
         Some((
             Reason::Suppressed,
             "listed in the suppression file".to_string(),
         ))
     } else {
         opted_out
-            .get(&h.account_id)
+            .get(h.account_id.as_str())
             .map(|r| (Reason::OptedOut, format!("opted out: {r}")))
     }
 }
@@ -542,7 +542,7 @@ fn choose_candidates(
             .sum();
         let has_bill = this_bill(&bills[i], period).is_some();
         let short = incomplete
-            .get(&h.account_id)
+            .get(h.account_id.as_str())
             .and_then(|v| v.iter().find(|x| x.period == period));
         let absurd = crate::plausible::implausible(
             &bills[i],
@@ -759,7 +759,7 @@ impl<'a> Decider<'a> {
         }
         let eligible = report::assistance_eligible(h, config);
         let snapshot: &'a Snapshot = self.snapshot;
-        let last = snapshot.history.get(&h.account_id);
+        let last = snapshot.history.get(h.account_id.as_str());
         // The goal the letter of the previous bill set: a month ago, or two
         // or three for a household billed that often.
         let last_goal = last
@@ -779,7 +779,7 @@ impl<'a> Decider<'a> {
             invite,
             weather: insight.is_some(),
         };
-        let (decision, tips, goal) = match self.snapshot.recorded.get(&h.account_id) {
+        let (decision, tips, goal) = match self.snapshot.recorded.get(h.account_id.as_str()) {
             Some(r) => (
                 Decision {
                     phase: r.phase,
@@ -996,12 +996,12 @@ fn keep_shard(
         households
             .iter()
             .filter(|h| named.contains(h.account_id.as_str()))
-            .map(|h| (h.account_id.clone(), mine.contains(&h.locality)))
+            .map(|h| (h.account_id.to_string(), mine.contains(h.locality.as_str())))
             .collect()
     };
     let mut kept = (Vec::new(), Vec::new());
     for (h, b) in households.into_iter().zip(bills) {
-        if mine.contains(&h.locality) {
+        if mine.contains(h.locality.as_str()) {
             kept.0.push(h);
             kept.1.push(b);
         }
@@ -1062,7 +1062,7 @@ mod tests {
                 Bill {
                     period,
                     quantity: 100.0 * *days as f64,
-                    days: *days,
+                    days: *days as i32,
                     estimated: false,
                     start: end - chrono::Days::new(*days as u64 - 1),
                     end,
@@ -1077,14 +1077,14 @@ mod tests {
     /// twelve months to October 2026.
     fn home(i: usize, per_day: f64) -> (Household, Vec<Bill>) {
         let h = Household {
-            account_id: format!("A{i:03}"),
-            name: format!("Home {i}"),
+            account_id: format!("A{i:03}").into(),
+            name: format!("Home {i}").into(),
             // Zip and street descend as i grows: the presort must reorder.
-            address_line1: format!("{} Elm St", 900 - i),
+            address_line1: format!("{} Elm St", 900 - i).into(),
             address_line2: None,
             city: "Davis".into(),
             state: "CA".into(),
-            zip: format!("9561{}", 9 - i % 4),
+            zip: format!("9561{}", 9 - i % 4).into(),
             locality: "Elm".into(),
             service: crate::model::Service::Water,
             occupants: None,
@@ -1096,7 +1096,7 @@ mod tests {
             status: Status::Active,
             do_not_mail: false,
             extra: Default::default(),
-            source: format!("customers.csv:{}", i + 2),
+            source: crate::model::Origin::new("customers.csv", i as u64 + 2),
         };
         let october: Period = "2026-10".parse().unwrap();
         let bills = (0..12)
@@ -1107,7 +1107,7 @@ mod tests {
                 Bill {
                     period,
                     quantity: per_day * days as f64,
-                    days,
+                    days: days as i32,
                     estimated: false,
                     start: period.first_day(),
                     end: period.last_day(),
@@ -1219,13 +1219,13 @@ mod tests {
         // names that agree in theirs, in an order the sort must undo.
         let inputs = inputs(|x| {
             for (i, h) in x.households.iter_mut().enumerate() {
-                h.zip = format!("95616-{:04}", 40 - i % 3);
+                h.zip = format!("95616-{:04}", 40 - i % 3).into();
                 h.address_line1 = match i % 5 {
                     // Streets that differ in their first bytes, so a ZIP+4
                     // decided by its first eight bytes would sort wrongly.
-                    0 => format!("{} A St", i),
-                    1 => format!("9{} B St", i),
-                    k => format!("1200 Oakwood {}", ["Lane", "Ave", "Court"][k - 2]),
+                    0 => format!("{} A St", i).into(),
+                    1 => format!("9{} B St", i).into(),
+                    k => format!("1200 Oakwood {}", ["Lane", "Ave", "Court"][k - 2]).into(),
                 };
             }
         });

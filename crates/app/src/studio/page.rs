@@ -479,7 +479,7 @@ pub(super) fn tips(s: &Studio) -> String {
                 &wording,
             );
             for id in chosen {
-                picks.entry(id).or_default().push(h.account_id.clone());
+                picks.entry(id).or_default().push(h.account_id.to_string());
             }
         }
     }

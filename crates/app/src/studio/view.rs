@@ -28,7 +28,7 @@ impl Target {
         match self {
             Target::Variant { variant, .. } => variant.language,
             Target::Account(id) => plan
-                .and_then(|p| p.households.iter().find(|h| &h.account_id == id))
+                .and_then(|p| p.households.iter().find(|h| h.account_id == id))
                 .map_or(Language::En, |h| h.language),
         }
     }
@@ -53,7 +53,7 @@ pub fn data(
             let letter = plan
                 .letters
                 .iter()
-                .find(|l| &plan.household(l.household).account_id == id)
+                .find(|l| plan.household(l.household).account_id == id)
                 .with_context(|| format!("account {id} gets no report for {}", plan.period))?;
             let mut input = plan.input(letter);
             // Tip rules may be edited too: choose with the draft's rules.

@@ -187,7 +187,7 @@ struct Holds<'a> {
 
 impl Holds<'_> {
     fn reason(&self, h: &Household) -> Option<(Reason, String)> {
-        let id = &h.account_id;
+        let id = h.account_id.as_str();
         match h.status {
             Status::Vacant => {
                 return Some((Reason::Vacant, format!("{}: status vacant", h.source)));
@@ -402,9 +402,9 @@ fn mail(
         match deliveries.of(r) {
             Ok(delivery) => rows.push(CampaignRow {
                 sequence: m.k + 1,
-                account_id: r.household.account_id.clone(),
+                account_id: r.household.account_id.to_string(),
                 language: r.household.language,
-                zip: r.household.zip.clone(),
+                zip: r.household.zip.to_string(),
                 pdf: m.pdf,
                 pages: m.pages,
                 channel: r.route.channel,
@@ -461,8 +461,8 @@ fn choose(
         .iter()
         .copied()
         .filter(|&i| population[i].status == Status::Active)
-        .filter(|&i| !reports_control.contains(&population[i].account_id))
-        .filter(|&i| !earlier.contains_key(&population[i].account_id))
+        .filter(|&i| !reports_control.contains(population[i].account_id.as_str()))
+        .filter(|&i| !earlier.contains_key(population[i].account_id.as_str()))
         .collect();
     let newcomers: Vec<Newcomer> = active
         .iter()
@@ -482,10 +482,10 @@ fn choose(
         .iter()
         .zip(&drawn)
         .map(|(&i, &group)| Assigned {
-            account_id: population[i].account_id.clone(),
+            account_id: population[i].account_id.to_string(),
             group,
             period: plan.period,
-            stratum: population[i].locality.clone(),
+            stratum: population[i].locality.to_string(),
             rating: Some(
                 book.of(&population[i].account_id)
                     .comparison

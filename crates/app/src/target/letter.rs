@@ -297,13 +297,13 @@ pub fn build(
     let a = &config.assistance;
     let vars: BTreeMap<&str, String> = BTreeMap::from([
         ("name", h.greeting_name().to_string()),
-        ("account_id", h.account_id.clone()),
+        ("account_id", h.account_id.to_string()),
         ("address", address),
         (
             "year_built",
             h.year_built.map(|y| y.to_string()).unwrap_or_default(),
         ),
-        ("locality", h.locality.clone()),
+        ("locality", h.locality.to_string()),
         ("programs", h.programs.join(", ")),
         ("utility", u.name.clone()),
         ("phone", u.phone.clone()),
@@ -322,7 +322,7 @@ pub fn build(
     LetterData {
         lang: h.language.code(),
         other_lang: other(h.language).code(),
-        account_id: h.account_id.clone(),
+        account_id: h.account_id.to_string(),
         title: fill_str(&title, &vars),
         date: long_date(today, h.language),
         recipient: crate::report::recipient_block(h),

@@ -242,16 +242,18 @@ pub fn write_contacts(
     for &i in &selection.members {
         let h = &population[i];
         let f = book.of(&h.account_id);
-        let mut row = vec![
-            h.account_id.clone(),
-            h.name.clone(),
-            h.address_line1.clone(),
-            h.address_line2.clone().unwrap_or_default(),
-            h.city.clone(),
-            h.state.clone(),
-            h.zip.clone(),
-            h.language.code().to_string(),
-        ];
+        let mut row: Vec<String> = [
+            &h.account_id,
+            &h.name,
+            &h.address_line1,
+            h.address_line2.as_ref().unwrap_or(&Default::default()),
+            &h.city,
+            &h.state,
+            &h.zip,
+        ]
+        .map(|t| t.to_string())
+        .into();
+        row.push(h.language.code().to_string());
         row.extend(used.iter().map(|u| segment::field(h, &f, u)));
         w.write_record(&row)?;
     }

@@ -40,7 +40,7 @@ pub fn matches(rule: &Segment, h: &Household, f: &Figures<'_>) -> bool {
             .is_none_or(|r| h.home_sqft.is_some_and(|s| r.contains(s)))
         && (rule.programs_any.is_empty() || rule.programs_any.iter().any(has_program))
         && !rule.programs_none.iter().any(has_program)
-        && (rule.locality.is_empty() || rule.locality.iter().any(|l| l == &h.locality))
+        && (rule.locality.is_empty() || rule.locality.iter().any(|l| l == h.locality))
         && (rule.zip.is_empty() || rule.zip.iter().any(|z| h.zip.starts_with(z.as_str())))
         && in_list(&rule.service, &h.service)
         && in_list(&rule.language, &h.language)
@@ -97,7 +97,7 @@ pub fn field(h: &Household, f: &Figures<'_>, name: &str) -> String {
         "occupants" => opt(h.occupants.map(|v| v.to_string())),
         "home_sqft" => opt(h.home_sqft.map(|v| v.to_string())),
         "programs" => h.programs.join(";"),
-        "locality" => h.locality.clone(),
+        "locality" => h.locality.to_string(),
         "service" => h.service.as_str().to_string(),
         "status" => status_code(h.status).to_string(),
         "rating" => f.comparison.map_or("none", |c| c.rating.code()).to_string(),

@@ -9,7 +9,7 @@ use anyhow::Result;
 use super::mapping::{CustomersFormat, coded, yes_no_coded};
 use super::{Columns, Dataset, blocks};
 use crate::exception::{Exception, Reason};
-use crate::model::{Extra, Household, Language, Service, Status};
+use crate::model::{Extra, Household, Language, Origin, Service, Status, Text};
 
 const REQUIRED: [&str; 7] = [
     "account_id",
@@ -55,6 +55,7 @@ pub fn read_customers(
     let extra_cols = extra_columns(&cols);
     let context = Context {
         file,
+        origin: Arc::from(file),
         cols: &cols,
         fields: headers.len(),
         extra_cols: &extra_cols,
@@ -110,14 +111,14 @@ impl Accounts {
     /// Keep a household unless its account was accepted before: then it
     /// is only a line of a duplicate, judged after the whole file is read.
     fn accept(&mut self, data: &mut Dataset, h: Household, line: u64) {
-        if let Some(&(_, first)) = self.first_line.get(&h.account_id) {
+        if let Some(&(_, first)) = self.first_line.get(h.account_id.as_str()) {
             self.duplicates
-                .entry(h.account_id.clone())
+                .entry(h.account_id.to_string())
                 .or_insert_with(|| vec![first])
                 .push(line);
         } else {
             self.first_line
-                .insert(h.account_id.clone(), (data.households.len(), line));
+                .insert(h.account_id.to_string(), (data.households.len(), line));
             data.households.push(h);
         }
     }
@@ -154,7 +155,7 @@ impl Accounts {
             return;
         }
         data.households
-            .retain(|h| !duplicates.contains_key(&h.account_id));
+            .retain(|h| !duplicates.contains_key(h.account_id.as_str()));
         for (account, mut lines) in duplicates {
             lines.sort_unstable();
             let lines: Vec<String> = lines.iter().map(u64::to_string).collect();
@@ -174,6 +175,8 @@ impl Accounts {
 /// What every row of the file is read with.
 struct Context<'a> {
     file: &'a str,
+    /// The file's name, shared by every household's [`Origin`].
+    origin: Arc<str>,
     cols: &'a Columns,
     fields: usize,
     extra_cols: &'a [(Arc<str>, usize)],
@@ -355,25 +358,29 @@ fn parse_household(
     } = codes(&row, cx)?;
     let year_built = row.whole_number("year_built")?.map(|y| y as i32);
     let household = Household {
-        name: super::names::printed(row.required("name")?, format.names, format.name_case),
-        address_line1: row.required("address_line1")?.to_string(),
-        address_line2: row.get("address_line2").map(str::to_string),
-        city: row.required("city")?.to_string(),
-        state: row.required("state")?.to_string(),
-        zip,
-        locality: row.required("locality")?.to_string(),
+        name: Text::from(
+            super::names::printed(row.required("name")?, format.names, format.name_case).as_str(),
+        ),
+        address_line1: row.required("address_line1")?.into(),
+        address_line2: row.get("address_line2").map(Text::from),
+        city: row.required("city")?.into(),
+        state: row.required("state")?.into(),
+        zip: zip.as_str().into(),
+        locality: row.required("locality")?.into(),
         service,
         occupants: row.whole_number("occupants")?,
         home_sqft: row.whole_number("home_sqft")?,
         year_built,
-        heating_fuel: row.get("heating_fuel").map(|s| s.to_ascii_lowercase()),
+        heating_fuel: row
+            .get("heating_fuel")
+            .map(|s| Text::from(s.to_ascii_lowercase().as_str())),
         language,
         programs: row.get("programs").map(programs).unwrap_or_default(),
         status,
         do_not_mail,
         extra: extras(r, cx.extra_cols, format),
-        source: format!("{}:{line}", cx.file),
-        account_id: row.account_id.to_string(),
+        source: Origin::new(cx.origin.clone(), line),
+        account_id: row.account_id.into(),
     };
     Ok(household)
 }
@@ -458,7 +465,7 @@ mod tests {
         assert_eq!(d.households[0].zip, "01234");
         assert_eq!(d.households[0].language, Language::Es);
         assert_eq!(d.households[0].extra["meter_route"], "R7");
-        assert_eq!(d.households[0].source, "customers.csv:2");
+        assert_eq!(d.households[0].source.to_string(), "customers.csv:2");
     }
 
     #[test]
@@ -545,7 +552,7 @@ mod tests {
                     A4,Di\r\n\
                     A5,Ed,5 Elm,Davis,CA,95616,n\r\n";
         let d = read_text(text);
-        let sources: Vec<&str> = d.households.iter().map(|h| h.source.as_str()).collect();
+        let sources: Vec<String> = d.households.iter().map(|h| h.source.to_string()).collect();
         assert_eq!(sources, ["c.csv:2", "c.csv:3", "c.csv:7"]);
         let details: Vec<&str> = d.exceptions.iter().map(|e| &e.detail[..7]).collect();
         assert_eq!(details, ["c.csv:5", "c.csv:6"]);

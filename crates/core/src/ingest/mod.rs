@@ -177,7 +177,7 @@ fn merge_series(data: &mut Dataset, series: Vec<(String, Series)>) {
         .households
         .iter()
         .enumerate()
-        .map(|(i, h)| (h.account_id.clone(), i))
+        .map(|(i, h)| (h.account_id.to_string(), i))
         .collect();
     let rejected: std::collections::HashSet<String> = data
         .exceptions
@@ -262,8 +262,8 @@ impl Dataset {
             let reads = std::mem::take(&mut self.reads);
             for (i, (h, r)) in households.into_iter().zip(reads).enumerate() {
                 if let Some(ex) = defects.remove(&i) {
-                    self.incomplete.remove(&h.account_id);
-                    self.runs.remove(&h.account_id);
+                    self.incomplete.remove(h.account_id.as_str());
+                    self.runs.remove(h.account_id.as_str());
                     self.exceptions.push(ex);
                 } else {
                     self.households.push(h);
