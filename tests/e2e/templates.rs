@@ -332,6 +332,10 @@ fn check_finds_a_syntax_error_planted_in_each_template_file() {
     files.sort();
     // The report, print, evaluation and campaign templates and their modules.
     assert!(files.len() >= 10, "{files:?}");
+    // An error planted at the end of every file at once: one `check` must
+    // name each file at its line (each is parsed on its own, so one
+    // file's error hides no other's).
+    let mut planted = Vec::new();
     for rel in &files {
         let path = dir.join(rel);
         let original = std::fs::read_to_string(&path).unwrap();
@@ -341,13 +345,18 @@ fn check_finds_a_syntax_error_planted_in_each_template_file() {
             format!("{}\n\n#let broken = (1, \n", original.trim_end()),
         )
         .unwrap();
-        let (ok, out) = check(&ws);
-        std::fs::write(&path, &original).unwrap();
-        assert!(!ok, "check passed with an error in {rel}:\n{out}");
+        planted.push((rel, path, original, line));
+    }
+    let (ok, out) = check(&ws);
+    assert!(!ok, "check passed with an error in every file:\n{out}");
+    for (rel, _, _, line) in &planted {
         assert!(
             out.contains(&format!("templates/{rel}:{line}:")),
             "no templates/{rel}:{line}: in:\n{out}"
         );
+    }
+    for (_, path, original, _) in &planted {
+        std::fs::write(path, original).unwrap();
     }
     // A file no document uses yet is parsed too.
     std::fs::write(dir.join("campaigns/next-year.typ"), "= Draft\n#let x = [\n").unwrap();
