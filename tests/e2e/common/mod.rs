@@ -21,10 +21,10 @@ pub fn repo() -> PathBuf {
 
 /// Start installing the Python tools some tests call (the PDF checkers and
 /// the CalTRACK reference), each on a thread of its own. On a fresh machine
-/// each install takes most of a minute, mostly waiting on downloads; begun
-/// by the first workspace, it overlaps the tests that need neither. A test
-/// that needs a tool still asks for it and waits; if an install failed, it
-/// is tried again there and the test reports why.
+/// they take 17 s and 25 s; begun by the first workspace, the installs run
+/// beside the tests that need neither, instead of holding up the first test
+/// that needs one. A test that needs a tool still asks for it and waits; if
+/// an install failed, it is tried again there and the test reports why.
 fn start_tool_installs() {
     static STARTED: std::sync::Once = std::sync::Once::new();
     STARTED.call_once(|| {
