@@ -242,18 +242,16 @@ pub fn write_contacts(
     for &i in &selection.members {
         let h = &population[i];
         let f = book.of(&h.account_id);
-        let mut row: Vec<String> = [
-            &h.account_id,
-            &h.name,
-            &h.address_line1,
-            h.address_line2.as_ref().unwrap_or(&Default::default()),
-            &h.city,
-            &h.state,
-            &h.zip,
-        ]
-        .map(|t| t.to_string())
-        .into();
-        row.push(h.language.code().to_string());
+        let mut row = vec![
+            h.account_id.to_string(),
+            h.name.to_string(),
+            h.address_line1.to_string(),
+            h.address_line2.as_deref().unwrap_or_default().to_string(),
+            h.city.to_string(),
+            h.state.to_string(),
+            h.zip.to_string(),
+            h.language.code().to_string(),
+        ];
         row.extend(used.iter().map(|u| segment::field(h, &f, u)));
         w.write_record(&row)?;
     }

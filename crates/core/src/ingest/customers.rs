@@ -54,8 +54,7 @@ pub fn read_customers(
     let cols = Columns::renamed(&headers, file, &REQUIRED, &format.columns.renamed())?;
     let extra_cols = extra_columns(&cols);
     let context = Context {
-        file,
-        origin: Arc::from(file),
+        file: Arc::from(file),
         cols: &cols,
         fields: headers.len(),
         extra_cols: &extra_cols,
@@ -174,9 +173,8 @@ impl Accounts {
 
 /// What every row of the file is read with.
 struct Context<'a> {
-    file: &'a str,
     /// The file's name, shared by every household's [`Origin`].
-    origin: Arc<str>,
+    file: Arc<str>,
     cols: &'a Columns,
     fields: usize,
     extra_cols: &'a [(Arc<str>, usize)],
@@ -190,7 +188,7 @@ fn parse_piece(
     cx: &Context<'_>,
 ) -> Vec<(u64, Result<Household, Exception>)> {
     let mut out = Vec::new();
-    let file = cx.file;
+    let file = &*cx.file;
     blocks::for_each_row(
         piece,
         cx.fields,
@@ -343,7 +341,7 @@ fn parse_household(
     let row = Row {
         record: r,
         cols: cx.cols,
-        file: cx.file,
+        file: &cx.file,
         line,
         account_id: cx.cols.get(r, "account_id").unwrap_or(""),
     };
@@ -379,7 +377,7 @@ fn parse_household(
         status,
         do_not_mail,
         extra: extras(r, cx.extra_cols, format),
-        source: Origin::new(cx.origin.clone(), line),
+        source: Origin::new(cx.file.clone(), line),
         account_id: row.account_id.into(),
     };
     Ok(household)
