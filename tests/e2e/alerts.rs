@@ -299,6 +299,18 @@ fn received(server: &SmtpServer) -> Vec<(String, String)> {
         .collect()
 }
 
+/// Each household alerted in a period: the period's start and how it was
+/// alerted (`sent` by e-mail, `listed` for the text gateway).
+type Alerted = BTreeMap<String, (NaiveDate, String)>;
+
+/// What the expected figures are computed from.
+struct Planted<'a> {
+    bills: &'a BTreeMap<String, Vec<Bill>>,
+    daily: &'a BTreeMap<String, BTreeMap<NaiveDate, f64>>,
+    planted: &'a BTreeSet<String>,
+    first_day: NaiveDate,
+}
+
 #[test]
 fn planted_high_bills_get_one_alert_per_period_across_days_a_kill_and_a_restart() {
     let dir = tempfile::tempdir().unwrap();
@@ -315,13 +327,47 @@ fn planted_high_bills_get_one_alert_per_period_across_days_a_kill_and_a_restart(
     let (daily, planted) = plant(&bills, first_day, 2);
     assert!(planted.len() >= 15, "{} planted", planted.len());
     write_intervals(&ws, &daily);
-    let emails: HashMap<String, String> = read_csv(&ws.path("data/customers.csv"))
+    let emails = account_by_email(&ws);
+
+    let before = kill_the_first_day(&ws, &server);
+
+    let plan = Planted {
+        bills: &bills,
+        daily: &daily,
+        planted: &planted,
+        first_day,
+    };
+    let mut alerted: Alerted = BTreeMap::new();
+    for day in ["2026-11-18", "2026-11-19", "2026-11-20", "2026-11-20"] {
+        run_alert(&ws, day);
+        check_day(&ws, &plan, day, &mut alerted);
+    }
+    let held_out: BTreeSet<String> = alerts_csv(&ws, "2026-11-20")
+        .into_iter()
+        .filter(|r| r["delivery"] == "held-out")
+        .map(|r| r["account_id"].clone())
+        .collect();
+    assert!(!held_out.is_empty(), "no household was held out");
+    assert!(
+        before < alerted.len(),
+        "the run was killed too late to test anything"
+    );
+    check_messages(&server, &emails, &alerted, &held_out);
+    check_texts(&ws);
+}
+
+/// The account of each e-mail address, to tell whose alert the server took.
+fn account_by_email(ws: &Workspace) -> HashMap<String, String> {
+    read_csv(&ws.path("data/customers.csv"))
         .into_iter()
         .filter(|r| r["channel"] == "email")
         .map(|r| (r["email"].clone(), r["account_id"].clone()))
-        .collect();
+        .collect()
+}
 
-    // The first day's run, killed once a few alerts have gone out.
+/// The first day's run, killed once a few alerts have gone out. Returns
+/// how many messages the server had taken by then.
+fn kill_the_first_day(ws: &Workspace, server: &SmtpServer) -> usize {
     let config = ws.config();
     let interval = ws.path("data/interval.csv");
     let mut child = std::process::Command::new(crate::common::BIN)
@@ -348,85 +394,98 @@ fn planted_high_bills_get_one_alert_per_period_across_days_a_kill_and_a_restart(
     std::thread::sleep(Duration::from_millis(60));
     child.kill().unwrap();
     child.wait().unwrap();
-    let before = server.count();
+    server.count()
+}
 
-    let mut alerted: BTreeMap<String, (NaiveDate, String)> = BTreeMap::new();
-    for day in ["2026-11-18", "2026-11-19", "2026-11-20", "2026-11-20"] {
-        run_alert(&ws, day);
-        let as_of = NaiveDate::parse_from_str(day, "%Y-%m-%d").unwrap();
-        let rows = alerts_csv(&ws, day);
-        assert_eq!(
-            rows.len(),
-            bills.len(),
-            "a row per household with interval data"
-        );
-        for r in &rows {
-            let account = &r["account_id"];
-            let (p, used, projected, projected_cost, usual_cost) =
-                match expected(&bills[account], &daily[account], as_of) {
-                    Expected::NoProjection => {
-                        assert!(r["delivery"].starts_with("no-projection"), "{r:?}");
-                        continue;
-                    }
-                    Expected::NoUsualBill => {
-                        assert!(r["delivery"].starts_with("no-usual-bill"), "{r:?}");
-                        continue;
-                    }
-                    Expected::Figures(p, u, pr, pc, uc) => (p, u, pr, pc, uc),
-                };
-            assert_eq!(r["bill_start"], p.0.to_string(), "{account}");
-            assert_eq!(r["bill_end"], p.1.to_string(), "{account}");
-            let close = |k: &str, v: f64| {
-                let got: f64 = r[k].parse().unwrap();
-                assert!((got - v).abs() <= 0.011, "{account} {k}: {got} vs {v}");
-            };
-            close("used_so_far", used);
-            close("projected_use", projected);
-            close("projected_cost", projected_cost);
-            close("usual_cost", usual_cost);
-            let pct = (projected_cost / usual_cost - 1.0) * 100.0;
-            let high = pct >= 30.0 && projected_cost - usual_cost >= 10.0;
-            // In the period the households were planted for, the planted
-            // ones and no one else are high.
-            if p == period(&bills[account], first_day) {
-                assert_eq!(high, planted.contains(account), "{account}: {pct:.1}%");
-            }
-            let delivery = r["delivery"].as_str();
-            if !high {
-                assert_eq!(delivery, "not-high", "{account}");
-                continue;
-            }
-            match delivery {
-                "held-out" => assert!(!alerted.contains_key(account), "{account}"),
-                "sent" | "listed" => {
-                    let first = alerted.insert(account.clone(), (p.0, delivery.to_string()));
-                    assert!(first.is_none(), "{account} alerted twice in {}", p.0);
-                }
-                // Sent before the kill, or on an earlier day.
-                "already-sent" => {
-                    let first = alerted
-                        .entry(account.clone())
-                        .or_insert((p.0, "sent".to_string()));
-                    assert_eq!(first.0, p.0, "{account}");
-                }
-                other => panic!("{account}: {other}"),
-            }
-        }
-    }
-    let held_out: BTreeSet<String> = alerts_csv(&ws, "2026-11-20")
-        .into_iter()
-        .filter(|r| r["delivery"] == "held-out")
-        .map(|r| r["account_id"].clone())
-        .collect();
-    assert!(!held_out.is_empty(), "no household was held out");
-    assert!(
-        before < alerted.len(),
-        "the run was killed too late to test anything"
+/// One day's `alerts.csv`: a row per household, each as the rules say.
+fn check_day(ws: &Workspace, plan: &Planted, day: &str, alerted: &mut Alerted) {
+    let as_of = NaiveDate::parse_from_str(day, "%Y-%m-%d").unwrap();
+    let rows = alerts_csv(ws, day);
+    assert_eq!(
+        rows.len(),
+        plan.bills.len(),
+        "a row per household with interval data"
     );
+    for r in &rows {
+        check_row(plan, as_of, r, alerted);
+    }
+}
 
-    // What the server took: one alert (one Message-ID) per e-mailed household.
+/// One household's figures against those computed here, and whether it
+/// is high against whether it was planted.
+fn check_row(plan: &Planted, as_of: NaiveDate, r: &HashMap<String, String>, alerted: &mut Alerted) {
+    let account = &r["account_id"];
+    let (p, used, projected, projected_cost, usual_cost) =
+        match expected(&plan.bills[account], &plan.daily[account], as_of) {
+            Expected::NoProjection => {
+                assert!(r["delivery"].starts_with("no-projection"), "{r:?}");
+                return;
+            }
+            Expected::NoUsualBill => {
+                assert!(r["delivery"].starts_with("no-usual-bill"), "{r:?}");
+                return;
+            }
+            Expected::Figures(p, u, pr, pc, uc) => (p, u, pr, pc, uc),
+        };
+    assert_eq!(r["bill_start"], p.0.to_string(), "{account}");
+    assert_eq!(r["bill_end"], p.1.to_string(), "{account}");
+    let close = |k: &str, v: f64| {
+        let got: f64 = r[k].parse().unwrap();
+        assert!((got - v).abs() <= 0.011, "{account} {k}: {got} vs {v}");
+    };
+    close("used_so_far", used);
+    close("projected_use", projected);
+    close("projected_cost", projected_cost);
+    close("usual_cost", usual_cost);
+    let pct = (projected_cost / usual_cost - 1.0) * 100.0;
+    let high = pct >= 30.0 && projected_cost - usual_cost >= 10.0;
+    // In the period the households were planted for, the planted
+    // ones and no one else are high.
+    if p == period(&plan.bills[account], plan.first_day) {
+        assert_eq!(high, plan.planted.contains(account), "{account}: {pct:.1}%");
+    }
+    check_delivery(account, r["delivery"].as_str(), p.0, high, alerted);
+}
+
+/// A high household is alerted once in its period or held out; no one
+/// else is alerted at all.
+fn check_delivery(
+    account: &str,
+    delivery: &str,
+    start: NaiveDate,
+    high: bool,
+    alerted: &mut Alerted,
+) {
+    if !high {
+        assert_eq!(delivery, "not-high", "{account}");
+        return;
+    }
+    match delivery {
+        "held-out" => assert!(!alerted.contains_key(account), "{account}"),
+        "sent" | "listed" => {
+            let first = alerted.insert(account.to_string(), (start, delivery.to_string()));
+            assert!(first.is_none(), "{account} alerted twice in {start}");
+        }
+        // Sent before the kill, or on an earlier day.
+        "already-sent" => {
+            let first = alerted
+                .entry(account.to_string())
+                .or_insert((start, "sent".to_string()));
+            assert_eq!(first.0, start, "{account}");
+        }
+        other => panic!("{account}: {other}"),
+    }
+}
+
+/// What the server took: one alert (one Message-ID) per e-mailed household.
+fn check_messages(
+    server: &SmtpServer,
+    emails: &HashMap<String, String>,
+    alerted: &Alerted,
+    held_out: &BTreeSet<String>,
+) {
     let mut ids: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
-    for (to, id) in received(&server) {
+    for (to, id) in received(server) {
         ids.entry(emails[&to].clone()).or_default().insert(id);
     }
     let emailed: BTreeSet<&String> = alerted
@@ -444,8 +503,10 @@ fn planted_high_bills_get_one_alert_per_period_across_days_a_kill_and_a_restart(
         server.count()
     );
     assert!(held_out.iter().all(|a| !ids.contains_key(a)));
+}
 
-    // Texts: listed for the gateway once, within their segments.
+/// Texts: listed for the gateway once, within their segments.
+fn check_texts(ws: &Workspace) {
     let texts = read_csv(&ws.path("out/alerts-2026-11-18/alerts-sms.csv"));
     let later = read_csv(&ws.path("out/alerts-2026-11-20/alerts-sms.csv"));
     assert!(later.is_empty(), "texts listed again: {later:?}");

@@ -4,6 +4,9 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 
 use crate::common::*;
 
+/// A CSV row, by column name.
+type Row = HashMap<String, String>;
+
 #[test]
 fn every_household_lands_in_exactly_one_place_and_reports_read_right() {
     let ws = Workspace::new("");
@@ -12,9 +15,23 @@ fn every_household_lands_in_exactly_one_place_and_reports_read_right() {
     let out = ws.path("out/2026-10");
     let manifest = read_csv(&out.join("manifest.csv"));
     let exceptions = read_csv(&out.join("exceptions.csv"));
-
-    // Reconciliation against the input files, read independently.
     let customers = read_csv(&ws.path("data/customers.csv"));
+    check_reconciliation(&ws, &summary, &customers, &manifest, &exceptions);
+    check_broken_rows(&exceptions);
+    check_page_counts(&out, &manifest);
+    check_a_comparison_report(&out, &customers, &manifest);
+    check_the_hostile_name(&out, &manifest);
+}
+
+/// Reconciliation against the input files, read independently: every
+/// account in them is mailed or excepted, once.
+fn check_reconciliation(
+    ws: &Workspace,
+    summary: &str,
+    customers: &[Row],
+    manifest: &[Row],
+    exceptions: &[Row],
+) {
     let mut input: HashSet<String> = customers.iter().map(|c| c["account_id"].clone()).collect();
     for u in read_csv(&ws.path("data/usage.csv")) {
         input.insert(u["account_id"].clone());
@@ -43,9 +60,11 @@ fn every_household_lands_in_exactly_one_place_and_reports_read_right() {
         summary.contains(&format!("reports out: {}", manifest.len())),
         "{summary}"
     );
+}
 
-    // Each kind of broken row is reported, with file:line for data errors.
-    let by_account: HashMap<&str, &HashMap<String, String>> = exceptions
+/// Each kind of broken row is reported, with file:line for data errors.
+fn check_broken_rows(exceptions: &[Row]) {
+    let by_account: HashMap<&str, &Row> = exceptions
         .iter()
         .map(|e| (e["account_id"].as_str(), e))
         .collect();
@@ -72,15 +91,19 @@ fn every_household_lands_in_exactly_one_place_and_reports_read_right() {
             e["detail"]
         );
     }
+}
 
-    // Every rendered PDF exists with the page count the manifest claims (2: one sheet).
-    for row in &manifest {
+/// Every rendered PDF exists with the page count the manifest claims (2: one sheet).
+fn check_page_counts(out: &std::path::Path, manifest: &[Row]) {
+    for row in manifest {
         let pdf = out.join(&row["pdf"]);
         assert_eq!(page_count(&pdf), 2, "{}", row["pdf"]);
         assert_eq!(row["pages"], "2");
     }
+}
 
-    // Read a comparison report back: name, address and the manifest's figures.
+/// Read a comparison report back: name, address and the manifest's figures.
+fn check_a_comparison_report(out: &std::path::Path, customers: &[Row], manifest: &[Row]) {
     let row = manifest
         .iter()
         .find(|r| r["phase"] == "comparison" && r["language"] == "en")
@@ -104,8 +127,10 @@ fn every_household_lands_in_exactly_one_place_and_reports_read_right() {
         compact.contains(&format!("Allneighbors{}gal/day", median.round())),
         "median {median} missing: {text}"
     );
+}
 
-    // The hostile name is printed verbatim, never evaluated.
+/// The hostile name is printed verbatim, never evaluated.
+fn check_the_hostile_name(out: &std::path::Path, manifest: &[Row]) {
     let hostile = manifest
         .iter()
         .find(|r| r["account_id"] == "W000011")

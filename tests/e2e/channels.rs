@@ -62,6 +62,9 @@ fn manifest(ws: &Workspace, period: &str) -> Vec<std::collections::HashMap<Strin
     read_csv(&ws.path(&format!("out/{period}/manifest.csv")))
 }
 
+/// A manifest row, by column name.
+type Row = std::collections::HashMap<String, String>;
+
 #[test]
 fn each_email_household_gets_one_valid_message_and_a_rerun_sends_none() {
     let dir = tempfile::tempdir().unwrap();
@@ -72,98 +75,13 @@ fn each_email_household_gets_one_valid_message_and_a_rerun_sends_none() {
     ));
     let out = ws.run(&["--period", "2026-10"]);
     let rows = manifest(&ws, "2026-10");
-    let emailed: BTreeMap<&str, &std::collections::HashMap<String, String>> = rows
+    let emailed: BTreeMap<&str, &Row> = rows
         .iter()
         .filter(|r| r["channel"] == "email")
         .map(|r| (r["account_id"].as_str(), r))
         .collect();
-    assert!(emailed.len() >= 25, "{} e-mail households", emailed.len());
-    assert!(emailed.values().all(|r| r["delivery"] == "sent"));
-    // Without an address, or with a bad one: paper, and the manifest says why.
-    let notes: BTreeSet<&str> = rows.iter().map(|r| r["channel_note"].as_str()).collect();
-    assert!(notes.contains("no e-mail address"), "{notes:?}");
-    assert!(
-        notes.iter().any(|n| n.contains("is not valid")),
-        "{notes:?}"
-    );
-    assert!(
-        out.contains(&format!("e-mails: {} sent, 0 already sent", emailed.len())),
-        "{out}"
-    );
-
-    let messages = server.messages();
-    assert_eq!(messages.len(), emailed.len());
-    let mut ids = BTreeSet::new();
-    for raw in &messages {
-        let m = parse(raw);
-        let to = m
-            .to()
-            .unwrap()
-            .first()
-            .unwrap()
-            .address()
-            .unwrap()
-            .to_string();
-        let i: usize = to
-            .trim_start_matches("home")
-            .trim_end_matches("@example.org")
-            .parse()
-            .unwrap();
-        let account = format!("W{:06}", i + 1);
-        let row = emailed[account.as_str()];
-        assert!(
-            ids.insert(m.message_id().unwrap().to_string()),
-            "repeated Message-ID"
-        );
-        assert!(m.message_id().unwrap().starts_with("report.2026-10."));
-        let html = m.body_html(0).unwrap();
-        let text = m.body_text(0).unwrap();
-        // The household's own figure and, when compared, its rating word.
-        let usage = format!(
-            "{:.0} gal/day",
-            row["usage_per_day"].parse::<f64>().unwrap()
-        );
-        let usage_es = usage.replace("gal/day", "gal/día");
-        assert!(
-            html.contains(&usage) || html.contains(&usage_es),
-            "{account}: {usage} not in the HTML"
-        );
-        assert!(
-            text.contains(&usage) || text.contains(&usage_es),
-            "{account}: {usage} not in the text"
-        );
-        if row["phase"] == "comparison" {
-            let word = match (row["rating"].as_str(), row["language"].as_str()) {
-                ("great", "en") => "Great",
-                ("good", "en") => "Good",
-                ("above-typical", "en") => "Above typical",
-                ("great", _) => "Excelente",
-                ("good", _) => "Bien",
-                (_, _) => "Por encima de lo típico",
-            };
-            assert!(
-                html.contains(word),
-                "{account}: rating {word:?} not in the HTML"
-            );
-        }
-        assert!(!html.contains("<script"), "no scripts");
-        let pdf = m
-            .attachments()
-            .find(|a| a.attachment_name() == Some(format!("{account}.pdf").as_str()))
-            .unwrap_or_else(|| panic!("{account}: no PDF attached"));
-        assert!(pdf.contents().starts_with(b"%PDF-"));
-        assert_eq!(
-            pdf.contents(),
-            std::fs::read(ws.path(&format!("out/2026-10/reports/{account}.pdf"))).unwrap()
-        );
-        let images = m
-            .attachments()
-            .filter(|a| a.content_type().is_some_and(|c| c.ctype() == "image"))
-            .count();
-        assert!(images >= 1, "{account}: no chart image");
-        let unsubscribe = m.header_raw("List-Unsubscribe").unwrap();
-        assert!(unsubscribe.contains("https://maplevalleywater.example/unsubscribe?t="));
-    }
+    check_the_manifest(&rows, &emailed, &out);
+    check_the_messages(&ws, &server, &emailed);
     // Not in any print file: e-mail households are not mailed on paper.
     let pieces = read_csv(&ws.path("out/2026-10/print-manifest.csv"));
     assert!(
@@ -179,6 +97,115 @@ fn each_email_household_gets_one_valid_message_and_a_rerun_sends_none() {
         "{again}"
     );
     assert_eq!(server.count(), emailed.len());
+}
+
+/// Every e-mail household is marked sent, and the run's summary counts them.
+fn check_the_manifest(rows: &[Row], emailed: &BTreeMap<&str, &Row>, out: &str) {
+    assert!(emailed.len() >= 25, "{} e-mail households", emailed.len());
+    assert!(emailed.values().all(|r| r["delivery"] == "sent"));
+    // Without an address, or with a bad one: paper, and the manifest says why.
+    let notes: BTreeSet<&str> = rows.iter().map(|r| r["channel_note"].as_str()).collect();
+    assert!(notes.contains("no e-mail address"), "{notes:?}");
+    assert!(
+        notes.iter().any(|n| n.contains("is not valid")),
+        "{notes:?}"
+    );
+    assert!(
+        out.contains(&format!("e-mails: {} sent, 0 already sent", emailed.len())),
+        "{out}"
+    );
+}
+
+/// What the server took: one message per e-mail household, each with its
+/// own Message-ID, figures, PDF and unsubscribe header.
+fn check_the_messages(ws: &Workspace, server: &SmtpServer, emailed: &BTreeMap<&str, &Row>) {
+    let messages = server.messages();
+    assert_eq!(messages.len(), emailed.len());
+    let mut ids = BTreeSet::new();
+    for raw in &messages {
+        let m = parse(raw);
+        let account = addressee(&m);
+        let row = emailed[account.as_str()];
+        assert!(
+            ids.insert(m.message_id().unwrap().to_string()),
+            "repeated Message-ID"
+        );
+        assert!(m.message_id().unwrap().starts_with("report.2026-10."));
+        check_the_body(&m, row, &account);
+        check_the_attachments(ws, &m, &account);
+        let unsubscribe = m.header_raw("List-Unsubscribe").unwrap();
+        assert!(unsubscribe.contains("https://maplevalleywater.example/unsubscribe?t="));
+    }
+}
+
+/// The account a message went to, read back from its `homeN@` address.
+fn addressee(m: &mail_parser::Message) -> String {
+    let to = m
+        .to()
+        .unwrap()
+        .first()
+        .unwrap()
+        .address()
+        .unwrap()
+        .to_string();
+    let i: usize = to
+        .trim_start_matches("home")
+        .trim_end_matches("@example.org")
+        .parse()
+        .unwrap();
+    format!("W{:06}", i + 1)
+}
+
+/// The household's own figure and, when compared, its rating word; no script.
+fn check_the_body(m: &mail_parser::Message, row: &Row, account: &str) {
+    let html = m.body_html(0).unwrap();
+    let text = m.body_text(0).unwrap();
+    let usage = format!(
+        "{:.0} gal/day",
+        row["usage_per_day"].parse::<f64>().unwrap()
+    );
+    let usage_es = usage.replace("gal/day", "gal/día");
+    assert!(
+        html.contains(&usage) || html.contains(&usage_es),
+        "{account}: {usage} not in the HTML"
+    );
+    assert!(
+        text.contains(&usage) || text.contains(&usage_es),
+        "{account}: {usage} not in the text"
+    );
+    if row["phase"] == "comparison" {
+        let word = match (row["rating"].as_str(), row["language"].as_str()) {
+            ("great", "en") => "Great",
+            ("good", "en") => "Good",
+            ("above-typical", "en") => "Above typical",
+            ("great", _) => "Excelente",
+            ("good", _) => "Bien",
+            (_, _) => "Por encima de lo típico",
+        };
+        assert!(
+            html.contains(word),
+            "{account}: rating {word:?} not in the HTML"
+        );
+    }
+    assert!(!html.contains("<script"), "no scripts");
+}
+
+/// The attached PDF is the one the run wrote, and the chart comes as an image.
+fn check_the_attachments(ws: &Workspace, m: &mail_parser::Message, account: &str) {
+    let pdf = m
+        .attachments()
+        .find(|a| a.attachment_name() == Some(format!("{account}.pdf").as_str()))
+        .unwrap_or_else(|| panic!("{account}: no PDF attached"));
+    assert!(pdf.contents().starts_with(b"%PDF-"));
+    assert_eq!(
+        pdf.contents(),
+        std::fs::read(ws.path(&format!("out/2026-10/reports/{account}.pdf"))).unwrap()
+    );
+    let images = m
+        .attachments()
+        .filter(|a| a.content_type().is_some_and(|c| c.ctype() == "image"))
+        .count();
+    assert!(images >= 1, "{account}: no chart image");
 }
 
 #[test]

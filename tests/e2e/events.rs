@@ -178,6 +178,9 @@ fn groups(ws: &Workspace) -> (BTreeSet<String>, BTreeSet<String>) {
     (treated, control)
 }
 
+/// A CSV row, by column name.
+type Row = HashMap<String, String>;
+
 #[test]
 fn a_planted_cut_is_measured_and_every_household_s_results_recomputed() {
     let ws = workspace();
@@ -202,21 +205,11 @@ fn a_planted_cut_is_measured_and_every_household_s_results_recomputed() {
         "{} held out",
         control.len()
     );
-    let customers: HashMap<String, HashMap<String, String>> =
-        read_csv(&ws.path("data/customers.csv"))
-            .into_iter()
-            .map(|r| (r["account_id"].clone(), r))
-            .collect();
-    let notify = read_csv(&ws.path("out/peak-20260812T1600-2000/peak-notify.csv"));
-    let mut written = 0;
-    for r in &notify {
-        let held = control.contains(&r["account_id"]);
-        let want = delivery(&customers[&r["account_id"]], held);
-        assert_eq!(r["delivery"], want, "{r:?}");
-        written += usize::from(want == "written");
-    }
-    assert!(written > 200, "{written} written");
-    assert_eq!(std::fs::read_dir(&eml).unwrap().count(), written);
+    let customers: HashMap<String, Row> = read_csv(&ws.path("data/customers.csv"))
+        .into_iter()
+        .map(|r| (r["account_id"].clone(), r))
+        .collect();
+    check_notify(&ws, &eml, &control, &customers);
 
     // The event happens: the messaged households cut 10%.
     let hours = write_intervals(&ws, &treated);
@@ -236,10 +229,45 @@ fn a_planted_cut_is_measured_and_every_household_s_results_recomputed() {
             eml.to_str().unwrap(),
         ],
     );
-    let event_day = NaiveDate::from_ymd_opt(2026, 8, 12).unwrap();
     let results = read_csv(&ws.path("out/peak-20260812T1600-2000/peak-results.csv"));
+    check_results(&results, &hours, &control, &customers);
+    check_result_messages(&results, &eml, &customers);
+
+    check_the_event_s_effect(&ws, &interval, &treated, &control);
+    check_none_the_day_before(&ws, &interval);
+}
+
+/// Each household's notice went as the outreach rules say, and a message
+/// was written for each one that was to get one.
+fn check_notify(
+    ws: &Workspace,
+    eml: &std::path::Path,
+    control: &BTreeSet<String>,
+    customers: &HashMap<String, Row>,
+) {
+    let notify = read_csv(&ws.path("out/peak-20260812T1600-2000/peak-notify.csv"));
+    let mut written = 0;
+    for r in &notify {
+        let held = control.contains(&r["account_id"]);
+        let want = delivery(&customers[&r["account_id"]], held);
+        assert_eq!(r["delivery"], want, "{r:?}");
+        written += usize::from(want == "written");
+    }
+    assert!(written > 200, "{written} written");
+    assert_eq!(std::fs::read_dir(eml).unwrap().count(), written);
+}
+
+/// Every household's window use, baseline and reduction equal the ones
+/// computed here by the 3-of-10 rule.
+fn check_results(
+    results: &[Row],
+    hours: &BTreeMap<String, HashMap<(NaiveDate, u32), f64>>,
+    control: &BTreeSet<String>,
+    customers: &HashMap<String, Row>,
+) {
+    let event_day = NaiveDate::from_ymd_opt(2026, 8, 12).unwrap();
     assert_eq!(results.len(), 400);
-    for r in &results {
+    for r in results {
         let h = &hours[&r["account_id"]];
         let (used, base) = (window_use(h, event_day), baseline(h));
         let close = |k: &str, v: f64, tol: f64| {
@@ -257,7 +285,10 @@ fn a_planted_cut_is_measured_and_every_household_s_results_recomputed() {
         let held = control.contains(&r["account_id"]);
         assert_eq!(r["delivery"], delivery(&customers[&r["account_id"]], held));
     }
-    // Each message carries its own figures, in its language.
+}
+
+/// Each message carries its own figures, in its language.
+fn check_result_messages(results: &[Row], eml: &std::path::Path, customers: &HashMap<String, Row>) {
     let mut languages = BTreeSet::new();
     for r in results
         .iter()
@@ -283,11 +314,18 @@ fn a_planted_cut_is_measured_and_every_household_s_results_recomputed() {
         );
     }
     assert_eq!(languages.len(), 2, "{languages:?}");
+}
 
-    // The event's effect, and none the day before.
+/// The event's effect: the planted 10% cut lies in its interval, 0 does not.
+fn check_the_event_s_effect(
+    ws: &Workspace,
+    interval: &std::path::Path,
+    treated: &BTreeSet<String>,
+    control: &BTreeSet<String>,
+) {
     let out = ws.path("evaluation-event");
     run(
-        &ws,
+        ws,
         &[
             "evaluate",
             "--event",
@@ -313,10 +351,13 @@ fn a_planted_cut_is_measured_and_every_household_s_results_recomputed() {
         "{text}"
     );
     assert_eq!(crate::common::page_count(&out.join("event.pdf")), 1);
+}
 
+/// The day before, when nobody cut: the interval holds 0.
+fn check_none_the_day_before(ws: &Workspace, interval: &std::path::Path) {
     let before = ws.path("evaluation-before");
     run(
-        &ws,
+        ws,
         &[
             "evaluate",
             "--event",

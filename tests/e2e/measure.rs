@@ -127,6 +127,9 @@ fn independent_savings_pct(usage: &Path, groups: &HashMap<String, Group>) -> f64
     100.0 * (1.0 - did.exp())
 }
 
+/// `evaluation.csv`: each row by its group.
+type ByGroup = HashMap<String, HashMap<String, String>>;
+
 #[test]
 fn evaluate_recovers_a_planted_saving_and_response_rate_and_finds_none_when_none_was_planted() {
     let ws = Workspace::new(
@@ -134,7 +137,29 @@ fn evaluate_recovers_a_planted_saving_and_response_rate_and_finds_none_when_none
          [weather]\nstation = \"maple-valley\"\ntimezone = \"America/Los_Angeles\"\n",
     );
     synth(&ws, "data", &[]);
-    // Set up the control group before the first letters (after the 2025-09 bills).
+    let groups = enroll(&ws);
+    plant_a_saving(&ws);
+    import_responses(&ws, &groups);
+
+    let planted = check_the_planted_saving(&ws, &groups);
+    let said = check_seasons(&ws);
+    check_subgroups(&ws, &planted, &said);
+    let rates = read_csv(&ws.path("eval-planted/responses.csv"));
+    let kit = rates
+        .iter()
+        .find(|r| r["event"] == "kit-requested")
+        .unwrap();
+    let (low, high) = (num(kit, "ci_low_pct"), num(kit, "ci_high_pct"));
+    assert!(low > 0.0 && low <= 6.0 && 6.0 <= high, "{kit:?}");
+    check_the_page(&ws, &planted["all"]);
+
+    check_caltrack(&ws, &groups);
+    check_none_planted(&ws, &groups);
+}
+
+/// Set up the control group before the first letters (after the 2025-09
+/// bills); returns each household's group.
+fn enroll(ws: &Workspace) -> HashMap<String, Group> {
     let config = ws.config();
     let balance = ok(ws.neighborly(&[
         "enroll",
@@ -155,11 +180,14 @@ fn evaluate_recovers_a_planted_saving_and_response_rate_and_finds_none_when_none
     assert!(groups.len() > 5000, "{} assigned", groups.len());
     let share = control as f64 / groups.len() as f64;
     assert!((share - 0.2).abs() < 0.01, "control share {share}");
+    groups
+}
 
-    // The same households and reads, with treated ones using 2% less from 2025-10.
+/// The same households and reads, with treated ones using 2% less from 2025-10.
+fn plant_a_saving(ws: &Workspace) {
     let state = ws.path("state.sqlite");
     synth(
-        &ws,
+        ws,
         "planted",
         &[
             "--effect-pct",
@@ -170,8 +198,11 @@ fn evaluate_recovers_a_planted_saving_and_response_rate_and_finds_none_when_none
             state.to_str().unwrap(),
         ],
     );
+}
 
-    // Responses: 10% of treated and 4% of control households request a kit.
+/// Responses: 10% of treated and 4% of control households request a kit.
+fn import_responses(ws: &Workspace, groups: &HashMap<String, Group>) {
+    let config = ws.config();
     let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(11);
     let mut events = String::from("account_id,date,event\n");
     let mut accounts: Vec<(&String, &Group)> = groups.iter().collect();
@@ -198,12 +229,16 @@ fn evaluate_recovers_a_planted_saving_and_response_rate_and_finds_none_when_none
         "--config",
         config.to_str().unwrap(),
     ]));
+}
 
-    let planted = evaluate(&ws, "planted/usage.csv", "eval-planted");
+/// The planted 2% lies in the interval, and the figure is the one
+/// recomputed here from the usage file.
+fn check_the_planted_saving(ws: &Workspace, groups: &HashMap<String, Group>) -> ByGroup {
+    let planted = evaluate(ws, "planted/usage.csv", "eval-planted");
     let all = &planted["all"];
     let (low, high) = (num(all, "ci_low_pct"), num(all, "ci_high_pct"));
     assert!(low > 0.0 && low <= 2.0 && 2.0 <= high, "{all:?}");
-    let expected = independent_savings_pct(&ws.path("planted/usage.csv"), &groups);
+    let expected = independent_savings_pct(&ws.path("planted/usage.csv"), groups);
     assert!(
         (num(all, "savings_pct") - expected).abs() < 1e-6,
         "evaluate says {}, recomputed {expected}",
@@ -213,10 +248,15 @@ fn evaluate_recovers_a_planted_saving_and_response_rate_and_finds_none_when_none
         num(all, "treatment_households") + num(all, "control_households"),
         groups.len() as f64
     );
-    // Six-month windows in different seasons (summer before, winter after)
-    // still recover it, and the output warns about the windows.
+    planted
+}
+
+/// Six-month windows in different seasons (summer before, winter after)
+/// still recover it, and the output warns about the windows. Returns what
+/// that evaluation printed.
+fn check_seasons(ws: &Workspace) -> String {
     let (seasons, said) = evaluate_windows(
-        &ws,
+        ws,
         "planted/usage.csv",
         "eval-seasons",
         "2025-04..2025-09",
@@ -234,8 +274,12 @@ fn evaluate_recovers_a_planted_saving_and_response_rate_and_finds_none_when_none
         "{said}"
     );
     assert!(!said.contains("control household(s) received"), "{said}");
-    // Fairness: the saving within assistance participants and not, and by
-    // language, each holds the planted 2%; so do kit requests by subgroup.
+    said
+}
+
+/// Fairness: the saving within assistance participants and not, and by
+/// language, each holds the planted 2%; so do kit requests by subgroup.
+fn check_subgroups(ws: &Workspace, planted: &ByGroup, said: &str) {
     for group in [
         "assistance:yes",
         "assistance:no",
@@ -262,15 +306,10 @@ fn evaluate_recovers_a_planted_saving_and_response_rate_and_finds_none_when_none
     // By rating at enrolment and by pre-period quintile, too.
     assert!(planted.contains_key("rating:above-typical"));
     assert!((1..=5).all(|q| planted.contains_key(&format!("pre-use-quintile:{q}"))));
+}
 
-    let rates = read_csv(&ws.path("eval-planted/responses.csv"));
-    let kit = rates
-        .iter()
-        .find(|r| r["event"] == "kit-requested")
-        .unwrap();
-    let (low, high) = (num(kit, "ci_low_pct"), num(kit, "ci_high_pct"));
-    assert!(low > 0.0 && low <= 6.0 && 6.0 <= high, "{kit:?}");
-
+/// The one-page report's headline gives the saving evaluation.csv holds.
+fn check_the_page(ws: &Workspace, all: &HashMap<String, String>) {
     let text = pdf_text(&ws.path("eval-planted/evaluation.pdf"));
     assert_eq!(page_count(&ws.path("eval-planted/evaluation.pdf")), 1);
     let headline = format!(
@@ -279,15 +318,17 @@ fn evaluate_recovers_a_planted_saving_and_response_rate_and_finds_none_when_none
     );
     assert!(text.contains(&headline), "{headline:?} not in {text}");
     assert!(text.contains("difference in differences"), "{text}");
+}
 
-    // Weather-normalized (CalTRACK): each household against its own model of
-    // the pre year run on the post year's weather; the planted 2% again, and
-    // the page says which method.
+/// Weather-normalized (CalTRACK): each household against its own model of
+/// the pre year run on the post year's weather; the planted 2% again, and
+/// the page says which method; with nothing planted, the interval holds 0.
+fn check_caltrack(ws: &Workspace, groups: &HashMap<String, Group>) {
     let weather = ws.path("data/weather.csv");
     let weather = weather.to_str().unwrap();
     let caltrack = ["--method", "caltrack", "--weather", weather];
     let (normalized, said) = evaluate_with(
-        &ws,
+        ws,
         "planted/usage.csv",
         "eval-caltrack",
         PRE,
@@ -308,7 +349,7 @@ fn evaluate_recovers_a_planted_saving_and_response_rate_and_finds_none_when_none
     let text = pdf_text(&ws.path("eval-caltrack/evaluation.pdf"));
     assert!(text.contains("weather-normalized (CalTRACK 2.0)"), "{text}");
     let (unplanted, _) = evaluate_with(
-        &ws,
+        ws,
         "data/usage.csv",
         "eval-caltrack-none",
         PRE,
@@ -318,12 +359,15 @@ fn evaluate_recovers_a_planted_saving_and_response_rate_and_finds_none_when_none
     let all = &unplanted["all"];
     let (low, high) = (num(all, "ci_low_pct"), num(all, "ci_high_pct"));
     assert!(low < 0.0 && 0.0 < high, "{all:?}");
+}
 
-    let none = evaluate(&ws, "data/usage.csv", "eval-none");
+/// With nothing planted, the interval holds zero and the page says so.
+fn check_none_planted(ws: &Workspace, groups: &HashMap<String, Group>) {
+    let none = evaluate(ws, "data/usage.csv", "eval-none");
     let all = &none["all"];
     let (low, high) = (num(all, "ci_low_pct"), num(all, "ci_high_pct"));
     assert!(low < 0.0 && 0.0 < high, "{all:?}");
-    let expected = independent_savings_pct(&ws.path("data/usage.csv"), &groups);
+    let expected = independent_savings_pct(&ws.path("data/usage.csv"), groups);
     assert!((num(all, "savings_pct") - expected).abs() < 1e-6);
     let text = pdf_text(&ws.path("eval-none/evaluation.pdf"));
     assert!(text.contains("includes zero"), "{text}");

@@ -23,6 +23,35 @@ fn a_killed_run_resumes_and_writes_what_an_uninterrupted_run_writes() {
 
     let ws = Workspace::new(WITH_TARIFF);
     ws.synth(400, false);
+    let staging = ws.path("out/2026-10.partial");
+    let kept = kill_after_three_print_files(&ws, &staging);
+    let finished = finished_files(&staging);
+    assert!(
+        !ws.path("out/2026-10").exists(),
+        "an interrupted run published its folder"
+    );
+
+    check_changed_inputs_are_refused(&ws, &staging, kept);
+    let config = ws.config();
+    let settings = std::fs::read_to_string(&config).unwrap();
+    check_changed_settings_are_refused(&ws, &staging, kept, &settings);
+    check_changed_rate_and_templates_are_refused(&ws, &staging, kept, &settings);
+    std::fs::write(&config, &settings).unwrap();
+
+    let out = ws.run(&["--period", "2026-10"]);
+    assert!(
+        out.contains(&format!(
+            "resumed an interrupted run: {kept} print file(s) were already finished and kept"
+        )),
+        "{out}"
+    );
+    check_finished_files_were_kept(&ws, &finished);
+    check_the_same_files(&whole, &ws, kept);
+}
+
+/// Start a run and SIGKILL it once three print files are finished;
+/// returns how many were finished by then.
+fn kill_after_three_print_files(ws: &Workspace, staging: &std::path::Path) -> usize {
     let config = ws.config();
     let mut child = Command::new(BIN)
         .current_dir(ws.dir.path())
@@ -37,9 +66,8 @@ fn a_killed_run_resumes_and_writes_what_an_uninterrupted_run_writes() {
         .stderr(Stdio::null())
         .spawn()
         .unwrap();
-    let staging = ws.path("out/2026-10.partial");
     let deadline = Instant::now() + Duration::from_secs(120);
-    while finished_print_files(&staging) < 3 {
+    while finished_print_files(staging) < 3 {
         assert!(Instant::now() < deadline, "no print file finished in time");
         assert!(
             child.try_wait().unwrap().is_none(),
@@ -49,8 +77,12 @@ fn a_killed_run_resumes_and_writes_what_an_uninterrupted_run_writes() {
     }
     child.kill().unwrap(); // SIGKILL: no chance to clean up
     child.wait().unwrap();
-    let kept = finished_print_files(&staging);
-    // The files of the finished print files, as the killed run left them.
+    finished_print_files(staging)
+}
+
+/// The files of the finished print files, as the killed run left them,
+/// with when each was written.
+fn finished_files(staging: &std::path::Path) -> BTreeMap<String, std::time::SystemTime> {
     let mut finished: BTreeMap<String, std::time::SystemTime> = BTreeMap::new();
     for e in std::fs::read_dir(staging.join("print")).unwrap().flatten() {
         let name = e.file_name().to_string_lossy().into_owned();
@@ -73,12 +105,11 @@ fn a_killed_run_resumes_and_writes_what_an_uninterrupted_run_writes() {
             finished.insert(n, modified);
         }
     }
-    assert!(
-        !ws.path("out/2026-10").exists(),
-        "an interrupted run published its folder"
-    );
+    finished
+}
 
-    // Changed inputs: refused, with how to start over; nothing touched.
+/// Changed inputs: refused, with how to start over; nothing touched.
+fn check_changed_inputs_are_refused(ws: &Workspace, staging: &std::path::Path, kept: usize) {
     let usage = ws.path("data/usage.csv");
     let original = std::fs::read(&usage).unwrap();
     let mut changed = original.clone();
@@ -90,13 +121,19 @@ fn a_killed_run_resumes_and_writes_what_an_uninterrupted_run_writes() {
         "{err}"
     );
     assert!(err.contains("rm -r"), "{err}");
-    assert_eq!(finished_print_files(&staging), kept);
+    assert_eq!(finished_print_files(staging), kept);
     std::fs::write(&usage, &original).unwrap();
+}
 
-    // Changed settings that change letters (a barcode under every address,
-    // an explicit date) are refused the same way: every setting counts.
+/// Changed settings that change letters (a barcode under every address,
+/// an explicit date) are refused the same way: every setting counts.
+fn check_changed_settings_are_refused(
+    ws: &Workspace,
+    staging: &std::path::Path,
+    kept: usize,
+    settings: &str,
+) {
     let config = ws.config();
-    let settings = std::fs::read_to_string(&config).unwrap();
     for change in [
         format!("{settings}\n[print.imb]\nservice_type = \"300\"\nmailer_id = \"567094\"\n"),
         settings.replace("date = \"2026-11-05\"", "date = \"2026-11-06\""),
@@ -108,10 +145,19 @@ fn a_killed_run_resumes_and_writes_what_an_uninterrupted_run_writes() {
             err.contains("holds an interrupted run of other inputs"),
             "{err}"
         );
-        assert_eq!(finished_print_files(&staging), kept);
+        assert_eq!(finished_print_files(staging), kept);
     }
-    // A tariff's rate, and the templates: a sentence of the wording, a
-    // line of the layout (in a copy the config is pointed at).
+}
+
+/// A tariff's rate, and the templates: a sentence of the wording, a
+/// line of the layout (in a copy the config is pointed at).
+fn check_changed_rate_and_templates_are_refused(
+    ws: &Workspace,
+    staging: &std::path::Path,
+    kept: usize,
+    settings: &str,
+) {
+    let config = ws.config();
     let own = ws.path("templates");
     copy_dir(&repo().join("report-templates"), &own);
     let at_own = settings.replace(
@@ -139,20 +185,17 @@ fn a_killed_run_resumes_and_writes_what_an_uninterrupted_run_writes() {
             err.contains("holds an interrupted run of other inputs") && err.contains("rm -r"),
             "change {i}: {err}"
         );
-        assert_eq!(finished_print_files(&staging), kept);
+        assert_eq!(finished_print_files(staging), kept);
     }
-    std::fs::write(&config, &settings).unwrap();
+}
 
-    let out = ws.run(&["--period", "2026-10"]);
-    assert!(
-        out.contains(&format!(
-            "resumed an interrupted run: {kept} print file(s) were already finished and kept"
-        )),
-        "{out}"
-    );
-    // Those files were kept, not written again; every other report was.
+/// Those files were kept, not written again; every other report was.
+fn check_finished_files_were_kept(
+    ws: &Workspace,
+    finished: &BTreeMap<String, std::time::SystemTime>,
+) {
     let done = ws.path("out/2026-10");
-    for (name, modified) in &finished {
+    for (name, modified) in finished {
         let now = std::fs::metadata(done.join(name))
             .unwrap()
             .modified()
@@ -172,6 +215,10 @@ fn a_killed_run_resumes_and_writes_what_an_uninterrupted_run_writes() {
         "resumed: {kept_reports} of {reports} reports kept, {} laid out again",
         reports - kept_reports
     );
+}
+
+/// Every output is byte for byte what the uninterrupted run wrote.
+fn check_the_same_files(whole: &Workspace, ws: &Workspace, kept: usize) {
     let a = files(&whole.path("out/2026-10"));
     let b = files(&ws.path("out/2026-10"));
     assert_eq!(

@@ -212,17 +212,38 @@ async fn replace_text(c: &Client, selector: &str, text: &str) {
 const PAGES_HAVE: &str =
     "return document.getElementById('pages').textContent.includes(arguments[0] || '')";
 
+/// The fields of the Spanish "good" comparison letter the test edits.
+const ES_HEADLINE: &str = "textarea[name='es:comparison.good.headline']";
+const ES_BODY: &str = "textarea[name='es:comparison.good.body']";
+
 #[tokio::test(flavor = "multi_thread")]
 async fn comms_staff_edit_a_spanish_sentence_see_it_and_save_it() {
     let ws = workspace();
     let (_studio, url) = studio(&ws);
     let (_driver, c) = browser().await;
+    open_the_spanish_letter(&c, &url).await;
+    let new = "Bien: su hogar ahorró agua este mes";
+    type_a_headline(&c, new).await;
+    save_and_check_the_diff(&c, &ws, new).await;
+    let saved_es = check_an_unknown_placeholder_is_refused(&c, &ws, &url).await;
+    check_a_file_changed_meanwhile_is_not_merged(&c, &ws, &saved_es).await;
+
+    if let Ok(png) = c.screenshot().await {
+        let _ = std::fs::write(
+            std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("studio.png"),
+            png,
+        );
+    }
+    c.close().await.unwrap();
+}
+
+/// The studio opens on the letter the link names, with its wording shown.
+async fn open_the_spanish_letter(c: &Client, url: &str) {
     c.goto(&format!("{url}&lang=es&rating=good&phase=comparison"))
         .await
         .unwrap();
-    let headline = "textarea[name='es:comparison.good.headline']";
     let before = c
-        .find(Locator::Css(headline))
+        .find(Locator::Css(ES_HEADLINE))
         .await
         .unwrap()
         .prop("value")
@@ -232,27 +253,30 @@ async fn comms_staff_edit_a_spanish_sentence_see_it_and_save_it() {
     assert_eq!(before, "Bien: usó menos agua que un vecino típico");
     assert!(
         js(
-            &c,
+            c,
             &PAGES_HAVE.replace("arguments[0] || ''", "'Bien: usó menos agua'")
         )
         .await
             == true
     );
+}
 
-    // Type a new headline: the page re-renders with it.
-    let new = "Bien: su hogar ahorró agua este mes";
-    replace_text(&c, headline, new).await;
+/// Type a new headline: the page re-renders with it.
+async fn type_a_headline(c: &Client, new: &str) {
+    replace_text(c, ES_HEADLINE, new).await;
     let shown = until(
-        &c,
+        c,
         &PAGES_HAVE.replace("arguments[0] || ''", &format!("'{new}'")),
         "the new headline on the page",
     )
     .await;
     eprintln!("typed to shown: {shown:?}");
-    let timing = js(&c, "return document.getElementById('timing').textContent").await;
+    let timing = js(c, "return document.getElementById('timing').textContent").await;
     eprintln!("{timing}");
+}
 
-    // Save: exactly that line changes in es.toml, nothing else anywhere.
+/// Save: exactly that line changes in es.toml, nothing else anywhere.
+async fn save_and_check_the_diff(c: &Client, ws: &Workspace, new: &str) {
     c.find(Locator::Css("#save"))
         .await
         .unwrap()
@@ -260,14 +284,14 @@ async fn comms_staff_edit_a_spanish_sentence_see_it_and_save_it() {
         .await
         .unwrap();
     until(
-        &c,
+        c,
         "return document.getElementById('status').textContent.startsWith('Saved wording/es.toml')",
         "the save",
     )
     .await;
-    let files = git(&ws, &["status", "--porcelain"]);
+    let files = git(ws, &["status", "--porcelain"]);
     assert_eq!(files.trim(), "M wording/es.toml");
-    let diff = git(&ws, &["diff", "-U0", "--", "wording/es.toml"]);
+    let diff = git(ws, &["diff", "-U0", "--", "wording/es.toml"]);
     let changed: Vec<&str> = diff
         .lines()
         .filter(|l| {
@@ -284,34 +308,42 @@ async fn comms_staff_edit_a_spanish_sentence_see_it_and_save_it() {
         ],
         "{diff}"
     );
+}
 
-    // An unknown placeholder is shown beside the field and cannot be saved.
-    let body = "textarea[name='es:comparison.good.body']";
+/// An unknown placeholder is shown beside the field and cannot be saved,
+/// from the page or by a request of its own. Returns es.toml as saved.
+async fn check_an_unknown_placeholder_is_refused(c: &Client, ws: &Workspace, url: &str) -> String {
+    let body = ES_BODY;
     let saved_es = std::fs::read_to_string(ws.path("templates/wording/es.toml")).unwrap();
-    replace_text(&c, body, "En {period} usted usó {uso}.").await;
+    replace_text(c, body, "En {period} usted usó {uso}.").await;
     until(
-        &c,
+        c,
         "return document.querySelector(\"[data-for='es:comparison.good.body']\").textContent.includes('unknown placeholder {uso}')",
         "the placeholder problem",
     )
     .await;
     assert_eq!(
-        js(&c, "return document.getElementById('save').disabled").await,
+        js(c, "return document.getElementById('save').disabled").await,
         true
     );
     assert_eq!(
         js(
-            &c,
+            c,
             &format!("return document.querySelector(\"{body}\").getAttribute('aria-invalid')")
         )
         .await,
         "true"
     );
-    // The server refuses it too, whatever the page does.
+    check_the_server_refuses_an_unknown_placeholder(ws, url, &saved_es);
+    saved_es
+}
+
+/// The server refuses it too, whatever the page does.
+fn check_the_server_refuses_an_unknown_placeholder(ws: &Workspace, url: &str, saved_es: &str) {
     let token = url.split("token=").nth(1).unwrap();
     let addr = url.trim_start_matches("http://").split('/').next().unwrap();
     let base = serde_json::json!({
-        "wording/es.toml": neighborly::studio::fingerprint(&saved_es),
+        "wording/es.toml": neighborly::studio::fingerprint(saved_es),
     });
     let request = serde_json::json!({
         "edits": [{"lang": "es", "key": "comparison.good.body", "value": "usó {uso}"}],
@@ -335,13 +367,15 @@ async fn comms_staff_edit_a_spanish_sentence_see_it_and_save_it() {
         std::fs::read_to_string(ws.path("templates/wording/es.toml")).unwrap(),
         saved_es
     );
+}
 
-    // A file changed in an editor meanwhile: the page's save is refused, not merged.
+/// A file changed in an editor meanwhile: the page's save is refused, not merged.
+async fn check_a_file_changed_meanwhile_is_not_merged(c: &Client, ws: &Workspace, saved_es: &str) {
     let en = ws.path("templates/wording/en.toml");
     let en_text = std::fs::read_to_string(&en).unwrap();
-    replace_text(&c, body, "En {period} usted usó {usage}.").await;
+    replace_text(c, ES_BODY, "En {period} usted usó {usage}.").await;
     replace_text(
-        &c,
+        c,
         "textarea[name='en:comparison.good.body']",
         "In {period} you used {usage}.",
     )
@@ -353,7 +387,7 @@ async fn comms_staff_edit_a_spanish_sentence_see_it_and_save_it() {
     assert_ne!(en_edited, en_text);
     std::fs::write(&en, &en_edited).unwrap();
     until(
-        &c,
+        c,
         "return !document.getElementById('save').disabled",
         "save enabled",
     )
@@ -365,7 +399,7 @@ async fn comms_staff_edit_a_spanish_sentence_see_it_and_save_it() {
         .await
         .unwrap();
     until(
-        &c,
+        c,
         "const s = document.getElementById('save-note').textContent; return s.startsWith('Not saved') && s.includes('wording/en.toml was changed on disk')",
         "the conflict message",
     )
@@ -375,14 +409,6 @@ async fn comms_staff_edit_a_spanish_sentence_see_it_and_save_it() {
         std::fs::read_to_string(ws.path("templates/wording/es.toml")).unwrap(),
         saved_es
     );
-
-    if let Ok(png) = c.screenshot().await {
-        let _ = std::fs::write(
-            std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("studio.png"),
-            png,
-        );
-    }
-    c.close().await.unwrap();
 }
 
 /// One HTTP/1.1 request, raw: the path goes out exactly as given.

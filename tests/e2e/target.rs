@@ -167,23 +167,7 @@ fn a_campaign_accounts_for_every_member_once_and_never_sends_twice() {
     ws.synth(500, true);
     let config = ws.config();
     let cfg = config.to_str().unwrap();
-    // Hold one member back by suppression and one by opt-out.
-    let members_csv = ws.path("members.csv");
-    ok(ws.neighborly(&[
-        "segment",
-        "lead-copper-1982-1986",
-        "--config",
-        cfg,
-        "--out",
-        members_csv.to_str().unwrap(),
-    ]));
-    let members: Vec<String> = read_csv(&members_csv)
-        .into_iter()
-        .map(|r| r["account_id"].clone())
-        .collect();
-    assert!(members.len() > 20, "{} members", members.len());
-    std::fs::write(ws.path("suppress.txt"), format!("{}\n", members[0])).unwrap();
-    ok(ws.neighborly(&["opt-out", &members[1], "--config", cfg]));
+    let members = hold_back_two_members(&ws, cfg);
 
     let dry = ok(ws.neighborly(&[
         "campaign",
@@ -209,6 +193,50 @@ fn a_campaign_accounts_for_every_member_once_and_never_sends_twice() {
     ]));
     let out = ws.path("out/campaign-lead-copper-sampling-2026-10");
     let manifest = read_csv(&out.join("manifest.csv"));
+    check_every_member_once(&out, &manifest, &members, &printed);
+    check_campaign_print_files(&ws, &out, &manifest);
+
+    // Running the campaign again (same suppression list) sends nothing twice.
+    ok(ws.neighborly(&[
+        "campaign",
+        "lead-copper-sampling",
+        "--config",
+        cfg,
+        "--suppress",
+        suppress.to_str().unwrap(),
+    ]));
+    check_the_second_run_sent_nothing(&ws, &out, &manifest);
+}
+
+/// Hold one member back by suppression and one by opt-out; returns the
+/// segment's members.
+fn hold_back_two_members(ws: &Workspace, cfg: &str) -> Vec<String> {
+    let members_csv = ws.path("members.csv");
+    ok(ws.neighborly(&[
+        "segment",
+        "lead-copper-1982-1986",
+        "--config",
+        cfg,
+        "--out",
+        members_csv.to_str().unwrap(),
+    ]));
+    let members: Vec<String> = read_csv(&members_csv)
+        .into_iter()
+        .map(|r| r["account_id"].clone())
+        .collect();
+    assert!(members.len() > 20, "{} members", members.len());
+    std::fs::write(ws.path("suppress.txt"), format!("{}\n", members[0])).unwrap();
+    ok(ws.neighborly(&["opt-out", &members[1], "--config", cfg]));
+    members
+}
+
+/// Every member is mailed or excepted, once; the two held back for their reasons.
+fn check_every_member_once(
+    out: &std::path::Path,
+    manifest: &[HashMap<String, String>],
+    members: &[String],
+    printed: &str,
+) {
     let exceptions = read_csv(&out.join("exceptions.csv"));
     let mut seen: HashMap<String, usize> = HashMap::new();
     for r in manifest.iter().chain(&exceptions) {
@@ -224,9 +252,15 @@ fn a_campaign_accounts_for_every_member_once_and_never_sends_twice() {
     };
     assert_eq!(reason(&members[0]).as_deref(), Some("suppressed"));
     assert_eq!(reason(&members[1]).as_deref(), Some("opted-out"));
+}
 
-    // Print files: presorted, every piece one sheet, address in the window,
-    // the letter in both languages, and every PDF passes the checks.
+/// Print files: presorted, every piece one sheet, address in the window,
+/// the letter in both languages, and every PDF passes the checks.
+fn check_campaign_print_files(
+    ws: &Workspace,
+    out: &std::path::Path,
+    manifest: &[HashMap<String, String>],
+) {
     let print = read_csv(&out.join("print-manifest.csv"));
     assert_eq!(print.len(), manifest.len());
     assert!(
@@ -237,7 +271,7 @@ fn a_campaign_accounts_for_every_member_once_and_never_sends_twice() {
     let zips: Vec<&str> = print.iter().map(|p| p["zip"].as_str()).collect();
     assert!(zips.windows(2).all(|w| w[0] <= w[1]), "not presorted");
     assert_addresses_in_windows(
-        &out,
+        out,
         &ws.path("data/customers.csv"),
         Rect::inches(0.8, 2.15, 3.6, 1.0),
         Rect::inches(0.5, 0.5, 3.2, 0.85),
@@ -250,18 +284,15 @@ fn a_campaign_accounts_for_every_member_once_and_never_sends_twice() {
     let mut files = pdfs_in(&out.join("print"));
     files.extend(pdfs_in(&out.join("reports")).into_iter().take(10));
     check_pdfs(&files);
+}
 
-    // Running the campaign again (same suppression list) sends nothing twice.
-    ok(ws.neighborly(&[
-        "campaign",
-        "lead-copper-sampling",
-        "--config",
-        cfg,
-        "--suppress",
-        suppress.to_str().unwrap(),
-    ]));
-    // The second run gets a folder of its own: the first one's print files
-    // are still there for the mail house.
+/// The second run gets a folder of its own: the first one's print files
+/// are still there for the mail house, and every letter is already sent.
+fn check_the_second_run_sent_nothing(
+    ws: &Workspace,
+    out: &std::path::Path,
+    manifest: &[HashMap<String, String>],
+) {
     let second = ws.path("out/campaign-lead-copper-sampling-2026-10-2");
     assert_eq!(read_csv(&out.join("manifest.csv")).len(), manifest.len());
     let again = read_csv(&second.join("manifest.csv"));
@@ -506,7 +537,57 @@ fn a_corrected_campaign_letter_is_reissued_once_per_reason() {
     ));
     std::fs::write(ws.config(), config).unwrap();
     ws.synth(500, false);
-    // Every other household asked for e-mail.
+    every_other_household_by_email(&ws);
+
+    let cfg = ws.config();
+    let cfg = cfg.to_str().unwrap();
+    let eml = ws.path("eml");
+    let lead = Campaign {
+        ws: &ws,
+        cfg,
+        eml: &eml,
+    };
+    ok(lead.run(&[]));
+    let first = read_csv(&ws.path("out/campaign-lead-copper-sampling-2026-10/manifest.csv"));
+    let emailed: Vec<&HashMap<String, String>> =
+        first.iter().filter(|r| r["channel"] == "email").collect();
+    let papered: Vec<&HashMap<String, String>> =
+        first.iter().filter(|r| r["channel"] == "mail").collect();
+    assert!(emailed.len() >= 2 && papered.len() >= 2, "{first:?}");
+    let first_email_id = lead.message_id(&emailed[0]["account_id"]);
+
+    // The letter had a wrong line; comms staff correct the template.
+    let wording = ws.path("templates/campaigns/lead-copper-sampling/wording/en.toml");
+    let text = std::fs::read_to_string(&wording).unwrap();
+    std::fs::write(
+        &wording,
+        text.replace(
+            "The test is free, takes about five minutes",
+            "The test is free, takes about ten minutes",
+        ),
+    )
+    .unwrap();
+
+    check_a_stranger_on_the_list_refuses_it_all(&lead, &first, &papered[0]["account_id"]);
+    // A list of one paper and one e-mail household (lowercase, as an agent types it).
+    let chosen = [
+        papered[0]["account_id"].clone(),
+        emailed[0]["account_id"].clone(),
+    ];
+    let reissued_id = reissue_to_the_list(&lead, &chosen, &first_email_id);
+    check_the_same_reissue_sends_nothing(&lead, &chosen[0]);
+    check_a_reissue_to_everyone(
+        &lead,
+        first.len(),
+        &papered[1]["account_id"],
+        &chosen[1],
+        &first_email_id,
+        &reissued_id,
+    );
+}
+
+/// Every other household asked for e-mail.
+fn every_other_household_by_email(ws: &Workspace) {
     let customers = ws.path("data/customers.csv");
     let mut reader = csv::Reader::from_path(&customers).unwrap();
     let mut headers = reader.headers().unwrap().clone();
@@ -527,60 +608,53 @@ fn a_corrected_campaign_letter_is_reissued_once_per_reason() {
     }
     writer.flush().unwrap();
     std::fs::rename(ws.path("customers.tmp"), &customers).unwrap();
+}
 
-    let cfg = ws.config();
-    let cfg = cfg.to_str().unwrap();
-    let eml = ws.path("eml");
-    let eml_arg = eml.to_str().unwrap();
-    let campaign = |extra: &[&str]| {
+/// The lead-and-copper campaign of one workspace, its e-mails written to `eml`.
+struct Campaign<'a> {
+    ws: &'a Workspace,
+    cfg: &'a str,
+    eml: &'a std::path::Path,
+}
+
+impl Campaign<'_> {
+    fn run(&self, extra: &[&str]) -> std::process::Output {
         let mut args = vec![
             "campaign",
             "lead-copper-sampling",
             "--config",
-            cfg,
+            self.cfg,
             "--emails-to",
-            eml_arg,
+            self.eml.to_str().unwrap(),
         ];
         args.extend_from_slice(extra);
-        ws.neighborly(&args)
-    };
-    ok(campaign(&[]));
-    let first = read_csv(&ws.path("out/campaign-lead-copper-sampling-2026-10/manifest.csv"));
-    let emailed: Vec<&HashMap<String, String>> =
-        first.iter().filter(|r| r["channel"] == "email").collect();
-    let papered: Vec<&HashMap<String, String>> =
-        first.iter().filter(|r| r["channel"] == "mail").collect();
-    assert!(emailed.len() >= 2 && papered.len() >= 2, "{first:?}");
-    let first_id = |account: &str| {
-        let raw = std::fs::read_to_string(eml.join(format!("{account}.eml"))).unwrap();
+        self.ws.neighborly(&args)
+    }
+
+    /// The Message-ID line of the last e-mail written to `account`.
+    fn message_id(&self, account: &str) -> String {
+        let raw = std::fs::read_to_string(self.eml.join(format!("{account}.eml"))).unwrap();
         raw.lines()
             .find(|l| l.to_ascii_lowercase().starts_with("message-id:"))
             .unwrap()
             .to_string()
-    };
-    let first_email_id = first_id(&emailed[0]["account_id"]);
+    }
+}
 
-    // The letter had a wrong line; comms staff correct the template.
-    let wording = ws.path("templates/campaigns/lead-copper-sampling/wording/en.toml");
-    let text = std::fs::read_to_string(&wording).unwrap();
-    std::fs::write(
-        &wording,
-        text.replace(
-            "The test is free, takes about five minutes",
-            "The test is free, takes about ten minutes",
-        ),
-    )
-    .unwrap();
-
-    // A list naming a household never sent the letter refuses the whole re-issue.
-    let never = read_csv(&customers)
+/// A list naming a household never sent the letter refuses the whole re-issue.
+fn check_a_stranger_on_the_list_refuses_it_all(
+    lead: &Campaign,
+    first: &[HashMap<String, String>],
+    sent: &str,
+) {
+    let never = read_csv(&lead.ws.path("data/customers.csv"))
         .into_iter()
         .map(|r| r["account_id"].clone())
         .find(|a| first.iter().all(|r| &r["account_id"] != a))
         .unwrap();
-    let list = ws.path("reissue.txt");
-    std::fs::write(&list, format!("{}\n{never}\n", papered[0]["account_id"])).unwrap();
-    let o = campaign(&[
+    let list = lead.ws.path("reissue.txt");
+    std::fs::write(&list, format!("{sent}\n{never}\n")).unwrap();
+    let o = lead.run(&[
         "--reissue",
         "kit pickup time",
         "--accounts",
@@ -590,21 +664,24 @@ fn a_corrected_campaign_letter_is_reissued_once_per_reason() {
     assert!(!o.status.success(), "{err}");
     assert!(err.contains(&format!("reissue.txt:2: {never}")), "{err}");
     assert!(
-        !ws.path("out/campaign-lead-copper-sampling-2026-10-2")
+        !lead
+            .ws
+            .path("out/campaign-lead-copper-sampling-2026-10-2")
             .exists()
     );
+}
 
-    // A list of one paper and one e-mail household (lowercase, as an agent types it).
-    let chosen = [
-        papered[0]["account_id"].clone(),
-        emailed[0]["account_id"].clone(),
-    ];
+/// Re-issue to the paper and the e-mail household `chosen` names: each
+/// gets the corrected letter, the e-mail under a new message id. Returns
+/// that id.
+fn reissue_to_the_list(lead: &Campaign, chosen: &[String; 2], first_email_id: &str) -> String {
+    let list = lead.ws.path("reissue.txt");
     std::fs::write(
         &list,
         format!("{}\n{}\n", chosen[0], chosen[1].to_lowercase()),
     )
     .unwrap();
-    let said = ok(campaign(&[
+    let said = ok(lead.run(&[
         "--reissue",
         "kit pickup time",
         "--accounts",
@@ -613,7 +690,7 @@ fn a_corrected_campaign_letter_is_reissued_once_per_reason() {
         "agent-7",
     ]));
     assert!(said.contains("re-issue (kit pickup time)"), "{said}");
-    let second = ws.path("out/campaign-lead-copper-sampling-2026-10-2");
+    let second = lead.ws.path("out/campaign-lead-copper-sampling-2026-10-2");
     let rows = read_csv(&second.join("manifest.csv"));
     let mut got: Vec<String> = rows.iter().map(|r| r["account_id"].clone()).collect();
     got.sort();
@@ -629,21 +706,25 @@ fn a_corrected_campaign_letter_is_reissued_once_per_reason() {
     }
     let e = rows.iter().find(|r| r["channel"] == "email").unwrap();
     assert_eq!(e["delivery"], "written");
-    let reissued_id = first_id(&chosen[1]);
+    let reissued_id = lead.message_id(&chosen[1]);
     assert_ne!(
         reissued_id, first_email_id,
         "the re-issue reused the first message id"
     );
     assert_eq!(read_csv(&second.join("print-manifest.csv")).len(), 1);
+    reissued_id
+}
 
-    // The same re-issue again sends nothing; the agent's lookup shows it.
-    ok(campaign(&[
+/// The same re-issue again sends nothing; the agent's lookup shows it.
+fn check_the_same_reissue_sends_nothing(lead: &Campaign, paper: &str) {
+    let list = lead.ws.path("reissue.txt");
+    ok(lead.run(&[
         "--reissue",
         "kit pickup time",
         "--accounts",
         list.to_str().unwrap(),
     ]));
-    let third = ws.path("out/campaign-lead-copper-sampling-2026-10-3");
+    let third = lead.ws.path("out/campaign-lead-copper-sampling-2026-10-3");
     assert!(read_csv(&third.join("manifest.csv")).is_empty());
     let again = read_csv(&third.join("exceptions.csv"));
     assert_eq!(again.len(), 2);
@@ -651,26 +732,39 @@ fn a_corrected_campaign_letter_is_reissued_once_per_reason() {
         again.iter().all(|e| e["reason"] == "already-sent"),
         "{again:?}"
     );
-    let view = ok(ws.neighborly(&["account", &chosen[0], "--config", cfg]));
+    let view = ok(lead
+        .ws
+        .neighborly(&["account", paper, "--config", lead.cfg]));
     assert!(
         view.contains("lead-copper-sampling (2026-10) re-issued")
             && view.contains("by agent-7: kit pickup time"),
         "{view}"
     );
+}
 
-    // A re-issue to everyone sent it, for another reason: every first
-    // letter again, but not the household that opted out since.
-    ok(ws.neighborly(&["opt-out", &papered[1]["account_id"], "--config", cfg]));
-    ok(campaign(&["--reissue", "wrong phone number"]));
-    let fourth = ws.path("out/campaign-lead-copper-sampling-2026-10-4");
+/// A re-issue to everyone sent it, for another reason: every first
+/// letter again, but not the household that opted out since.
+fn check_a_reissue_to_everyone(
+    lead: &Campaign,
+    first_letters: usize,
+    opting_out: &str,
+    emailed: &str,
+    first_email_id: &str,
+    reissued_id: &str,
+) {
+    ok(lead
+        .ws
+        .neighborly(&["opt-out", opting_out, "--config", lead.cfg]));
+    ok(lead.run(&["--reissue", "wrong phone number"]));
+    let fourth = lead.ws.path("out/campaign-lead-copper-sampling-2026-10-4");
     let rows = read_csv(&fourth.join("manifest.csv"));
     let exceptions = read_csv(&fourth.join("exceptions.csv"));
-    assert_eq!(rows.len() + exceptions.len(), first.len());
+    assert_eq!(rows.len() + exceptions.len(), first_letters);
     assert_eq!(exceptions.len(), 1, "{exceptions:?}");
-    assert_eq!(exceptions[0]["account_id"], papered[1]["account_id"]);
+    assert_eq!(exceptions[0]["account_id"], opting_out);
     assert_eq!(exceptions[0]["reason"], "opted-out");
     // The e-mail household re-issued twice got a third distinct message.
-    let third_id = first_id(&chosen[1]);
+    let third_id = lead.message_id(emailed);
     assert!(third_id != reissued_id && third_id != first_email_id);
 }
 
