@@ -15,12 +15,13 @@ use std::path::Path;
 
 use anyhow::{Result, bail};
 
-use crate::channel::deliver::{Delivery, Dispatch, Outbox, SmsRow, message_id, send_once};
+use crate::channel::deliver::{Delivery, Outbox, SmsRow, message_id, send_once};
 use crate::channel::email::Envelope;
 use crate::channel::{self, Route};
 use crate::config::Config;
 use crate::exception::{Exception, Reason};
 use crate::model::{Channel, Household, Period};
+use crate::output::Dispatch;
 use crate::output::RunFolder;
 use crate::pipeline::options::RunOptions;
 use crate::print::{Piece, PieceError, PrintJob};

@@ -55,9 +55,9 @@ pub struct ManifestRow {
     pub last_goal: Option<GoalOutcome>,
     /// `mail`, `email` or `sms`.
     pub channel: Channel,
-    /// How the letter left ([`Dispatch`](crate::channel::deliver::Dispatch)):
+    /// How the letter left ([`Dispatch`]):
     /// `print`, `sent`, `written`, `listed` or `not sent`.
-    pub delivery: crate::channel::deliver::Dispatch,
+    pub delivery: Dispatch,
     /// Why paper when the household asked for another channel.
     pub channel_note: String,
     /// The first and last day of the bill the letter reports on: a month,
@@ -74,6 +74,40 @@ pub struct ManifestRow {
     pub weather_warmer_f: String,
     pub weather_change_per_day: String,
     pub own_change_per_day: String,
+}
+
+/// How a letter in a manifest left: what its `delivery` column says.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Dispatch {
+    /// On paper, in a print file.
+    Print,
+    /// By the relay, in this run or an earlier one of the period.
+    Sent,
+    /// As an `.eml` file (`--emails-to`).
+    Written,
+    /// In `sms.csv`, for the utility's text gateway.
+    Listed,
+    /// An e-mail or text letter no message was made for in this run.
+    NotSent,
+}
+
+impl Dispatch {
+    /// The one spelling of each, in manifests and messages.
+    pub fn name(self) -> &'static str {
+        match self {
+            Dispatch::Print => "print",
+            Dispatch::Sent => "sent",
+            Dispatch::Written => "written",
+            Dispatch::Listed => "listed",
+            Dispatch::NotSent => "not sent",
+        }
+    }
+}
+
+impl serde::Serialize for Dispatch {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
+        s.serialize_str(self.name())
+    }
 }
 
 /// Make every file and folder this process creates private to its owner

@@ -164,7 +164,6 @@ fn sample(variant: &Variant, period: Period) -> (Household, Vec<Bill>, Compariso
                 usage * season / norm * if i < 12 { 1.08 } else { 1.0 }
             };
             Bill {
-                period: p,
                 quantity: per_day * 30.0,
                 days: 30,
                 estimated: false,
@@ -273,7 +272,6 @@ fn weather_sample(
         .map(|(p, per_day)| {
             let days = (p.last_day() - p.first_day()).num_days() + 1;
             Bill {
-                period: p,
                 quantity: per_day * scale * days as f64,
                 days: days as i32,
                 estimated: false,

@@ -82,7 +82,7 @@ impl Quality {
             let ix = HouseholdIx::new(i);
             let l = localities.entry(h.locality.as_str()).or_default();
             l.households += 1;
-            if let Some(b) = plan.bills[i].iter().find(|b| b.period == plan.period) {
+            if let Some(b) = plan.bills[i].iter().find(|b| b.period() == plan.period) {
                 l.with_bill += 1;
                 q.bills += 1;
                 q.estimated_bills += usize::from(b.estimated);

@@ -82,7 +82,7 @@ pub struct MoneyFigures {
 pub fn money(input: &ReportInput, config: &Config, wording: &Wording) -> Option<MoneyFigures> {
     let h = input.household;
     let t = config.tariff.of(h.service)?;
-    let bill = input.bills.iter().find(|b| b.period == input.period)?;
+    let bill = input.bills.iter().find(|b| b.period() == input.period)?;
     let charges = crate::money::charges(t, h, bill.quantity, bill.days.into(), bill.end)?;
     let fixed = crate::money::fixed(t, bill.days.into());
     let cost = fixed
@@ -535,7 +535,7 @@ pub fn build(
     let h = input.household;
     let speaker = Speaker::of(wording, h);
     let lang = speaker.lang;
-    let this_bill = input.bills.iter().find(|b| b.period == input.period);
+    let this_bill = input.bills.iter().find(|b| b.period() == input.period);
     // A bill of two or three months is named by its months.
     let bill_months = this_bill.map_or(1, Bill::months);
     let period_label = speaker.period_label(input.period, bill_months);
@@ -746,7 +746,7 @@ fn history_chart(
     let mut per_day: BTreeMap<Period, f64> = input
         .bills
         .iter()
-        .map(|b| (b.period, b.per_day()))
+        .map(|b| (b.period(), b.per_day()))
         .collect();
     for b in input.bills.iter().filter(|b| b.months() > 1) {
         for p in b.periods() {

@@ -351,7 +351,6 @@ mod tests {
 
     fn bill(start: NaiveDate, end: NaiveDate, quantity: f64) -> Bill {
         Bill {
-            period: Period::of(end),
             quantity,
             days: (end - start).num_days() as i32 + 1,
             estimated: false,

@@ -137,7 +137,7 @@ pub fn next_bill_days(period: Period, months: i32) -> (NaiveDate, i64) {
 fn last_year(bills: &[Bill], period: Period) -> impl Iterator<Item = &Bill> {
     bills
         .iter()
-        .filter(move |b| b.period <= period && b.period.index() > period.index() - 12)
+        .filter(move |b| b.period() <= period && b.period().index() > period.index() - 12)
 }
 
 /// What a change of use would save over a year: the change applied to each

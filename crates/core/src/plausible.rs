@@ -32,22 +32,22 @@ pub fn implausible(
     let window = period.index() - 24..=period.index();
     if let Some(b) = bills
         .iter()
-        .filter(|b| window.contains(&b.period.index()))
+        .filter(|b| window.contains(&b.period().index()))
         .find(|b| b.per_day().is_nan() || b.per_day() > ceiling)
     {
         return Some((
             b,
             format!(
                 "the {} bill is {:.4e} {unit} a day, beyond any home ({ceiling} {unit} a day)",
-                b.period,
+                b.period(),
                 b.per_day()
             ),
         ));
     }
-    let this = bills.iter().find(|b| b.period == period)?;
+    let this = bills.iter().find(|b| b.period() == period)?;
     let mut before: Vec<f64> = bills
         .iter()
-        .filter(|b| b.period < period && b.period.index() >= period.index() - 12)
+        .filter(|b| b.period() < period && b.period().index() >= period.index() - 12)
         .map(Bill::per_day)
         .collect();
     if before.len() < 3 {
@@ -145,7 +145,6 @@ mod tests {
     fn bill(p: &str, per_day: f64) -> Bill {
         let period: Period = p.parse().unwrap();
         Bill {
-            period,
             quantity: per_day * 30.0,
             days: 30,
             estimated: false,
@@ -170,7 +169,7 @@ mod tests {
         assert!(implausible(&with(600.0), p, 10.0, Service::Water).is_none());
         let spiked = with(3000.0);
         let (b, why) = implausible(&spiked, p, 10.0, Service::Water).unwrap();
-        assert_eq!(b.period, p);
+        assert_eq!(b.period(), p);
         assert!(why.contains("12 times"), "{why}");
         assert!(implausible(&with(f64::MAX), p, 10.0, Service::Water).is_some());
         // A new home: no history to judge by, but the ceiling still holds.

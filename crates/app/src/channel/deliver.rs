@@ -18,6 +18,7 @@ use lettre::transport::smtp::authentication::Credentials;
 
 use crate::config::Config;
 use crate::model::{Channel, Period};
+use crate::output::Dispatch;
 use crate::store::SendStatus;
 
 /// Where e-mails go: a relay, or a folder of `.eml` files (`--emails-to`).
@@ -102,40 +103,6 @@ impl Delivery {
             (Delivery::Failed(e), None) => format!("failed: {e}"),
             (_, None) => "no e-mail relay".into(),
         }
-    }
-}
-
-/// How a letter in a manifest left: what its `delivery` column says.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Dispatch {
-    /// On paper, in a print file.
-    Print,
-    /// By the relay, in this run or an earlier one of the period.
-    Sent,
-    /// As an `.eml` file (`--emails-to`).
-    Written,
-    /// In `sms.csv`, for the utility's text gateway.
-    Listed,
-    /// An e-mail or text letter no message was made for in this run.
-    NotSent,
-}
-
-impl Dispatch {
-    /// The one spelling of each, in manifests and messages.
-    pub fn name(self) -> &'static str {
-        match self {
-            Dispatch::Print => "print",
-            Dispatch::Sent => "sent",
-            Dispatch::Written => "written",
-            Dispatch::Listed => "listed",
-            Dispatch::NotSent => "not sent",
-        }
-    }
-}
-
-impl serde::Serialize for Dispatch {
-    fn serialize<S: serde::Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
-        s.serialize_str(self.name())
     }
 }
 

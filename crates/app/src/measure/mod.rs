@@ -162,7 +162,7 @@ impl Evaluation {
 fn window_use(bills: &[Bill], window: &Months) -> Option<f64> {
     let (q, d) = bills
         .iter()
-        .filter(|b| window.contains(b.period))
+        .filter(|b| window.contains(b.period()))
         .fold((0.0, 0i64), |(q, d), b| {
             (q + b.quantity, d + i64::from(b.days))
         });
@@ -426,7 +426,7 @@ fn weather_normalized(
     let usage = |window: &Months| -> Vec<Usage> {
         bills
             .iter()
-            .filter(|b| window.contains(b.period))
+            .filter(|b| window.contains(b.period()))
             .map(Usage::from)
             .collect()
     };
@@ -516,8 +516,8 @@ fn monthly(bills_of: &[(Group, Vec<Bill>)], opts: &EvaluateOptions) -> Vec<Month
     let mut sums: BTreeMap<(Period, Group), (f64, usize)> = BTreeMap::new();
     for (g, bills) in bills_of {
         for b in bills {
-            if opts.pre.contains(b.period) || opts.post.contains(b.period) {
-                let e = sums.entry((b.period, *g)).or_default();
+            if opts.pre.contains(b.period()) || opts.post.contains(b.period()) {
+                let e = sums.entry((b.period(), *g)).or_default();
                 e.0 += b.per_day();
                 e.1 += 1;
             }

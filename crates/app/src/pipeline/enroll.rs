@@ -45,7 +45,7 @@ fn balance(plan: &Plan, config: &Config, newly_assigned: usize) -> Balance {
         let use_per_day = plan
             .bills_of(i)
             .iter()
-            .find(|b| b.period == plan.period)
+            .find(|b| b.period() == plan.period)
             .map_or(0.0, Bill::per_day);
         let slot = &mut sums[(*g == Group::Control) as usize];
         slot.0 += 1;

@@ -876,7 +876,7 @@ fn manifest_row(
     let bill = plan
         .bills_of(letter.household)
         .iter()
-        .find(|b| b.period == plan.period);
+        .find(|b| b.period() == plan.period);
     let usage = bill.map(Bill::per_day);
     // Figures as the page prints them; cohorts.csv keeps the statistics to 0.001.
     let printed = |v: f64| report::plain_quantity(v, h.service);
@@ -926,7 +926,7 @@ fn manifest_row(
             _ => None,
         },
         channel: Channel::Mail,
-        delivery: crate::channel::deliver::Dispatch::Print,
+        delivery: crate::output::Dispatch::Print,
         channel_note: String::new(),
         weather_model: letter
             .insight

@@ -195,7 +195,7 @@ pub fn mail_hold(
 /// `period`, when its cycle says so: its next bill, and its report, come
 /// later. None when a bill was due (then it is missing).
 fn off_cycle(bills: &[Bill], period: Period) -> Option<String> {
-    let mut recent = bills.iter().rev().filter(|b| b.period < period).take(3);
+    let mut recent = bills.iter().rev().filter(|b| b.period() < period).take(3);
     let last = recent.next()?;
     // The cycle is the middle length of the last three bills: one long
     // catch-up bill does not make a monthly household bi-monthly.
@@ -205,7 +205,7 @@ fn off_cycle(bills: &[Bill], period: Period) -> Option<String> {
         .collect();
     lengths.sort_unstable();
     let months = lengths[lengths.len() / 2];
-    let due = last.period.offset(months);
+    let due = last.period().offset(months);
     (months > 1 && due > period).then(|| {
         format!(
             "billed every {months} months: the last bill ended {}, the next is due in {due}",
@@ -349,7 +349,7 @@ pub fn load(config: &Config, opts: &RunOptions, purpose: Purpose) -> Result<Inpu
     // so re-running an old period sees what it saw the first time.
     let bills: Vec<Vec<Bill>> = bills
         .into_iter()
-        .map(|b| b.into_iter().filter(|b| b.period <= period).collect())
+        .map(|b| b.into_iter().filter(|b| b.period() <= period).collect())
         .collect();
     let weather = match (purpose, &config.weather.file) {
         (Purpose::Letters, Some(_)) => Some(crate::insight::read(config, None)?),
@@ -514,7 +514,7 @@ pub fn decide(inputs: Inputs, snapshot: &Snapshot, rules: &Rules<'_>) -> Plan {
 
 /// The household's bill for `period`.
 fn this_bill(bills: &[Bill], period: Period) -> Option<&Bill> {
-    bills.iter().find(|b| b.period == period)
+    bills.iter().find(|b| b.period() == period)
 }
 
 /// The households that can be compared: active, billed this period with
@@ -537,7 +537,7 @@ fn choose_candidates(
         // two or three months needs no more of it than a monthly one.
         let n_bills: i32 = bills[i]
             .iter()
-            .filter(|b| b.period.index() > period.index() - 24)
+            .filter(|b| b.period().index() > period.index() - 24)
             .map(Bill::months)
             .sum();
         let has_bill = this_bill(&bills[i], period).is_some();
@@ -1034,7 +1034,7 @@ fn distinct_accounts(exceptions: &[Exception]) -> usize {
 fn latest_period(bills: &[Vec<Bill>]) -> Option<Period> {
     let mut per_month: BTreeMap<Period, usize> = BTreeMap::new();
     for b in bills.iter().flatten() {
-        *per_month.entry(b.period).or_default() += 1;
+        *per_month.entry(b.period()).or_default() += 1;
     }
     let mut months = per_month.iter().rev();
     let (&last, &n_last) = months.next()?;
@@ -1060,7 +1060,6 @@ mod tests {
                 let period: Period = p.parse().unwrap();
                 let end = period.last_day();
                 Bill {
-                    period,
                     quantity: 100.0 * *days as f64,
                     days: *days as i32,
                     estimated: false,
@@ -1105,7 +1104,6 @@ mod tests {
                 let period = october.offset(-back);
                 let days = (period.last_day() - period.first_day()).num_days() + 1;
                 Bill {
-                    period,
                     quantity: per_day * days as f64,
                     days: days as i32,
                     estimated: false,

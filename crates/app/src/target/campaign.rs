@@ -46,7 +46,7 @@ pub struct CampaignRow {
     /// `mail` or `email`.
     pub channel: Channel,
     /// `print`, `sent` or `written`.
-    pub delivery: crate::channel::deliver::Dispatch,
+    pub delivery: crate::output::Dispatch,
     /// Why paper when the household asked for another channel.
     pub channel_note: String,
     /// Why the letter was sent again; empty for a first send.

@@ -173,7 +173,7 @@ impl<'a> FigureBook<'a> {
             phase: self.phases.get(account).copied(),
             usage_per_day: plan.bills[i]
                 .iter()
-                .find(|b| b.period == plan.period)
+                .find(|b| b.period() == plan.period)
                 .map(Bill::per_day),
         }
     }
