@@ -122,7 +122,11 @@ fn customer_of(h: &Household) -> Customer {
         language: h.language.code().into(),
         status: format!("{:?}", h.status).to_lowercase(),
         do_not_mail: h.do_not_mail,
-        channel: h.extra.get("channel").cloned().unwrap_or_default(),
+        channel: h
+            .extra
+            .get("channel")
+            .map(str::to_string)
+            .unwrap_or_default(),
         programs: h.programs.clone(),
         source: h.source.to_string(),
     }

@@ -864,7 +864,7 @@ fn household_fields(h: &Household) -> BTreeMap<String, String> {
     let mut household: BTreeMap<String, String> = h
         .extra
         .iter()
-        .map(|(n, v)| (n.to_string(), v.clone()))
+        .map(|(n, v)| (n.to_string(), v.to_string()))
         .collect();
     household.insert("account_id".into(), h.account_id.to_string());
     household.insert("name".into(), h.name.to_string());

@@ -416,44 +416,52 @@ impl FromStr for Months {
 /// allocation per household where a map cost a tree node of about half a
 /// kilobyte.
 #[derive(Debug, Clone, Default, PartialEq)]
-pub struct Extra(Vec<(std::sync::Arc<str>, String)>);
+pub struct Extra(Box<[(std::sync::Arc<str>, Text)]>);
 
 impl Extra {
-    pub fn get(&self, name: &str) -> Option<&String> {
+    pub fn get(&self, name: &str) -> Option<&str> {
         self.0
             .binary_search_by(|(n, _)| (**n).cmp(name))
             .ok()
-            .map(|k| &self.0[k].1)
+            .map(|k| self.0[k].1.as_str())
     }
 
     /// Set a column's value, replacing the one it had.
-    pub fn insert(&mut self, name: impl Into<std::sync::Arc<str>>, value: String) {
+    pub fn insert(&mut self, name: impl Into<std::sync::Arc<str>>, value: impl Into<Text>) {
         let name = name.into();
-        match self.0.binary_search_by(|(n, _)| n.cmp(&name)) {
-            Ok(k) => self.0[k].1 = value,
-            Err(k) => self.0.insert(k, (name, value)),
+        let mut columns = std::mem::take(&mut self.0).into_vec();
+        match columns.binary_search_by(|(n, _)| n.cmp(&name)) {
+            Ok(k) => columns[k].1 = value.into(),
+            Err(k) => columns.insert(k, (name, value.into())),
         }
+        self.0 = columns.into_boxed_slice();
     }
 
     /// The columns in name order.
-    pub fn iter(&self) -> impl Iterator<Item = (&str, &String)> {
-        self.0.iter().map(|(n, v)| (&**n, v))
+    pub fn iter(&self) -> impl Iterator<Item = (&str, &str)> {
+        self.0.iter().map(|(n, v)| (&**n, v.as_str()))
     }
 }
 
-impl<N: Into<std::sync::Arc<str>>> FromIterator<(N, String)> for Extra {
-    fn from_iter<I: IntoIterator<Item = (N, String)>>(items: I) -> Extra {
-        let mut extra = Extra::default();
+/// Later columns of the same name replace earlier ones. The list is kept
+/// at its exact length: a million households keep one each.
+impl<N: Into<std::sync::Arc<str>>, V: Into<Text>> FromIterator<(N, V)> for Extra {
+    fn from_iter<I: IntoIterator<Item = (N, V)>>(items: I) -> Extra {
+        let mut columns: Vec<(std::sync::Arc<str>, Text)> = Vec::new();
         for (name, value) in items {
-            extra.insert(name, value);
+            let name = name.into();
+            match columns.binary_search_by(|(n, _)| n.cmp(&name)) {
+                Ok(k) => columns[k].1 = value.into(),
+                Err(k) => columns.insert(k, (name, value.into())),
+            }
         }
-        extra
+        Extra(columns.into_boxed_slice())
     }
 }
 
 impl std::ops::Index<&str> for Extra {
-    type Output = String;
-    fn index(&self, name: &str) -> &String {
+    type Output = str;
+    fn index(&self, name: &str) -> &str {
         self.get(name)
             .unwrap_or_else(|| panic!("no column {name:?}"))
     }
@@ -552,7 +560,6 @@ impl Household {
     pub fn greeting_name(&self) -> &str {
         self.extra
             .get("salutation")
-            .map(String::as_str)
             .filter(|s| !s.is_empty())
             .unwrap_or(&self.name)
     }

@@ -295,7 +295,7 @@ fn start_run(
             let h = plan.household(l.household);
             (
                 h.account_id.as_str(),
-                l.comparison.as_ref().map(|c| c.rating.code()),
+                plan.comparison(l).map(|c| c.rating.code()),
                 &l.decision,
                 &l.tips[..],
                 l.goal,
@@ -386,7 +386,7 @@ fn plan_summary(
                 .entry(phase.code().to_string())
                 .or_default() += 1;
         }
-        let rating = l.comparison.as_ref().map_or("none", |c| c.rating.code());
+        let rating = plan.comparison(l).map_or("none", |c| c.rating.code());
         *summary.by_rating.entry(rating.to_string()).or_default() += 1;
         *summary
             .by_phase
@@ -871,7 +871,7 @@ fn manifest_row(
     pages: usize,
 ) -> ManifestRow {
     let h = plan.household(letter.household);
-    let c = letter.comparison.as_ref();
+    let c = plan.comparison(letter);
     let money = report::money(&plan.input(letter), config, wording);
     let bill = plan
         .bills_of(letter.household)

@@ -32,11 +32,11 @@ use crate::shard::Shard;
 use crate::store::{History, Store};
 use crate::wording::Wording;
 
-/// One household to be mailed this period.
+/// One household to be mailed this period. Its comparison is the plan's
+/// ([`Plan::comparison`]): a million letters need not each keep a copy.
 #[derive(Debug, Clone)]
 pub struct Letter {
     pub household: HouseholdIx,
-    pub comparison: Option<Comparison>,
     pub decision: Decision,
     pub assistance_eligible: bool,
     /// Tip ids; letters with the same traits share one list.
@@ -48,7 +48,8 @@ pub struct Letter {
     /// The goal last period's letter set for this period, if one was mailed.
     pub last_goal: Option<f64>,
     /// Water that never stopped flowing during the period (interval data).
-    pub leak: Option<ingest::FlowRun>,
+    /// Boxed, as the weather block: few letters have one.
+    pub leak: Option<Box<ingest::FlowRun>>,
     /// Paper, e-mail or text, and why paper when another was asked for.
     pub route: crate::channel::Route,
     /// Compared with every home of its locality: too few shared its traits.
@@ -121,20 +122,25 @@ impl Plan {
         Ok(renderer.render(json, &format!("{}/{}", h.account_id, self.period))?)
     }
 
+    /// The letter's household's comparison this period, if it was compared.
+    pub fn comparison(&self, letter: &Letter) -> Option<&Comparison> {
+        self.comparisons[letter.household.get()].as_ref()
+    }
+
     pub fn input<'a>(&'a self, letter: &'a Letter) -> ReportInput<'a> {
         ReportInput {
             household: self.household(letter.household),
             bills: self.bills_of(letter.household),
             period: self.period,
-            comparison: letter.comparison.as_ref(),
-            cohort: letter.comparison.as_ref().map(|c| &self.cohorts[c.cohort]),
+            comparison: self.comparison(letter),
+            cohort: self.comparison(letter).map(|c| &self.cohorts[c.cohort]),
             phase: letter.decision.phase,
             assistance_eligible: letter.assistance_eligible,
             tips: &letter.tips,
             proof_label: None,
             goal: letter.goal,
             last_goal: letter.last_goal,
-            leak: letter.leak.as_ref(),
+            leak: letter.leak.as_deref(),
             similarity_dropped: letter.similarity_dropped,
             insight: letter.insight.as_deref(),
         }
@@ -474,6 +480,7 @@ pub fn decide(inputs: Inputs, snapshot: &Snapshot, rules: &Rules<'_>) -> Plan {
     };
     lap(t, "weather models fitted");
     let compared = by_household(households.len(), &candidates, &comparisons);
+    drop(comparisons);
     let mut decider = Decider {
         rules,
         snapshot,
@@ -487,8 +494,10 @@ pub fn decide(inputs: Inputs, snapshot: &Snapshot, rules: &Rules<'_>) -> Plan {
         insights,
         tip_memo: Default::default(),
     };
-    let (mut letters, held) = decider.letters(&candidates, comparisons, &cohort_plan, &spans);
+    let (mut letters, held) = decider.letters(&candidates, &compared, &cohort_plan, &spans);
     exceptions.extend(held);
+    // Room was made for every candidate; the held ones' is given back.
+    letters.shrink_to_fit();
     lap(t, "letters decided");
     presort(&mut letters, &households);
     lap(t, "letters sorted");
@@ -694,22 +703,20 @@ impl<'a> Decider<'a> {
     /// Every candidate's letter, in candidate order, and the exceptions of
     /// those held. Letters go straight into their own list: a list of
     /// results split afterwards copied every letter once more.
+    /// `compared` is each household's comparison, by household index.
     fn letters(
         &mut self,
         candidates: &[HouseholdIx],
-        comparisons: Vec<Option<Comparison>>,
+        compared: &[Option<Comparison>],
         cohort_plan: &crate::cohort::CohortPlan,
         spans: &[i32],
     ) -> (Vec<Letter>, Vec<Exception>) {
         let relaxed: HashSet<usize> = cohort_plan.relaxed.iter().copied().collect();
         let mut letters = Vec::with_capacity(candidates.len());
         let mut held = Vec::new();
-        let each = candidates
-            .iter()
-            .zip(comparisons)
-            .zip(&cohort_plan.assignments)
-            .enumerate();
-        for (k, ((&i, comparison), assignment)) in each {
+        let each = candidates.iter().zip(&cohort_plan.assignments).enumerate();
+        for (k, (&i, assignment)) in each {
+            let comparison = compared[i.get()].as_ref();
             let shape = Shape {
                 span: spans[k],
                 relaxed: relaxed.contains(&k),
@@ -729,7 +736,7 @@ impl<'a> Decider<'a> {
     fn letter(
         &mut self,
         i: HouseholdIx,
-        comparison: Option<Comparison>,
+        comparison: Option<&Comparison>,
         shape: Shape<'_>,
     ) -> std::result::Result<Letter, Exception> {
         let Rules {
@@ -765,14 +772,14 @@ impl<'a> Decider<'a> {
         let last_goal = last
             .filter(|l| l.period == period.offset(-shape.span))
             .and_then(|l| l.goal);
-        let leak = leak_in(self.runs, &h.account_id, period);
+        let leak = leak_in(self.runs, &h.account_id, period).map(|r| Box::new(*r));
         let invite = eligible && config.assistance.invite;
         let insight = self.insights[i.get()]
             .take()
             .filter(|_| leak.is_none() && !invite);
         // The phase is the ladder's, decided with the tips below.
         let situation = report::Situation {
-            rating: comparison.as_ref().map(|c| c.rating),
+            rating: comparison.map(|c| c.rating),
             phase: Phase::Tips,
             assistance_eligible: eligible,
             leak: leak.is_some(),
@@ -789,7 +796,7 @@ impl<'a> Decider<'a> {
                 r.tips.as_slice().into(),
                 r.goal,
             ),
-            None => self.decide_new(i, comparison.as_ref(), last, situation, wording),
+            None => self.decide_new(i, comparison, last, situation, wording),
         };
         let note = match shape.assignment {
             Assignment::TooFew { locality_size } => format!(
@@ -800,7 +807,6 @@ impl<'a> Decider<'a> {
         };
         Ok(Letter {
             household: i,
-            comparison,
             decision,
             assistance_eligible: eligible,
             tips,
@@ -948,7 +954,9 @@ fn leaks(
     let mut leaks: Vec<(HouseholdIx, ingest::FlowRun)> = households
         .iter()
         .enumerate()
-        .filter_map(|(i, h)| leak_in(runs, &h.account_id, period).map(|r| (HouseholdIx::new(i), r)))
+        .filter_map(|(i, h)| {
+            leak_in(runs, &h.account_id, period).map(|r| (HouseholdIx::new(i), *r))
+        })
         .collect();
     let account = |ix: HouseholdIx| &households[ix.get()].account_id;
     leaks.sort_by(|a, b| account(a.0).cmp(account(b.0)));
@@ -956,16 +964,15 @@ fn leaks(
 }
 
 /// The longest run of unbroken flow that touches the period, if any.
-fn leak_in(
-    runs: &HashMap<String, Vec<ingest::FlowRun>>,
+fn leak_in<'r>(
+    runs: &'r HashMap<String, Vec<ingest::FlowRun>>,
     account: &str,
     period: Period,
-) -> Option<ingest::FlowRun> {
+) -> Option<&'r ingest::FlowRun> {
     runs.get(account)?
         .iter()
         .filter(|r| r.start.date() <= period.last_day() && r.end.date() >= period.first_day())
         .max_by(|a, b| a.hours.total_cmp(&b.hours))
-        .copied()
 }
 
 /// The shard's part of the period: the households of the localities
@@ -1242,7 +1249,7 @@ mod tests {
         // The heaviest user is above typical: a first letter gives tips.
         let top = letter(&first, "A039").unwrap();
         assert_eq!(
-            top.comparison.as_ref().unwrap().rating,
+            first.comparison(top).unwrap().rating,
             compare::Rating::AboveTypical
         );
         assert_eq!(
@@ -1340,7 +1347,7 @@ mod tests {
     fn a_closed_email_channel_sends_the_letter_on_paper() {
         let inputs = inputs(|x| {
             for (i, h) in x.households.iter_mut().enumerate().take(2) {
-                h.extra.insert("channel", "email".into());
+                h.extra.insert("channel", "email");
                 h.extra.insert("email", format!("home{i}@example.org"));
             }
         });

@@ -468,7 +468,7 @@ pub(super) fn tips(s: &Studio) -> String {
                 h,
                 plan.period,
                 crate::report::Situation {
-                    rating: l.comparison.as_ref().map(|c| c.rating),
+                    rating: plan.comparison(l).map(|c| c.rating),
                     phase: l.decision.phase,
                     assistance_eligible: l.assistance_eligible,
                     leak: l.leak.is_some(),

@@ -61,7 +61,7 @@ pub fn data(
                 input.household,
                 plan.period,
                 crate::report::Situation {
-                    rating: letter.comparison.as_ref().map(|c| c.rating),
+                    rating: plan.comparison(letter).map(|c| c.rating),
                     phase: letter.decision.phase,
                     assistance_eligible: letter.assistance_eligible,
                     leak: letter.leak.is_some(),

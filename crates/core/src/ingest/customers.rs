@@ -85,6 +85,9 @@ pub fn read_customers(
     })?;
     accounts.count_rejected_rows(&mut data, file);
     accounts.reject_duplicates(&mut data, file);
+    // The list grew by doubling: give back the room no row took (up to
+    // half of it; for a large list the allocator shrinks it in place).
+    data.households.shrink_to_fit();
     data.reads = vec![Vec::new(); data.households.len()];
     Ok(data)
 }
@@ -401,14 +404,14 @@ fn extras(
 ) -> Extra {
     extra_cols
         .iter()
-        .filter_map(|(n, i)| r.get(*i).map(|v| (n.clone(), v.trim().to_string())))
+        .filter_map(|(n, i)| r.get(*i).map(|v| (n.clone(), v.trim())))
         .map(|(n, v)| match &*n {
             // Re-cased like the name, never reordered.
             "salutation" => {
-                let v = super::names::printed(&v, Default::default(), format.name_case);
-                (n, v)
+                let v = super::names::printed(v, Default::default(), format.name_case);
+                (n, Text::from(v))
             }
-            _ => (n, v),
+            _ => (n, Text::from(v)),
         })
         .collect()
 }
@@ -462,7 +465,7 @@ mod tests {
         let d = read("A1,Ana Díaz,1 Elm St,Davis,CA,01234,north,es,3,R7\n");
         assert_eq!(d.households[0].zip, "01234");
         assert_eq!(d.households[0].language, Language::Es);
-        assert_eq!(d.households[0].extra["meter_route"], "R7");
+        assert_eq!(&d.households[0].extra["meter_route"], "R7");
         assert_eq!(d.households[0].source.to_string(), "customers.csv:2");
     }
 
