@@ -698,6 +698,9 @@ fn reissue_to_the_list(lead: &Campaign, chosen: &[String; 2], first_email_id: &s
     want.sort();
     assert_eq!(got, want);
     assert!(rows.iter().all(|r| r["reissue"] == "kit pickup time"));
+    // Only the English wording was corrected: an English letter must be
+    // among them for the correction to be seen.
+    assert!(rows.iter().any(|r| r["language"] == "en"), "{rows:?}");
     for r in &rows {
         let text = pdf_text(&second.join(&r["pdf"]));
         if r["language"] == "en" {
