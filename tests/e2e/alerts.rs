@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 use chrono::{Datelike, NaiveDate, Timelike};
 
 use crate::common::smtp::SmtpServer;
-use crate::common::{Workspace, read_csv};
+use crate::common::{Workspace, read_csv, recipient};
 
 const ZONE: &str = "America/Los_Angeles";
 /// The test tariff: $20 a month and $5 per thousand gallons.
@@ -286,15 +286,7 @@ fn received(server: &SmtpServer) -> Vec<(String, String)> {
         .iter()
         .map(|raw| {
             let m = mail_parser::MessageParser::default().parse(raw).unwrap();
-            let to = m
-                .to()
-                .unwrap()
-                .first()
-                .unwrap()
-                .address()
-                .unwrap()
-                .to_string();
-            (to, m.message_id().unwrap().to_string())
+            (recipient(&m), m.message_id().unwrap().to_string())
         })
         .collect()
 }

@@ -6,7 +6,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::time::{Duration, Instant};
 
 use crate::common::smtp::SmtpServer;
-use crate::common::{Workspace, read_csv};
+use crate::common::{Workspace, read_csv, recipient};
 use mail_parser::MimeHeaders;
 
 /// 120 households; every third asks for e-mail (two without a usable
@@ -140,14 +140,7 @@ fn check_the_messages(ws: &Workspace, server: &SmtpServer, emailed: &BTreeMap<&s
 
 /// The account a message went to, read back from its `homeN@` address.
 fn addressee(m: &mail_parser::Message) -> String {
-    let to = m
-        .to()
-        .unwrap()
-        .first()
-        .unwrap()
-        .address()
-        .unwrap()
-        .to_string();
+    let to = recipient(m);
     let i: usize = to
         .trim_start_matches("home")
         .trim_end_matches("@example.org")

@@ -183,47 +183,54 @@ fn a_campaign_accounts_for_every_member_once_and_never_sends_twice() {
     );
 
     let suppress = ws.path("suppress.txt");
-    let printed = ok(ws.neighborly(&[
-        "campaign",
-        "lead-copper-sampling",
-        "--config",
-        cfg,
-        "--suppress",
-        suppress.to_str().unwrap(),
-    ]));
+    let campaign = || {
+        ok(ws.neighborly(&[
+            "campaign",
+            "lead-copper-sampling",
+            "--config",
+            cfg,
+            "--suppress",
+            suppress.to_str().unwrap(),
+        ]))
+    };
+    let printed = campaign();
     let out = ws.path("out/campaign-lead-copper-sampling-2026-10");
     let manifest = read_csv(&out.join("manifest.csv"));
     check_every_member_once(&out, &manifest, &members, &printed);
     check_campaign_print_files(&ws, &out, &manifest);
 
     // Running the campaign again (same suppression list) sends nothing twice.
-    ok(ws.neighborly(&[
-        "campaign",
-        "lead-copper-sampling",
-        "--config",
-        cfg,
-        "--suppress",
-        suppress.to_str().unwrap(),
-    ]));
+    campaign();
     check_the_second_run_sent_nothing(&ws, &out, &manifest);
 }
 
-/// Hold one member back by suppression and one by opt-out; returns the
-/// segment's members.
-fn hold_back_two_members(ws: &Workspace, cfg: &str) -> Vec<String> {
-    let members_csv = ws.path("members.csv");
+/// The accounts of `segment`'s contact list, written to `file` by
+/// `neighborly segment`.
+fn segment_members<C: FromIterator<String>>(
+    ws: &Workspace,
+    cfg: &str,
+    segment: &str,
+    file: &str,
+) -> C {
+    let members_csv = ws.path(file);
     ok(ws.neighborly(&[
         "segment",
-        "lead-copper-1982-1986",
+        segment,
         "--config",
         cfg,
         "--out",
         members_csv.to_str().unwrap(),
     ]));
-    let members: Vec<String> = read_csv(&members_csv)
+    read_csv(&members_csv)
         .into_iter()
         .map(|r| r["account_id"].clone())
-        .collect();
+        .collect()
+}
+
+/// Hold one member back by suppression and one by opt-out; returns the
+/// segment's members.
+fn hold_back_two_members(ws: &Workspace, cfg: &str) -> Vec<String> {
+    let members: Vec<String> = segment_members(ws, cfg, "lead-copper-1982-1986", "members.csv");
     assert!(members.len() > 20, "{} members", members.len());
     std::fs::write(ws.path("suppress.txt"), format!("{}\n", members[0])).unwrap();
     ok(ws.neighborly(&["opt-out", &members[1], "--config", cfg]));
@@ -465,19 +472,7 @@ include_control = true
     let config = ws.config();
     let cfg = config.to_str().unwrap();
 
-    let members_csv = ws.path("rated.csv");
-    ok(ws.neighborly(&[
-        "segment",
-        "rated",
-        "--config",
-        cfg,
-        "--out",
-        members_csv.to_str().unwrap(),
-    ]));
-    let members: HashSet<String> = read_csv(&members_csv)
-        .into_iter()
-        .map(|r| r["account_id"].clone())
-        .collect();
+    let members: HashSet<String> = segment_members(&ws, cfg, "rated", "rated.csv");
     let control_members: HashSet<String> = control.intersection(&members).cloned().collect();
     assert!(control_members.len() > 20, "{control_members:?}");
 

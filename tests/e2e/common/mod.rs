@@ -279,3 +279,14 @@ pub fn decisions(store: &neighborly::store::Store) -> Vec<String> {
         })
         .collect()
 }
+
+/// A parsed message's first recipient address.
+pub fn recipient(m: &mail_parser::Message) -> String {
+    m.to()
+        .unwrap()
+        .first()
+        .unwrap()
+        .address()
+        .unwrap()
+        .to_string()
+}
