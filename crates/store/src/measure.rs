@@ -91,10 +91,10 @@ impl Store {
 
     /// Record new assignments. An account already assigned in the experiment
     /// keeps its first assignment: the insert is ignored. Returns how many were new.
-    pub fn assign<'a>(
+    pub fn assign(
         &self,
         experiment: &str,
-        assignments: impl IntoIterator<Item = &'a Assigned>,
+        assignments: impl IntoIterator<Item = impl std::borrow::Borrow<Assigned>>,
     ) -> Result<usize> {
         let at = now();
         let added = self.db().insert_many(
@@ -103,6 +103,7 @@ impl Store {
             7,
             "ON CONFLICT DO NOTHING",
             assignments.into_iter().map(|a| {
+                let a = a.borrow();
                 vals![
                     experiment,
                     &a.account_id,

@@ -7,7 +7,6 @@ use std::borrow::Cow;
 use rustc_hash::FxHashMap;
 
 use crate::cohort::{Assignment, CohortPlan};
-use crate::compare::Comparison;
 use crate::config::Config;
 use crate::control::{self, Group, Newcomer, REPORTS};
 use crate::model::{Household, HouseholdIx, Period};
@@ -17,9 +16,47 @@ use super::snapshot::Snapshot;
 
 pub(super) struct Enrolment {
     pub groups: FxHashMap<HouseholdIx, Group>,
-    pub enrolments: Vec<Assigned>,
+    pub enrolments: Vec<Enrolled>,
     /// Why each control household gets nothing, for `exceptions.csv`.
     pub control_detail: FxHashMap<HouseholdIx, String>,
+}
+
+/// A newcomer drawn this period, as the plan keeps it: 16 bytes, where the
+/// store's record ([`Assigned`]) holds three strings. A first run draws
+/// every household; [`Enrolled::assigned`] spells one out as it is stored.
+#[derive(Debug, Clone, Copy)]
+pub struct Enrolled {
+    pub household: HouseholdIx,
+    pub group: Group,
+    /// Its cohort, or none when its locality was too small for one.
+    pub cohort: Option<u32>,
+}
+
+impl Enrolled {
+    /// The store's record of it: the stratum as [`stratum`] names it, the
+    /// rating of this period's comparison (`none` without one).
+    pub fn assigned(&self, plan: &super::plan::Plan) -> Assigned {
+        let h = plan.household(self.household);
+        let stratum = match self.cohort {
+            Some(c) => plan.cohorts[c as usize].id.clone(),
+            None => too_few(h),
+        };
+        let rating = plan.comparisons[self.household.get()]
+            .as_ref()
+            .map_or("none", |c| c.rating.code());
+        Assigned {
+            account_id: h.account_id.to_string(),
+            group: self.group,
+            period: plan.period,
+            stratum,
+            rating: Some(rating.to_string()),
+        }
+    }
+}
+
+/// The stratum of a household whose locality is too small for a cohort.
+fn too_few(h: &Household) -> String {
+    format!("{}/too-few", h.locality)
 }
 
 /// The stratum a compared household is drawn in: its cohort, or its
@@ -27,7 +64,7 @@ pub(super) struct Enrolment {
 fn stratum<'a>(h: &Household, assignment: &Assignment, plan: &'a CohortPlan) -> Cow<'a, str> {
     match assignment {
         Assignment::Cohort(c) => Cow::Borrowed(&plan.cohorts[*c].id),
-        Assignment::TooFew { .. } => Cow::Owned(format!("{}/too-few", h.locality)),
+        Assignment::TooFew { .. } => Cow::Owned(too_few(h)),
     }
 }
 
@@ -40,7 +77,6 @@ pub(super) fn groups(
     households: &[Household],
     candidates: &[HouseholdIx],
     cohorts: &CohortPlan,
-    comparisons: &[Option<Comparison>],
 ) -> Enrolment {
     let (earlier, counts) = (&snapshot.assignments, &snapshot.stratum_counts);
     let strata: Vec<Cow<str>> = candidates
@@ -96,22 +132,29 @@ pub(super) fn groups(
                 ),
             );
         }
-        enrolments.push(Assigned {
-            account_id: households[i.get()].account_id.to_string(),
+        enrolments.push(Enrolled {
+            household: i,
             group,
-            period,
-            stratum: strata[k].to_string(),
-            rating: Some(
-                comparisons[k]
-                    .as_ref()
-                    .map_or("none", |c| c.rating.code())
-                    .to_string(),
-            ),
+            cohort: match &cohorts.assignments[k] {
+                Assignment::Cohort(c) => Some(u32::try_from(*c).expect("fewer than 2^32 cohorts")),
+                Assignment::TooFew { .. } => None,
+            },
         });
     }
     Enrolment {
         groups,
         enrolments,
         control_detail,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_newcomer_is_16_bytes() {
+        // A first run keeps one for each of a million compared households.
+        assert_eq!(std::mem::size_of::<Enrolled>(), 16);
     }
 }

@@ -72,6 +72,6 @@ pub fn enroll(config: &Config, opts: &RunOptions) -> Result<Balance> {
         .ok_or_else(|| anyhow::anyhow!("state store unavailable"))?;
     let plan = plan(config, opts, &wording, Some(&store))?;
     let _lock = store.lock(plan.period, crate::shard::Shard::WHOLE)?;
-    let added = store.assign(REPORTS, &plan.enrolments)?;
+    let added = store.assign(REPORTS, plan.enrolments.iter().map(|e| e.assigned(&plan)))?;
     Ok(balance(&plan, config, added))
 }

@@ -26,7 +26,7 @@ use crate::shard::Shard;
 use crate::store::{SendStatus, Store};
 use crate::wording::Wording;
 
-mod enrol;
+pub mod enrol;
 mod enroll;
 pub mod options;
 pub mod plan;
@@ -178,7 +178,10 @@ pub fn run(config: &Config, opts: &RunOptions) -> Result<Summary> {
     // The newcomers' groups are drawn for good with the letters they shaped:
     // a run that fails before here leaves nobody assigned (the next draws the
     // same, from the same inputs).
-    store.assign(crate::control::REPORTS, &plan.enrolments)?;
+    store.assign(
+        crate::control::REPORTS,
+        plan.enrolments.iter().map(|e| e.assigned(&plan)),
+    )?;
     store.mark_mailed(period, rows.iter().map(|r| r.account_id.as_str()))?;
     drill::reach(Step::Mailed);
     let files = Files {

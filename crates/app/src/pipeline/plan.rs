@@ -77,7 +77,7 @@ pub struct Plan {
     /// when it was not compared), mailed or not: segments read it.
     pub comparisons: Vec<Option<Comparison>>,
     /// Control-group assignments made by this plan, recorded by a real run.
-    pub enrolments: Vec<crate::store::Assigned>,
+    pub enrolments: Vec<super::enrol::Enrolled>,
     /// Every compared household's group in the monthly reports' experiment.
     pub groups: FxHashMap<HouseholdIx, crate::control::Group>,
     /// Households whose water never stopped flowing for the configured
@@ -472,7 +472,6 @@ pub fn decide(inputs: Inputs, snapshot: &Snapshot, rules: &Rules<'_>) -> Plan {
         &households,
         &candidates,
         &cohort_plan,
-        &comparisons,
     );
     let insights = match &weather {
         Some(w) => crate::insight::for_letters(config, w, period, &households, &bills, &candidates),
@@ -1328,7 +1327,8 @@ mod tests {
             assignments: first
                 .enrolments
                 .iter()
-                .map(|a| (a.account_id.clone(), a.clone()))
+                .map(|e| e.assigned(&first))
+                .map(|a| (a.account_id.clone(), a))
                 .collect(),
             ..Snapshot::default()
         };

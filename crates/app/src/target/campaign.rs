@@ -532,8 +532,8 @@ fn reports_control(
         .chain(
             plan.enrolments
                 .iter()
-                .filter(|a| a.group == Group::Control)
-                .map(|a| a.account_id.clone()),
+                .filter(|e| e.group == Group::Control)
+                .map(|e| plan.household(e.household).account_id.to_string()),
         )
         .collect())
 }
