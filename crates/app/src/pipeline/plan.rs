@@ -399,16 +399,17 @@ fn compare_candidates(
     (spans, comparisons, stats)
 }
 
-/// Each household's comparison, by household index: segments read every
-/// compared household's, mailed or not.
+/// Each household's comparison, by household index (moved from the
+/// candidates' list, which is gone once this is made): letters, segments
+/// and the control group's records read every compared household's.
 fn by_household(
     households: usize,
     candidates: &[HouseholdIx],
-    comparisons: &[Option<Comparison>],
+    comparisons: Vec<Option<Comparison>>,
 ) -> Vec<Option<Comparison>> {
     let mut compared = vec![None; households];
     for (&i, c) in candidates.iter().zip(comparisons) {
-        compared[i.get()] = c.clone();
+        compared[i.get()] = c;
     }
     compared
 }
@@ -464,6 +465,7 @@ pub fn decide(inputs: Inputs, snapshot: &Snapshot, rules: &Rules<'_>) -> Plan {
     lap(t, "cohorts formed");
     let (spans, comparisons, stats) =
         compare_candidates(&bills, &candidates, &cohort_plan, &usage_per_day, period);
+    let compared = by_household(households.len(), &candidates, comparisons);
     lap(t, "compared");
     let enrolment = enrol::groups(
         config,
@@ -478,8 +480,6 @@ pub fn decide(inputs: Inputs, snapshot: &Snapshot, rules: &Rules<'_>) -> Plan {
         None => vec![None; households.len()],
     };
     lap(t, "weather models fitted");
-    let compared = by_household(households.len(), &candidates, &comparisons);
-    drop(comparisons);
     let mut decider = Decider {
         rules,
         snapshot,
