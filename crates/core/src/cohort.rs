@@ -96,67 +96,186 @@ fn band(value: u32, bounds: &[u32]) -> (u32, Option<u32>) {
     (low, None)
 }
 
-/// The similarity keys of a household, strictest first, always ending in `Locality`.
-fn ladder(h: &Household, rules: &CohortRules) -> Vec<Similarity> {
-    let mut steps = Vec::with_capacity(3);
+/// A similarity step in numbers: its kind, its band and its fuel (by
+/// number), so a group's key hashes, compares and sorts in a few words.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+struct Step {
+    kind: StepKind,
+    low: u32,
+    /// `u32::MAX` for an open band.
+    high: u32,
+    fuel: u32,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+enum StepKind {
+    Occupants,
+    SizeAndFuel,
+    Size,
+    Locality,
+}
+
+impl Step {
+    const LOCALITY: Step = Step {
+        kind: StepKind::Locality,
+        low: 0,
+        high: 0,
+        fuel: 0,
+    };
+
+    fn band(kind: StepKind, (low, high): (u32, Option<u32>), fuel: u32) -> Step {
+        Step {
+            kind,
+            low,
+            high: high.unwrap_or(u32::MAX),
+            fuel,
+        }
+    }
+
+    /// The step in words; `fuels` names the fuels by number.
+    fn similarity(self, fuels: &[&str]) -> Similarity {
+        let (low, high) = (self.low, (self.high != u32::MAX).then_some(self.high));
+        match self.kind {
+            StepKind::Occupants => Similarity::Occupants { low, high },
+            StepKind::SizeAndFuel => Similarity::SizeAndFuel {
+                low,
+                high,
+                fuel: fuels[self.fuel as usize].to_string(),
+            },
+            StepKind::Size => Similarity::Size { low, high },
+            StepKind::Locality => Similarity::Locality,
+        }
+    }
+}
+
+/// A household's steps, strictest first, always ending in the locality.
+#[derive(Clone, Copy)]
+struct Ladder {
+    steps: [Step; 3],
+    len: u8,
+}
+
+impl Ladder {
+    fn steps(&self) -> &[Step] {
+        &self.steps[..self.len as usize]
+    }
+}
+
+/// The similarity steps of a household, strictest first, always ending in
+/// `Locality`; `fuel` is its heating fuel's number.
+fn ladder(h: &Household, rules: &CohortRules, fuel: u32) -> Ladder {
+    let mut l = Ladder {
+        steps: [Step::LOCALITY; 3],
+        len: 0,
+    };
+    let mut push = |step| {
+        l.steps[l.len as usize] = step;
+        l.len += 1;
+    };
     match h.service {
         Service::Water => {
             if let Some(n) = h.occupants {
                 let (low, high) = band(n, &rules.occupant_bands);
-                steps.push(Similarity::Occupants {
-                    low: low.max(1),
-                    high,
-                });
+                push(Step::band(StepKind::Occupants, (low.max(1), high), 0));
             }
         }
         // Heating and cooling drive both energy bills: floor area and fuel.
         Service::Electric | Service::Gas => {
             if let Some(sqft) = h.home_sqft {
-                let (low, high) = band(sqft, &rules.sqft_bands);
-                if let Some(fuel) = &h.heating_fuel {
-                    steps.push(Similarity::SizeAndFuel {
-                        low,
-                        high,
-                        fuel: fuel.to_string(),
-                    });
+                let banded = band(sqft, &rules.sqft_bands);
+                if h.heating_fuel.is_some() {
+                    push(Step::band(StepKind::SizeAndFuel, banded, fuel));
                 }
-                steps.push(Similarity::Size { low, high });
+                push(Step::band(StepKind::Size, banded, 0));
             }
         }
     }
-    steps.push(Similarity::Locality);
-    steps
+    push(Step::LOCALITY);
+    l
 }
 
-/// Group candidates into cohorts. `candidates` are the households eligible to
-/// be neighbors this period; the result assigns each one a cohort or none.
-pub fn plan(candidates: &[&Household], rules: &CohortRules) -> CohortPlan {
-    // (service, locality, similarity) -> members. Only looked up, never
-    // walked: ids are handed out in candidate order, so a hash map keeps
-    // them deterministic and makes this linear in households.
-    // Localities are numbered first: a key of a number hashes and compares
-    // in a step, where the name took a string hash per ladder step.
+/// The homes a step groups: the service, the locality (by number) and the
+/// step.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+struct GroupKey {
+    service: Service,
+    locality: u32,
+    step: Step,
+}
+
+/// Number each distinct value in order of first appearance: the values
+/// in that order, and each item's number.
+fn number<'h>(items: impl Iterator<Item = &'h str>) -> (Vec<&'h str>, Vec<u32>) {
     let mut numbers: FxHashMap<&str, u32> = FxHashMap::default();
     let mut names: Vec<&str> = Vec::new();
-    let locality: Vec<u32> = candidates
-        .iter()
-        .map(|h| {
-            *numbers.entry(h.locality.as_str()).or_insert_with(|| {
-                names.push(h.locality.as_str());
+    let of = items
+        .map(|name| {
+            *numbers.entry(name).or_insert_with(|| {
+                names.push(name);
                 names.len() as u32 - 1
             })
         })
         .collect();
-    let mut groups: FxHashMap<(Service, u32, Similarity), Vec<usize>> = FxHashMap::default();
-    let ladders: Vec<Vec<Similarity>> = candidates.iter().map(|h| ladder(h, rules)).collect();
-    for (i, (h, steps)) in candidates.iter().zip(&ladders).enumerate() {
-        for s in steps {
-            groups
-                .entry((h.service, locality[i], s.clone()))
-                .or_default()
-                .push(i);
-        }
+    (names, of)
+}
+
+/// Group candidates into cohorts. `candidates` are the households eligible to
+/// be neighbors this period; the result assigns each one a cohort or none.
+///
+/// Linear but for one sort, and all of it on all cores but the numbering
+/// and the handing out of ids: localities and fuels are numbered, so a
+/// group's key is a few numbers; every (group, member) pair is sorted, so
+/// each group's members are one run in ascending order; each household's
+/// cohort is the first step of its ladder with enough members; ids are
+/// then handed out in candidate order, so the output is deterministic.
+pub fn plan(candidates: &[&Household], rules: &CohortRules) -> CohortPlan {
+    use rayon::prelude::*;
+    let (localities, locality) = number(candidates.iter().map(|h| h.locality.as_str()));
+    let (fuels, fuel) = number(
+        candidates
+            .iter()
+            .map(|h| h.heating_fuel.as_deref().unwrap_or("")),
+    );
+    let key = |i: usize, step: Step| GroupKey {
+        service: candidates[i].service,
+        locality: locality[i],
+        step,
+    };
+    let ladders: Vec<Ladder> = candidates
+        .par_iter()
+        .zip(&fuel)
+        .map(|(h, &f)| ladder(h, rules, f))
+        .collect();
+    let mut pairs: Vec<(GroupKey, u32)> = ladders
+        .par_iter()
+        .enumerate()
+        .flat_map_iter(|(i, l)| l.steps().iter().map(move |&s| (key(i, s), i as u32)))
+        .collect();
+    pairs.par_sort_unstable();
+    let mut groups: FxHashMap<GroupKey, std::ops::Range<usize>> = FxHashMap::default();
+    for (at, run) in runs(&pairs) {
+        groups.insert(pairs[at].0, at..at + run);
     }
+    let size = |k: &GroupKey| groups[k].len();
+    // Each household's chosen step; `None` when even its locality is too
+    // small. The locality is the last step; a home with traits may only
+    // fall back to it when the settings allow.
+    let chosen: Vec<Option<GroupKey>> = ladders
+        .par_iter()
+        .enumerate()
+        .map(|(i, l)| {
+            let steps = l.steps();
+            let allowed = if steps.len() > 1 && !rules.relax_similarity {
+                steps.len() - 1
+            } else {
+                steps.len()
+            };
+            steps[..allowed]
+                .iter()
+                .map(|&s| key(i, s))
+                .find(|k| size(k) >= rules.min_size)
+        })
+        .collect();
 
     // Cohort ids carry the service only when services mix. Decided once: asked
     // per new cohort, this scan made the plan households x cohorts.
@@ -164,34 +283,20 @@ pub fn plan(candidates: &[&Household], rules: &CohortRules) -> CohortPlan {
         .first()
         .is_some_and(|first| candidates.iter().any(|c| c.service != first.service));
     let mut plan = CohortPlan::default();
-    let mut ids: FxHashMap<(Service, u32, Similarity), usize> = FxHashMap::default();
-    for (i, (h, steps)) in candidates.iter().zip(ladders).enumerate() {
-        let key_of = |s: Similarity| (h.service, locality[i], s);
-        // The locality is the last step; a home with traits may only fall
-        // back to it when the settings allow.
-        let finer = steps.len() > 1;
-        let allowed = if finer && !rules.relax_similarity {
-            steps.len() - 1
-        } else {
-            steps.len()
-        };
-        let chosen = steps
-            .into_iter()
-            .take(allowed)
-            .map(key_of)
-            .find(|k| groups[k].len() >= rules.min_size);
-        if finer && chosen.as_ref().is_some_and(|k| k.2 == Similarity::Locality) {
+    let mut ids: FxHashMap<GroupKey, usize> = FxHashMap::default();
+    for (i, (l, chosen)) in ladders.iter().zip(chosen).enumerate() {
+        if l.len > 1 && chosen.is_some_and(|k| k.step.kind == StepKind::Locality) {
             plan.relaxed.push(i);
         }
         let assignment = match chosen {
-            Some(key) => {
+            Some(k) => {
                 let next = plan.cohorts.len();
-                let id = *ids.entry(key.clone()).or_insert(next);
+                let id = *ids.entry(k).or_insert(next);
                 if id == next {
-                    let (service, number, similarity) = key.clone();
-                    let locality = names[number as usize];
+                    let locality = localities[k.locality as usize];
+                    let similarity = k.step.similarity(&fuels);
                     let prefix = if mixed {
-                        format!("{}/", service.as_str())
+                        format!("{}/", k.service.as_str())
                     } else {
                         String::new()
                     };
@@ -199,18 +304,33 @@ pub fn plan(candidates: &[&Household], rules: &CohortRules) -> CohortPlan {
                         id: format!("{prefix}{locality}/{}", similarity.key()),
                         locality: locality.to_string(),
                         similarity,
-                        members: groups[&key].clone(),
+                        members: pairs[groups[&k].clone()]
+                            .iter()
+                            .map(|&(_, m)| m as usize)
+                            .collect(),
                     });
                 }
                 Assignment::Cohort(id)
             }
             None => Assignment::TooFew {
-                locality_size: groups[&key_of(Similarity::Locality)].len(),
+                locality_size: size(&key(i, Step::LOCALITY)),
             },
         };
         plan.assignments.push(assignment);
     }
     plan
+}
+
+/// The runs of equal keys in sorted `pairs`: where each starts, and how
+/// long it is.
+fn runs(pairs: &[(GroupKey, u32)]) -> impl Iterator<Item = (usize, usize)> + '_ {
+    let mut at = 0;
+    std::iter::from_fn(move || {
+        let first = pairs.get(at)?.0;
+        let run = pairs[at..].iter().take_while(|p| p.0 == first).count();
+        at += run;
+        Some((at - run, run))
+    })
 }
 
 #[cfg(test)]

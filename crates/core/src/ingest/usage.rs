@@ -47,7 +47,7 @@ struct PieceResult {
 /// not have are reported once per account. Blocks of the file are parsed on
 /// all cores (`ingest/blocks.rs`).
 pub fn read_usage(
-    input: impl IoRead,
+    input: impl IoRead + Send,
     file: &str,
     data: &mut Dataset,
     format: &UsageFormat,
@@ -56,7 +56,7 @@ pub fn read_usage(
 }
 
 fn read_usage_in_blocks(
-    input: impl IoRead,
+    input: impl IoRead + Send,
     file: &str,
     data: &mut Dataset,
     format: &UsageFormat,
@@ -90,11 +90,8 @@ fn read_usage_in_blocks(
         households,
         format,
     };
-    blocks::for_each_block(&mut input, file, block_size, pieces, |parts| {
-        let results: Vec<PieceResult> = {
-            use rayon::prelude::*;
-            parts.par_iter().map(|p| parse_piece(p, &cx)).collect()
-        };
+    let parse = |piece: &blocks::Piece<'_>| parse_piece(piece, &cx);
+    blocks::parse_blocks(&mut input, file, block_size, pieces, parse, |results| {
         for r in results {
             found.add(r, &rejected);
         }
