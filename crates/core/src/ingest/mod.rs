@@ -27,7 +27,7 @@ use anyhow::{Context, Result};
 use crate::exception::{Exception, Reason};
 use crate::model::{Household, Read, Service};
 
-pub use customers::read_customers;
+pub use customers::{read_customers, read_customers_sized};
 pub use list::{AccountList, Matched, read_account_list};
 pub use series::{FlowRun, Incomplete, IntervalRules, Series};
 pub use usage::read_usage;
@@ -100,11 +100,13 @@ pub fn load(sources: &Sources, default_service: Service, rules: &ReadRules) -> R
     let file = std::fs::File::open(customers)
         .with_context(|| format!("cannot open customer file {}", customers.display()))?;
     let started = std::time::Instant::now();
-    let mut data = read_customers(
+    let size = file.metadata().ok().map(|m| m.len());
+    let mut data = read_customers_sized(
         file,
         &display_name(customers),
         default_service,
         &rules.mapping.customers,
+        size,
     )?;
     tracing::debug!(
         ms = started.elapsed().as_millis() as u64,
@@ -502,7 +504,17 @@ impl Default for Dialect<'_> {
 
 /// The trimmed value at a column position, `None` when absent or empty.
 pub fn field(record: &csv::StringRecord, at: Option<usize>) -> Option<&str> {
-    let v = record.get(at?)?.trim();
+    let v = record.get(at?)?;
+    // Most fields begin and end with a letter or digit, which no
+    // whitespace can be: only the others are trimmed (a Unicode trim
+    // of every field of 14 million rows was a twentieth of the reading).
+    let b = v.as_bytes();
+    let bare = |c: Option<&u8>| c.is_some_and(u8::is_ascii_alphanumeric);
+    let v = if bare(b.first()) && bare(b.last()) {
+        v
+    } else {
+        v.trim()
+    };
     (!v.is_empty()).then_some(v)
 }
 
