@@ -437,8 +437,7 @@ impl Columns {
 
     /// The trimmed value of a column, `None` when absent or empty.
     pub fn get<'r>(&self, record: &'r csv::StringRecord, name: &str) -> Option<&'r str> {
-        let v = record.get(*self.index.get(name)?)?.trim();
-        (!v.is_empty()).then_some(v)
+        field(record, self.at(name))
     }
 
     /// A column's position, looked up once instead of for every row.
