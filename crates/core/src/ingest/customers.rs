@@ -43,7 +43,7 @@ const KNOWN: [&str; 17] = [
 /// Stream the customer file. Rows that fail validation become exceptions;
 /// two rows with the same `account_id` both do, since neither can be trusted.
 pub fn read_customers(
-    input: impl IoRead + Send,
+    input: impl IoRead,
     file: &str,
     default_service: Service,
     format: &CustomersFormat,
@@ -55,7 +55,7 @@ pub fn read_customers(
 /// households is given its room after the first block, from the rows per
 /// byte there, rather than doubled (and copied) up to a million.
 pub fn read_customers_sized(
-    input: impl IoRead + Send,
+    input: impl IoRead,
     file: &str,
     default_service: Service,
     format: &CustomersFormat,

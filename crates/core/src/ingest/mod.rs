@@ -287,30 +287,17 @@ fn display_name(path: &Path) -> String {
 
 /// `input` as UTF-8: decoded as it streams when the export is in another
 /// encoding (`[mapping.*] encoding`), a byte-order mark dropped.
-pub fn decoded<R: std::io::Read>(input: R, encoding: mapping::Encoding) -> Decoded<R> {
+pub fn decoded<'a>(
+    input: impl std::io::Read + 'a,
+    encoding: mapping::Encoding,
+) -> Box<dyn std::io::Read + 'a> {
     match encoding.decoder() {
-        None => Decoded::Utf8(input),
-        Some(enc) => Decoded::Other(
+        None => Box::new(input),
+        Some(enc) => Box::new(
             encoding_rs_io::DecodeReaderBytesBuilder::new()
                 .encoding(Some(enc))
                 .build(input),
         ),
-    }
-}
-
-/// A file read as UTF-8 ([`decoded`]). An enum, not a boxed reader, so
-/// it can be handed to another thread whenever the file can.
-pub enum Decoded<R> {
-    Utf8(R),
-    Other(encoding_rs_io::DecodeReaderBytes<R, Vec<u8>>),
-}
-
-impl<R: std::io::Read> std::io::Read for Decoded<R> {
-    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
-        match self {
-            Decoded::Utf8(r) => r.read(buf),
-            Decoded::Other(r) => r.read(buf),
-        }
     }
 }
 

@@ -47,7 +47,7 @@ struct PieceResult {
 /// not have are reported once per account. Blocks of the file are parsed on
 /// all cores (`ingest/blocks.rs`).
 pub fn read_usage(
-    input: impl IoRead + Send,
+    input: impl IoRead,
     file: &str,
     data: &mut Dataset,
     format: &UsageFormat,
@@ -56,7 +56,7 @@ pub fn read_usage(
 }
 
 fn read_usage_in_blocks(
-    input: impl IoRead + Send,
+    input: impl IoRead,
     file: &str,
     data: &mut Dataset,
     format: &UsageFormat,
