@@ -9,7 +9,8 @@ use proptest::prelude::*;
 
 use neighborly_core::cohort::{self, Assignment, Similarity};
 use neighborly_core::config::CohortRules;
-use neighborly_core::model::{Household, Language, Origin, Service, Status};
+use neighborly_core::ingest::read_customers;
+use neighborly_core::model::{Household, Service};
 
 const LOCALITIES: [&str; 4] = ["north", "south", "elm", "oak-park"];
 const FUELS: [&str; 3] = ["gas", "electric", "oil"];
@@ -17,28 +18,31 @@ const FUELS: [&str; 3] = ["gas", "electric", "oil"];
 /// A generated home: service, locality, occupants, floor area, fuel.
 type Home = (usize, usize, Option<u32>, Option<u32>, Option<usize>);
 
-fn household(k: usize, &(service, locality, occupants, sqft, fuel): &Home) -> Household {
-    Household {
-        account_id: format!("A{k}").into(),
-        name: "N".into(),
-        address_line1: "1 Elm".into(),
-        address_line2: None,
-        city: "Davis".into(),
-        state: "CA".into(),
-        zip: "95616".into(),
-        locality: LOCALITIES[locality].into(),
-        service: [Service::Water, Service::Electric, Service::Gas][service],
-        occupants,
-        home_sqft: sqft,
-        year_built: None,
-        heating_fuel: fuel.map(|f| FUELS[f].into()),
-        language: Language::En,
-        programs: vec![],
-        status: Status::Active,
-        do_not_mail: false,
-        extra: Default::default(),
-        source: Origin::from("test"),
+/// The homes as a customer file's rows, read the way a run reads them.
+fn households(homes: &[Home]) -> Vec<Household> {
+    let mut csv = String::from(
+        "account_id,name,address_line1,city,state,zip,locality,service,occupants,home_sqft,heating_fuel\n",
+    );
+    let text = |v: Option<u32>| v.map(|v| v.to_string()).unwrap_or_default();
+    for (k, &(service, locality, occupants, sqft, fuel)) in homes.iter().enumerate() {
+        csv.push_str(&format!(
+            "A{k},N,1 Elm,Davis,CA,95616,{},{},{},{},{}\n",
+            LOCALITIES[locality],
+            ["water", "electric", "gas"][service],
+            text(occupants),
+            text(sqft),
+            fuel.map_or("", |f| FUELS[f]),
+        ));
     }
+    let data = read_customers(
+        csv.as_bytes(),
+        "customers.csv",
+        Service::Water,
+        &Default::default(),
+    )
+    .expect("the generated file reads");
+    assert!(data.exceptions.is_empty(), "{:?}", data.exceptions);
+    data.households
 }
 
 /// The band of `value`: after the last bound below it, up to the first at
@@ -119,12 +123,11 @@ proptest! {
         relax in any::<bool>(),
         one_service in any::<bool>(),
     ) {
-        let homes: Vec<Household> = generated
+        let generated: Vec<Home> = generated
             .iter()
             .map(|g| if one_service { (0, g.1, g.2, g.3, g.4) } else { *g })
-            .enumerate()
-            .map(|(k, g)| household(k, &g))
             .collect();
+        let homes = households(&generated);
         let rules = CohortRules { min_size, relax_similarity: relax, ..CohortRules::default() };
         let refs: Vec<&Household> = homes.iter().collect();
         let plan = cohort::plan(&refs, &rules);
