@@ -15,7 +15,10 @@ use crate::store::Assigned;
 use super::snapshot::Snapshot;
 
 pub(super) struct Enrolment {
-    pub groups: FxHashMap<HouseholdIx, Group>,
+    /// Each household's group, by household index; none when it was not
+    /// compared. A list, not a map: a first run puts every compared
+    /// household in it.
+    pub groups: Vec<Option<Group>>,
     pub enrolments: Vec<Enrolled>,
     /// Why each control household gets nothing, for `exceptions.csv`.
     pub control_detail: FxHashMap<HouseholdIx, String>,
@@ -84,7 +87,7 @@ pub(super) fn groups(
         .zip(&cohorts.assignments)
         .map(|(&i, a)| stratum(&households[i.get()], a, cohorts))
         .collect();
-    let mut groups = FxHashMap::default();
+    let mut groups = vec![None; households.len()];
     let mut control_detail = FxHashMap::default();
     let mut new_idx = Vec::new();
     let mut newcomers = Vec::new();
@@ -92,7 +95,7 @@ pub(super) fn groups(
         let id = households[i.get()].account_id.as_str();
         match earlier.get(id) {
             Some(a) => {
-                groups.insert(i, a.group);
+                groups[i.get()] = Some(a.group);
                 if a.group == Group::Control {
                     control_detail.insert(
                         i,
@@ -122,7 +125,7 @@ pub(super) fn groups(
     let mut enrolments = Vec::with_capacity(drawn.len());
     for (&k, group) in new_idx.iter().zip(drawn) {
         let i = candidates[k];
-        groups.insert(i, group);
+        groups[i.get()] = Some(group);
         if group == Group::Control {
             control_detail.insert(
                 i,

@@ -8,7 +8,7 @@ use serde::Serialize;
 use super::{Plan, RunOptions, open_store, plan};
 use crate::config::Config;
 use crate::control::{Group, REPORTS};
-use crate::model::Bill;
+use crate::model::{Bill, HouseholdIx};
 
 /// How the two groups compare on the enrolment period's use: a randomized
 /// draw should leave them alike, and an analyst checks that before mailing.
@@ -41,13 +41,14 @@ impl Balance {
 
 fn balance(plan: &Plan, config: &Config, newly_assigned: usize) -> Balance {
     let mut sums = [(0usize, 0.0f64); 2];
-    for (&i, g) in &plan.groups {
+    let grouped = plan.groups.iter().enumerate();
+    for (i, g) in grouped.filter_map(|(i, g)| g.map(|g| (HouseholdIx::new(i), g))) {
         let use_per_day = plan
             .bills_of(i)
             .iter()
             .find(|b| b.period() == plan.period)
             .map_or(0.0, Bill::per_day);
-        let slot = &mut sums[(*g == Group::Control) as usize];
+        let slot = &mut sums[(g == Group::Control) as usize];
         slot.0 += 1;
         slot.1 += use_per_day;
     }

@@ -78,8 +78,9 @@ pub struct Plan {
     pub comparisons: Vec<Option<Comparison>>,
     /// Control-group assignments made by this plan, recorded by a real run.
     pub enrolments: Vec<super::enrol::Enrolled>,
-    /// Every compared household's group in the monthly reports' experiment.
-    pub groups: FxHashMap<HouseholdIx, crate::control::Group>,
+    /// Each household's group in the monthly reports' experiment, by
+    /// household index (none when it was not compared).
+    pub groups: Vec<Option<crate::control::Group>>,
     /// Households whose water never stopped flowing for the configured
     /// hours during the period, mailed or not: `leaks.csv` for staff.
     pub leaks: Vec<(HouseholdIx, ingest::FlowRun)>,
@@ -721,7 +722,7 @@ struct Decider<'a> {
     bills: &'a [Vec<Bill>],
     runs: &'a HashMap<String, Vec<ingest::FlowRun>>,
     suppressed: &'a HashSet<String>,
-    groups: &'a FxHashMap<HouseholdIx, crate::control::Group>,
+    groups: &'a [Option<crate::control::Group>],
     control_detail: &'a FxHashMap<HouseholdIx, String>,
 }
 
@@ -828,7 +829,7 @@ impl<'a> Decider<'a> {
             &self.snapshot.channel_blocks,
             &reachable,
         );
-        let hold = if self.groups.get(&i) == Some(&crate::control::Group::Control) {
+        let hold = if self.groups[i.get()] == Some(crate::control::Group::Control) {
             Some((
                 Reason::ControlGroup,
                 self.control_detail.get(&i).cloned().unwrap_or_default(),
