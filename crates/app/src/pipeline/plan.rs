@@ -948,11 +948,12 @@ impl<'a> Decider<'a> {
 /// comparison through the households is a cache miss and three string
 /// compares, and a million letters take about twenty million.
 fn presort(letters: &mut [Letter], households: &[Household]) {
-    use rayon::slice::ParallelSliceMut;
+    use rayon::prelude::*;
     use std::cmp::Ordering;
     let home = |k: &SortKey| &households[letters[k.letter].household.get()];
+    // Gathered on all cores: each key is a cache miss into the households.
     let mut keys: Vec<SortKey> = letters
-        .iter()
+        .par_iter()
         .enumerate()
         .map(|(k, l)| SortKey::of(&households[l.household.get()], k))
         .collect();
