@@ -428,12 +428,8 @@ impl Extra {
 
     /// Set a column's value, replacing the one it had.
     pub fn insert(&mut self, name: impl Into<std::sync::Arc<str>>, value: impl Into<Text>) {
-        let name = name.into();
         let mut columns = std::mem::take(&mut self.0).into_vec();
-        match columns.binary_search_by(|(n, _)| n.cmp(&name)) {
-            Ok(k) => columns[k].1 = value.into(),
-            Err(k) => columns.insert(k, (name, value.into())),
-        }
+        put(&mut columns, name.into(), value.into());
         self.0 = columns.into_boxed_slice();
     }
 
@@ -447,15 +443,20 @@ impl Extra {
 /// at its exact length: a million households keep one each.
 impl<N: Into<std::sync::Arc<str>>, V: Into<Text>> FromIterator<(N, V)> for Extra {
     fn from_iter<I: IntoIterator<Item = (N, V)>>(items: I) -> Extra {
-        let mut columns: Vec<(std::sync::Arc<str>, Text)> = Vec::new();
+        let mut columns = Vec::new();
         for (name, value) in items {
-            let name = name.into();
-            match columns.binary_search_by(|(n, _)| n.cmp(&name)) {
-                Ok(k) => columns[k].1 = value.into(),
-                Err(k) => columns.insert(k, (name, value.into())),
-            }
+            put(&mut columns, name.into(), value.into());
         }
         Extra(columns.into_boxed_slice())
+    }
+}
+
+/// Put a column into `columns`, kept in name order: its value replaces
+/// the one a column of the same name had.
+fn put(columns: &mut Vec<(std::sync::Arc<str>, Text)>, name: std::sync::Arc<str>, value: Text) {
+    match columns.binary_search_by(|(n, _)| n.cmp(&name)) {
+        Ok(k) => columns[k].1 = value,
+        Err(k) => columns.insert(k, (name, value)),
     }
 }
 
