@@ -343,7 +343,7 @@ pub enum NoModel {
     ThinBaseline { covered_percent: f64, days: i64 },
 }
 
-/// Each letter candidate's weather block, by household index, from the
+/// Each letter candidate's weather block, in candidate order, from the
 /// weather file's data: fitted on all cores, since every household's model
 /// is its own.
 pub fn for_letters(
@@ -354,24 +354,18 @@ pub fn for_letters(
     bills: &[Vec<crate::model::Bill>],
     candidates: &[crate::model::HouseholdIx],
 ) -> Vec<Option<Box<crate::weather::insight::Insight>>> {
-    let mut out = vec![None; households.len()];
+    use rayon::prelude::*;
     let floor = config.weather.floor();
-    let found: Vec<(usize, Option<crate::weather::insight::Insight>)> = {
-        use rayon::prelude::*;
-        candidates
-            .par_iter()
-            .map(|&ix| {
-                let i = ix.get();
-                let h = &households[i];
-                let insight = station(config, weather, h).and_then(|(_, s)| {
+    candidates
+        .par_iter()
+        .map(|&ix| {
+            let i = ix.get();
+            let h = &households[i];
+            station(config, weather, h)
+                .and_then(|(_, s)| {
                     crate::weather::insight::insight(&bills[i], period, h.service, s, floor)
-                });
-                (i, insight)
-            })
-            .collect()
-    };
-    for (i, insight) in found {
-        out[i] = insight.map(Box::new);
-    }
-    out
+                })
+                .map(Box::new)
+        })
+        .collect()
 }

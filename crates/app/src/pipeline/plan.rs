@@ -481,7 +481,7 @@ pub fn decide(inputs: Inputs, snapshot: &Snapshot, rules: &Rules<'_>) -> Plan {
     );
     let insights = match &weather {
         Some(w) => crate::insight::for_letters(config, w, period, &households, &bills, &candidates),
-        None => vec![None; households.len()],
+        None => vec![None; candidates.len()],
     };
     lap(t, "weather models fitted");
     let decider = Decider {
@@ -732,8 +732,9 @@ impl<'a> Decider<'a> {
     /// of one share per core, each share with its core's tip memo (a
     /// million letters took a second on one core); each wave's letters
     /// are moved into the one list as it ends, so no more than a wave's
-    /// are ever held twice. `compared` is each household's comparison,
-    /// `insights` its weather block, both by household index.
+    /// are ever held twice. `compared` is each household's comparison, by
+    /// household index; `insights` each candidate's weather block, in
+    /// candidate order.
     fn letters(
         &self,
         candidates: &[HouseholdIx],
@@ -743,11 +744,6 @@ impl<'a> Decider<'a> {
         mut insights: Vec<InsightBox>,
     ) -> (Vec<Letter>, Vec<Exception>) {
         use rayon::prelude::*;
-        let mut insight_of: Vec<InsightBox> = candidates
-            .iter()
-            .map(|&i| insights[i.get()].take())
-            .collect();
-        drop(insights);
         let all = Candidates {
             ix: candidates,
             compared,
@@ -761,7 +757,7 @@ impl<'a> Decider<'a> {
         let mut letters = Vec::with_capacity(candidates.len());
         let mut held = Vec::new();
         let mut start = 0;
-        for wave in insight_of.chunks_mut(share * threads) {
+        for wave in insights.chunks_mut(share * threads) {
             let decided: Vec<(Vec<Letter>, Vec<Exception>)> = wave
                 .par_chunks_mut(share)
                 .zip(memos.par_iter_mut())
