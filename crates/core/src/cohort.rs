@@ -253,8 +253,10 @@ pub fn plan(candidates: &[&Household], rules: &CohortRules) -> CohortPlan {
         .collect();
     pairs.par_sort_unstable();
     let mut groups: FxHashMap<GroupKey, std::ops::Range<usize>> = FxHashMap::default();
-    for (at, run) in runs(&pairs) {
-        groups.insert(pairs[at].0, at..at + run);
+    let mut at = 0;
+    for run in pairs.chunk_by(|a, b| a.0 == b.0) {
+        groups.insert(run[0].0, at..at + run.len());
+        at += run.len();
     }
     let size = |k: &GroupKey| groups[k].len();
     // Each household's chosen step; `None` when even its locality is too
@@ -319,18 +321,6 @@ pub fn plan(candidates: &[&Household], rules: &CohortRules) -> CohortPlan {
         plan.assignments.push(assignment);
     }
     plan
-}
-
-/// The runs of equal keys in sorted `pairs`: where each starts, and how
-/// long it is.
-fn runs(pairs: &[(GroupKey, u32)]) -> impl Iterator<Item = (usize, usize)> + '_ {
-    let mut at = 0;
-    std::iter::from_fn(move || {
-        let first = pairs.get(at)?.0;
-        let run = pairs[at..].iter().take_while(|p| p.0 == first).count();
-        at += run;
-        Some((at - run, run))
-    })
 }
 
 #[cfg(test)]
